@@ -1,0 +1,1 @@
+//! amili-payments (work in progress).

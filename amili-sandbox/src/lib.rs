@@ -1,0 +1,1 @@
+//! amili-sandbox (work in progress).
