@@ -23,8 +23,10 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 
 /// Where the workspace keeps the API description, relative to this crate.
 pub fn default_spec_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .parent()
+        .unwrap_or(crate_dir)
         .join("openapi")
         .join("autocollect.yaml")
 }
@@ -240,7 +242,9 @@ mod tests {
     #[test]
     fn openapi_3_1_is_one_readable_error() {
         let text = spec().replacen("openapi: 3.0.3", "openapi: 3.1.0", 1);
-        let err = generate_str(Path::new("x.yaml"), &text).err().map(|e| e.to_string());
+        let err = generate_str(Path::new("x.yaml"), &text)
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some(
@@ -257,7 +261,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("`GET /orgs/{organizationId}/batches/{batchId}` has no operationId"), "{err}");
+        assert!(
+            err.contains("`GET /orgs/{organizationId}/batches/{batchId}` has no operationId"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -273,7 +280,10 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.starts_with("cannot generate the client from x.yaml: progenitor"), "{err}");
+        assert!(
+            err.starts_with("cannot generate the client from x.yaml: progenitor"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -282,6 +292,9 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.starts_with("cannot generate the client from x.yaml: not valid YAML"), "{err}");
+        assert!(
+            err.starts_with("cannot generate the client from x.yaml: not valid YAML"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,166 @@
+//! Money on the wire: a decimal in major units, written and read as a JSON number.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An amount in **major units** of its currency (`4500.00` NOK, not øre).
+///
+/// Held as a [`Decimal`], never as `f64`. On the wire it is a JSON number: whole amounts are
+/// written as integers, others as the nearest double — exact for up to 15 significant digits,
+/// which `amili-payments` enforces before anything is sent. Reading accepts integers, decimals
+/// and (leniently) numeric strings; a number is parsed from its shortest decimal form, so
+/// `0.1` reads as exactly `0.1`.
+///
+/// ```
+/// use amili_api::Amount;
+/// use rust_decimal::Decimal;
+///
+/// let amount: Amount = serde_json::from_str("4500.25").unwrap();
+/// assert_eq!(amount.value(), Decimal::new(450025, 2));
+/// assert_eq!(serde_json::to_string(&Amount::from(Decimal::new(450000, 2))).unwrap(), "4500");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Amount(Decimal);
+
+/// A value that cannot be an [`Amount`] on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmountError(String);
+
+impl fmt::Display for AmountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AmountError {}
+
+impl Amount {
+    /// The decimal value in major units.
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+impl From<Decimal> for Amount {
+    fn from(value: Decimal) -> Self {
+        Self(value)
+    }
+}
+
+impl From<Amount> for Decimal {
+    fn from(value: Amount) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for Amount {
+    type Err = AmountError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        Decimal::from_str(text)
+            .or_else(|_| Decimal::from_scientific(text))
+            .map(Self)
+            .map_err(|e| AmountError(format!("`{text}` is not a decimal amount: {e}")))
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value = self.0.normalize();
+        if value.scale() == 0 {
+            if let Ok(whole) = i64::try_from(value) {
+                return serializer.serialize_i64(whole);
+            }
+        }
+        // Parsing the decimal text gives the correctly rounded double, whose shortest form
+        // (what serde_json writes) is the original digits for up to 15 significant digits.
+        let double = f64::from_str(&value.to_string())
+            .map_err(|e| serde::ser::Error::custom(format!("amount {value}: {e}")))?;
+        serializer.serialize_f64(double)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AmountVisitor)
+    }
+}
+
+struct AmountVisitor;
+
+impl Visitor<'_> for AmountVisitor {
+    type Value = Amount;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an amount as a JSON number")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Amount, E> {
+        Ok(Amount(Decimal::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Amount, E> {
+        Ok(Amount(Decimal::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Amount, E> {
+        if !v.is_finite() {
+            return Err(E::custom(format!("amount {v} is not a finite number")));
+        }
+        // `Display` for f64 is the shortest text that reads back as the same double.
+        Amount::from_str(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Amount, E> {
+        Amount::from_str(v).map_err(E::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(amount: &str) -> Result<String, serde_json::Error> {
+        let amount = Amount::from_str(amount).map_err(serde::de::Error::custom)?;
+        serde_json::to_string(&amount)
+    }
+
+    #[test]
+    fn writes_numbers_in_major_units() -> Result<(), serde_json::Error> {
+        assert_eq!(json("4500.00")?, "4500");
+        assert_eq!(json("0.1")?, "0.1");
+        assert_eq!(json("1234.56")?, "1234.56");
+        assert_eq!(json("999999999999.99")?, "999999999999.99");
+        assert_eq!(json("-12.5")?, "-12.5");
+        Ok(())
+    }
+
+    #[test]
+    fn reads_exact_decimals() -> Result<(), serde_json::Error> {
+        let read = |s: &str| serde_json::from_str::<Amount>(s).map(Amount::value);
+        assert_eq!(read("0.1")?, Decimal::new(1, 1));
+        assert_eq!(read("4500.00")?, Decimal::new(4500, 0));
+        assert_eq!(read("12")?, Decimal::new(12, 0));
+        assert_eq!(read("\"19.99\"")?, Decimal::new(1999, 2));
+        assert_eq!(read("1e2")?, Decimal::new(100, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_amount() {
+        assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
+        assert!(serde_json::from_str::<Amount>("1e300").is_err());
+        assert!(serde_json::from_str::<Amount>("true").is_err());
+    }
+}

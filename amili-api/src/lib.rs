@@ -1,0 +1,46 @@
+//! The raw client for Amili's AutoCollect payments API.
+//!
+//! Everything in [`Client`] and [`types`] is **generated at build time** by progenitor from
+//! `openapi/autocollect.yaml` (see `build.rs` and the `amili-codegen` crate); the snapshot of
+//! that source lives in `tests/snapshots/` for review. The modules here are the few
+//! hand-written pieces progenitor needs in the same crate:
+//!
+//! - [`PaymentType`], [`BatchStatus`], [`BatchType`]: open enums that keep values the server
+//!   adds later instead of failing the whole response;
+//! - [`Amount`]: money as a [`rust_decimal::Decimal`] in major units, a JSON number on the wire;
+//! - [`BatchItem`]: an undocumented, growing JSON object kept whole;
+//! - [`hooks`]: the `ClientHooks` impl, which only delegates to a [`RequestHooks`] trait object
+//!   supplied by the caller. Tokens, retries and tracing policy live in `amili-payments`.
+//!
+//! Most users want `amili-payments`, which validates payments, handles tokens and retries.
+//!
+//! ```
+//! use amili_api::{Client, hooks::Inner};
+//!
+//! let client = Client::new_with_client(
+//!     "https://api.staging.amili.no/collection/v1",
+//!     reqwest::Client::new(),
+//!     Inner::default(),
+//! );
+//! // `client.create_payments().organization_id(…).body(…).send().await` sends a request.
+//! assert_eq!(client.baseurl(), "https://api.staging.amili.no/collection/v1");
+//! ```
+#![warn(missing_docs)]
+
+mod amount;
+mod batch_item;
+pub mod hooks;
+mod open_enums;
+
+pub use amount::{Amount, AmountError};
+pub use batch_item::BatchItem;
+pub use hooks::RequestHooks;
+pub use open_enums::{BatchStatus, BatchType, PaymentType};
+
+/// The generated code: `Client`, its builders and `types`.
+#[allow(missing_docs, clippy::all, clippy::pedantic, unused_imports)]
+mod generated {
+    include!(concat!(env!("OUT_DIR"), "/amili_api_generated.rs"));
+}
+
+pub use generated::*;

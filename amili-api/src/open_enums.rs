@@ -1,0 +1,157 @@
+//! Open enums: every value the server sends parses, the unknown ones into `Unknown(String)`.
+//!
+//! progenitor generates closed enums, so one new value from Amili would fail a whole response;
+//! these replace the generated ones (see `amili-codegen`'s settings).
+
+/// Defines an open string enum with documented variants and an `Unknown(String)` catch-all.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this version does not know; kept as sent.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The value as it is written on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $wire, )+
+                    Self::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                match value {
+                    $( $wire => Self::$variant, )+
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                match value.as_str() {
+                    $( $wire => Self::$variant, )+
+                    _ => Self::Unknown(value),
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from(value))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Ok(Self::from(value.into_owned()))
+            }
+        }
+    };
+}
+
+open_enum! {
+    /// How a payment was made. Only `DIRECT_PAYMENT` is documented.
+    ///
+    /// ```
+    /// use amili_api::PaymentType;
+    /// assert_eq!("DIRECT_PAYMENT".parse::<PaymentType>(), Ok(PaymentType::DirectPayment));
+    /// assert_eq!(PaymentType::from("CARD"), PaymentType::Unknown("CARD".into()));
+    /// ```
+    PaymentType {
+        /// `DIRECT_PAYMENT`: paid directly to the creditor.
+        DirectPayment => "DIRECT_PAYMENT",
+    }
+}
+
+open_enum! {
+    /// Where a batch is: `QUEUED` first, then `SUCCESS`, `PARTIAL` or `FAILED`.
+    ///
+    /// ```
+    /// use amili_api::BatchStatus;
+    /// assert!(BatchStatus::Partial.is_terminal());
+    /// assert!(!BatchStatus::from("RUNNING").is_terminal());
+    /// ```
+    BatchStatus {
+        /// Accepted, not processed yet.
+        Queued => "QUEUED",
+        /// Every item succeeded.
+        Success => "SUCCESS",
+        /// Some items succeeded, some failed.
+        Partial => "PARTIAL",
+        /// No item succeeded.
+        Failed => "FAILED",
+    }
+}
+
+impl BatchStatus {
+    /// Whether the batch is done. Unknown values are taken as not done: a poller keeps waiting
+    /// (until its deadline) rather than reading a half-processed batch as final.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Success | Self::Partial | Self::Failed)
+    }
+}
+
+open_enum! {
+    /// What a batch holds. `NONE` and `INVOICE` are documented; the payment value is not.
+    BatchType {
+        /// `NONE`.
+        None => "NONE",
+        /// `INVOICE`: created by invoice calls.
+        Invoice => "INVOICE",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_values_round_trip() -> Result<(), serde_json::Error> {
+        let status: BatchStatus = serde_json::from_str("\"RUNNING\"")?;
+        assert_eq!(status, BatchStatus::Unknown("RUNNING".into()));
+        assert_eq!(serde_json::to_string(&status)?, "\"RUNNING\"");
+        let kind: BatchType = serde_json::from_str("\"PAYMENT\"")?;
+        assert_eq!(kind.as_str(), "PAYMENT");
+        Ok(())
+    }
+
+    #[test]
+    fn known_values_map_to_variants() -> Result<(), serde_json::Error> {
+        assert_eq!(
+            serde_json::from_str::<PaymentType>("\"DIRECT_PAYMENT\"")?,
+            PaymentType::DirectPayment
+        );
+        assert_eq!(serde_json::to_string(&BatchStatus::Queued)?, "\"QUEUED\"");
+        Ok(())
+    }
+
+    #[test]
+    fn a_non_string_is_an_error() {
+        assert!(serde_json::from_str::<BatchStatus>("3").is_err());
+    }
+}
