@@ -78,10 +78,10 @@ impl FromStr for Amount {
 impl Serialize for Amount {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let value = self.0.normalize();
-        if value.scale() == 0 {
-            if let Ok(whole) = i64::try_from(value) {
-                return serializer.serialize_i64(whole);
-            }
+        if value.scale() == 0
+            && let Ok(whole) = i64::try_from(value)
+        {
+            return serializer.serialize_i64(whole);
         }
         // Parsing the decimal text gives the correctly rounded double, whose shortest form
         // (what serde_json writes) is the original digits for up to 15 significant digits.

@@ -15,7 +15,7 @@
 //! Most users want `amili-payments`, which validates payments, handles tokens and retries.
 //!
 //! ```
-//! use amili_api::{Client, hooks::Inner};
+//! use amili_api::{Client, ClientInfo, hooks::Inner};
 //!
 //! let client = Client::new_with_client(
 //!     "https://api.staging.amili.no/collection/v1",

@@ -1,0 +1,160 @@
+//! Every `example` in the spec is checked twice: against its own schema (JSON Schema, through
+//! an OpenAPI → JSON Schema conversion independent of the generated code) and by
+//! deserializing it into the generated types. The seed's examples must also serialize back
+//! unchanged, and unknown enum values must land in `Unknown`.
+
+use amili_api::types;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+mod support;
+use support::{Spec, SpecExample};
+
+fn spec() -> Spec {
+    match Spec::load() {
+        Ok(spec) => spec,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Deserializes `value` as `T` and returns it serialized again.
+fn through<T: DeserializeOwned + serde::Serialize>(value: &Value) -> Result<Value, String> {
+    let typed: T = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+    serde_json::to_value(&typed).map_err(|e| e.to_string())
+}
+
+/// The generated (or replacement) Rust type each example must deserialize into.
+fn reserialize(example: &SpecExample) -> Option<Result<Value, String>> {
+    let v = &example.value;
+    Some(match example.location.as_str() {
+        "CreatePayments request" => through::<types::CreatePaymentsRequest>(v),
+        "CreatePayments 202" => through::<types::CreatePaymentsResponse>(v),
+        "GetBatchById 200" => through::<types::BatchResponse>(v),
+        "GetBatchesByOrganization 200" => through::<types::BatchListResponse>(v),
+        "CreatePayments parameter IdempotencyKey" => {
+            through::<types::CreatePaymentsIdempotencyKey>(v)
+        }
+        "schema Amount" => through::<amili_api::Amount>(v),
+        "schema Currency" => through::<types::Currency>(v),
+        "schema PaymentType" => through::<amili_api::PaymentType>(v),
+        _ => return None,
+    })
+}
+
+#[test]
+fn the_spec_has_the_documented_examples() {
+    let locations: Vec<String> = spec().examples().into_iter().map(|e| e.location).collect();
+    for expected in [
+        "CreatePayments request",
+        "CreatePayments 202",
+        "GetBatchById 200",
+        "GetBatchesByOrganization 200",
+    ] {
+        assert!(
+            locations.iter().any(|l| l == expected),
+            "{expected} missing: {locations:?}"
+        );
+    }
+}
+
+#[test]
+fn every_example_validates_against_its_own_schema() {
+    let spec = spec();
+    let mut problems = Vec::new();
+    for example in spec.examples() {
+        if let Err(errors) = spec.validate(&example.schema, &example.value) {
+            problems.push(format!("{}: {}", example.location, errors.join("; ")));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn every_example_deserializes_into_the_generated_types() {
+    let mut problems = Vec::new();
+    for example in spec().examples() {
+        match reserialize(&example) {
+            None => problems.push(format!(
+                "{}: no Rust type is mapped in this test",
+                example.location
+            )),
+            Some(Err(e)) => problems.push(format!("{}: {e}", example.location)),
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_seed_examples_serialize_back_unchanged() {
+    for location in ["CreatePayments request", "CreatePayments 202"] {
+        let example = spec()
+            .examples()
+            .into_iter()
+            .find(|e| e.location == location);
+        let Some(example) = example else {
+            panic!("{location} example missing");
+        };
+        let back = reserialize(&example).map(|r| r.unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(back.as_ref(), Some(&example.value), "{location}");
+    }
+}
+
+#[test]
+fn the_seed_request_matches_the_doc_page_byte_for_byte_as_json() {
+    // The body of the seed's curl example, as printed on Amili's CreatePayments page.
+    let seed = json!({
+        "payments": [{
+            "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
+            "type": "DIRECT_PAYMENT",
+            "amount": 0,
+            "currency": "string",
+            "date": "2019-08-24T14:15:22.123Z",
+            "description": "string",
+            "uniqueSourcePaymentId": "string"
+        }]
+    });
+    assert_eq!(through::<types::CreatePaymentsRequest>(&seed), Ok(seed));
+}
+
+#[test]
+fn unknown_status_and_type_values_land_in_unknown() -> Result<(), serde_json::Error> {
+    let body = json!({
+        "summary": {"status": "SUCCESS"},
+        "data": {
+            "batchId": "ae257e86-dc53-4865-9c97-5b125a3a5ac2",
+            "type": "PAYMENT",
+            "status": "PROCESSING",
+            "succeeded": [{"uniqueSourcePaymentId": "P-1", "somethingNew": {"x": 1}}],
+            "failed": []
+        }
+    });
+    let batch: types::BatchResponse = serde_json::from_value(body)?;
+    assert_eq!(
+        batch.data.status,
+        amili_api::BatchStatus::Unknown("PROCESSING".into())
+    );
+    assert_eq!(
+        batch.data.type_,
+        Some(amili_api::BatchType::Unknown("PAYMENT".into()))
+    );
+    assert_eq!(
+        batch.data.succeeded[0].fields()["somethingNew"],
+        json!({"x": 1})
+    );
+
+    let payment: types::Payment = serde_json::from_value(json!({
+        "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
+        "type": "CARD_PAYMENT",
+        "amount": 12.5,
+        "currency": "NOK",
+        "date": "2019-08-24T14:15:22Z",
+        "description": "x",
+        "uniqueSourcePaymentId": "P-1"
+    }))?;
+    assert_eq!(
+        payment.type_,
+        amili_api::PaymentType::Unknown("CARD_PAYMENT".into())
+    );
+    Ok(())
+}
