@@ -1,1 +1,213 @@
-//! amili-sandbox (work in progress).
+//! A stateful local Amili AutoCollect API, for tests and demos.
+//!
+//! The sandbox speaks the part of Amili's API described in `openapi/autocollect.yaml`
+//! (embedded in the crate): the token endpoint, `CreatePayments`, `GetBatchById` and
+//! `GetBatchesByOrganization`. It is not a canned-response mock: it issues signed tokens,
+//! validates request bodies against the spec's JSON Schema, queues batches that turn terminal
+//! after a delay, books payments in a ledger (at most once per `uniqueSourcePaymentId`), honours
+//! idempotency keys, and can be told to misbehave ([`Faults`]).
+//!
+//! Start one in-process on a free port, point the client at [`Sandbox::api_url`] and
+//! [`Sandbox::token_url`], and read what happened through [`Sandbox::ledger`] and
+//! [`Sandbox::stats`]:
+//!
+//! ```
+//! use amili_sandbox::{DEMO_INVOICES, Sandbox};
+//! use serde_json::{Value, json};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::builder().batch_delay(std::time::Duration::ZERO).start().await?;
+//! let http = reqwest::Client::new();
+//! let token: Value = http
+//!     .post(sandbox.token_url())
+//!     .form(&[
+//!         ("grant_type", "client_credentials"),
+//!         ("client_id", sandbox.client_id()),
+//!         ("client_secret", sandbox.client_secret()),
+//!     ])
+//!     .send().await?
+//!     .json().await?;
+//! let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap_or_default());
+//!
+//! let accepted: Value = http
+//!     .post(format!("{}/orgs/{}/payments", sandbox.api_url(), sandbox.organization_id()))
+//!     .header("Authorization", &bearer)
+//!     .header("IdempotencyKey", "request-1")
+//!     .json(&json!({ "payments": [{
+//!         "invoiceId": DEMO_INVOICES[1],
+//!         "type": "DIRECT_PAYMENT",
+//!         "amount": 4500.00,
+//!         "currency": "NOK",
+//!         "date": "2025-03-09T14:30:00Z",
+//!         "description": "Bank transfer",
+//!         "uniqueSourcePaymentId": "erp-0001"
+//!     }]}))
+//!     .send().await?
+//!     .json().await?;
+//! let batch_url = accepted["data"]["batchUrl"].as_str().unwrap_or_default();
+//!
+//! let batch: Value = http.get(batch_url).header("Authorization", &bearer).send().await?.json().await?;
+//! assert_eq!(batch["data"]["status"], "SUCCESS");
+//! assert_eq!(sandbox.times_booked("erp-0001"), 1);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Behaviour
+//!
+//! **Tokens.** `POST /token` with the form `grant_type=client_credentials&client_id=…&client_secret=…`
+//! answers `access_token`, `token_type` (`Bearer`), `not_before`, `expires_in`, `expires_on` and
+//! `resource`. The three times are JSON numbers; the real service resembles Azure AD v1, which
+//! sends them as strings, so clients must accept both ([`SandboxBuilder::token_times_as_strings`]
+//! makes the sandbox send strings). Wrong credentials: 401 `{"error":"invalid_client",…}`
+//! (OAuth2 error shape); a missing or other `grant_type`: 400; a body that is not a form: 415.
+//! Tokens are HMAC-SHA256-signed with a key drawn per sandbox, carry the organization, and
+//! expire after [`SandboxBuilder::token_lifetime`]; [`Sandbox::expire_tokens`] revokes all.
+//!
+//! **Authorization** on the collection API: a missing, invalid, expired or revoked bearer token
+//! is a 401 (with `WWW-Authenticate`), a token for another organization a 403, an organization
+//! id that is not a UUID a 400.
+//!
+//! **CreatePayments** (`POST …/orgs/{organizationId}/payments`): a `Content-Type` other than
+//! `application/json` is a 415 (no `Content-Type` and no body at all: 400, a missing body); a
+//! body over [`SandboxBuilder::max_body_bytes`] a 413; a body that is not JSON a 400. The body
+//! is then validated against the spec's own JSON Schema (`CreatePaymentsRequest`, converted
+//! from OpenAPI 3.0, formats `uuid` and `date-time` checked): a violation is a **422**, chosen
+//! because the body was well-formed but its content was refused (the spec's reading of 422),
+//! while 400 stays for bodies that cannot be read at all. Every problem is listed in `errors`
+//! with `item` (the payment's index), `field` and a message such as
+//! `payments[3].amount: "abc" is not of type "number"`. Success: **202** with `batchId` and an
+//! absolute `batchUrl` (`{api_url}/orgs/{organizationId}/batches/{batchId}`).
+//!
+//! **Idempotency.** The `IdempotencyKey` request header ([`IDEMPOTENCY_KEY_HEADER`], an
+//! assumption of the spec; 1–255 characters) is recorded per organization. The same key with the
+//! same body answers 202 with the original batch and books nothing new; the same key with a
+//! different body is a 409.
+//!
+//! **Batches** stay `QUEUED` for [`SandboxBuilder::batch_delay`], then are processed in
+//! creation order. Each payment is checked in this order, the first failing rule giving the
+//! failed item's [`reason`]:
+//!
+//! 1. `INVALID_SOURCE_PAYMENT_ID`: `uniqueSourcePaymentId` is blank;
+//! 2. `INVALID_CURRENCY`: `currency` is not an ISO 4217 code;
+//! 3. `INVALID_AMOUNT`: `amount` is not positive or has more decimals than the currency allows
+//!    (the spec's stated assumption: major units, positive, at most the minor-unit digits);
+//! 4. `UNKNOWN_INVOICE`: the invoice was not seeded ([`DEMO_INVOICES`],
+//!    [`SandboxBuilder::seed_invoices`], [`Sandbox::seed_invoices`]), unless
+//!    [`SandboxBuilder::accept_any_invoice`];
+//! 5. `DUPLICATE_PAYMENT`: the organization already booked this `uniqueSourcePaymentId` (in an
+//!    earlier batch or earlier in the same one).
+//!
+//! A payment passing every rule is booked: it goes into the [ledger](Sandbox::ledger) and the
+//! batch's `succeeded` list. All booked → `SUCCESS`, none → `FAILED`, otherwise `PARTIAL`.
+//! Items carry `invoiceId` and `uniqueSourcePaymentId`, failed ones also `reason` and `message`.
+//! A batch carries `batchId`, `type`, `status`, `createdAt`, `finishedAt` (`null` while queued),
+//! `organizationId`, `createdBy`, `succeeded`, `failed`, and `idempotencyKey` when it has one.
+//! Its `type` is `PAYMENT` by default ([`DEFAULT_BATCH_TYPE`]): the spec documents only `NONE`
+//! and `INVOICE` and says the set is open, and the value Amili uses for payment batches is not
+//! documented.
+//!
+//! Processing is lazy and deterministic: whatever observes the state (a batch read, a list,
+//! [`Sandbox::ledger`]) first processes every due batch, oldest first, so a test can wait for a
+//! terminal status by polling and then read a ledger consistent with it.
+//!
+//! **Reading batches.** `GET …/batches/{batchId}`: 404 for unknown ids and for other
+//! organizations' batches, 400 for an id that is not a UUID. `GET …/batches` takes `State`
+//! (a `BatchStatus`), `Type` (a `BatchType` or the sandbox's batch type), `SubjectId` (batches
+//! holding a payment with this `invoiceId` or `uniqueSourcePaymentId`; the filter's meaning is
+//! undocumented), `IdempotencyKey`, `PageSize` (1–2147483647, default [`DEFAULT_PAGE_SIZE`],
+//! served at most [`MAX_PAGE_SIZE`]), `SortDirection` (`ASC`/`DESC` by creation time,
+//! case-insensitive, default `DESC`) and `PageToken` (an opaque keyset cursor from
+//! `summary.nextPageToken`, which is absent on the last page). Other values of those
+//! parameters, and cursors that are not the sandbox's or were made for the other sort
+//! direction, are a 400 naming the parameter.
+//!
+//! **Faults**: [`Faults`] scripts per-[`Route`] failures: a status with `Retry-After`, a
+//! delay, dropping the connection before or after processing, an HTML error body, a truncated
+//! body; random ones are seeded ([`SandboxBuilder::fault_seed`]) and reproduce.
+//!
+//! **Robustness.** Unknown routes are a 404 and wrong methods a 405 (with `Allow`), both JSON;
+//! no input makes the server panic. Every answer carries an `x-amili-request-id` header
+//! ([`REQUEST_ID_HEADER`]). Success answers use the envelope `{"summary":{"status":"SUCCESS"},"data":…}`,
+//! errors the spec's `ErrorBody`: `{"summary":{"status":"ERROR"},"message":…,"errors":[…]}`.
+//!
+//! The binary `amili-sandbox` ([`cli`]) runs the same server on a fixed address and prints its
+//! URLs and test credentials.
+
+#![warn(missing_docs)]
+
+mod auth;
+mod batches;
+pub mod cli;
+mod config;
+mod error;
+mod faults;
+mod ledger;
+mod payments;
+mod request;
+mod rules;
+mod sandbox;
+mod schema;
+mod server;
+pub mod spec;
+mod state;
+mod stats;
+mod store;
+mod token;
+
+use uuid::Uuid;
+
+pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
+pub use ledger::BookedPayment;
+pub use payments::IDEMPOTENCY_KEY_HEADER;
+pub use rules::reason;
+pub use sandbox::{
+    DEFAULT_BATCH_DELAY, DEFAULT_BATCH_TYPE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_ORGANIZATION_ID, DEFAULT_TOKEN_LIFETIME, OTHER_CLIENT_ID,
+    OTHER_CLIENT_SECRET, OTHER_ORGANIZATION_ID, Sandbox, SandboxBuilder, SandboxError,
+    TestOrganization,
+};
+pub use server::REQUEST_ID_HEADER;
+pub use stats::Stats;
+
+/// The path of the collection API under the sandbox's origin (the real base path).
+pub const API_BASE_PATH: &str = "/collection/v1";
+
+/// Invoices every sandbox knows unless told otherwise ([`SandboxBuilder::demo_invoices`]):
+/// payments for them succeed. The first is the invoice id of Amili's documented example.
+pub const DEMO_INVOICES: [Uuid; 10] = [
+    Uuid::from_u128(0x4f163819_178d_470c_a246_d6768476a6ec),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000001),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000002),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000003),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000004),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000005),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000006),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000007),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000008),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000009),
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handles_can_be_shared_across_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Sandbox>();
+        send_sync::<crate::Faults>();
+        send_sync::<crate::BookedPayment>();
+    }
+
+    #[test]
+    fn demo_invoices_are_distinct_and_start_with_the_documented_example() {
+        let unique: std::collections::HashSet<_> = crate::DEMO_INVOICES.iter().collect();
+        assert_eq!(unique.len(), crate::DEMO_INVOICES.len());
+        assert_eq!(
+            crate::DEMO_INVOICES[0].to_string(),
+            "4f163819-178d-470c-a246-d6768476a6ec"
+        );
+    }
+}

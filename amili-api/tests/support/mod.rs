@@ -108,18 +108,10 @@ impl Spec {
         }
     }
 
-    /// Validates `value` against an OpenAPI 3.0 `schema` of this spec.
+    /// Validates `value` against an OpenAPI 3.0 `schema` of this spec. The OpenAPI → JSON
+    /// Schema conversion is the sandbox's (the same one it validates requests with).
     pub fn validate(&self, schema: &Value, value: &Value) -> Result<(), Vec<String>> {
-        let mut root = to_json_schema(schema);
-        let defs: Map<String, Value> = self.doc["components"]["schemas"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(name, s)| (name.clone(), to_json_schema(s)))
-            .collect();
-        if let Value::Object(root) = &mut root {
-            root.insert("$defs".into(), Value::Object(defs));
-        }
+        let root = amili_sandbox::spec::schema_document(schema).map_err(|e| vec![e.to_string()])?;
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(true)
@@ -134,51 +126,5 @@ impl Spec {
         } else {
             Err(errors)
         }
-    }
-}
-
-/// OpenAPI 3.0's schema dialect → JSON Schema 2020-12: `nullable` becomes a `null` type,
-/// component refs point into `$defs`, examples and extensions are dropped.
-fn to_json_schema(schema: &Value) -> Value {
-    match schema {
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (key, value) in map {
-                match key.as_str() {
-                    "example" | "nullable" => {}
-                    k if k.starts_with("x-") => {}
-                    "$ref" => {
-                        let target = value
-                            .as_str()
-                            .unwrap_or_default()
-                            .replace("#/components/schemas/", "#/$defs/");
-                        out.insert(key.clone(), Value::String(target));
-                    }
-                    "properties" => {
-                        let props = value
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .map(|(k, v)| (k.clone(), to_json_schema(v)))
-                            .collect();
-                        out.insert(key.clone(), Value::Object(props));
-                    }
-                    _ => {
-                        out.insert(key.clone(), to_json_schema(value));
-                    }
-                }
-            }
-            if map.get("nullable") == Some(&Value::Bool(true))
-                && let Some(Value::String(t)) = out.get("type").cloned()
-            {
-                out.insert(
-                    "type".into(),
-                    Value::Array(vec![Value::String(t), "null".into()]),
-                );
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
-        other => other.clone(),
     }
 }

@@ -1,0 +1,57 @@
+//! Who may call the collection API: bearer token → organization, checked against the path.
+
+use axum::http::{HeaderMap, StatusCode};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::request;
+use crate::state::AppState;
+use crate::token::Claims;
+
+/// The caller, once authorized for the organization named in the path.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) organization_id: Uuid,
+    pub(crate) created_by: Uuid,
+}
+
+/// Checks the bearer token (401 when missing, invalid or expired), parses the path's
+/// organization id (400 when it is not a UUID) and checks that the token is for it (403).
+pub(crate) fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    organization_id: &str,
+) -> Result<Caller, ApiError> {
+    let token = request::bearer_token(headers)
+        .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+    let claims: Claims = state
+        .tokens
+        .verify(token)
+        .map_err(|rejection| ApiError::unauthorized(rejection.message()))?;
+    let organization_id = parse_uuid("organizationId", organization_id)?;
+    if claims.org != organization_id {
+        return Err(ApiError::forbidden(format!(
+            "this token is not for organization {organization_id}"
+        )));
+    }
+    let created_by = state
+        .config
+        .org(organization_id)
+        .map(|org| org.created_by)
+        .ok_or_else(|| ApiError::forbidden("unknown organization"))?;
+    Ok(Caller {
+        organization_id,
+        created_by,
+    })
+}
+
+/// A path or query parameter that must be a UUID (400 naming it otherwise).
+pub(crate) fn parse_uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(value).map_err(|_| {
+        ApiError::invalid_field(
+            StatusCode::BAD_REQUEST,
+            name,
+            format!("{name} must be a UUID"),
+        )
+    })
+}

@@ -1,0 +1,217 @@
+//! The command line of the `amili-sandbox` binary, reusable by other binaries
+//! (`#[command(flatten)] args: amili_sandbox::cli::Args`, then [`run`]).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::sandbox::{
+    DEFAULT_BATCH_TYPE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_ORGANIZATION_ID,
+};
+use crate::{
+    DEMO_INVOICES, FaultMode, FaultSpec, IDEMPOTENCY_KEY_HEADER, Sandbox, SandboxBuilder,
+    SandboxError,
+};
+
+/// Settings of a sandbox started from the command line.
+#[derive(Debug, Clone, clap::Args)]
+#[non_exhaustive]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:8080",
+        env = "AMILI_SANDBOX_ADDR"
+    )]
+    pub addr: SocketAddr,
+
+    /// Token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub token_lifetime: u64,
+
+    /// Send the token answer's `not_before`, `expires_in`, `expires_on` as strings.
+    #[arg(long)]
+    pub token_times_as_strings: bool,
+
+    /// How long a batch stays QUEUED before it is processed, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub batch_delay_ms: u64,
+
+    /// An invoice id whose payments succeed (repeatable; the demo invoices are always known
+    /// unless --no-demo-invoices).
+    #[arg(long = "seed-invoice", value_name = "UUID")]
+    pub seed_invoices: Vec<Uuid>,
+
+    /// Do not know the built-in demo invoices.
+    #[arg(long)]
+    pub no_demo_invoices: bool,
+
+    /// Treat every invoice id as known (payments fail only as duplicates or for invalid
+    /// amounts/currencies).
+    #[arg(long)]
+    pub accept_any_invoice: bool,
+
+    /// The test client id of the main organization.
+    #[arg(long, default_value = DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+
+    /// The test client secret of the main organization.
+    #[arg(long, default_value = DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+
+    /// The main organization id.
+    #[arg(long, value_name = "UUID", default_value_t = DEFAULT_ORGANIZATION_ID)]
+    pub organization_id: Uuid,
+
+    /// The `type` of payment batches (undocumented by Amili; the spec's `BatchType` is open).
+    #[arg(long, default_value = DEFAULT_BATCH_TYPE)]
+    pub batch_type: String,
+
+    /// The largest request body accepted, in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+
+    /// A fault, `ROUTE:[MODE:]KIND[:OPTION]` (repeatable). ROUTE: token, create-payments,
+    /// get-batch, list-batches. MODE: once (default), times=N, always, random=P. KIND: a status
+    /// (e.g. 503, with retry-after=SECS), delay=MS, drop-before, drop-after, html=STATUS,
+    /// truncate. Examples: create-payments:503:retry-after=2, get-batch:drop-before,
+    /// create-payments:random=0.1:500.
+    #[arg(long = "fault", value_name = "ROUTE:SPEC")]
+    pub faults: Vec<FaultSpec>,
+
+    /// Seed of the random faults (the same seed reproduces the same faults).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fault_seed: u64,
+}
+
+impl Args {
+    /// A builder configured from these arguments (faults are installed by [`run`]).
+    pub fn builder(&self) -> SandboxBuilder {
+        Sandbox::builder()
+            .bind(self.addr)
+            .token_lifetime(Duration::from_secs(self.token_lifetime))
+            .token_times_as_strings(self.token_times_as_strings)
+            .batch_delay(Duration::from_millis(self.batch_delay_ms))
+            .seed_invoices(self.seed_invoices.iter().copied())
+            .demo_invoices(!self.no_demo_invoices)
+            .accept_any_invoice(self.accept_any_invoice)
+            .client_credentials(self.client_id.clone(), self.client_secret.clone())
+            .organization_id(self.organization_id)
+            .batch_type(self.batch_type.clone())
+            .max_body_bytes(self.max_body_bytes)
+            .fault_seed(self.fault_seed)
+    }
+
+    /// Starts the sandbox these arguments describe and installs their faults.
+    pub async fn start(&self) -> Result<Sandbox, SandboxError> {
+        let sandbox = self.builder().start().await?;
+        for fault in &self.faults {
+            fault.install(sandbox.faults());
+        }
+        Ok(sandbox)
+    }
+}
+
+/// What the binary prints on start: URLs, test credentials, organizations, faults and a
+/// ready-to-paste curl example.
+pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
+    let other = sandbox.other_organization();
+    let invoice = DEMO_INVOICES[1];
+    let faults = if args.faults.is_empty() {
+        "none".to_owned()
+    } else {
+        args.faults
+            .iter()
+            .map(|f| {
+                let mode = match f.mode {
+                    FaultMode::Times(1) => "once".to_owned(),
+                    FaultMode::Times(n) => format!("{n} times"),
+                    FaultMode::Random(p) => format!("with probability {p}"),
+                };
+                format!("{} {} {mode}", f.route, f.fault)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let demo = DEMO_INVOICES
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join("\n                   ");
+    format!(
+        "amili-sandbox listening on {addr}
+  API base URL     {api}
+  token URL        {token}
+  client id        {client_id}
+  client secret    {client_secret}   (a test secret)
+  organization id  {org}
+  other org        {other_org} (client id {other_id}, secret {other_secret})
+  demo invoices    {demo}
+  batch delay      {delay} ms; token lifetime {lifetime} s; batch type {batch_type}
+  faults           {faults} (seed {seed})
+
+Try it (the batch named in the answer reaches a terminal status after the batch delay):
+  TOKEN=$(curl -s {token} -d grant_type=client_credentials -d client_id={client_id} -d client_secret={client_secret} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')
+  curl -i -X POST {api}/orgs/{org}/payments -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H '{idem}: demo-1' --data-raw '{{\"payments\":[{{\"invoiceId\":\"{invoice}\",\"type\":\"DIRECT_PAYMENT\",\"amount\":4500.00,\"currency\":\"NOK\",\"date\":\"2025-03-09T14:30:00Z\",\"description\":\"Bank transfer\",\"uniqueSourcePaymentId\":\"demo-payment-1\"}}]}}'
+  curl -s {api}/orgs/{org}/batches -H \"Authorization: Bearer $TOKEN\"
+",
+        addr = sandbox.addr(),
+        api = sandbox.api_url(),
+        token = sandbox.token_url(),
+        client_id = sandbox.client_id(),
+        client_secret = sandbox.client_secret(),
+        org = sandbox.organization_id(),
+        other_org = other.organization_id,
+        other_id = other.client_id,
+        other_secret = other.client_secret,
+        delay = args.batch_delay_ms,
+        lifetime = args.token_lifetime,
+        batch_type = args.batch_type,
+        seed = args.fault_seed,
+        idem = IDEMPOTENCY_KEY_HEADER,
+    )
+}
+
+/// Waits for Ctrl-C (or SIGTERM on Unix).
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+/// Runs a sandbox until Ctrl-C (or SIGTERM), printing the [`banner`] on start, then shuts it
+/// down gracefully.
+pub async fn run(args: Args) -> Result<(), SandboxError> {
+    let sandbox = args.start().await?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", banner(&sandbox, &args));
+    let _ = stdout.flush();
+    drop(stdout);
+    stop_signal().await;
+    tracing::info!("shutting down");
+    sandbox.shutdown().await;
+    Ok(())
+}

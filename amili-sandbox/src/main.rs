@@ -1,0 +1,33 @@
+//! `amili-sandbox`: a local Amili AutoCollect API. See `amili-sandbox --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// A stateful local Amili AutoCollect API (tokens, payments, batches, faults) for tests and
+/// demos. Logs go to stderr (RUST_LOG, default info); the start banner goes to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "amili-sandbox", version)]
+struct Cli {
+    #[command(flatten)]
+    args: amili_sandbox::cli::Args,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match amili_sandbox::cli::run(cli.args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("amili-sandbox: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

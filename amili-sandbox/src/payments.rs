@@ -1,0 +1,143 @@
+//! `POST /collection/v1/orgs/{organizationId}/payments` (CreatePayments).
+//!
+//! Checks, in order: bearer token (401), organization (400 when the path id is not a UUID,
+//! 403 when the token is for another one), `Content-Type: application/json` (415; but no
+//! `Content-Type` and no body at all is a 400, a missing required body), the
+//! `IdempotencyKey` header (400 when empty or longer than 255 characters, as the spec says),
+//! body size (413), JSON syntax (400), the spec's `CreatePaymentsRequest` schema (422, one
+//! error per problem naming `payments[i].field`). Then the payments are queued as one batch
+//! (202). A repeated `IdempotencyKey` with the same body answers 202 with the original batch
+//! and queues nothing; with a different body it is refused with 409.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::auth;
+use crate::error::{ApiError, ErrorDetail};
+use crate::request;
+use crate::rules::IncomingPayment;
+use crate::state::AppState;
+use crate::store::{Created, NewBatch};
+
+/// The request header carrying the idempotency key (an assumption of the spec).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "IdempotencyKey";
+
+/// `POST …/orgs/{organizationId}/payments`.
+pub(crate) async fn create_payments(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Path(organization_id) =
+        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let caller = auth::authorize(&state, &headers, &organization_id)?;
+    if request::media_type(&headers).is_none() {
+        // No Content-Type: an absent body is a malformed request (400), a body of unknown
+        // type is unsupported (415).
+        let bytes = request::read_body(&headers, body, state.config.max_body_bytes).await?;
+        return Err(if bytes.is_empty() {
+            ApiError::bad_request("the request body is required (application/json)")
+        } else {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            )
+        });
+    }
+    request::require_media_type(&headers, "application/json")?;
+    let idempotency_key = idempotency_key(&headers)?;
+    let bytes = request::read_body(&headers, body, state.config.max_body_bytes).await?;
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    if let Err(errors) = state.payments_schema.check(&body) {
+        let first = errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        let more = errors.len().saturating_sub(1);
+        let message = if more == 0 {
+            format!("invalid request body: {first}")
+        } else {
+            format!("invalid request body: {first} (and {more} more)")
+        };
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_errors(errors));
+    }
+    let payments = parse_payments(&body)?;
+    let organization = caller.organization_id;
+    let created = state.store().create(NewBatch {
+        caller,
+        batch_type: state.config.batch_type.clone(),
+        idempotency_key,
+        body,
+        payments,
+        delay: state.config.batch_delay,
+    })?;
+    let batch_id = created.batch_id();
+    match created {
+        Created::New(_) => tracing::info!(%batch_id, "batch queued"),
+        Created::Replayed(_) => tracing::info!(%batch_id, "idempotent replay"),
+    }
+    let answer = json!({
+        "summary": { "status": "SUCCESS" },
+        "data": {
+            "batchId": batch_id,
+            "batchUrl": state.config.batch_url(organization, batch_id),
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// The `IdempotencyKey` header: absent is fine; empty, over 255 characters or not visible
+/// ASCII is a 400.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(None);
+    };
+    let bad = |why: &str| {
+        ApiError::invalid_field(
+            StatusCode::BAD_REQUEST,
+            IDEMPOTENCY_KEY_HEADER,
+            format!("the IdempotencyKey header {why}"),
+        )
+    };
+    let key = value.to_str().map_err(|_| bad("must be visible ASCII"))?;
+    if key.is_empty() {
+        return Err(bad("must not be empty"));
+    }
+    if key.chars().count() > 255 {
+        return Err(bad("must be at most 255 characters"));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The typed payments of a body that passed the schema.
+fn parse_payments(body: &Value) -> Result<Vec<IncomingPayment>, ApiError> {
+    let items = body
+        .get("payments")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "payments is missing"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            serde_json::from_value::<IncomingPayment>(item.clone()).map_err(|e| {
+                let message = format!("payments[{index}]: {e}");
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone()).with_errors(vec![
+                    ErrorDetail {
+                        item: Some(index),
+                        field: None,
+                        message,
+                    },
+                ])
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,216 @@
+//! What happens to each payment when its batch is processed.
+//!
+//! Checked in this order; the first rule that fails decides the item's `reason`:
+//!
+//! 1. [`reason::INVALID_SOURCE_PAYMENT_ID`]: `uniqueSourcePaymentId` is empty or blank.
+//! 2. [`reason::UNSUPPORTED_PAYMENT_TYPE`]: `type` is not `DIRECT_PAYMENT`. The spec's
+//!    `PaymentType` is open (any string passes the schema), but the sandbox only knows the one
+//!    documented value, so other values fail per item instead of failing the whole request.
+//! 3. [`reason::INVALID_CURRENCY`]: `currency` is not an ISO 4217 alphabetic code.
+//! 4. [`reason::INVALID_AMOUNT`]: `amount` is not positive, is not representable as a decimal,
+//!    or has more decimals than the currency's minor unit allows (2 for NOK, 0 for JPY).
+//! 5. [`reason::UNKNOWN_INVOICE`]: the invoice id is not one the sandbox was seeded with.
+//! 6. [`reason::DUPLICATE_PAYMENT`]: the organization already booked this
+//!    `uniqueSourcePaymentId` (in an earlier batch or earlier in the same batch).
+//!
+//! A payment that passes every rule is booked: it goes into the ledger and the batch's
+//! `succeeded` list.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// The `reason` values of failed batch items.
+pub mod reason {
+    /// The invoice id is unknown to the sandbox (not seeded).
+    pub const UNKNOWN_INVOICE: &str = "UNKNOWN_INVOICE";
+    /// The `uniqueSourcePaymentId` was already booked for this organization.
+    pub const DUPLICATE_PAYMENT: &str = "DUPLICATE_PAYMENT";
+    /// The amount is not positive, not representable, or too precise for the currency.
+    pub const INVALID_AMOUNT: &str = "INVALID_AMOUNT";
+    /// The currency is not an ISO 4217 code.
+    pub const INVALID_CURRENCY: &str = "INVALID_CURRENCY";
+    /// The `uniqueSourcePaymentId` is empty.
+    pub const INVALID_SOURCE_PAYMENT_ID: &str = "INVALID_SOURCE_PAYMENT_ID";
+    /// The payment `type` is not one the sandbox knows (only `DIRECT_PAYMENT` is documented).
+    pub const UNSUPPORTED_PAYMENT_TYPE: &str = "UNSUPPORTED_PAYMENT_TYPE";
+}
+
+/// One payment of a `CreatePayments` body, after schema validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IncomingPayment {
+    pub(crate) invoice_id: Uuid,
+    #[serde(rename = "type")]
+    pub(crate) payment_type: String,
+    pub(crate) amount: serde_json::Number,
+    pub(crate) currency: String,
+    pub(crate) date: String,
+    pub(crate) description: String,
+    pub(crate) unique_source_payment_id: String,
+}
+
+/// The outcome for one payment.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    Book(Decimal),
+    Fail {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+fn fail(reason: &'static str, message: String) -> Verdict {
+    Verdict::Fail { reason, message }
+}
+
+/// The decimal value of a JSON number, if it has one.
+pub(crate) fn decimal(number: &serde_json::Number) -> Option<Decimal> {
+    let text = number.to_string();
+    Decimal::from_str(&text)
+        .ok()
+        .or_else(|| Decimal::from_scientific(&text).ok())
+}
+
+/// Applies the rules to one payment. `already_booked` names the batch that booked the same
+/// source id before, if any.
+pub(crate) fn judge(
+    payment: &IncomingPayment,
+    invoice_known: bool,
+    already_booked: Option<Uuid>,
+) -> Verdict {
+    if payment.unique_source_payment_id.trim().is_empty() {
+        return fail(
+            reason::INVALID_SOURCE_PAYMENT_ID,
+            "uniqueSourcePaymentId must not be empty".to_owned(),
+        );
+    }
+    if payment.payment_type != "DIRECT_PAYMENT" {
+        return fail(
+            reason::UNSUPPORTED_PAYMENT_TYPE,
+            format!("payment type {:?} is not supported", payment.payment_type),
+        );
+    }
+    let Some(currency) = iso_currency::Currency::from_code(&payment.currency) else {
+        return fail(
+            reason::INVALID_CURRENCY,
+            format!(
+                "currency {:?} is not an ISO 4217 currency code",
+                payment.currency
+            ),
+        );
+    };
+    let Some(amount) = decimal(&payment.amount) else {
+        return fail(
+            reason::INVALID_AMOUNT,
+            format!("amount {} is not a representable decimal", payment.amount),
+        );
+    };
+    if amount <= Decimal::ZERO {
+        return fail(
+            reason::INVALID_AMOUNT,
+            format!("amount {} must be positive", payment.amount),
+        );
+    }
+    if let Some(exponent) = currency.exponent()
+        && amount.normalize().scale() > u32::from(exponent)
+    {
+        return fail(
+            reason::INVALID_AMOUNT,
+            format!(
+                "amount {} has more decimals than {} allows ({exponent})",
+                payment.amount, payment.currency
+            ),
+        );
+    }
+    if !invoice_known {
+        return fail(
+            reason::UNKNOWN_INVOICE,
+            format!("unknown invoice {}", payment.invoice_id),
+        );
+    }
+    if let Some(batch) = already_booked {
+        return fail(
+            reason::DUPLICATE_PAYMENT,
+            format!(
+                "duplicate payment: uniqueSourcePaymentId {:?} was already booked in batch {batch}",
+                payment.unique_source_payment_id
+            ),
+        );
+    }
+    Verdict::Book(amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payment(amount: serde_json::Value, currency: &str) -> IncomingPayment {
+        serde_json::from_value(json!({
+            "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
+            "type": "DIRECT_PAYMENT",
+            "amount": amount,
+            "currency": currency,
+            "date": "2019-08-24T14:15:22.123Z",
+            "description": "x",
+            "uniqueSourcePaymentId": "p-1"
+        }))
+        .unwrap()
+    }
+
+    fn reason_of(verdict: Verdict) -> Option<&'static str> {
+        match verdict {
+            Verdict::Book(_) => None,
+            Verdict::Fail { reason, .. } => Some(reason),
+        }
+    }
+
+    #[test]
+    fn books_valid_payments() {
+        assert_eq!(
+            judge(&payment(json!(4500.5), "NOK"), true, None),
+            Verdict::Book(Decimal::new(45005, 1))
+        );
+        assert!(matches!(
+            judge(&payment(json!(100), "JPY"), true, None),
+            Verdict::Book(_)
+        ));
+    }
+
+    #[test]
+    fn refuses_by_rule() {
+        let r = |a, c, known, booked| reason_of(judge(&payment(a, c), known, booked));
+        assert_eq!(
+            r(json!(1), "string", true, None),
+            Some(reason::INVALID_CURRENCY)
+        );
+        assert_eq!(r(json!(0), "NOK", true, None), Some(reason::INVALID_AMOUNT));
+        assert_eq!(
+            r(json!(-1), "NOK", true, None),
+            Some(reason::INVALID_AMOUNT)
+        );
+        assert_eq!(
+            r(json!(1.005), "NOK", true, None),
+            Some(reason::INVALID_AMOUNT)
+        );
+        assert_eq!(
+            r(json!(1.5), "JPY", true, None),
+            Some(reason::INVALID_AMOUNT)
+        );
+        assert_eq!(
+            r(json!(1e300), "NOK", true, None),
+            Some(reason::INVALID_AMOUNT)
+        );
+        assert_eq!(
+            r(json!(1), "NOK", false, None),
+            Some(reason::UNKNOWN_INVOICE)
+        );
+        assert_eq!(
+            r(json!(1), "NOK", true, Some(Uuid::nil())),
+            Some(reason::DUPLICATE_PAYMENT)
+        );
+    }
+}

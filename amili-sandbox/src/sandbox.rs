@@ -1,0 +1,454 @@
+//! The [`Sandbox`] handle and its [`SandboxBuilder`].
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::config::{Config, OrgConfig};
+use crate::faults::Faults;
+use crate::ledger::BookedPayment;
+use crate::schema::RequestValidator;
+use crate::state::AppState;
+use crate::stats::Stats;
+use crate::store::Store;
+use crate::token::TokenIssuer;
+use crate::{DEMO_INVOICES, server};
+
+/// The default test client id of the sandbox's main organization.
+pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
+/// The default test client secret of the sandbox's main organization (a test value).
+pub const DEFAULT_CLIENT_SECRET: &str = "sandbox-secret";
+/// The default main organization id (the organization id of the spec's examples).
+pub const DEFAULT_ORGANIZATION_ID: Uuid = Uuid::from_u128(0x3fa85f64_5717_4562_b3fc_2c963f66afa6);
+/// The default test client id of the second organization.
+pub const OTHER_CLIENT_ID: &str = "sandbox-other-client";
+/// The default test client secret of the second organization.
+pub const OTHER_CLIENT_SECRET: &str = "sandbox-other-secret";
+/// The default second organization id.
+pub const OTHER_ORGANIZATION_ID: Uuid = Uuid::from_u128(0x0b0e7a11_0000_4000_8000_000000000002);
+
+/// The `type` the sandbox gives payment batches by default. The spec documents only `NONE`
+/// and `INVOICE` and says the set is open; the value Amili uses for payment batches is not
+/// documented, so the sandbox sends an undocumented one to keep clients honest.
+pub const DEFAULT_BATCH_TYPE: &str = "PAYMENT";
+/// Default token lifetime.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// Default delay between a batch's creation and its processing.
+pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_millis(200);
+/// Default request body limit (4 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why a sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The address could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The embedded OpenAPI description could not be used.
+    #[error("OpenAPI description: {0}")]
+    Spec(String),
+    /// The configuration is inconsistent.
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+}
+
+/// The credentials and id of an organization the sandbox knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestOrganization {
+    /// Its test client id.
+    pub client_id: String,
+    /// Its test client secret.
+    pub client_secret: String,
+    /// Its organization id.
+    pub organization_id: Uuid,
+}
+
+impl TestOrganization {
+    /// An organization with these credentials.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        organization_id: Uuid,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            organization_id,
+        }
+    }
+}
+
+/// Configures and starts a [`Sandbox`]. Every setting has a default.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SandboxBuilder {
+    bind: SocketAddr,
+    token_lifetime: Duration,
+    token_times_as_strings: bool,
+    batch_delay: Duration,
+    batch_type: String,
+    invoices: Vec<Uuid>,
+    demo_invoices: bool,
+    accept_any_invoice: bool,
+    main: TestOrganization,
+    other: TestOrganization,
+    max_body_bytes: usize,
+    fault_seed: u64,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            token_times_as_strings: false,
+            batch_delay: DEFAULT_BATCH_DELAY,
+            batch_type: DEFAULT_BATCH_TYPE.to_owned(),
+            invoices: Vec::new(),
+            demo_invoices: true,
+            accept_any_invoice: false,
+            main: TestOrganization::new(
+                DEFAULT_CLIENT_ID,
+                DEFAULT_CLIENT_SECRET,
+                DEFAULT_ORGANIZATION_ID,
+            ),
+            other: TestOrganization::new(
+                OTHER_CLIENT_ID,
+                OTHER_CLIENT_SECRET,
+                OTHER_ORGANIZATION_ID,
+            ),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            fault_seed: 0,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// How long issued tokens stay valid (default 3600 s; sub-second values work, the token
+    /// answer's `expires_in` is then rounded down to whole seconds).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Send `not_before`, `expires_in` and `expires_on` as strings, as Azure-AD-style token
+    /// services do (default: numbers).
+    pub fn token_times_as_strings(mut self, yes: bool) -> Self {
+        self.token_times_as_strings = yes;
+        self
+    }
+
+    /// How long a batch stays `QUEUED` before it is processed (default 200 ms; zero is allowed,
+    /// and so is `Duration::MAX`, leaving batches queued until [`Sandbox::finish_batches`]).
+    pub fn batch_delay(mut self, delay: Duration) -> Self {
+        self.batch_delay = delay;
+        self
+    }
+
+    /// The `type` of payment batches (default [`DEFAULT_BATCH_TYPE`], `PAYMENT`).
+    pub fn batch_type(mut self, batch_type: impl Into<String>) -> Self {
+        self.batch_type = batch_type.into();
+        self
+    }
+
+    /// Invoices whose payments succeed, in addition to [`DEMO_INVOICES`].
+    pub fn seed_invoices(mut self, ids: impl IntoIterator<Item = Uuid>) -> Self {
+        self.invoices.extend(ids);
+        self
+    }
+
+    /// Whether the sandbox also knows [`DEMO_INVOICES`] (default `true`).
+    pub fn demo_invoices(mut self, yes: bool) -> Self {
+        self.demo_invoices = yes;
+        self
+    }
+
+    /// Treat every invoice id as known (default `false`: only seeded invoices are).
+    pub fn accept_any_invoice(mut self, yes: bool) -> Self {
+        self.accept_any_invoice = yes;
+        self
+    }
+
+    /// The main organization's test client id and secret.
+    pub fn client_credentials(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.main.client_id = client_id.into();
+        self.main.client_secret = client_secret.into();
+        self
+    }
+
+    /// The main organization's id.
+    pub fn organization_id(mut self, id: Uuid) -> Self {
+        self.main.organization_id = id;
+        self
+    }
+
+    /// The second organization (for 403 tests).
+    pub fn other_organization(mut self, other: TestOrganization) -> Self {
+        self.other = other;
+        self
+    }
+
+    /// The largest request body accepted (default 4 MiB); larger ones get 413.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// The seed of random faults (default 0).
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.fault_seed = seed;
+        self
+    }
+
+    fn validate(&self) -> Result<(), SandboxError> {
+        let bad = |why: &str| Err(SandboxError::Config(why.to_owned()));
+        if self.main.client_id.is_empty() || self.main.client_secret.is_empty() {
+            return bad("the client id and secret must not be empty");
+        }
+        if self.other.client_id.is_empty() || self.other.client_secret.is_empty() {
+            return bad("the other organization's client id and secret must not be empty");
+        }
+        if self.main.client_id == self.other.client_id {
+            return bad("the two organizations need different client ids");
+        }
+        if self.main.organization_id == self.other.organization_id {
+            return bad("the two organizations need different ids");
+        }
+        if self.batch_type.is_empty() {
+            return bad("the batch type must not be empty");
+        }
+        Ok(())
+    }
+
+    /// Binds the address and starts serving (on the current tokio runtime).
+    pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        self.validate()?;
+        let payments_schema = RequestValidator::for_operation("CreatePayments")?;
+        let listener = TcpListener::bind(self.bind)
+            .await
+            .map_err(|source| SandboxError::Bind {
+                addr: self.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            addr: self.bind,
+            source,
+        })?;
+        let host = if addr.ip().is_unspecified() {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
+        let org = |o: &TestOrganization| OrgConfig {
+            client_id: o.client_id.clone(),
+            client_secret: o.client_secret.clone(),
+            organization_id: o.organization_id,
+            created_by: Uuid::new_v4(),
+        };
+        let config = Config {
+            origin: format!("http://{host}"),
+            orgs: vec![org(&self.main), org(&self.other)],
+            batch_delay: self.batch_delay,
+            batch_type: self.batch_type.clone(),
+            max_body_bytes: self.max_body_bytes,
+        };
+        let mut invoices = self.invoices.clone();
+        if self.demo_invoices {
+            invoices.extend(DEMO_INVOICES);
+        }
+        let state = Arc::new(AppState::new(
+            config,
+            TokenIssuer::new(self.token_lifetime, self.token_times_as_strings),
+            payments_schema,
+            Faults::new(self.fault_seed),
+            Store::new(invoices, self.accept_any_invoice),
+        ));
+        let (shutdown, receiver) = watch::channel(false);
+        let task = server::spawn(listener, Arc::clone(&state), receiver);
+        tracing::info!(%addr, "sandbox listening");
+        Ok(Sandbox {
+            state,
+            addr,
+            main: self.main,
+            other: self.other,
+            shutdown,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running local Amili. Dropping it, or [`shutdown`](Self::shutdown), stops it gracefully.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sandbox = amili_sandbox::Sandbox::start().await?;
+/// let token: serde_json::Value = reqwest::Client::new()
+///     .post(sandbox.token_url())
+///     .form(&[
+///         ("grant_type", "client_credentials"),
+///         ("client_id", sandbox.client_id()),
+///         ("client_secret", sandbox.client_secret()),
+///     ])
+///     .send()
+///     .await?
+///     .json()
+///     .await?;
+/// assert_eq!(token["token_type"], "Bearer");
+/// assert_eq!(sandbox.stats().token_requests, 1);
+/// sandbox.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Sandbox {
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    main: TestOrganization,
+    other: TestOrganization,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// A builder with every default.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// Starts a sandbox with the defaults on `127.0.0.1:0`.
+    pub async fn start() -> Result<Sandbox, SandboxError> {
+        Self::builder().start().await
+    }
+
+    /// The API base URL, `http://127.0.0.1:PORT/collection/v1` (the real base path).
+    pub fn api_url(&self) -> String {
+        self.state.config.api_url()
+    }
+
+    /// The token endpoint, `http://127.0.0.1:PORT/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.state.config.origin)
+    }
+
+    /// The address the sandbox listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The main organization's test client id.
+    pub fn client_id(&self) -> &str {
+        &self.main.client_id
+    }
+
+    /// The main organization's test client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.main.client_secret
+    }
+
+    /// The main organization's id.
+    pub fn organization_id(&self) -> Uuid {
+        self.main.organization_id
+    }
+
+    /// The main organization, credentials included.
+    pub fn organization(&self) -> TestOrganization {
+        self.main.clone()
+    }
+
+    /// A second organization, for "token of another organization → 403" tests.
+    pub fn other_organization(&self) -> TestOrganization {
+        self.other.clone()
+    }
+
+    /// The absolute URL of a batch of the main organization.
+    pub fn batch_url(&self, batch_id: Uuid) -> String {
+        self.state
+            .config
+            .batch_url(self.main.organization_id, batch_id)
+    }
+
+    /// Makes payments for these invoices succeed from now on.
+    pub fn seed_invoices(&self, ids: impl IntoIterator<Item = Uuid>) {
+        self.state.store().seed_invoices(ids);
+    }
+
+    /// Every booked payment, in booking order (due batches are processed first).
+    pub fn ledger(&self) -> Vec<BookedPayment> {
+        self.state.observe().ledger().to_vec()
+    }
+
+    /// How many times `unique_source_payment_id` was booked, in any organization.
+    pub fn times_booked(&self, unique_source_payment_id: &str) -> usize {
+        self.state
+            .observe()
+            .ledger()
+            .iter()
+            .filter(|p| p.unique_source_payment_id == unique_source_payment_id)
+            .count()
+    }
+
+    /// How many batches exist (all organizations, replays not counted).
+    pub fn batch_count(&self) -> usize {
+        self.state.observe().batches().len()
+    }
+
+    /// Processes every queued batch now, whatever its delay.
+    pub fn finish_batches(&self) {
+        self.state.store().process_due(Instant::now(), true);
+    }
+
+    /// Request counters.
+    pub fn stats(&self) -> Stats {
+        self.state.stats.snapshot()
+    }
+
+    /// The fault script.
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Makes every token issued so far invalid (the next call with one gets 401).
+    pub fn expire_tokens(&self) {
+        self.state.tokens.expire_all();
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to a few seconds),
+    /// and returns when the server is down.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take()
+            && let Err(error) = task.await
+        {
+            tracing::warn!(%error, "sandbox server task failed");
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

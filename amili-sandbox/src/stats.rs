@@ -1,0 +1,62 @@
+//! Request counters, for assertions such as "exactly one token request".
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::faults::Route;
+
+/// How many requests reached each route (faulted ones included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// `POST /token` requests.
+    pub token_requests: u64,
+    /// `POST …/orgs/{organizationId}/payments` requests.
+    pub payment_requests: u64,
+    /// `GET …/orgs/{organizationId}/batches/{batchId}` requests.
+    pub batch_gets: u64,
+    /// `GET …/orgs/{organizationId}/batches` requests.
+    pub batch_lists: u64,
+    /// Requests to no known route.
+    pub other_requests: u64,
+    /// Requests a fault was applied to.
+    pub faults_applied: u64,
+}
+
+/// The live counters behind [`Stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    token_requests: AtomicU64,
+    payment_requests: AtomicU64,
+    batch_gets: AtomicU64,
+    batch_lists: AtomicU64,
+    other_requests: AtomicU64,
+    faults_applied: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn count(&self, route: Option<Route>) {
+        let counter = match route {
+            Some(Route::Token) => &self.token_requests,
+            Some(Route::CreatePayments) => &self.payment_requests,
+            Some(Route::GetBatch) => &self.batch_gets,
+            Some(Route::ListBatches) => &self.batch_lists,
+            None => &self.other_requests,
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn count_fault(&self) {
+        self.faults_applied.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            token_requests: self.token_requests.load(Ordering::SeqCst),
+            payment_requests: self.payment_requests.load(Ordering::SeqCst),
+            batch_gets: self.batch_gets.load(Ordering::SeqCst),
+            batch_lists: self.batch_lists.load(Ordering::SeqCst),
+            other_requests: self.other_requests.load(Ordering::SeqCst),
+            faults_applied: self.faults_applied.load(Ordering::SeqCst),
+        }
+    }
+}

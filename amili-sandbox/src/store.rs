@@ -1,0 +1,267 @@
+//! The sandbox's state: batches, idempotency keys, seeded invoices and the ledger.
+//!
+//! Batches are processed in creation order (a FIFO queue): whenever the state is observed (a
+//! batch read, a list, [`crate::Sandbox::ledger`], …) every queued batch whose delay has passed
+//! is processed first, oldest first. Processing is therefore deterministic and every observer
+//! sees the same state: a batch is either queued with nothing booked, or terminal with all its
+//! bookings in the ledger.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::ledger::BookedPayment;
+use crate::rules::{self, IncomingPayment, Verdict};
+
+/// A batch's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Queued,
+    Success,
+    Partial,
+    Failed,
+}
+
+impl Status {
+    pub(crate) const ALL: [Status; 4] = [
+        Status::Queued,
+        Status::Success,
+        Status::Partial,
+        Status::Failed,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "QUEUED",
+            Status::Success => "SUCCESS",
+            Status::Partial => "PARTIAL",
+            Status::Failed => "FAILED",
+        }
+    }
+
+    pub(crate) fn parse(value: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// One batch.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchRecord {
+    /// Creation sequence number (1, 2, …), the sort key of lists and cursors.
+    pub(crate) seq: u64,
+    pub(crate) id: Uuid,
+    pub(crate) organization_id: Uuid,
+    pub(crate) created_by: Uuid,
+    pub(crate) batch_type: String,
+    pub(crate) created_at: DateTime<Utc>,
+    /// When the batch may be processed; `None` = only by `finish_batches`.
+    due: Option<Instant>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
+    pub(crate) status: Status,
+    pub(crate) idempotency_key: Option<String>,
+    /// The request body, to tell a replay from a different request with the same key.
+    body: Value,
+    pub(crate) payments: Vec<IncomingPayment>,
+    pub(crate) succeeded: Vec<Value>,
+    pub(crate) failed: Vec<Value>,
+}
+
+/// What `create` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Created {
+    /// A new batch.
+    New(Uuid),
+    /// The idempotency key was seen before with the same body: the original batch.
+    Replayed(Uuid),
+}
+
+impl Created {
+    pub(crate) fn batch_id(self) -> Uuid {
+        match self {
+            Created::New(id) | Created::Replayed(id) => id,
+        }
+    }
+}
+
+/// A request to create a batch.
+#[derive(Debug)]
+pub(crate) struct NewBatch {
+    pub(crate) caller: Caller,
+    pub(crate) batch_type: String,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) body: Value,
+    pub(crate) payments: Vec<IncomingPayment>,
+    pub(crate) delay: Duration,
+}
+
+/// All mutable state.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    batches: Vec<BatchRecord>,
+    by_id: HashMap<Uuid, usize>,
+    idempotency: HashMap<(Uuid, String), usize>,
+    /// (organization, uniqueSourcePaymentId) → the batch that booked it.
+    booked: HashMap<(Uuid, String), Uuid>,
+    ledger: Vec<BookedPayment>,
+    invoices: HashSet<Uuid>,
+    accept_any_invoice: bool,
+    /// Index of the oldest batch not processed yet.
+    next_to_process: usize,
+}
+
+impl Store {
+    pub(crate) fn new(invoices: impl IntoIterator<Item = Uuid>, accept_any_invoice: bool) -> Self {
+        Self {
+            invoices: invoices.into_iter().collect(),
+            accept_any_invoice,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn seed_invoices(&mut self, ids: impl IntoIterator<Item = Uuid>) {
+        self.invoices.extend(ids);
+    }
+
+    /// Creates a batch, or returns the original one for a repeated idempotency key
+    /// (409 when the key comes back with a different body).
+    pub(crate) fn create(&mut self, new: NewBatch) -> Result<Created, ApiError> {
+        let org = new.caller.organization_id;
+        if let Some(key) = &new.idempotency_key
+            && let Some(&index) = self.idempotency.get(&(org, key.clone()))
+            && let Some(existing) = self.batches.get(index)
+        {
+            if existing.body == new.body {
+                return Ok(Created::Replayed(existing.id));
+            }
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "IdempotencyKey {key:?} was already used for batch {} with a different body",
+                    existing.id
+                ),
+            ));
+        }
+        let id = Uuid::new_v4();
+        let index = self.batches.len();
+        let record = BatchRecord {
+            seq: u64::try_from(index).unwrap_or(u64::MAX).saturating_add(1),
+            id,
+            organization_id: org,
+            created_by: new.caller.created_by,
+            batch_type: new.batch_type,
+            created_at: Utc::now(),
+            due: Instant::now().checked_add(new.delay),
+            finished_at: None,
+            status: Status::Queued,
+            idempotency_key: new.idempotency_key.clone(),
+            body: new.body,
+            payments: new.payments,
+            succeeded: Vec::new(),
+            failed: Vec::new(),
+        };
+        self.batches.push(record);
+        self.by_id.insert(id, index);
+        if let Some(key) = new.idempotency_key {
+            self.idempotency.insert((org, key), index);
+        }
+        Ok(Created::New(id))
+    }
+
+    /// Processes, oldest first, every queued batch that is due at `now` (all of them when
+    /// `force`).
+    pub(crate) fn process_due(&mut self, now: Instant, force: bool) {
+        while let Some(batch) = self.batches.get(self.next_to_process) {
+            let due = force || batch.due.is_some_and(|due| due <= now);
+            if !due {
+                break;
+            }
+            self.process(self.next_to_process);
+            self.next_to_process += 1;
+        }
+    }
+
+    /// Books or fails each payment of the batch at `index` and sets its terminal status.
+    fn process(&mut self, index: usize) {
+        let Some(batch) = self.batches.get(index) else {
+            return;
+        };
+        let org = batch.organization_id;
+        let batch_id = batch.id;
+        let key = batch.idempotency_key.clone();
+        let payments = batch.payments.clone();
+        let now = Utc::now();
+        let mut succeeded = Vec::new();
+        let mut failed = Vec::new();
+        for payment in &payments {
+            let known = self.accept_any_invoice || self.invoices.contains(&payment.invoice_id);
+            let booked_in = self
+                .booked
+                .get(&(org, payment.unique_source_payment_id.clone()))
+                .copied();
+            match rules::judge(payment, known, booked_in) {
+                Verdict::Book(amount) => {
+                    self.booked
+                        .insert((org, payment.unique_source_payment_id.clone()), batch_id);
+                    self.ledger.push(BookedPayment {
+                        organization_id: org,
+                        batch_id,
+                        idempotency_key: key.clone(),
+                        unique_source_payment_id: payment.unique_source_payment_id.clone(),
+                        invoice_id: payment.invoice_id,
+                        payment_type: payment.payment_type.clone(),
+                        amount,
+                        currency: payment.currency.clone(),
+                        date: payment.date.clone(),
+                        description: payment.description.clone(),
+                        booked_at: now,
+                    });
+                    succeeded.push(json!({
+                        "invoiceId": payment.invoice_id,
+                        "uniqueSourcePaymentId": payment.unique_source_payment_id,
+                    }));
+                }
+                Verdict::Fail { reason, message } => failed.push(json!({
+                    "invoiceId": payment.invoice_id,
+                    "uniqueSourcePaymentId": payment.unique_source_payment_id,
+                    "reason": reason,
+                    "message": message,
+                })),
+            }
+        }
+        let status = match (succeeded.is_empty(), failed.is_empty()) {
+            (_, true) => Status::Success,
+            (true, false) => Status::Failed,
+            (false, false) => Status::Partial,
+        };
+        if let Some(batch) = self.batches.get_mut(index) {
+            batch.succeeded = succeeded;
+            batch.failed = failed;
+            batch.status = status;
+            batch.finished_at = Some(now);
+        }
+    }
+
+    /// The batch `id` if it belongs to `org`.
+    pub(crate) fn batch(&self, org: Uuid, id: Uuid) -> Option<&BatchRecord> {
+        self.by_id
+            .get(&id)
+            .and_then(|&index| self.batches.get(index))
+            .filter(|batch| batch.organization_id == org)
+    }
+
+    /// Every batch, oldest first.
+    pub(crate) fn batches(&self) -> &[BatchRecord] {
+        &self.batches
+    }
+
+    /// Every booked payment, in booking order.
+    pub(crate) fn ledger(&self) -> &[BookedPayment] {
+        &self.ledger
+    }
+}

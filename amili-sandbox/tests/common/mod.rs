@@ -1,0 +1,195 @@
+//! Helpers shared by the integration tests: a sandbox plus an HTTP client and a token.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use amili_sandbox::{DEMO_INVOICES, Sandbox, SandboxBuilder};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// How long a test waits for a batch to become terminal before failing.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+pub struct Api {
+    pub sandbox: Sandbox,
+    pub http: reqwest::Client,
+    pub token: String,
+}
+
+/// A fresh client (no pooled connections shared with other requests of the test).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client")
+}
+
+pub async fn token_answer(
+    http: &reqwest::Client,
+    sandbox: &Sandbox,
+    client_id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    http.post(sandbox.token_url())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .expect("token request")
+}
+
+pub async fn token_for(
+    http: &reqwest::Client,
+    sandbox: &Sandbox,
+    client_id: &str,
+    secret: &str,
+) -> String {
+    let answer: Value = token_answer(http, sandbox, client_id, secret)
+        .await
+        .json()
+        .await
+        .expect("token json");
+    answer["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+impl Api {
+    pub async fn start(builder: SandboxBuilder) -> Api {
+        let sandbox = builder.start().await.expect("sandbox starts");
+        let http = client();
+        let token = token_for(
+            &http,
+            &sandbox,
+            sandbox.client_id(),
+            sandbox.client_secret(),
+        )
+        .await;
+        Api {
+            sandbox,
+            http,
+            token,
+        }
+    }
+
+    pub async fn default() -> Api {
+        Api::start(Sandbox::builder()).await
+    }
+
+    pub fn payments_url(&self) -> String {
+        format!(
+            "{}/orgs/{}/payments",
+            self.sandbox.api_url(),
+            self.sandbox.organization_id()
+        )
+    }
+
+    pub fn batches_url(&self) -> String {
+        format!(
+            "{}/orgs/{}/batches",
+            self.sandbox.api_url(),
+            self.sandbox.organization_id()
+        )
+    }
+
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    pub async fn post_payments(&self, body: &Value, key: Option<&str>) -> reqwest::Response {
+        self.try_post_payments(body, key)
+            .await
+            .expect("payments request")
+    }
+
+    pub async fn try_post_payments(
+        &self,
+        body: &Value,
+        key: Option<&str>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut request = self
+            .http
+            .post(self.payments_url())
+            .header("Authorization", self.bearer())
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("IdempotencyKey", key);
+        }
+        request.send().await
+    }
+
+    /// Posts and expects 202; returns (batchId, batchUrl).
+    pub async fn accepted(&self, body: &Value, key: Option<&str>) -> (String, String) {
+        let response = self.post_payments(body, key).await;
+        assert_eq!(response.status(), 202);
+        let answer: Value = response.json().await.expect("202 json");
+        (
+            answer["data"]["batchId"]
+                .as_str()
+                .expect("batchId")
+                .to_owned(),
+            answer["data"]["batchUrl"]
+                .as_str()
+                .expect("batchUrl")
+                .to_owned(),
+        )
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http
+            .get(url)
+            .header("Authorization", self.bearer())
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_json(&self, url: &str) -> (u16, Value) {
+        let response = self.get(url).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json body"))
+    }
+
+    /// Polls the batch until it is not QUEUED (bounded by `DEADLINE`); returns its `data`.
+    pub async fn wait_terminal(&self, batch_url: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let (status, body) = self.get_json(batch_url).await;
+            assert_eq!(status, 200, "{body}");
+            if body["data"]["status"] != "QUEUED" {
+                return body["data"].clone();
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "batch still QUEUED after {DEADLINE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A valid payment for `invoice`.
+pub fn payment(invoice: Uuid, source_id: &str) -> Value {
+    json!({
+        "invoiceId": invoice,
+        "type": "DIRECT_PAYMENT",
+        "amount": 4500.50,
+        "currency": "NOK",
+        "date": "2025-03-09T14:30:00Z",
+        "description": "Bank transfer",
+        "uniqueSourcePaymentId": source_id,
+    })
+}
+
+pub fn body(payments: Vec<Value>) -> Value {
+    json!({ "payments": payments })
+}
+
+/// A body with one valid payment for a demo invoice.
+pub fn one(source_id: &str) -> Value {
+    body(vec![payment(DEMO_INVOICES[1], source_id)])
+}
