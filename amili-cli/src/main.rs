@@ -1,1 +1,96 @@
-fn main() {}
+//! `amili`: report payments from files to Amili's AutoCollect API and follow them.
+//!
+//! See `amili --help`. Exit codes: 0 success, 1 some payments failed / unknown / not sent,
+//! 2 usage or validation error.
+
+mod args;
+mod commands;
+mod config;
+mod exit;
+mod follow;
+mod input;
+mod journal;
+mod output;
+mod report;
+mod submit;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::args::{BatchesCommand, Cli, Command, PaymentsCommand, TokenCommand};
+use crate::exit::Exit;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Failures.into();
+        }
+    };
+    let result = runtime.block_on(run(cli.command));
+    // Do not wait for blocked readers or lingering connections on the way out.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit::for_error(&e).into()
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<Exit> {
+    match command {
+        Command::Payments(PaymentsCommand::Submit(args)) => commands::submit::run(&args).await,
+        Command::Payments(PaymentsCommand::Validate(args)) => commands::validate::run(&args),
+        Command::Payments(PaymentsCommand::Schema) => commands::schema::run(),
+        Command::Batches(BatchesCommand::Get {
+            id,
+            output,
+            connection,
+        }) => commands::batches::get(id, &output, &connection).await,
+        Command::Batches(BatchesCommand::List {
+            status,
+            idempotency_key,
+            limit,
+            output,
+            connection,
+        }) => commands::batches::list(status, idempotency_key, limit, &output, &connection).await,
+        Command::Batches(BatchesCommand::Wait {
+            id,
+            wait_timeout,
+            output,
+            connection,
+        }) => commands::batches::wait(id, wait_timeout, &output, &connection).await,
+        Command::Token(TokenCommand::Check { connection }) => {
+            commands::token::check(&connection).await
+        }
+        Command::Sandbox(args) => commands::sandbox::run(args).await,
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,amili_cli=info",
+        _ => "debug",
+    };
+    let filter = if verbose == 0 {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+    } else {
+        EnvFilter::new(default)
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,142 @@
+//! `amili batches get|list|wait`.
+
+use std::time::Duration;
+
+use amili_payments::{Batch, BatchFilter, BatchStatus, IdempotencyKey, WaitOptions};
+use futures::StreamExt as _;
+use uuid::Uuid;
+
+use crate::args::{ConnectionArgs, OutputArgs};
+use crate::config::{Tuning, connect};
+use crate::exit::{Exit, UsageError};
+
+pub async fn get(
+    id: Uuid,
+    output: &OutputArgs,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<Exit> {
+    let conn = connect(connection, Tuning::default()).await?;
+    let result = conn.client.batch(id).await;
+    conn.close().await;
+    let batch = result.map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
+    print_batch(&batch, output.json)?;
+    Ok(Exit::Success)
+}
+
+pub async fn wait(
+    id: Uuid,
+    timeout: u64,
+    output: &OutputArgs,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<Exit> {
+    let conn = connect(connection, Tuning::default()).await?;
+    let options = WaitOptions::default()
+        .with_timeout(Duration::from_secs(timeout))
+        .with_interval(Duration::from_millis(250), Duration::from_secs(5));
+    let result = conn.client.wait(id, options).await;
+    conn.close().await;
+    let batch = result.map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
+    print_batch(&batch, output.json)?;
+    Ok(if batch.status == BatchStatus::Success {
+        Exit::Success
+    } else {
+        Exit::Failures
+    })
+}
+
+pub async fn list(
+    status: Option<String>,
+    idempotency_key: Option<String>,
+    limit: Option<usize>,
+    output: &OutputArgs,
+    connection: &ConnectionArgs,
+) -> anyhow::Result<Exit> {
+    let mut filter = BatchFilter::default();
+    if let Some(status) = status {
+        filter = filter.with_status(BatchStatus::from(status.to_ascii_uppercase()));
+    }
+    if let Some(key) = idempotency_key {
+        let key: IdempotencyKey = key
+            .parse()
+            .map_err(|e| UsageError(format!("--idempotency-key: {e}")))?;
+        filter = filter.with_idempotency_key(key);
+    }
+    let conn = connect(connection, Tuning::default()).await?;
+    let mut stream = conn.client.batches(filter);
+    let mut count = 0usize;
+    let mut failure = None;
+    if !output.json {
+        println!(
+            "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
+            "BATCH", "TYPE", "STATUS", "CREATED", "SUCCEEDED", "FAILED"
+        );
+    }
+    while let Some(item) = stream.next().await {
+        if limit.is_some_and(|l| count >= l) {
+            break;
+        }
+        match item {
+            Ok(batch) => {
+                count += 1;
+                if output.json {
+                    println!("{}", serde_json::to_string(&batch)?);
+                } else {
+                    println!(
+                        "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
+                        batch.id,
+                        batch.kind.as_ref().map_or("-", |k| k.as_str()),
+                        batch.status.as_str(),
+                        batch
+                            .created_at
+                            .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                        batch.succeeded.len(),
+                        batch.failed.len()
+                    );
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    drop(stream);
+    conn.close().await;
+    if let Some(e) = failure {
+        return Err(anyhow::anyhow!("listing batches: {e}"));
+    }
+    if !output.json {
+        eprintln!("{count} batches");
+    }
+    Ok(Exit::Success)
+}
+
+fn print_batch(batch: &Batch, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(batch)?);
+        return Ok(());
+    }
+    println!("batch      {}", batch.id);
+    println!("status     {}", batch.status);
+    if let Some(kind) = &batch.kind {
+        println!("type       {kind}");
+    }
+    if let Some(t) = batch.created_at {
+        println!("created    {}", t.to_rfc3339());
+    }
+    if let Some(t) = batch.finished_at {
+        println!("finished   {}", t.to_rfc3339());
+    }
+    println!("succeeded  {}", batch.succeeded.len());
+    println!("failed     {}", batch.failed.len());
+    for item in &batch.failed {
+        println!(
+            "  failed: {} invoice {} — {}",
+            item.unique_source_payment_id().unwrap_or("-"),
+            item.invoice_id()
+                .map_or_else(|| "-".to_owned(), |i| i.to_string()),
+            item.reason().unwrap_or("no reason given")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub mod batches;
+pub mod sandbox;
+pub mod schema;
+pub mod submit;
+pub mod token;
+pub mod validate;

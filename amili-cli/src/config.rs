@@ -1,0 +1,159 @@
+//! From flags, `AMILI_*` variables and defaults to a connected [`amili_payments::Client`].
+//!
+//! Precedence is flags, then environment variables, then defaults; clap resolves the first
+//! two (every connection flag has its `AMILI_*` variable, the same names `amili-payments`'
+//! `ClientBuilder::from_env` reads). `--sandbox` ignores them all and starts an embedded
+//! sandbox instead.
+
+use std::fmt;
+use std::time::Duration;
+
+use amili_payments::{Client, Environment};
+use amili_sandbox::Sandbox;
+
+use crate::args::{ConnectionArgs, EnvironmentArg};
+use crate::exit::UsageError;
+
+/// A secret from a flag or variable: never printed, not even by `Debug`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// clap's value parser.
+    pub fn parse(text: &str) -> Result<Secret, String> {
+        if text.is_empty() {
+            Err("must not be empty".to_owned())
+        } else {
+            Ok(Secret(text.to_owned()))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// How submissions are paced.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    pub concurrency: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { concurrency: 4 }
+    }
+}
+
+/// A client, and the embedded sandbox it talks to when `--sandbox` was given (kept alive as
+/// long as the connection).
+pub struct Connection {
+    pub client: Client,
+    pub sandbox: Option<Sandbox>,
+}
+
+impl Connection {
+    /// Stops the embedded sandbox, if any.
+    pub async fn close(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+/// How long the embedded sandbox keeps a batch `QUEUED` (so `--wait` has something to wait
+/// for, briefly).
+const EMBEDDED_BATCH_DELAY: Duration = Duration::from_millis(300);
+
+/// Builds the client the arguments describe (starting the embedded sandbox for `--sandbox`).
+pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Connection> {
+    // `amili` cuts the chunks itself (and a resumed chunk keeps the size an earlier run gave
+    // it), so the client's own limit is only the upper bound of --chunk-size.
+    let mut builder = Client::builder()
+        .max_payments_per_request(crate::args::MAX_CHUNK_SIZE as usize)
+        .concurrency(tuning.concurrency)
+        .user_agent(format!("amili-cli/{}", env!("CARGO_PKG_VERSION")));
+    if let Some(secs) = args.timeout {
+        builder = builder.timeout(Duration::from_secs(secs));
+    }
+    if args.sandbox {
+        let sandbox = Sandbox::builder()
+            .batch_delay(EMBEDDED_BATCH_DELAY)
+            .start()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the embedded sandbox: {e}"))?;
+        tracing::info!(api = %sandbox.api_url(), "embedded sandbox started");
+        let client = builder
+            .environment(Environment::custom(sandbox.api_url(), sandbox.token_url()))
+            .organization_id(sandbox.organization_id())
+            .client_credentials(
+                sandbox.client_id().to_owned(),
+                sandbox.client_secret().to_owned(),
+            )
+            .build()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok(Connection {
+            client,
+            sandbox: Some(sandbox),
+        });
+    }
+
+    let environment = match (&args.api_url, &args.token_url) {
+        (Some(api), Some(token)) => Environment::custom(api.clone(), token.clone()),
+        // A ready token needs no token endpoint.
+        (Some(api), None) if args.bearer_token.is_some() => {
+            Environment::custom(api.clone(), String::new())
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(UsageError(
+                "--api-url and --token-url (AMILI_API_URL, AMILI_TOKEN_URL) go together: \
+                 give both, or neither and --environment"
+                    .to_owned(),
+            )
+            .into());
+        }
+        (None, None) => match args.environment {
+            Some(EnvironmentArg::Production) => Environment::Production,
+            Some(EnvironmentArg::Staging) | None => Environment::Staging,
+        },
+    };
+    let Some(organization_id) = args.organization_id else {
+        return Err(UsageError(
+            "no organization id: pass --organization-id or set AMILI_ORGANIZATION_ID \
+             (or try --sandbox)"
+                .to_owned(),
+        )
+        .into());
+    };
+    builder = builder
+        .environment(environment)
+        .organization_id(organization_id);
+    builder = match (&args.bearer_token, &args.client_id, &args.client_secret) {
+        (Some(token), _, _) => builder.bearer_token(token.expose().to_owned()),
+        (None, Some(id), Some(secret)) => {
+            builder.client_credentials(id.clone(), secret.expose().to_owned())
+        }
+        (None, _, _) => {
+            return Err(UsageError(
+                "no credentials: set AMILI_CLIENT_ID and AMILI_CLIENT_SECRET (or pass \
+                 --client-id; prefer the variable for the secret), or AMILI_TOKEN \
+                 (or try --sandbox)"
+                    .to_owned(),
+            )
+            .into());
+        }
+    };
+    let client = builder
+        .build()
+        .map_err(|e| UsageError(format!("invalid connection settings: {e}")))?;
+    Ok(Connection {
+        client,
+        sandbox: None,
+    })
+}

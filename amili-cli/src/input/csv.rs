@@ -1,0 +1,222 @@
+//! CSV rows: a header row of the API's field names, then one payment per record.
+
+use std::io::Read;
+
+use serde_json::{Map, Value};
+
+use super::{FIELDS, InputError, Row};
+
+/// Streams the records of a CSV file as rows.
+pub struct CsvRows<R: Read> {
+    reader: csv::Reader<R>,
+    /// For each column: the API field it holds, or `None` for an ignored column.
+    columns: Vec<Option<&'static str>>,
+    record: csv::ByteRecord,
+    index: u64,
+    done: bool,
+}
+
+impl<R: Read> CsvRows<R> {
+    /// Reads and checks the header. Returns the rows and warnings about ignored columns.
+    pub fn new(inner: R) -> Result<(Self, Vec<String>), InputError> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(inner);
+        let headers = reader.byte_headers().map_err(csv_fatal)?.clone();
+        if headers.is_empty() {
+            return Err(InputError::Syntax {
+                line: 1,
+                message: format!(
+                    "the file is empty; expected a header row: {}",
+                    FIELDS.join(",")
+                ),
+            });
+        }
+        let mut warnings = Vec::new();
+        let mut columns = Vec::with_capacity(headers.len());
+        for raw in headers.iter() {
+            let name = String::from_utf8_lossy(raw);
+            let name = name.trim();
+            match FIELDS.iter().find(|f| **f == name) {
+                Some(field) if columns.contains(&Some(*field)) => {
+                    return Err(InputError::Syntax {
+                        line: 1,
+                        message: format!("header: column \"{name}\" appears twice"),
+                    });
+                }
+                Some(field) => columns.push(Some(*field)),
+                None => {
+                    let hint = FIELDS
+                        .iter()
+                        .find(|f| f.eq_ignore_ascii_case(name))
+                        .map(|f| format!(" (did you mean \"{f}\"?)"))
+                        .unwrap_or_default();
+                    warnings.push(format!(
+                        "line 1: column \"{name}\" is not an API field and is ignored{hint}"
+                    ));
+                    columns.push(None);
+                }
+            }
+        }
+        let missing: Vec<&str> = FIELDS
+            .iter()
+            .copied()
+            .filter(|f| !columns.contains(&Some(*f)))
+            .collect();
+        if !missing.is_empty() {
+            return Err(InputError::Syntax {
+                line: 1,
+                message: format!(
+                    "header: missing column{} {} (expected the API's field names: {})",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing.join(", "),
+                    FIELDS.join(",")
+                ),
+            });
+        }
+        Ok((
+            CsvRows {
+                reader,
+                columns,
+                record: csv::ByteRecord::new(),
+                index: 0,
+                done: false,
+            },
+            warnings,
+        ))
+    }
+
+    fn row_from_record(&self) -> Result<Map<String, Value>, String> {
+        if self.record.len() != self.columns.len() {
+            return Err(format!(
+                "has {} field{}, the header has {}",
+                self.record.len(),
+                if self.record.len() == 1 { "" } else { "s" },
+                self.columns.len()
+            ));
+        }
+        let mut map = Map::new();
+        for (column, raw) in self.columns.iter().zip(self.record.iter()) {
+            let Some(field) = column else { continue };
+            let text = std::str::from_utf8(raw)
+                .map_err(|_| format!("{field}: is not valid UTF-8 (save the file as UTF-8)"))?;
+            map.insert((*field).to_owned(), Value::String(text.trim().to_owned()));
+        }
+        Ok(map)
+    }
+}
+
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<Row, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Ok(true) => {
+                // csv reports where it started reading, which is before any blank lines it
+                // skipped; the end position minus the newlines inside the fields is exact.
+                let reported = self.record.position().map_or(0, |p| p.line());
+                let inner_newlines: u64 = self
+                    .record
+                    .iter()
+                    .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
+                    .sum();
+                let end = self.reader.position().line();
+                let line = reported.max(end.saturating_sub(inner_newlines + 1));
+                let index = self.index;
+                self.index += 1;
+                Some(Ok(Row {
+                    line,
+                    index,
+                    fields: self.row_from_record(),
+                }))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(csv_fatal(e)))
+            }
+        }
+    }
+}
+
+fn csv_fatal(e: csv::Error) -> InputError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => InputError::Io(io),
+        _ => InputError::Syntax { line, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId\n";
+
+    fn read(text: &str) -> Vec<Row> {
+        let (rows, _) = CsvRows::new(text.as_bytes()).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn reads_rows_with_physical_line_numbers() {
+        let text = format!(
+            "{HEADER}a,DIRECT_PAYMENT,1.00,NOK,2025-01-01T00:00:00Z,\"two\nlines\",P-1\n\nb,DIRECT_PAYMENT,2.50,NOK,2025-01-01T00:00:00Z,x,P-2\n"
+        );
+        let rows = read(&text);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[1].line, 5);
+        assert_eq!(rows[1].index, 1);
+        let f = rows[1].fields.as_ref().unwrap();
+        assert_eq!(f["amount"], "2.50");
+        assert_eq!(f["uniqueSourcePaymentId"], "P-2");
+        assert_eq!(
+            rows[0].fields.as_ref().unwrap()["description"],
+            "two\nlines"
+        );
+    }
+
+    #[test]
+    fn short_record_is_a_row_error_not_fatal() {
+        let text = format!("{HEADER}a,b\nc,DIRECT_PAYMENT,1,NOK,d,e,f\n");
+        let rows = read(&text);
+        assert_eq!(rows.len(), 2);
+        assert!(
+            rows[0]
+                .fields
+                .as_ref()
+                .unwrap_err()
+                .contains("has 2 fields")
+        );
+        assert!(rows[1].fields.is_ok());
+    }
+
+    #[test]
+    fn missing_column_is_fatal_and_unknown_is_a_warning() {
+        let err = CsvRows::new("invoiceId,type\n".as_bytes()).err().unwrap();
+        assert!(err.to_string().contains("missing columns amount"), "{err}");
+        let (_, warnings) = CsvRows::new(
+            "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId,Amount\n"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert!(
+            warnings[0].contains("did you mean \"amount\""),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn empty_file_is_fatal() {
+        assert!(CsvRows::new("".as_bytes()).is_err());
+    }
+}

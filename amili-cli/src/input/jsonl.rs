@@ -1,0 +1,106 @@
+//! JSON Lines rows: one JSON object per line; blank lines are skipped.
+
+use std::io::{BufRead, BufReader, Read};
+
+use super::{InputError, Row, object_fields};
+
+/// Streams the lines of a JSON Lines file as rows.
+pub struct JsonlRows<R: Read> {
+    reader: BufReader<R>,
+    buf: Vec<u8>,
+    line: u64,
+    index: u64,
+    done: bool,
+}
+
+impl<R: Read> JsonlRows<R> {
+    pub fn new(inner: R) -> Self {
+        JsonlRows {
+            reader: BufReader::with_capacity(64 * 1024, inner),
+            buf: Vec::new(),
+            line: 0,
+            index: 0,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Iterator for JsonlRows<R> {
+    type Item = Result<Row, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    let mut text: &[u8] = &self.buf;
+                    if self.line == 1 {
+                        text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+                    }
+                    if text.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let index = self.index;
+                    self.index += 1;
+                    let fields = serde_json::from_slice(text)
+                        .map_err(|e| format!("not a JSON object: {}", strip_position(&e)))
+                        .and_then(object_fields);
+                    return Some(Ok(Row {
+                        line: self.line,
+                        index,
+                        fields,
+                    }));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(InputError::Io(e)));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// serde_json's message without its "at line 1 column 5" suffix (the line is ours).
+pub(super) fn strip_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(pos) => format!("{} (column {})", &text[..pos], e.column()),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_objects_skips_blank_lines_and_keeps_bad_lines() {
+        let text = "{\"a\":1}\n\n  \n{oops\n[1]\n{\"b\":\"x\"}";
+        let rows: Vec<Row> = JsonlRows::new(text.as_bytes())
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].line, 1);
+        assert_eq!(rows[1].line, 4);
+        assert!(
+            rows[1]
+                .fields
+                .as_ref()
+                .unwrap_err()
+                .starts_with("not a JSON object")
+        );
+        assert!(
+            rows[2]
+                .fields
+                .as_ref()
+                .unwrap_err()
+                .contains("found an array")
+        );
+        assert_eq!(rows[3].line, 6);
+        assert_eq!(rows[3].index, 3);
+        assert_eq!(rows[3].fields.as_ref().unwrap()["b"], "x");
+    }
+}

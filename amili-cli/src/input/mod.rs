@@ -1,0 +1,156 @@
+//! Streaming readers for payment files: CSV, JSON Lines and a JSON array.
+//!
+//! Every reader yields one [`Row`] at a time with the physical line it starts on (the CSV
+//! header is line 1), so memory stays flat in the size of the file. A row that cannot be
+//! parsed is still a row (its `fields` is an `Err`) so that validation can report every bad
+//! row at once; only problems that make the rest of the file unreadable (I/O errors, a broken
+//! JSON array) end the stream with an [`InputError`].
+
+mod csv;
+mod json_array;
+mod jsonl;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+/// The file formats `amili` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row of the API's field names.
+    Csv,
+    /// One JSON object per line (JSON Lines / NDJSON).
+    Jsonl,
+    /// One JSON array of objects.
+    Json,
+}
+
+impl Format {
+    /// Guesses the format from the file name's extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+            Format::Json => "json",
+        })
+    }
+}
+
+/// The API's field names, in the order of the CSV header `amili` documents.
+pub const FIELDS: [&str; 7] = [
+    "invoiceId",
+    "type",
+    "amount",
+    "currency",
+    "date",
+    "description",
+    "uniqueSourcePaymentId",
+];
+
+/// One record of the input file.
+#[derive(Debug)]
+pub struct Row {
+    /// The physical line the record starts on (1-based; the CSV header is line 1).
+    pub line: u64,
+    /// The record's 0-based position among the file's data records.
+    pub index: u64,
+    /// The record's fields by API name, or why it could not be parsed.
+    pub fields: Result<Map<String, Value>, String>,
+}
+
+/// A problem that makes the rest of the file unreadable.
+#[derive(Debug)]
+pub enum InputError {
+    /// The file could not be opened or read.
+    Io(io::Error),
+    /// The file's structure is broken at `line` (for example a JSON array that is not closed).
+    Syntax { line: u64, message: String },
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputError::Io(e) => write!(f, "{e}"),
+            InputError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+impl From<io::Error> for InputError {
+    fn from(e: io::Error) -> Self {
+        InputError::Io(e)
+    }
+}
+
+/// A stream of rows.
+pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row, InputError>> + 'a>;
+
+/// Reads rows of `format` from any reader.
+///
+/// For CSV the header is checked first: a missing column is an error before any row is read;
+/// unknown columns are returned as warnings and ignored.
+pub fn rows<'a, R: Read + 'a>(
+    reader: R,
+    format: Format,
+) -> Result<(Rows<'a>, Vec<String>), InputError> {
+    match format {
+        Format::Csv => {
+            let (rows, warnings) = csv::CsvRows::new(reader)?;
+            Ok((Box::new(rows), warnings))
+        }
+        Format::Jsonl => Ok((Box::new(jsonl::JsonlRows::new(reader)), Vec::new())),
+        Format::Json => Ok((Box::new(json_array::JsonArrayRows::new(reader)), Vec::new())),
+    }
+}
+
+/// Opens `path` for reading with a buffer, naming the file in the error.
+pub fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
+    use anyhow::Context as _;
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        anyhow::bail!("cannot read {}: it is a directory", path.display());
+    }
+    Ok(BufReader::with_capacity(256 * 1024, file))
+}
+
+/// Turns a JSON value into a row's field map, or says why it is not an object.
+fn object_fields(value: Value) -> Result<Map<String, Value>, String> {
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(format!(
+            "expected a JSON object, found {}",
+            json_kind(&other)
+        )),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

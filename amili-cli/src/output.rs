@@ -1,0 +1,313 @@
+//! What the user sees: progress (a bar on a terminal, plain lines otherwise), the summary
+//! table, error lists.
+
+use std::io::{IsTerminal as _, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::report::{Outcome, ReportRow};
+use crate::validate::{Problem, Validation};
+
+/// Progress on stderr: an indicatif bar per phase on a terminal, a plain line every few
+/// seconds otherwise.
+pub struct Progress {
+    terminal: bool,
+    bar: Mutex<Option<ProgressBar>>,
+    plain_last: Mutex<Option<Instant>>,
+}
+
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
+            // Plain lines only for runs long enough to need them.
+            plain_last: Mutex::new(Some(Instant::now())),
+        }
+    }
+
+    /// Runs `f` on the current bar, starting one with `template` (and `len`) if none runs.
+    fn with_bar(&self, template: &str, len: Option<u64>, f: impl FnOnce(&ProgressBar)) {
+        if !self.terminal {
+            return;
+        }
+        let Ok(mut slot) = self.bar.lock() else {
+            return;
+        };
+        let bar = slot.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        f(bar);
+    }
+
+    fn plain_due(&self, force: bool) -> bool {
+        if self.terminal {
+            return false;
+        }
+        let Ok(mut last) = self.plain_last.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if force || last.is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY) {
+            *last = Some(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Validation has read `rows` rows.
+    pub fn validated(&self, rows: u64) {
+        self.with_bar("{spinner} validating {human_pos} rows", None, |bar| {
+            bar.set_position(rows);
+        });
+        if rows > 0 && self.plain_due(false) {
+            eprintln!("validating: {rows} rows read");
+        }
+    }
+
+    /// Starts the sending phase for `total` payments.
+    pub fn start_sending(&self, total: u64) {
+        self.finish();
+        self.with_bar(
+            "sending [{bar:30}] {human_pos}/{human_len} payments ({per_sec}, {eta})",
+            Some(total),
+            |_| {},
+        );
+        self.plain_due(true);
+    }
+
+    /// `done` of `total` payments have an outcome (sent, skipped or failed).
+    pub fn sent(&self, done: u64, total: u64, batches: u64) {
+        self.with_bar("", Some(total), |bar| bar.set_position(done));
+        if self.plain_due(false) {
+            eprintln!("sent {done}/{total} payments in {batches} batches");
+        }
+    }
+
+    /// Starts following `total` batches.
+    pub fn start_following(&self, total: u64) {
+        self.finish();
+        self.with_bar(
+            "waiting for batches [{bar:30}] {human_pos}/{human_len}",
+            Some(total),
+            |_| {},
+        );
+        if !self.terminal {
+            eprintln!(
+                "waiting for {total} batch{} to be processed…",
+                if total == 1 { "" } else { "es" }
+            );
+            self.plain_due(true);
+        }
+    }
+
+    /// `done` of `total` batches are processed.
+    pub fn followed(&self, done: u64, total: u64) {
+        self.with_bar("", Some(total), |bar| bar.set_position(done));
+        if self.plain_due(false) {
+            eprintln!("{done}/{total} batches processed");
+        }
+    }
+
+    /// Clears the current bar (the next phase starts a new one).
+    pub fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Prints the bad rows of a validation (capped) to stderr.
+pub fn print_problems(file: &str, v: &Validation) {
+    let mut err = std::io::stderr().lock();
+    for w in &v.warnings {
+        let _ = writeln!(err, "warning: {file}: {w}");
+    }
+    for p in &v.problems {
+        let _ = writeln!(err, "{}", problem_line(file, p));
+    }
+    let shown = v.problems.len() as u64;
+    if v.problem_count > shown {
+        let _ = writeln!(
+            err,
+            "… and {} more problems (raise --max-errors to see them)",
+            v.problem_count - shown
+        );
+    }
+}
+
+fn problem_line(file: &str, p: &Problem) -> String {
+    format!("{file}: {p}")
+}
+
+/// Counts per outcome, in a fixed order.
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    pub accepted: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub unknown: u64,
+    pub not_sent: u64,
+    pub invalid: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Accepted => self.accepted += 1,
+            Outcome::Succeeded => self.succeeded += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Rejected => self.rejected += 1,
+            Outcome::Unknown => self.unknown += 1,
+            Outcome::NotSent => self.not_sent += 1,
+            Outcome::Invalid => self.invalid += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.accepted
+            + self.succeeded
+            + self.failed
+            + self.rejected
+            + self.unknown
+            + self.not_sent
+            + self.invalid
+    }
+
+    /// Whether every payment sent ended well (`accepted` counts only without --wait).
+    pub fn all_good(&self, waited: bool) -> bool {
+        self.failed == 0
+            && self.rejected == 0
+            && self.unknown == 0
+            && self.not_sent == 0
+            && self.invalid == 0
+            && (!waited || self.accepted == 0)
+    }
+
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        for (n, label) in [
+            (self.succeeded, "succeeded"),
+            (self.accepted, "accepted"),
+            (self.failed, "failed"),
+            (self.rejected, "rejected"),
+            (self.unknown, "unknown"),
+            (self.not_sent, "not sent"),
+            (self.invalid, "invalid (skipped)"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {label}"));
+            }
+        }
+        if parts.is_empty() {
+            "no payments".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// The per-payment table on stdout: the first `limit` rows (kept until the end, so they do
+/// not tear the progress bar), then only counts.
+pub struct Table {
+    limit: usize,
+    shown: Vec<ReportRow>,
+    pub counts: Counts,
+    pub batches: std::collections::BTreeSet<String>,
+}
+
+impl Table {
+    pub fn new(limit: usize) -> Table {
+        Table {
+            limit,
+            shown: Vec::new(),
+            counts: Counts::default(),
+            batches: Default::default(),
+        }
+    }
+
+    pub fn add(&mut self, row: &ReportRow) {
+        self.counts.add(row.outcome);
+        if let Some(b) = &row.batch_id
+            && !self.batches.contains(b)
+        {
+            self.batches.insert(b.clone());
+        }
+        if self.shown.len() < self.limit {
+            self.shown.push(row.clone());
+        }
+    }
+
+    /// Prints the table: the rows kept, how many were not shown, the counts, the report path.
+    pub fn finish(&self, report: Option<&std::path::Path>) {
+        let mut out = std::io::stdout().lock();
+        if !self.shown.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<6} {:<24} {:<36} {:<10} REASON",
+                "LINE", "PAYMENT", "BATCH", "OUTCOME"
+            );
+        }
+        for row in &self.shown {
+            let _ = writeln!(
+                out,
+                "{:<6} {:<24} {:<36} {:<10} {}",
+                row.line,
+                truncate(&row.source_id, 24),
+                row.batch_id.as_deref().unwrap_or("-"),
+                row.outcome.as_str(),
+                row.reason.as_deref().unwrap_or("")
+            );
+        }
+        let total = self.counts.total();
+        let shown = self.shown.len() as u64;
+        if total > shown {
+            let _ = writeln!(
+                out,
+                "… {} more payments not shown{}",
+                total - shown,
+                match report {
+                    Some(p) => format!(" (all are in {})", p.display()),
+                    None => " (use --report FILE for every payment)".to_owned(),
+                }
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{} rows: {} ({} batch{})",
+            total,
+            self.counts.summary(),
+            self.batches.len(),
+            if self.batches.len() == 1 { "" } else { "es" }
+        );
+        if let Some(p) = report {
+            let _ = writeln!(out, "report: {}", p.display());
+        }
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(max - 1).collect();
+        s.push('…');
+        s
+    }
+}

@@ -1,0 +1,159 @@
+//! The other commands: validate, schema, batches, token, sandbox.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{Env, amili_bare, csv_rows, stderr, stdout};
+use serde_json::Value;
+
+#[test]
+fn validate_says_valid_or_lists_problems() {
+    let env = Env::new();
+    let good = env.file("good.csv", &csv_rows("V", 3));
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("3 payments, all valid"));
+
+    let bad = env.file(
+        "bad.csv",
+        &format!(
+            "{}{}",
+            csv_rows("B", 2),
+            "not-a-uuid,DIRECT_PAYMENT,1,NOK,2025-01-01T00:00:00Z,x,B-9\n"
+        ),
+    );
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 4: invoiceId"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        env.sandbox.stats().token_requests,
+        0,
+        "validate talks to no one"
+    );
+}
+
+#[test]
+fn schema_describes_one_row() {
+    let out = amili_bare().args(["payments", "schema"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "invoiceId",
+        "type",
+        "amount",
+        "currency",
+        "date",
+        "description",
+        "uniqueSourcePaymentId",
+    ] {
+        assert!(
+            schema["properties"].get(field).is_some(),
+            "{field} in {schema}"
+        );
+    }
+}
+
+#[test]
+fn batches_get_list_and_wait() {
+    let env = Env::new();
+    env.file("p.csv", &csv_rows("BAT", 4));
+    let out = env
+        .amili()
+        .args([
+            "payments",
+            "submit",
+            "p.csv",
+            "--chunk-size",
+            "2",
+            "--report",
+            "r.jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
+    let first: Value = serde_json::from_str(report.lines().next().unwrap()).unwrap();
+    let batch = first["batch_id"].as_str().unwrap().to_owned();
+    assert_eq!(first["outcome"], "accepted");
+
+    let out = env
+        .amili()
+        .args(["batches", "wait", &batch])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("status     SUCCESS"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = env
+        .amili()
+        .args(["batches", "get", &batch, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["id"], batch.as_str());
+    assert_eq!(got["succeeded"].as_array().unwrap().len(), 2);
+
+    let out = env.amili().args(["batches", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains(&batch));
+    assert!(stderr(&out).contains("2 batches"), "{}", stderr(&out));
+
+    let out = env
+        .amili()
+        .args(["batches", "get", "00000000-0000-4000-8000-000000000000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+}
+
+#[test]
+fn token_check() {
+    let env = Env::new();
+    let out = env.amili().args(["token", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("token OK"));
+    let out = amili_bare()
+        .args(["token", "check", "--sandbox"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn sandbox_runs_in_the_foreground() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"))
+        .args(["sandbox", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        first.contains("amili-sandbox listening on 127.0.0.1:"),
+        "{first}"
+    );
+}

@@ -1,0 +1,122 @@
+//! Shared test setup: an in-process sandbox and the `amili` binary pointed at it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use amili_sandbox::Sandbox;
+use assert_cmd::Command;
+
+/// A sandbox running on its own runtime, for tests that run `amili` as a child process.
+pub struct Env {
+    pub sandbox: Sandbox,
+    pub dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// The repository root (for `examples/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+pub const HEADER: &str = "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId\n";
+
+/// One of the sandbox's demo invoices.
+pub fn invoice(i: usize) -> String {
+    amili_sandbox::DEMO_INVOICES[i % amili_sandbox::DEMO_INVOICES.len()].to_string()
+}
+
+/// A valid CSV of `n` payments with ids `{prefix}-{i}`.
+pub fn csv_rows(prefix: &str, n: usize) -> String {
+    let mut text = HEADER.to_owned();
+    for i in 0..n {
+        text.push_str(&format!(
+            "{},DIRECT_PAYMENT,{}.{:02},NOK,2025-03-0{}T10:00:00Z,Innbetaling {i},{prefix}-{i}\n",
+            invoice(i),
+            100 + i,
+            i % 100,
+            1 + i % 9
+        ));
+    }
+    text
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env::with(|b| b)
+    }
+
+    pub fn with(
+        configure: impl FnOnce(amili_sandbox::SandboxBuilder) -> amili_sandbox::SandboxBuilder,
+    ) -> Env {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let builder = configure(Sandbox::builder().batch_delay(Duration::from_millis(20)));
+        let sandbox = runtime.block_on(builder.start()).expect("sandbox starts");
+        Env {
+            sandbox,
+            dir: tempfile::tempdir().expect("temp dir"),
+            _runtime: runtime,
+        }
+    }
+
+    /// Writes a file into the test's directory.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write test file");
+        path
+    }
+
+    /// `amili` with the sandbox's connection in `AMILI_*` variables (and nothing else from
+    /// the environment), run in the test's directory.
+    pub fn amili_std(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AMILI_API_URL", self.sandbox.api_url())
+            .env("AMILI_TOKEN_URL", self.sandbox.token_url())
+            .env("AMILI_CLIENT_ID", self.sandbox.client_id())
+            .env("AMILI_CLIENT_SECRET", self.sandbox.client_secret())
+            .env(
+                "AMILI_ORGANIZATION_ID",
+                self.sandbox.organization_id().to_string(),
+            )
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// [`amili_std`](Self::amili_std) as an `assert_cmd` command with a timeout.
+    pub fn amili(&self) -> Command {
+        let mut cmd = Command::from_std(self.amili_std());
+        cmd.timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// How many payments the sandbox booked.
+    pub fn booked(&self) -> usize {
+        self.sandbox.ledger().len()
+    }
+}
+
+/// `amili` with no connection settings at all.
+pub fn amili_bare() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("amili"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

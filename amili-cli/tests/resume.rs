@@ -1,0 +1,174 @@
+//! A submission stopped mid-way (fault injection plus SIGKILL), then run again: every payment
+//! is booked exactly once and the chunks already accepted are not sent again.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use amili_sandbox::{Fault, Route};
+use common::{Env, csv_rows, stderr, stdout};
+
+fn journal_lines(path: &std::path::Path, kind: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with(&format!("{{\"{kind}\"")))
+        .count()
+}
+
+#[test]
+fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
+    let env = Env::new();
+    // Requests 1 and 2 go through; request 3 hangs long enough for the kill.
+    let faults = env.sandbox.faults();
+    faults.push_n(Route::CreatePayments, Fault::Delay(Duration::ZERO), 2);
+    faults.push(
+        Route::CreatePayments,
+        Fault::Delay(Duration::from_secs(120)),
+    );
+
+    let input = env.file("payments.csv", &csv_rows("KILL", 10));
+    let journal = env.dir.path().join("payments.csv.amili-journal");
+    let args = [
+        "payments",
+        "submit",
+        "payments.csv",
+        "--chunk-size",
+        "2",
+        "--concurrency",
+        "1",
+    ];
+    let mut child = env
+        .amili_std()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Wait (deterministically, not by timing) until two chunks are done and the third request
+    // has reached the sandbox (where it hangs). Chunks are journaled as planned before they
+    // are sent, possibly a few ahead.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(journal_lines(&journal, "done") == 2 && env.sandbox.stats().payment_requests == 3) {
+        assert!(
+            Instant::now() < deadline,
+            "the journal never showed 2 done chunks"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "amili ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: no cleanup, no last journal line
+    child.wait().unwrap();
+    assert!(env.booked() <= 4, "only the first two chunks can be booked");
+    let requests_before = env.sandbox.stats().payment_requests;
+
+    let out = env.amili().args(args).arg("--wait").output().unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(se.contains("resuming from the journal"), "{se}");
+    assert!(so.contains("10 rows: 10 succeeded (5 batches)"), "{so}");
+    for i in 0..10 {
+        assert_eq!(
+            env.sandbox.times_booked(&format!("KILL-{i}")),
+            1,
+            "KILL-{i} booked once"
+        );
+    }
+    assert_eq!(env.booked(), 10);
+    // The two done chunks were not sent again: the rerun sent chunks 3, 4 and 5 only.
+    assert_eq!(env.sandbox.stats().payment_requests - requests_before, 3);
+    // Chunk 3 went again under the key journaled before the kill.
+    let planned: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"planned\""))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(planned.len(), 5, "{planned:?}");
+    let third_key = serde_json::from_str::<serde_json::Value>(&planned[2]).unwrap()["planned"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let keys: Vec<Option<String>> = env
+        .sandbox
+        .ledger()
+        .iter()
+        .filter(|p| p.unique_source_payment_id == "KILL-4")
+        .map(|p| p.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys, [Some(third_key)]);
+    drop(input);
+}
+
+#[test]
+fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes() {
+    let env = Env::new();
+    let faults = env.sandbox.faults();
+    faults.push_n(Route::CreatePayments, Fault::Delay(Duration::ZERO), 2);
+    faults.push(Route::CreatePayments, Fault::Delay(Duration::from_secs(2)));
+    env.file("payments.csv", &csv_rows("INT", 10));
+    let journal = env.dir.path().join("payments.csv.amili-journal");
+    let args = [
+        "payments",
+        "submit",
+        "payments.csv",
+        "--chunk-size",
+        "2",
+        "--concurrency",
+        "1",
+        "--report",
+        "report.csv",
+    ];
+    let child = env
+        .amili_std()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(journal_lines(&journal, "done") == 2 && env.sandbox.stats().payment_requests == 3) {
+        assert!(
+            Instant::now() < deadline,
+            "the journal never showed 2 done chunks"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(se.contains("interrupted"), "{se}");
+    // The request in flight finished; nothing after it was sent.
+    assert!(so.contains("6 accepted, 4 not sent"), "{so}");
+    assert_eq!(env.sandbox.stats().payment_requests, 3);
+    let report = std::fs::read_to_string(env.dir.path().join("report.csv")).unwrap();
+    assert_eq!(report.matches(",not_sent,").count(), 4, "{report}");
+
+    let out = env.amili().args(args).arg("--wait").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("10 rows: 10 succeeded"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.sandbox.stats().payment_requests, 5);
+    for i in 0..10 {
+        assert_eq!(env.sandbox.times_booked(&format!("INT-{i}")), 1);
+    }
+}

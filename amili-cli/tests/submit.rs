@@ -1,0 +1,297 @@
+//! `amili payments submit` against an in-process sandbox.
+
+mod common;
+
+use common::{Env, csv_rows, repo_root, stderr, stdout};
+use serde_json::Value;
+
+#[test]
+fn happy_path_books_every_payment_and_exits_0() {
+    let env = Env::new();
+    let input = env.file(
+        "payments.csv",
+        &std::fs::read_to_string(repo_root().join("examples/payments.csv")).unwrap(),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .args(["--wait", "--report", "report.json"])
+        .output()
+        .unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(so.contains("12 rows: 12 succeeded (1 batch)"), "{so}");
+    assert!(so.contains("NO-INNB-2025-000101"), "{so}");
+    assert_eq!(env.booked(), 12);
+    assert_eq!(env.sandbox.times_booked("NO-INNB-2025-000112"), 1);
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let rows = report.as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    let batch = rows[0]["batch_id"].as_str().unwrap().to_owned();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["line"], i as u64 + 2);
+        assert_eq!(row["outcome"], "succeeded");
+        assert_eq!(row["batch_id"], batch.as_str());
+        assert!(row["idempotency_key"].is_string());
+        assert_eq!(row["reason"], Value::Null);
+    }
+    assert_eq!(rows[3]["uniqueSourcePaymentId"], "NO-INNB-2025-000104");
+}
+
+#[test]
+fn without_wait_payments_are_accepted_and_exit_0() {
+    let env = Env::new();
+    let input = env.file("p.csv", &csv_rows("ACC", 7));
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .args(["--chunk-size", "3"])
+        .output()
+        .unwrap();
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert!(so.contains("7 rows: 7 accepted (3 batches)"), "{so}");
+}
+
+#[test]
+fn bad_rows_are_all_reported_with_lines_and_nothing_is_sent() {
+    let env = Env::new();
+    let input = env.file(
+        "problems.csv",
+        &std::fs::read_to_string(repo_root().join("examples/payments-with-problems.csv")).unwrap(),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .arg("--wait")
+        .output()
+        .unwrap();
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    for expected in [
+        "line 3: amount: \"12.345\" has 3 decimals, NOK allows 2",
+        "line 4: invoiceId: \"10023\" is not a UUID",
+        "line 5: date: \"05.03.2025\"",
+        "line 6: amount: -2200.75 is not positive",
+        "line 6: currency: `NKR`",
+        "line 7: uniqueSourcePaymentId: \"NO-INNB-2025-000201\" repeats the id of line 2",
+        "line 10: uniqueSourcePaymentId: is empty",
+        "6 of 9 rows are invalid; nothing was sent",
+    ] {
+        assert!(se.contains(expected), "missing {expected:?} in:\n{se}");
+    }
+    assert_eq!(env.booked(), 0);
+    assert_eq!(env.sandbox.stats().payment_requests, 0);
+    assert_eq!(env.sandbox.batch_count(), 0);
+}
+
+#[test]
+fn skip_invalid_sends_the_rest_and_reports_the_batch_failure_with_exit_1() {
+    let env = Env::new();
+    let input = env.file(
+        "problems.csv",
+        &std::fs::read_to_string(repo_root().join("examples/payments-with-problems.csv")).unwrap(),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .args(["--wait", "--skip-invalid", "--report", "report.csv"])
+        .output()
+        .unwrap();
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert!(
+        so.contains("2 succeeded, 1 failed, 6 invalid (skipped)"),
+        "{so}"
+    );
+    assert!(so.contains("UNKNOWN_INVOICE"), "{so}");
+    assert_eq!(env.booked(), 2);
+
+    let report = std::fs::read_to_string(env.dir.path().join("report.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(report.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "line",
+            "uniqueSourcePaymentId",
+            "invoiceId",
+            "batch_id",
+            "idempotency_key",
+            "outcome",
+            "reason"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 9);
+    let by_line = |line: &str| rows.iter().find(|r| &r[0] == line).unwrap().clone();
+    assert_eq!(&by_line("2")[5], "succeeded");
+    assert_eq!(&by_line("3")[5], "invalid");
+    assert!(by_line("3")[6].contains("3 decimals"));
+    let unknown = by_line("8");
+    assert_eq!(&unknown[1], "NO-INNB-2025-000207");
+    assert_eq!(&unknown[5], "failed");
+    assert!(unknown[6].starts_with("UNKNOWN_INVOICE"), "{:?}", unknown);
+    assert!(!unknown[3].is_empty(), "the failed row names its batch");
+}
+
+#[test]
+fn jsonl_and_json_array_inputs() {
+    let env = Env::new();
+    let row = |i: usize| {
+        serde_json::json!({
+            "invoiceId": common::invoice(i), "type": "DIRECT_PAYMENT", "amount": 10.5 + i as f64,
+            "currency": "NOK", "date": "2025-03-09T14:30:00Z", "description": "JSON",
+            "uniqueSourcePaymentId": format!("J-{i}")
+        })
+    };
+    let jsonl = env.file("p.jsonl", &format!("{}\n\n{}\n", row(0), row(1)));
+    let array = env.file(
+        "p.json",
+        &serde_json::to_string_pretty(&vec![row(2), row(3), row(4)]).unwrap(),
+    );
+    for (file, n) in [(&jsonl, 2), (&array, 3)] {
+        let out = env
+            .amili()
+            .args(["payments", "submit"])
+            .arg(file)
+            .arg("--wait")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains(&format!("{n} succeeded")));
+    }
+    assert_eq!(env.booked(), 5);
+
+    // A bad JSON line is reported with its line number; nothing is sent.
+    let bad = env.file(
+        "bad.jsonl",
+        &format!("{}\n{{\"amount\": \n{}\n", row(5), row(6)),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 2: not a JSON object"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.booked(), 5);
+}
+
+#[test]
+fn a_second_run_sends_nothing_again() {
+    let env = Env::new();
+    let input = env.file("p.csv", &csv_rows("AGAIN", 5));
+    for _ in 0..2 {
+        let out = env
+            .amili()
+            .args(["payments", "submit"])
+            .arg(&input)
+            .args(["--wait", "--chunk-size", "2"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stdout(&out).contains("5 succeeded (3 batches)"),
+            "{}",
+            stdout(&out)
+        );
+    }
+    assert_eq!(env.sandbox.stats().payment_requests, 3);
+    assert_eq!(env.booked(), 5);
+    assert!(env.dir.path().join("p.csv.amili-journal").exists());
+}
+
+#[test]
+fn a_changed_file_does_not_reuse_the_journal() {
+    let env = Env::new();
+    let input = env.file("p.csv", &csv_rows("CHG", 3));
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env.file("p.csv", &csv_rows("CHG", 4));
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("belongs to a different version"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.sandbox.stats().payment_requests, 1);
+}
+
+#[test]
+fn the_reported_keys_and_batches_are_the_ones_amili_knows() {
+    let env = Env::new();
+    env.file("p.csv", &csv_rows("KEY", 3));
+    let out = env
+        .amili()
+        .args(["payments", "submit", "p.csv", "--report", "r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("r.json")).unwrap())
+            .unwrap();
+    let key: amili_payments::IdempotencyKey = report[0]["idempotency_key"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let batch_id = report[0]["batch_id"].as_str().unwrap().to_owned();
+
+    // The library, talking to the same sandbox, finds the CLI's batch by the CLI's key.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let found = runtime.block_on(async {
+        let client = amili_payments::Client::builder()
+            .environment(amili_payments::Environment::custom(
+                env.sandbox.api_url(),
+                env.sandbox.token_url(),
+            ))
+            .organization_id(env.sandbox.organization_id())
+            .client_credentials(
+                env.sandbox.client_id().to_owned(),
+                env.sandbox.client_secret().to_owned(),
+            )
+            .build()
+            .unwrap();
+        client.find_batch_by_key(&key).await.unwrap()
+    });
+    assert_eq!(found.map(|b| b.id.to_string()), Some(batch_id));
+}

@@ -1,0 +1,166 @@
+//! Usage errors exit 2 with a clear message; secrets never show.
+
+mod common;
+
+use common::{Env, amili_bare, csv_rows, stderr, stdout};
+
+#[test]
+fn a_missing_file_is_a_usage_error() {
+    let out = amili_bare()
+        .args([
+            "payments",
+            "submit",
+            "/nonexistent/payments.csv",
+            "--sandbox",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot open /nonexistent/payments.csv"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unreadable_or_unknown_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory cannot be read as a file.
+    let sub = dir.path().join("data.csv");
+    std::fs::create_dir(&sub).unwrap();
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&sub)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+
+    // No extension and no --format.
+    let plain = dir.path().join("payments.txt");
+    std::fs::write(&plain, "x").unwrap();
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("pass --format csv, jsonl or json"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_wrong_format_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("p.json");
+    std::fs::write(&json, "{\"invoiceId\": \"x\"}\n").unwrap();
+    // A JSON object where an array is expected.
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--format jsonl"), "{}", stderr(&out));
+    // JSON read as CSV: the header lacks the API's columns.
+    let out = amili_bare()
+        .args(["payments", "validate", "--format", "csv"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("header: missing columns"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_empty_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("p.csv");
+    std::fs::write(&empty, common::HEADER).unwrap();
+    let out = amili_bare()
+        .args(["payments", "submit", "--sandbox"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no payments"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let out = amili_bare()
+        .args(["payments", "submit", "x.csv", "--chunk-size", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = amili_bare()
+        .args(["payments", "frobnicate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn missing_credentials_say_what_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("p.csv");
+    std::fs::write(&input, csv_rows("CRED", 1)).unwrap();
+    let out = amili_bare()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .args(["--organization-id", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("AMILI_CLIENT_SECRET"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    const SECRET: &str = "s3cr3t-do-not-print-4711";
+    let env = Env::new();
+    env.file("p.csv", &csv_rows("SEC", 2));
+    // A wrong secret: the token call fails, the payments are not sent.
+    let out = env
+        .amili()
+        .env("AMILI_CLIENT_SECRET", SECRET)
+        .args(["payments", "submit", "p.csv", "-vv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
+    assert_eq!(env.booked(), 0);
+
+    let out = env
+        .amili()
+        .env("AMILI_CLIENT_SECRET", SECRET)
+        .args(["token", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
+
+    let out = env
+        .amili()
+        .env("AMILI_CLIENT_SECRET", SECRET)
+        .args(["payments", "submit", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stdout(&out).contains(SECRET));
+    assert!(stdout(&out).contains("--client-secret"));
+}

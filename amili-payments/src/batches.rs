@@ -1,0 +1,323 @@
+//! Batches: one by id, all of them page by page, one by idempotency key.
+
+use std::collections::{HashSet, VecDeque};
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, BoxStream, StreamExt};
+use serde::Serialize;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
+use crate::{BatchItem, BatchStatus, BatchType};
+
+/// A batch Amili created for a write call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Batch {
+    /// The batch id.
+    pub id: Uuid,
+    /// `QUEUED`, then `SUCCESS`, `PARTIAL` or `FAILED` (values this version does not know are
+    /// kept and taken as not terminal).
+    pub status: BatchStatus,
+    /// What the batch holds, when sent.
+    pub kind: Option<BatchType>,
+    /// When it was created.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it finished (absent while queued).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The organization.
+    pub organization_id: Option<Uuid>,
+    /// Who created it.
+    pub created_by: Option<Uuid>,
+    /// The items that succeeded, kept whole.
+    pub succeeded: Vec<BatchItem>,
+    /// The items that failed, kept whole.
+    pub failed: Vec<BatchItem>,
+}
+
+impl Batch {
+    /// Whether the batch is done (`SUCCESS`, `PARTIAL` or `FAILED`).
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+}
+
+impl From<amili_api::types::Batch> for Batch {
+    fn from(b: amili_api::types::Batch) -> Self {
+        Self {
+            id: b.batch_id,
+            status: b.status,
+            kind: b.type_,
+            created_at: b.created_at,
+            finished_at: b.finished_at,
+            organization_id: b.organization_id,
+            created_by: b.created_by,
+            succeeded: b.succeeded,
+            failed: b.failed,
+        }
+    }
+}
+
+/// Which batches [`Client::batches`] lists. Every filter is optional.
+///
+/// ```
+/// use amili_payments::{BatchFilter, BatchStatus};
+///
+/// let filter = BatchFilter::default().with_status(BatchStatus::Queued).with_page_size(50);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct BatchFilter {
+    /// Only batches with this status (`State`).
+    pub status: Option<BatchStatus>,
+    /// Only batches of this type (`Type`).
+    pub kind: Option<BatchType>,
+    /// Only batches about this subject (`SubjectId`).
+    pub subject_id: Option<String>,
+    /// Only the batch created with this key (`IdempotencyKey`).
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Batches per page (`PageSize`); the server's default when `None`.
+    pub page_size: Option<NonZeroU32>,
+    /// `ASC` or `DESC` by creation time (`SortDirection`; the value set is undocumented).
+    pub sort_direction: Option<String>,
+}
+
+impl BatchFilter {
+    /// Only batches with this status.
+    #[must_use]
+    pub fn with_status(mut self, status: BatchStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only batches of this type.
+    #[must_use]
+    pub fn with_kind(mut self, kind: BatchType) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Only batches about this subject.
+    #[must_use]
+    pub fn with_subject_id(mut self, subject_id: impl Into<String>) -> Self {
+        self.subject_id = Some(subject_id.into());
+        self
+    }
+
+    /// Only the batch created with this key.
+    #[must_use]
+    pub fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// Batches per page (0 means the server's default).
+    #[must_use]
+    pub fn with_page_size(mut self, size: u32) -> Self {
+        self.page_size = NonZeroU32::new(size);
+        self
+    }
+
+    /// `ASC` or `DESC`.
+    #[must_use]
+    pub fn with_sort_direction(mut self, direction: impl Into<String>) -> Self {
+        self.sort_direction = Some(direction.into());
+        self
+    }
+}
+
+/// How many empty pages in a row (each with a new cursor) end a listing.
+const MAX_EMPTY_PAGES: usize = 100;
+
+struct Pages {
+    client: Client,
+    filter: BatchFilter,
+    next: Option<String>,
+    seen: HashSet<String>,
+    buffer: VecDeque<Batch>,
+    empty_pages: usize,
+    pending_error: Option<Error>,
+    done: bool,
+}
+
+impl Client {
+    /// One batch by id.
+    pub async fn batch(&self, batch_id: Uuid) -> Result<Batch, Error> {
+        let span = tracing::info_span!("amili.get_batch", operation = "get_batch_by_id", %batch_id);
+        let shared = &self.shared;
+        self.run_read("get_batch_by_id", || {
+            shared
+                .raw
+                .get_batch_by_id()
+                .organization_id(shared.organization_id)
+                .batch_id(batch_id)
+                .send()
+        })
+        .instrument(span)
+        .await
+        .map(|answer| Batch::from(answer.data))
+    }
+
+    /// One page of batches: the batches and the next cursor (absent or empty on the last).
+    pub async fn batches_page(
+        &self,
+        filter: &BatchFilter,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Batch>, Option<String>), Error> {
+        let span = tracing::info_span!(
+            "amili.list_batches",
+            operation = "get_batches_by_organization",
+            page_token
+        );
+        let shared = &self.shared;
+        let answer = self
+            .run_read("get_batches_by_organization", || {
+                let mut request = shared
+                    .raw
+                    .get_batches_by_organization()
+                    .organization_id(shared.organization_id);
+                if let Some(status) = &filter.status {
+                    request = request.state(status.clone());
+                }
+                if let Some(kind) = &filter.kind {
+                    request = request.type_(kind.clone());
+                }
+                if let Some(subject) = &filter.subject_id {
+                    request = request.subject_id(subject.clone());
+                }
+                if let Some(key) = &filter.idempotency_key {
+                    request = request.idempotency_key(key.to_string());
+                }
+                if let Some(size) = filter.page_size {
+                    request = request.page_size(size);
+                }
+                if let Some(direction) = &filter.sort_direction {
+                    request = request.sort_direction(direction.clone());
+                }
+                if let Some(token) = page_token {
+                    request = request.page_token(token.to_owned());
+                }
+                request.send()
+            })
+            .instrument(span)
+            .await?;
+        let next = answer
+            .summary
+            .and_then(|s| s.next_page_token)
+            .filter(|t| !t.is_empty());
+        Ok((answer.data.into_iter().map(Batch::from).collect(), next))
+    }
+
+    /// Every batch matching `filter`, across all pages, fetched lazily.
+    ///
+    /// The listing stops with an [`Error::InvalidResponse`] if the server hands out a cursor
+    /// it handed out before (it would loop forever otherwise). A failed page ends the stream
+    /// after yielding its error.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: amili_payments::Client) -> Result<(), amili_payments::Error> {
+    /// use futures::TryStreamExt;
+    /// use amili_payments::BatchFilter;
+    ///
+    /// let all: Vec<_> = client.batches(BatchFilter::default()).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn batches(&self, filter: BatchFilter) -> BoxStream<'static, Result<Batch, Error>> {
+        let state = Pages {
+            client: self.clone(),
+            filter,
+            next: None,
+            seen: HashSet::new(),
+            buffer: VecDeque::new(),
+            empty_pages: 0,
+            pending_error: None,
+            done: false,
+        };
+        stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(batch) = state.buffer.pop_front() {
+                    return Some((Ok(batch), state));
+                }
+                if let Some(error) = state.pending_error.take() {
+                    return Some((Err(error), state));
+                }
+                if state.done {
+                    return None;
+                }
+                let page = state
+                    .client
+                    .batches_page(&state.filter, state.next.as_deref())
+                    .await;
+                match page {
+                    Err(e) => {
+                        state.done = true;
+                        return Some((Err(e), state));
+                    }
+                    Ok((batches, next)) => {
+                        state.empty_pages = if batches.is_empty() {
+                            state.empty_pages + 1
+                        } else {
+                            0
+                        };
+                        state.buffer.extend(batches);
+                        match next {
+                            None => state.done = true,
+                            Some(token) if !state.seen.insert(token.clone()) => {
+                                // Hand out what this page had, then the error.
+                                state.done = true;
+                                state.pending_error = Some(Error::InvalidResponse {
+                                    operation: "get_batches_by_organization",
+                                    status: None,
+                                    message: format!(
+                                        "the server repeated the page cursor {token:?}; stopped \
+                                         listing to avoid a loop"
+                                    ),
+                                });
+                            }
+                            Some(_) if state.empty_pages >= MAX_EMPTY_PAGES => {
+                                state.done = true;
+                                state.pending_error = Some(Error::InvalidResponse {
+                                    operation: "get_batches_by_organization",
+                                    status: None,
+                                    message: format!(
+                                        "{MAX_EMPTY_PAGES} empty pages in a row; stopped listing"
+                                    ),
+                                });
+                            }
+                            Some(token) => state.next = Some(token),
+                        }
+                    }
+                }
+            }
+        })
+        .boxed()
+    }
+
+    /// The batch created with `key`, if any (`GET …/batches?IdempotencyKey=…`).
+    ///
+    /// More than one batch for one key means the server does not apply the filter as
+    /// assumed; that is an error rather than a guess.
+    pub async fn find_batch_by_key(&self, key: &IdempotencyKey) -> Result<Option<Batch>, Error> {
+        let filter = BatchFilter::default()
+            .with_idempotency_key(key.clone())
+            .with_page_size(2);
+        let (mut batches, _) = self.batches_page(&filter, None).await?;
+        match batches.len() {
+            0 => Ok(None),
+            1 => Ok(batches.pop()),
+            n => Err(Error::InvalidResponse {
+                operation: "get_batches_by_organization",
+                status: None,
+                message: format!(
+                    "{n} batches were listed for idempotency key {key}; the server may not \
+                     support the IdempotencyKey filter, so the key cannot identify a batch"
+                ),
+            }),
+        }
+    }
+}

@@ -1,0 +1,735 @@
+//! The validated `Payment`, its builder and the raw `PaymentInput` row.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::PaymentType;
+use crate::currency::Currency;
+use crate::validation::{self, FieldError, ItemError, ValidationErrors};
+
+/// One payment a creditor received for an invoice handed to Amili, **valid by construction**.
+///
+/// A `Payment` can only be made through [`Payment::builder`], [`Payment::from_input`],
+/// [`validate_all`] or [`Deserialize`], which all check every field and report every problem
+/// at once:
+///
+/// | field (wire name) | rule |
+/// |---|---|
+/// | `invoiceId` | a UUID |
+/// | `type` | `DIRECT_PAYMENT`, or another upper-case wire value (the set is open) |
+/// | `amount` | a decimal in **major units**, > 0, no more decimals than the currency's minor units, at most 15 significant digits (exact in a JSON number) |
+/// | `currency` | an ISO 4217 code with minor units |
+/// | `date` | not later than now + [`FUTURE_TOLERANCE`](crate::validation::FUTURE_TOLERANCE) |
+/// | `description` | no control characters, at most [`MAX_DESCRIPTION_CHARS`](crate::validation::MAX_DESCRIPTION_CHARS) |
+/// | `uniqueSourcePaymentId` | non-empty, no surrounding whitespace, at most [`MAX_SOURCE_ID_CHARS`](crate::validation::MAX_SOURCE_ID_CHARS) |
+///
+/// ```
+/// use amili_payments::{Currency, Payment};
+/// use rust_decimal::Decimal;
+///
+/// let payment = Payment::builder()
+///     .invoice_id("4f163819-178d-470c-a246-d6768476a6ec".parse()?)
+///     .amount(Decimal::new(450000, 2)) // 4500.00
+///     .currency(Currency::NOK)
+///     .date("2025-03-09T14:30:00Z".parse()?)
+///     .description("Paid at the counter")
+///     .unique_source_payment_id("ERP-2025-0001")
+///     .build()?;
+/// assert_eq!(payment.amount(), Decimal::new(4500, 0));
+///
+/// let problems = Payment::builder()
+///     .amount(Decimal::new(-5, 0))
+///     .currency("NOK")
+///     .unique_source_payment_id("ERP-2025-0002")
+///     .build()
+///     .unwrap_err();
+/// // Every problem at once: the missing invoice id and date, the negative amount.
+/// assert_eq!(problems.items()[0].errors.len(), 3, "{problems}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Payment {
+    invoice_id: Uuid,
+    payment_type: PaymentType,
+    amount: Decimal,
+    currency: Currency,
+    date: DateTime<Utc>,
+    description: String,
+    unique_source_payment_id: String,
+}
+
+impl Payment {
+    /// Starts a payment; `type` defaults to `DIRECT_PAYMENT` and `description` to empty.
+    #[inline]
+    pub fn builder() -> PaymentBuilder {
+        PaymentBuilder::default()
+    }
+
+    /// Validates one raw row, reporting every problem of it.
+    pub fn from_input(input: PaymentInput) -> Result<Payment, Vec<FieldError>> {
+        input.validate(None).map_err(|(errors, _)| errors)
+    }
+
+    /// The Amili invoice the payment is for.
+    pub fn invoice_id(&self) -> Uuid {
+        self.invoice_id
+    }
+
+    /// How the payment was made.
+    pub fn payment_type(&self) -> &PaymentType {
+        &self.payment_type
+    }
+
+    /// The amount in major units of [`currency`](Self::currency).
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> &Currency {
+        &self.currency
+    }
+
+    /// When the payment was made.
+    pub fn date(&self) -> DateTime<Utc> {
+        self.date
+    }
+
+    /// Free text shown with the payment.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The creditor's own id for the payment: the correlation key with Amili.
+    pub fn unique_source_payment_id(&self) -> &str {
+        &self.unique_source_payment_id
+    }
+
+    /// The generated wire type of `amili-api`.
+    pub(crate) fn to_wire(&self) -> amili_api::types::Payment {
+        amili_api::types::Payment {
+            amount: amili_api::Amount::from(self.amount),
+            currency: amili_api::types::Currency(self.currency.code().to_owned()),
+            date: self.date,
+            description: self.description.clone(),
+            invoice_id: self.invoice_id,
+            type_: self.payment_type.clone(),
+            unique_source_payment_id: self.unique_source_payment_id.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Payment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Payment")
+            .field("unique_source_payment_id", &self.unique_source_payment_id)
+            .field("invoice_id", &self.invoice_id)
+            .field("payment_type", &self.payment_type)
+            .field("amount", &format_args!("{} {}", self.amount, self.currency))
+            .field("date", &self.date)
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+/// Writes the wire shape (`invoiceId`, `type`, `amount` as a JSON number, …).
+impl Serialize for Payment {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Payment", 7)?;
+        s.serialize_field("invoiceId", &self.invoice_id)?;
+        s.serialize_field("type", &self.payment_type)?;
+        s.serialize_field("amount", &amili_api::Amount::from(self.amount))?;
+        s.serialize_field("currency", &self.currency)?;
+        s.serialize_field("date", &self.date)?;
+        s.serialize_field("description", &self.description)?;
+        s.serialize_field("uniqueSourcePaymentId", &self.unique_source_payment_id)?;
+        s.end()
+    }
+}
+
+/// Reads the wire shape through [`PaymentInput`] and validates it; the error lists every
+/// problem.
+impl<'de> Deserialize<'de> for Payment {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let input = PaymentInput::deserialize(deserializer)?;
+        Payment::from_input(input).map_err(|errors| {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            serde::de::Error::custom(format!("invalid payment: {}", text.join("; ")))
+        })
+    }
+}
+
+/// Builds a [`Payment`]; [`build`](Self::build) checks every field and reports every problem.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct PaymentBuilder {
+    invoice_id: Option<Uuid>,
+    payment_type: Option<PaymentType>,
+    amount: Option<Decimal>,
+    currency: Option<Result<Currency, String>>,
+    date: Option<DateTime<Utc>>,
+    description: Option<String>,
+    unique_source_payment_id: Option<String>,
+}
+
+impl PaymentBuilder {
+    /// The Amili invoice the payment is for.
+    #[inline]
+    pub fn invoice_id(mut self, invoice_id: Uuid) -> Self {
+        self.invoice_id = Some(invoice_id);
+        self
+    }
+
+    /// How the payment was made (default `DIRECT_PAYMENT`).
+    #[inline]
+    pub fn payment_type(mut self, payment_type: PaymentType) -> Self {
+        self.payment_type = Some(payment_type);
+        self
+    }
+
+    /// The amount in major units (`Decimal::new(450000, 2)` is 4500.00).
+    #[inline]
+    pub fn amount(mut self, amount: Decimal) -> Self {
+        self.amount = Some(amount);
+        self
+    }
+
+    /// The currency: a [`Currency`] or an ISO 4217 code such as `"NOK"`.
+    #[inline]
+    pub fn currency<C>(mut self, currency: C) -> Self
+    where
+        C: TryInto<Currency>,
+        C::Error: fmt::Display,
+    {
+        self.currency = Some(currency.try_into().map_err(|e| e.to_string()));
+        self
+    }
+
+    /// When the payment was made.
+    #[inline]
+    pub fn date(mut self, date: DateTime<Utc>) -> Self {
+        self.date = Some(date);
+        self
+    }
+
+    /// Free text shown with the payment (default empty).
+    #[inline]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// The creditor's own id for the payment.
+    #[inline]
+    pub fn unique_source_payment_id(mut self, id: impl Into<String>) -> Self {
+        self.unique_source_payment_id = Some(id.into());
+        self
+    }
+
+    /// Checks every field; the error names each problem (as payment #0).
+    pub fn build(self) -> Result<Payment, ValidationErrors> {
+        self.build_at(None).map_err(|(errors, id)| {
+            ValidationErrors::new(vec![ItemError {
+                index: 0,
+                source_id: validation::display_source_id(id.as_deref()),
+                errors,
+            }])
+        })
+    }
+
+    /// Checks every field (against `now`, or the current time); on failure, the problems and
+    /// the source id given.
+    fn build_at(self, now: Option<DateTime<Utc>>) -> Result<Payment, Invalid> {
+        let mut errors = Vec::new();
+        let currency = match self.currency {
+            Some(Ok(c)) => {
+                validation::check_currency(&c, &mut errors);
+                Some(c)
+            }
+            Some(Err(message)) => {
+                errors.push(FieldError::new("currency", message));
+                None
+            }
+            None => {
+                errors.push(FieldError::new("currency", "is required"));
+                None
+            }
+        };
+        let invoice_id = required(self.invoice_id, "invoiceId", &mut errors);
+        let payment_type = self.payment_type.unwrap_or(PaymentType::DirectPayment);
+        check_payment_type(&payment_type, &mut errors);
+        let amount = required(self.amount, "amount", &mut errors);
+        if let Some(amount) = amount {
+            validation::check_amount(amount, currency.as_ref(), &mut errors);
+        }
+        let date = required(self.date, "date", &mut errors);
+        if let Some(date) = date {
+            match now {
+                Some(now) => validation::check_date(date, now, &mut errors),
+                None => validation::check_date_now(date, &mut errors),
+            }
+        }
+        let description = self.description.unwrap_or_default();
+        validation::check_description(&description, &mut errors);
+        let source_id = required(
+            self.unique_source_payment_id,
+            "uniqueSourcePaymentId",
+            &mut errors,
+        );
+        if let Some(id) = &source_id {
+            validation::check_source_id(id, &mut errors);
+        }
+        match (invoice_id, amount, currency, date, source_id) {
+            (Some(invoice_id), Some(amount), Some(currency), Some(date), Some(source_id))
+                if errors.is_empty() =>
+            {
+                Ok(Payment {
+                    invoice_id,
+                    payment_type,
+                    amount,
+                    currency,
+                    date,
+                    description,
+                    unique_source_payment_id: source_id,
+                })
+            }
+            (.., source_id) => Err((errors, source_id)),
+        }
+    }
+}
+
+/// The problems of one payment, and the `uniqueSourcePaymentId` it had (to name it by).
+type Invalid = (Vec<FieldError>, Option<String>);
+
+fn required<T>(value: Option<T>, field: &'static str, errors: &mut Vec<FieldError>) -> Option<T> {
+    if value.is_none() {
+        errors.push(FieldError::new(field, "is required"));
+    }
+    value
+}
+
+/// The longest payment type accepted.
+const MAX_PAYMENT_TYPE_CHARS: usize = 64;
+
+fn check_payment_type(payment_type: &PaymentType, errors: &mut Vec<FieldError>) {
+    let PaymentType::Unknown(value) = payment_type else {
+        return;
+    };
+    let well_formed = value.len() <= MAX_PAYMENT_TYPE_CHARS
+        && value.starts_with(|c: char| c.is_ascii_uppercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !well_formed {
+        let hint = if value.eq_ignore_ascii_case("DIRECT_PAYMENT")
+            || value.eq_ignore_ascii_case("direct payment")
+        {
+            " (did you mean DIRECT_PAYMENT?)"
+        } else {
+            ""
+        };
+        errors.push(FieldError::new(
+            "type",
+            format!(
+                "{value:?} is not a payment type: expected an upper-case wire value such as \
+                 DIRECT_PAYMENT{hint}"
+            ),
+        ));
+    }
+}
+
+/// One raw, unvalidated payment row: every field as it came (JSON, CSV, a form).
+///
+/// Field names are the API's (`invoiceId`, `type`, `amount`, `currency`, `date`,
+/// `description`, `uniqueSourcePaymentId`); every field is optional here so that a missing one
+/// is reported by validation together with every other problem, not as a parse error. Turn it
+/// into a [`Payment`] with [`Payment::from_input`] or [`validate_all`].
+///
+/// `amount` may be a JSON number or a string. Strings are read exactly; a JSON number is read
+/// as a double by most parsers, so an amount with more than 15 significant digits should be
+/// written as a string to be checked digit for digit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(title = "Payment", description = "One payment to report to Amili.")]
+pub struct PaymentInput {
+    /// The Amili invoice the payment is for (a UUID).
+    #[serde(default)]
+    pub invoice_id: Option<String>,
+    /// How the payment was made: `DIRECT_PAYMENT` (default when absent).
+    #[serde(default, rename = "type")]
+    pub payment_type: Option<String>,
+    /// The amount in major units (`4500.00` NOK, not øre): a number or a decimal string.
+    #[serde(default)]
+    pub amount: Option<AmountInput>,
+    /// An ISO 4217 currency code such as `NOK`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// When the payment was made: an RFC 3339 date-time such as `2025-03-09T14:30:00Z`.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Free text shown with the payment.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The creditor's own unique id for the payment.
+    #[serde(default)]
+    pub unique_source_payment_id: Option<String>,
+}
+
+impl PaymentInput {
+    /// Validates the row (against `now`, or the current time, for the future-date rule).
+    fn validate(self, now: Option<DateTime<Utc>>) -> Result<Payment, Invalid> {
+        let mut errors = Vec::new();
+        let mut builder = Payment::builder();
+
+        match self.invoice_id.as_deref().map(str::trim) {
+            Some(text) => match Uuid::parse_str(text) {
+                Ok(id) => builder = builder.invoice_id(id),
+                Err(_) => errors.push(FieldError::new(
+                    "invoiceId",
+                    format!("{text:?} is not a UUID"),
+                )),
+            },
+            None => errors.push(FieldError::new("invoiceId", "is required")),
+        }
+        if let Some(kind) = self.payment_type {
+            builder = builder.payment_type(PaymentType::from(kind));
+        }
+        match self.amount {
+            Some(amount) => match amount.to_decimal() {
+                Ok(value) => builder = builder.amount(value),
+                Err(message) => errors.push(FieldError::new("amount", message)),
+            },
+            None => errors.push(FieldError::new("amount", "is required")),
+        }
+        match self.currency {
+            Some(code) => builder = builder.currency(code.trim()),
+            None => errors.push(FieldError::new("currency", "is required")),
+        }
+        match self.date.as_deref().map(str::trim) {
+            Some(text) => match DateTime::parse_from_rfc3339(text) {
+                Ok(date) => builder = builder.date(date.with_timezone(&Utc)),
+                Err(e) => errors.push(FieldError::new(
+                    "date",
+                    format!(
+                        "{text:?} is not an RFC 3339 date-time such as 2025-03-09T14:30:00Z ({e})"
+                    ),
+                )),
+            },
+            None => errors.push(FieldError::new("date", "is required")),
+        }
+        if let Some(description) = self.description {
+            builder = builder.description(description);
+        }
+        match self.unique_source_payment_id {
+            Some(id) => builder = builder.unique_source_payment_id(id),
+            None => errors.push(FieldError::new("uniqueSourcePaymentId", "is required")),
+        }
+
+        match builder.build_at(now) {
+            Ok(payment) if errors.is_empty() => Ok(payment),
+            Ok(payment) => Err((errors, Some(payment.unique_source_payment_id))),
+            Err((more, id)) => {
+                // The builder repeats "is required" for the fields this function already named.
+                for e in more {
+                    if !errors.iter().any(|known| known.field == e.field) {
+                        errors.push(e);
+                    }
+                }
+                errors.sort_by_key(|e| field_order(e.field));
+                Err((errors, id))
+            }
+        }
+    }
+}
+
+fn field_order(field: &str) -> usize {
+    [
+        "invoiceId",
+        "type",
+        "amount",
+        "currency",
+        "date",
+        "description",
+        "uniqueSourcePaymentId",
+    ]
+    .iter()
+    .position(|f| *f == field)
+    .unwrap_or(usize::MAX)
+}
+
+/// An amount as it came: a JSON number or a decimal string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AmountInput {
+    /// A decimal text such as `"4500.00"`, read exactly.
+    Text(String),
+    /// A JSON number read as a double.
+    Number(f64),
+    /// A whole JSON number.
+    Integer(i128),
+}
+
+impl AmountInput {
+    fn to_decimal(&self) -> Result<Decimal, String> {
+        match self {
+            AmountInput::Text(text) => {
+                let text = text.trim();
+                Decimal::from_str(text)
+                    .or_else(|_| Decimal::from_scientific(text))
+                    .map_err(|_| format!("{text:?} is not a decimal amount such as 4500.00"))
+            }
+            AmountInput::Integer(n) => i64::try_from(*n)
+                .map(Decimal::from)
+                .map_err(|_| format!("{n} is out of range")),
+            AmountInput::Number(n) => {
+                if !n.is_finite() {
+                    return Err(format!("{n} is not a finite number"));
+                }
+                // `Display` is the shortest text that reads back as the same double.
+                let text = n.to_string();
+                Decimal::from_str(&text).map_err(|_| format!("{text} is out of range"))
+            }
+        }
+    }
+}
+
+impl From<Decimal> for AmountInput {
+    fn from(value: Decimal) -> Self {
+        AmountInput::Text(value.to_string())
+    }
+}
+
+impl Serialize for AmountInput {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AmountInput::Text(t) => serializer.serialize_str(t),
+            AmountInput::Number(n) => serializer.serialize_f64(*n),
+            AmountInput::Integer(n) => serializer.serialize_i128(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AmountInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = AmountInput;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount as a number or a decimal string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountInput, E> {
+                Ok(AmountInput::Integer(v.into()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountInput, E> {
+                Ok(AmountInput::Integer(v.into()))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<AmountInput, E> {
+                Ok(AmountInput::Integer(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AmountInput, E> {
+                Ok(AmountInput::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountInput, E> {
+                Ok(AmountInput::Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+impl schemars::JsonSchema for AmountInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Amount".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount in major units: a number, or a decimal string such as \"4500.00\".",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*$" }
+            ]
+        })
+    }
+}
+
+/// Validates many raw rows: every problem of every row at once, or all the payments.
+///
+/// Besides each row's own fields, a `uniqueSourcePaymentId` that repeats an earlier row's is
+/// reported on the later row (one submission must not carry a payment twice).
+pub fn validate_all(
+    inputs: impl IntoIterator<Item = PaymentInput>,
+) -> Result<Vec<Payment>, ValidationErrors> {
+    let now = Utc::now();
+    let results: Vec<Result<Payment, Invalid>> = inputs
+        .into_iter()
+        .map(|input| input.validate(Some(now)))
+        .collect();
+
+    // A repeated id is a problem of the later row: (row, the row it repeats).
+    let mut repeats: Vec<(usize, usize)> = Vec::new();
+    {
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(results.len());
+        for (index, result) in results.iter().enumerate() {
+            let id = match result {
+                Ok(payment) => Some(payment.unique_source_payment_id()),
+                Err((_, id)) => id.as_deref(),
+            };
+            if let Some(id) = id
+                && let Some(earlier) = first.insert(id, index)
+            {
+                first.insert(id, earlier);
+                repeats.push((index, earlier));
+            }
+        }
+    }
+
+    if repeats.is_empty() && results.iter().all(Result::is_ok) {
+        return Ok(results.into_iter().filter_map(Result::ok).collect());
+    }
+    let mut repeats = repeats.into_iter().peekable();
+    let mut problems = Vec::new();
+    for (index, result) in results.into_iter().enumerate() {
+        let (mut errors, id) = match result {
+            Ok(payment) => (Vec::new(), Some(payment.unique_source_payment_id)),
+            Err(invalid) => invalid,
+        };
+        if let Some((_, earlier)) = repeats.next_if(|(row, _)| *row == index) {
+            errors.push(FieldError::new(
+                "uniqueSourcePaymentId",
+                format!("repeats the id of payment #{earlier}"),
+            ));
+        }
+        if !errors.is_empty() {
+            problems.push(ItemError {
+                index,
+                source_id: validation::display_source_id(id.as_deref()),
+                errors,
+            });
+        }
+    }
+    Err(ValidationErrors::new(problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> PaymentInput {
+        PaymentInput {
+            invoice_id: Some("4f163819-178d-470c-a246-d6768476a6ec".into()),
+            payment_type: Some("DIRECT_PAYMENT".into()),
+            amount: Some(AmountInput::Text("4500.10".into())),
+            currency: Some("NOK".into()),
+            date: Some("2025-03-09T14:30:00Z".into()),
+            description: Some("counter".into()),
+            unique_source_payment_id: Some("P-1".into()),
+        }
+    }
+
+    #[test]
+    fn a_good_row_validates() {
+        let payment = Payment::from_input(row());
+        assert!(payment.is_ok(), "{payment:?}");
+    }
+
+    #[test]
+    fn every_field_problem_is_named() {
+        let input = PaymentInput {
+            invoice_id: Some("nope".into()),
+            payment_type: Some("direct payment".into()),
+            amount: Some(AmountInput::Text("12.345".into())),
+            currency: Some("nok".into()),
+            date: Some("yesterday".into()),
+            description: Some("a\u{7}".into()),
+            unique_source_payment_id: Some(" ".into()),
+        };
+        let errors = Payment::from_input(input).err().unwrap_or_default();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "invoiceId",
+                "type",
+                "currency",
+                "date",
+                "description",
+                "uniqueSourcePaymentId"
+            ],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn missing_fields_are_required_once() {
+        let errors = Payment::from_input(PaymentInput::default())
+            .err()
+            .unwrap_or_default();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "invoiceId",
+                "amount",
+                "currency",
+                "date",
+                "uniqueSourcePaymentId"
+            ]
+        );
+    }
+
+    #[test]
+    fn amounts_as_numbers_and_strings() -> Result<(), serde_json::Error> {
+        let read = |json: &str| -> Result<Decimal, String> {
+            let a: AmountInput = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            a.to_decimal()
+        };
+        assert_eq!(read("4500.1"), Ok(Decimal::new(45001, 1)));
+        assert_eq!(read("12"), Ok(Decimal::new(12, 0)));
+        assert_eq!(read("\"0.10\""), Ok(Decimal::new(10, 2)));
+        assert!(read("\"abc\"").is_err());
+        assert!(serde_json::from_str::<AmountInput>("true").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn validate_all_reports_every_item_and_duplicates() {
+        let mut bad = row();
+        bad.amount = Some(AmountInput::Text("0".into()));
+        bad.unique_source_payment_id = Some("P-2".into());
+        let dup = row();
+        let errors = validate_all(vec![row(), bad, dup])
+            .err()
+            .unwrap_or_default();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors.items()[0].index, 1);
+        assert_eq!(errors.items()[0].source_id.as_deref(), Some("P-2"));
+        assert_eq!(errors.items()[1].index, 2);
+        assert!(errors.to_string().contains("repeats the id of payment #0"));
+    }
+
+    #[test]
+    fn serde_round_trip_is_the_wire_shape() -> Result<(), Box<dyn std::error::Error>> {
+        let payment = Payment::from_input(row()).map_err(|e| format!("{e:?}"))?;
+        let json = serde_json::to_value(&payment)?;
+        assert_eq!(json["amount"], serde_json::json!(4500.1));
+        assert_eq!(json["type"], "DIRECT_PAYMENT");
+        assert_eq!(json["uniqueSourcePaymentId"], "P-1");
+        let wire = serde_json::to_value(payment.to_wire())?;
+        assert_eq!(json, wire);
+        let back: Payment = serde_json::from_value(json)?;
+        assert_eq!(back, payment);
+        let err = serde_json::from_str::<Payment>(r#"{"amount": -1}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("amount: -1 is not positive"), "{err}");
+        Ok(())
+    }
+}

@@ -1,0 +1,306 @@
+//! Shared helpers of the integration tests: a sandbox-backed client, payments, a recording
+//! proxy and tiny mock servers for what the sandbox cannot do, and a tracing capture.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use amili_payments::{Client, ClientBuilder, Environment, Payment, RetryPolicy};
+use amili_sandbox::{DEMO_INVOICES, Sandbox};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rust_decimal::Decimal;
+use tokio::net::TcpListener;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Fast, deterministic retries for tests.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_attempts(5)
+        .with_backoff(ms(1), ms(10))
+        .without_jitter()
+        .with_max_retry_after(ms(50))
+        .with_deadline(Some(Duration::from_secs(20)))
+}
+
+/// A sandbox whose batches finish quickly.
+pub async fn sandbox() -> Sandbox {
+    match Sandbox::builder().batch_delay(ms(10)).start().await {
+        Ok(sandbox) => sandbox,
+        Err(e) => panic!("the sandbox did not start: {e}"),
+    }
+}
+
+/// A client builder pointed at `sandbox` with its credentials and fast retries.
+pub fn builder_for(sandbox: &Sandbox) -> ClientBuilder {
+    Client::builder()
+        .environment(Environment::custom(sandbox.api_url(), sandbox.token_url()))
+        .organization_id(sandbox.organization_id())
+        .client_credentials(sandbox.client_id(), sandbox.client_secret())
+        .retry_policy(fast_retries())
+        .timeout(Duration::from_secs(10))
+}
+
+pub fn client_for(sandbox: &Sandbox) -> Client {
+    match builder_for(sandbox).build() {
+        Ok(client) => client,
+        Err(e) => panic!("the client did not build: {e}"),
+    }
+}
+
+/// A valid payment for one of the sandbox's demo invoices.
+pub fn payment(n: usize) -> Payment {
+    payment_with_id(n, &format!("P-{n:06}"))
+}
+
+pub fn payment_with_id(n: usize, id: &str) -> Payment {
+    let built = Payment::builder()
+        .invoice_id(DEMO_INVOICES[n % DEMO_INVOICES.len()])
+        .amount(Decimal::new(10_000 + n as i64, 2))
+        .currency("NOK")
+        .date(chrono::Utc::now() - chrono::Duration::hours(1))
+        .description(format!("payment {n}"))
+        .unique_source_payment_id(id)
+        .build();
+    match built {
+        Ok(p) => p,
+        Err(e) => panic!("test payment invalid: {e}"),
+    }
+}
+
+pub fn payments(range: std::ops::Range<usize>) -> Vec<Payment> {
+    range.map(payment).collect()
+}
+
+// ---- tiny HTTP servers for what the sandbox cannot do ----------------------------------------
+
+/// What a test server saw of one request.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub authorization: Option<String>,
+}
+
+pub type Handler = Arc<
+    dyn Fn(Seen, Bytes) -> Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A running test server: its origin and every request it saw.
+#[derive(Clone)]
+pub struct TestServer {
+    pub origin: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl TestServer {
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+pub async fn bind() -> (TcpListener, SocketAddr) {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("cannot bind: {e}"),
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => panic!("no address: {e}"),
+    };
+    (listener, addr)
+}
+
+/// Serves `handler` on `listener` until the test ends.
+pub fn serve(listener: TcpListener, handler: Handler) -> TestServer {
+    let origin = match listener.local_addr() {
+        Ok(addr) => format!("http://{addr}"),
+        Err(e) => panic!("no address: {e}"),
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let server = TestServer {
+        origin,
+        seen: seen.clone(),
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let handler = handler.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let handler = handler.clone();
+                    let seen = seen.clone();
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let header = |name: &str| {
+                            parts
+                                .headers
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        let request = Seen {
+                            method: parts.method.to_string(),
+                            path: parts.uri.path().to_owned(),
+                            query: parts.uri.query().map(str::to_owned),
+                            idempotency_key: header("idempotencykey"),
+                            authorization: header("authorization"),
+                        };
+                        if let Ok(mut s) = seen.lock() {
+                            s.push(request.clone());
+                        }
+                        Ok::<_, Infallible>(handler(request, body).await)
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    server
+}
+
+pub fn respond(
+    status: u16,
+    headers: &[(&str, String)],
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            hyper::header::HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// A proxy in front of the sandbox that records every request (method, path, idempotency key)
+/// before forwarding it: to check what each *attempt* carried.
+pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
+    let http = reqwest::Client::new();
+    let handler: Handler = Arc::new(move |seen: Seen, body: Bytes| {
+        let http = http.clone();
+        let upstream = upstream.clone();
+        Box::pin(async move {
+            let url = match &seen.query {
+                Some(q) => format!("{upstream}{}?{q}", seen.path),
+                None => format!("{upstream}{}", seen.path),
+            };
+            let method =
+                reqwest::Method::from_bytes(seen.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+            let mut request = http.request(method, url).body(body);
+            if let Some(auth) = &seen.authorization {
+                request = request.header("authorization", auth);
+            }
+            if let Some(key) = &seen.idempotency_key {
+                request = request.header("IdempotencyKey", key);
+            }
+            request = request.header(
+                "content-type",
+                if seen.path == "/token" {
+                    "application/x-www-form-urlencoded"
+                } else {
+                    "application/json"
+                },
+            );
+            match request.send().await {
+                Ok(answer) => {
+                    let status = answer.status().as_u16();
+                    let headers: Vec<(String, String)> = answer
+                        .headers()
+                        .iter()
+                        .filter(|(name, _)| {
+                            !matches!(
+                                name.as_str(),
+                                "content-length" | "transfer-encoding" | "connection"
+                            )
+                        })
+                        .filter_map(|(name, value)| {
+                            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                        })
+                        .collect();
+                    let body = answer.bytes().await.unwrap_or_default();
+                    let headers: Vec<(&str, String)> = headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.clone()))
+                        .collect();
+                    respond(status, &headers, body)
+                }
+                Err(_) => respond(599, &[], "proxy: upstream failed"),
+            }
+        })
+    });
+    serve(listener, handler)
+}
+
+// ---- tracing capture ----------------------------------------------------------------------
+
+/// Everything logged (TRACE and up, every target) while the guard lives, on this thread.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() -> (Logs, tracing::dispatcher::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (logs, guard)
+}

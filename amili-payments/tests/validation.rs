@@ -1,0 +1,335 @@
+//! Invalid payments are named field by field, and nothing reaches the sandbox.
+
+mod common;
+
+use amili_payments::{Error, OutcomeState, Payment, PaymentInput, SubmitOptions, validate_all};
+use amili_sandbox::DEMO_INVOICES;
+use common::*;
+use serde_json::{Value, json};
+
+fn good_row(id: &str) -> Value {
+    json!({
+        "invoiceId": DEMO_INVOICES[1],
+        "type": "DIRECT_PAYMENT",
+        "amount": 4500.10,
+        "currency": "NOK",
+        "date": "2025-03-09T14:30:00Z",
+        "description": "Bank transfer",
+        "uniqueSourcePaymentId": id,
+    })
+}
+
+fn with(id: &str, field: &str, value: Value) -> Value {
+    let mut row = good_row(id);
+    match value {
+        Value::Null => {
+            row.as_object_mut().map(|o| o.remove(field));
+        }
+        value => row[field] = value,
+    }
+    row
+}
+
+/// One row per kind of invalid field: (the row, the field the error must name, a word the
+/// message must contain).
+fn invalid_rows() -> Vec<(Value, &'static str, &'static str)> {
+    let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    vec![
+        (
+            with("R-0", "invoiceId", json!("INV-1")),
+            "invoiceId",
+            "not a UUID",
+        ),
+        (
+            with("R-1", "invoiceId", Value::Null),
+            "invoiceId",
+            "required",
+        ),
+        (
+            with("R-2", "type", json!("direct payment")),
+            "type",
+            "DIRECT_PAYMENT",
+        ),
+        (with("R-3", "amount", json!(0)), "amount", "not positive"),
+        (
+            with("R-4", "amount", json!(-12.5)),
+            "amount",
+            "not positive",
+        ),
+        (
+            with("R-5", "amount", json!("12.345")),
+            "amount",
+            "3 decimals, NOK allows 2",
+        ),
+        (
+            with("R-6", "amount", json!("12,50")),
+            "amount",
+            "not a decimal",
+        ),
+        (
+            with("R-7", "amount", json!("1234567890123456.5")),
+            "amount",
+            "significant digits",
+        ),
+        (
+            with("R-8", "currency", json!("nok")),
+            "currency",
+            "did you mean `NOK`",
+        ),
+        (
+            with("R-9", "currency", json!("ABC")),
+            "currency",
+            "not an ISO 4217",
+        ),
+        (
+            with("R-10", "currency", json!("XAU")),
+            "currency",
+            "no minor units",
+        ),
+        (
+            with("R-11", "date", json!("09.03.2025")),
+            "date",
+            "RFC 3339",
+        ),
+        (with("R-12", "date", json!(future)), "date", "in the future"),
+        (
+            with("R-13", "description", json!("two\nlines")),
+            "description",
+            "control character",
+        ),
+        (
+            with("R-14", "description", json!("x".repeat(501))),
+            "description",
+            "at most 500",
+        ),
+        (
+            with("R-15", "uniqueSourcePaymentId", json!("  ")),
+            "uniqueSourcePaymentId",
+            "empty",
+        ),
+        (
+            with("R-16", "uniqueSourcePaymentId", json!(" R-16")),
+            "uniqueSourcePaymentId",
+            "whitespace",
+        ),
+        (
+            with("R-17", "uniqueSourcePaymentId", json!("x".repeat(256))),
+            "uniqueSourcePaymentId",
+            "at most 255",
+        ),
+        (
+            with("R-18", "uniqueSourcePaymentId", Value::Null),
+            "uniqueSourcePaymentId",
+            "required",
+        ),
+        (
+            good_row("R-0"),
+            "uniqueSourcePaymentId",
+            "repeats the id of payment #1",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_named_and_nothing_is_sent() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let cases = invalid_rows();
+    let mut rows: Vec<PaymentInput> = vec![serde_json::from_value(good_row("OK-1"))?];
+    for (row, _, _) in &cases {
+        rows.push(serde_json::from_value(row.clone())?);
+    }
+
+    // The way a caller gets payments from rows: all or nothing, so nothing can be sent.
+    let result = validate_all(rows).map_err(Error::from);
+    let errors = match result {
+        Ok(_) => panic!("invalid rows validated"),
+        Err(Error::Validation(errors)) => errors,
+        Err(other) => panic!("unexpected error {other}"),
+    };
+    assert_eq!(errors.len(), cases.len(), "{errors}");
+    for (item, (row, field, needle)) in errors.iter().zip(&cases) {
+        let named = item
+            .errors
+            .iter()
+            .find(|e| e.field == *field)
+            .unwrap_or_else(|| panic!("{row} should name {field}: {item}"));
+        assert!(named.message.contains(needle), "{row}: {named}");
+    }
+    let text = errors.to_string();
+    assert!(
+        text.contains("payment #1 (R-0): invoiceId: \"INV-1\" is not a UUID"),
+        "{text}"
+    );
+    assert!(
+        text.contains("payment #6 (R-5): amount: 3 decimals, NOK allows 2"),
+        "{text}"
+    );
+
+    assert!(sandbox.ledger().is_empty());
+    assert_eq!(sandbox.stats().payment_requests, 0);
+    assert_eq!(sandbox.stats().token_requests, 0);
+    drop(client);
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_problem_of_one_payment_at_once() {
+    let row: PaymentInput = match serde_json::from_value(json!({
+        "invoiceId": "x", "type": "Card", "amount": "-1", "currency": "kr",
+        "date": "tomorrow", "description": "\u{0}", "uniqueSourcePaymentId": ""
+    })) {
+        Ok(row) => row,
+        Err(e) => panic!("{e}"),
+    };
+    let errors = Payment::from_input(row).err().unwrap_or_default();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "invoiceId",
+            "type",
+            "amount",
+            "currency",
+            "date",
+            "description",
+            "uniqueSourcePaymentId"
+        ],
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_source_id_stops_the_whole_submission() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let mut input = payments(0..5);
+    input.push(payment_with_id(7, "P-000002"));
+    input.push(payment_with_id(8, "P-000004"));
+    let err = client
+        .submit(input, SubmitOptions::default())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("duplicates accepted"));
+    match &err {
+        Error::DuplicateSourceId { duplicates } => {
+            assert_eq!(duplicates.len(), 2);
+            assert_eq!(duplicates[0].source_id, "P-000002");
+            assert_eq!(duplicates[0].indexes, [2, 5]);
+        }
+        other => panic!("unexpected {other}"),
+    }
+    assert!(err.is_validation());
+    assert!(err.to_string().contains("P-000002 at #2, #5"), "{err}");
+    assert_eq!(sandbox.stats().payment_requests, 0);
+    assert!(sandbox.ledger().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn create_refuses_what_it_cannot_send_in_one_request() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = builder_for(&sandbox).max_payments_per_request(3).build()?;
+    let too_many = client.create(&payments(0..4)).await;
+    assert!(matches!(too_many, Err(Error::Usage(_))), "{too_many:?}");
+    let none = client.create(&[]).await;
+    assert!(matches!(none, Err(Error::Usage(_))), "{none:?}");
+    let twice = client.create(&[payment(1), payment(1)]).await;
+    assert!(
+        matches!(twice, Err(Error::DuplicateSourceId { .. })),
+        "{twice:?}"
+    );
+    assert_eq!(sandbox.stats().payment_requests, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_undocumented_payment_type_is_sent_and_its_failure_reported() -> TestResult {
+    // The payment type is open: a value this version does not know is sent as is, and the
+    // batch's verdict on it comes back to the payment.
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let card = Payment::builder()
+        .invoice_id(DEMO_INVOICES[0])
+        .payment_type(amili_payments::PaymentType::Unknown("CARD".into()))
+        .amount(rust_decimal::Decimal::new(1, 0))
+        .currency("NOK")
+        .date(chrono::Utc::now())
+        .unique_source_payment_id("P-card")
+        .build()?;
+    let mut report = client
+        .submit(vec![card, payment(1)], SubmitOptions::default())
+        .await?;
+    client
+        .follow(
+            &mut report,
+            amili_payments::WaitOptions::default().with_interval(ms(5), ms(20)),
+        )
+        .await?;
+    match &report.outcomes[0].state {
+        OutcomeState::Failed {
+            reason: Some(reason),
+        } => assert!(reason.contains("UNSUPPORTED_PAYMENT_TYPE"), "{reason}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_eq!(report.outcomes[1].state, OutcomeState::Succeeded);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = builder_for(&sandbox)
+        .max_payments_per_request(2)
+        .concurrency(1)
+        .build()?;
+    sandbox.faults().push(
+        amili_sandbox::Route::CreatePayments,
+        amili_sandbox::Fault::Status {
+            status: 422,
+            retry_after: None,
+        },
+    );
+    let report = client
+        .submit(payments(0..4), SubmitOptions::default())
+        .await?;
+    for outcome in &report.outcomes[..2] {
+        match &outcome.state {
+            OutcomeState::Rejected { reason } => {
+                assert!(reason.contains("422 Unprocessable Entity"), "{reason}");
+                assert!(
+                    reason.contains("injected fault"),
+                    "Amili's message: {reason}"
+                );
+                assert!(reason.contains("request id"), "{reason}");
+            }
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert!(outcome.state.is_safe_to_resend());
+    }
+    // A 422 is about that request: the next one is still sent.
+    assert_eq!(report.counts().accepted, 2);
+
+    sandbox.faults().push(
+        amili_sandbox::Route::CreatePayments,
+        amili_sandbox::Fault::Status {
+            status: 422,
+            retry_after: None,
+        },
+    );
+    let err = client
+        .create(&payments(10..11))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    let api = err
+        .as_api()
+        .unwrap_or_else(|| panic!("not an API error: {err}"));
+    assert_eq!(api.status(), 422);
+    assert!(api.request_id().is_some());
+    assert!(api.message().is_some_and(|m| m.contains("injected fault")));
+    assert!(api.body_text().is_some_and(|b| b.contains("errors")));
+    assert!(!err.is_retryable());
+    assert_eq!(sandbox.stats().payment_requests, 3, "a 422 is not retried");
+    Ok(())
+}
