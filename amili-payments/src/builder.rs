@@ -341,7 +341,7 @@ impl ClientBuilder {
         };
         let http = match self.http_client.clone() {
             Some(client) => Some(client),
-            None => match default_http_client(self.connect_timeout) {
+            None => match default_http_client(self.connect_timeout, user_agent.clone()) {
                 Ok(client) => Some(client),
                 Err(e) => {
                     problems.push(format!("cannot build the HTTP client: {e}"));
@@ -424,7 +424,10 @@ fn api_base(url: &Url) -> String {
 
 /// The HTTP client built when the caller supplies none: redirects are followed only within
 /// the same origin (scheme, host, port), so neither the token nor the payments go elsewhere.
-fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+fn default_http_client(
+    connect_timeout: Duration,
+    user_agent: Option<HeaderValue>,
+) -> Result<reqwest::Client, reqwest::Error> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().len() > 5 {
             return attempt.error("too many redirects");
@@ -439,10 +442,13 @@ fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client, req
             attempt.stop()
         }
     });
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
-        .redirect(policy)
-        .build()
+        .redirect(policy);
+    if let Some(user_agent) = user_agent {
+        builder = builder.user_agent(user_agent);
+    }
+    builder.build()
 }
 
 #[cfg(test)]

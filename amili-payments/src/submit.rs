@@ -305,6 +305,16 @@ impl Client {
             }
         }
         report.outcomes.sort_by_key(|o| o.index);
+        // Receipts in the order of their payments, not of completion.
+        let order: std::collections::HashMap<uuid::Uuid, usize> = report
+            .batch_ids()
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, i))
+            .collect();
+        report
+            .receipts
+            .sort_by_key(|r| order.get(&r.batch_id).copied());
         let counts = report.counts();
         tracing::info!(?counts, "submission finished");
         Ok(report)
