@@ -5,12 +5,11 @@
 //! this pass reads them back in order, one batch's rows at a time, waits for up to
 //! `concurrency` batches at once, and hands the final rows to the sink — memory stays flat.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::Duration;
 
-use amili_payments::{Batch, BatchStatus, Client, WaitOptions};
+use amili_payments::{Batch, Client, OutcomeState, WaitOptions};
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use uuid::Uuid;
@@ -197,70 +196,39 @@ fn still_accepted(rows: Vec<ReportRow>, reason: &str) -> Vec<ReportRow> {
         .collect()
 }
 
-/// Amili's reason for a failed item: `reason: message` when both are there.
-fn item_reason(item: &amili_payments::BatchItem) -> String {
-    let fields = item.fields();
-    let text = |k: &str| fields.get(k).and_then(|v| v.as_str());
-    match (text("reason"), text("message")) {
-        (Some(r), Some(m)) if r != m => format!("{r}: {m}"),
-        _ => item
-            .reason()
-            .map_or_else(|| "failed (no reason given)".to_owned(), str::to_owned),
-    }
-}
-
-/// Maps a processed batch's items back to the rows it carried: by `uniqueSourcePaymentId`,
-/// else by `invoiceId` (when the invoice appears once in the chunk); a row the batch does not
-/// list takes the batch's overall status.
+/// Maps a processed batch's items back to the rows it carried, with `amili-payments`' own
+/// matching ([`Batch::settle`]): by `uniqueSourcePaymentId`, else by an unambiguous invoice id;
+/// a row the batch does not list is `unknown`, never silently `succeeded`.
 fn settle(rows: Vec<ReportRow>, batch: &Batch) -> Vec<ReportRow> {
-    let mut by_source: HashMap<&str, Result<(), String>> = HashMap::new();
-    let mut by_invoice: HashMap<String, Vec<Result<(), String>>> = HashMap::new();
-    for (items, ok) in [(&batch.succeeded, true), (&batch.failed, false)] {
-        for item in items {
-            let verdict = if ok { Ok(()) } else { Err(item_reason(item)) };
-            if let Some(id) = item.unique_source_payment_id() {
-                by_source.insert(id, verdict);
-            } else if let Some(invoice) = item.invoice_id() {
-                by_invoice
-                    .entry(invoice.to_string())
-                    .or_default()
-                    .push(verdict);
-            }
-        }
-    }
-    let status = &batch.status;
+    // Rows were validated before they were sent, so their invoice ids parse.
+    let invoices: Vec<Uuid> = rows
+        .iter()
+        .map(|r| Uuid::parse_str(&r.invoice_id).unwrap_or(Uuid::nil()))
+        .collect();
+    let carried: Vec<(&str, Uuid)> = rows
+        .iter()
+        .zip(&invoices)
+        .map(|(r, invoice)| (r.source_id.as_str(), *invoice))
+        .collect();
+    let Some(states) = batch.settle(&carried) else {
+        let status = &batch.status;
+        return still_accepted(rows, &format!("the batch is still {status}"));
+    };
     rows.into_iter()
-        .map(|mut row| {
-            let verdict =
-                by_source.get(row.source_id.as_str()).cloned().or_else(|| {
-                    match by_invoice.get(&row.invoice_id).map(Vec::as_slice) {
-                        Some([one]) => Some(one.clone()),
-                        _ => None,
-                    }
-                });
-            match verdict {
-                Some(Ok(())) => {
-                    row.outcome = Outcome::Succeeded;
-                    row.reason = None;
-                }
-                Some(Err(reason)) => {
-                    row.outcome = Outcome::Failed;
-                    row.reason = Some(reason);
-                }
-                None => match status {
-                    BatchStatus::Success => row.outcome = Outcome::Succeeded,
-                    BatchStatus::Failed => {
-                        row.outcome = Outcome::Failed;
-                        row.reason = Some("the batch FAILED (the payment is not listed)".into());
-                    }
-                    other => {
-                        row.outcome = Outcome::Unknown;
-                        row.reason = Some(format!(
-                            "the batch ended {other} without listing this payment"
-                        ));
-                    }
-                },
-            }
+        .zip(states)
+        .map(|(mut row, state)| {
+            (row.outcome, row.reason) = match state {
+                OutcomeState::Succeeded => (Outcome::Succeeded, None),
+                OutcomeState::Failed { reason } => (
+                    Outcome::Failed,
+                    Some(reason.unwrap_or_else(|| "failed (no reason given)".to_owned())),
+                ),
+                OutcomeState::Unknown { reason } => (Outcome::Unknown, Some(reason)),
+                other => (
+                    Outcome::Unknown,
+                    Some(format!("unexpected state {other:?}")),
+                ),
+            };
             row
         })
         .collect()

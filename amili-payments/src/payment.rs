@@ -383,6 +383,17 @@ pub struct PaymentInput {
 }
 
 impl PaymentInput {
+    /// The API's field names, in the order the docs list them (and CSV headers use).
+    pub const FIELDS: [&'static str; 7] = [
+        "invoiceId",
+        "type",
+        "amount",
+        "currency",
+        "date",
+        "description",
+        "uniqueSourcePaymentId",
+    ];
+
     /// Validates the row (against `now`, or the current time, for the future-date rule).
     fn validate(self, now: Option<DateTime<Utc>>) -> Result<Payment, Invalid> {
         let mut errors = Vec::new();
@@ -450,18 +461,10 @@ impl PaymentInput {
 }
 
 fn field_order(field: &str) -> usize {
-    [
-        "invoiceId",
-        "type",
-        "amount",
-        "currency",
-        "date",
-        "description",
-        "uniqueSourcePaymentId",
-    ]
-    .iter()
-    .position(|f| *f == field)
-    .unwrap_or(usize::MAX)
+    PaymentInput::FIELDS
+        .iter()
+        .position(|f| *f == field)
+        .unwrap_or(usize::MAX)
 }
 
 /// An amount as it came: a JSON number or a decimal string.

@@ -188,80 +188,107 @@ enum Listed {
     Failed,
 }
 
-/// Applies a terminal batch to the outcomes of the payments it carried: an item is matched by
-/// `uniqueSourcePaymentId`, else by invoice id when exactly one of the payments has that
-/// invoice. A payment no item matches becomes `Unknown` (never silently `Succeeded`).
+/// Applies a terminal batch to the outcomes of the payments it carried (see [`Batch::settle`]).
 pub(crate) fn apply_batch(batch: &Batch, outcomes: &mut [&mut PaymentOutcome]) {
-    if !batch.is_terminal() {
-        return;
-    }
-    let mut by_source: HashMap<&str, Vec<(Listed, &BatchItem)>> = HashMap::new();
-    let mut by_invoice: HashMap<Uuid, Vec<(Listed, &BatchItem)>> = HashMap::new();
-    let items = batch
-        .succeeded
+    let carried: Vec<(&str, Uuid)> = outcomes
         .iter()
-        .map(|i| (Listed::Succeeded, i))
-        .chain(batch.failed.iter().map(|i| (Listed::Failed, i)));
-    for (listed, item) in items {
-        if let Some(id) = item.unique_source_payment_id() {
-            by_source.entry(id).or_default().push((listed, item));
-        } else if let Some(invoice) = item.invoice_id() {
-            by_invoice.entry(invoice).or_default().push((listed, item));
+        .map(|o| (o.unique_source_payment_id.as_str(), o.invoice_id))
+        .collect();
+    let Some(states) = batch.settle(&carried) else {
+        return;
+    };
+    for (outcome, state) in outcomes.iter_mut().zip(states) {
+        outcome.state = state;
+    }
+}
+
+impl Batch {
+    /// What became of each payment this batch carried, given as
+    /// `(uniqueSourcePaymentId, invoiceId)` in any order; the answer has one state per payment,
+    /// in the same order. `None` while the batch is not terminal.
+    ///
+    /// An item is matched by `uniqueSourcePaymentId`, else by invoice id when exactly one of
+    /// the payments has that invoice. A payment no item matches becomes
+    /// [`OutcomeState::Unknown`] with a reason — never silently `Succeeded`. Failed items carry
+    /// Amili's reason (`reason: message` when both are present). [`Client::follow`] uses it
+    /// on a [`SubmitReport`](crate::SubmitReport); callers that keep their own records (the
+    /// `amili` CLI streams them from disk) call it directly.
+    pub fn settle(&self, carried: &[(&str, Uuid)]) -> Option<Vec<OutcomeState>> {
+        if !self.is_terminal() {
+            return None;
         }
-    }
-    let mut payments_per_invoice: HashMap<Uuid, usize> = HashMap::new();
-    for o in outcomes.iter() {
-        *payments_per_invoice.entry(o.invoice_id).or_default() += 1;
-    }
-    for outcome in outcomes.iter_mut() {
-        let matched = by_source
-            .get(outcome.unique_source_payment_id.as_str())
-            .map(Vec::as_slice)
-            .or_else(|| {
-                (payments_per_invoice.get(&outcome.invoice_id) == Some(&1))
-                    .then(|| by_invoice.get(&outcome.invoice_id).map(Vec::as_slice))
+        let batch = self;
+        let mut by_source: HashMap<&str, Vec<(Listed, &BatchItem)>> = HashMap::new();
+        let mut by_invoice: HashMap<Uuid, Vec<(Listed, &BatchItem)>> = HashMap::new();
+        let items = batch
+            .succeeded
+            .iter()
+            .map(|i| (Listed::Succeeded, i))
+            .chain(batch.failed.iter().map(|i| (Listed::Failed, i)));
+        for (listed, item) in items {
+            if let Some(id) = item.unique_source_payment_id() {
+                by_source.entry(id).or_default().push((listed, item));
+            } else if let Some(invoice) = item.invoice_id() {
+                by_invoice.entry(invoice).or_default().push((listed, item));
+            }
+        }
+        let mut payments_per_invoice: HashMap<Uuid, usize> = HashMap::new();
+        for (_, invoice) in carried {
+            *payments_per_invoice.entry(*invoice).or_default() += 1;
+        }
+        let state = |source_id: &str, invoice_id: Uuid| {
+            let matched = by_source.get(source_id).map(Vec::as_slice).or_else(|| {
+                (payments_per_invoice.get(&invoice_id) == Some(&1))
+                    .then(|| by_invoice.get(&invoice_id).map(Vec::as_slice))
                     .flatten()
             });
-        outcome.state = match matched {
-            Some([(Listed::Succeeded, _), rest @ ..])
-                if rest.iter().all(|(l, _)| *l == Listed::Succeeded) =>
-            {
-                OutcomeState::Succeeded
-            }
-            Some([(Listed::Failed, item), rest @ ..])
-                if rest.iter().all(|(l, _)| *l == Listed::Failed) =>
-            {
-                OutcomeState::Failed {
-                    reason: failure_reason(item),
+            match matched {
+                Some([(Listed::Succeeded, _), rest @ ..])
+                    if rest.iter().all(|(l, _)| *l == Listed::Succeeded) =>
+                {
+                    OutcomeState::Succeeded
                 }
-            }
-            Some([_, ..]) => OutcomeState::Unknown {
-                reason: format!(
-                    "batch {} lists this payment both as succeeded and as failed",
-                    batch.id
-                ),
-            },
-            _ => {
-                let ambiguous_invoice = payments_per_invoice
-                    .get(&outcome.invoice_id)
-                    .is_some_and(|n| *n > 1)
-                    && by_invoice.contains_key(&outcome.invoice_id);
-                OutcomeState::Unknown {
-                    reason: if ambiguous_invoice {
-                        format!(
-                            "batch {} finished as {} with items for invoice {} but without \
-                             uniqueSourcePaymentId, and several payments are for that invoice",
-                            batch.id, batch.status, outcome.invoice_id
-                        )
-                    } else {
-                        format!(
-                            "batch {} finished as {} without an item for this payment",
-                            batch.id, batch.status
-                        )
-                    },
+                Some([(Listed::Failed, item), rest @ ..])
+                    if rest.iter().all(|(l, _)| *l == Listed::Failed) =>
+                {
+                    OutcomeState::Failed {
+                        reason: failure_reason(item),
+                    }
+                }
+                Some([_, ..]) => OutcomeState::Unknown {
+                    reason: format!(
+                        "batch {} lists this payment both as succeeded and as failed",
+                        batch.id
+                    ),
+                },
+                _ => {
+                    let ambiguous_invoice = payments_per_invoice
+                        .get(&invoice_id)
+                        .is_some_and(|n| *n > 1)
+                        && by_invoice.contains_key(&invoice_id);
+                    OutcomeState::Unknown {
+                        reason: if ambiguous_invoice {
+                            format!(
+                                "batch {} finished as {} with items for invoice {} but without \
+                                 uniqueSourcePaymentId, and several payments are for that invoice",
+                                batch.id, batch.status, invoice_id
+                            )
+                        } else {
+                            format!(
+                                "batch {} finished as {} without an item for this payment",
+                                batch.id, batch.status
+                            )
+                        },
+                    }
                 }
             }
         };
+        Some(
+            carried
+                .iter()
+                .map(|(source_id, invoice_id)| state(source_id, *invoice_id))
+                .collect(),
+        )
     }
 }
 

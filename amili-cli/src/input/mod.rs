@@ -52,15 +52,7 @@ impl fmt::Display for Format {
 }
 
 /// The API's field names, in the order of the CSV header `amili` documents.
-pub const FIELDS: [&str; 7] = [
-    "invoiceId",
-    "type",
-    "amount",
-    "currency",
-    "date",
-    "description",
-    "uniqueSourcePaymentId",
-];
+pub const FIELDS: [&str; 7] = amili_payments::PaymentInput::FIELDS;
 
 /// One record of the input file.
 #[derive(Debug)]
