@@ -117,19 +117,38 @@ impl Journal {
     /// Opens (or creates) the journal at `path` for the input identified by `id`.
     ///
     /// Fails if the journal belongs to a different input (a changed file).
+    /// Fails too while another run holds the journal: two runs on one journal could both
+    /// send the chunks neither had finished.
     pub fn open(path: &Path, input: &Path, id: &InputId, target: &str) -> anyhow::Result<Journal> {
-        let mut chunks = BTreeMap::new();
-        let mut valid_len = 0;
-        if path.exists() {
-            let file = File::open(path)
-                .with_context(|| format!("cannot read the journal {}", path.display()))?;
-            (chunks, valid_len) = load(BufReader::new(file), path, id, target)?;
-        }
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .with_context(|| format!("cannot write the journal {}", path.display()))?;
+        // An advisory lock held for the life of this handle; the OS drops it if we crash.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another amili run is using the journal {}; wait for it to finish",
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e)
+                    .with_context(|| format!("cannot lock the journal {}", path.display()));
+            }
+        }
+        let mut chunks = BTreeMap::new();
+        let mut valid_len = 0;
+        if file
+            .metadata()
+            .with_context(|| format!("cannot read the journal {}", path.display()))?
+            .len()
+            > 0
+        {
+            let reader = File::open(path)
+                .with_context(|| format!("cannot read the journal {}", path.display()))?;
+            (chunks, valid_len) = load(BufReader::new(reader), path, id, target)?;
+        }
         let len = file
             .metadata()
             .with_context(|| format!("cannot read the journal {}", path.display()))?
@@ -345,6 +364,24 @@ mod tests {
             size: 10,
             sha256: "abc".into(),
         }
+    }
+
+    #[test]
+    fn a_second_run_cannot_open_a_journal_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv.amili-journal");
+        let input = dir.path().join("p.csv");
+        let first = Journal::open(&path, &input, &id(), "t").unwrap();
+        let second = Journal::open(&path, &input, &id(), "t").unwrap_err();
+        assert!(
+            second
+                .to_string()
+                .contains("another amili run is using the journal"),
+            "{second:#}"
+        );
+        drop(first);
+        // Released with the first run: the next one resumes normally.
+        assert!(Journal::open(&path, &input, &id(), "t").is_ok());
     }
 
     #[test]

@@ -45,7 +45,10 @@ async fn every_payment_is_booked_exactly_once_through_a_fault_storm() -> TestRes
         Fault::DropBeforeProcessing,
         Fault::DropAfterProcessing,
         Fault::TruncatedBody,
-        Fault::Status { status: 503, retry_after },
+        Fault::Status {
+            status: 503,
+            retry_after,
+        },
     ] {
         faults.push(Route::CreatePayments, fault);
     }
