@@ -283,7 +283,8 @@ impl ClientBuilder {
         self
     }
 
-    /// How long before expiry a token is refreshed (default 60 s, at most half its lifetime).
+    /// How long before expiry a token is refreshed (default 60 s), plus a random extra of up to
+    /// half the margin; at most half the token's lifetime.
     pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
         self.token_refresh_margin = margin;
         self

@@ -322,7 +322,10 @@ impl TokenCache {
         let now = Utc::now();
         let refresh_at = token.expires_at().map(|expires_at| {
             let lifetime = (expires_at - now).to_std().unwrap_or(Duration::ZERO);
-            let margin = self.margin.min(lifetime / 2);
+            // Up to half the margin again, at random: processes started together then do not
+            // all ask the token endpoint at the same instant.
+            let jitter = self.margin.mul_f64(rand::random::<f64>() * 0.5);
+            let margin = (self.margin + jitter).min(lifetime / 2);
             expires_at - chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero())
         });
         let generation = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
@@ -421,6 +424,28 @@ mod tests {
                 })
             })
         }
+    }
+
+    #[tokio::test]
+    async fn refresh_is_planned_a_jittered_margin_before_expiry() -> Result<(), Error> {
+        let margin = Duration::from_secs(60);
+        let mut planned = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let cache = TokenCache::new(Arc::new(Counting::default()), margin);
+            cache.get().await?;
+            let times = cache
+                .state()
+                .as_ref()
+                .and_then(|c| Some((c.token.expires_at()?, c.refresh_at?)));
+            let (expires, refresh) = times.ok_or(Error::Usage("no refresh time".into()))?;
+            let ahead = (expires - refresh).num_milliseconds();
+            // Between the margin and one and a half margins ahead of expiry.
+            assert!((60_000..=90_000).contains(&ahead), "{ahead} ms");
+            planned.insert(ahead);
+        }
+        // The extra is random, not a constant.
+        assert!(planned.len() > 1, "{planned:?}");
+        Ok(())
     }
 
     #[tokio::test]
