@@ -692,27 +692,7 @@ async fn a_source_payment_id_is_booked_once_per_organization() {
     assert_eq!(api.sandbox.times_booked("dup"), 1);
 
     // Another organization has its own ledger of source ids.
-    let other = api.sandbox.other_organization();
-    let token = token_for(
-        &api.http,
-        &api.sandbox,
-        &other.client_id,
-        &other.client_secret,
-    )
-    .await;
-    let url = format!(
-        "{}/orgs/{}/payments",
-        api.sandbox.api_url(),
-        other.organization_id
-    );
-    let response = api
-        .http
-        .post(url)
-        .bearer_auth(&token)
-        .json(&one("dup"))
-        .send()
-        .await
-        .unwrap();
+    let response = api.post_payments_as_other_org(&one("dup")).await;
     assert_eq!(response.status(), 202);
     assert_eq!(api.sandbox.times_booked("dup"), 2);
 }
@@ -788,27 +768,7 @@ async fn list_filters() {
     api.sandbox.finish_batches();
     let (queued, _) = api.accepted(&one("f5"), None).await;
     // Another organization's batch never shows up.
-    let other = api.sandbox.other_organization();
-    let token = token_for(
-        &api.http,
-        &api.sandbox,
-        &other.client_id,
-        &other.client_secret,
-    )
-    .await;
-    let url = format!(
-        "{}/orgs/{}/payments",
-        api.sandbox.api_url(),
-        other.organization_id
-    );
-    let response = api
-        .http
-        .post(url)
-        .bearer_auth(&token)
-        .json(&one("f6"))
-        .send()
-        .await
-        .unwrap();
+    let response = api.post_payments_as_other_org(&one("f6")).await;
     assert_eq!(response.status(), 202);
 
     let list = |query: &str| {

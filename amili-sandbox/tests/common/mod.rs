@@ -100,6 +100,30 @@ impl Api {
         format!("Bearer {}", self.token)
     }
 
+    /// Posts `body` as the sandbox's second organization, with its own token.
+    pub async fn post_payments_as_other_org(&self, body: &Value) -> reqwest::Response {
+        let other = self.sandbox.other_organization();
+        let token = token_for(
+            &self.http,
+            &self.sandbox,
+            &other.client_id,
+            &other.client_secret,
+        )
+        .await;
+        let url = format!(
+            "{}/orgs/{}/payments",
+            self.sandbox.api_url(),
+            other.organization_id
+        );
+        self.http
+            .post(url)
+            .bearer_auth(&token)
+            .json(body)
+            .send()
+            .await
+            .expect("payments request as the other organization")
+    }
+
     pub async fn post_payments(&self, body: &Value, key: Option<&str>) -> reqwest::Response {
         self.try_post_payments(body, key)
             .await
