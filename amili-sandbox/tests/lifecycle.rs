@@ -218,6 +218,45 @@ async fn the_binary_prints_its_urls_serves_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(batch["data"]["status"], "SUCCESS");
 
+    // The seed's curl example from Amili's CreatePayments page, body verbatim: accepted, and
+    // the batch it names reaches a terminal status (FAILED: "string" is no currency).
+    let seed = serde_json::json!({
+        "payments": [{
+            "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
+            "type": "DIRECT_PAYMENT",
+            "amount": 0,
+            "currency": "string",
+            "date": "2019-08-24T14:15:22.123Z",
+            "description": "string",
+            "uniqueSourcePaymentId": "string"
+        }]
+    });
+    let accepted = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .json(&seed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let answer: Value = accepted.json().await.unwrap();
+    let batch_url = answer["data"]["batchUrl"].as_str().unwrap().to_owned();
+    let batch: Value = http
+        .get(&batch_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch["data"]["status"], "FAILED", "{batch}");
+    assert_eq!(
+        batch["data"]["failed"][0]["uniqueSourcePaymentId"],
+        "string"
+    );
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
