@@ -91,13 +91,15 @@
 //! failed item's [`reason`]:
 //!
 //! 1. `INVALID_SOURCE_PAYMENT_ID`: `uniqueSourcePaymentId` is blank;
-//! 2. `INVALID_CURRENCY`: `currency` is not an ISO 4217 code;
-//! 3. `INVALID_AMOUNT`: `amount` is not positive or has more decimals than the currency allows
+//! 2. `UNSUPPORTED_PAYMENT_TYPE`: `type` is not `DIRECT_PAYMENT` (the spec's `PaymentType` is
+//!    open, so other values pass the schema and fail here, per item);
+//! 3. `INVALID_CURRENCY`: `currency` is not an ISO 4217 code;
+//! 4. `INVALID_AMOUNT`: `amount` is not positive or has more decimals than the currency allows
 //!    (the spec's stated assumption: major units, positive, at most the minor-unit digits);
-//! 4. `UNKNOWN_INVOICE`: the invoice was not seeded ([`DEMO_INVOICES`],
+//! 5. `UNKNOWN_INVOICE`: the invoice was not seeded ([`DEMO_INVOICES`],
 //!    [`SandboxBuilder::seed_invoices`], [`Sandbox::seed_invoices`]), unless
 //!    [`SandboxBuilder::accept_any_invoice`];
-//! 5. `DUPLICATE_PAYMENT`: the organization already booked this `uniqueSourcePaymentId` (in an
+//! 6. `DUPLICATE_PAYMENT`: the organization already booked this `uniqueSourcePaymentId` (in an
 //!    earlier batch or earlier in the same one).
 //!
 //! A payment passing every rule is booked: it goes into the [ledger](Sandbox::ledger) and the
