@@ -72,6 +72,7 @@
 //! |---|---|
 //! | [`Client::create`] / [`Client::create_with_key`] | one request (≤ the maximum per request) → a [`Receipt`] |
 //! | [`Client::submit`] / [`Client::submit_stream`] / [`Client::submit_chunks`] | any number of payments → a [`SubmitReport`], one [`PaymentOutcome`] per payment |
+//! | [`Client::submit_stream_each`] | a stream of payments → a stream of [`ChunkReport`]s, one per request as it ends (flat memory) |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
 //! | [`Client::wait`], [`Client::wait_receipt`], [`Client::follow`] | poll until a batch is done, map its items back to the payments |
 //! | [`Client::check_token`] | check the credentials |
@@ -152,7 +153,9 @@ pub use environment::Environment;
 pub use error::{ApiError, DuplicateSourceId, Error};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use payment::{AmountInput, Payment, PaymentBuilder, PaymentInput, validate_all};
-pub use report::{ChunkResult, OutcomeCounts, OutcomeState, PaymentOutcome, SubmitReport};
+pub use report::{
+    ChunkReport, ChunkResult, OutcomeCounts, OutcomeState, PaymentOutcome, SubmitReport,
+};
 pub use retry::RetryPolicy;
 pub use submit::{PlannedChunk, SubmitObserver, SubmitOptions};
 pub use token::ClientCredentialsProvider;

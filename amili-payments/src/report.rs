@@ -202,3 +202,40 @@ impl ChunkResult {
         }
     }
 }
+
+/// What became of one request of a submission, reported as soon as it is known by
+/// [`Client::submit_stream_each`](crate::Client::submit_stream_each).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ChunkReport {
+    /// The key the request carried; `None` for payments that were never part of a request
+    /// (a repeated id in a stream).
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// How the request ended.
+    pub result: ChunkResult,
+    /// One per payment of the request, in input order.
+    pub outcomes: Vec<PaymentOutcome>,
+}
+
+impl SubmitReport {
+    /// Adds one request's report (outcomes and receipt); call [`Self::finish`] at the end.
+    pub(crate) fn add(&mut self, chunk: ChunkReport) {
+        self.outcomes.extend(chunk.outcomes);
+        if let ChunkResult::Accepted(receipt) = chunk.result {
+            self.receipts.push(receipt);
+        }
+    }
+
+    /// Puts outcomes in input order and receipts in the order of their payments.
+    pub(crate) fn finish(&mut self) {
+        self.outcomes.sort_by_key(|o| o.index);
+        let order: std::collections::HashMap<Uuid, usize> = self
+            .batch_ids()
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, i))
+            .collect();
+        self.receipts
+            .sort_by_key(|r| order.get(&r.batch_id).copied());
+    }
+}

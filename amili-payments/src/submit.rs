@@ -14,7 +14,7 @@ use crate::create::find_duplicates;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::payment::Payment;
-use crate::report::{ChunkResult, OutcomeState, PaymentOutcome, SubmitReport};
+use crate::report::{ChunkReport, ChunkResult, OutcomeState, PaymentOutcome, SubmitReport};
 
 /// One request of a submission whose idempotency key is already chosen (for example read back
 /// from a journal, to resume a submission without booking anything twice).
@@ -144,7 +144,10 @@ impl Client {
             .await
     }
 
-    /// Submits the payments of a stream, holding at most `concurrency` requests in memory.
+    /// Submits the payments of a stream and returns the whole report: the payments of at
+    /// most `concurrency` requests are in memory at once, but the report (one outcome per
+    /// payment) and the set of ids seen grow with the stream. For a stream too large for
+    /// that, use [`submit_stream_each`](Self::submit_stream_each).
     ///
     /// Repeated ids cannot be rejected up front here: a payment whose
     /// `uniqueSourcePaymentId` appeared earlier in the stream is not sent and reported
@@ -157,24 +160,62 @@ impl Client {
     where
         S: Stream<Item = Payment>,
     {
+        let mut report = SubmitReport::default();
+        let mut chunks = std::pin::pin!(self.submit_stream_each(payments, options));
+        while let Some(chunk) = chunks.next().await {
+            report.add(chunk);
+        }
+        report.finish();
+        Ok(report)
+    }
+
+    /// Submits the payments of a stream like [`submit_stream`](Self::submit_stream), but
+    /// yields each request's [`ChunkReport`] as soon as it is known (in completion order)
+    /// instead of collecting them: nothing but the ids seen (to skip repeats) grows with the
+    /// stream. A payment whose id appeared earlier in the stream is reported `NotSent` in a
+    /// report of its own with no idempotency key.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: amili_payments::Client, payments: Vec<amili_payments::Payment>) {
+    /// use futures::StreamExt;
+    /// use amili_payments::SubmitOptions;
+    ///
+    /// let mut reports = std::pin::pin!(
+    ///     client.submit_stream_each(futures::stream::iter(payments), SubmitOptions::default())
+    /// );
+    /// while let Some(chunk) = reports.next().await {
+    ///     for outcome in &chunk.outcomes {
+    ///         println!("{} {:?}", outcome.unique_source_payment_id, outcome.state);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn submit_stream_each<'a, S>(
+        &'a self,
+        payments: S,
+        options: SubmitOptions,
+    ) -> impl Stream<Item = ChunkReport> + 'a
+    where
+        S: Stream<Item = Payment> + 'a,
+    {
         let max = self.shared.max_payments_per_request;
         let mut seen: HashSet<String> = HashSet::new();
-        let mut skipped: Vec<PaymentOutcome> = Vec::new();
-        let skipped_ref = &mut skipped;
+        // Repeats found while chunks are being cut; handed out after the next report.
+        let skipped: Arc<Mutex<Vec<PaymentOutcome>>> = Arc::default();
+        let found = Arc::clone(&skipped);
         let planned = payments
             .enumerate()
             .filter_map(move |(index, payment)| {
                 let fresh = seen.insert(payment.unique_source_payment_id().to_owned());
                 if !fresh {
-                    skipped_ref.push(PaymentOutcome {
+                    lock(&found).push(PaymentOutcome {
                         index,
                         unique_source_payment_id: payment.unique_source_payment_id().to_owned(),
                         invoice_id: payment.invoice_id(),
                         batch_id: None,
                         idempotency_key: None,
                         state: OutcomeState::NotSent {
-                            reason: "its uniqueSourcePaymentId appeared earlier in the submission"
-                                .to_owned(),
+                            reason: REPEATED_IN_STREAM.to_owned(),
                         },
                     });
                 }
@@ -189,12 +230,21 @@ impl Client {
                     payments,
                 }
             });
-        let mut report = self.run_submission(planned, 0, options).await?;
-        if !skipped.is_empty() {
-            report.outcomes.append(&mut skipped);
-            report.outcomes.sort_by_key(|o| o.index);
-        }
-        Ok(report)
+        let take_skipped = move || {
+            let outcomes = std::mem::take(&mut *lock(&skipped));
+            (!outcomes.is_empty()).then(|| ChunkReport {
+                idempotency_key: None,
+                result: ChunkResult::NotSent {
+                    reason: REPEATED_IN_STREAM.to_owned(),
+                },
+                outcomes,
+            })
+        };
+        self.run_each(planned, options)
+            .map(Some)
+            // A last round after the stream ends picks up repeats found after the last request.
+            .chain(stream::once(futures::future::ready(None)))
+            .flat_map(move |report| stream::iter(report.into_iter().chain(take_skipped())))
     }
 
     /// Submits requests whose keys were chosen before (resuming from a journal): each chunk
@@ -259,65 +309,44 @@ impl Client {
     where
         S: Stream<Item = Planned>,
     {
+        let mut report = SubmitReport::default();
+        report.outcomes.reserve(expected);
+        let mut chunks = std::pin::pin!(self.run_each(planned, options));
+        while let Some(chunk) = chunks.next().await {
+            report.add(chunk);
+        }
+        report.finish();
+        tracing::info!(counts = ?report.counts(), "submission finished");
+        Ok(report)
+    }
+
+    /// Sends the planned requests with bounded concurrency, yielding each one's report as it
+    /// ends. Only the requests in flight hold their payments.
+    fn run_each<'a, S>(
+        &'a self,
+        planned: S,
+        options: SubmitOptions,
+    ) -> impl Stream<Item = ChunkReport> + 'a
+    where
+        S: Stream<Item = Planned> + 'a,
+    {
         let concurrency = options
             .concurrency
             .unwrap_or(self.shared.concurrency)
             .max(1);
-        let run = Run {
+        let run = Arc::new(Run {
             options,
             halted: Mutex::new(None),
             any_halt: AtomicBool::new(false),
-        };
-        let span = tracing::info_span!(
-            "amili.submit",
-            operation = "submit",
-            payments = expected,
-            concurrency
-        );
-        let run_ref = &run;
-        let results: Vec<(Planned, ChunkResult)> = planned
-            .map(|chunk| self.run_chunk(chunk, run_ref))
+        });
+        let span = tracing::info_span!("amili.submit", operation = "submit", concurrency);
+        planned
+            .map(move |chunk| {
+                let run = Arc::clone(&run);
+                async move { self.run_chunk(chunk, &run).await }.instrument(span.clone())
+            })
             .buffer_unordered(concurrency)
-            .collect()
-            .instrument(span)
-            .await;
-
-        let mut report = SubmitReport::default();
-        report.outcomes.reserve(expected);
-        for (chunk, result) in results {
-            let state = result.state();
-            let batch_id = match &result {
-                ChunkResult::Accepted(receipt) => Some(receipt.batch_id),
-                _ => None,
-            };
-            for (index, payment) in chunk.indexes.into_iter().zip(chunk.payments) {
-                report.outcomes.push(PaymentOutcome {
-                    index,
-                    unique_source_payment_id: payment.unique_source_payment_id().to_owned(),
-                    invoice_id: payment.invoice_id(),
-                    batch_id,
-                    idempotency_key: Some(chunk.key.clone()),
-                    state: state.clone(),
-                });
-            }
-            if let ChunkResult::Accepted(receipt) = result {
-                report.receipts.push(receipt);
-            }
-        }
-        report.outcomes.sort_by_key(|o| o.index);
-        // Receipts in the order of their payments, not of completion.
-        let order: std::collections::HashMap<uuid::Uuid, usize> = report
-            .batch_ids()
-            .into_iter()
-            .enumerate()
-            .map(|(i, id)| (id, i))
-            .collect();
-        report
-            .receipts
-            .sort_by_key(|r| order.get(&r.batch_id).copied());
-        let counts = report.counts();
-        tracing::info!(?counts, "submission finished");
-        Ok(report)
+            .map(|(chunk, result)| chunk_report(chunk, result))
     }
 
     async fn run_chunk(&self, chunk: Planned, run: &Run) -> (Planned, ChunkResult) {
@@ -363,5 +392,38 @@ impl Client {
             observer.chunk_finished(&chunk.key, &result);
         }
         (chunk, result)
+    }
+}
+
+const REPEATED_IN_STREAM: &str = "its uniqueSourcePaymentId appeared earlier in the submission";
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One outcome per payment of a finished request; the payments themselves are dropped here.
+fn chunk_report(chunk: Planned, result: ChunkResult) -> ChunkReport {
+    let state = result.state();
+    let batch_id = match &result {
+        ChunkResult::Accepted(receipt) => Some(receipt.batch_id),
+        _ => None,
+    };
+    let outcomes = chunk
+        .indexes
+        .into_iter()
+        .zip(chunk.payments)
+        .map(|(index, payment)| PaymentOutcome {
+            index,
+            unique_source_payment_id: payment.unique_source_payment_id().to_owned(),
+            invoice_id: payment.invoice_id(),
+            batch_id,
+            idempotency_key: Some(chunk.key.clone()),
+            state: state.clone(),
+        })
+        .collect();
+    ChunkReport {
+        idempotency_key: Some(chunk.key),
+        result,
+        outcomes,
     }
 }

@@ -4,7 +4,9 @@ mod common;
 
 use std::collections::HashSet;
 
-use amili_payments::{BatchFilter, BatchStatus, OutcomeState, SubmitOptions, WaitOptions};
+use amili_payments::{
+    BatchFilter, BatchStatus, ChunkResult, OutcomeState, SubmitOptions, WaitOptions,
+};
 use common::*;
 use futures::{StreamExt, TryStreamExt};
 
@@ -109,6 +111,60 @@ async fn submit_stream_sends_and_reports_in_order() -> TestResult {
         OutcomeState::NotSent { .. }
     ));
     assert_eq!(sandbox.stats().payment_requests, 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn submit_stream_each_reports_request_by_request_without_draining_the_source() -> TestResult {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let sandbox = sandbox().await;
+    let client = builder_for(&sandbox)
+        .max_payments_per_request(10)
+        .concurrency(1)
+        .build()?;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    // 1,000 payments, two of them repeats of earlier ids, counted as they are pulled.
+    let source = futures::stream::iter(0..1000).map(move |n| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        match n {
+            500 => payment_with_id(n, "P-000001"),
+            999 => payment_with_id(n, "P-000002"),
+            n => payment(n),
+        }
+    });
+    let mut reports = std::pin::pin!(client.submit_stream_each(source, SubmitOptions::default()));
+
+    let first = reports.next().await.ok_or("no report")?;
+    // The first request's report arrives while the source is still mostly unread: only the
+    // requests in flight hold payments.
+    assert!(pulled.load(Ordering::SeqCst) <= 30, "{pulled:?} pulled");
+    assert!(matches!(first.result, ChunkResult::Accepted(_)));
+    assert_eq!(first.outcomes.len(), 10);
+
+    let mut seen = vec![0_usize; 1000];
+    let mut not_sent = Vec::new();
+    for chunk in std::iter::once(first).chain(reports.collect::<Vec<_>>().await) {
+        for outcome in chunk.outcomes {
+            seen[outcome.index] += 1;
+            if let OutcomeState::NotSent { .. } = outcome.state {
+                assert!(chunk.idempotency_key.is_none());
+                not_sent.push(outcome.index);
+            } else {
+                assert_eq!(outcome.state, OutcomeState::Accepted);
+                assert_eq!(outcome.idempotency_key, chunk.idempotency_key);
+            }
+        }
+    }
+    assert!(
+        seen.iter().all(|n| *n == 1),
+        "every payment reported exactly once"
+    );
+    not_sent.sort_unstable();
+    assert_eq!(not_sent, [500, 999]);
+    assert_eq!(sandbox.stats().payment_requests, 100);
     Ok(())
 }
 
