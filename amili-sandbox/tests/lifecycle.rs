@@ -205,32 +205,35 @@ async fn the_binary_prints_its_urls_serves_and_stops_on_sigterm() {
     assert_eq!(first.headers()["retry-after"], "2");
     let second = send().await.unwrap();
     assert_eq!(second.status(), 202);
-    let answer: Value = second.json().await.unwrap();
-    let batch_url = answer["data"]["batchUrl"].as_str().unwrap().to_owned();
-    let batch: Value = http
-        .get(&batch_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Follows the batchUrl of a 202 answer and returns the batch.
+    let batch_of = |accepted: reqwest::Response| {
+        let (http, token) = (&http, &token);
+        async move {
+            let answer: Value = accepted.json().await.unwrap();
+            let batch_url = answer["data"]["batchUrl"].as_str().unwrap().to_owned();
+            let batch: Value = http
+                .get(&batch_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            batch
+        }
+    };
+    let batch = batch_of(second).await;
     assert_eq!(batch["data"]["status"], "SUCCESS");
 
-    // The seed's curl example from Amili's CreatePayments page, body verbatim: accepted, and
-    // the batch it names reaches a terminal status (FAILED: "string" is no currency).
-    let seed = serde_json::json!({
-        "payments": [{
-            "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
-            "type": "DIRECT_PAYMENT",
-            "amount": 0,
-            "currency": "string",
-            "date": "2019-08-24T14:15:22.123Z",
-            "description": "string",
-            "uniqueSourcePaymentId": "string"
-        }]
-    });
+    // The seed's curl example from Amili's CreatePayments page (the spec carries its body as
+    // the request example; amili-api's tests pin it to the page): accepted, and the batch it
+    // names reaches a terminal status (FAILED: "string" is no currency).
+    let spec = amili_sandbox::spec::openapi().unwrap();
+    let seed = spec
+        .pointer("/paths/~1orgs~1{organizationId}~1payments/post/requestBody/content/application~1json/example")
+        .expect("the spec carries the seed's request example")
+        .clone();
     let accepted = http
         .post(&url)
         .bearer_auth(&token)
@@ -240,17 +243,7 @@ async fn the_binary_prints_its_urls_serves_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(accepted.status(), 202);
-    let answer: Value = accepted.json().await.unwrap();
-    let batch_url = answer["data"]["batchUrl"].as_str().unwrap().to_owned();
-    let batch: Value = http
-        .get(&batch_url)
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let batch = batch_of(accepted).await;
     assert_eq!(batch["data"]["status"], "FAILED", "{batch}");
     assert_eq!(
         batch["data"]["failed"][0]["uniqueSourcePaymentId"],
