@@ -92,7 +92,7 @@ pub fn to_input(mut fields: Map<String, Value>) -> Result<PaymentInput, Vec<(Str
             Some(other) => {
                 problems.push((
                     name.to_owned(),
-                    format!("expected a string, found {}", kind(&other)),
+                    format!("expected a string, found {}", input::json_kind(&other)),
                 ));
                 None
             }
@@ -115,7 +115,7 @@ pub fn to_input(mut fields: Map<String, Value>) -> Result<PaymentInput, Vec<(Str
         Some(other) => {
             problems.push((
                 "amount".to_owned(),
-                format!("expected a number, found {}", kind(&other)),
+                format!("expected a number, found {}", input::json_kind(&other)),
             ));
             None
         }
@@ -132,17 +132,6 @@ pub fn to_input(mut fields: Map<String, Value>) -> Result<PaymentInput, Vec<(Str
         description,
         unique_source_payment_id,
     })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A row checked on its own (the repeat check needs the whole file).

@@ -218,8 +218,24 @@ pub struct ChunkReport {
 }
 
 impl SubmitReport {
+    /// The whole report of a submission from its requests' reports.
+    pub(crate) async fn collect(
+        chunks: impl futures::Stream<Item = ChunkReport>,
+        expected: usize,
+    ) -> SubmitReport {
+        use futures::StreamExt as _;
+        let mut report = SubmitReport::default();
+        report.outcomes.reserve(expected);
+        let mut chunks = std::pin::pin!(chunks);
+        while let Some(chunk) = chunks.next().await {
+            report.add(chunk);
+        }
+        report.finish();
+        report
+    }
+
     /// Adds one request's report (outcomes and receipt); call [`Self::finish`] at the end.
-    pub(crate) fn add(&mut self, chunk: ChunkReport) {
+    fn add(&mut self, chunk: ChunkReport) {
         self.outcomes.extend(chunk.outcomes);
         if let ChunkResult::Accepted(receipt) = chunk.result {
             self.receipts.push(receipt);
@@ -227,7 +243,7 @@ impl SubmitReport {
     }
 
     /// Puts outcomes in input order and receipts in the order of their payments.
-    pub(crate) fn finish(&mut self) {
+    fn finish(&mut self) {
         self.outcomes.sort_by_key(|o| o.index);
         let order: std::collections::HashMap<Uuid, usize> = self
             .batch_ids()

@@ -160,13 +160,7 @@ impl Client {
     where
         S: Stream<Item = Payment>,
     {
-        let mut report = SubmitReport::default();
-        let mut chunks = std::pin::pin!(self.submit_stream_each(payments, options));
-        while let Some(chunk) = chunks.next().await {
-            report.add(chunk);
-        }
-        report.finish();
-        Ok(report)
+        Ok(SubmitReport::collect(self.submit_stream_each(payments, options), 0).await)
     }
 
     /// Submits the payments of a stream like [`submit_stream`](Self::submit_stream), but
@@ -309,13 +303,7 @@ impl Client {
     where
         S: Stream<Item = Planned>,
     {
-        let mut report = SubmitReport::default();
-        report.outcomes.reserve(expected);
-        let mut chunks = std::pin::pin!(self.run_each(planned, options));
-        while let Some(chunk) = chunks.next().await {
-            report.add(chunk);
-        }
-        report.finish();
+        let report = SubmitReport::collect(self.run_each(planned, options), expected).await;
         tracing::info!(counts = ?report.counts(), "submission finished");
         Ok(report)
     }

@@ -136,7 +136,8 @@ fn object_fields(value: Value) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// How a JSON value's type is named in error messages ("a number", "an array", …).
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
