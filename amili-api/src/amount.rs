@@ -9,9 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount in **major units** of its currency (`4500.00` NOK, not øre).
 ///
-/// Held as a [`Decimal`], never as `f64`. On the wire it is a JSON number: whole amounts are
-/// written as integers, others as the nearest double — exact for up to 15 significant digits,
-/// which `amili-payments` enforces before anything is sent. Reading accepts integers, decimals
+/// Held as a [`Decimal`], never as `f64`. On the wire it is an exact JSON number: whole amounts
+/// are written as integers, others with their own decimal digits (trailing zeros dropped), as
+/// serde_json's `RawValue`. Reading accepts integers, decimals
 /// and (leniently) numeric strings; a number is parsed from its shortest decimal form, so
 /// `0.1` reads as exactly `0.1`.
 ///
@@ -83,11 +83,10 @@ impl Serialize for Amount {
         {
             return serializer.serialize_i64(whole);
         }
-        // Parsing the decimal text gives the correctly rounded double, whose shortest form
-        // (what serde_json writes) is the original digits for up to 15 significant digits.
-        let double = f64::from_str(&value.to_string())
+        // The decimal's own digits, written verbatim as a JSON number: never through f64.
+        let raw = serde_json::value::RawValue::from_string(value.to_string())
             .map_err(|e| serde::ser::Error::custom(format!("amount {value}: {e}")))?;
-        serializer.serialize_f64(double)
+        raw.serialize(serializer)
     }
 }
 
@@ -143,6 +142,8 @@ mod tests {
         assert_eq!(json("1234.56")?, "1234.56");
         assert_eq!(json("999999999999.99")?, "999999999999.99");
         assert_eq!(json("-12.5")?, "-12.5");
+        // More digits than a double holds, still exact.
+        assert_eq!(json("12345678901234.567")?, "12345678901234.567");
         Ok(())
     }
 

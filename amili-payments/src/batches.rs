@@ -1,4 +1,5 @@
-//! Batches: one by id, all of them page by page, one by idempotency key.
+//! Batches: one by id, all of them page by page, one by idempotency key; their status, type
+//! and items.
 
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::client::Client;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
-use crate::{BatchItem, BatchStatus, BatchType};
+pub use amili_api::{BatchItem, BatchStatus, BatchType};
 
 /// A batch Amili created for a write call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,7 +151,7 @@ impl Client {
     pub async fn batch(&self, batch_id: Uuid) -> Result<Batch, Error> {
         let span = tracing::info_span!("amili.get_batch", operation = "get_batch_by_id", %batch_id);
         let shared = &self.shared;
-        self.run_read("get_batch_by_id", || {
+        self.read("get_batch_by_id", || {
             shared
                 .raw
                 .get_batch_by_id()
@@ -176,7 +177,7 @@ impl Client {
         );
         let shared = &self.shared;
         let answer = self
-            .run_read("get_batches_by_organization", || {
+            .read("get_batches_by_organization", || {
                 let mut request = shared
                     .raw
                     .get_batches_by_organization()

@@ -1,11 +1,15 @@
-//! One attempt of a generated call, and how its failure is classified.
+//! The one call loop: attempts of a generated call, how a failure is classified, and what is
+//! done next (retry, refresh the token, look a write up by its key, give up).
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use progenitor_client::{ByteStream, ResponseValue};
 
+use crate::batches::Batch;
 use crate::client::Client;
 use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
 use crate::hooks::{AttemptContext, in_attempt};
 use crate::http::{api_error, read_stream, transport_error};
 
@@ -17,23 +21,156 @@ pub(crate) type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error
 pub(crate) enum Failure {
     /// Provably not sent (a refused connection, the token source temporarily down): retry.
     NotSent(Error),
-    /// The server asked to come back later (`429`, `502`, `503`, `504`): retry.
+    /// The server did not take the request (`429`, `503`): retry.
     Throttled(Error),
     /// `401`: refresh the token (of this generation) once and retry.
     Unauthorized(Error, u64),
-    /// Sent, but no usable answer: for a write, the outcome must be checked.
+    /// Sent, and maybe processed (no usable answer, a timeout, `500`, `502`, `504`): a read is
+    /// retried, a write is looked up by its key first.
     Ambiguous(Error),
     /// Final.
     Fatal(Error),
 }
 
+/// What kind of call runs through the loop, and so what may be retried.
+#[derive(Clone, Copy)]
+pub(crate) enum Idempotency<'a> {
+    /// A `GET`: any transport failure or `5xx`/`429` is retried.
+    Read,
+    /// A write (a `POST` that creates a batch) under its idempotency key, with the request
+    /// body serialized once: a failure after which the request may have been processed is
+    /// resolved by looking the batch up by `key` before anything is resent.
+    Write {
+        key: &'a IdempotencyKey,
+        body: &'a Bytes,
+    },
+}
+
+/// How a call ended well.
+pub(crate) enum Answer<T> {
+    /// The server's answer.
+    Fresh(T),
+    /// A write whose answer was lost, found afterwards by its idempotency key.
+    FoundByKey(Batch),
+}
+
 impl Client {
-    /// Runs one attempt: gets a token (typed errors), runs the generated call with it, and
-    /// classifies a failure.
-    pub(crate) async fn attempt<T, Fut>(
+    /// The one call loop, for reads and writes: gets a token, runs `call` (one generated
+    /// call), classifies a failure and decides — retry after a backoff (same key), refresh the
+    /// token once after a `401`, look a write up by its key, or give up.
+    ///
+    /// A write never ends in a plain error after it may have been processed: if the last
+    /// look-up cannot prove the batch absent *and* no retry is left, the error is
+    /// [`Error::OutcomeUnknown`].
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency<'_>,
+        mut call: F,
+    ) -> Result<Answer<T>, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = RawResult<T>>,
+    {
+        let shared = &self.shared;
+        let started = Instant::now();
+        let mut attempt = 0;
+        let mut retries = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let body = match idempotency {
+                Idempotency::Write { body, .. } => Some(body.clone()),
+                Idempotency::Read => None,
+            };
+            let failure = match self.attempt(operation, attempt, body, call()).await {
+                Ok(value) => return Ok(Answer::Fresh(value)),
+                Err(failure) => failure,
+            };
+            // The error to retry after, and whether the request may have been processed.
+            let (error, maybe_processed) = match failure {
+                Failure::Fatal(e) => return Err(e),
+                Failure::Unauthorized(e, generation) => {
+                    shared.tokens.invalidate(generation);
+                    if refreshed {
+                        return Err(unauthorized_after_refresh(e));
+                    }
+                    refreshed = true;
+                    continue;
+                }
+                Failure::NotSent(e) | Failure::Throttled(e) => (e, false),
+                Failure::Ambiguous(e) => (e, true),
+            };
+            let delay = shared
+                .retry
+                .delay(retries, started.elapsed(), error.retry_after());
+            if let (Idempotency::Write { key, .. }, true) = (idempotency, maybe_processed) {
+                match self.resolve_by_key(key, &error, delay.is_some()).await {
+                    Resolved::Found(batch) => return Ok(Answer::FoundByKey(batch)),
+                    Resolved::Absent => {}
+                    Resolved::Unknown(unknown) => return Err(unknown),
+                }
+            }
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            tracing::info!(operation, attempt, ?delay, error = %error, "retrying");
+            retries += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// After a write that may have been processed: is there a batch with its key?
+    /// `retry_left` tells whether the caller may still resend (same key); without it, a batch
+    /// not found *yet* cannot be ruled out (it may be committed late), so the outcome is
+    /// unknown.
+    async fn resolve_by_key(
+        &self,
+        key: &IdempotencyKey,
+        error: &Error,
+        retry_left: bool,
+    ) -> Resolved {
+        let unknown = |reason: String| {
+            Resolved::Unknown(Error::OutcomeUnknown {
+                idempotency_key: self.shared.send_idempotency_key.then(|| key.clone()),
+                reason,
+            })
+        };
+        if !self.shared.send_idempotency_key {
+            return unknown(format!(
+                "the request may have been processed ({error}); without an idempotency key it \
+                 cannot be checked"
+            ));
+        }
+        tracing::warn!(error = %error, "the request may have been processed; looking its batch up by idempotency key");
+        // Boxed: the look-up is itself a call through this loop (a read).
+        match Box::pin(self.find_batch_by_key(key)).await {
+            Ok(Some(batch)) => {
+                tracing::info!(batch_id = %batch.id, "found the batch by idempotency key");
+                Resolved::Found(batch)
+            }
+            Ok(None) if retry_left => {
+                tracing::info!("no batch has the key: not booked, resending with the same key");
+                Resolved::Absent
+            }
+            Ok(None) => unknown(format!(
+                "the request may have been processed ({error}); no batch had its idempotency key \
+                 yet, and no retry was left to settle it"
+            )),
+            Err(lookup) => unknown(format!(
+                "the request may have been processed ({error}), and looking the batch up by its \
+                 idempotency key failed ({lookup})"
+            )),
+        }
+    }
+
+    /// Runs one attempt: gets a token (a temporary failure of the token endpoint is retried
+    /// like any other), runs the generated call with it, and classifies a failure.
+    async fn attempt<T, Fut>(
         &self,
         operation: &'static str,
         attempt: u32,
+        body: Option<Bytes>,
         call: Fut,
     ) -> Result<T, Failure>
     where
@@ -47,57 +184,38 @@ impl Client {
         let context = AttemptContext {
             attempt,
             token: lease.token.clone(),
+            body,
         };
         match in_attempt(context, call).await {
             Ok(value) => Ok(value.into_inner()),
             Err(e) => Err(classify(operation, e, lease.generation).await),
         }
     }
+}
 
-    /// Runs a read (a `GET`): every transport failure and throttling answer is retried, a
-    /// `401` refreshes the token once.
-    pub(crate) async fn run_read<T, F, Fut>(
-        &self,
-        operation: &'static str,
-        mut call: F,
-    ) -> Result<T, Error>
+impl Client {
+    /// A read through the call loop.
+    pub(crate) async fn read<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = RawResult<T>>,
     {
-        let policy = &self.shared.retry;
-        let started = Instant::now();
-        let mut attempt = 0;
-        let mut retries = 0;
-        let mut refreshed = false;
-        loop {
-            attempt += 1;
-            let failure = match self.attempt(operation, attempt, call()).await {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            match failure {
-                Failure::Unauthorized(e, generation) => {
-                    self.shared.tokens.invalidate(generation);
-                    if refreshed {
-                        return Err(unauthorized_after_refresh(e));
-                    }
-                    refreshed = true;
-                }
-                Failure::NotSent(e) | Failure::Throttled(e) | Failure::Ambiguous(e) => {
-                    match policy.delay(retries, started.elapsed(), e.retry_after()) {
-                        Some(delay) => {
-                            tracing::debug!(operation, attempt, ?delay, error = %e, "retrying");
-                            retries += 1;
-                            tokio::time::sleep(delay).await;
-                        }
-                        None => return Err(e),
-                    }
-                }
-                Failure::Fatal(e) => return Err(e),
-            }
+        match self.call(operation, Idempotency::Read, call).await? {
+            Answer::Fresh(value) => Ok(value),
+            // Only a write is ever looked up by key.
+            Answer::FoundByKey(batch) => Err(Error::InvalidResponse {
+                operation,
+                status: None,
+                message: format!("a read was answered by batch {}", batch.id),
+            }),
         }
     }
+}
+
+enum Resolved {
+    Found(Batch),
+    Absent,
+    Unknown(Error),
 }
 
 /// A `401` even with a freshly fetched token.
@@ -117,7 +235,7 @@ pub(crate) fn unauthorized_after_refresh(e: Error) -> Error {
 }
 
 /// Classifies a failed generated call. progenitor's own error text is never shown.
-pub(crate) async fn classify(
+async fn classify(
     operation: &'static str,
     error: progenitor_client::Error<ByteStream>,
     generation: u64,
@@ -201,7 +319,8 @@ pub(crate) async fn classify(
 fn by_status(api: crate::error::ApiError, generation: u64) -> Failure {
     match api.status() {
         401 => Failure::Unauthorized(Error::Api(api), generation),
-        429 | 502 | 503 | 504 => Failure::Throttled(Error::Api(api)),
+        429 | 503 => Failure::Throttled(Error::Api(api)),
+        500 | 502 | 504 => Failure::Ambiguous(Error::Api(api)),
         _ => Failure::Fatal(Error::Api(api)),
     }
 }

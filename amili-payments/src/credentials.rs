@@ -1,5 +1,6 @@
 //! Credentials: access tokens, the `TokenProvider` trait and a static bearer.
 
+pub use crate::token::ClientCredentialsProvider;
 use std::fmt;
 use std::sync::Arc;
 

@@ -71,19 +71,34 @@ pub enum Error {
     /// no answer came, and looking the batch up by its idempotency key did not decide).
     /// **Do not resend them under a new key**: resend with the same key, or check with Amili.
     #[error(
-        "outcome unknown for {} payment(s) sent with idempotency key {}: {reason}; resend only \
+        "outcome unknown for the request sent with idempotency key {}: {reason}; resend only \
          with the same key, or check the batches in Amili before resending",
-        source_ids.len(),
         idempotency_key.as_ref().map_or("(none)", IdempotencyKey::as_str)
     )]
     OutcomeUnknown {
         /// The key the request was sent with, if any.
         idempotency_key: Option<IdempotencyKey>,
-        /// The `uniqueSourcePaymentId`s the request carried.
-        source_ids: Vec<String>,
         /// Why the outcome cannot be told.
         reason: String,
     },
+
+    /// Not every item of a submission was accepted
+    /// ([`SubmitReport::ensure_accepted`](crate::SubmitReport::ensure_accepted)).
+    #[error(
+        "{} of {} item(s) were not accepted (first: {first}); see the report for each",
+        counts.total() - counts.accepted_total(),
+        counts.total()
+    )]
+    NotAccepted {
+        /// How many items are in each outcome.
+        counts: crate::report::OutcomeCounts,
+        /// The first item not accepted, with its outcome.
+        first: String,
+    },
+
+    /// The ledger could not be read or written; what it could not record was not sent.
+    #[error("ledger: {0}")]
+    Ledger(crate::ledger::LedgerError),
 
     /// The server answered something this client cannot read (a success status with a body
     /// that is not the documented JSON, a cursor that repeats, …).
@@ -288,9 +303,11 @@ impl ApiError {
         self.0.retry_after
     }
 
-    /// Whether the status says "try again later": 429, 502, 503 or 504.
+    /// Whether the status says "try again later": 429, 500, 502, 503 or 504. (On a write, a
+    /// 500, 502 or 504 may come after the server committed: the call loop looks the batch up
+    /// by idempotency key before it retries one.)
     pub fn is_retryable(&self) -> bool {
-        matches!(self.0.status, 429 | 502 | 503 | 504)
+        matches!(self.0.status, 429 | 500 | 502 | 503 | 504)
     }
 
     fn hint(&self) -> Option<&'static str> {
@@ -406,7 +423,6 @@ mod tests {
     fn outcome_unknown_says_what_to_do() {
         let e = Error::OutcomeUnknown {
             idempotency_key: "k-1".parse().ok(),
-            source_ids: vec!["P-1".into()],
             reason: "the connection dropped".into(),
         };
         let text = e.to_string();

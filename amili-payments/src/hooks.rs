@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderValue, USER_AGENT};
 use secrecy::ExposeSecret;
@@ -23,6 +24,10 @@ tokio::task_local! {
 pub(crate) struct AttemptContext {
     pub(crate) attempt: u32,
     pub(crate) token: AccessToken,
+    /// A write's body, serialized once by the caller: it replaces the (empty) body the
+    /// generated builder serialized, so retries resend the same bytes without serializing or
+    /// cloning the payments again.
+    pub(crate) body: Option<Bytes>,
 }
 
 /// Runs `future` (one generated call) as attempt `context.attempt` with its token.
@@ -62,11 +67,17 @@ impl amili_api::RequestHooks for Hooks {
         _operation_id: &'static str,
     ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let token = match ATTEMPT.try_with(|c| c.token.clone()) {
-                Ok(token) => token,
+            let (token, body) = match ATTEMPT.try_with(|c| (c.token.clone(), c.body.clone())) {
+                Ok(context) => context,
                 // A call through `Client::raw()`: use (or fill) the cache.
-                Err(_) => self.tokens.get().await.map_err(|e| e.to_string())?.token,
+                Err(_) => (
+                    self.tokens.get().await.map_err(|e| e.to_string())?.token,
+                    None,
+                ),
             };
+            if let Some(body) = body {
+                *request.body_mut() = Some(reqwest::Body::from(body));
+            }
             request.headers_mut().insert(AUTHORIZATION, bearer(&token)?);
             request
                 .headers_mut()

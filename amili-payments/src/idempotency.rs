@@ -12,7 +12,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// creating a second one.
 ///
 /// One key is chosen per request *before* its first attempt and sent again, unchanged, on every
-/// retry; it is handed back in the [`Receipt`](crate::Receipt) and in the submission report so
+/// retry; it is handed back in the submission report ([`RequestReport`](crate::report::RequestReport)) so
 /// a caller can journal it and resume later without booking twice.
 ///
 /// **Assumption.** Amili filters batches by `IdempotencyKey` but does not document how a client

@@ -6,22 +6,21 @@
 //! - **Invalid payments cannot be built.** A [`Payment`] is validated when it is made (UUID
 //!   invoice id, amount in major units with the currency's decimals, ISO 4217 currency, no
 //!   future date, bounded text) and every problem of every payment is reported at once
-//!   ([`ValidationErrors`]). Nothing is sent unless everything is valid.
+//!   ([`ValidationErrors`]).
 //! - **Secrets stay secret.** The client secret and tokens live in redacting types; no
 //!   `Debug`, `Display`, error or log line shows them. `https` is required except for
 //!   loopback hosts.
-//! - **Nothing is booked twice without you noticing.** Every request gets an
-//!   [`IdempotencyKey`] before its first attempt and keeps it on every retry. When a request
-//!   was sent but no answer came, the batch is looked up by that key before anything is
-//!   resent; if that cannot decide, the payments are reported as *outcome unknown*
-//!   ([`Error::OutcomeUnknown`], [`OutcomeState::Unknown`]) — never silently resent.
+//! - **Nothing is booked twice.** Every request gets an [`IdempotencyKey`] before its first
+//!   attempt and keeps it on every retry. When a request may have been processed but no usable
+//!   answer came, its batch is looked up by that key before anything is resent; if that cannot
+//!   decide, the payments are reported [`Outcome::Unknown`] — never silently resent. A
+//!   [`Ledger`](ledger::Ledger) remembers what was accepted across submissions.
 //!
 //! # Quickstart
 //!
 //! ```
 //! use std::time::Duration;
-//! use amili_payments::{Client, Currency, Environment, Payment, SubmitOptions, WaitOptions};
-//! use rust_decimal::Decimal;
+//! use amili_payments::{Backoff, Client, Currency, Decimal, Environment, Payment, Utc};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,7 +28,7 @@
 //! #     .batch_delay(Duration::from_millis(20))
 //! #     .start()
 //! #     .await?;
-//! # let invoice = uuid::Uuid::new_v4();
+//! # let invoice = amili_payments::Uuid::new_v4();
 //! # sandbox.seed_invoices([invoice]);
 //! # let (api_url, token_url) = (sandbox.api_url(), sandbox.token_url());
 //! # let (client_id, client_secret) = (sandbox.client_id(), sandbox.client_secret());
@@ -46,20 +45,22 @@
 //!     .invoice_id(invoice)
 //!     .amount(Decimal::new(450000, 2)) // 4500.00 in major units
 //!     .currency(Currency::NOK)
-//!     .date(chrono::Utc::now())
+//!     .date(Utc::now())
 //!     .description("Paid at the counter")
 //!     .unique_source_payment_id("ERP-2025-0001")
 //!     .build()?;
 //!
 //! // Any number of payments: chunked, sent concurrently, retried safely.
-//! let mut report = client.submit(vec![payment], SubmitOptions::default()).await?;
-//! assert!(report.all_accepted());
+//! let mut report = client.submit(vec![payment]).send().await?;
+//! report.ensure_accepted()?; // an error naming the first payment Amili did not take
 //!
 //! // 202 means queued: follow the batches until Amili processed them.
-//! let wait = WaitOptions::default().with_interval(Duration::from_millis(20), Duration::from_millis(200));
-//! client.follow(&mut report, wait).await?;
-//! for outcome in &report.outcomes {
-//!     println!("{}: {:?}", outcome.unique_source_payment_id, outcome.state);
+//! let poller = client
+//!     .poller()
+//!     .with_backoff(Backoff::new(Duration::from_millis(20), Duration::from_millis(200)));
+//! poller.follow_all(&mut report).await?;
+//! for item in report.items() {
+//!     println!("{}: {}", item.id, item.outcome);
 //! }
 //! assert!(report.all_succeeded());
 //! # Ok(())
@@ -70,12 +71,21 @@
 //!
 //! | call | what it does |
 //! |---|---|
-//! | [`Client::create`] / [`Client::create_with_key`] | one request (≤ the maximum per request) → a [`Receipt`] |
-//! | [`Client::submit`] / [`Client::submit_stream`] / [`Client::submit_chunks`] | any number of payments → a [`SubmitReport`], one [`PaymentOutcome`] per payment |
-//! | [`Client::submit_stream_each`] | a stream of payments → a stream of [`ChunkReport`]s, one per request as it ends (flat memory) |
+//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
+//! | [`Client::poller`] → [`Poller`] | poll a batch once or until done; follow a request or a report to `Succeeded` / `Failed` |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
-//! | [`Client::wait`], [`Client::wait_receipt`], [`Client::follow`] | poll until a batch is done, map its items back to the payments |
 //! | [`Client::check_token`] | check the credentials |
+//!
+//! Every call goes through one call loop (retries with the [`RetryPolicy`]'s [`Backoff`],
+//! one token refresh after a `401`, look-up by key after an ambiguous write).
+//!
+//! # Outcomes
+//!
+//! Each payment of a submission ends in one [`Outcome`]: `Accepted` (queued in a batch),
+//! `Succeeded`, `Failed` (with Amili's reason), `Unknown` (may or may not be booked),
+//! `Rejected` (refused, nothing booked), `NotSent` (never left, with why),
+//! `AlreadyAccepted` and `Conflict` (the ledger knew it), `Invalid` (for callers that report
+//! rows they could not validate). [`OutcomeCounts`](report::OutcomeCounts) counts them.
 //!
 //! # Assumptions about Amili
 //!
@@ -85,8 +95,8 @@
 //! - **Idempotency**: the key is sent as an `IdempotencyKey` request header, and a batch can be
 //!   found with `GET /orgs/{org}/batches?IdempotencyKey=…`. Switch the header off with
 //!   [`ClientBuilder::send_idempotency_key`]; then a request without an answer can only be
-//!   reported as unknown. "Not found by key" is taken to mean "not booked", which assumes Amili
-//!   records the key before it answers.
+//!   reported as unknown. "Not found by key" is taken to mean "not booked" while a retry is
+//!   left (the retry carries the same key); after the last attempt it is "unknown".
 //! - **Limits**: no maximum of payments per request is documented (default 500,
 //!   [`ClientBuilder::max_payments_per_request`]), nor limits on description or id lengths
 //!   (500 and 255 characters here).
@@ -98,69 +108,60 @@
 //!
 //! # Tracing
 //!
-//! Each operation has a span (`amili.create_payments`, `amili.submit`, `amili.wait`, …) and
+//! Each operation has a span (`amili.submit`, `amili.create_payments`, `amili.wait`, …) and
 //! each HTTP attempt a child span `amili.attempt` with the operation, attempt number, status,
 //! duration and request id. Tokens and secrets are never recorded.
-//!
-//! # Outcomes
-//!
-//! Each payment of a submission ends in one [`OutcomeState`]: `Accepted` (queued in a batch),
-//! `Succeeded`, `Failed { reason }`, `Unknown { reason }` (may or may not be booked),
-//! `Rejected { reason }` (sent and refused, or sending gave up: nothing booked) or
-//! `NotSent { reason }` (never left). Compared with the first sketch of this API, the
-//! `Rejected` state, [`PaymentOutcome::index`]/[`PaymentOutcome::invoice_id`],
-//! [`Receipt::invoice_ids`]/[`Receipt::recovered`], [`SubmitReport::receipts`],
-//! [`Client::wait_receipt`], [`Client::batches_page`] and the error variants
-//! [`Error::InvalidResponse`] and [`Error::Usage`] were added; `DuplicateSourceId` lists every
-//! repeated id; [`PaymentBuilder::build`] returns [`ValidationErrors`].
 //!
 //! # Blocking code
 //!
 //! The client is async (tokio). From blocking code, run it on a runtime:
-//! `tokio::runtime::Runtime::new()?.block_on(client.submit(payments, options))`.
+//! `tokio::runtime::Runtime::new()?.block_on(client.submit(payments).send())`.
 #![warn(missing_docs)]
 
-mod batches;
+mod backoff;
+pub mod batches;
 mod builder;
 mod call;
 mod client;
-mod create;
-mod credentials;
+pub mod credentials;
 mod currency;
 pub mod environment;
 mod error;
 mod hooks;
 mod http;
 mod idempotency;
+pub mod ledger;
 mod payment;
-mod report;
+mod poller;
+pub mod report;
 mod retry;
-mod submit;
+mod submission;
 mod token;
 pub mod validation;
-mod wait;
 
-pub use amili_api::{BatchItem, BatchStatus, BatchType, PaymentType};
-pub use batches::{Batch, BatchFilter};
-pub use builder::{
-    ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_MAX_PAYMENTS_PER_REQUEST, DEFAULT_TIMEOUT,
-};
+pub use backoff::Backoff;
+pub use batches::Batch;
+pub use builder::ClientBuilder;
 pub use client::Client;
-pub use create::Receipt;
-pub use credentials::{AccessToken, StaticToken, TokenInfo, TokenProvider};
-pub use currency::{Currency, InvalidCurrency};
+pub use currency::Currency;
 pub use environment::Environment;
-pub use error::{ApiError, DuplicateSourceId, Error};
-pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
-pub use payment::{AmountInput, Payment, PaymentBuilder, PaymentInput, validate_all};
-pub use report::{
-    ChunkReport, ChunkResult, OutcomeCounts, OutcomeState, PaymentOutcome, SubmitReport,
-};
+pub use error::{ApiError, Error};
+pub use idempotency::IdempotencyKey;
+pub use payment::{Payment, PaymentBuilder, PaymentInput};
+pub use poller::Poller;
+pub use report::{Outcome, SubmitReport};
 pub use retry::RetryPolicy;
-pub use submit::{PlannedChunk, SubmitObserver, SubmitOptions};
-pub use token::ClientCredentialsProvider;
-pub use validation::{FieldError, ItemError, ValidationErrors};
-pub use wait::WaitOptions;
+pub use submission::Submission;
+pub use validation::ValidationErrors;
 
+/// How a payment was made (`DIRECT_PAYMENT`, or a value this version does not know).
+pub use amili_api::PaymentType;
+
+// Third-party types of the public API, so callers need no version guessing.
+pub use chrono::{DateTime, Utc};
+pub use rust_decimal::Decimal;
+pub use uuid::Uuid;
+/// The HTTP client crate, for [`ClientBuilder::http_client`].
+pub use reqwest;
 /// Secret types used in this crate's API (`SecretString`, `ExposeSecret`).
 pub use secrecy;

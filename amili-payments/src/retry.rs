@@ -2,20 +2,20 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use crate::backoff::Backoff;
 
-/// How failed requests are retried.
+/// How failed calls are retried: attempts, the [`Backoff`] between them, `Retry-After` and a
+/// deadline.
 ///
-/// Retried: `429`, `502`, `503`, `504`, failures that provably happened before the request was
-/// sent (a refused connection), and — for reads only — any transport failure. A payments
-/// request that was sent but got no answer is **not** simply resent: the batch is first looked
-/// up by its idempotency key (see [`Client::create_with_key`](crate::Client::create_with_key)).
-/// Every retry of a payments request carries the *same* idempotency key.
+/// What is retried is decided by the call loop (`call.rs`), not here: `429` and `503` (the
+/// server did not take the request), failures that provably happened before the request was
+/// sent, and — for reads — any transport failure or `500`/`502`/`504`. A write that may have
+/// been processed (a dropped connection, a timeout, `500`/`502`/`504`) is retried only after
+/// the batch was looked up by its idempotency key and not found; every attempt of a write
+/// carries the *same* key.
 ///
-/// The delay before retry *n* (counting from 0) is `min(max_backoff, initial_backoff · 2ⁿ)`,
-/// with full jitter (a uniformly random delay between 0 and that bound) unless jitter is
-/// switched off. A `Retry-After` from the server replaces it, capped at `max_retry_after`. No
-/// retry starts once `deadline` (from the call's start) would be passed.
+/// A `Retry-After` from the server replaces the backoff's pause, capped at
+/// `max_retry_after`. No retry starts once `deadline` (from the call's start) would be passed.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,20 +26,15 @@ use rand::Rng;
 ///     .with_max_attempts(4)
 ///     .with_backoff(Duration::from_millis(1), Duration::from_millis(8))
 ///     .without_jitter();
-/// assert_eq!(policy.backoff(0), Duration::from_millis(1));
-/// assert_eq!(policy.backoff(5), Duration::from_millis(8));
+/// assert_eq!(policy.backoff.bound(5), Duration::from_millis(8));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in total, the first included (1 = never retry). Default 5.
     pub max_attempts: u32,
-    /// The bound of the first delay. Default 500 ms.
-    pub initial_backoff: Duration,
-    /// The largest bound of any delay. Default 30 s.
-    pub max_backoff: Duration,
-    /// Full jitter on (default) or off (deterministic delays, for tests).
-    pub jitter: bool,
+    /// The pauses between attempts. Default 500 ms doubling up to 30 s, with full jitter.
+    pub backoff: Backoff,
     /// The longest `Retry-After` honoured; longer requests wait this long. Default 60 s.
     pub max_retry_after: Duration,
     /// No retry starts after this much time since the call began. Default 5 min; `None`: no
@@ -51,9 +46,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 5,
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
-            jitter: true,
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
             max_retry_after: Duration::from_secs(60),
             deadline: Some(Duration::from_secs(5 * 60)),
         }
@@ -76,18 +69,20 @@ impl RetryPolicy {
         self
     }
 
-    /// The first delay's bound and the largest bound.
+    /// The first pause's bound and the largest bound (jitter unchanged).
     #[must_use]
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.initial_backoff = initial;
-        self.max_backoff = max.max(initial);
+        self.backoff = Backoff {
+            jitter: self.backoff.jitter,
+            ..Backoff::new(initial, max)
+        };
         self
     }
 
-    /// Deterministic delays (tests).
+    /// Deterministic pauses (tests).
     #[must_use]
     pub fn without_jitter(mut self) -> Self {
-        self.jitter = false;
+        self.backoff = self.backoff.without_jitter();
         self
     }
 
@@ -105,15 +100,7 @@ impl RetryPolicy {
         self
     }
 
-    /// The bound of the delay before retry `retry` (counting from 0), before jitter.
-    pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.min(31));
-        self.initial_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
-    }
-
-    /// The delay before retry `retry` (counting from 0), or `None` when no retry is left:
+    /// The pause before retry `retry` (counting from 0), or `None` when no retry is left:
     /// attempts used up, or the deadline would pass. `elapsed` is the time since the call
     /// began; `retry_after` is what the server asked for.
     pub(crate) fn delay(
@@ -127,14 +114,7 @@ impl RetryPolicy {
         }
         let delay = match retry_after {
             Some(asked) => asked.min(self.max_retry_after),
-            None => {
-                let bound = self.backoff(retry);
-                if self.jitter && !bound.is_zero() {
-                    rand::rng().random_range(Duration::ZERO..=bound)
-                } else {
-                    bound
-                }
-            }
+            None => self.backoff.pause(retry),
         };
         match self.deadline {
             Some(deadline) if elapsed.saturating_add(delay) > deadline => None,
@@ -163,18 +143,6 @@ mod tests {
     }
 
     #[test]
-    fn exponential_and_capped() {
-        let p = RetryPolicy::default()
-            .with_backoff(ms(10), ms(50))
-            .without_jitter();
-        assert_eq!(p.backoff(0), ms(10));
-        assert_eq!(p.backoff(1), ms(20));
-        assert_eq!(p.backoff(2), ms(40));
-        assert_eq!(p.backoff(3), ms(50));
-        assert_eq!(p.backoff(40), ms(50));
-    }
-
-    #[test]
     fn attempts_and_deadline_end_retries() {
         let p = RetryPolicy::default()
             .with_max_attempts(3)
@@ -198,15 +166,6 @@ mod tests {
             p.delay(0, ms(0), Some(Duration::from_secs(3600))),
             Some(ms(200))
         );
-    }
-
-    #[test]
-    fn jitter_stays_within_the_bound() {
-        let p = RetryPolicy::default().with_backoff(ms(100), ms(100));
-        for _ in 0..100 {
-            let d = p.delay(0, ms(0), None).unwrap_or(ms(1000));
-            assert!(d <= ms(100));
-        }
     }
 
     #[test]

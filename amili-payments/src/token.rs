@@ -197,6 +197,13 @@ impl Number {
     }
 }
 
+/// The shortest token lifetime believed (a zero or negative `expires_in` would otherwise mean
+/// one token call per request).
+const MIN_LIFETIME_SECS: i64 = 5;
+/// The longest token lifetime believed (a huge `expires_in` must neither overflow nor keep a
+/// revoked token for ever).
+const MAX_LIFETIME_SECS: i64 = 24 * 60 * 60;
+
 fn parse_token(body: &[u8]) -> Result<AccessToken, Error> {
     let invalid = |message: String| Error::InvalidResponse {
         operation: "token",
@@ -223,13 +230,16 @@ fn parse_token(body: &[u8]) -> Result<AccessToken, Error> {
         .expires_in
         .as_ref()
         .and_then(Number::seconds)
-        .map(|s| now + chrono::Duration::seconds(s.max(0)))
+        .map(|s| now + chrono::Duration::seconds(s.clamp(MIN_LIFETIME_SECS, MAX_LIFETIME_SECS)))
         .or_else(|| {
             parsed
                 .expires_on
                 .as_ref()
                 .and_then(Number::seconds)
-                .and_then(|s| DateTime::from_timestamp(s, 0))
+                .map(|s| {
+                    let left = s.saturating_sub(now.timestamp());
+                    now + chrono::Duration::seconds(left.clamp(MIN_LIFETIME_SECS, MAX_LIFETIME_SECS))
+                })
         })
         .unwrap_or_else(|| {
             now + chrono::Duration::from_std(DEFAULT_LIFETIME).unwrap_or(chrono::Duration::zero())

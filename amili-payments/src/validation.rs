@@ -9,6 +9,9 @@ use rust_decimal::Decimal;
 
 use crate::currency::Currency;
 
+pub use crate::currency::InvalidCurrency;
+pub use crate::payment::{AmountInput, validate_all};
+
 /// The longest `description` accepted, in characters. Amili documents no limit; this one is
 /// generous and keeps a typo (a whole file pasted into one cell) from being sent.
 pub const MAX_DESCRIPTION_CHARS: usize = 500;

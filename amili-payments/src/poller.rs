@@ -1,0 +1,361 @@
+//! The one batch poller: read a batch once or until it is done (with a deadline), and map a
+//! finished batch's items back to the payments a request carried.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::batches::BatchItem;
+use crate::backoff::Backoff;
+use crate::batches::Batch;
+use crate::client::Client;
+use crate::error::Error;
+use crate::report::{Outcome, Reason, RequestReport, SubmitReport};
+
+/// Follows batches: [`poll`](Self::poll) once, [`until_done`](Self::until_done), or
+/// [`follow`](Self::follow) a request (and [`follow_all`](Self::follow_all) of a report) to
+/// turn its `Accepted` payments into `Succeeded` or `Failed`.
+///
+/// Between polls it pauses with the same [`Backoff`] as retries (default 1 s doubling to
+/// 30 s, with jitter); it gives up at the deadline (default 10 minutes per batch).
+///
+/// ```
+/// use std::time::Duration;
+/// use amili_payments::Backoff;
+///
+/// # fn demo(client: amili_payments::Client) {
+/// let poller = client
+///     .poller()
+///     .with_timeout(Duration::from_secs(120))
+///     .with_backoff(Backoff::new(Duration::from_millis(500), Duration::from_secs(10)));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Poller<'c> {
+    client: &'c Client,
+    backoff: Backoff,
+    timeout: Duration,
+    concurrency: usize,
+}
+
+impl Client {
+    /// A batch poller with the default pace and deadline.
+    pub fn poller(&self) -> Poller<'_> {
+        Poller {
+            client: self,
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
+            timeout: Duration::from_secs(10 * 60),
+            concurrency: self.shared.concurrency,
+        }
+    }
+}
+
+impl Poller<'_> {
+    /// The pauses between polls.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Give up on a batch after this long.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How many batches [`follow_all`](Self::follow_all) follows at once.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// Reads the batch once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::batch`].
+    pub async fn poll(&self, batch_id: Uuid) -> Result<Batch, Error> {
+        self.client.batch(batch_id).await
+    }
+
+    /// Polls until the batch is terminal (`SUCCESS`, `PARTIAL`, `FAILED`; a status this
+    /// version does not know is "not done yet"). A poll that fails temporarily is tried again
+    /// at the next pause.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the deadline passes first; a poll's error that is not
+    /// temporary.
+    pub async fn until_done(&self, batch_id: Uuid) -> Result<Batch, Error> {
+        let span = tracing::info_span!("amili.wait", operation = "wait", %batch_id);
+        async move {
+            let started = Instant::now();
+            let mut polls = 0u32;
+            loop {
+                let last = match self.poll(batch_id).await {
+                    Ok(batch) if batch.is_terminal() => {
+                        tracing::info!(status = %batch.status, polls, "batch finished");
+                        return Ok(batch);
+                    }
+                    Ok(batch) => format!("still {}", batch.status),
+                    Err(e) if e.is_retryable() || e.is_authentication() => {
+                        format!("the last poll failed: {e}")
+                    }
+                    Err(e) => return Err(e),
+                };
+                let pause = self.backoff.pause(polls);
+                polls += 1;
+                if started.elapsed().saturating_add(pause) > self.timeout {
+                    return Err(Error::Timeout {
+                        operation: "wait",
+                        message: format!(
+                            "batch {batch_id} did not finish within {:?} ({last} after {polls} \
+                             polls)",
+                            self.timeout
+                        ),
+                    });
+                }
+                tracing::debug!(polls, ?pause, "{last}");
+                tokio::time::sleep(pause).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Follows the request's batch (if it was accepted and any of its payments is still
+    /// `Accepted`) and settles those payments: `Succeeded`, `Failed` with Amili's reason, or
+    /// `Unknown` when the finished batch has no item for a payment.
+    ///
+    /// # Errors
+    ///
+    /// As [`until_done`](Self::until_done); the payments then stay `Accepted`.
+    pub async fn follow(&self, request: &mut RequestReport) -> Result<(), Error> {
+        let Some(batch_id) = request.batch_id() else {
+            return Ok(());
+        };
+        if !request.items.iter().any(|i| i.outcome == Outcome::Accepted) {
+            return Ok(());
+        }
+        let batch = self.until_done(batch_id).await?;
+        let mut open: Vec<_> = request
+            .items
+            .iter_mut()
+            .filter(|i| i.outcome == Outcome::Accepted && i.batch_id == Some(batch_id))
+            .collect();
+        let carried: Vec<(&str, Uuid)> =
+            open.iter().map(|i| (i.id.as_str(), i.invoice_id)).collect();
+        if let Some(outcomes) = batch.settle(&carried) {
+            for (item, outcome) in open.iter_mut().zip(outcomes) {
+                item.outcome = outcome;
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows every request of the report, [`with_concurrency`](Self::with_concurrency)
+    /// batches at once. A batch that cannot be followed leaves its payments `Accepted` and
+    /// the others go on.
+    ///
+    /// # Errors
+    ///
+    /// The first error of any batch, after every batch was tried.
+    pub async fn follow_all(&self, report: &mut SubmitReport) -> Result<(), Error> {
+        let results: Vec<Result<(), Error>> = stream::iter(report.requests.iter_mut())
+            .map(|request| self.follow(request))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
+/// Which list an item is in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Succeeded,
+    Failed,
+}
+
+impl Batch {
+    /// What became of each payment this batch carried, given as
+    /// `(uniqueSourcePaymentId, invoiceId)` in any order; the answer has one state per payment,
+    /// in the same order. `None` while the batch is not terminal.
+    ///
+    /// An item is matched by `uniqueSourcePaymentId`, else by invoice id when exactly one of
+    /// the payments has that invoice. A payment no item matches becomes
+    /// [`Outcome::Unknown`] with a reason — never silently `Succeeded`. Failed items carry
+    /// Amili's reason (`reason: message` when both are present).
+    pub(crate) fn settle(&self, carried: &[(&str, Uuid)]) -> Option<Vec<Outcome>> {
+        if !self.is_terminal() {
+            return None;
+        }
+        let batch = self;
+        let mut by_source: HashMap<&str, Vec<(Listed, &BatchItem)>> = HashMap::new();
+        let mut by_invoice: HashMap<Uuid, Vec<(Listed, &BatchItem)>> = HashMap::new();
+        let items = batch
+            .succeeded
+            .iter()
+            .map(|i| (Listed::Succeeded, i))
+            .chain(batch.failed.iter().map(|i| (Listed::Failed, i)));
+        for (listed, item) in items {
+            if let Some(id) = item.unique_source_payment_id() {
+                by_source.entry(id).or_default().push((listed, item));
+            } else if let Some(invoice) = item.invoice_id() {
+                by_invoice.entry(invoice).or_default().push((listed, item));
+            }
+        }
+        let mut payments_per_invoice: HashMap<Uuid, usize> = HashMap::new();
+        for (_, invoice) in carried {
+            *payments_per_invoice.entry(*invoice).or_default() += 1;
+        }
+        let state = |source_id: &str, invoice_id: Uuid| {
+            let matched = by_source.get(source_id).map(Vec::as_slice).or_else(|| {
+                (payments_per_invoice.get(&invoice_id) == Some(&1))
+                    .then(|| by_invoice.get(&invoice_id).map(Vec::as_slice))
+                    .flatten()
+            });
+            match matched {
+                Some([(Listed::Succeeded, _), rest @ ..])
+                    if rest.iter().all(|(l, _)| *l == Listed::Succeeded) =>
+                {
+                    Outcome::Succeeded
+                }
+                Some([(Listed::Failed, item), rest @ ..])
+                    if rest.iter().all(|(l, _)| *l == Listed::Failed) =>
+                {
+                    Outcome::Failed(failure_reason(item).map(Reason::from))
+                }
+                Some([_, ..]) => Outcome::Unknown(Reason::from(format!(
+                    "batch {} lists this payment both as succeeded and as failed",
+                    batch.id
+                ))),
+                _ => {
+                    let ambiguous_invoice = payments_per_invoice
+                        .get(&invoice_id)
+                        .is_some_and(|n| *n > 1)
+                        && by_invoice.contains_key(&invoice_id);
+                    Outcome::Unknown(Reason::from(if ambiguous_invoice {
+                            format!(
+                                "batch {} finished as {} with items for invoice {} but without \
+                                 uniqueSourcePaymentId, and several payments are for that invoice",
+                                batch.id, batch.status, invoice_id
+                            )
+                        } else {
+                            format!(
+                                "batch {} finished as {} without an item for this payment",
+                                batch.id, batch.status
+                            )
+                        }))
+                }
+            }
+        };
+        Some(
+            carried
+                .iter()
+                .map(|(source_id, invoice_id)| state(source_id, *invoice_id))
+                .collect(),
+        )
+    }
+}
+
+/// `reason` and `message` together when an item has both (`UNKNOWN_INVOICE: invoice … is not
+/// known`), else whichever it has.
+fn failure_reason(item: &BatchItem) -> Option<String> {
+    let field = |key: &str| {
+        item.fields()
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    match (field("reason"), field("message")) {
+        (Some(reason), Some(message)) if reason != message => Some(format!("{reason}: {message}")),
+        _ => item.reason().map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batches::BatchStatus;
+    use serde_json::json;
+
+    fn item(value: serde_json::Value) -> BatchItem {
+        serde_json::from_value(value).unwrap_or_default()
+    }
+
+    fn batch(status: BatchStatus, succeeded: Vec<BatchItem>, failed: Vec<BatchItem>) -> Batch {
+        Batch {
+            id: Uuid::nil(),
+            status,
+            kind: None,
+            created_at: None,
+            finished_at: None,
+            organization_id: None,
+            created_by: None,
+            succeeded,
+            failed,
+        }
+    }
+
+    #[test]
+    fn matches_by_source_id_then_unambiguous_invoice() {
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let batch = batch(
+            BatchStatus::Partial,
+            vec![
+                item(json!({"uniqueSourcePaymentId": "P-1", "invoiceId": a})),
+                item(json!({"invoiceId": b})),
+            ],
+            vec![item(
+                json!({"uniqueSourcePaymentId": "P-3", "reason": "invoice closed"}),
+            )],
+        );
+        let outcomes = batch
+            .settle(&[("P-1", a), ("P-2", b), ("P-3", c), ("P-4", c)])
+            .unwrap_or_default();
+        assert_eq!(outcomes[0], Outcome::Succeeded);
+        assert_eq!(outcomes[1], Outcome::Succeeded);
+        assert_eq!(outcomes[2], Outcome::Failed(Some("invoice closed".into())));
+        assert!(matches!(outcomes[3], Outcome::Unknown(_)));
+    }
+
+    #[test]
+    fn an_invoice_shared_by_two_payments_is_not_guessed() {
+        let a = Uuid::new_v4();
+        let batch = batch(
+            BatchStatus::Success,
+            vec![item(json!({"invoiceId": a}))],
+            vec![],
+        );
+        let outcomes = batch.settle(&[("P-1", a), ("P-2", a)]).unwrap_or_default();
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes.iter().all(
+            |o| matches!(o, Outcome::Unknown(reason) if reason.as_str().contains("several payments"))
+        ));
+    }
+
+    #[test]
+    fn a_queued_batch_settles_nothing() {
+        let batch = batch(BatchStatus::Queued, vec![], vec![]);
+        assert_eq!(batch.settle(&[("P-1", Uuid::nil())]), None);
+    }
+
+    #[test]
+    fn reason_and_message_together() {
+        let batch = batch(
+            BatchStatus::Failed,
+            vec![],
+            vec![item(json!({"uniqueSourcePaymentId": "P-1", "reason": "UNKNOWN_INVOICE", "message": "no such invoice"}))],
+        );
+        assert_eq!(
+            batch.settle(&[("P-1", Uuid::nil())]),
+            Some(vec![Outcome::Failed(Some("UNKNOWN_INVOICE: no such invoice".into()))])
+        );
+    }
+}

@@ -1,0 +1,673 @@
+//! The one submission pipeline: any number of payments → requests of at most `chunk_size`,
+//! each under its own idempotency key, sent with bounded concurrency through the call loop,
+//! remembered in an optional ledger, reported request by request.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use sha2::{Digest as _, Sha256};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::call::{Answer, Idempotency};
+use crate::client::Client;
+use crate::error::{DuplicateSourceId, Error};
+use crate::idempotency::IdempotencyKey;
+use crate::ledger::{Claim, Fingerprint, Ledger, LedgerItem, Settled};
+use crate::payment::Payment;
+use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
+
+/// Requests that fail in a row, after all their retries, before a submission stops.
+pub const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
+
+/// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
+/// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
+/// per request as it ends, with flat memory).
+///
+/// What every submission does, in order:
+///
+/// 1. **Duplicates** — a `uniqueSourcePaymentId` may appear once. For a list, a repeat is an
+///    [`Error::DuplicateSourceId`] before anything is sent; in a stream, the repeat is
+///    reported [`Outcome::NotSent`] (the first one is sent).
+/// 2. **Requests** — consecutive payments are cut into requests of at most
+///    [`with_chunk_size`](Self::with_chunk_size), each with an idempotency key chosen before
+///    its first attempt and kept on every retry.
+/// 3. **Ledger** (optional, [`with_ledger`](Self::with_ledger)) — the items are claimed under
+///    the key before the request is sent: items the ledger knows as accepted are reported
+///    [`Outcome::AlreadyAccepted`] (or [`Outcome::Conflict`] when their content changed) and
+///    not sent; items of an earlier request whose result was never recorded are settled by
+///    looking that request's batch up by its key. The result is recorded after the request.
+/// 4. **Sending** — through the client's call loop (retries, token refresh, look-up by key
+///    after an ambiguous failure: never a blind resend), at most
+///    [`with_concurrency`](Self::with_concurrency) requests at once. The body is serialized
+///    once; retries resend the same bytes.
+/// 5. **Stopping** — an answer every later request would get too (credentials refused, `403`,
+///    `404` for the organization), a ledger that cannot record, or
+///    [`with_circuit_breaker`](Self::with_circuit_breaker) requests in a row failing after all
+///    retries stop the submission: requests not yet sent are reported
+///    [`Outcome::NotSent`] with the cause.
+///
+/// ```no_run
+/// # async fn demo(client: amili_payments::Client, payments: Vec<amili_payments::Payment>)
+/// # -> Result<(), amili_payments::Error> {
+/// let report = client
+///     .submit(payments)
+///     .with_chunk_size(200)
+///     .with_concurrency(2)
+///     .send()
+///     .await?;
+/// report.ensure_accepted()?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a submission does nothing until `send` or `stream` is called"]
+pub struct Submission<'c> {
+    client: &'c Client,
+    items: BoxStream<'c, Payment>,
+    /// A problem of the whole submission found before anything was sent.
+    refused: Option<Error>,
+    /// Whether repeats are filtered while streaming (a list is checked up front instead).
+    filter_repeats: bool,
+    chunk_size: usize,
+    concurrency: usize,
+    key: Option<IdempotencyKey>,
+    ledger: Option<Arc<dyn Ledger>>,
+    circuit_breaker: u32,
+}
+
+impl fmt::Debug for Submission<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Submission")
+            .field("chunk_size", &self.chunk_size)
+            .field("concurrency", &self.concurrency)
+            .field("idempotency_key", &self.key)
+            .field("ledger", &self.ledger)
+            .field("circuit_breaker", &self.circuit_breaker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts a submission of a list of payments (checked for repeated ids before anything is
+    /// sent). See [`Submission`] for what it does and its options.
+    pub fn submit<I>(&self, payments: I) -> Submission<'_>
+    where
+        I: IntoIterator<Item = Payment>,
+    {
+        let payments: Vec<Payment> = payments.into_iter().collect();
+        let duplicates = find_duplicates(payments.iter().map(Payment::unique_source_payment_id));
+        let mut submission = self.submission(stream::iter(payments).boxed(), false);
+        if !duplicates.is_empty() {
+            submission.refused = Some(Error::DuplicateSourceId { duplicates });
+        }
+        submission
+    }
+
+    /// Starts a submission of a stream of payments, read as requests are sent: only the
+    /// requests in flight hold their payments. A repeated id is reported `NotSent` (checked
+    /// with a 64-bit hash of each id seen, so memory grows by a few bytes per payment).
+    pub fn submit_stream<S>(&self, payments: S) -> Submission<'_>
+    where
+        S: Stream<Item = Payment> + Send + 'static,
+    {
+        self.submission(payments.boxed(), true)
+    }
+
+    fn submission<'c>(&'c self, items: BoxStream<'c, Payment>, filter: bool) -> Submission<'c> {
+        Submission {
+            client: self,
+            items,
+            refused: None,
+            filter_repeats: filter,
+            chunk_size: self.shared.max_payments_per_request,
+            concurrency: self.shared.concurrency,
+            key: None,
+            ledger: None,
+            circuit_breaker: DEFAULT_CIRCUIT_BREAKER,
+        }
+    }
+}
+
+impl<'c> Submission<'c> {
+    /// The most payments per request (at least 1; default: the client's
+    /// [`max_payments_per_request`](crate::ClientBuilder::max_payments_per_request)).
+    pub fn with_chunk_size(mut self, chunk_size: usize) -> Self {
+        self.chunk_size = chunk_size.max(1);
+        self
+    }
+
+    /// How many requests run at once (at least 1; default: the client's
+    /// [`concurrency`](crate::ClientBuilder::concurrency)).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// The idempotency key of the submission's one request, chosen by the caller (for
+    /// example stored before a crash). The submission must fit in one request: payments past
+    /// the first request are reported `NotSent`.
+    pub fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Remembers what is sent in `ledger`, and sends nothing it knows as accepted.
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// Stops the submission after `requests` requests in a row failed after all their retries
+    /// (default [`DEFAULT_CIRCUIT_BREAKER`]; 0 never stops).
+    pub fn with_circuit_breaker(mut self, requests: u32) -> Self {
+        self.circuit_breaker = requests;
+        self
+    }
+
+    /// Sends everything and returns the whole report, requests in submission order.
+    ///
+    /// # Errors
+    ///
+    /// Only problems of the whole submission found before anything was sent
+    /// ([`Error::DuplicateSourceId`]); how each request and payment ended is in the report.
+    pub async fn send(self) -> Result<SubmitReport, Error> {
+        let mut requests = std::pin::pin!(self.stream()?);
+        let mut report = SubmitReport::default();
+        while let Some(request) = requests.next().await {
+            report.push(request);
+        }
+        report.sort();
+        tracing::info!(counts = ?report.counts(), "submission finished");
+        Ok(report)
+    }
+
+    /// Sends everything, yielding each request's report as soon as it ends (in completion
+    /// order). Memory holds the requests in flight, not the submission.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send), before the stream starts.
+    pub fn stream(self) -> Result<impl Stream<Item = RequestReport> + Send + 'c, Error> {
+        if let Some(error) = self.refused {
+            return Err(error);
+        }
+        let run = Arc::new(Run {
+            client: self.client.clone(),
+            ledger: self.ledger,
+            fixed_key: Mutex::new(self.key.clone()),
+            single_request: self.key.is_some(),
+            stop: Mutex::new(None),
+            failures_in_row: AtomicU32::new(0),
+            circuit_breaker: self.circuit_breaker,
+            resolved: Mutex::new(HashMap::new()),
+        });
+        let mut seen = self.filter_repeats.then(Repeats::default);
+        let span = tracing::info_span!(
+            "amili.submit",
+            operation = "submit",
+            chunk_size = self.chunk_size,
+            concurrency = self.concurrency
+        );
+        let requests = self
+            .items
+            .enumerate()
+            .map(move |(index, payment)| {
+                let repeated = seen.as_mut().is_some_and(|s| !s.first(&payment));
+                Pending {
+                    index,
+                    payment,
+                    repeated,
+                }
+            })
+            .chunks(self.chunk_size)
+            .enumerate()
+            .map(move |(n, chunk)| {
+                let run = Arc::clone(&run);
+                async move { run.request(n, chunk).await }.instrument(span.clone())
+            })
+            .buffer_unordered(self.concurrency);
+        Ok(requests)
+    }
+}
+
+/// One payment on its way, with its position.
+struct Pending {
+    index: usize,
+    payment: Payment,
+    repeated: bool,
+}
+
+/// 64-bit hashes of the ids seen in a stream.
+#[derive(Default)]
+struct Repeats {
+    hashes: HashSet<u64>,
+    state: std::collections::hash_map::RandomState,
+}
+
+impl Repeats {
+    /// Whether this is the first payment with its id.
+    fn first(&mut self, payment: &Payment) -> bool {
+        let hash = self.state.hash_one(payment.unique_source_payment_id());
+        self.hashes.insert(hash)
+    }
+}
+
+/// Shared state of one submission.
+struct Run {
+    client: Client,
+    ledger: Option<Arc<dyn Ledger>>,
+    /// The caller's key, taken by the first request.
+    fixed_key: Mutex<Option<IdempotencyKey>>,
+    single_request: bool,
+    /// Set when the submission stops: why later requests are not sent.
+    stop: Mutex<Option<Reason>>,
+    failures_in_row: AtomicU32,
+    circuit_breaker: u32,
+    /// Earlier requests' keys already looked up in this submission.
+    resolved: Mutex<HashMap<IdempotencyKey, Option<Uuid>>>,
+}
+
+/// What is decided for one payment of a request before sending.
+enum Plan {
+    Send,
+    Done(Outcome, Option<Uuid>),
+}
+
+impl Run {
+    fn stopped(&self) -> Option<Reason> {
+        lock(&self.stop).clone()
+    }
+
+    fn halt(&self, reason: String) {
+        let mut stop = lock(&self.stop);
+        if stop.is_none() {
+            tracing::warn!(%reason, "stopping the submission");
+            *stop = Some(Reason::from(reason));
+        }
+    }
+
+    /// Runs request `n` of the submission.
+    async fn request(&self, n: usize, chunk: Vec<Pending>) -> RequestReport {
+        let mut plans: Vec<Plan> = chunk
+            .iter()
+            .map(|p| {
+                if p.repeated {
+                    Plan::Done(Outcome::NotSent(REPEATED.into()), None)
+                } else {
+                    Plan::Send
+                }
+            })
+            .collect();
+        if n > 0 && self.single_request {
+            let reason = Reason::from(
+                "not sent: a caller-chosen idempotency key covers one request, and the \
+                 submission needed more",
+            );
+            return not_sent(chunk, reason);
+        }
+        if let Some(reason) = self.stopped() {
+            return not_sent(chunk, reason);
+        }
+        let key = lock(&self.fixed_key)
+            .take()
+            .unwrap_or_else(IdempotencyKey::random);
+
+        // Serialize once: each payment's JSON (kept for the body and its fingerprint).
+        let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(chunk.len());
+        for pending in &chunk {
+            let mut json = Vec::with_capacity(256);
+            if let Err(e) = serde_json::to_writer(&mut json, &pending.payment) {
+                // Serializing a validated payment cannot fail; if it did, nothing is sent.
+                return not_sent(chunk, Reason::from(format!("not sent: {e}")));
+            }
+            bodies.push(json);
+        }
+        if let Some(ledger) = &self.ledger
+            && let Err(reason) = self.claim(ledger.as_ref(), &key, &chunk, &bodies, &mut plans).await
+        {
+            self.halt(reason.to_string());
+            return not_sent(chunk, reason);
+        }
+        let sending = plans.iter().filter(|p| matches!(p, Plan::Send)).count();
+        let (result, outcome) = if sending == 0 {
+            (RequestResult::NotSent, None)
+        } else {
+            let body = request_body(&bodies, &plans);
+            let result = self.send(&key, body, sending).await;
+            let outcome = result.outcome();
+            (result, Some(outcome))
+        };
+        if let (Some(ledger), true) = (&self.ledger, sending > 0) {
+            let settled = match &result {
+                RequestResult::Accepted { batch_id, .. } => Settled::Accepted {
+                    batch_id: *batch_id,
+                },
+                RequestResult::Rejected(_) => Settled::NotBooked,
+                _ => Settled::Unknown,
+            };
+            if let Err(e) = ledger.record(&key, &settled).await {
+                // The report still tells what happened; later requests are not sent.
+                self.halt(format!(
+                    "not sent: the ledger could not record request {key} ({e})"
+                ));
+            }
+        }
+        let batch_id = match &result {
+            RequestResult::Accepted { batch_id, .. } => Some(*batch_id),
+            _ => None,
+        };
+        let items = chunk
+            .into_iter()
+            .zip(plans)
+            .map(|(pending, plan)| {
+                let (outcome, batch) = match plan {
+                    Plan::Send => (
+                        outcome.clone().unwrap_or(Outcome::NotSent(REPEATED.into())),
+                        batch_id,
+                    ),
+                    Plan::Done(outcome, batch) => (outcome, batch),
+                };
+                item(pending, outcome, batch)
+            })
+            .collect();
+        RequestReport {
+            idempotency_key: (sending > 0).then_some(key),
+            result,
+            items,
+        }
+    }
+
+    /// Claims the payments marked `Send` in the ledger; marks the ones it knows.
+    async fn claim(
+        &self,
+        ledger: &dyn Ledger,
+        key: &IdempotencyKey,
+        chunk: &[Pending],
+        bodies: &[Vec<u8>],
+        plans: &mut [Plan],
+    ) -> Result<(), Reason> {
+        let fingerprints: Vec<Fingerprint> =
+            bodies.iter().map(|b| Sha256::digest(b).into()).collect();
+        // Two rounds at most: a pending item of an earlier request is settled, then claimed.
+        for _ in 0..2 {
+            let open: Vec<usize> = (0..chunk.len())
+                .filter(|&i| matches!(plans[i], Plan::Send))
+                .collect();
+            if open.is_empty() {
+                return Ok(());
+            }
+            let items: Vec<LedgerItem<'_>> = open
+                .iter()
+                .map(|&i| LedgerItem {
+                    id: chunk[i].payment.unique_source_payment_id(),
+                    fingerprint: &fingerprints[i],
+                })
+                .collect();
+            let claims = ledger
+                .claim(key, &items)
+                .await
+                .map_err(|e| Reason::from(format!("not sent: the ledger could not claim it ({e})")))?;
+            let mut again = false;
+            for (&i, claim) in open.iter().zip(claims) {
+                plans[i] = match claim {
+                    Claim::Claimed => Plan::Send,
+                    Claim::AlreadyAccepted { batch_id } => {
+                        Plan::Done(Outcome::AlreadyAccepted, Some(batch_id))
+                    }
+                    Claim::Conflict { batch_id } => Plan::Done(
+                        Outcome::Conflict(Reason::from(format!(
+                            "accepted earlier (batch {batch_id}) with other content; not sent \
+                             again: correct it in Amili or give it a new id"
+                        ))),
+                        Some(batch_id),
+                    ),
+                    Claim::Busy => Plan::Done(
+                        Outcome::NotSent("not sent: another submission is sending it".into()),
+                        None,
+                    ),
+                    Claim::Pending { key: earlier } => match self.settle(ledger, &earlier).await {
+                        Ok(Some(batch_id)) => Plan::Done(Outcome::AlreadyAccepted, Some(batch_id)),
+                        Ok(None) => {
+                            again = true;
+                            Plan::Send
+                        }
+                        Err(reason) => Plan::Done(Outcome::Unknown(reason), None),
+                    },
+                };
+            }
+            if !again {
+                return Ok(());
+            }
+        }
+        // Still pending after settling: leave it alone rather than loop.
+        for plan in plans.iter_mut().filter(|p| matches!(p, Plan::Send)) {
+            *plan = Plan::Done(
+                Outcome::NotSent("not sent: the ledger still holds it as pending".into()),
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    /// An earlier request whose result was never recorded: its batch, looked up by its key
+    /// (once per submission), recorded in the ledger.
+    async fn settle(
+        &self,
+        ledger: &dyn Ledger,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Uuid>, Reason> {
+        if let Some(known) = lock(&self.resolved).get(key) {
+            return Ok(*known);
+        }
+        let found = match self.client.find_batch_by_key(key).await {
+            Ok(found) => found.map(|b| b.id),
+            Err(e) => {
+                return Err(Reason::from(format!(
+                    "an earlier request (idempotency key {key}) may have booked it, and looking \
+                     its batch up failed ({e}); not sent again"
+                )));
+            }
+        };
+        let settled = match found {
+            Some(batch_id) => Settled::Accepted { batch_id },
+            None => Settled::NotBooked,
+        };
+        ledger
+            .record(key, &settled)
+            .await
+            .map_err(|e| Reason::from(format!("not sent: the ledger could not record ({e})")))?;
+        lock(&self.resolved).insert(key.clone(), found);
+        Ok(found)
+    }
+
+    /// Sends one request and classifies how it ended; stops the submission when every later
+    /// request would end the same way.
+    async fn send(&self, key: &IdempotencyKey, body: Bytes, payments: usize) -> RequestResult {
+        let client = &self.client;
+        let shared = &client.shared;
+        let span = tracing::info_span!(
+            "amili.create_payments",
+            operation = "create_payments",
+            idempotency_key = %key,
+            payments,
+        );
+        let empty = amili_api::types::CreatePaymentsRequest {
+            payments: Vec::new(),
+        };
+        let answer = client
+            .call(
+                "create_payments",
+                Idempotency::Write { key, body: &body },
+                || {
+                    let mut request = shared
+                        .raw
+                        .create_payments()
+                        .organization_id(shared.organization_id)
+                        // The bytes in `body` replace this in the request hook.
+                        .body(empty.clone());
+                    if shared.send_idempotency_key {
+                        request = request.idempotency_key(key.as_str());
+                    }
+                    request.send()
+                },
+            )
+            .instrument(span)
+            .await;
+        let result = match answer {
+            Ok(Answer::Fresh(accepted)) => RequestResult::Accepted {
+                batch_id: accepted.data.batch_id,
+                recovered: false,
+            },
+            Ok(Answer::FoundByKey(batch)) => RequestResult::Accepted {
+                batch_id: batch.id,
+                recovered: true,
+            },
+            Err(e) if e.is_outcome_unknown() => RequestResult::Unknown(e),
+            Err(e) => RequestResult::Rejected(e),
+        };
+        match &result {
+            RequestResult::Accepted { batch_id, .. } => {
+                tracing::info!(%batch_id, "payments accepted");
+                self.failures_in_row.store(0, Ordering::Release);
+            }
+            RequestResult::Rejected(e) if stops_every_request(e) => {
+                self.halt(format!(
+                    "not sent: an earlier request got an answer every request would get: {e}"
+                ));
+            }
+            RequestResult::Rejected(e) | RequestResult::Unknown(e) if e.is_retryable() || e.is_outcome_unknown() => {
+                let in_row = self.failures_in_row.fetch_add(1, Ordering::AcqRel) + 1;
+                if self.circuit_breaker > 0 && in_row >= self.circuit_breaker {
+                    self.halt(format!(
+                        "not sent: {in_row} requests in a row failed after all retries (the \
+                         last: {e}); try again later"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        result
+    }
+}
+
+impl RequestResult {
+    /// The outcome each payment the request carried gets.
+    fn outcome(&self) -> Outcome {
+        match self {
+            RequestResult::Accepted { .. } => Outcome::Accepted,
+            RequestResult::Rejected(
+                e @ Error::Transport {
+                    maybe_sent: false, ..
+                },
+            ) => Outcome::NotSent(Reason::from(e.to_string())),
+            RequestResult::Rejected(e) => Outcome::Rejected(Reason::from(e.to_string())),
+            RequestResult::Unknown(e) => Outcome::Unknown(Reason::from(e.to_string())),
+            RequestResult::NotSent => Outcome::NotSent(Reason::from("not sent")),
+        }
+    }
+}
+
+/// Answers that every request of the submission would get: the credentials refused, not
+/// allowed for the organization, the organization unknown.
+fn stops_every_request(e: &Error) -> bool {
+    e.is_authentication() || matches!(e.status(), Some(401 | 403 | 404))
+}
+
+const REPEATED: &str = "not sent: its uniqueSourcePaymentId appeared earlier in the submission";
+
+/// `{"payments":[…]}` from the serialized payments that are sent.
+fn request_body(bodies: &[Vec<u8>], plans: &[Plan]) -> Bytes {
+    let size: usize = bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 16;
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(b"{\"payments\":[");
+    let mut first = true;
+    for (json, plan) in bodies.iter().zip(plans) {
+        if matches!(plan, Plan::Send) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(json);
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Bytes::from(out)
+}
+
+fn item(pending: Pending, outcome: Outcome, batch_id: Option<Uuid>) -> ItemOutcome {
+    let invoice_id = pending.payment.invoice_id();
+    ItemOutcome {
+        index: pending.index,
+        id: pending.payment.into_source_id(),
+        invoice_id,
+        batch_id,
+        outcome,
+    }
+}
+
+fn not_sent(chunk: Vec<Pending>, reason: Reason) -> RequestReport {
+    RequestReport {
+        idempotency_key: None,
+        result: RequestResult::NotSent,
+        items: chunk
+            .into_iter()
+            .map(|p| {
+                let outcome = if p.repeated {
+                    Outcome::NotSent(REPEATED.into())
+                } else {
+                    Outcome::NotSent(reason.clone())
+                };
+                item(p, outcome, None)
+            })
+            .collect(),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Every id that appears more than once, with its positions, in order of first appearance.
+pub(crate) fn find_duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<DuplicateSourceId> {
+    let (lower, _) = ids.size_hint();
+    let mut first: HashMap<&'a str, usize> = HashMap::with_capacity(lower);
+    // Only repeated ids get a list of positions.
+    let mut repeated: HashMap<&'a str, DuplicateSourceId> = HashMap::new();
+    for (index, id) in ids.enumerate() {
+        match first.get(id) {
+            None => {
+                first.insert(id, index);
+            }
+            Some(&earlier) => repeated
+                .entry(id)
+                .or_insert_with(|| DuplicateSourceId {
+                    source_id: id.to_owned(),
+                    indexes: vec![earlier],
+                })
+                .indexes
+                .push(index),
+        }
+    }
+    let mut repeated: Vec<DuplicateSourceId> = repeated.into_values().collect();
+    repeated.sort_by_key(|d| d.indexes[0]);
+    repeated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_in_order_with_every_position() {
+        let d = find_duplicates(["a", "b", "a", "c", "b", "a"].into_iter());
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].source_id, "a");
+        assert_eq!(d[0].indexes, [0, 2, 5]);
+        assert_eq!(d[1].indexes, [1, 4]);
+        assert!(find_duplicates(["a", "b"].into_iter()).is_empty());
+    }
+}
