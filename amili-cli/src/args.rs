@@ -107,9 +107,11 @@ pub struct SubmitArgs {
     #[arg(long, value_enum, requires = "report")]
     pub report_format: Option<ReportFormat>,
 
-    /// The journal that makes a rerun safe (default: `<FILE>.amili-journal` beside the input).
-    #[arg(long, value_name = "FILE")]
-    pub journal: Option<PathBuf>,
+    /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
+    /// sends one twice (default: `$XDG_STATE_HOME/amili/ledger.db`, else
+    /// `~/.local/state/amili/ledger.db`). Not used with --sandbox (its state dies with the run).
+    #[arg(long, env = "AMILI_STATE", value_name = "FILE")]
+    pub state: Option<PathBuf>,
 
     /// How many payments one request carries at most.
     #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use amili_payments::{Client, Environment};
+use amili_payments::{Backoff, Client, Environment, Poller};
 use amili_sandbox::Sandbox;
 
 use crate::args::{ConnectionArgs, EnvironmentArg};
@@ -73,8 +73,7 @@ const EMBEDDED_BATCH_DELAY: Duration = Duration::from_millis(300);
 
 /// Builds the client the arguments describe (starting the embedded sandbox for `--sandbox`).
 pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Connection> {
-    // `amili` cuts the chunks itself (and a resumed chunk keeps the size an earlier run gave
-    // it), so the client's own limit is only the upper bound of --chunk-size.
+    // The submission's chunk size comes from --chunk-size; the client's limit is its bound.
     let mut builder = Client::builder()
         .max_payments_per_request(crate::args::MAX_CHUNK_SIZE as usize)
         .concurrency(tuning.concurrency)
@@ -156,4 +155,16 @@ pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Co
         client,
         sandbox: None,
     })
+}
+
+/// The poller the CLI follows batches with: quick at first (the sandbox and small batches
+/// finish in moments), at most every 5 s, giving up after `timeout` per batch.
+pub fn poller(client: &Client, timeout: Duration) -> Poller<'_> {
+    client
+        .poller()
+        .with_timeout(timeout)
+        .with_backoff(Backoff::new(
+            Duration::from_millis(250),
+            Duration::from_secs(5),
+        ))
 }

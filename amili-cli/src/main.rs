@@ -7,11 +7,10 @@ mod args;
 mod commands;
 mod config;
 mod exit;
-mod follow;
 mod input;
-mod journal;
 mod output;
 mod report;
+mod spool;
 mod submit;
 mod validate;
 

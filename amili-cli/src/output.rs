@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::report::{Outcome, ReportRow};
+use amili_payments::Uuid;
+use amili_payments::report::OutcomeCounts;
+
+use crate::report::ReportRow;
 use crate::validate::{Problem, Validation};
 
 /// Progress on stderr: an indicatif bar per phase on a terminal, a plain line every few
@@ -88,36 +91,12 @@ impl Progress {
         self.plain_due(true);
     }
 
-    /// `done` of `total` payments have an outcome (sent, skipped or failed).
+    /// `done` of `total` payments have an outcome (sent, skipped or failed; with `--wait`:
+    /// processed).
     pub fn sent(&self, done: u64, total: u64, batches: u64) {
         self.with_bar("", Some(total), |bar| bar.set_position(done));
         if self.plain_due(false) {
-            eprintln!("sent {done}/{total} payments in {batches} batches");
-        }
-    }
-
-    /// Starts following `total` batches.
-    pub fn start_following(&self, total: u64) {
-        self.finish();
-        self.with_bar(
-            "waiting for batches [{bar:30}] {human_pos}/{human_len}",
-            Some(total),
-            |_| {},
-        );
-        if !self.terminal {
-            eprintln!(
-                "waiting for {total} batch{} to be processed…",
-                if total == 1 { "" } else { "es" }
-            );
-            self.plain_due(true);
-        }
-    }
-
-    /// `done` of `total` batches are processed.
-    pub fn followed(&self, done: u64, total: u64) {
-        self.with_bar("", Some(total), |bar| bar.set_position(done));
-        if self.plain_due(false) {
-            eprintln!("{done}/{total} batches processed");
+            eprintln!("{done}/{total} payments done, {batches} batches");
         }
     }
 
@@ -154,71 +133,34 @@ fn problem_line(file: &str, p: &Problem) -> String {
     format!("{file}: {p}")
 }
 
-/// Counts per outcome, in a fixed order.
-#[derive(Debug, Default, Clone)]
-pub struct Counts {
-    pub accepted: u64,
-    pub succeeded: u64,
-    pub failed: u64,
-    pub rejected: u64,
-    pub unknown: u64,
-    pub not_sent: u64,
-    pub invalid: u64,
+/// Whether a run ended well: every row accepted (with `--wait`: processed successfully).
+pub fn all_good(counts: &OutcomeCounts, waited: bool) -> bool {
+    let good =
+        counts.succeeded + counts.already_accepted + if waited { 0 } else { counts.accepted };
+    counts.total() > 0 && good == counts.total()
 }
 
-impl Counts {
-    pub fn add(&mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Accepted => self.accepted += 1,
-            Outcome::Succeeded => self.succeeded += 1,
-            Outcome::Failed => self.failed += 1,
-            Outcome::Rejected => self.rejected += 1,
-            Outcome::Unknown => self.unknown += 1,
-            Outcome::NotSent => self.not_sent += 1,
-            Outcome::Invalid => self.invalid += 1,
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.accepted
-            + self.succeeded
-            + self.failed
-            + self.rejected
-            + self.unknown
-            + self.not_sent
-            + self.invalid
-    }
-
-    /// Whether every payment sent ended well (`accepted` counts only without --wait).
-    pub fn all_good(&self, waited: bool) -> bool {
-        self.failed == 0
-            && self.rejected == 0
-            && self.unknown == 0
-            && self.not_sent == 0
-            && self.invalid == 0
-            && (!waited || self.accepted == 0)
-    }
-
-    pub fn summary(&self) -> String {
-        let mut parts = Vec::new();
-        for (n, label) in [
-            (self.succeeded, "succeeded"),
-            (self.accepted, "accepted"),
-            (self.failed, "failed"),
-            (self.rejected, "rejected"),
-            (self.unknown, "unknown"),
-            (self.not_sent, "not sent"),
-            (self.invalid, "invalid (skipped)"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {label}"));
-            }
-        }
-        if parts.is_empty() {
-            "no payments".to_owned()
-        } else {
-            parts.join(", ")
-        }
+/// `3 succeeded, 1 failed` — the counts that are not zero.
+pub fn summary(counts: &OutcomeCounts) -> String {
+    let parts: Vec<String> = [
+        (counts.succeeded, "succeeded"),
+        (counts.accepted, "accepted"),
+        (counts.already_accepted, "already accepted"),
+        (counts.failed, "failed"),
+        (counts.rejected, "rejected"),
+        (counts.unknown, "unknown"),
+        (counts.not_sent, "not sent"),
+        (counts.conflict, "conflict"),
+        (counts.invalid, "invalid (skipped)"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, label)| format!("{n} {label}"))
+    .collect();
+    if parts.is_empty() {
+        "no payments".to_owned()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -227,8 +169,8 @@ impl Counts {
 pub struct Table {
     limit: usize,
     shown: Vec<ReportRow>,
-    pub counts: Counts,
-    pub batches: std::collections::BTreeSet<String>,
+    pub counts: OutcomeCounts,
+    pub batches: std::collections::BTreeSet<Uuid>,
 }
 
 impl Table {
@@ -236,17 +178,15 @@ impl Table {
         Table {
             limit,
             shown: Vec::new(),
-            counts: Counts::default(),
+            counts: OutcomeCounts::default(),
             batches: Default::default(),
         }
     }
 
     pub fn add(&mut self, row: &ReportRow) {
-        self.counts.add(row.outcome);
-        if let Some(b) = &row.batch_id
-            && !self.batches.contains(b)
-        {
-            self.batches.insert(b.clone());
+        self.counts.add(&row.outcome);
+        if let Some(b) = row.batch_id {
+            self.batches.insert(b);
         }
         if self.shown.len() < self.limit {
             self.shown.push(row.clone());
@@ -269,12 +209,13 @@ impl Table {
                 "{:<6} {:<24} {:<36} {:<10} {}",
                 row.line,
                 truncate(&row.source_id, 24),
-                row.batch_id.as_deref().unwrap_or("-"),
-                row.outcome.as_str(),
-                row.reason.as_deref().unwrap_or("")
+                row.batch_id
+                    .map_or_else(|| "-".to_owned(), |b| b.to_string()),
+                row.outcome.name(),
+                row.outcome.reason().map_or("", |r| r.as_str())
             );
         }
-        let total = self.counts.total();
+        let total = self.counts.total() as u64;
         let shown = self.shown.len() as u64;
         if total > shown {
             let _ = writeln!(
@@ -292,7 +233,7 @@ impl Table {
             out,
             "{} rows: {} ({} batch{})",
             total,
-            self.counts.summary(),
+            summary(&self.counts),
             self.batches.len(),
             if self.batches.len() == 1 { "" } else { "es" }
         );

@@ -4,57 +4,52 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use amili_payments::report::Outcome;
+use amili_payments::{IdempotencyKey, Uuid};
 use anyhow::Context as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// What happened to one row of the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Amili accepted the payment into a batch (202); not yet known whether it was booked.
-    Accepted,
-    /// The batch finished and the payment was booked.
-    Succeeded,
-    /// Amili refused the payment (in the batch, or the whole request).
-    Failed,
-    /// Amili refused the request, or sending gave up: nothing was booked; safe to send again.
-    Rejected,
-    /// Sent, but whether Amili received it could not be established.
-    Unknown,
-    /// Never sent (for example the run was cut short, or an earlier step failed).
-    NotSent,
-    /// The row failed validation and was skipped (`--skip-invalid`).
-    Invalid,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed => "failed",
-            Outcome::Rejected => "rejected",
-            Outcome::Unknown => "unknown",
-            Outcome::NotSent => "not_sent",
-            Outcome::Invalid => "invalid",
-        }
-    }
-}
-
-/// One line of the report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One line of the report: a row of the input and the library's outcome for it.
+#[derive(Debug, Clone)]
 pub struct ReportRow {
     /// The physical line of the row in the input file.
     pub line: u64,
-    #[serde(rename = "uniqueSourcePaymentId")]
     pub source_id: String,
-    #[serde(rename = "invoiceId")]
+    /// As written in the file (an invalid row's may not be a UUID).
     pub invoice_id: String,
-    pub batch_id: Option<String>,
-    pub idempotency_key: Option<String>,
+    pub batch_id: Option<Uuid>,
+    pub idempotency_key: Option<IdempotencyKey>,
     pub outcome: Outcome,
+}
+
+/// The report's columns, in order.
+#[derive(Serialize)]
+struct Columns<'a> {
+    line: u64,
+    #[serde(rename = "uniqueSourcePaymentId")]
+    source_id: &'a str,
+    #[serde(rename = "invoiceId")]
+    invoice_id: &'a str,
+    batch_id: Option<Uuid>,
+    idempotency_key: Option<&'a str>,
+    outcome: &'static str,
     /// Amili's reason for a failure, or why the outcome is unknown / the row was not sent.
-    pub reason: Option<String>,
+    reason: Option<&'a str>,
+}
+
+impl Serialize for ReportRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Columns {
+            line: self.line,
+            source_id: &self.source_id,
+            invoice_id: &self.invoice_id,
+            batch_id: self.batch_id,
+            idempotency_key: self.idempotency_key.as_ref().map(IdempotencyKey::as_str),
+            outcome: self.outcome.name(),
+            reason: self.outcome.reason().map(|r| r.as_str()),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// The report file formats.
@@ -147,10 +142,9 @@ mod tests {
             line: n,
             source_id: format!("P-{n}"),
             invoice_id: "i".into(),
-            batch_id: Some("b".into()),
+            batch_id: Some(Uuid::nil()),
             idempotency_key: None,
             outcome,
-            reason: (outcome == Outcome::Failed).then(|| "unknown invoice, \"x\"".into()),
         }
     }
 
@@ -158,9 +152,10 @@ mod tests {
     fn json_and_csv_reports() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");
+        let failed = Outcome::Failed(Some("unknown invoice, \"x\"".into()));
         let mut w = ReportWriter::create(&json, ReportFormat::from_path(&json)).unwrap();
         w.write(&row(2, Outcome::Succeeded)).unwrap();
-        w.write(&row(3, Outcome::Failed)).unwrap();
+        w.write(&row(3, failed.clone())).unwrap();
         w.finish().unwrap();
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -170,14 +165,17 @@ mod tests {
 
         let csv_path = dir.path().join("r.csv");
         let mut w = ReportWriter::create(&csv_path, ReportFormat::from_path(&csv_path)).unwrap();
-        w.write(&row(3, Outcome::Failed)).unwrap();
+        w.write(&row(3, failed)).unwrap();
         w.finish().unwrap();
         let text = std::fs::read_to_string(&csv_path).unwrap();
         assert!(text.starts_with(
             "line,uniqueSourcePaymentId,invoiceId,batch_id,idempotency_key,outcome,reason\n"
         ));
         assert!(
-            text.contains("3,P-3,i,b,,failed,\"unknown invoice, \"\"x\"\"\""),
+            text.contains(&format!(
+                "3,P-3,i,{},,failed,\"unknown invoice, \"\"x\"\"\"",
+                Uuid::nil()
+            )),
             "{text}"
         );
 

@@ -1,22 +1,22 @@
-//! The first pass over a file: validate every row, find repeated ids, fingerprint the input.
+//! Reading a payment file once: every row straight into the library's input type, validated
+//! by the library (every problem of every row, with its line), and spooled (see `spool.rs`)
+//! so that sending never reads or validates the file again.
 //!
-//! Memory stays flat in the file size except for 8 bytes per valid row (a 64-bit hash of its
-//! `uniqueSourcePaymentId`, sorted afterwards to find repeats). Only when two hashes are equal
-//! does a second, exact pass compare the ids themselves (for those hashes only), so a hash
-//! collision never rejects a file.
+//! Repeated ids are found with 8 bytes per valid row (a 64-bit hash of its
+//! `uniqueSourcePaymentId`, sorted at the end). Only when two hashes are equal does an exact
+//! pass compare the ids themselves (for those hashes only, re-reading the file), so a hash
+//! collision never rejects a row.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
-use std::io::{self, Read};
 use std::path::Path;
 
-use amili_payments::{AmountInput, Payment, PaymentInput};
-use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
+use amili_payments::validation::AmountInput;
+use amili_payments::{Payment, PaymentInput};
 
 use crate::input::{self, Format, InputError, Row};
-use crate::journal::{InputId, hex};
 use crate::output::Progress;
+use crate::spool::SpoolWriter;
 
 /// One problem of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +49,11 @@ pub struct Validation {
     pub problems: Vec<Problem>,
     /// How many problems there are in all.
     pub problem_count: u64,
-    /// Valid rows whose `uniqueSourcePaymentId` repeats an earlier valid row's (by record
-    /// index); they count as invalid.
+    /// Valid rows whose `uniqueSourcePaymentId` repeats an earlier valid row's (by line);
+    /// they count as invalid.
     pub repeats: HashSet<u64>,
     /// Warnings about the file (ignored columns).
     pub warnings: Vec<String>,
-    /// The input's size and SHA-256 (for the journal).
-    pub input_id: Option<InputId>,
 }
 
 impl Validation {
@@ -82,58 +80,6 @@ pub fn resolve_format(path: &Path, flag: Option<Format>) -> anyhow::Result<Forma
     }
 }
 
-/// Turns a row's fields into the raw input type, naming fields of the wrong JSON type.
-pub fn to_input(mut fields: Map<String, Value>) -> Result<PaymentInput, Vec<(String, String)>> {
-    let mut problems = Vec::new();
-    let mut text = |name: &str| -> Option<String> {
-        match fields.remove(name) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(other) => {
-                problems.push((
-                    name.to_owned(),
-                    format!("expected a string, found {}", input::json_kind(&other)),
-                ));
-                None
-            }
-        }
-    };
-    let invoice_id = text("invoiceId");
-    let payment_type = text("type");
-    let currency = text("currency");
-    let date = text("date");
-    let description = text("description");
-    let unique_source_payment_id = text("uniqueSourcePaymentId");
-    let amount = match fields.remove("amount") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(AmountInput::Text(s)),
-        Some(Value::Number(n)) => {
-            // The number's own digits, read exactly (serde_json keeps them as written only
-            // for integers, so go through its shortest round-trip text).
-            Some(AmountInput::Text(n.to_string()))
-        }
-        Some(other) => {
-            problems.push((
-                "amount".to_owned(),
-                format!("expected a number, found {}", input::json_kind(&other)),
-            ));
-            None
-        }
-    };
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(PaymentInput {
-        invoice_id,
-        payment_type,
-        amount,
-        currency,
-        date,
-        description,
-        unique_source_payment_id,
-    })
-}
-
 /// A row checked on its own (the repeat check needs the whole file).
 pub enum Checked {
     Valid(Payment),
@@ -145,7 +91,7 @@ pub enum Checked {
     },
 }
 
-/// Validates one row on its own.
+/// Validates one row on its own: the library's one validation path.
 pub fn check_row(row: Row) -> Checked {
     let line = row.line;
     let problem = |field: Option<String>, message: String| Problem {
@@ -153,38 +99,31 @@ pub fn check_row(row: Row) -> Checked {
         field,
         message,
     };
-    let fields = match row.fields {
-        Ok(fields) => fields,
+    let input = match row.input {
+        Ok(input) => input,
         Err(message) => {
+            let (field, message) = match message.split_once(": ") {
+                Some((field, rest)) if PaymentInput::FIELDS.contains(&field) => {
+                    (Some(field.to_owned()), rest.to_owned())
+                }
+                _ => (None, message),
+            };
             return Checked::Invalid {
-                problems: vec![problem(None, message)],
+                problems: vec![problem(field, message)],
                 source_id: String::new(),
                 invoice_id: String::new(),
             };
         }
     };
-    let raw = |name: &str| match fields.get(name) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
+    let source_id = input.unique_source_payment_id.clone().unwrap_or_default();
+    let invoice_id = input.invoice_id.clone().unwrap_or_default();
+    let amount = match &input.amount {
+        Some(AmountInput::Text(text)) => text.clone(),
+        Some(AmountInput::Number(n)) => n.to_string(),
+        Some(AmountInput::Integer(n)) => n.to_string(),
+        None => String::new(),
     };
-    let source_id = raw("uniqueSourcePaymentId");
-    let invoice_id = raw("invoiceId");
-    let amount = raw("amount");
-    let date = raw("date");
-    let input = match to_input(fields) {
-        Ok(input) => input,
-        Err(problems) => {
-            return Checked::Invalid {
-                problems: problems
-                    .into_iter()
-                    .map(|(f, m)| problem(Some(f), m))
-                    .collect(),
-                source_id,
-                invoice_id,
-            };
-        }
-    };
+    let date = input.date.clone().unwrap_or_default();
     match Payment::from_input(input) {
         Ok(payment) => Checked::Valid(payment),
         Err(errors) => Checked::Invalid {
@@ -223,65 +162,49 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
-/// A reader that hashes and counts what passes through it.
-struct Fingerprint<R> {
-    inner: R,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl<R: Read> Read for Fingerprint<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
-}
-
-/// Validates every row of `path`: the first pass.
+/// Reads `path` once: validates every row, spools each row's outcome (a valid payment, or
+/// the invalid row for the report) when `spool` is given, and finds repeated ids.
 pub fn validate_file(
     path: &Path,
     format: Format,
     max_errors: usize,
     progress: &Progress,
+    mut spool: Option<&mut SpoolWriter>,
 ) -> anyhow::Result<Validation> {
-    let mut fingerprint = Fingerprint {
-        inner: input::open(path)?,
-        hasher: Sha256::new(),
-        size: 0,
-    };
     let mut v = Validation::default();
     let mut hashes: Vec<u64> = Vec::new();
-    {
-        let (rows, warnings) = input::rows(&mut fingerprint, format).map_err(|e| fatal(path, e))?;
-        v.warnings = warnings;
-        for row in rows {
-            let row = row.map_err(|e| fatal(path, e))?;
-            v.rows += 1;
-            if v.rows % 10_000 == 0 {
-                progress.validated(v.rows);
-            }
-            match check_row(row) {
-                Checked::Valid(payment) => {
-                    v.valid += 1;
-                    hashes.push(id_hash(payment.unique_source_payment_id()));
+    let (rows, warnings) = input::rows(input::open(path)?, format).map_err(|e| fatal(path, e))?;
+    v.warnings = warnings;
+    for row in rows {
+        let row = row.map_err(|e| fatal(path, e))?;
+        let line = row.line;
+        v.rows += 1;
+        if v.rows % 10_000 == 0 {
+            progress.validated(v.rows);
+        }
+        match check_row(row) {
+            Checked::Valid(payment) => {
+                v.valid += 1;
+                hashes.push(id_hash(payment.unique_source_payment_id()));
+                if let Some(spool) = spool.as_deref_mut() {
+                    spool.payment(line, &payment)?;
                 }
-                Checked::Invalid { problems, .. } => {
-                    v.invalid += 1;
-                    for p in problems {
-                        v.push(p, max_errors);
-                    }
+            }
+            Checked::Invalid {
+                problems,
+                source_id,
+                invoice_id,
+            } => {
+                v.invalid += 1;
+                if let Some(spool) = spool.as_deref_mut() {
+                    spool.invalid(line, &source_id, &invoice_id, &reason_of(&problems))?;
+                }
+                for p in problems {
+                    v.push(p, max_errors);
                 }
             }
         }
     }
-    // Read whatever follows the last row too (e.g. trailing blank lines) for the fingerprint.
-    io::copy(&mut fingerprint, &mut io::sink())?;
-    v.input_id = Some(InputId {
-        size: fingerprint.size,
-        sha256: hex(&fingerprint.hasher.finalize()),
-    });
     progress.validated(v.rows);
 
     hashes.sort_unstable();
@@ -298,6 +221,18 @@ pub fn validate_file(
     Ok(v)
 }
 
+/// One line for a row's problems: `amount: …; date: …`.
+fn reason_of(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| match &p.field {
+            Some(f) => format!("{f}: {}", p.message),
+            None => p.message.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The exact check: compares the ids of the rows whose hashes collided.
 fn find_repeats(
     path: &Path,
@@ -311,7 +246,7 @@ fn find_repeats(
     let mut repeats = Vec::new();
     for row in rows {
         let row = row.map_err(|e| fatal(path, e))?;
-        let (line, index) = (row.line, row.index);
+        let line = row.line;
         let Checked::Valid(payment) = check_row(row) else {
             continue;
         };
@@ -321,7 +256,7 @@ fn find_repeats(
         }
         match first_line.get(id) {
             Some(first) => repeats.push((
-                index,
+                line,
                 Problem {
                     line,
                     field: Some("uniqueSourcePaymentId".into()),
@@ -337,8 +272,8 @@ fn find_repeats(
         return Ok(());
     }
     // Merge the repeats into the (line-ordered) problems.
-    for (index, problem) in repeats {
-        v.repeats.insert(index);
+    for (line, problem) in repeats {
+        v.repeats.insert(line);
         v.valid -= 1;
         v.invalid += 1;
         v.push(problem, usize::MAX);

@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
-use amili_payments::{Batch, BatchFilter, BatchStatus, IdempotencyKey, WaitOptions};
+use amili_payments::batches::{BatchFilter, BatchStatus};
+use amili_payments::{Batch, IdempotencyKey};
 use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::args::{ConnectionArgs, OutputArgs};
-use crate::config::{Tuning, connect};
+use crate::config::{Tuning, connect, poller};
 use crate::exit::{Exit, UsageError};
 
 pub async fn get(
@@ -30,10 +31,9 @@ pub async fn wait(
     connection: &ConnectionArgs,
 ) -> anyhow::Result<Exit> {
     let conn = connect(connection, Tuning::default()).await?;
-    let options = WaitOptions::default()
-        .with_timeout(Duration::from_secs(timeout))
-        .with_interval(Duration::from_millis(250), Duration::from_secs(5));
-    let result = conn.client.wait(id, options).await;
+    let result = poller(&conn.client, Duration::from_secs(timeout))
+        .until_done(id)
+        .await;
     conn.close().await;
     let batch = result.map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
     print_batch(&batch, output.json)?;

@@ -1,17 +1,21 @@
-//! `amili payments submit FILE`: validate, journal, send, (follow), report.
+//! `amili payments submit FILE`: read and validate once, send through the library's pipeline
+//! (with the ledger), follow with its poller (`--wait`), report.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use amili_ledger::SqliteLedger;
+use amili_payments::ledger::{Ledger, MemoryLedger};
+
 use crate::args::SubmitArgs;
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
-use crate::follow::{Spill, follow_all};
-use crate::journal::Journal;
-use crate::output::{Progress, Table, print_problems};
+use crate::output::{Progress, Table, all_good, print_problems};
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
-use crate::submit::{Plan, Sink, journal_path, send_all};
+use crate::spool::SpoolWriter;
+use crate::submit::{Sending, Sink, send_all};
 use crate::validate::{resolve_format, validate_file};
 
 /// The final rows go to the summary table and the report file.
@@ -37,8 +41,17 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let format = resolve_format(path, args.input.format).map_err(usage)?;
     let progress = Progress::new();
 
-    // Pass 1: validate everything before sending anything.
-    let v = validate_file(path, format, args.input.max_errors, &progress).map_err(usage)?;
+    // Read the file once: validate every row before sending anything, spooling what was
+    // found so that sending streams from the spool.
+    let mut spool = SpoolWriter::new()?;
+    let v = validate_file(
+        path,
+        format,
+        args.input.max_errors,
+        &progress,
+        Some(&mut spool),
+    )
+    .map_err(usage)?;
     progress.finish();
     print_problems(&name, &v);
     if v.rows == 0 {
@@ -57,12 +70,7 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         eprintln!("{name}: no valid payments; nothing was sent");
         return Ok(Exit::Usage);
     }
-    let input_id = v
-        .input_id
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("the input was not fingerprinted"))?;
 
-    let chunk_size = usize::try_from(args.chunk_size).unwrap_or(usize::MAX);
     let tuning = Tuning {
         concurrency: usize::try_from(args.concurrency).unwrap_or(1),
     };
@@ -72,28 +80,20 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         conn.client.api_url(),
         conn.client.organization_id()
     );
-
-    // The journal: beside the input, except for the embedded sandbox, whose state dies with
-    // this process (a journal of it could never be resumed): a temporary one then.
-    let mut _temp_journal = None;
-    let journal_file = match (&args.journal, conn.sandbox.is_some()) {
-        (Some(p), _) => p.clone(),
-        (None, true) => {
-            let temp = tempfile::NamedTempFile::new()?;
-            let p = temp.path().to_path_buf();
-            _temp_journal = Some(temp);
-            p
-        }
-        (None, false) => journal_path(path, None),
-    };
-    let journal = match Journal::open(&journal_file, path, &input_id, &target) {
-        Ok(j) => Arc::new(j),
-        Err(e) => {
-            conn.close().await;
-            return Err(usage(e));
+    // What was sent is remembered per payment in the ledger. The embedded sandbox's state
+    // dies with this process, so its payments are remembered in memory only.
+    let ledger: Arc<dyn Ledger> = if conn.sandbox.is_some() {
+        Arc::new(MemoryLedger::default())
+    } else {
+        let file = state_path(args.state.as_deref()).map_err(usage)?;
+        match SqliteLedger::open(&file, target.clone()) {
+            Ok(ledger) => Arc::new(ledger),
+            Err(e) => {
+                conn.close().await;
+                return Err(usage(anyhow::anyhow!("{e}")));
+            }
         }
     };
-    let resumed = journal.chunks().len();
 
     // Credentials first: a refused token would refuse every request the same way.
     if let Err(e) = conn.client.check_token().await {
@@ -111,14 +111,8 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     };
     eprintln!(
         "sending {} payments from {name}{skipped} to {target}, up to {} per request",
-        v.valid, chunk_size
+        v.valid, args.chunk_size
     );
-    if resumed > 0 {
-        eprintln!(
-            "resuming from the journal {}: {resumed} chunks recorded by an earlier run",
-            journal.path().display()
-        );
-    }
 
     let interrupted = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(Arc::clone(&interrupted));
@@ -138,49 +132,22 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         table: Table::new(args.table_limit),
         report,
     };
-    let plan = Plan {
-        path: path.clone(),
-        format,
-        chunk_size,
+    let sending = Sending {
+        chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
         concurrency: tuning.concurrency,
+        ledger,
+        wait: args.wait.then(|| Duration::from_secs(args.wait_timeout)),
         repeats: v.repeats.clone(),
-        valid: v.valid,
+        rows: v.rows,
+        interrupted,
     };
-
-    let result = async {
-        if args.wait {
-            let mut spill = Spill::new()?;
-            send_all(
-                &conn.client,
-                plan,
-                Arc::clone(&journal),
-                Arc::clone(&interrupted),
-                &progress,
-                &mut spill,
-            )
-            .await?;
-            follow_all(
-                &conn.client,
-                spill,
-                tuning.concurrency * 4,
-                Duration::from_secs(args.wait_timeout),
-                &progress,
-                &mut output,
-            )
-            .await
-        } else {
-            send_all(
-                &conn.client,
-                plan,
-                Arc::clone(&journal),
-                Arc::clone(&interrupted),
-                &progress,
-                &mut output,
-            )
-            .await
-            .map(drop)
-        }
-    }
+    let result = send_all(
+        &conn.client,
+        spool.finish()?,
+        sending,
+        &progress,
+        &mut output,
+    )
     .await;
     progress.finish();
     conn.close().await;
@@ -192,25 +159,43 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     output.table.finish(args.report.as_deref());
     let counts = &output.table.counts;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    if _temp_journal.is_none()
-        && !counts.all_good(args.wait)
-        && counts.not_sent + counts.unknown > 0
-    {
+    if counts.not_sent + counts.unknown > 0 {
         eprintln!(
-            "run the same command again to send what was not sent; the journal {} makes sure \
-             nothing is sent twice",
-            journal.path().display()
+            "run the same command again to send what was not sent: the ledger remembers \
+             every payment Amili accepted, so nothing is sent twice"
         );
     }
-    Ok(if counts.all_good(args.wait) {
+    Ok(if all_good(counts, args.wait) {
         Exit::Success
     } else {
         Exit::Failures
     })
 }
 
+/// The ledger file: `--state`, else `AMILI_STATE` (clap reads it into the flag), else
+/// `$XDG_STATE_HOME/amili/ledger.db`, else `~/.local/state/amili/ledger.db`.
+pub fn state_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = flag {
+        return Ok(path.to_path_buf());
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| PathBuf::from(home).join(".local").join("state"))
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no place for the ledger: set --state FILE, AMILI_STATE, XDG_STATE_HOME or HOME"
+            )
+        })?;
+    Ok(base.join("amili").join("ledger.db"))
+}
+
 /// On Ctrl-C: stop sending new requests (those in flight finish and are journaled); a second
-/// Ctrl-C exits at once (the journal still keeps a rerun safe). The listener is registered
+/// Ctrl-C exits at once (the ledger still keeps a rerun safe). The listener is registered
 /// before this returns, so no early signal is missed.
 fn watch_ctrl_c(flag: Arc<AtomicBool>) {
     #[cfg(unix)]
@@ -230,7 +215,7 @@ fn watch_ctrl_c(flag: Arc<AtomicBool>) {
         if next().await {
             eprintln!(
                 "\ninterrupted: finishing the requests in flight, sending nothing new \
-                 (Ctrl-C again to stop at once; the journal keeps a rerun safe)"
+                 (Ctrl-C again to stop at once; the ledger keeps a rerun safe)"
             );
             flag.store(true, Ordering::SeqCst);
             if next().await {

@@ -2,7 +2,8 @@
 
 use std::io::Read;
 
-use serde_json::{Map, Value};
+use amili_payments::PaymentInput;
+use amili_payments::validation::AmountInput;
 
 use super::{FIELDS, InputError, Row};
 
@@ -12,7 +13,6 @@ pub struct CsvRows<R: Read> {
     /// For each column: the API field it holds, or `None` for an ignored column.
     columns: Vec<Option<&'static str>>,
     record: csv::ByteRecord,
-    index: u64,
     done: bool,
 }
 
@@ -80,14 +80,14 @@ impl<R: Read> CsvRows<R> {
                 reader,
                 columns,
                 record: csv::ByteRecord::new(),
-                index: 0,
                 done: false,
             },
             warnings,
         ))
     }
 
-    fn row_from_record(&self) -> Result<Map<String, Value>, String> {
+    /// The record straight into the library's input type (cells trimmed).
+    fn input_from_record(&self) -> Result<PaymentInput, String> {
         if self.record.len() != self.columns.len() {
             return Err(format!(
                 "has {} field{}, the header has {}",
@@ -96,14 +96,28 @@ impl<R: Read> CsvRows<R> {
                 self.columns.len()
             ));
         }
-        let mut map = Map::new();
+        let mut input = PaymentInput::default();
         for (column, raw) in self.columns.iter().zip(self.record.iter()) {
             let Some(field) = column else { continue };
             let text = std::str::from_utf8(raw)
-                .map_err(|_| format!("{field}: is not valid UTF-8 (save the file as UTF-8)"))?;
-            map.insert((*field).to_owned(), Value::String(text.trim().to_owned()));
+                .map_err(|_| format!("{field}: is not valid UTF-8 (save the file as UTF-8)"))?
+                .trim()
+                .to_owned();
+            let slot = match *field {
+                "invoiceId" => &mut input.invoice_id,
+                "type" => &mut input.payment_type,
+                "currency" => &mut input.currency,
+                "date" => &mut input.date,
+                "description" => &mut input.description,
+                "uniqueSourcePaymentId" => &mut input.unique_source_payment_id,
+                _ => {
+                    input.amount = Some(AmountInput::Text(text));
+                    continue;
+                }
+            };
+            *slot = Some(text);
         }
-        Ok(map)
+        Ok(input)
     }
 }
 
@@ -130,12 +144,9 @@ impl<R: Read> Iterator for CsvRows<R> {
                     .sum();
                 let end = self.reader.position().line();
                 let line = reported.max(end.saturating_sub(inner_newlines + 1));
-                let index = self.index;
-                self.index += 1;
                 Some(Ok(Row {
                     line,
-                    index,
-                    fields: self.row_from_record(),
+                    input: self.input_from_record(),
                 }))
             }
             Err(e) => {
@@ -175,13 +186,12 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].line, 5);
-        assert_eq!(rows[1].index, 1);
-        let f = rows[1].fields.as_ref().unwrap();
-        assert_eq!(f["amount"], "2.50");
-        assert_eq!(f["uniqueSourcePaymentId"], "P-2");
+        let f = rows[1].input.as_ref().unwrap();
+        assert_eq!(f.amount, Some(AmountInput::Text("2.50".into())));
+        assert_eq!(f.unique_source_payment_id.as_deref(), Some("P-2"));
         assert_eq!(
-            rows[0].fields.as_ref().unwrap()["description"],
-            "two\nlines"
+            rows[0].input.as_ref().unwrap().description.as_deref(),
+            Some("two\nlines")
         );
     }
 
@@ -190,14 +200,8 @@ mod tests {
         let text = format!("{HEADER}a,b\nc,DIRECT_PAYMENT,1,NOK,d,e,f\n");
         let rows = read(&text);
         assert_eq!(rows.len(), 2);
-        assert!(
-            rows[0]
-                .fields
-                .as_ref()
-                .unwrap_err()
-                .contains("has 2 fields")
-        );
-        assert!(rows[1].fields.is_ok());
+        assert!(rows[0].input.as_ref().unwrap_err().contains("has 2 fields"));
+        assert!(rows[1].input.is_ok());
     }
 
     #[test]

@@ -6,8 +6,7 @@
 
 use std::io::{BufReader, Read};
 
-use super::jsonl::strip_position;
-use super::{InputError, Row, object_fields};
+use super::{InputError, Row, parse_object};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -29,7 +28,6 @@ pub struct JsonArrayRows<R: Read> {
     bytes: std::io::Bytes<BufReader<R>>,
     peeked: Option<u8>,
     line: u64,
-    index: u64,
     state: State,
     element: Vec<u8>,
 }
@@ -40,7 +38,6 @@ impl<R: Read> JsonArrayRows<R> {
             bytes: BufReader::with_capacity(64 * 1024, inner).bytes(),
             peeked: None,
             line: 1,
-            index: 0,
             state: State::Start,
             element: Vec::new(),
         }
@@ -166,15 +163,9 @@ impl<R: Read> Iterator for JsonArrayRows<R> {
                             let line = self.line;
                             self.read_element()?;
                             self.state = State::Separator;
-                            let index = self.index;
-                            self.index += 1;
-                            let fields = serde_json::from_slice(&self.element)
-                                .map_err(|e| format!("not a JSON object: {}", strip_position(&e)))
-                                .and_then(object_fields);
                             return Ok(Some(Row {
                                 line,
-                                index,
-                                fields,
+                                input: parse_object(&self.element),
                             }));
                         }
                     },
@@ -228,22 +219,25 @@ mod tests {
 
     #[test]
     fn elements_with_lines() {
-        let text = "\u{feff}[\n  {\"a\": \"x]}\\\"\"},\n  {\"b\": [1, {\"c\": 2}]},\n  3,\n  {\"d\": }\n]\n";
+        let text = "\u{feff}[\n  {\"description\": \"x]}\\\"\"},\n  {\"b\": [1, {\"c\": 2}]},\n  3,\n  {\"d\": }\n]\n";
         let rows = read(text);
         assert_eq!(rows.len(), 4, "{rows:?}");
         let rows: Vec<Row> = rows.into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(rows[0].line, 2);
-        assert_eq!(rows[0].fields.as_ref().unwrap()["a"], "x]}\"");
+        assert_eq!(
+            rows[0].input.as_ref().unwrap().description.as_deref(),
+            Some("x]}\"")
+        );
         assert_eq!(rows[1].line, 3);
         assert!(
             rows[2]
-                .fields
+                .input
                 .as_ref()
                 .unwrap_err()
                 .contains("found a number")
         );
         assert_eq!(rows[3].line, 5);
-        assert!(rows[3].fields.is_err());
+        assert!(rows[3].input.is_err());
     }
 
     #[test]

@@ -2,14 +2,13 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use super::{InputError, Row, object_fields};
+use super::{InputError, Row, parse_object};
 
 /// Streams the lines of a JSON Lines file as rows.
 pub struct JsonlRows<R: Read> {
     reader: BufReader<R>,
     buf: Vec<u8>,
     line: u64,
-    index: u64,
     done: bool,
 }
 
@@ -19,7 +18,6 @@ impl<R: Read> JsonlRows<R> {
             reader: BufReader::with_capacity(64 * 1024, inner),
             buf: Vec::new(),
             line: 0,
-            index: 0,
             done: false,
         }
     }
@@ -42,15 +40,9 @@ impl<R: Read> Iterator for JsonlRows<R> {
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let index = self.index;
-                    self.index += 1;
-                    let fields = serde_json::from_slice(text)
-                        .map_err(|e| format!("not a JSON object: {}", strip_position(&e)))
-                        .and_then(object_fields);
                     return Some(Ok(Row {
                         line: self.line,
-                        index,
-                        fields,
+                        input: parse_object(text),
                     }));
                 }
                 Err(e) => {
@@ -78,29 +70,36 @@ mod tests {
 
     #[test]
     fn reads_objects_skips_blank_lines_and_keeps_bad_lines() {
-        let text = "{\"a\":1}\n\n  \n{oops\n[1]\n{\"b\":\"x\"}";
+        let text = "{\"a\":1}\n\n  \n{oops\n[1]\n{\"currency\":\"x\"}\n{\"amount\":true}";
         let rows: Vec<Row> = JsonlRows::new(text.as_bytes())
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 5);
         assert_eq!(rows[0].line, 1);
         assert_eq!(rows[1].line, 4);
         assert!(
             rows[1]
-                .fields
+                .input
                 .as_ref()
                 .unwrap_err()
-                .starts_with("not a JSON object")
+                .starts_with("not a JSON object"),
+            "{:?}",
+            rows[1].input
         );
         assert!(
             rows[2]
-                .fields
+                .input
                 .as_ref()
                 .unwrap_err()
                 .contains("found an array")
         );
         assert_eq!(rows[3].line, 6);
-        assert_eq!(rows[3].index, 3);
-        assert_eq!(rows[3].fields.as_ref().unwrap()["b"], "x");
+        assert_eq!(
+            rows[3].input.as_ref().unwrap().currency.as_deref(),
+            Some("x")
+        );
+        // A field of the wrong type is named.
+        let wrong = rows[4].input.as_ref().unwrap_err();
+        assert!(wrong.starts_with("amount: "), "{wrong}");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Every reader yields one [`Row`] at a time with the physical line it starts on (the CSV
 //! header is line 1), so memory stays flat in the size of the file. A row that cannot be
-//! parsed is still a row (its `fields` is an `Err`) so that validation can report every bad
+//! parsed is still a row (its `input` is an `Err`) so that validation can report every bad
 //! row at once; only problems that make the rest of the file unreadable (I/O errors, a broken
 //! JSON array) end the stream with an [`InputError`].
 
@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use amili_payments::PaymentInput;
 
 /// The file formats `amili` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,10 +59,8 @@ pub const FIELDS: [&str; 7] = amili_payments::PaymentInput::FIELDS;
 pub struct Row {
     /// The physical line the record starts on (1-based; the CSV header is line 1).
     pub line: u64,
-    /// The record's 0-based position among the file's data records.
-    pub index: u64,
-    /// The record's fields by API name, or why it could not be parsed.
-    pub fields: Result<Map<String, Value>, String>,
+    /// The record as the library's raw input type, or why it could not be read as one.
+    pub input: Result<PaymentInput, String>,
 }
 
 /// A problem that makes the rest of the file unreadable.
@@ -125,25 +123,35 @@ pub fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     Ok(BufReader::with_capacity(256 * 1024, file))
 }
 
-/// Turns a JSON value into a row's field map, or says why it is not an object.
-fn object_fields(value: Value) -> Result<Map<String, Value>, String> {
-    match value {
-        Value::Object(map) => Ok(map),
-        other => Err(format!(
-            "expected a JSON object, found {}",
-            json_kind(&other)
-        )),
+/// Reads one JSON object straight into the library's input type; a problem names the field
+/// (`amount: invalid type: boolean …`).
+fn parse_object(text: &[u8]) -> Result<PaymentInput, String> {
+    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if first != Some(b'{') {
+        let kind = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+            Err(e) => return Err(format!("not JSON: {}", jsonl::strip_position(&e))),
+            Ok(_) => match first {
+                Some(b'[') => "an array",
+                Some(b'"') => "a string",
+                Some(b't' | b'f') => "a boolean",
+                Some(b'n') => "null",
+                _ => "a number",
+            },
+        };
+        return Err(format!("expected a JSON object, found {kind}"));
     }
-}
-
-/// How a JSON value's type is named in error messages ("a number", "an array", …).
-pub fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    let input: PaymentInput = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = jsonl::strip_position(e.inner());
+        if path == "." {
+            format!("not a JSON object: {message}")
+        } else {
+            format!("{path}: {message}")
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| format!("text after the object: {}", jsonl::strip_position(&e)))?;
+    Ok(input)
 }

@@ -1,0 +1,350 @@
+//! The embedded ledger: one SQLite file.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use amili_payments::IdempotencyKey;
+use amili_payments::ledger::{Claim, Ledger, LedgerError, LedgerItem, Settled};
+use futures::future::BoxFuture;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+/// The schema, versioned with `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    scope       TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    fingerprint BLOB    NOT NULL,
+    key         TEXT    NOT NULL,
+    owner       TEXT    NOT NULL,
+    batch_id    TEXT,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (scope, id)
+);
+CREATE INDEX IF NOT EXISTS items_by_key ON items (scope, key);
+";
+
+/// A ledger in one SQLite file, shared safely by the processes of one machine.
+///
+/// - **Durability**: WAL journal, `synchronous = FULL`: a claim is on disk before the request
+///   it covers is sent, and a result before it is reported. A full disk fails the
+///   transaction (and so stops the submission), never silently.
+/// - **Several processes**: each open ledger holds an exclusive lock on a file of its own
+///   (`<db>.owners/<owner>.lock`) for as long as it lives. An item pending under a live
+///   owner's key is [`Claim::Busy`] (another run is sending it); under a dead owner's key it is
+///   [`Claim::Pending`] and the pipeline settles it by looking the batch up by that key.
+/// - **Scope**: rows belong to one scope (API URL and organization); the same id in another
+///   scope is another payment.
+pub struct SqliteLedger {
+    path: PathBuf,
+    scope: String,
+    owner: String,
+    connection: Mutex<Connection>,
+    /// This ledger's own keys claimed and not yet recorded: requests in flight.
+    in_flight: Mutex<HashSet<String>>,
+    /// Held while the ledger lives: tells other processes this owner is alive.
+    _owner_lock: File,
+}
+
+/// One row of the ledger, for `amili ledger show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredItem {
+    /// The payment's id.
+    pub id: String,
+    /// The key of the request that carried it last.
+    pub idempotency_key: String,
+    /// Its batch, once accepted.
+    pub batch_id: Option<Uuid>,
+    /// When it was last written (Unix seconds).
+    pub updated_at: i64,
+}
+
+impl SqliteLedger {
+    /// Opens (creating it and its folder if needed) the ledger at `path` for `scope`.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be created or opened as a SQLite database of this schema.
+    pub fn open(path: impl AsRef<Path>, scope: impl Into<String>) -> Result<Self, LedgerError> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |what: &str, e: &dyn fmt::Display| {
+            LedgerError::new(format!("{what} {}: {e}", path.display()))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| fail("cannot create the folder of", &e))?;
+        }
+        let connection = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| fail("cannot configure", &e))?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|()| connection.pragma_update(None, "synchronous", "FULL"))
+            .map_err(|e| fail("cannot configure", &e))?;
+        let version: i64 = connection
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| fail("cannot read", &e))?;
+        if version > SCHEMA_VERSION {
+            return Err(fail(
+                "a newer version of amili wrote",
+                &format!("schema {version}, this version knows {SCHEMA_VERSION}"),
+            ));
+        }
+        connection
+            .execute_batch(SCHEMA)
+            .and_then(|()| connection.pragma_update(None, "user_version", SCHEMA_VERSION))
+            .map_err(|e| fail("cannot create the tables of", &e))?;
+        let owner = Uuid::new_v4().to_string();
+        let owner_lock = lock_owner(&path, &owner)?;
+        Ok(Self {
+            path,
+            scope: scope.into(),
+            owner,
+            connection: Mutex::new(connection),
+            in_flight: Mutex::new(HashSet::new()),
+            _owner_lock: owner_lock,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The scope this ledger records for.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Every item of the scope, ordered by id.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be read.
+    pub fn items(&self) -> Result<Vec<StoredItem>, LedgerError> {
+        let connection = lock(&self.connection);
+        let mut statement = connection
+            .prepare("SELECT id, key, batch_id, updated_at FROM items WHERE scope = ?1 ORDER BY id")
+            .map_err(|e| self.error("read", &e))?;
+        let rows = statement
+            .query_map(params![self.scope], |row| {
+                let batch: Option<String> = row.get(2)?;
+                Ok(StoredItem {
+                    id: row.get(0)?,
+                    idempotency_key: row.get(1)?,
+                    batch_id: batch.and_then(|b| b.parse().ok()),
+                    updated_at: row.get(3)?,
+                })
+            })
+            .map_err(|e| self.error("read", &e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.error("read", &e))
+    }
+
+    fn error(&self, what: &str, e: &dyn fmt::Display) -> LedgerError {
+        LedgerError::new(format!("cannot {what} {}: {e}", self.path.display()))
+    }
+
+    /// Whether another process that opened this ledger is still running.
+    fn owner_alive(&self, owner: &str) -> bool {
+        if owner == self.owner {
+            return true;
+        }
+        let Ok(file) = File::options()
+            .write(true)
+            .open(owner_lock_path(&self.path, owner))
+        else {
+            return false;
+        };
+        // Locked by its living owner; free once the owner died (the OS drops its locks).
+        file.try_lock().is_err()
+    }
+
+    fn claim_now(
+        &self,
+        key: &IdempotencyKey,
+        items: &[LedgerItem<'_>],
+    ) -> Result<Vec<Claim>, LedgerError> {
+        let mut connection = lock(&self.connection);
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.error("write", &e))?;
+        let now = unix_now();
+        let mut claims = Vec::with_capacity(items.len());
+        let mut claimed_any = false;
+        {
+            let mut select = transaction
+                .prepare_cached(
+                    "SELECT fingerprint, key, owner, batch_id FROM items WHERE scope = ?1 AND id = ?2",
+                )
+                .map_err(|e| self.error("read", &e))?;
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT INTO items (scope, id, fingerprint, key, owner, batch_id, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+                )
+                .map_err(|e| self.error("write", &e))?;
+            let in_flight = lock(&self.in_flight);
+            for item in items {
+                let known: Option<(Vec<u8>, String, String, Option<String>)> = select
+                    .query_row(params![self.scope, item.id], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })
+                    .optional()
+                    .map_err(|e| self.error("read", &e))?;
+                let claim = match known {
+                    None => {
+                        insert
+                            .execute(params![
+                                self.scope,
+                                item.id,
+                                item.fingerprint.as_slice(),
+                                key.as_str(),
+                                self.owner,
+                                now
+                            ])
+                            .map_err(|e| self.error("write", &e))?;
+                        claimed_any = true;
+                        Claim::Claimed
+                    }
+                    Some((fingerprint, _, _, Some(batch))) => {
+                        let batch_id = batch.parse().map_err(|e| self.error("read", &e))?;
+                        if fingerprint == item.fingerprint.as_slice() {
+                            Claim::AlreadyAccepted { batch_id }
+                        } else {
+                            Claim::Conflict { batch_id }
+                        }
+                    }
+                    Some((_, earlier, owner, None)) => {
+                        let busy = if owner == self.owner {
+                            in_flight.contains(&earlier)
+                        } else {
+                            self.owner_alive(&owner)
+                        };
+                        if busy {
+                            Claim::Busy
+                        } else {
+                            let key = earlier.parse().map_err(
+                                |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
+                            )?;
+                            Claim::Pending { key }
+                        }
+                    }
+                };
+                claims.push(claim);
+            }
+        }
+        transaction.commit().map_err(|e| self.error("write", &e))?;
+        if claimed_any {
+            lock(&self.in_flight).insert(key.as_str().to_owned());
+        }
+        Ok(claims)
+    }
+
+    fn record_now(&self, key: &IdempotencyKey, settled: &Settled) -> Result<(), LedgerError> {
+        let connection = lock(&self.connection);
+        let now = unix_now();
+        let result = match settled {
+            Settled::Accepted { batch_id } => connection.execute(
+                "UPDATE items SET batch_id = ?3, updated_at = ?4
+                 WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                params![self.scope, key.as_str(), batch_id.to_string(), now],
+            ),
+            Settled::NotBooked => connection.execute(
+                "DELETE FROM items WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                params![self.scope, key.as_str()],
+            ),
+            // Stays pending under the key; a later claim settles it by looking it up.
+            _ => Ok(0),
+        };
+        result.map_err(|e| self.error("write", &e))?;
+        lock(&self.in_flight).remove(key.as_str());
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("path", &self.path)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The calls run on the caller's task: each is one short transaction (milliseconds, one
+/// `fsync`), per request of up to hundreds of payments.
+impl Ledger for SqliteLedger {
+    fn claim<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        items: &'a [LedgerItem<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, LedgerError>> {
+        Box::pin(std::future::ready(self.claim_now(key, items)))
+    }
+
+    fn record<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        settled: &'a Settled,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(std::future::ready(self.record_now(key, settled)))
+    }
+}
+
+fn owner_lock_path(db: &Path, owner: &str) -> PathBuf {
+    let mut dir = db.as_os_str().to_owned();
+    dir.push(".owners");
+    PathBuf::from(dir).join(format!("{owner}.lock"))
+}
+
+fn lock_owner(db: &Path, owner: &str) -> Result<File, LedgerError> {
+    let path = owner_lock_path(db, owner);
+    let fail = |e: std::io::Error| {
+        LedgerError::new(format!(
+            "cannot create the owner lock {}: {e}",
+            path.display()
+        ))
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(fail)?;
+        // Lock files of owners that died are left behind; remove the free ones (not the
+        // newest: their owner may be between creating and locking it).
+        let old = |entry: &fs::DirEntry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(60))
+        };
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.flatten().filter(old) {
+                if let Ok(file) = File::options().write(true).open(entry.path())
+                    && file.try_lock().is_ok()
+                {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+    let file = File::create(&path).map_err(fail)?;
+    file.try_lock()
+        .map_err(|e| LedgerError::new(format!("cannot lock {}: {e}", path.display())))?;
+    Ok(file)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
