@@ -2,6 +2,8 @@
 
 mod common;
 
+use amili_sandbox::{Fault, Route};
+
 use common::{Env, csv_rows, repo_root, stderr, stdout};
 use serde_json::Value;
 
@@ -197,17 +199,39 @@ fn jsonl_and_json_array_inputs() {
 }
 
 #[test]
-fn a_second_run_sends_nothing_again() {
+fn a_second_run_a_copy_or_a_moved_file_sends_nothing_again() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("AGAIN", 5));
-    for _ in 0..2 {
-        let out = env
-            .amili()
+    let run = |file: &std::path::Path| {
+        env.amili()
             .args(["payments", "submit"])
-            .arg(&input)
+            .arg(file)
             .args(["--wait", "--chunk-size", "2"])
             .output()
-            .unwrap();
+            .unwrap()
+    };
+    let out = run(&input);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("5 succeeded (3 batches)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // The same file again, a copy, and the file moved to an archive folder: the ledger knows
+    // every payment, so nothing is sent and the run still ends well.
+    let copy = env.file("copy.csv", &std::fs::read_to_string(&input).unwrap());
+    std::fs::create_dir(env.dir.path().join("archive")).unwrap();
+    let moved = env.dir.path().join("archive").join("p.csv");
+    std::fs::rename(&input, &moved).unwrap();
+    for file in [&copy, &moved] {
+        let out = run(file);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -216,18 +240,18 @@ fn a_second_run_sends_nothing_again() {
             stderr(&out)
         );
         assert!(
-            stdout(&out).contains("5 succeeded (3 batches)"),
+            stdout(&out).contains("5 already accepted"),
             "{}",
             stdout(&out)
         );
     }
     assert_eq!(env.sandbox.stats().payment_requests, 3);
     assert_eq!(env.booked(), 5);
-    assert!(env.dir.path().join("p.csv.amili-journal").exists());
+    assert!(env.ledger_path().exists());
 }
 
 #[test]
-fn a_changed_file_does_not_reuse_the_journal() {
+fn an_edited_row_after_acceptance_is_a_conflict_and_new_rows_are_sent() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("CHG", 3));
     let out = env
@@ -237,20 +261,68 @@ fn a_changed_file_does_not_reuse_the_journal() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    env.file("p.csv", &csv_rows("CHG", 4));
+    // One more row, and row 2's description changed.
+    let text = csv_rows("CHG", 4).replacen(",Innbetaling 1,", ",edited,", 1);
+    assert!(text.contains(",edited,"), "{text}");
+    env.file("p.csv", &text);
     let out = env
         .amili()
-        .args(["payments", "submit"])
+        .args(["payments", "submit", "--wait"])
         .arg(&input)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
     assert!(
-        stderr(&out).contains("belongs to a different version"),
-        "{}",
-        stderr(&out)
+        so.contains("1 succeeded, 2 already accepted") && so.contains("1 conflict"),
+        "{so}"
     );
-    assert_eq!(env.sandbox.stats().payment_requests, 1);
+    assert_eq!(env.sandbox.stats().payment_requests, 2, "{so}");
+    assert_eq!(env.booked(), 4, "{so}");
+}
+
+#[test]
+fn a_403_stops_the_whole_submission_after_at_most_concurrency_requests() {
+    let env = Env::new();
+    env.sandbox.faults().push_n(
+        Route::CreatePayments,
+        Fault::Status {
+            status: 403,
+            retry_after: None,
+        },
+        100,
+    );
+    env.file("p.csv", &csv_rows("DENY", 12));
+    let out = env
+        .amili()
+        .args([
+            "payments",
+            "submit",
+            "p.csv",
+            "--chunk-size",
+            "1",
+            "--concurrency",
+            "3",
+        ])
+        .args(["--report", "r.csv"])
+        .output()
+        .unwrap();
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert!(
+        env.sandbox.stats().payment_requests <= 3,
+        "{:?}",
+        env.sandbox.stats()
+    );
+    let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
+    assert_eq!(report.lines().count(), 13, "{report}");
+    for row in report.lines().skip(1) {
+        assert!(
+            (row.contains(",rejected,") || row.contains(",not_sent,")) && row.contains("403"),
+            "{row}"
+        );
+    }
+    assert_eq!(env.booked(), 0);
 }
 
 #[test]

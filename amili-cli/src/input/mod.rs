@@ -144,7 +144,11 @@ fn parse_object(text: &[u8]) -> Result<PaymentInput, String> {
     let input: PaymentInput = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let message = jsonl::strip_position(e.inner());
-        if path == "." {
+        let broken = matches!(
+            e.inner().classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        );
+        if broken || !path.starts_with(|c: char| c.is_ascii_alphabetic()) {
             format!("not a JSON object: {message}")
         } else {
             format!("{path}: {message}")

@@ -87,6 +87,8 @@ impl Env {
                 "AMILI_ORGANIZATION_ID",
                 self.sandbox.organization_id().to_string(),
             )
+            // Each test has a ledger of its own.
+            .env("AMILI_STATE", self.ledger_path())
             .current_dir(self.dir.path());
         cmd
     }
@@ -96,6 +98,11 @@ impl Env {
         let mut cmd = Command::from_std(self.amili_std());
         cmd.timeout(Duration::from_secs(60));
         cmd
+    }
+
+    /// The test's ledger file.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.dir.path().join("state").join("ledger.db")
     }
 
     /// How many payments the sandbox booked.
