@@ -86,6 +86,9 @@ mod tests {
     fn jitter_stays_within_the_bound() {
         let b = Backoff::new(ms(100), ms(100));
         assert!((0..200).all(|_| b.pause(0) <= ms(100)));
-        assert!((0..200).any(|_| b.pause(0) < ms(100)), "jitter never varied");
+        assert!(
+            (0..200).any(|_| b.pause(0) < ms(100)),
+            "jitter never varied"
+        );
     }
 }

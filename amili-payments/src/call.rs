@@ -9,9 +9,9 @@ use progenitor_client::{ByteStream, ResponseValue};
 use crate::batches::Batch;
 use crate::client::Client;
 use crate::error::Error;
-use crate::idempotency::IdempotencyKey;
 use crate::hooks::{AttemptContext, in_attempt};
 use crate::http::{api_error, read_stream, transport_error};
+use crate::idempotency::IdempotencyKey;
 
 /// The raw result of one generated call.
 pub(crate) type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>;

@@ -146,7 +146,7 @@ pub use client::Client;
 pub use currency::Currency;
 pub use environment::Environment;
 pub use error::{ApiError, Error};
-pub use idempotency::IdempotencyKey;
+pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use payment::{Payment, PaymentBuilder, PaymentInput};
 pub use poller::Poller;
 pub use report::{Outcome, SubmitReport};
@@ -159,9 +159,9 @@ pub use amili_api::PaymentType;
 
 // Third-party types of the public API, so callers need no version guessing.
 pub use chrono::{DateTime, Utc};
-pub use rust_decimal::Decimal;
-pub use uuid::Uuid;
 /// The HTTP client crate, for [`ClientBuilder::http_client`].
 pub use reqwest;
+pub use rust_decimal::Decimal;
 /// Secret types used in this crate's API (`SecretString`, `ExposeSecret`).
 pub use secrecy;
+pub use uuid::Uuid;

@@ -8,9 +8,9 @@ use futures::stream::{self, StreamExt};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::batches::BatchItem;
 use crate::backoff::Backoff;
 use crate::batches::Batch;
+use crate::batches::BatchItem;
 use crate::client::Client;
 use crate::error::Error;
 use crate::report::{Outcome, Reason, RequestReport, SubmitReport};
@@ -240,17 +240,17 @@ impl Batch {
                         .is_some_and(|n| *n > 1)
                         && by_invoice.contains_key(&invoice_id);
                     Outcome::Unknown(Reason::from(if ambiguous_invoice {
-                            format!(
-                                "batch {} finished as {} with items for invoice {} but without \
+                        format!(
+                            "batch {} finished as {} with items for invoice {} but without \
                                  uniqueSourcePaymentId, and several payments are for that invoice",
-                                batch.id, batch.status, invoice_id
-                            )
-                        } else {
-                            format!(
-                                "batch {} finished as {} without an item for this payment",
-                                batch.id, batch.status
-                            )
-                        }))
+                            batch.id, batch.status, invoice_id
+                        )
+                    } else {
+                        format!(
+                            "batch {} finished as {} without an item for this payment",
+                            batch.id, batch.status
+                        )
+                    }))
                 }
             }
         };
@@ -351,11 +351,15 @@ mod tests {
         let batch = batch(
             BatchStatus::Failed,
             vec![],
-            vec![item(json!({"uniqueSourcePaymentId": "P-1", "reason": "UNKNOWN_INVOICE", "message": "no such invoice"}))],
+            vec![item(
+                json!({"uniqueSourcePaymentId": "P-1", "reason": "UNKNOWN_INVOICE", "message": "no such invoice"}),
+            )],
         );
         assert_eq!(
             batch.settle(&[("P-1", Uuid::nil())]),
-            Some(vec![Outcome::Failed(Some("UNKNOWN_INVOICE: no such invoice".into()))])
+            Some(vec![Outcome::Failed(Some(
+                "UNKNOWN_INVOICE: no such invoice".into()
+            ))])
         );
     }
 }

@@ -327,7 +327,9 @@ impl Run {
             bodies.push(json);
         }
         if let Some(ledger) = &self.ledger
-            && let Err(reason) = self.claim(ledger.as_ref(), &key, &chunk, &bodies, &mut plans).await
+            && let Err(reason) = self
+                .claim(ledger.as_ref(), &key, &chunk, &bodies, &mut plans)
+                .await
         {
             self.halt(reason.to_string());
             return not_sent(chunk, reason);
@@ -407,10 +409,9 @@ impl Run {
                     fingerprint: &fingerprints[i],
                 })
                 .collect();
-            let claims = ledger
-                .claim(key, &items)
-                .await
-                .map_err(|e| Reason::from(format!("not sent: the ledger could not claim it ({e})")))?;
+            let claims = ledger.claim(key, &items).await.map_err(|e| {
+                Reason::from(format!("not sent: the ledger could not claim it ({e})"))
+            })?;
             let mut again = false;
             for (&i, claim) in open.iter().zip(claims) {
                 plans[i] = match claim {
@@ -429,9 +430,9 @@ impl Run {
                         Outcome::NotSent("not sent: another submission is sending it".into()),
                         None,
                     ),
+                    // Settled (accepted or released): the next round tells what it is now.
                     Claim::Pending { key: earlier } => match self.settle(ledger, &earlier).await {
-                        Ok(Some(batch_id)) => Plan::Done(Outcome::AlreadyAccepted, Some(batch_id)),
-                        Ok(None) => {
+                        Ok(_) => {
                             again = true;
                             Plan::Send
                         }
@@ -539,7 +540,9 @@ impl Run {
                     "not sent: an earlier request got an answer every request would get: {e}"
                 ));
             }
-            RequestResult::Rejected(e) | RequestResult::Unknown(e) if e.is_retryable() || e.is_outcome_unknown() => {
+            RequestResult::Rejected(e) | RequestResult::Unknown(e)
+                if e.is_retryable() || e.is_outcome_unknown() =>
+            {
                 let in_row = self.failures_in_row.fetch_add(1, Ordering::AcqRel) + 1;
                 if self.circuit_breaker > 0 && in_row >= self.circuit_breaker {
                     self.halt(format!(

@@ -238,7 +238,9 @@ fn parse_token(body: &[u8]) -> Result<AccessToken, Error> {
                 .and_then(Number::seconds)
                 .map(|s| {
                     let left = s.saturating_sub(now.timestamp());
-                    now + chrono::Duration::seconds(left.clamp(MIN_LIFETIME_SECS, MAX_LIFETIME_SECS))
+                    now + chrono::Duration::seconds(
+                        left.clamp(MIN_LIFETIME_SECS, MAX_LIFETIME_SECS),
+                    )
                 })
         })
         .unwrap_or_else(|| {
