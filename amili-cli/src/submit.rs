@@ -179,14 +179,13 @@ impl Feed {
 
     /// The rows now ready, in file order, after `request`'s outcomes.
     fn settle(&mut self, request: RequestReport) -> Vec<ReportRow> {
-        let key = request.idempotency_key;
         for item in request.items {
             self.order.fill(item.index, |line| ReportRow {
                 line,
                 source_id: item.id,
                 invoice_id: item.invoice_id.to_string(),
                 batch_id: item.batch_id,
-                idempotency_key: key.clone(),
+                idempotency_key: item.idempotency_key,
                 outcome: item.outcome,
             });
         }

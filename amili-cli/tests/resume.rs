@@ -55,6 +55,20 @@ fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
     child.wait().unwrap();
     assert!(env.booked() <= 4, "only the first two chunks can be booked");
     let requests_before = env.sandbox.stats().payment_requests;
+    // The key the killed run claimed the third request's payments under.
+    let scope = format!(
+        "{} org {}",
+        env.sandbox.api_url(),
+        env.sandbox.organization_id()
+    );
+    let third_key = amili_ledger::SqliteLedger::open(env.ledger_path(), scope)
+        .unwrap()
+        .items()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == "KILL-4")
+        .map(|i| i.idempotency_key)
+        .unwrap();
 
     let out = env.amili().args(args).arg("--wait").output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
@@ -71,9 +85,17 @@ fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
         );
     }
     assert_eq!(env.booked(), 10);
-    // The two accepted chunks were not sent again: the rerun sent chunks 3, 4 and 5 only
-    // (chunk 3 after looking its first key up and finding no batch).
+    // The two accepted chunks were not sent again: the rerun sent chunks 3, 4 and 5 only,
+    // chunk 3 again under the key claimed before the kill.
     assert_eq!(env.sandbox.stats().payment_requests - requests_before, 3);
+    let keys: Vec<Option<String>> = env
+        .sandbox
+        .ledger()
+        .iter()
+        .filter(|p| p.unique_source_payment_id == "KILL-4")
+        .map(|p| p.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys, [Some(third_key)]);
     drop(input);
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use amili_payments::IdempotencyKey;
-use amili_payments::ledger::{Claim, Ledger, LedgerError, LedgerItem, Settled};
+use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
 use futures::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
@@ -246,6 +246,72 @@ impl SqliteLedger {
         Ok(claims)
     }
 
+    fn pending_now(&self, key: &IdempotencyKey) -> Result<Vec<(String, Fingerprint)>, LedgerError> {
+        let connection = lock(&self.connection);
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT id, fingerprint FROM items
+                 WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL ORDER BY id",
+            )
+            .map_err(|e| self.error("read", &e))?;
+        let rows = statement
+            .query_map(params![self.scope, key.as_str()], |row| {
+                let fingerprint: Vec<u8> = row.get(1)?;
+                Ok((row.get::<_, String>(0)?, fingerprint))
+            })
+            .map_err(|e| self.error("read", &e))?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (id, fingerprint) = row.map_err(|e| self.error("read", &e))?;
+            let fingerprint: Fingerprint = fingerprint
+                .try_into()
+                .map_err(|_| self.error("read", &"a fingerprint of the wrong size"))?;
+            items.push((id, fingerprint));
+        }
+        Ok(items)
+    }
+
+    fn adopt_now(&self, key: &IdempotencyKey) -> Result<bool, LedgerError> {
+        let mut connection = lock(&self.connection);
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.error("write", &e))?;
+        let owners: Vec<String> = {
+            let mut statement = transaction
+                .prepare_cached(
+                    "SELECT DISTINCT owner FROM items
+                     WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                )
+                .map_err(|e| self.error("read", &e))?;
+            let rows = statement
+                .query_map(params![self.scope, key.as_str()], |row| row.get(0))
+                .map_err(|e| self.error("read", &e))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|e| self.error("read", &e))?
+        };
+        let mut in_flight = lock(&self.in_flight);
+        let taken = owners.iter().any(|owner| {
+            if *owner == self.owner {
+                in_flight.contains(key.as_str())
+            } else {
+                self.owner_alive(owner)
+            }
+        });
+        if taken || owners.is_empty() {
+            return Ok(false);
+        }
+        transaction
+            .execute(
+                "UPDATE items SET owner = ?3, updated_at = ?4
+                 WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                params![self.scope, key.as_str(), self.owner, unix_now()],
+            )
+            .map_err(|e| self.error("write", &e))?;
+        transaction.commit().map_err(|e| self.error("write", &e))?;
+        in_flight.insert(key.as_str().to_owned());
+        Ok(true)
+    }
+
     fn record_now(&self, key: &IdempotencyKey, settled: &Settled) -> Result<(), LedgerError> {
         let connection = lock(&self.connection);
         let now = unix_now();
@@ -286,6 +352,17 @@ impl Ledger for SqliteLedger {
         items: &'a [LedgerItem<'a>],
     ) -> BoxFuture<'a, Result<Vec<Claim>, LedgerError>> {
         Box::pin(std::future::ready(self.claim_now(key, items)))
+    }
+
+    fn pending<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<(String, Fingerprint)>, LedgerError>> {
+        Box::pin(std::future::ready(self.pending_now(key)))
+    }
+
+    fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        Box::pin(std::future::ready(self.adopt_now(key)))
     }
 
     fn record<'a>(

@@ -77,6 +77,11 @@ async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
         second.claim(&mine, &items(&["P-9"], &fp)).await?,
         [Claim::Pending { key: key.clone() }]
     );
+    // Its whole request can be taken over once, to be sent again under its key.
+    assert_eq!(second.pending(&key).await?, [("P-9".to_owned(), fp)]);
+    let third = SqliteLedger::open(&path, SCOPE)?;
+    assert!(second.adopt(&key).await?);
+    assert!(!third.adopt(&key).await?, "adopted by a live owner already");
     // Settled as not booked (looked up, no batch): released and claimable again.
     second.record(&key, &Settled::NotBooked).await?;
     assert_eq!(

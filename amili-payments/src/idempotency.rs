@@ -2,12 +2,15 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The longest key accepted (the spec's `maxLength`).
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
+/// Cheap to clone (shared text).
+///
 /// The key that makes a repeated `CreatePayments` return the first request's batch instead of
 /// creating a second one.
 ///
@@ -31,7 +34,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 /// # Ok::<(), amili_payments::InvalidIdempotencyKey>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdempotencyKey(String);
+pub struct IdempotencyKey(Arc<str>);
 
 /// Text that cannot be an [`IdempotencyKey`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +44,7 @@ pub struct InvalidIdempotencyKey(String);
 impl IdempotencyKey {
     /// A fresh random key (a UUID v4).
     pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(uuid::Uuid::new_v4().to_string().into())
     }
 
     /// The key as sent.
@@ -69,7 +72,7 @@ impl FromStr for IdempotencyKey {
                 bad
             )));
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(text.into()))
     }
 }
 

@@ -31,6 +31,18 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         items: &'a [LedgerItem<'a>],
     ) -> BoxFuture<'a, Result<Vec<Claim>, LedgerError>>;
 
+    /// The items claimed under `key` whose result was never recorded, with their
+    /// fingerprints (to resume an interrupted request with exactly its payments).
+    fn pending<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<(String, Fingerprint)>, LedgerError>>;
+
+    /// Takes over the pending items of `key` (claimed by a submission that ended without
+    /// recording them) to send them again under that key. `false` when another live
+    /// submission holds or took them.
+    fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>>;
+
     /// Records how the request with `key` ended, for every item claimed under it.
     fn record<'a>(
         &'a self,
@@ -68,8 +80,10 @@ pub enum Claim {
         batch_id: Uuid,
     },
     /// Claimed earlier under `key` by a request whose result was never recorded (a crash, an
-    /// unknown outcome). The pipeline looks the batch up by that key and records what it
-    /// finds, then claims again.
+    /// unknown outcome). When the submission holds exactly that request's payments unchanged,
+    /// the pipeline [adopts](Ledger::adopt) the key and sends them again under it (the server
+    /// answers with the first batch if the first request arrived); otherwise it looks the batch
+    /// up by that key, records what it finds, and claims again.
     Pending {
         /// The earlier request's key.
         key: IdempotencyKey,
@@ -216,6 +230,33 @@ impl Ledger for MemoryLedger {
         Box::pin(std::future::ready(Ok(claims)))
     }
 
+    fn pending<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<(String, Fingerprint)>, LedgerError>> {
+        let state = self.lock();
+        let items = state
+            .by_key
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| {
+                state
+                    .items
+                    .get(id)
+                    .filter(|e| e.batch_id.is_none())
+                    .map(|e| (id.clone(), e.fingerprint))
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(items)))
+    }
+
+    fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        // In one process a key not in flight belongs to nobody.
+        let adopted = self.lock().in_flight.insert(key.clone());
+        Box::pin(std::future::ready(Ok(adopted)))
+    }
+
     fn record<'a>(
         &'a self,
         key: &'a IdempotencyKey,
@@ -250,6 +291,17 @@ impl<L: Ledger + ?Sized> Ledger for Arc<L> {
         items: &'a [LedgerItem<'a>],
     ) -> BoxFuture<'a, Result<Vec<Claim>, LedgerError>> {
         (**self).claim(key, items)
+    }
+
+    fn pending<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<(String, Fingerprint)>, LedgerError>> {
+        (**self).pending(key)
+    }
+
+    fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        (**self).adopt(key)
     }
 
     fn record<'a>(

@@ -127,34 +127,45 @@ impl Poller<'_> {
         .await
     }
 
-    /// Follows the request's batch (if it was accepted and any of its payments is still
-    /// `Accepted`) and settles those payments: `Succeeded`, `Failed` with Amili's reason, or
-    /// `Unknown` when the finished batch has no item for a payment.
+    /// Follows the batches of the request's `Accepted` payments (its own, and that of any
+    /// resumed earlier request) and settles those payments: `Succeeded`, `Failed` with
+    /// Amili's reason, or `Unknown` when the finished batch has no item for a payment.
     ///
     /// # Errors
     ///
-    /// As [`until_done`](Self::until_done); the payments then stay `Accepted`.
+    /// As [`until_done`](Self::until_done), for the first batch that could not be followed;
+    /// its payments then stay `Accepted` and the other batches are still settled.
     pub async fn follow(&self, request: &mut RequestReport) -> Result<(), Error> {
-        let Some(batch_id) = request.batch_id() else {
-            return Ok(());
-        };
-        if !request.items.iter().any(|i| i.outcome == Outcome::Accepted) {
-            return Ok(());
-        }
-        let batch = self.until_done(batch_id).await?;
-        let mut open: Vec<_> = request
+        let mut batches: Vec<Uuid> = request
             .items
-            .iter_mut()
-            .filter(|i| i.outcome == Outcome::Accepted && i.batch_id == Some(batch_id))
+            .iter()
+            .filter(|i| i.outcome == Outcome::Accepted)
+            .filter_map(|i| i.batch_id)
             .collect();
-        let carried: Vec<(&str, Uuid)> =
-            open.iter().map(|i| (i.id.as_str(), i.invoice_id)).collect();
-        if let Some(outcomes) = batch.settle(&carried) {
-            for (item, outcome) in open.iter_mut().zip(outcomes) {
-                item.outcome = outcome;
+        batches.dedup();
+        let mut first_error = None;
+        for batch_id in batches {
+            let batch = match self.until_done(batch_id).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            let mut open: Vec<_> = request
+                .items
+                .iter_mut()
+                .filter(|i| i.outcome == Outcome::Accepted && i.batch_id == Some(batch_id))
+                .collect();
+            let carried: Vec<(&str, Uuid)> =
+                open.iter().map(|i| (i.id.as_str(), i.invoice_id)).collect();
+            if let Some(outcomes) = batch.settle(&carried) {
+                for (item, outcome) in open.iter_mut().zip(outcomes) {
+                    item.outcome = outcome;
+                }
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Follows every request of the report, [`with_concurrency`](Self::with_concurrency)

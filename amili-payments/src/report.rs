@@ -153,6 +153,9 @@ pub struct ItemOutcome {
     pub invoice_id: Uuid,
     /// The batch it was queued in, when known.
     pub batch_id: Option<Uuid>,
+    /// The key of the request that carried it: its chunk's, or, for a payment of an
+    /// interrupted earlier submission resumed whole, that request's. `None` when not sent.
+    pub idempotency_key: Option<IdempotencyKey>,
     /// Where it ended up.
     #[serde(flatten)]
     pub outcome: Outcome,

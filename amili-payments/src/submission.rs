@@ -271,9 +271,16 @@ struct Run {
     resolved: Mutex<HashMap<IdempotencyKey, Option<Uuid>>>,
 }
 
-/// What is decided for one payment of a request before sending.
+/// What is decided for one payment of a request.
+#[derive(Clone)]
 enum Plan {
+    /// Send under the chunk's key.
     Send,
+    /// Send again under an interrupted earlier request's key.
+    Resume(IdempotencyKey),
+    /// Sent under this key, with this outcome.
+    Sent(Outcome, Option<Uuid>, IdempotencyKey),
+    /// Not sent, with this outcome.
     Done(Outcome, Option<Uuid>),
 }
 
@@ -290,7 +297,8 @@ impl Run {
         }
     }
 
-    /// Runs request `n` of the submission.
+    /// Runs request `n` of the submission (and, with a ledger, the resumed requests of an
+    /// interrupted earlier submission whose payments it holds).
     async fn request(&self, n: usize, chunk: Vec<Pending>) -> RequestReport {
         let mut plans: Vec<Plan> = chunk
             .iter()
@@ -334,56 +342,83 @@ impl Run {
             self.halt(reason.to_string());
             return not_sent(chunk, reason);
         }
-        let sending = plans.iter().filter(|p| matches!(p, Plan::Send)).count();
-        let (result, outcome) = if sending == 0 {
-            (RequestResult::NotSent, None)
-        } else {
-            let body = request_body(&bodies, &plans);
-            let result = self.send(&key, body, sending).await;
-            let outcome = result.outcome();
-            (result, Some(outcome))
-        };
-        if let (Some(ledger), true) = (&self.ledger, sending > 0) {
-            let settled = match &result {
-                RequestResult::Accepted { batch_id, .. } => Settled::Accepted {
-                    batch_id: *batch_id,
-                },
-                RequestResult::Rejected(_) => Settled::NotBooked,
-                _ => Settled::Unknown,
+
+        // The requests: this chunk's own key for new payments, an earlier key for each
+        // interrupted request resumed whole.
+        let mut groups: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
+        for (i, plan) in plans.iter().enumerate() {
+            let group_key = match plan {
+                Plan::Send => &key,
+                Plan::Resume(earlier) => earlier,
+                Plan::Done(..) | Plan::Sent(..) => continue,
             };
-            if let Err(e) = ledger.record(&key, &settled).await {
-                // The report still tells what happened; later requests are not sent.
-                self.halt(format!(
-                    "not sent: the ledger could not record request {key} ({e})"
-                ));
+            match groups.iter_mut().find(|(k, _)| k == group_key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((group_key.clone(), vec![i])),
             }
         }
-        let batch_id = match &result {
-            RequestResult::Accepted { batch_id, .. } => Some(*batch_id),
-            _ => None,
+        let mut results: Vec<(IdempotencyKey, RequestResult)> = Vec::with_capacity(groups.len());
+        for (group_key, members) in &groups {
+            let body = request_body(members.iter().map(|&i| bodies[i].as_slice()));
+            let result = self.send(group_key, body, members.len()).await;
+            if let Some(ledger) = &self.ledger {
+                self.record(ledger.as_ref(), group_key, &result).await;
+            }
+            let outcome = result.outcome();
+            let batch_id = result.batch_id();
+            for &i in members {
+                plans[i] = Plan::Sent(outcome.clone(), batch_id, group_key.clone());
+            }
+            results.push((group_key.clone(), result));
+        }
+        let (idempotency_key, result) = match results.iter().position(|(k, _)| *k == key) {
+            Some(at) => {
+                let (k, r) = results.swap_remove(at);
+                (Some(k), r)
+            }
+            None => match results.pop() {
+                Some((k, r)) => (Some(k), r),
+                None => (None, RequestResult::NotSent),
+            },
         };
         let items = chunk
             .into_iter()
             .zip(plans)
-            .map(|(pending, plan)| {
-                let (outcome, batch) = match plan {
-                    Plan::Send => (
-                        outcome.clone().unwrap_or(Outcome::NotSent(REPEATED.into())),
-                        batch_id,
-                    ),
-                    Plan::Done(outcome, batch) => (outcome, batch),
-                };
-                item(pending, outcome, batch)
+            .map(|(pending, plan)| match plan {
+                Plan::Sent(outcome, batch, key) => item(pending, outcome, batch, Some(key)),
+                Plan::Done(outcome, batch) => item(pending, outcome, batch, None),
+                // Every payment to send was sent above.
+                Plan::Send | Plan::Resume(_) => {
+                    item(pending, Outcome::NotSent(REPEATED.into()), None, None)
+                }
             })
             .collect();
         RequestReport {
-            idempotency_key: (sending > 0).then_some(key),
+            idempotency_key,
             result,
             items,
         }
     }
 
-    /// Claims the payments marked `Send` in the ledger; marks the ones it knows.
+    /// Records a request's result; a ledger that cannot record stops the submission (the
+    /// report still tells what happened).
+    async fn record(&self, ledger: &dyn Ledger, key: &IdempotencyKey, result: &RequestResult) {
+        let settled = match result {
+            RequestResult::Accepted { batch_id, .. } => Settled::Accepted {
+                batch_id: *batch_id,
+            },
+            RequestResult::Rejected(_) => Settled::NotBooked,
+            _ => Settled::Unknown,
+        };
+        if let Err(e) = ledger.record(key, &settled).await {
+            self.halt(format!(
+                "not sent: the ledger could not record request {key} ({e})"
+            ));
+        }
+    }
+
+    /// Claims the payments marked `Send` in the ledger; marks the ones it knows, and the
+    /// ones to resume under an earlier request's key.
     async fn claim(
         &self,
         ledger: &dyn Ledger,
@@ -394,6 +429,9 @@ impl Run {
     ) -> Result<(), Reason> {
         let fingerprints: Vec<Fingerprint> =
             bodies.iter().map(|b| Sha256::digest(b).into()).collect();
+        let ledger_error = |e: crate::ledger::LedgerError| {
+            Reason::from(format!("not sent: the ledger failed ({e})"))
+        };
         // Two rounds at most: a pending item of an earlier request is settled, then claimed.
         for _ in 0..2 {
             let open: Vec<usize> = (0..chunk.len())
@@ -409,10 +447,8 @@ impl Run {
                     fingerprint: &fingerprints[i],
                 })
                 .collect();
-            let claims = ledger.claim(key, &items).await.map_err(|e| {
-                Reason::from(format!("not sent: the ledger could not claim it ({e})"))
-            })?;
-            let mut again = false;
+            let claims = ledger.claim(key, &items).await.map_err(ledger_error)?;
+            let mut interrupted: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
             for (&i, claim) in open.iter().zip(claims) {
                 plans[i] = match claim {
                     Claim::Claimed => Plan::Send,
@@ -430,17 +466,53 @@ impl Run {
                         Outcome::NotSent("not sent: another submission is sending it".into()),
                         None,
                     ),
-                    // Settled (accepted or released): the next round tells what it is now.
-                    Claim::Pending { key: earlier } => match self.settle(ledger, &earlier).await {
-                        Ok(_) => {
-                            again = true;
-                            Plan::Send
+                    Claim::Pending { key: earlier } => {
+                        match interrupted.iter_mut().find(|(k, _)| *k == earlier) {
+                            Some((_, members)) => members.push(i),
+                            None => interrupted.push((earlier, vec![i])),
                         }
-                        Err(reason) => Plan::Done(Outcome::Unknown(reason), None),
-                    },
+                        Plan::Send
+                    }
                 };
             }
-            if !again {
+            if interrupted.is_empty() {
+                return Ok(());
+            }
+            for (earlier, members) in interrupted {
+                // The whole interrupted request, unchanged, is here: send it again under its
+                // own key, so a server that got it the first time answers with that batch.
+                let pending = ledger.pending(&earlier).await.map_err(ledger_error)?;
+                let whole = pending.len() == members.len()
+                    && pending.iter().all(|(id, fingerprint)| {
+                        members.iter().any(|&i| {
+                            chunk[i].payment.unique_source_payment_id() == id
+                                && &fingerprints[i] == fingerprint
+                        })
+                    });
+                if whole {
+                    let plan = if ledger.adopt(&earlier).await.map_err(ledger_error)? {
+                        tracing::info!(key = %earlier, payments = members.len(), "resuming an interrupted request under its key");
+                        Plan::Resume(earlier.clone())
+                    } else {
+                        Plan::Done(
+                            Outcome::NotSent("not sent: another submission is sending it".into()),
+                            None,
+                        )
+                    };
+                    for i in members {
+                        plans[i] = plan.clone();
+                    }
+                    continue;
+                }
+                // Only part of it, or changed: settle it by looking its batch up, then claim
+                // again in the next round.
+                if let Err(reason) = self.settle(ledger, &earlier).await {
+                    for i in members {
+                        plans[i] = Plan::Done(Outcome::Unknown(reason.clone()), None);
+                    }
+                }
+            }
+            if !plans.iter().any(|p| matches!(p, Plan::Send)) {
                 return Ok(());
             }
         }
@@ -572,6 +644,13 @@ impl RequestResult {
             RequestResult::NotSent => Outcome::NotSent(Reason::from("not sent")),
         }
     }
+
+    fn batch_id(&self) -> Option<Uuid> {
+        match self {
+            RequestResult::Accepted { batch_id, .. } => Some(*batch_id),
+            _ => None,
+        }
+    }
 }
 
 /// Answers that every request of the submission would get: the credentials refused, not
@@ -582,32 +661,34 @@ fn stops_every_request(e: &Error) -> bool {
 
 const REPEATED: &str = "not sent: its uniqueSourcePaymentId appeared earlier in the submission";
 
-/// `{"payments":[…]}` from the serialized payments that are sent.
-fn request_body(bodies: &[Vec<u8>], plans: &[Plan]) -> Bytes {
-    let size: usize = bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 16;
+/// `{"payments":[…]}` from serialized payments.
+fn request_body<'a>(payments: impl Iterator<Item = &'a [u8]> + Clone) -> Bytes {
+    let size: usize = payments.clone().map(|b| b.len() + 1).sum::<usize>() + 16;
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"{\"payments\":[");
-    let mut first = true;
-    for (json, plan) in bodies.iter().zip(plans) {
-        if matches!(plan, Plan::Send) {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(json);
+    for (n, json) in payments.enumerate() {
+        if n > 0 {
+            out.push(b',');
         }
+        out.extend_from_slice(json);
     }
     out.extend_from_slice(b"]}");
     Bytes::from(out)
 }
 
-fn item(pending: Pending, outcome: Outcome, batch_id: Option<Uuid>) -> ItemOutcome {
+fn item(
+    pending: Pending,
+    outcome: Outcome,
+    batch_id: Option<Uuid>,
+    idempotency_key: Option<IdempotencyKey>,
+) -> ItemOutcome {
     let invoice_id = pending.payment.invoice_id();
     ItemOutcome {
         index: pending.index,
         id: pending.payment.into_source_id(),
         invoice_id,
         batch_id,
+        idempotency_key,
         outcome,
     }
 }
@@ -624,7 +705,7 @@ fn not_sent(chunk: Vec<Pending>, reason: Reason) -> RequestReport {
                 } else {
                     Outcome::NotSent(reason.clone())
                 };
-                item(p, outcome, None)
+                item(p, outcome, None, None)
             })
             .collect(),
     }
