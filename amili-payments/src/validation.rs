@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use crate::currency::Currency;
 
 pub use crate::currency::InvalidCurrency;
+pub use crate::input_format::{EARLIEST_DATE, InputFormat};
 pub use crate::payment::{AmountInput, validate_all};
 
 /// The longest `description` accepted, in characters. Amili documents no limit; this one is
