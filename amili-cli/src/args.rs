@@ -72,6 +72,41 @@ pub struct InputArgs {
     /// How many bad rows to print at most (all are counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_errors: usize,
+
+    /// The CSV delimiter: `,`, `;` or `tab` (default: the one the header line uses most).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// How amounts separate decimals (default: `comma` for `;`- and tab-separated files, as
+    /// Excel writes them with Norwegian settings; `point` otherwise).
+    #[arg(long, value_enum, value_name = "MARK")]
+    pub decimal: Option<DecimalMark>,
+
+    /// One more date format to accept, as a strftime pattern (e.g. `%d/%m/%Y`). Always
+    /// accepted: RFC 3339 date-times, and days as `2025-03-09` or `09.03.2025` (midnight in
+    /// Norway, Europe/Oslo, converted to UTC).
+    #[arg(long, value_name = "PATTERN")]
+    pub date_format: Option<String>,
+}
+
+/// How amounts in a file separate decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecimalMark {
+    /// `4500.00`, thousands as `4 500.00` or `4,500.00`.
+    Point,
+    /// `4500,00`, thousands as `4 500,00` or `4.500,00`.
+    Comma,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        other => Err(format!(
+            "{other:?} is not a delimiter: use `,`, `;` or `tab`"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -16,7 +16,7 @@ use crate::output::{Progress, Table, all_good, print_problems};
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::spool::SpoolWriter;
 use crate::submit::{Sending, Sink, send_all};
-use crate::validate::{resolve_format, validate_file};
+use crate::validate::validate_file;
 
 /// The final rows go to the summary table and the report file.
 struct Output {
@@ -38,20 +38,12 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let path = &args.input.file;
     let name = path.display().to_string();
-    let format = resolve_format(path, args.input.format).map_err(usage)?;
     let progress = Progress::new();
 
     // Read the file once: validate every row before sending anything, spooling what was
     // found so that sending streams from the spool.
     let mut spool = SpoolWriter::new()?;
-    let v = validate_file(
-        path,
-        format,
-        args.input.max_errors,
-        &progress,
-        Some(&mut spool),
-    )
-    .map_err(usage)?;
+    let v = validate_file(path, &args.input, &progress, Some(&mut spool)).map_err(usage)?;
     progress.finish();
     print_problems(&name, &v);
     if v.rows == 0 {
