@@ -149,9 +149,8 @@ impl InputFormat {
         let text = text.trim();
         let date = if let Ok(date) = DateTime::parse_from_rfc3339(text) {
             date.with_timezone(&Utc)
-        } else if let Some(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        } else if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
-            .ok()
         {
             oslo_to_utc(day.and_time(NaiveTime::MIN))
         } else if let Some(pattern) = &self.date_format {
