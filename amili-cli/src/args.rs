@@ -20,7 +20,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Log details to stderr (`-v` info, `-vv` debug); `RUST_LOG` also works.
+    /// Log details to stderr (`-v` info, `-vv` debug); `RUST_LOG`, when set, wins.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -38,19 +38,39 @@ pub enum Command {
     Token(TokenCommand),
     /// Run the local Amili sandbox in the foreground (same flags as `amili-sandbox`).
     Sandbox(amili_sandbox::cli::Args),
+    /// Print a shell completion script (`amili completions bash > /etc/bash_completion.d/amili`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (amili.1 and one per subcommand) into a folder (`cargo xtask man`).
+    #[command(hide = true)]
+    Man {
+        /// The folder.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PaymentsCommand {
     /// Validate a file, then report its payments to Amili.
     ///
-    /// Every row is validated first; if any is bad, all bad rows are listed (with line number
-    /// and field) and nothing is sent, unless --skip-invalid. A journal beside the input
-    /// makes the command safe to run again after a crash, a kill or Ctrl-C: nothing is sent
-    /// twice and the rest is completed.
+    /// The connection settings are checked first (a token is fetched). Then every row is
+    /// validated; if any is bad, all bad rows are listed (with line number and field) and
+    /// nothing is sent, unless --skip-invalid. A ledger of every payment sent (see --state)
+    /// makes the command safe to run again — after a crash, a kill, Ctrl-C, or with a fixed,
+    /// copied or moved file: a payment Amili accepted is never sent twice.
     ///
-    /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown or
-    /// not sent; 2 usage or validation error.
+    /// Files: CSV with a header naming the API's fields (any case; `invoiceId`, `type`,
+    /// `amount`, `currency`, `date`, `description`, `uniqueSourcePaymentId`), delimited by `,`,
+    /// `;` or tab (detected); JSON Lines; a JSON array. Amounts in major units: `4500.00`, or
+    /// in `;`/tab files as Excel writes them with Norwegian settings, `4 500,00` / `4.500,00`.
+    /// Dates: RFC 3339 (`2025-03-09T14:30:00Z`) or a day (`2025-03-09`, `09.03.2025`: midnight
+    /// in Norway). A UTF-8 byte-order mark and CRLF line ends are fine; line numbers are the
+    /// file's physical lines.
+    ///
+    /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown,
+    /// in conflict or not sent; 2 usage, settings or validation error (nothing sent).
     Submit(Box<SubmitArgs>),
     /// Validate a file without sending anything (exit 0 valid, 2 invalid).
     Validate(ValidateArgs),
@@ -127,6 +147,14 @@ pub struct SubmitArgs {
     /// Follow the batches until Amili has processed them and report each payment's outcome.
     #[arg(long)]
     pub wait: bool,
+
+    /// Check the settings and validate the file, and send nothing.
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
+
+    /// Print the final summary as one JSON object on stdout (the table then goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 
     /// Give up following batches after this many seconds (with --wait).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]

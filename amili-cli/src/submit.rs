@@ -100,16 +100,14 @@ pub async fn send_all(
     let mut requests = std::pin::pin!(requests);
 
     let mut done = 0u64;
-    let mut batches = 0u64;
     progress.start_sending(sending.rows);
     while let Some(request) = requests.next().await {
-        batches += u64::from(request.batch_id().is_some());
         let rows = lock(&shared).settle(request);
         for row in rows {
             done += 1;
             sink.put(row)?;
         }
-        progress.sent(done, sending.rows, batches);
+        progress.sent(done, sending.rows);
     }
     // Ctrl-C: the rest of the file is reported, not sent.
     let mut feed = lock(&shared);
@@ -135,7 +133,7 @@ pub async fn send_all(
             }
         }
     }
-    progress.sent(done, sending.rows, batches);
+    progress.sent(done, sending.rows);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod batches;
+pub mod completions;
 pub mod sandbox;
 pub mod schema;
 pub mod submit;
