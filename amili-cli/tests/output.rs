@@ -125,3 +125,35 @@ fn man_pages_are_written() {
     assert!(page.contains(".TH amili"), "{page}");
     assert!(dir.path().join("amili-payments-submit.1").exists());
 }
+
+#[test]
+fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected() {
+    use amili_sandbox::{Fault, Route};
+    let env = Env::new();
+    let faults = env.sandbox.faults();
+    let status = |status| Fault::Status {
+        status,
+        retry_after: None,
+    };
+    faults.push_n(Route::Token, status(503), 3);
+    // The first CreatePayments is answered 500 after nothing was booked: looked up by its
+    // key, not found, sent again under the same key.
+    faults.push(Route::CreatePayments, status(500));
+    env.file("p.csv", &csv_rows("HICCUP", 2));
+    let out = env
+        .amili()
+        .args(["payments", "submit", "p.csv", "--wait"])
+        .env("AMILI_TIMEOUT", "5")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("2 succeeded"), "{}", stdout(&out));
+    assert_eq!(env.sandbox.stats().payment_requests, 2);
+    assert_eq!(env.booked(), 2);
+}

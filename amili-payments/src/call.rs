@@ -120,6 +120,30 @@ impl Client {
         }
     }
 
+    /// A token, fetching it through the same retry rules as a call: a temporary failure of the
+    /// token endpoint (`429`, `5xx`, no connection) is retried after the policy's backoff.
+    pub(crate) async fn token_with_retries(&self) -> Result<crate::token::Lease, Error> {
+        let started = Instant::now();
+        let mut retries = 0;
+        loop {
+            let error = match self.shared.tokens.get().await {
+                Ok(lease) => return Ok(lease),
+                Err(e) if e.is_retryable() => e,
+                Err(e) => return Err(e),
+            };
+            let delay = self
+                .shared
+                .retry
+                .delay(retries, started.elapsed(), error.retry_after());
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            tracing::info!(?delay, error = %error, "token endpoint unavailable; retrying");
+            retries += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// After a write that may have been processed: is there a batch with its key?
     /// `retry_left` tells whether the caller may still resend (same key); without it, a batch
     /// not found *yet* cannot be ruled out (it may be committed late), so the outcome is
