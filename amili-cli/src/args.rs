@@ -171,10 +171,11 @@ pub struct SubmitArgs {
     pub report_format: Option<ReportFormat>,
 
     /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
-    /// sends one twice (default: `$XDG_STATE_HOME/amili/ledger.db`, else
-    /// `~/.local/state/amili/ledger.db`). Not used with --sandbox (its state dies with the run).
-    #[arg(long, env = "AMILI_STATE", value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// sends one twice: a SQLite file (default: `$XDG_STATE_HOME/amili/ledger.db`, else
+    /// `~/.local/state/amili/ledger.db`), or a `postgres://user@host/db` URL shared by several
+    /// machines. Not used with --sandbox (its state dies with the run).
+    #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+    pub state: Option<String>,
 
     /// How many payments one request carries at most.
     #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",

@@ -18,5 +18,10 @@
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresLedger;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteLedger, StoredItem};

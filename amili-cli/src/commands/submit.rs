@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use amili_ledger::SqliteLedger;
+use amili_ledger::{PostgresLedger, SqliteLedger};
 use amili_payments::ledger::{Ledger, MemoryLedger};
 use amili_payments::report::OutcomeCounts;
 use serde::Serialize;
@@ -66,10 +66,8 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let ledger: Arc<dyn Ledger> = if conn.sandbox.is_some() {
         Arc::new(MemoryLedger::default())
     } else {
-        let opened = state_path(args.state.as_deref())
-            .and_then(|file| SqliteLedger::open(&file, target.clone()).map_err(Into::into));
-        match opened {
-            Ok(ledger) => Arc::new(ledger),
+        match open_ledger(args.state.as_deref(), &target).await {
+            Ok(ledger) => ledger,
             Err(e) => {
                 conn.close().await;
                 return Err(usage(e));
@@ -239,6 +237,17 @@ impl Summary {
         }
         exit
     }
+}
+
+/// The ledger `--state` (or `AMILI_STATE`) names, for `target` (API URL and organization).
+pub async fn open_ledger(state: Option<&str>, target: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+    if let Some(url) =
+        state.filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    {
+        return Ok(Arc::new(PostgresLedger::connect(url, target).await?));
+    }
+    let file = state_path(state.map(Path::new))?;
+    Ok(Arc::new(SqliteLedger::open(&file, target)?))
 }
 
 /// The ledger file: `--state`, else `AMILI_STATE` (clap reads it into the flag), else
