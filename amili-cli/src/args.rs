@@ -38,6 +38,9 @@ pub enum Command {
     Token(TokenCommand),
     /// Run the local Amili sandbox in the foreground (same flags as `amili-sandbox`).
     Sandbox(amili_sandbox::cli::Args),
+    /// Look at the ledger: what was sent, per API and organization.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Print a shell completion script (`amili completions bash > /etc/bash_completion.d/amili`).
     Completions {
         /// The shell.
@@ -107,6 +110,30 @@ pub struct InputArgs {
     /// Norway, Europe/Oslo, converted to UTC).
     #[arg(long, value_name = "PATTERN")]
     pub date_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Counts per API and organization: payments accepted, and pending (claimed by a run that
+    /// never recorded the answer; the next submission settles them).
+    Show {
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (scope, id,
+    /// idempotency key, batch, last update).
+    Export {
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        /// `csv` or `jsonl`.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+    },
 }
 
 /// How amounts in a file separate decimals.

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{BatchesCommand, Cli, Command, PaymentsCommand, TokenCommand};
+use crate::args::{BatchesCommand, Cli, Command, LedgerCommand, PaymentsCommand, TokenCommand};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -73,6 +73,12 @@ async fn run(command: Command) -> anyhow::Result<Exit> {
             commands::token::check(&connection).await
         }
         Command::Sandbox(args) => commands::sandbox::run(args).await,
+        Command::Ledger(LedgerCommand::Show { state, json }) => {
+            commands::ledger::show(state.as_deref(), json).await
+        }
+        Command::Ledger(LedgerCommand::Export { state, format }) => {
+            commands::ledger::export(state.as_deref(), format).await
+        }
         Command::Completions { shell } => commands::completions::print(shell),
         Command::Man { dir } => commands::completions::man(&dir),
     }

@@ -37,7 +37,15 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
     env.file("p.csv", &csv_rows("FULL", 3000));
     let out = env
         .amili()
-        .args(["payments", "submit", "p.csv", "--chunk-size", "100", "--report", "r.csv"])
+        .args([
+            "payments",
+            "submit",
+            "p.csv",
+            "--chunk-size",
+            "100",
+            "--report",
+            "r.csv",
+        ])
         .env("AMILI_STATE", disk.join("ledger.db"))
         .output()
         .unwrap();
@@ -56,7 +64,10 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
         .filter(|l| l.contains(",accepted,"))
         .map(|l| l.split(',').nth(1).unwrap_or_default())
         .collect();
-    assert!(!accepted.is_empty(), "nothing was accepted before the disk filled");
+    assert!(
+        !accepted.is_empty(),
+        "nothing was accepted before the disk filled"
+    );
     assert!(accepted.len() < 3000, "the disk never filled");
     assert_eq!(report.lines().count(), 3001, "every row is in the report");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -85,5 +96,9 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
     });
     let sent: usize = env.sandbox.stats().payment_requests as usize;
     assert_eq!(batches.len(), sent, "every request made a batch");
-    assert_eq!(accepted.len(), sent * 100, "{sent} requests of 100 were accepted");
+    assert_eq!(
+        accepted.len(),
+        sent * 100,
+        "{sent} requests of 100 were accepted"
+    );
 }

@@ -157,3 +157,47 @@ fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected()
     assert_eq!(env.sandbox.stats().payment_requests, 2);
     assert_eq!(env.booked(), 2);
 }
+
+#[test]
+fn the_ledger_can_be_looked_at_and_exported() {
+    let env = Env::new();
+    env.file("p.csv", &csv_rows("LOOK", 3));
+    let out = env
+        .amili()
+        .args(["payments", "submit", "p.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let scope = format!(
+        "{} org {}",
+        env.sandbox.api_url(),
+        env.sandbox.organization_id()
+    );
+    let out = env
+        .amili()
+        .args(["ledger", "show", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(shown[&scope]["accepted"], 3, "{shown}");
+    assert_eq!(shown[&scope]["pending"], 0, "{shown}");
+
+    let out = env.amili().args(["ledger", "export"]).output().unwrap();
+    let csv = stdout(&out);
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(
+        csv.starts_with("scope,id,idempotency_key,batch_id,updated_at"),
+        "{csv}"
+    );
+    assert!(csv.contains(",LOOK-2,"), "{csv}");
+
+    let out = env
+        .amili()
+        .args(["ledger", "show"])
+        .env("AMILI_STATE", env.dir.path().join("nowhere.db"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
+}

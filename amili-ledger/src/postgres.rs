@@ -329,6 +329,40 @@ impl PostgresLedger {
     }
 }
 
+impl PostgresLedger {
+    /// Hands every item to `each`: of this scope, or of every scope with `all_scopes`;
+    /// ordered by scope and id.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be read, or `each` fails.
+    pub async fn for_each_item(
+        &self,
+        all_scopes: bool,
+        mut each: impl FnMut(crate::StoredItem) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT scope, id, key, batch_id, extract(epoch FROM updated_at)::bigint
+                 FROM amili_ledger_items WHERE $1 OR scope = $2 ORDER BY scope, id",
+                &[&all_scopes, &self.scope],
+            )
+            .await
+            .map_err(|e| self.pg_error("read", &e))?;
+        for row in rows {
+            each(crate::StoredItem {
+                scope: row.get(0),
+                id: row.get(1),
+                idempotency_key: row.get(2),
+                batch_id: row.get(3),
+                updated_at: row.get(4),
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for PostgresLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresLedger")

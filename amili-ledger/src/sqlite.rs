@@ -12,6 +12,8 @@ use futures::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
+use crate::StoredItem;
+
 /// The schema, versioned with `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
@@ -48,20 +50,6 @@ pub struct SqliteLedger {
     in_flight: Mutex<HashSet<String>>,
     /// Held while the ledger lives: tells other processes this owner is alive.
     _owner_lock: File,
-}
-
-/// One row of the ledger, for `amili ledger show`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StoredItem {
-    /// The payment's id.
-    pub id: String,
-    /// The key of the request that carried it last.
-    pub idempotency_key: String,
-    /// Its batch, once accepted.
-    pub batch_id: Option<Uuid>,
-    /// When it was last written (Unix seconds).
-    pub updated_at: i64,
 }
 
 impl SqliteLedger {
@@ -127,23 +115,48 @@ impl SqliteLedger {
     ///
     /// When the database cannot be read.
     pub fn items(&self) -> Result<Vec<StoredItem>, LedgerError> {
+        let mut items = Vec::new();
+        self.for_each_item(false, |item| {
+            items.push(item);
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// Hands every item to `each`, one at a time (memory stays flat): of this scope, or of
+    /// every scope with `all_scopes`; ordered by scope and id.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be read, or `each` fails.
+    pub fn for_each_item(
+        &self,
+        all_scopes: bool,
+        mut each: impl FnMut(StoredItem) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
         let connection = lock(&self.connection);
         let mut statement = connection
-            .prepare("SELECT id, key, batch_id, updated_at FROM items WHERE scope = ?1 ORDER BY id")
+            .prepare(
+                "SELECT scope, id, key, batch_id, updated_at FROM items
+                 WHERE ?1 OR scope = ?2 ORDER BY scope, id",
+            )
             .map_err(|e| self.error("read", &e))?;
         let rows = statement
-            .query_map(params![self.scope], |row| {
-                let batch: Option<String> = row.get(2)?;
+            .query_map(params![all_scopes, self.scope], |row| {
+                let batch: Option<String> = row.get(3)?;
                 Ok(StoredItem {
-                    id: row.get(0)?,
-                    idempotency_key: row.get(1)?,
+                    scope: row.get(0)?,
+                    id: row.get(1)?,
+                    idempotency_key: row.get(2)?,
                     batch_id: batch.and_then(|b| b.parse().ok()),
-                    updated_at: row.get(3)?,
+                    updated_at: row.get(4)?,
                 })
             })
             .map_err(|e| self.error("read", &e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.error("read", &e))
+        for row in rows {
+            each(row.map_err(|e| self.error("read", &e))?)?;
+        }
+        Ok(())
     }
 
     fn error(&self, what: &str, e: &dyn fmt::Display) -> LedgerError {

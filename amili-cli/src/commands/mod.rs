@@ -2,6 +2,7 @@
 
 pub mod batches;
 pub mod completions;
+pub mod ledger;
 pub mod sandbox;
 pub mod schema;
 pub mod submit;
