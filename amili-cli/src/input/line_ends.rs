@@ -1,4 +1,5 @@
-//! CRLF → LF on the fly, so that CSV line numbers are physical whatever the line ends.
+//! Line-level guards on the raw bytes: CRLF → LF, so that CSV line numbers are physical
+//! whatever the line ends, and a cap on the length of a line, so that memory stays flat.
 
 use std::io::{self, Read};
 
@@ -62,6 +63,53 @@ impl<R: Read> Read for CrlfToLf<R> {
     }
 }
 
+/// Fails the read (an `InvalidData` error naming the line) once a line is longer than `max`
+/// bytes, before a parser buffers it whole.
+pub struct LineCap<R> {
+    inner: R,
+    max: usize,
+    /// Bytes since the last `\n`.
+    current: usize,
+    /// The line being read (1-based).
+    line: u64,
+}
+
+impl<R: Read> LineCap<R> {
+    pub fn new(inner: R, max: usize) -> Self {
+        Self {
+            inner,
+            max,
+            current: 0,
+            line: 1,
+        }
+    }
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &byte in &buf[..n] {
+            if byte == b'\n' {
+                self.line += 1;
+                self.current = 0;
+            } else {
+                self.current += 1;
+                if self.current > self.max {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} is longer than {} bytes; a payment row is far shorter (is the \
+                             file what it should be?)",
+                            self.line, self.max
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +124,22 @@ mod tests {
             self.0 = &self.0[n..];
             Ok(n)
         }
+    }
+
+    #[test]
+    fn a_line_over_the_cap_fails_naming_it() {
+        let text = format!("short\n{}\n", "x".repeat(100));
+        let err = LineCap::new(text.as_bytes(), 50)
+            .read_to_end(&mut Vec::new())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("line 2 is longer than 50 bytes"), "{err}");
+        let mut out = Vec::new();
+        LineCap::new("a\nb\n".as_bytes(), 1)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"a\nb\n");
     }
 
     #[test]

@@ -52,6 +52,10 @@ impl fmt::Display for Format {
     }
 }
 
+/// The longest row (a CSV record or JSON line, a JSON array element) read, in bytes: a
+/// payment is a few hundred; a longer row is a broken file, and refusing it keeps memory flat.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
+
 /// The API's field names, in the order of the CSV header `amili` documents.
 pub const FIELDS: [&str; 7] = amili_payments::PaymentInput::FIELDS;
 
@@ -129,7 +133,10 @@ pub fn rows<'a, R: BufRead + 'a>(
             })
         }
         Format::Jsonl => Ok(Reading {
-            rows: Box::new(jsonl::JsonlRows::new(reader)),
+            rows: Box::new(jsonl::JsonlRows::new(line_ends::LineCap::new(
+                reader,
+                MAX_ROW_BYTES,
+            ))),
             warnings: Vec::new(),
             delimiter: None,
         }),
