@@ -96,6 +96,8 @@ pub struct Binaries {
     pub csv_loop: PathBuf,
     /// `amili-sandbox`.
     pub sandbox: PathBuf,
+    /// `amili-bench-measure`, the launcher that measures process contenders.
+    pub measure: PathBuf,
 }
 
 impl Binaries {
@@ -107,6 +109,7 @@ impl Binaries {
             amili: exe("amili"),
             csv_loop: exe("amili-bench-csv-loop"),
             sandbox: exe("amili-sandbox"),
+            measure: exe("amili-bench-measure"),
         }
     }
 }
@@ -219,7 +222,8 @@ pub fn run(
     };
     let csv = work_dir.join("payments.csv");
     if config.cli {
-        for binary in [&config.binaries.amili, &config.binaries.csv_loop] {
+        let b = &config.binaries;
+        for binary in [&b.amili, &b.csv_loop, &b.measure] {
             if !binary.is_file() {
                 bail!("no binary at {}", binary.display());
             }
@@ -409,10 +413,12 @@ fn measure_process(
         ("--chunk-size", config.chunk_size.to_string()),
         ("--concurrency", config.concurrency.to_string()),
     ];
+    let result = dir.join("measured.txt");
+    let b = &config.binaries;
     let mut command = match contender {
-        Contender::CsvLoop => Command::new(&config.binaries.csv_loop),
+        Contender::CsvLoop => process::launch(&b.measure, &result, &b.csv_loop),
         Contender::Cli => {
-            let mut command = Command::new(&config.binaries.amili);
+            let mut command = process::launch(&b.measure, &result, &b.amili);
             command.args(["payments", "submit"]);
             command
         }
@@ -436,8 +442,15 @@ fn measure_process(
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout_path)?)
         .stderr(std::fs::File::create(&stderr_path)?);
-    let run = process::run_measured(&mut command).with_context(|| what.clone())?;
+    let launcher = command
+        .status()
+        .with_context(|| format!("{what}: running {}", b.measure.display()))?;
     drop(sandbox);
+    let run = std::fs::read_to_string(&result)
+        .ok()
+        .as_deref()
+        .and_then(process::decode)
+        .with_context(|| format!("{what}: the launcher measured nothing ({launcher})"))?;
     let stub_counts = (server == Server::Stub)
         .then(|| stub.map(Stub::take_counts))
         .flatten();

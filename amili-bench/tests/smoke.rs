@@ -19,6 +19,7 @@ fn binaries() -> Binaries {
     let dir = csv_loop.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut binaries = Binaries::in_dir(&dir);
     binaries.csv_loop = csv_loop;
+    binaries.measure = PathBuf::from(env!("CARGO_BIN_EXE_amili-bench-measure"));
     if !binaries.amili.is_file() {
         let mut build = Command::new(env!("CARGO"));
         build.args(["build", "--quiet", "-p", "amili-cli", "--bin", "amili"]);

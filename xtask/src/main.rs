@@ -134,18 +134,13 @@ fn bench(args: &[String]) -> Result<(), String> {
         return Err("building the release binaries failed".to_owned());
     }
 
-    let mut run = Command::new(&cargo);
-    run.current_dir(&root).args([
-        "run",
-        "--release",
-        "--locked",
-        "--quiet",
-        "-p",
-        "amili-bench",
-        "--bin",
-        "amili-bench",
-        "--",
-    ]);
+    // Run the binary itself: `cargo run -p amili-bench` would resolve features for that one
+    // package and rebuild it.
+    let harness = target_dir(&cargo, &root)?
+        .join("release")
+        .join(format!("amili-bench{}", std::env::consts::EXE_SUFFIX));
+    let mut run = Command::new(&harness);
+    run.current_dir(&root);
     if !no_write && !help {
         let command = std::iter::once("cargo xtask bench")
             .chain(args.iter().map(String::as_str))
@@ -159,10 +154,55 @@ fn bench(args: &[String]) -> Result<(), String> {
     run.args(flags);
     let status = run
         .status()
-        .map_err(|e| format!("cannot run the harness: {e}"))?;
+        .map_err(|e| format!("cannot run {}: {e}", harness.display()))?;
     if status.success() {
         Ok(())
     } else {
         Err("the benchmark harness failed; see the output above".to_owned())
+    }
+}
+
+/// Cargo's target directory, from `cargo metadata`.
+fn target_dir(cargo: &str, root: &Path) -> Result<PathBuf, String> {
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    json_string_field(&text, "target_directory")
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata did not name the target directory".to_owned())
+}
+
+/// The value of the first string field `key` in a JSON text (enough for `cargo metadata`).
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let mut value = String::new();
+    let mut chars = json[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_a_string_field() {
+        let json = r#"{"a":1,"target_directory":"/w/t\\x \"q\"","b":"c"}"#;
+        assert_eq!(
+            super::json_string_field(json, "target_directory").as_deref(),
+            Some(r#"/w/t\x "q""#)
+        );
+        assert_eq!(super::json_string_field(json, "nope"), None);
     }
 }
