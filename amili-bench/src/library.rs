@@ -2,6 +2,9 @@
 //! (client construction and the token fetch included):
 //!
 //! 1. [`run_raw_reqwest`]: plain `reqwest` posting pre-built `serde_json` bodies (baseline);
+//!
+//!    1b. [`run_raw_serializing`]: the same, but serializing each body with `serde_json` while
+//!    sending (informational: it separates the cost of serialization from the libraries' own);
 //! 2. [`run_generated`]: the generated `amili-api` client, serializing typed requests;
 //! 3. [`run_amili_payments`]: `amili-payments`' submission of validated payments.
 //!
@@ -34,6 +37,28 @@ pub async fn run_raw_reqwest(
             async move {
                 poster.post(body.bytes.clone()).await?;
                 anyhow::Ok(body.payments)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_fold(0, |sum, n| async move { Ok(sum + n) })
+        .await
+}
+
+/// Contender (1b), informational: plain `reqwest` like (1), but each body is serialized from
+/// the generated typed request with `serde_json` inside the timed loop, as any library must.
+pub async fn run_raw_serializing(
+    endpoint: &Endpoint,
+    requests: &[CreatePaymentsRequest],
+    concurrency: usize,
+) -> anyhow::Result<u64> {
+    let poster = RawPoster::connect(endpoint).await?;
+    futures::stream::iter(requests)
+        .map(|request| {
+            let poster = &poster;
+            async move {
+                let body = serde_json::to_vec(request).context("serializing a body")?;
+                poster.post(body.into()).await?;
+                anyhow::Ok(request.payments.len() as u64)
             }
         })
         .buffer_unordered(concurrency.max(1))

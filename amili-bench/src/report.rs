@@ -67,6 +67,8 @@ pub struct Row {
     /// Throughput divided by the baseline's in the same round (`None` for the baseline
     /// itself).
     pub ratio: Option<Spread>,
+    /// Throughput divided by that of (1b) in the same round (library contenders (2), (3)).
+    pub ratio_serializing: Option<Spread>,
     /// Peak RSS in MiB (process contenders).
     pub rss_mib: Option<Spread>,
 }
@@ -87,24 +89,27 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
                 .filter(|m| m.server == server && m.contender == contender)
                 .collect();
             let throughput = Spread::of(&runs.iter().map(|m| m.throughput()).collect::<Vec<_>>())?;
+            let ratio_to = |reference: Contender| {
+                let ratios: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|m| {
+                        measurements
+                            .iter()
+                            .find(|b| {
+                                b.round == m.round && b.server == server && b.contender == reference
+                            })
+                            .map(|b| m.throughput() / b.throughput())
+                    })
+                    .collect();
+                Spread::of(&ratios)
+            };
             let ratio = (contender.baseline() != contender)
-                .then(|| {
-                    let ratios: Vec<f64> = runs
-                        .iter()
-                        .filter_map(|m| {
-                            measurements
-                                .iter()
-                                .find(|b| {
-                                    b.round == m.round
-                                        && b.server == server
-                                        && b.contender == contender.baseline()
-                                })
-                                .map(|b| m.throughput() / b.throughput())
-                        })
-                        .collect();
-                    Spread::of(&ratios)
-                })
+                .then(|| ratio_to(contender.baseline()))
                 .flatten();
+            let ratio_serializing =
+                matches!(contender, Contender::Generated | Contender::AmiliPayments)
+                    .then(|| ratio_to(Contender::RawSerializing))
+                    .flatten();
             let rss: Vec<f64> = runs
                 .iter()
                 .filter_map(|m| m.max_rss_kib)
@@ -116,6 +121,7 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
                 payments: runs.first().map_or(0, |m| m.payments),
                 throughput,
                 ratio,
+                ratio_serializing,
                 rss_mib: Spread::of(&rss),
             })
         })
@@ -125,6 +131,9 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
 fn contender_label(contender: Contender) -> &'static str {
     match contender {
         Contender::RawReqwest => "(1) raw `reqwest` + `serde_json`, pre-built bodies — baseline",
+        Contender::RawSerializing => {
+            "(1b) raw `reqwest`, `serde_json` serializing in the loop — for reference"
+        }
         Contender::Generated => "(2) generated `amili-api` client",
         Contender::AmiliPayments => "(3) `amili-payments` submit",
         Contender::CsvLoop => "(4) `csv` + raw `reqwest` loop (process) — baseline",
@@ -161,13 +170,17 @@ fn met(ok: bool) -> &'static str {
 /// The Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline, same round: median (min–max) | peak RSS: median (max) | target (on the median) |\n\
-         |---|---|---:|---:|---:|---:|---|\n",
+        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1b), same round | peak RSS: median (max) | target (on the median) |\n\
+         |---|---|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         let ratio = row.ratio.map_or_else(
             || "1.00× (baseline)".to_owned(),
             |r| format!("**{:.2}×** ({:.2}–{:.2})", r.median, r.min, r.max),
+        );
+        let ratio_serializing = row.ratio_serializing.map_or_else(
+            || "–".to_owned(),
+            |r| format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max),
         );
         let rss = row.rss_mib.map_or_else(
             || "–".to_owned(),
@@ -192,7 +205,7 @@ pub fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} |",
+            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} |",
             contender_label(row.contender),
             row.server,
             thousands(row.payments as f64),
@@ -200,6 +213,7 @@ pub fn table(rows: &[Row]) -> String {
             thousands(row.throughput.min),
             thousands(row.throughput.max),
             ratio,
+            ratio_serializing,
             rss,
             targets,
         );
@@ -262,8 +276,10 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
   meets the same empty ledger; it validates every body against the spec's JSON Schema.
 - **Library contenders** (in the harness process, a 2-thread tokio runtime) are timed from
   payments in memory to every request answered, client construction and the token request
-  included: (1) posts bodies serialized before the clock starts; (2) serializes the generated
-  `CreatePaymentsRequest`s; (3) gets validated `amili_payments::Payment`s (validated before
+  included: (1) posts bodies serialized before the clock starts; (1b) serializes the same
+  bodies from the generated `CreatePaymentsRequest`s with `serde_json` inside the loop — not a
+  contender of the issue, it shows how much of the gap to (1) is serialization alone;
+  (2) serializes the generated `CreatePaymentsRequest`s through `create_payments()`; (3) gets validated `amili_payments::Payment`s (validated before
   the clock starts) and does everything else itself.
 - **CLI contenders** are separate processes timed from spawn to exit, with peak RSS from
   `wait4(2)`, both taken by the small launcher `amili-bench-measure` (a child's `ru_maxrss`
@@ -275,7 +291,7 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
   --concurrency 4` with the connection flags.
 - **Checks.** Every run must have every payment accepted (202) by the contender's own count,
   and on the stub the stub's count of payments received must equal it; otherwise the harness
-  fails. `amili-bench/tests/smoke.rs` runs all five contenders at tiny sizes against the stub.
+  fails. `amili-bench/tests/smoke.rs` runs every contender at tiny sizes against the stub.
 ";
 
 fn rustc_version() -> String {

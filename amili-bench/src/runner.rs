@@ -40,6 +40,8 @@ impl fmt::Display for Server {
 pub enum Contender {
     /// (1) raw `reqwest` + `serde_json`, pre-built bodies: the library baseline.
     RawReqwest,
+    /// (1b) raw `reqwest`, `serde_json` serializing each body in the loop (informational).
+    RawSerializing,
     /// (2) the generated `amili-api` client.
     Generated,
     /// (3) `amili-payments`.
@@ -52,8 +54,9 @@ pub enum Contender {
 
 impl Contender {
     /// The library contenders, baseline first.
-    pub const LIBRARY: [Contender; 3] = [
+    pub const LIBRARY: [Contender; 4] = [
         Contender::RawReqwest,
+        Contender::RawSerializing,
         Contender::Generated,
         Contender::AmiliPayments,
     ];
@@ -63,9 +66,10 @@ impl Contender {
     /// What the contender is against.
     pub fn baseline(self) -> Contender {
         match self {
-            Contender::RawReqwest | Contender::Generated | Contender::AmiliPayments => {
-                Contender::RawReqwest
-            }
+            Contender::RawReqwest
+            | Contender::RawSerializing
+            | Contender::Generated
+            | Contender::AmiliPayments => Contender::RawReqwest,
             Contender::CsvLoop | Contender::Cli => Contender::CsvLoop,
         }
     }
@@ -79,6 +83,7 @@ impl Contender {
     pub fn short(self) -> &'static str {
         match self {
             Contender::RawReqwest => "raw-reqwest",
+            Contender::RawSerializing => "raw-serialize",
             Contender::Generated => "amili-api",
             Contender::AmiliPayments => "amili-payments",
             Contender::CsvLoop => "csv-loop",
@@ -346,6 +351,15 @@ fn measure_library(
             ));
             (start.elapsed(), accepted)
         }
+        Contender::RawSerializing => {
+            let start = Instant::now();
+            let accepted = runtime.block_on(library::run_raw_serializing(
+                &endpoint,
+                &inputs.requests,
+                concurrency,
+            ));
+            (start.elapsed(), accepted)
+        }
         Contender::Generated => {
             let requests = inputs.requests.clone();
             let start = Instant::now();
@@ -549,11 +563,12 @@ mod tests {
             Some(12)
         );
         assert_eq!(
-            rotated(&Contender::LIBRARY, 4),
+            rotated(&Contender::LIBRARY, 3),
             [
-                Contender::Generated,
                 Contender::AmiliPayments,
-                Contender::RawReqwest
+                Contender::RawReqwest,
+                Contender::RawSerializing,
+                Contender::Generated,
             ]
         );
     }

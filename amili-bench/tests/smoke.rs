@@ -1,4 +1,4 @@
-//! Keeps the harness from rotting: all five contenders at tiny sizes against the stub, with
+//! Keeps the harness from rotting: every contender at tiny sizes against the stub, with
 //! the stub's own count of the payments it received checked for every run.
 
 use std::path::{Path, PathBuf};
@@ -53,8 +53,8 @@ fn every_contender_delivers_every_payment_to_the_stub() {
 
     assert_eq!(
         measurements.len(),
-        5,
-        "five contenders, one round, one server"
+        6,
+        "six contenders, one round, one server"
     );
     for m in &measurements {
         let expected = if m.contender.is_process() {
@@ -82,6 +82,7 @@ fn every_contender_delivers_every_payment_to_the_stub() {
     let table = report::table(&report::summarize(&measurements));
     for label in [
         "(1) raw",
+        "(1b) raw",
         "(2) generated",
         "(3) `amili-payments`",
         "(4) `csv`",
