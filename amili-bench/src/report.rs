@@ -277,18 +277,20 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
 - **Library contenders** (in the harness process, a 2-thread tokio runtime) are timed from
   payments in memory to every request answered, client construction and the token request
   included: (1) posts bodies serialized before the clock starts; (1b) serializes the same
-  bodies from the generated `CreatePaymentsRequest`s with `serde_json` inside the loop — not a
-  contender of the issue, it shows how much of the gap to (1) is serialization alone;
-  (2) serializes the generated `CreatePaymentsRequest`s through `create_payments()`; (3) gets validated `amili_payments::Payment`s (validated before
-  the clock starts) and does everything else itself.
+  bodies from the generated `CreatePaymentsRequest`s with `serde_json` inside the loop — not
+  a contender of the issue, it shows how much of the gap to (1) is serialization alone;
+  (2) serializes the generated `CreatePaymentsRequest`s through `create_payments()`; (3) gets
+  validated `amili_payments::Payment`s (validated before the clock starts) and does
+  everything else itself.
 - **CLI contenders** are separate processes timed from spawn to exit, with peak RSS from
   `wait4(2)`, both taken by the small launcher `amili-bench-measure` (a child's `ru_maxrss`
   includes the size of the process it was spawned from, so the harness, which holds the
-  payments, does not spawn them itself); the 1M-row CSV is written once and hard-linked into a fresh directory per run
-  (the CLI keeps its journal beside the input). (4) `amili-bench-csv-loop`: a reader thread
-  parses rows with the `csv` crate and writes bodies of 500 with `serde_json` (amounts copied
-  as JSON numbers), 4 posts in flight. (5) `amili payments submit FILE --chunk-size 500
-  --concurrency 4` with the connection flags.
+  payments, does not spawn them itself). The 1M-row CSV is written once and hard-linked into
+  a fresh directory per run (the CLI keeps its journal beside the input).
+  (4) `amili-bench-csv-loop`: a reader thread parses rows with the `csv` crate and writes
+  bodies of 500 with `serde_json` (amounts copied as JSON numbers), 4 posts in flight.
+  (5) `amili payments submit FILE --chunk-size 500 --concurrency 4` with the connection
+  flags.
 - **Checks.** Every run must have every payment accepted (202) by the contender's own count,
   and on the stub the stub's count of payments received must equal it; otherwise the harness
   fails. `amili-bench/tests/smoke.rs` runs every contender at tiny sizes against the stub.

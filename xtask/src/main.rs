@@ -142,10 +142,7 @@ fn bench(args: &[String]) -> Result<(), String> {
     let mut run = Command::new(&harness);
     run.current_dir(&root);
     if !no_write && !help {
-        let command = std::iter::once("cargo xtask bench")
-            .chain(args.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let command = recorded_command(args);
         run.arg("--write")
             .arg(root.join("BENCHMARKS.md"))
             .arg("--command")
@@ -160,6 +157,28 @@ fn bench(args: &[String]) -> Result<(), String> {
     } else {
         Err("the benchmark harness failed; see the output above".to_owned())
     }
+}
+
+/// The command line written above the table: the measuring flags, shell-quoted; `--note`
+/// texts (printed under the table anyway) and `--no-write` left out.
+fn recorded_command(args: &[String]) -> String {
+    let mut words = vec!["cargo xtask bench".to_owned()];
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--note" {
+            args.next();
+        } else if arg == "--no-write" || arg.starts_with("--note=") {
+        } else if !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_=.,/:".contains(c))
+        {
+            words.push(arg.clone());
+        } else {
+            words.push(format!("'{}'", arg.replace('\'', r"'\''")));
+        }
+    }
+    words.join(" ")
 }
 
 /// Cargo's target directory, from `cargo metadata`.
@@ -204,5 +223,14 @@ mod tests {
             Some(r#"/w/t\x "q""#)
         );
         assert_eq!(super::json_string_field(json, "nope"), None);
+    }
+
+    #[test]
+    fn the_recorded_command_leaves_notes_out() {
+        let args = ["--rounds", "3", "--note", "a b", "--work-dir", "/t/x y"].map(String::from);
+        assert_eq!(
+            super::recorded_command(&args),
+            "cargo xtask bench --rounds 3 --work-dir '/t/x y'"
+        );
     }
 }
