@@ -120,29 +120,16 @@ pub async fn run_generated(
         .await
 }
 
-// ============================================================================================
-// Contender (3): `amili-payments`. THIS IS THE FUNCTION TO CHANGE WHEN THE SUBMISSION API IS
-// REDESIGNED (issue 9). Today: the chunk size is a client setting and `submit` takes
-// `SubmitOptions`. After the redesign it becomes:
-//
-//     let report = client
-//         .submit(payments)
-//         .with_chunk_size(chunk_size)
-//         .with_concurrency(concurrency)
-//         .send()
-//         .await?;
-//
-// (and `.max_payments_per_request(..)` / `.concurrency(..)` leave the builder if they go).
-// ============================================================================================
-/// Contender (3): `amili-payments` — `Client::builder()…build()` then one `submit` of every
-/// payment (`chunk_size` per request, `concurrency` in flight). Returns the payments accepted.
+/// Contender (3): `amili-payments` — `Client::builder()…build()` then one submission of
+/// every payment (`chunk_size` per request, `concurrency` in flight). Returns the payments
+/// accepted.
 pub async fn run_amili_payments(
     endpoint: &Endpoint,
     payments: Vec<amili_payments::Payment>,
     chunk_size: usize,
     concurrency: usize,
 ) -> anyhow::Result<u64> {
-    use amili_payments::{Client, Environment, SubmitOptions};
+    use amili_payments::{Client, Environment};
     let client = Client::builder()
         .environment(Environment::custom(
             endpoint.api_url.clone(),
@@ -150,15 +137,12 @@ pub async fn run_amili_payments(
         ))
         .organization_id(endpoint.organization_id)
         .client_credentials(endpoint.client_id.clone(), endpoint.client_secret.clone())
-        .max_payments_per_request(chunk_size)
-        .concurrency(concurrency)
         .build()?;
     let report = client
-        .submit(
-            payments,
-            SubmitOptions::default().with_concurrency(concurrency),
-        )
+        .submit(payments)
+        .with_chunk_size(chunk_size)
+        .with_concurrency(concurrency)
+        .send()
         .await?;
-    let counts = report.counts();
-    Ok((counts.accepted + counts.succeeded + counts.failed) as u64)
+    Ok(report.counts().accepted_total() as u64)
 }

@@ -434,6 +434,8 @@ fn measure_process(
         Contender::Cli => {
             let mut command = process::launch(&b.measure, &result, &b.amili);
             command.args(["payments", "submit"]);
+            // A fresh ledger per run, in the run's folder (a real SQLite file, as users have).
+            command.arg("--state").arg(dir.join("ledger.db"));
             command
         }
         _ => bail!("{what}: not a process contender"),
