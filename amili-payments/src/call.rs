@@ -89,6 +89,20 @@ impl Client {
             };
             // The error to retry after, and whether the request may have been processed.
             let (error, maybe_processed) = match failure {
+                // A write's key used before with another body: a batch may exist under it.
+                Failure::Fatal(e) if e.status() == Some(409) => {
+                    if let Idempotency::Write { key, .. } = idempotency {
+                        return Err(Error::OutcomeUnknown {
+                            idempotency_key: Some(key.clone()),
+                            reason: format!(
+                                "{e}: the idempotency key was used before, maybe with other \
+                                 payments, so a batch may exist under it; check the batches in \
+                                 Amili before sending these again"
+                            ),
+                        });
+                    }
+                    return Err(e);
+                }
                 Failure::Fatal(e) => return Err(e),
                 Failure::Unauthorized(e, generation) => {
                     shared.tokens.invalidate(generation);

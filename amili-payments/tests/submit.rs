@@ -615,3 +615,197 @@ async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
     assert_eq!(sandbox.ledger()[0].amount, Decimal::new(123_456, 2));
     Ok(())
 }
+
+/// Every payment's outcome, in submission order.
+fn outcomes(report: &amili_payments::SubmitReport) -> Vec<(String, &'static str)> {
+    report
+        .items()
+        .map(|i| (i.id.clone(), i.outcome.name()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_once() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    // P-000001 was claimed by an earlier request with other content, result unknown.
+    let stale = IdempotencyKey::random();
+    let other: amili_payments::ledger::Fingerprint = [7; 32];
+    ledger
+        .claim(
+            &stale,
+            &[LedgerItem {
+                id: "P-000001",
+                fingerprint: &other,
+            }],
+        )
+        .await?;
+    ledger.record(&stale, &Settled::Unknown).await?;
+
+    let sent = payments(0..3);
+    let first = client
+        .submit(sent.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&first).iter().all(|(_, o)| *o == "accepted"),
+        "{:?}",
+        outcomes(&first)
+    );
+    let again = client
+        .submit(sent)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&again)
+            .iter()
+            .all(|(_, o)| *o == "already_accepted"),
+        "{:?}",
+        outcomes(&again)
+    );
+    sandbox.finish_batches();
+    assert_eq!(sandbox.stats().payment_requests, 1);
+    for n in 0..3 {
+        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    // Processed, then the answer is lost and the look-up by key fails: unknown.
+    sandbox
+        .faults()
+        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push_n(
+        Route::ListBatches,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        20,
+    );
+    let sent = payments(0..3);
+    let first = client
+        .submit(sent.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&first).iter().all(|(_, o)| *o == "unknown"),
+        "{:?}",
+        outcomes(&first)
+    );
+    // The same payments in reverse order: resumed whole under the first key, same bytes.
+    let mut reordered = sent;
+    reordered.reverse();
+    let again = client
+        .submit(reordered.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&again).iter().all(|(_, o)| *o == "accepted"),
+        "{:?}",
+        outcomes(&again)
+    );
+    let third = client.submit(reordered).with_ledger(ledger).send().await?;
+    assert!(
+        outcomes(&third)
+            .iter()
+            .all(|(_, o)| *o == "already_accepted")
+    );
+    sandbox.finish_batches();
+    assert_eq!(sandbox.batch_count(), 1, "one batch for the key");
+    for n in 0..3 {
+        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    sandbox
+        .faults()
+        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push_n(
+        Route::ListBatches,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        20,
+    );
+    let all = payments(0..4);
+    let first = client
+        .submit(all[..2].to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(outcomes(&first).iter().all(|(_, o)| *o == "unknown"));
+    let again = client
+        .submit(all.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&again).iter().all(|(_, o)| *o == "accepted"),
+        "{:?}",
+        outcomes(&again)
+    );
+    // Two requests: the resumed one under its first key, the new payments under a new one.
+    let keys: std::collections::BTreeSet<_> = again
+        .items()
+        .filter_map(|i| i.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    let third = client.submit(all).with_ledger(ledger).send().await?;
+    assert!(
+        outcomes(&third)
+            .iter()
+            .all(|(_, o)| *o == "already_accepted")
+    );
+    sandbox.finish_batches();
+    for n in 0..4 {
+        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_key_used_before_with_other_payments_is_unknown_not_safe_to_resend() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let key = IdempotencyKey::random();
+    let first = client
+        .submit(payments(0..2))
+        .with_idempotency_key(key.clone())
+        .send()
+        .await?;
+    assert!(first.all_accepted());
+    // The same key with other payments: the server answers 409.
+    let second = client
+        .submit(payments(2..4))
+        .with_idempotency_key(key)
+        .send()
+        .await?;
+    for item in second.items() {
+        assert!(
+            matches!(&item.outcome, Outcome::Unknown(reason) if reason.as_str().contains("409")),
+            "{}: {}",
+            item.id,
+            item.outcome
+        );
+        assert!(!item.outcome.is_safe_to_resend());
+    }
+    Ok(())
+}
