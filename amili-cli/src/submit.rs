@@ -32,7 +32,8 @@ pub trait Sink {
 pub struct Sending {
     pub chunk_size: usize,
     pub concurrency: usize,
-    pub ledger: Arc<dyn Ledger>,
+    /// Where what is sent is remembered (none with the embedded sandbox).
+    pub ledger: Option<Arc<dyn Ledger>>,
     /// Follow every batch until processed, for at most this long per batch (`--wait`).
     pub wait: Option<Duration>,
     /// Lines of rows whose id repeats an earlier row's.
@@ -72,11 +73,14 @@ pub async fn send_all(
     let poller = sending
         .wait
         .map(|timeout| crate::config::poller(client, timeout));
-    let requests = client
+    let mut submission = client
         .submit_stream(payments)
         .with_chunk_size(sending.chunk_size)
-        .with_concurrency(sending.concurrency)
-        .with_ledger(sending.ledger)
+        .with_concurrency(sending.concurrency);
+    if let Some(ledger) = sending.ledger {
+        submission = submission.with_ledger(ledger);
+    }
+    let requests = submission
         .stream()?
         .map(|mut request| {
             let poller = poller.clone();

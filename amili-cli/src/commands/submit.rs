@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use amili_ledger::{PostgresLedger, SqliteLedger};
-use amili_payments::ledger::{Ledger, MemoryLedger};
+use amili_payments::ledger::Ledger;
 use amili_payments::report::OutcomeCounts;
 use serde::Serialize;
 
@@ -62,12 +62,12 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         )));
     }
     // What was sent is remembered per payment in the ledger. The embedded sandbox's state
-    // dies with this process, so its payments are remembered in memory only.
-    let ledger: Arc<dyn Ledger> = if conn.sandbox.is_some() {
-        Arc::new(MemoryLedger::default())
+    // dies with this process, so there is nothing to remember across runs: no ledger then.
+    let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
+        None
     } else {
         match open_ledger(args.state.as_deref(), &target).await {
-            Ok(ledger) => ledger,
+            Ok(ledger) => Some(ledger),
             Err(e) => {
                 conn.close().await;
                 return Err(usage(e));
