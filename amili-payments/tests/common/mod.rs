@@ -208,7 +208,9 @@ pub fn respond(
 /// A proxy in front of the sandbox that records every request (method, path, idempotency key)
 /// before forwarding it: to check what each *attempt* carried.
 pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
-    let http = reqwest::Client::new();
+    let http = amili_api::tls::client_builder()
+        .build()
+        .expect("an HTTP client");
     let handler: Handler = Arc::new(move |seen: Seen, body: Bytes| {
         let http = http.clone();
         let upstream = upstream.clone();
