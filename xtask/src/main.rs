@@ -30,7 +30,7 @@ const USAGE: &str = "usage: cargo xtask <command>
                         quickstart in a fresh crate outside the workspace (amili-payments + tokio
                         only)
   msrv-check            fail if a locked dependency declares a rust-version above the workspace's
-  bench-build [--rounds N] [--amili DIR] [--keep]
+  bench-build [--rounds N] [--amili DIR] [--only-amili] [--generator-tls ring|aws-lc-rs] [--keep]
                         cold debug build times: a crate depending on amili-payments (from DIR,
                         default this workspace) vs an openapi-generator-like client; alternating
                         contenders, N rounds each (default 3); prints medians and the slowest units";
