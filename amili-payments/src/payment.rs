@@ -365,9 +365,13 @@ fn check_payment_type(payment_type: &PaymentType, errors: &mut Vec<FieldError>) 
 /// `amount` may be a JSON number or a string. Strings are read exactly; a JSON number is read
 /// as a double by most parsers, so an amount with more than 15 significant digits should be
 /// written as a string to be checked digit for digit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-#[schemars(title = "Payment", description = "One payment to report to Amili.")]
+#[cfg_attr(
+    feature = "schema",
+    schemars(title = "Payment", description = "One payment to report to Amili.")
+)]
 pub struct PaymentInput {
     /// The Amili invoice the payment is for (a UUID).
     #[serde(default)]
@@ -550,6 +554,7 @@ impl<'de> Deserialize<'de> for AmountInput {
     }
 }
 
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for AmountInput {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Amount".into()

@@ -82,7 +82,7 @@ async fn a_redirect_to_another_host_never_carries_the_token() -> TestResult {
 
     // A caller's reqwest client follows it, and reqwest drops Authorization across hosts.
     let client = client_at(&api.origin)
-        .http_client(reqwest::Client::new())
+        .http_client(amili_api::tls::client_builder().build()?)
         .build()?;
     client
         .submit(vec![payment(1)])

@@ -78,7 +78,7 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let provider = Remembering {
         inner: ClientCredentialsProvider::new(
-            reqwest::Client::new(),
+            amili_api::tls::client_builder().build()?,
             sandbox.token_url().parse()?,
             sandbox.client_id(),
             SecretString::from(SECRET.to_owned()),
@@ -185,7 +185,7 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
             format!(
                 "{:?}",
                 ClientCredentialsProvider::new(
-                    reqwest::Client::new(),
+                    amili_api::tls::client_builder().build()?,
                     sandbox.token_url().parse()?,
                     "id",
                     SecretString::from(SECRET.to_owned()),

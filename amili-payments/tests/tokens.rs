@@ -185,7 +185,7 @@ async fn a_static_bearer_token_is_used_as_is() -> TestResult {
     let sandbox = sandbox().await;
     // Fetch a token out of band, as a deployment that injects AMILI_TOKEN would.
     let provider = ClientCredentialsProvider::new(
-        reqwest::Client::new(),
+        amili_api::tls::client_builder().build()?,
         sandbox.token_url().parse()?,
         sandbox.client_id(),
         SecretString::from(sandbox.client_secret().to_owned()),
@@ -249,7 +249,7 @@ impl TokenProvider for Vault {
 async fn a_custom_token_provider_is_asked_and_told_about_refusals() -> TestResult {
     let sandbox = sandbox().await;
     let real = ClientCredentialsProvider::new(
-        reqwest::Client::new(),
+        amili_api::tls::client_builder().build()?,
         sandbox.token_url().parse()?,
         sandbox.client_id(),
         SecretString::from(sandbox.client_secret().to_owned()),

@@ -315,7 +315,9 @@ pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
 
 /// A recording proxy that lets `rewrite` replace the upstream's answers.
 pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite) -> TestServer {
-    let http = reqwest::Client::new();
+    let http = amili_api::tls::client_builder()
+        .build()
+        .expect("an HTTP client");
     let handler: Handler = Arc::new(move |seen: Seen, body: Bytes| {
         let http = http.clone();
         let upstream = upstream.clone();
