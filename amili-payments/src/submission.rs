@@ -23,7 +23,7 @@ use crate::payment::Payment;
 use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
 
 /// Requests that fail in a row, after all their retries, before a submission stops.
-pub const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
+pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
 
 /// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
 /// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
@@ -162,7 +162,7 @@ impl<'c> Submission<'c> {
     }
 
     /// Stops the submission after `requests` requests in a row failed after all their retries
-    /// (default [`DEFAULT_CIRCUIT_BREAKER`]; 0 never stops).
+    /// (default 5; 0 never stops).
     pub fn with_circuit_breaker(mut self, requests: u32) -> Self {
         self.circuit_breaker = requests;
         self
