@@ -109,10 +109,13 @@ pub fn run(options: &Options) -> Result<(), String> {
         });
     }
     for contender in &contenders {
-        run_output(
+        if let Err(e) = run_output(
             cargo().current_dir(&contender.dir).arg("fetch"),
             &format!("cargo fetch ({})", contender.name),
-        )?;
+        ) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
     }
 
     let jobs = std::env::var("CARGO_BUILD_JOBS").unwrap_or_else(|_| "all cores".to_owned());
@@ -130,7 +133,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             let _ = std::fs::remove_dir_all(&target);
             let cpu_before = children_cpu_seconds();
             let started = Instant::now();
-            run_output(
+            let built = run_output(
                 cargo()
                     .current_dir(&contender.dir)
                     .args(["build", "--offline", "--timings"])
@@ -138,8 +141,12 @@ pub fn run(options: &Options) -> Result<(), String> {
                     .env_remove("RUSTC_WRAPPER")
                     .env_remove("CARGO_BUILD_RUSTC_WRAPPER"),
                 &format!("cargo build ({})", contender.name),
-            )?;
+            );
             let elapsed = started.elapsed();
+            let units = built.and_then(|_| unit_times(&target));
+            // A cold debug target is over a gigabyte: never keep more than one.
+            let _ = std::fs::remove_dir_all(&target);
+            let units = units?;
             let cpu = children_cpu_seconds()
                 .zip(cpu_before)
                 .map(|(after, before)| after - before);
@@ -154,7 +161,7 @@ pub fn run(options: &Options) -> Result<(), String> {
             );
             contender.times.push(elapsed);
             contender.cpu.extend(cpu);
-            for (unit, seconds) in unit_times(&target)? {
+            for (unit, seconds) in units {
                 contender.units.entry(unit).or_default().push(seconds);
             }
         }
