@@ -75,6 +75,8 @@ struct Contender {
     name: &'static str,
     dir: PathBuf,
     times: Vec<Duration>,
+    /// CPU seconds (user + system) of each build's process tree, when the OS tells.
+    cpu: Vec<f64>,
     /// Per unit ("name version mode"), its duration in each round.
     units: BTreeMap<String, Vec<f64>>,
 }
@@ -91,6 +93,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         name: "amili",
         dir: dir.join("amili"),
         times: Vec::new(),
+        cpu: Vec::new(),
         units: BTreeMap::new(),
     }];
     write_amili_crate(&contenders[0].dir, &amili, &lock)?;
@@ -101,14 +104,18 @@ pub fn run(options: &Options) -> Result<(), String> {
             name: "generator",
             dir: generator,
             times: Vec::new(),
+            cpu: Vec::new(),
             units: BTreeMap::new(),
         });
     }
     for contender in &contenders {
-        run_output(
+        if let Err(e) = run_output(
             cargo().current_dir(&contender.dir).arg("fetch"),
             &format!("cargo fetch ({})", contender.name),
-        )?;
+        ) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
     }
 
     let jobs = std::env::var("CARGO_BUILD_JOBS").unwrap_or_else(|_| "all cores".to_owned());
@@ -124,8 +131,9 @@ pub fn run(options: &Options) -> Result<(), String> {
             let contender = &mut contenders[(i + round) % count];
             let target = dir.join("target").join(contender.name);
             let _ = std::fs::remove_dir_all(&target);
+            let cpu_before = children_cpu_seconds();
             let started = Instant::now();
-            run_output(
+            let built = run_output(
                 cargo()
                     .current_dir(&contender.dir)
                     .args(["build", "--offline", "--timings"])
@@ -133,16 +141,27 @@ pub fn run(options: &Options) -> Result<(), String> {
                     .env_remove("RUSTC_WRAPPER")
                     .env_remove("CARGO_BUILD_RUSTC_WRAPPER"),
                 &format!("cargo build ({})", contender.name),
-            )?;
+            );
             let elapsed = started.elapsed();
+            let units = built.and_then(|_| unit_times(&target));
+            // A cold debug target is over a gigabyte: never keep more than one.
+            let _ = std::fs::remove_dir_all(&target);
+            let units = units?;
+            let cpu = children_cpu_seconds()
+                .zip(cpu_before)
+                .map(|(after, before)| after - before);
             println!(
-                "round {}: {:<9} {:>6.1} s",
+                "round {}: {:<9} {:>6.1} s wall, {} CPU (load average before: {})",
                 round + 1,
                 contender.name,
-                elapsed.as_secs_f64()
+                elapsed.as_secs_f64(),
+                cpu.map(|c| format!("{c:.1} s"))
+                    .unwrap_or_else(|| "?".to_owned()),
+                load_average().unwrap_or_else(|| "?".to_owned()),
             );
             contender.times.push(elapsed);
-            for (unit, seconds) in unit_times(&target)? {
+            contender.cpu.extend(cpu);
+            for (unit, seconds) in units {
                 contender.units.entry(unit).or_default().push(seconds);
             }
         }
@@ -157,6 +176,35 @@ pub fn run(options: &Options) -> Result<(), String> {
     Ok(())
 }
 
+/// User + system CPU seconds of this process's waited-for children (and theirs), from
+/// `/proc/self/stat` (Linux). A build's CPU time moves less than its wall time when other
+/// work shares the machine.
+fn children_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, fields) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = fields.split_whitespace().collect();
+    // Fields 16 and 17 of proc(5) (cutime, cstime); `fields[0]` is field 3.
+    let cutime: f64 = fields.get(13)?.parse().ok()?;
+    let cstime: f64 = fields.get(14)?.parse().ok()?;
+    Some((cutime + cstime) / clock_ticks_per_second())
+}
+
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The 1-minute load average (Linux), to show how busy the machine was.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next().map(str::to_owned)
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
@@ -169,31 +217,42 @@ fn median(values: &mut [f64]) -> f64 {
 /// A Markdown summary: times per round, median, spread, ratio, slowest units.
 fn report(contenders: &[Contender]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "| crate | rounds (s) | median | spread (min–max) |");
-    let _ = writeln!(out, "|---|---|---:|---:|");
-    let mut medians = Vec::new();
+    let _ = writeln!(
+        out,
+        "| crate | measure | rounds (s) | median | spread (min–max) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---:|---:|");
+    let mut medians: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for c in contenders {
-        let mut secs: Vec<f64> = c.times.iter().map(Duration::as_secs_f64).collect();
-        let rounds: Vec<String> = secs.iter().map(|s| format!("{s:.1}")).collect();
-        let m = median(&mut secs);
-        medians.push(m);
-        let (min, max) = (
-            secs.first().copied().unwrap_or_default(),
-            secs.last().copied().unwrap_or_default(),
-        );
-        let _ = writeln!(
-            out,
-            "| {} | {} | {m:.1} s | {min:.1}–{max:.1} s |",
-            c.name,
-            rounds.join(", ")
-        );
+        let wall: Vec<f64> = c.times.iter().map(Duration::as_secs_f64).collect();
+        for (measure, values) in [("wall", wall), ("CPU", c.cpu.clone())] {
+            if values.is_empty() {
+                continue;
+            }
+            let rounds: Vec<String> = values.iter().map(|s| format!("{s:.1}")).collect();
+            let mut sorted = values.clone();
+            let m = median(&mut sorted);
+            medians.entry(measure).or_default().push(m);
+            let (min, max) = (
+                sorted.first().copied().unwrap_or_default(),
+                sorted.last().copied().unwrap_or_default(),
+            );
+            let _ = writeln!(
+                out,
+                "| {} | {measure} | {} | {m:.1} s | {min:.1}–{max:.1} s |",
+                c.name,
+                rounds.join(", ")
+            );
+        }
     }
-    if let [amili, generator] = medians.as_slice() {
-        let _ = writeln!(
-            out,
-            "\nratio amili / generator (medians): {:.2}×",
-            amili / generator
-        );
+    for (measure, values) in &medians {
+        if let [amili, generator] = values.as_slice() {
+            let _ = writeln!(
+                out,
+                "\nratio amili / generator ({measure}, medians): {:.2}×",
+                amili / generator
+            );
+        }
     }
     for c in contenders {
         let mut units: Vec<(String, f64)> = c
@@ -542,6 +601,18 @@ mod tests {
     fn about_a_thousand_lines_of_models() {
         let lines = generator_models().lines().count();
         assert!((900..=1200).contains(&lines), "{lines} lines");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_busy_child_counts_as_cpu_time() {
+        let before = children_cpu_seconds().unwrap_or(f64::NAN);
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()));
+        let after = children_cpu_seconds().unwrap_or(f64::NAN);
+        assert!(after - before > 0.05, "{before} -> {after}");
     }
 
     #[test]
