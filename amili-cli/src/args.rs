@@ -38,6 +38,9 @@ pub enum Command {
     Token(TokenCommand),
     /// Run the local Amili sandbox in the foreground (same flags as `amili-sandbox`).
     Sandbox(amili_sandbox::cli::Args),
+    /// Receive Amili's webhooks.
+    #[command(subcommand)]
+    Webhooks(crate::commands::webhooks::WebhooksCommand),
 }
 
 #[derive(Debug, Subcommand)]

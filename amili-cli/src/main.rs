@@ -73,6 +73,7 @@ async fn run(command: Command) -> anyhow::Result<Exit> {
             commands::token::check(&connection).await
         }
         Command::Sandbox(args) => commands::sandbox::run(args).await,
+        Command::Webhooks(command) => commands::webhooks::run(command).await,
     }
 }
 
