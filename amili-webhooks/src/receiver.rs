@@ -262,8 +262,8 @@ impl Receiver {
         let headers = &parts.headers;
         let span = tracing::info_span!(
             "amili.webhook",
-            request_id = header(headers, REQUEST_ID_HEADER).unwrap_or("-"),
-            event = header(headers, EVENT_HEADER).unwrap_or("-"),
+            request_id = %header(headers, REQUEST_ID_HEADER).unwrap_or("-"),
+            event = %header(headers, EVENT_HEADER).unwrap_or("-"),
             idempotency_key = tracing::field::Empty,
             event_id = tracing::field::Empty,
             status = tracing::field::Empty,
@@ -343,7 +343,7 @@ impl Receiver {
             .clone()
             .or_else(|| event.id().map(|id| format!("event:{id}")));
         if let Some(key) = &key {
-            span.record("idempotency_key", key.as_str());
+            span.record("idempotency_key", tracing::field::display(key));
             match self.inner.store.claim(key).await {
                 Ok(Claim::New) => {}
                 Ok(Claim::Seen) => {
