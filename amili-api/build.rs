@@ -1,9 +1,15 @@
-//! Generates the client from the workspace's OpenAPI description into `OUT_DIR`.
+//! Generates the client from the OpenAPI description this crate ships (`openapi.yaml`, a
+//! symlink to the workspace's `openapi/autocollect.yaml` whose content `cargo package` stores
+//! in the `.crate`) into `OUT_DIR`.
 use std::path::PathBuf;
 
 fn main() {
-    let spec = amili_codegen::default_spec_path();
-    println!("cargo:rerun-if-changed={}", spec.display());
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        println!("cargo::error=CARGO_MANIFEST_DIR is not set; run this through cargo");
+        std::process::exit(1);
+    };
+    let spec = amili_codegen::crate_spec_path(&PathBuf::from(manifest_dir));
+    println!("cargo::rerun-if-changed={}", spec.display());
     let generated = match amili_codegen::generate_file(&spec) {
         Ok(generated) => generated,
         Err(e) => {

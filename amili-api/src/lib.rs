@@ -1,16 +1,18 @@
 //! The raw client for Amili's AutoCollect payments API.
 //!
 //! Everything in [`Client`] and [`types`] is **generated at build time** by progenitor from
-//! `openapi/autocollect.yaml` (see `build.rs` and the `amili-codegen` crate); the snapshot of
-//! that source lives in `tests/snapshots/` for review. The modules here are the few
-//! hand-written pieces progenitor needs in the same crate:
+//! the OpenAPI description this crate ships (`openapi.yaml`, the workspace's
+//! `openapi/autocollect.yaml`; see `build.rs` and the `amili-codegen` crate). The modules here
+//! are the few hand-written pieces progenitor needs in the same crate:
 //!
 //! - [`PaymentType`], [`BatchStatus`], [`BatchType`]: open enums that keep values the server
 //!   adds later instead of failing the whole response;
 //! - [`Amount`]: money as a [`rust_decimal::Decimal`] in major units, a JSON number on the wire;
 //! - [`BatchItem`]: an undocumented, growing JSON object kept whole;
 //! - [`hooks`]: the `ClientHooks` impl, which only delegates to a [`RequestHooks`] trait object
-//!   supplied by the caller. Tokens, retries and tracing policy live in `amili-payments`.
+//!   supplied by the caller. Tokens, retries and tracing policy live in `amili-payments`;
+//! - [`tls`]: the TLS backend (rustls with `ring` by default, `native-tls` as a feature) and
+//!   the [`tls::client_builder`] that HTTP clients should be built with.
 //!
 //! Most users want `amili-payments`, which validates payments, handles tokens and retries.
 //!
@@ -19,18 +21,27 @@
 //!
 //! let client = Client::new_with_client(
 //!     "https://api.staging.amili.no/collection/v1",
-//!     reqwest::Client::new(),
+//!     amili_api::tls::client_builder().build()?,
 //!     Inner::default(),
 //! );
 //! // `client.create_payments().organization_id(…).body(…).send().await` sends a request.
 //! assert_eq!(client.baseurl(), "https://api.staging.amili.no/collection/v1");
+//! # Ok::<(), reqwest::Error>(())
 //! ```
+//!
+//! # Features
+//!
+//! - `rustls` (default): TLS through rustls with the `ring` crypto provider.
+//! - `native-tls`: TLS through the platform's library (OpenSSL on Linux).
+//!
+//! With neither, only plain `http://` URLs work.
 #![warn(missing_docs)]
 
 mod amount;
 mod batch_item;
 pub mod hooks;
 mod open_enums;
+pub mod tls;
 
 pub use amount::{Amount, AmountError};
 pub use batch_item::BatchItem;

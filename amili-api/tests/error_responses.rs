@@ -23,7 +23,13 @@ async fn serve_once(response: &'static str) -> std::io::Result<String> {
 }
 
 async fn get_batch(base: &str) -> Result<(), Error<amili_api::ByteStream>> {
-    let client = Client::new_with_client(base, reqwest::Client::new(), Inner::default());
+    let client = Client::new_with_client(
+        base,
+        amili_api::tls::client_builder()
+            .build()
+            .expect("an HTTP client"),
+        Inner::default(),
+    );
     client
         .get_batch_by_id()
         .organization_id(uuid::Uuid::nil())

@@ -6,7 +6,9 @@
 /// Generates from the spec with the one shared generator and compares with the snapshot.
 #[test]
 fn generated_client_matches_the_reviewed_snapshot() {
-    let generated = match amili_codegen::generate_file(&amili_codegen::default_spec_path()) {
+    let generated = match amili_codegen::generate_file(&amili_codegen::crate_spec_path(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+    )) {
         Ok(generated) => generated,
         Err(e) => panic!("{e}"),
     };
@@ -24,7 +26,9 @@ fn generated_client_matches_the_reviewed_snapshot() {
 #[test]
 fn compiled_source_is_the_generated_source() {
     let compiled = include_str!(concat!(env!("OUT_DIR"), "/amili_api_generated.rs"));
-    let generated = match amili_codegen::generate_file(&amili_codegen::default_spec_path()) {
+    let generated = match amili_codegen::generate_file(&amili_codegen::crate_spec_path(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+    )) {
         Ok(generated) => generated,
         Err(e) => panic!("{e}"),
     };

@@ -20,7 +20,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Log details to stderr (`-v` info, `-vv` debug); `RUST_LOG` also works.
+    /// Log details to stderr (`-v` info, `-vv` debug); `RUST_LOG`, when set, wins.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -38,6 +38,20 @@ pub enum Command {
     Token(TokenCommand),
     /// Run the local Amili sandbox in the foreground (same flags as `amili-sandbox`).
     Sandbox(amili_sandbox::cli::Args),
+    /// Look at the ledger: what was sent, per API and organization.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Print a shell completion script (`amili completions bash > /etc/bash_completion.d/amili`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (amili.1 and one per subcommand) into a folder (`cargo xtask man`).
+    #[command(hide = true)]
+    Man {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// Receive Amili's webhooks.
     #[command(subcommand)]
     Webhooks(crate::commands::webhooks::WebhooksCommand),
@@ -47,13 +61,22 @@ pub enum Command {
 pub enum PaymentsCommand {
     /// Validate a file, then report its payments to Amili.
     ///
-    /// Every row is validated first; if any is bad, all bad rows are listed (with line number
-    /// and field) and nothing is sent, unless --skip-invalid. A journal beside the input
-    /// makes the command safe to run again after a crash, a kill or Ctrl-C: nothing is sent
-    /// twice and the rest is completed.
+    /// The connection settings are checked first (a token is fetched). Then every row is
+    /// validated; if any is bad, all bad rows are listed (with line number and field) and
+    /// nothing is sent, unless --skip-invalid. A ledger of every payment sent (see --state)
+    /// makes the command safe to run again — after a crash, a kill, Ctrl-C, or with a fixed,
+    /// copied or moved file: a payment Amili accepted is never sent twice.
     ///
-    /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown or
-    /// not sent; 2 usage or validation error.
+    /// Files: CSV with a header naming the API's fields (any case; `invoiceId`, `type`,
+    /// `amount`, `currency`, `date`, `description`, `uniqueSourcePaymentId`), delimited by `,`,
+    /// `;` or tab (detected); JSON Lines; a JSON array. Amounts in major units: `4500.00`, or
+    /// in `;`/tab files as Excel writes them with Norwegian settings, `4 500,00` / `4.500,00`.
+    /// Dates: RFC 3339 (`2025-03-09T14:30:00Z`) or a day (`2025-03-09`, `09.03.2025`: midnight
+    /// in Norway). A UTF-8 byte-order mark and CRLF line ends are fine; line numbers are the
+    /// file's physical lines.
+    ///
+    /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown,
+    /// in conflict or not sent; 2 usage, settings or validation error (nothing sent).
     Submit(Box<SubmitArgs>),
     /// Validate a file without sending anything (exit 0 valid, 2 invalid).
     Validate(ValidateArgs),
@@ -75,6 +98,65 @@ pub struct InputArgs {
     /// How many bad rows to print at most (all are counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_errors: usize,
+
+    /// The CSV delimiter: `,`, `;` or `tab` (default: the one the header line uses most).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// How amounts separate decimals (default: `comma` for `;`- and tab-separated files, as
+    /// Excel writes them with Norwegian settings; `point` otherwise).
+    #[arg(long, value_enum, value_name = "MARK")]
+    pub decimal: Option<DecimalMark>,
+
+    /// One more date format to accept, as a strftime pattern (e.g. `%d/%m/%Y`). Always
+    /// accepted: RFC 3339 date-times, and days as `2025-03-09` or `09.03.2025` (midnight in
+    /// Norway, Europe/Oslo, converted to UTC).
+    #[arg(long, value_name = "PATTERN")]
+    pub date_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Counts per API and organization: payments accepted, and pending (claimed by a run that
+    /// never recorded the answer; the next submission settles them).
+    Show {
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (scope, id,
+    /// idempotency key, batch, last update).
+    Export {
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        /// `csv` or `jsonl`.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+    },
+}
+
+/// How amounts in a file separate decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecimalMark {
+    /// `4500.00`, thousands as `4 500.00` or `4,500.00`.
+    Point,
+    /// `4500,00`, thousands as `4 500,00` or `4.500,00`.
+    Comma,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        other => Err(format!(
+            "{other:?} is not a delimiter: use `,`, `;` or `tab`"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +178,14 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub wait: bool,
 
+    /// Check the settings and validate the file, and send nothing.
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
+
+    /// Print the final summary as one JSON object on stdout (the table then goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
     /// Give up following batches after this many seconds (with --wait).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
@@ -111,10 +201,11 @@ pub struct SubmitArgs {
     pub report_format: Option<ReportFormat>,
 
     /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
-    /// sends one twice (default: `$XDG_STATE_HOME/amili/ledger.db`, else
-    /// `~/.local/state/amili/ledger.db`). Not used with --sandbox (its state dies with the run).
-    #[arg(long, env = "AMILI_STATE", value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// sends one twice: a SQLite file (default: `$XDG_STATE_HOME/amili/ledger.db`, else
+    /// `~/.local/state/amili/ledger.db`), or a `postgres://user@host/db` URL shared by several
+    /// machines. Not used with --sandbox (its state dies with the run).
+    #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+    pub state: Option<String>,
 
     /// How many payments one request carries at most.
     #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",

@@ -14,13 +14,20 @@ pub enum Exit {
     Usage,
 }
 
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failures => 1,
+            Exit::Usage => 2,
+        }
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
-        match exit {
-            Exit::Success => ExitCode::SUCCESS,
-            Exit::Failures => ExitCode::from(1),
-            Exit::Usage => ExitCode::from(2),
-        }
+        ExitCode::from(exit.code())
     }
 }
 

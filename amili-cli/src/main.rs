@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{BatchesCommand, Cli, Command, PaymentsCommand, TokenCommand};
+use crate::args::{BatchesCommand, Cli, Command, LedgerCommand, PaymentsCommand, TokenCommand};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -73,6 +73,14 @@ async fn run(command: Command) -> anyhow::Result<Exit> {
             commands::token::check(&connection).await
         }
         Command::Sandbox(args) => commands::sandbox::run(args).await,
+        Command::Ledger(LedgerCommand::Show { state, json }) => {
+            commands::ledger::show(state.as_deref(), json).await
+        }
+        Command::Ledger(LedgerCommand::Export { state, format }) => {
+            commands::ledger::export(state.as_deref(), format).await
+        }
+        Command::Completions { shell } => commands::completions::print(shell),
+        Command::Man { dir } => commands::completions::man(&dir),
         Command::Webhooks(command) => commands::webhooks::run(command).await,
     }
 }
@@ -84,11 +92,8 @@ fn init_tracing(verbose: u8) {
         1 => "info,amili_cli=info",
         _ => "debug",
     };
-    let filter = if verbose == 0 {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
-    } else {
-        EnvFilter::new(default)
-    };
+    // RUST_LOG, when set, says exactly what to log; -v is the shorthand.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

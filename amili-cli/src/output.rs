@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal as _, Write};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -13,23 +13,18 @@ use amili_payments::report::OutcomeCounts;
 use crate::report::ReportRow;
 use crate::validate::{Problem, Validation};
 
-/// Progress on stderr: an indicatif bar per phase on a terminal, a plain line every few
-/// seconds otherwise.
+/// Progress on stderr: an indicatif bar per phase on a terminal (whole numbers and an ETA);
+/// nothing when stderr is not a terminal (logs and pipes stay clean).
 pub struct Progress {
     terminal: bool,
     bar: Mutex<Option<ProgressBar>>,
-    plain_last: Mutex<Option<Instant>>,
 }
-
-const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 impl Progress {
     pub fn new() -> Progress {
         Progress {
             terminal: std::io::stderr().is_terminal(),
             bar: Mutex::new(None),
-            // Plain lines only for runs long enough to need them.
-            plain_last: Mutex::new(Some(Instant::now())),
         }
     }
 
@@ -54,50 +49,27 @@ impl Progress {
         f(bar);
     }
 
-    fn plain_due(&self, force: bool) -> bool {
-        if self.terminal {
-            return false;
-        }
-        let Ok(mut last) = self.plain_last.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        if force || last.is_none_or(|t| now.duration_since(t) >= PLAIN_EVERY) {
-            *last = Some(now);
-            true
-        } else {
-            false
-        }
-    }
-
     /// Validation has read `rows` rows.
     pub fn validated(&self, rows: u64) {
         self.with_bar("{spinner} validating {human_pos} rows", None, |bar| {
             bar.set_position(rows);
         });
-        if rows > 0 && self.plain_due(false) {
-            eprintln!("validating: {rows} rows read");
-        }
     }
 
     /// Starts the sending phase for `total` payments.
     pub fn start_sending(&self, total: u64) {
         self.finish();
         self.with_bar(
-            "sending [{bar:30}] {human_pos}/{human_len} payments ({per_sec}, {eta})",
+            "sending [{bar:30}] {human_pos}/{human_len} payments, {eta} left",
             Some(total),
             |_| {},
         );
-        self.plain_due(true);
     }
 
     /// `done` of `total` payments have an outcome (sent, skipped or failed; with `--wait`:
     /// processed).
-    pub fn sent(&self, done: u64, total: u64, batches: u64) {
+    pub fn sent(&self, done: u64, total: u64) {
         self.with_bar("", Some(total), |bar| bar.set_position(done));
-        if self.plain_due(false) {
-            eprintln!("{done}/{total} payments done, {batches} batches");
-        }
     }
 
     /// Clears the current bar (the next phase starts a new one).
@@ -193,9 +165,14 @@ impl Table {
         }
     }
 
-    /// Prints the table: the rows kept, how many were not shown, the counts, the report path.
-    pub fn finish(&self, report: Option<&std::path::Path>) {
-        let mut out = std::io::stdout().lock();
+    /// Prints the table (on stdout, or stderr when stdout carries JSON): the rows kept, how
+    /// many were not shown, the counts, the report path.
+    pub fn finish(&self, report: Option<&std::path::Path>, to_stderr: bool) {
+        let mut out: Box<dyn Write> = if to_stderr {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
+        };
         if !self.shown.is_empty() {
             let _ = writeln!(
                 out,

@@ -32,7 +32,8 @@ pub trait Sink {
 pub struct Sending {
     pub chunk_size: usize,
     pub concurrency: usize,
-    pub ledger: Arc<dyn Ledger>,
+    /// Where what is sent is remembered (none with the embedded sandbox).
+    pub ledger: Option<Arc<dyn Ledger>>,
     /// Follow every batch until processed, for at most this long per batch (`--wait`).
     pub wait: Option<Duration>,
     /// Lines of rows whose id repeats an earlier row's.
@@ -72,11 +73,14 @@ pub async fn send_all(
     let poller = sending
         .wait
         .map(|timeout| crate::config::poller(client, timeout));
-    let requests = client
+    let mut submission = client
         .submit_stream(payments)
         .with_chunk_size(sending.chunk_size)
-        .with_concurrency(sending.concurrency)
-        .with_ledger(sending.ledger)
+        .with_concurrency(sending.concurrency);
+    if let Some(ledger) = sending.ledger {
+        submission = submission.with_ledger(ledger);
+    }
+    let requests = submission
         .stream()?
         .map(|mut request| {
             let poller = poller.clone();
@@ -100,16 +104,14 @@ pub async fn send_all(
     let mut requests = std::pin::pin!(requests);
 
     let mut done = 0u64;
-    let mut batches = 0u64;
     progress.start_sending(sending.rows);
     while let Some(request) = requests.next().await {
-        batches += u64::from(request.batch_id().is_some());
         let rows = lock(&shared).settle(request);
         for row in rows {
             done += 1;
             sink.put(row)?;
         }
-        progress.sent(done, sending.rows, batches);
+        progress.sent(done, sending.rows);
     }
     // Ctrl-C: the rest of the file is reported, not sent.
     let mut feed = lock(&shared);
@@ -135,7 +137,7 @@ pub async fn send_all(
             }
         }
     }
-    progress.sent(done, sending.rows, batches);
+    progress.sent(done, sending.rows);
     Ok(())
 }
 

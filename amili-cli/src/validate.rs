@@ -11,9 +11,10 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::path::Path;
 
-use amili_payments::validation::AmountInput;
+use amili_payments::validation::{AmountInput, InputFormat};
 use amili_payments::{Payment, PaymentInput};
 
+use crate::args::{DecimalMark, InputArgs};
 use crate::input::{self, Format, InputError, Row};
 use crate::output::Progress;
 use crate::spool::SpoolWriter;
@@ -92,7 +93,7 @@ pub enum Checked {
 }
 
 /// Validates one row on its own: the library's one validation path.
-pub fn check_row(row: Row) -> Checked {
+pub fn check_row(row: Row, format: &InputFormat) -> Checked {
     let line = row.line;
     let problem = |field: Option<String>, message: String| Problem {
         line,
@@ -124,7 +125,7 @@ pub fn check_row(row: Row) -> Checked {
         None => String::new(),
     };
     let date = input.date.clone().unwrap_or_default();
-    match Payment::from_input(input) {
+    match Payment::from_input_with(input, format) {
         Ok(payment) => Checked::Valid(payment),
         Err(errors) => Checked::Invalid {
             problems: errors
@@ -166,23 +167,26 @@ fn id_hash(id: &str) -> u64 {
 /// the invalid row for the report) when `spool` is given, and finds repeated ids.
 pub fn validate_file(
     path: &Path,
-    format: Format,
-    max_errors: usize,
+    args: &InputArgs,
     progress: &Progress,
     mut spool: Option<&mut SpoolWriter>,
 ) -> anyhow::Result<Validation> {
+    let format = resolve_format(path, args.format)?;
+    let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes: Vec<u64> = Vec::new();
-    let (rows, warnings) = input::rows(input::open(path)?, format).map_err(|e| fatal(path, e))?;
-    v.warnings = warnings;
-    for row in rows {
+    let reading =
+        input::rows(input::open(path)?, format, args.delimiter).map_err(|e| fatal(path, e))?;
+    v.warnings = reading.warnings;
+    let text = input_format(args, reading.delimiter);
+    for row in reading.rows {
         let row = row.map_err(|e| fatal(path, e))?;
         let line = row.line;
         v.rows += 1;
         if v.rows % 10_000 == 0 {
             progress.validated(v.rows);
         }
-        match check_row(row) {
+        match check_row(row, &text) {
             Checked::Valid(payment) => {
                 v.valid += 1;
                 hashes.push(id_hash(payment.unique_source_payment_id()));
@@ -216,9 +220,27 @@ pub fn validate_file(
     }
     drop(hashes);
     if !suspects.is_empty() {
-        find_repeats(path, format, &suspects, &mut v, max_errors)?;
+        find_repeats(path, args, &suspects, &mut v)?;
     }
     Ok(v)
+}
+
+/// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
+/// otherwise, plus `--date-format`.
+fn input_format(args: &InputArgs, delimiter: Option<u8>) -> InputFormat {
+    let comma = match args.decimal {
+        Some(mark) => mark == DecimalMark::Comma,
+        None => delimiter.is_some_and(|d| d != b','),
+    };
+    let mut format = if comma {
+        InputFormat::decimal_comma()
+    } else {
+        InputFormat::default()
+    };
+    if let Some(pattern) = &args.date_format {
+        format = format.with_date_format(pattern.clone());
+    }
+    format
 }
 
 /// One line for a row's problems: `amount: …; date: …`.
@@ -236,18 +258,20 @@ fn reason_of(problems: &[Problem]) -> String {
 /// The exact check: compares the ids of the rows whose hashes collided.
 fn find_repeats(
     path: &Path,
-    format: Format,
+    args: &InputArgs,
     suspects: &HashSet<u64>,
     v: &mut Validation,
-    max_errors: usize,
 ) -> anyhow::Result<()> {
-    let (rows, _) = input::rows(input::open(path)?, format).map_err(|e| fatal(path, e))?;
+    let format = resolve_format(path, args.format)?;
+    let reading =
+        input::rows(input::open(path)?, format, args.delimiter).map_err(|e| fatal(path, e))?;
+    let text = input_format(args, reading.delimiter);
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
-    for row in rows {
+    for row in reading.rows {
         let row = row.map_err(|e| fatal(path, e))?;
         let line = row.line;
-        let Checked::Valid(payment) = check_row(row) else {
+        let Checked::Valid(payment) = check_row(row, &text) else {
             continue;
         };
         let id = payment.unique_source_payment_id();
@@ -279,7 +303,7 @@ fn find_repeats(
         v.push(problem, usize::MAX);
     }
     v.problems.sort_by_key(|p| p.line);
-    v.problems.truncate(max_errors);
+    v.problems.truncate(args.max_errors);
     Ok(())
 }
 

@@ -79,8 +79,8 @@ fn bad_rows_are_all_reported_with_lines_and_nothing_is_sent() {
     for expected in [
         "line 3: amount: \"12.345\" has 3 decimals, NOK allows 2",
         "line 4: invoiceId: \"10023\" is not a UUID",
-        "line 5: date: \"05.03.2025\"",
-        "line 6: amount: -2200.75 is not positive",
+        "line 5: date: \"03/05/2025\" is not a date",
+        "line 6: amount: \"-2200.75\" is not an amount: it is negative",
         "line 6: currency: `NKR`",
         "line 7: uniqueSourcePaymentId: \"NO-INNB-2025-000201\" repeats the id of line 2",
         "line 10: uniqueSourcePaymentId: is empty",

@@ -139,7 +139,8 @@ fn secrets_are_never_printed() {
         .args(["payments", "submit", "p.csv", "-vv"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Refused credentials are a settings error: exit 2, nothing sent.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
     assert_eq!(env.booked(), 0);

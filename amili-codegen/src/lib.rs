@@ -9,10 +9,22 @@
 //! [`CodegenError`] naming the file and the problem.
 //!
 //! ```no_run
-//! let generated = amili_codegen::generate_file(&amili_codegen::default_spec_path())?;
+//! use std::path::Path;
+//!
+//! // In a build script: the spec the crate ships, next to its Cargo.toml.
+//! let spec = amili_codegen::crate_spec_path(Path::new(env!("CARGO_MANIFEST_DIR")));
+//! let generated = amili_codegen::generate_file(&spec)?;
 //! println!("{} operations, {} lines", generated.operations, generated.lines);
 //! # Ok::<(), amili_codegen::CodegenError>(())
 //! ```
+//!
+//! # Where the spec lives
+//!
+//! The OpenAPI description is hand-maintained in one file of the workspace,
+//! [`WORKSPACE_SPEC_PATH`]. Each crate that reads it at build time ships it as
+//! [`SPEC_FILE_NAME`] next to its `Cargo.toml` — in the repository a symlink to that one file,
+//! in the published `.crate` its content (`cargo package` follows the link) — so the crate
+//! builds from its package alone and there is no second copy that could drift.
 #![warn(missing_docs)]
 
 use std::fmt;
@@ -21,14 +33,16 @@ use std::path::{Path, PathBuf};
 
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 
-/// Where the workspace keeps the API description, relative to this crate.
-pub fn default_spec_path() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .parent()
-        .unwrap_or(crate_dir)
-        .join("openapi")
-        .join("autocollect.yaml")
+/// Where the workspace keeps the one hand-maintained API description, relative to the
+/// workspace root.
+pub const WORKSPACE_SPEC_PATH: &str = "openapi/autocollect.yaml";
+
+/// The name under which a crate ships the spec, next to its `Cargo.toml`.
+pub const SPEC_FILE_NAME: &str = "openapi.yaml";
+
+/// The spec a crate ships: `manifest_dir/`[`SPEC_FILE_NAME`].
+pub fn crate_spec_path(manifest_dir: &Path) -> PathBuf {
+    manifest_dir.join(SPEC_FILE_NAME)
 }
 
 /// The file name the build script writes into `OUT_DIR` and `lib.rs` includes.
@@ -117,6 +131,12 @@ fn quote_path(path: &str) -> proc_macro2::TokenStream {
 }
 
 /// Parses the spec file, generates the client and formats it.
+///
+/// # Errors
+///
+/// A [`CodegenError`] naming `path` when the file cannot be read, is not YAML, is not an
+/// OpenAPI 3.0.x document, has an operation without `operationId`, or has a shape progenitor
+/// rejects or panics on.
 pub fn generate_file(path: &Path) -> Result<Generated, CodegenError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CodegenError::new(path, format!("cannot read the file: {e}")))?;
@@ -124,6 +144,10 @@ pub fn generate_file(path: &Path) -> Result<Generated, CodegenError> {
 }
 
 /// Like [`generate_file`] for spec text already in memory; `path` only names it in errors.
+///
+/// # Errors
+///
+/// As [`generate_file`], except that nothing is read from disk.
 pub fn generate_str(path: &Path, text: &str) -> Result<Generated, CodegenError> {
     let spec = load_spec(path, text)?;
     let operations = spec.operations().count();
@@ -227,13 +251,20 @@ fn catch_panics<T>(
 mod tests {
     use super::*;
 
+    /// The workspace's spec (these tests run in the workspace, not from the `.crate`).
+    fn workspace_spec_path() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(WORKSPACE_SPEC_PATH)
+    }
+
     fn spec() -> String {
-        std::fs::read_to_string(default_spec_path()).unwrap_or_default()
+        std::fs::read_to_string(workspace_spec_path()).unwrap_or_default()
     }
 
     #[test]
     fn the_workspace_spec_generates() {
-        let generated = generate_file(&default_spec_path()).map_err(|e| e.to_string());
+        let generated = generate_file(&workspace_spec_path()).map_err(|e| e.to_string());
         let generated = match generated {
             Ok(g) => g,
             Err(e) => panic!("{e}"),

@@ -18,5 +18,13 @@
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+mod stored;
+pub use stored::StoredItem;
+
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresLedger;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteLedger, StoredItem};
+pub use sqlite::SqliteLedger;

@@ -12,6 +12,8 @@ use futures::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
+use crate::StoredItem;
+
 /// The schema, versioned with `PRAGMA user_version`.
 const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
@@ -30,9 +32,12 @@ CREATE INDEX IF NOT EXISTS items_by_key ON items (scope, key);
 
 /// A ledger in one SQLite file, shared safely by the processes of one machine.
 ///
-/// - **Durability**: WAL journal, `synchronous = FULL`: a claim is on disk before the request
-///   it covers is sent, and a result before it is reported. A full disk fails the
-///   transaction (and so stops the submission), never silently.
+/// - **Durability**: WAL journal. A claim is written with `synchronous = FULL` (on disk, not
+///   only in the OS, before the request it covers is sent); a result with `synchronous =
+///   NORMAL` (it survives the process crashing; a power loss may undo it, and then the next
+///   run settles the payment by its request's key, as after any crash), so each request costs
+///   one `fsync`. A full disk fails the transaction (and so stops the submission), never
+///   silently.
 /// - **Several processes**: each open ledger holds an exclusive lock on a file of its own
 ///   (`<db>.owners/<owner>.lock`) for as long as it lives. An item pending under a live
 ///   owner's key is [`Claim::Busy`] (another run is sending it); under a dead owner's key it is
@@ -48,20 +53,6 @@ pub struct SqliteLedger {
     in_flight: Mutex<HashSet<String>>,
     /// Held while the ledger lives: tells other processes this owner is alive.
     _owner_lock: File,
-}
-
-/// One row of the ledger, for `amili ledger show`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StoredItem {
-    /// The payment's id.
-    pub id: String,
-    /// The key of the request that carried it last.
-    pub idempotency_key: String,
-    /// Its batch, once accepted.
-    pub batch_id: Option<Uuid>,
-    /// When it was last written (Unix seconds).
-    pub updated_at: i64,
 }
 
 impl SqliteLedger {
@@ -127,23 +118,48 @@ impl SqliteLedger {
     ///
     /// When the database cannot be read.
     pub fn items(&self) -> Result<Vec<StoredItem>, LedgerError> {
+        let mut items = Vec::new();
+        self.for_each_item(false, |item| {
+            items.push(item);
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// Hands every item to `each`, one at a time (memory stays flat): of this scope, or of
+    /// every scope with `all_scopes`; ordered by scope and id.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be read, or `each` fails.
+    pub fn for_each_item(
+        &self,
+        all_scopes: bool,
+        mut each: impl FnMut(StoredItem) -> Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
         let connection = lock(&self.connection);
         let mut statement = connection
-            .prepare("SELECT id, key, batch_id, updated_at FROM items WHERE scope = ?1 ORDER BY id")
+            .prepare(
+                "SELECT scope, id, key, batch_id, updated_at FROM items
+                 WHERE ?1 OR scope = ?2 ORDER BY scope, id",
+            )
             .map_err(|e| self.error("read", &e))?;
         let rows = statement
-            .query_map(params![self.scope], |row| {
-                let batch: Option<String> = row.get(2)?;
+            .query_map(params![all_scopes, self.scope], |row| {
+                let batch: Option<String> = row.get(3)?;
                 Ok(StoredItem {
-                    id: row.get(0)?,
-                    idempotency_key: row.get(1)?,
+                    scope: row.get(0)?,
+                    id: row.get(1)?,
+                    idempotency_key: row.get(2)?,
                     batch_id: batch.and_then(|b| b.parse().ok()),
-                    updated_at: row.get(3)?,
+                    updated_at: row.get(4)?,
                 })
             })
             .map_err(|e| self.error("read", &e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.error("read", &e))
+        for row in rows {
+            each(row.map_err(|e| self.error("read", &e))?)?;
+        }
+        Ok(())
     }
 
     fn error(&self, what: &str, e: &dyn fmt::Display) -> LedgerError {
@@ -186,11 +202,27 @@ impl SqliteLedger {
             let mut insert = transaction
                 .prepare_cached(
                     "INSERT INTO items (scope, id, fingerprint, key, owner, batch_id, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (scope, id) DO NOTHING",
                 )
                 .map_err(|e| self.error("write", &e))?;
             let in_flight = lock(&self.in_flight);
             for item in items {
+                // New payments (the usual case) are claimed by the insert alone.
+                let inserted = insert
+                    .execute(params![
+                        self.scope,
+                        item.id,
+                        item.fingerprint.as_slice(),
+                        key.as_str(),
+                        self.owner,
+                        now
+                    ])
+                    .map_err(|e| self.error("write", &e))?;
+                if inserted == 1 {
+                    claimed_any = true;
+                    claims.push(Claim::Claimed);
+                    continue;
+                }
                 let known: Option<(Vec<u8>, String, String, Option<String>)> = select
                     .query_row(params![self.scope, item.id], |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
@@ -198,20 +230,8 @@ impl SqliteLedger {
                     .optional()
                     .map_err(|e| self.error("read", &e))?;
                 let claim = match known {
-                    None => {
-                        insert
-                            .execute(params![
-                                self.scope,
-                                item.id,
-                                item.fingerprint.as_slice(),
-                                key.as_str(),
-                                self.owner,
-                                now
-                            ])
-                            .map_err(|e| self.error("write", &e))?;
-                        claimed_any = true;
-                        Claim::Claimed
-                    }
+                    // Gone between the insert and the read: cannot be; say busy, not claimed.
+                    None => Claim::Busy,
                     Some((fingerprint, _, _, Some(batch))) => {
                         let batch_id = batch.parse().map_err(|e| self.error("read", &e))?;
                         if fingerprint == item.fingerprint.as_slice() {
@@ -314,6 +334,10 @@ impl SqliteLedger {
 
     fn record_now(&self, key: &IdempotencyKey, settled: &Settled) -> Result<(), LedgerError> {
         let connection = lock(&self.connection);
+        // A lost result is recovered from the request's key; a lost claim could not be.
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.error("write", &e))?;
         let now = unix_now();
         let result = match settled {
             Settled::Accepted { batch_id } => connection.execute(
@@ -328,7 +352,9 @@ impl SqliteLedger {
             // Stays pending under the key; a later claim settles it by looking it up.
             _ => Ok(0),
         };
+        let restored = connection.pragma_update(None, "synchronous", "FULL");
         result.map_err(|e| self.error("write", &e))?;
+        restored.map_err(|e| self.error("write", &e))?;
         lock(&self.in_flight).remove(key.as_str());
         Ok(())
     }

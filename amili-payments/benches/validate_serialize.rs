@@ -8,7 +8,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use amili_api::types::{CreatePaymentsRequest, Currency as WireCurrency, Payment as WirePayment};
-use amili_payments::{Payment, PaymentInput, validate_all};
+use amili_payments::validation::validate_all;
+use amili_payments::{Payment, PaymentInput};
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;

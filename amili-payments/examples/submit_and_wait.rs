@@ -1,4 +1,4 @@
-//! Submits payments to a local Amili sandbox and waits for the batches.
+//! Submits payments to a local Amili sandbox and follows the batches.
 //!
 //! ```sh
 //! cargo run -p amili-payments --example submit_and_wait
@@ -6,45 +6,20 @@
 //! ```
 //!
 //! It starts an in-process `amili_sandbox::Sandbox` on a free loopback port, reports 2,500
-//! payments (in requests of 500, 4 at a time), one of them for an invoice Amili does not know,
-//! then follows the batches and prints what happened to each payment.
+//! payments (in requests of 500, 4 at a time, remembered in a ledger), one of them for an
+//! invoice Amili does not know, prints each request as it ends, then follows the batches and
+//! prints what happened to each payment. Submitting the same payments again sends nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use amili_payments::ledger::MemoryLedger;
+use amili_payments::report::{Outcome, RequestResult};
 use amili_payments::{
-    ChunkResult, Client, Currency, Environment, IdempotencyKey, OutcomeState, Payment,
-    SubmitObserver, SubmitOptions, WaitOptions,
+    Backoff, Client, Currency, Decimal, Environment, Payment, SubmitReport, Utc, Uuid,
 };
 use amili_sandbox::{DEMO_INVOICES, Sandbox};
-use rust_decimal::Decimal;
-
-/// Prints each request as it is planned and as it ends (a real integration would journal
-/// the idempotency keys here, before anything is sent).
-struct Printer;
-
-impl SubmitObserver for Printer {
-    fn chunk_planned(
-        &self,
-        key: &IdempotencyKey,
-        source_ids: &[String],
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        println!("sending {} payments with key {key}", source_ids.len());
-        Ok(())
-    }
-
-    fn chunk_finished(&self, key: &IdempotencyKey, result: &ChunkResult) {
-        match result {
-            ChunkResult::Accepted(receipt) => {
-                println!("  {key}: queued as batch {}", receipt.batch_id)
-            }
-            ChunkResult::Rejected(e) => println!("  {key}: refused: {e}"),
-            ChunkResult::Unknown(e) => println!("  {key}: OUTCOME UNKNOWN: {e}"),
-            ChunkResult::NotSent { reason } => println!("  {key}: not sent: {reason}"),
-            _ => println!("  {key}: {result:?}"),
-        }
-    }
-}
+use futures::StreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -65,16 +40,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .environment(Environment::custom(sandbox.api_url(), sandbox.token_url()))
         .organization_id(sandbox.organization_id())
         .client_credentials(sandbox.client_id(), sandbox.client_secret())
-        .max_payments_per_request(500)
-        .concurrency(4)
         .build()?;
     println!("{client:?}");
 
-    let now = chrono::Utc::now();
+    let now = Utc::now();
     let mut payments = Vec::new();
     for i in 0..2_500 {
         let invoice = if i == 1_234 {
-            uuid::Uuid::new_v4() // unknown to Amili: this one will fail
+            Uuid::new_v4() // unknown to Amili: this one will fail
         } else {
             DEMO_INVOICES[i % DEMO_INVOICES.len()]
         };
@@ -90,25 +63,68 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    let options = SubmitOptions::default().with_observer(Arc::new(Printer));
-    let mut report = client.submit(payments, options).await?;
+    // A real integration would use a ledger that survives the process (the CLI's SQLite
+    // store); in memory it still keeps this process from sending anything twice.
+    let ledger = Arc::new(MemoryLedger::default());
+
+    // `stream()` yields each request's report as soon as it ends (`send()` would wait for all).
+    let requests = client
+        .submit(payments.clone())
+        .with_chunk_size(500)
+        .with_concurrency(4)
+        .with_ledger(ledger.clone())
+        .stream()?;
+    let mut requests = std::pin::pin!(requests);
+    let mut report = SubmitReport::default();
+    while let Some(request) = requests.next().await {
+        let key = request
+            .idempotency_key
+            .as_ref()
+            .map_or_else(|| "(none)".to_owned(), ToString::to_string);
+        match &request.result {
+            RequestResult::Accepted {
+                batch_id,
+                recovered,
+            } => println!(
+                "{} payments with key {key}: queued as batch {batch_id}{}",
+                request.items.len(),
+                if *recovered { " (found by key)" } else { "" }
+            ),
+            RequestResult::Rejected(e) => println!("key {key}: refused: {e}"),
+            RequestResult::Unknown(e) => println!("key {key}: OUTCOME UNKNOWN: {e}"),
+            other => println!("key {key}: {other:?}"),
+        }
+        report.requests.push(request);
+    }
     println!("submitted: {:?}", report.counts());
 
-    let wait = WaitOptions::default()
+    let poller = client
+        .poller()
         .with_timeout(Duration::from_secs(60))
-        .with_interval(Duration::from_millis(100), Duration::from_secs(2));
-    client.follow(&mut report, wait).await?;
+        .with_backoff(Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+        ));
+    poller.follow_all(&mut report).await?;
     println!("processed: {:?}", report.counts());
-    for outcome in &report.outcomes {
-        if let OutcomeState::Failed { reason } = &outcome.state {
+    for item in report.items() {
+        if let Outcome::Failed(reason) = &item.outcome {
             println!(
                 "{} failed: {}",
-                outcome.unique_source_payment_id,
-                reason.as_deref().unwrap_or("no reason given")
+                item.id,
+                reason.as_ref().map_or("no reason given", |r| r.as_str())
             );
         }
     }
-    println!("booked in the sandbox: {}", sandbox.ledger().len());
+
+    // The same payments again: the ledger knows them all, nothing is sent.
+    let again = client.submit(payments).with_ledger(ledger).send().await?;
+    println!("submitted again: {:?}", again.counts());
+    println!(
+        "booked in the sandbox: {} ({} payment requests)",
+        sandbox.ledger().len(),
+        sandbox.stats().payment_requests
+    );
     sandbox.shutdown().await;
     Ok(())
 }

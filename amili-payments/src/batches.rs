@@ -67,7 +67,7 @@ impl From<amili_api::types::Batch> for Batch {
 /// Which batches [`Client::batches`] lists. Every filter is optional.
 ///
 /// ```
-/// use amili_payments::{BatchFilter, BatchStatus};
+/// use amili_payments::batches::{BatchFilter, BatchStatus};
 ///
 /// let filter = BatchFilter::default().with_status(BatchStatus::Queued).with_page_size(50);
 /// ```
@@ -223,7 +223,7 @@ impl Client {
     /// ```no_run
     /// # async fn demo(client: amili_payments::Client) -> Result<(), amili_payments::Error> {
     /// use futures::TryStreamExt;
-    /// use amili_payments::BatchFilter;
+    /// use amili_payments::batches::BatchFilter;
     ///
     /// let all: Vec<_> = client.batches(BatchFilter::default()).try_collect().await?;
     /// # Ok(()) }

@@ -443,7 +443,7 @@ fn default_http_client(
             attempt.stop()
         }
     });
-    let mut builder = reqwest::Client::builder()
+    let mut builder = amili_api::tls::client_builder()
         .connect_timeout(connect_timeout)
         .redirect(policy);
     if let Some(user_agent) = user_agent {

@@ -89,6 +89,20 @@ impl Client {
             };
             // The error to retry after, and whether the request may have been processed.
             let (error, maybe_processed) = match failure {
+                // A write's key used before with another body: a batch may exist under it.
+                Failure::Fatal(e) if e.status() == Some(409) => {
+                    if let Idempotency::Write { key, .. } = idempotency {
+                        return Err(Error::OutcomeUnknown {
+                            idempotency_key: Some(key.clone()),
+                            reason: format!(
+                                "{e}: the idempotency key was used before, maybe with other \
+                                 payments, so a batch may exist under it; check the batches in \
+                                 Amili before sending these again"
+                            ),
+                        });
+                    }
+                    return Err(e);
+                }
                 Failure::Fatal(e) => return Err(e),
                 Failure::Unauthorized(e, generation) => {
                     shared.tokens.invalidate(generation);
@@ -115,6 +129,30 @@ impl Client {
                 return Err(error);
             };
             tracing::info!(operation, attempt, ?delay, error = %error, "retrying");
+            retries += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// A token, fetching it through the same retry rules as a call: a temporary failure of the
+    /// token endpoint (`429`, `5xx`, no connection) is retried after the policy's backoff.
+    pub(crate) async fn token_with_retries(&self) -> Result<crate::token::Lease, Error> {
+        let started = Instant::now();
+        let mut retries = 0;
+        loop {
+            let error = match self.shared.tokens.get().await {
+                Ok(lease) => return Ok(lease),
+                Err(e) if e.is_retryable() => e,
+                Err(e) => return Err(e),
+            };
+            let delay = self
+                .shared
+                .retry
+                .delay(retries, started.elapsed(), error.retry_after());
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            tracing::info!(?delay, error = %error, "token endpoint unavailable; retrying");
             retries += 1;
             tokio::time::sleep(delay).await;
         }

@@ -77,9 +77,16 @@ impl Client {
     }
 
     /// Fetches (or reuses) a token and tells what is known about it — never the token itself.
-    /// Use it to check credentials (`amili token check`).
+    /// Use it to check credentials (`amili token check`). A temporary failure of the token
+    /// endpoint (`429`, `5xx`, no connection) is retried like any call, with the
+    /// [`RetryPolicy`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Authentication`] when the credentials are refused; the last error when the
+    /// token endpoint stays unavailable.
     pub async fn check_token(&self) -> Result<TokenInfo, Error> {
-        let lease = self.shared.tokens.get().await?;
+        let lease = self.token_with_retries().await?;
         Ok(self.shared.tokens.info(&lease))
     }
 }

@@ -13,7 +13,7 @@ use crate::error::Error;
 /// A bearer token and when it expires. `Debug` never shows the token.
 ///
 /// ```
-/// use amili_payments::AccessToken;
+/// use amili_payments::credentials::AccessToken;
 ///
 /// let token = AccessToken::new("eyJ0eXAi.secret", None);
 /// assert!(!format!("{token:?}").contains("secret"));
@@ -63,7 +63,8 @@ impl fmt::Debug for AccessToken {
 /// temporarily unavailable.
 ///
 /// ```
-/// use amili_payments::{AccessToken, Error, TokenProvider};
+/// use amili_payments::Error;
+/// use amili_payments::credentials::{AccessToken, TokenProvider};
 /// use futures::future::BoxFuture;
 ///
 /// #[derive(Debug)]

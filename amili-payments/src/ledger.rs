@@ -129,7 +129,7 @@ impl LedgerError {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use amili_payments::MemoryLedger;
+/// use amili_payments::ledger::MemoryLedger;
 ///
 /// let ledger = Arc::new(MemoryLedger::default());
 /// // client.submit(payments).with_ledger(ledger.clone()).send().await?

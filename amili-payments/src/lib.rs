@@ -130,6 +130,7 @@ mod error;
 mod hooks;
 mod http;
 mod idempotency;
+mod input_format;
 pub mod ledger;
 mod payment;
 mod poller;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::PaymentType;
 use crate::currency::Currency;
+use crate::input_format::InputFormat;
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 
 /// One payment a creditor received for an invoice handed to Amili, **valid by construction**.
@@ -71,9 +72,26 @@ impl Payment {
         PaymentBuilder::default()
     }
 
-    /// Validates one raw row, reporting every problem of it.
+    /// Validates one raw row, reporting every problem of it (amounts with a decimal point,
+    /// dates as RFC 3339 or a day; see [`InputFormat`]).
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
     pub fn from_input(input: PaymentInput) -> Result<Payment, Vec<FieldError>> {
-        input.validate(None).map_err(|(errors, _)| errors)
+        Self::from_input_with(input, &InputFormat::default())
+    }
+
+    /// Validates one raw row whose text follows `format` (a decimal comma, a date pattern).
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    pub fn from_input_with(
+        input: PaymentInput,
+        format: &InputFormat,
+    ) -> Result<Payment, Vec<FieldError>> {
+        input.validate(format, None).map_err(|(errors, _)| errors)
     }
 
     /// The Amili invoice the payment is for.
@@ -347,9 +365,13 @@ fn check_payment_type(payment_type: &PaymentType, errors: &mut Vec<FieldError>) 
 /// `amount` may be a JSON number or a string. Strings are read exactly; a JSON number is read
 /// as a double by most parsers, so an amount with more than 15 significant digits should be
 /// written as a string to be checked digit for digit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-#[schemars(title = "Payment", description = "One payment to report to Amili.")]
+#[cfg_attr(
+    feature = "schema",
+    schemars(title = "Payment", description = "One payment to report to Amili.")
+)]
 pub struct PaymentInput {
     /// The Amili invoice the payment is for (a UUID).
     #[serde(default)]
@@ -387,7 +409,11 @@ impl PaymentInput {
     ];
 
     /// Validates the row (against `now`, or the current time, for the future-date rule).
-    fn validate(self, now: Option<DateTime<Utc>>) -> Result<Payment, Invalid> {
+    fn validate(
+        self,
+        format: &InputFormat,
+        now: Option<DateTime<Utc>>,
+    ) -> Result<Payment, Invalid> {
         let mut errors = Vec::new();
         let mut builder = Payment::builder();
 
@@ -405,7 +431,7 @@ impl PaymentInput {
             builder = builder.payment_type(PaymentType::from(kind));
         }
         match self.amount {
-            Some(amount) => match amount.to_decimal() {
+            Some(amount) => match amount.to_decimal(format) {
                 Ok(value) => builder = builder.amount(value),
                 Err(message) => errors.push(FieldError::new("amount", message)),
             },
@@ -415,15 +441,10 @@ impl PaymentInput {
             Some(code) => builder = builder.currency(code.trim()),
             None => errors.push(FieldError::new("currency", "is required")),
         }
-        match self.date.as_deref().map(str::trim) {
-            Some(text) => match DateTime::parse_from_rfc3339(text) {
-                Ok(date) => builder = builder.date(date.with_timezone(&Utc)),
-                Err(e) => errors.push(FieldError::new(
-                    "date",
-                    format!(
-                        "{text:?} is not an RFC 3339 date-time such as 2025-03-09T14:30:00Z ({e})"
-                    ),
-                )),
+        match self.date.as_deref() {
+            Some(text) => match format.date(text) {
+                Ok(date) => builder = builder.date(date),
+                Err(message) => errors.push(FieldError::new("date", message)),
             },
             None => errors.push(FieldError::new("date", "is required")),
         }
@@ -471,14 +492,9 @@ pub enum AmountInput {
 }
 
 impl AmountInput {
-    fn to_decimal(&self) -> Result<Decimal, String> {
+    fn to_decimal(&self, format: &InputFormat) -> Result<Decimal, String> {
         match self {
-            AmountInput::Text(text) => {
-                let text = text.trim();
-                Decimal::from_str(text)
-                    .or_else(|_| Decimal::from_scientific(text))
-                    .map_err(|_| format!("{text:?} is not a decimal amount such as 4500.00"))
-            }
+            AmountInput::Text(text) => format.amount(text),
             AmountInput::Integer(n) => i64::try_from(*n)
                 .map(Decimal::from)
                 .map_err(|_| format!("{n} is out of range")),
@@ -538,6 +554,7 @@ impl<'de> Deserialize<'de> for AmountInput {
     }
 }
 
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for AmountInput {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Amount".into()
@@ -564,7 +581,7 @@ pub fn validate_all(
     let now = Utc::now();
     let results: Vec<Result<Payment, Invalid>> = inputs
         .into_iter()
-        .map(|input| input.validate(Some(now)))
+        .map(|input| input.validate(&InputFormat::default(), Some(now)))
         .collect();
 
     // A repeated id is a problem of the later row: (row, the row it repeats).
@@ -683,7 +700,7 @@ mod tests {
     fn amounts_as_numbers_and_strings() -> Result<(), serde_json::Error> {
         let read = |json: &str| -> Result<Decimal, String> {
             let a: AmountInput = serde_json::from_str(json).map_err(|e| e.to_string())?;
-            a.to_decimal()
+            a.to_decimal(&InputFormat::default())
         };
         assert_eq!(read("4500.1"), Ok(Decimal::new(45001, 1)));
         assert_eq!(read("12"), Ok(Decimal::new(12, 0)));

@@ -358,7 +358,14 @@ impl Run {
             }
         }
         let mut results: Vec<(IdempotencyKey, RequestResult)> = Vec::with_capacity(groups.len());
-        for (group_key, members) in &groups {
+        for (group_key, members) in &mut groups {
+            // In id order: a request resumed later, from any file order, has the same bytes.
+            members.sort_by(|&a, &b| {
+                chunk[a]
+                    .payment
+                    .unique_source_payment_id()
+                    .cmp(chunk[b].payment.unique_source_payment_id())
+            });
             let body = request_body(members.iter().map(|&i| bodies[i].as_slice()));
             let result = self.send(group_key, body, members.len()).await;
             if let Some(ledger) = &self.ledger {
@@ -366,7 +373,7 @@ impl Run {
             }
             let outcome = result.outcome();
             let batch_id = result.batch_id();
-            for &i in members {
+            for &i in members.iter() {
                 plans[i] = Plan::Sent(outcome.clone(), batch_id, group_key.clone());
             }
             results.push((group_key.clone(), result));
@@ -432,15 +439,16 @@ impl Run {
         let ledger_error = |e: crate::ledger::LedgerError| {
             Reason::from(format!("not sent: the ledger failed ({e})"))
         };
-        // Two rounds at most: a pending item of an earlier request is settled, then claimed.
+        // Two rounds at most: a pending item of an earlier request is settled, then claimed
+        // again. Only the items not yet claimed are asked about in a round.
+        let mut to_claim: Vec<usize> = (0..chunk.len())
+            .filter(|&i| matches!(plans[i], Plan::Send))
+            .collect();
         for _ in 0..2 {
-            let open: Vec<usize> = (0..chunk.len())
-                .filter(|&i| matches!(plans[i], Plan::Send))
-                .collect();
-            if open.is_empty() {
+            if to_claim.is_empty() {
                 return Ok(());
             }
-            let items: Vec<LedgerItem<'_>> = open
+            let items: Vec<LedgerItem<'_>> = to_claim
                 .iter()
                 .map(|&i| LedgerItem {
                     id: chunk[i].payment.unique_source_payment_id(),
@@ -449,7 +457,7 @@ impl Run {
                 .collect();
             let claims = ledger.claim(key, &items).await.map_err(ledger_error)?;
             let mut interrupted: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
-            for (&i, claim) in open.iter().zip(claims) {
+            for (&i, claim) in to_claim.iter().zip(claims) {
                 plans[i] = match claim {
                     Claim::Claimed => Plan::Send,
                     Claim::AlreadyAccepted { batch_id } => {
@@ -475,12 +483,11 @@ impl Run {
                     }
                 };
             }
-            if interrupted.is_empty() {
-                return Ok(());
-            }
+            to_claim.clear();
             for (earlier, members) in interrupted {
                 // The whole interrupted request, unchanged, is here: send it again under its
-                // own key, so a server that got it the first time answers with that batch.
+                // own key (the body is built in id order, so the bytes are the first ones),
+                // and a server that got it the first time answers with that batch.
                 let pending = ledger.pending(&earlier).await.map_err(ledger_error)?;
                 let whole = pending.len() == members.len()
                     && pending.iter().all(|(id, fingerprint)| {
@@ -505,20 +512,20 @@ impl Run {
                     continue;
                 }
                 // Only part of it, or changed: settle it by looking its batch up, then claim
-                // again in the next round.
-                if let Err(reason) = self.settle(ledger, &earlier).await {
-                    for i in members {
-                        plans[i] = Plan::Done(Outcome::Unknown(reason.clone()), None);
+                // those items again in the next round.
+                match self.settle(ledger, &earlier).await {
+                    Ok(_) => to_claim.extend(members),
+                    Err(reason) => {
+                        for i in members {
+                            plans[i] = Plan::Done(Outcome::Unknown(reason.clone()), None);
+                        }
                     }
                 }
             }
-            if !plans.iter().any(|p| matches!(p, Plan::Send)) {
-                return Ok(());
-            }
         }
-        // Still pending after settling: leave it alone rather than loop.
-        for plan in plans.iter_mut().filter(|p| matches!(p, Plan::Send)) {
-            *plan = Plan::Done(
+        // Still pending after settling: leave them alone rather than loop.
+        for i in to_claim {
+            plans[i] = Plan::Done(
                 Outcome::NotSent("not sent: the ledger still holds it as pending".into()),
                 None,
             );

@@ -396,8 +396,43 @@ mod tests {
         assert!(left.is_some_and(|s| (3590..=3600).contains(&s)));
         let t = parse_token(br#"{"access_token":"a","expires_in":"60"}"#)?;
         assert!(t.expires_at().is_some_and(|at| at > Utc::now()));
-        let t = parse_token(br#"{"access_token":"a","expires_on":"1709303600"}"#)?;
-        assert_eq!(t.expires_at().map(|at| at.timestamp()), Some(1709303600));
+        let on = Utc::now().timestamp() + 600;
+        let t = parse_token(format!(r#"{{"access_token":"a","expires_on":"{on}"}}"#).as_bytes())?;
+        assert!(
+            t.expires_at()
+                .is_some_and(|at| (at.timestamp() - on).abs() <= 1)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn lifetimes_are_clamped_never_panic() -> Result<(), Error> {
+        let left = |body: &str| -> Result<Option<i64>, Error> {
+            let t = parse_token(body.as_bytes())?;
+            Ok(t.expires_at().map(|at| (at - Utc::now()).num_seconds()))
+        };
+        let day = MAX_LIFETIME_SECS;
+        let floor = MIN_LIFETIME_SECS;
+        for huge in ["18446744073709551615", "9223372036854775807", "1e300"] {
+            let got = left(&format!(r#"{{"access_token":"a","expires_in":{huge}}}"#))?;
+            assert!(
+                got.is_some_and(|s| (day - 5..=day).contains(&s)),
+                "{huge}: {got:?}"
+            );
+        }
+        for short in ["0", "-5", "\"-99999999999999\""] {
+            let got = left(&format!(r#"{{"access_token":"a","expires_in":{short}}}"#))?;
+            assert!(
+                got.is_some_and(|s| (floor - 2..=floor).contains(&s)),
+                "{short}: {got:?}"
+            );
+        }
+        // An expiry in the past is the floor too.
+        let got = left(r#"{"access_token":"a","expires_on":"1709303600"}"#)?;
+        assert!(
+            got.is_some_and(|s| (floor - 2..=floor).contains(&s)),
+            "{got:?}"
+        );
         let t = parse_token(br#"{"access_token":"a"}"#)?;
         assert!(t.expires_at().is_some());
         assert!(parse_token(br#"{"access_token":"a","token_type":"MAC"}"#).is_err());

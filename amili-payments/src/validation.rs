@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use crate::currency::Currency;
 
 pub use crate::currency::InvalidCurrency;
+pub use crate::input_format::{EARLIEST_DATE, InputFormat};
 pub use crate::payment::{AmountInput, validate_all};
 
 /// The longest `description` accepted, in characters. Amili documents no limit; this one is
@@ -82,7 +83,8 @@ impl fmt::Display for ItemError {
 /// Every problem of every invalid payment of an input, found at once.
 ///
 /// ```
-/// use amili_payments::{validate_all, PaymentInput};
+/// use amili_payments::PaymentInput;
+/// use amili_payments::validation::validate_all;
 ///
 /// let rows: Vec<PaymentInput> = serde_json::from_str(r#"[
 ///   {"invoiceId": "not-a-uuid", "type": "DIRECT_PAYMENT", "amount": "10.005",

@@ -1,45 +1,21 @@
-//! Faults: throttling, unavailability, dropped connections, lost answers — every payment booked
-//! exactly once, the same idempotency key on every attempt, unknown outcomes reported.
+//! Faults: throttling, unavailability, dropped connections, lost answers, gateway errors —
+//! every payment booked exactly once, the same idempotency key and the same body bytes on every
+//! attempt, "unknown" (never "rejected") once a request may have been processed.
 
 mod common;
 
 use std::time::Duration;
 
-use amili_payments::{
-    Client, Environment, Error, IdempotencyKey, OutcomeState, RetryPolicy, SubmitOptions,
-    WaitOptions,
-};
+use amili_payments::report::{Outcome, RequestResult};
+use amili_payments::{Backoff, Environment, Error, IdempotencyKey, RetryPolicy};
 use amili_sandbox::{Fault, Route, Sandbox};
 use common::*;
 
-fn quick_wait() -> WaitOptions {
-    WaitOptions::default()
-        .with_timeout(Duration::from_secs(20))
-        .with_interval(ms(5), ms(50))
-}
-
-/// A client talking to `sandbox` through a recording proxy.
-async fn proxied(sandbox: &Sandbox) -> (Client, TestServer) {
-    let (listener, _) = bind().await;
-    let origin = sandbox.token_url().trim_end_matches("/token").to_owned();
-    let proxy = recording_proxy(listener, origin);
-    let client = builder_for(sandbox)
-        .environment(Environment::custom(
-            format!("{}/collection/v1", proxy.origin),
-            format!("{}/token", proxy.origin),
-        ))
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
-    (client, proxy)
-}
-
-fn payment_keys(proxy: &TestServer) -> Vec<Option<String>> {
-    proxy
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with("/payments"))
-        .map(|r| r.idempotency_key)
-        .collect()
+fn status(status: u16) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
 }
 
 fn assert_booked_once_with(sandbox: &Sandbox, ids: &[&str], key: &IdempotencyKey) {
@@ -55,6 +31,24 @@ fn assert_booked_once_with(sandbox: &Sandbox, ids: &[&str], key: &IdempotencyKey
     );
 }
 
+fn key_of(report: &amili_payments::SubmitReport) -> IdempotencyKey {
+    only_request(report)
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| panic!("no key: {report:?}"))
+}
+
+/// Every attempt carried the same key and the very same body bytes.
+fn assert_same_key_and_bytes(proxy: &TestServer, key: &IdempotencyKey, attempts: usize) {
+    let posts = proxy.payment_posts();
+    assert_eq!(posts.len(), attempts, "attempts");
+    for post in &posts {
+        assert_eq!(post.idempotency_key.as_deref(), Some(key.as_str()));
+        assert_eq!(post.body, posts[0].body, "a retry changed the body");
+    }
+    assert!(!posts[0].body.is_empty());
+}
+
 #[tokio::test]
 async fn a_429_with_retry_after_is_honoured_and_retried_with_the_same_key() -> TestResult {
     let sandbox = sandbox().await;
@@ -67,82 +61,99 @@ async fn a_429_with_retry_after_is_honoured_and_retried_with_the_same_key() -> T
         },
     );
     let (logs, guard) = capture_logs();
-    let receipt = client.create(&payments(0..2)).await?;
+    let mut report = client.submit(payments(0..2)).send().await?;
     drop(guard);
-
-    let keys = payment_keys(&proxy);
-    assert_eq!(keys.len(), 2);
-    assert!(
-        keys.iter()
-            .all(|k| k.as_deref() == Some(receipt.idempotency_key.as_str()))
-    );
+    report.ensure_accepted()?;
+    let key = key_of(&report);
+    assert_same_key_and_bytes(&proxy, &key, 2);
     // The server asked for 1 s; the policy caps Retry-After at 50 ms (backoff alone: 1 ms).
     let text = logs.text();
     assert!(text.contains("delay=50ms"), "{text}");
 
-    client.wait(receipt.batch_id, quick_wait()).await?;
-    assert_booked_once_with(
-        &sandbox,
-        &["P-000000", "P-000001"],
-        &receipt.idempotency_key,
-    );
+    quick_poller(&client).follow_all(&mut report).await?;
+    assert!(report.all_succeeded(), "{report:?}");
+    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
     assert_eq!(sandbox.batch_count(), 1);
     Ok(())
 }
 
 #[tokio::test]
-async fn repeated_503s_are_retried_with_the_same_key_until_accepted() -> TestResult {
+async fn retries_resend_the_same_key_and_the_same_body_bytes() -> TestResult {
     let sandbox = sandbox().await;
-    let (client, proxy) = proxied(&sandbox).await;
-    sandbox.faults().push_n(
-        Route::CreatePayments,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        3,
-    );
+    let (listener, _) = bind().await;
+    let proxy = recording_proxy(listener, origin_of(&sandbox));
+    let client = builder_for(&sandbox)
+        .environment(through(&proxy))
+        .retry_policy(fast_retries().with_max_attempts(7))
+        .build()?;
+    // Throttled (not taken), then gateway errors (maybe processed: looked up by key, not
+    // found, resent with the same key).
+    sandbox
+        .faults()
+        .push_n(Route::CreatePayments, status(503), 2);
+    sandbox.faults().push(Route::CreatePayments, status(429));
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::HtmlError { status: 502 });
-    let receipt = client.create(&payments(0..3)).await?;
-    let keys = payment_keys(&proxy);
-    assert_eq!(keys.len(), 5);
+    sandbox.faults().push(Route::CreatePayments, status(500));
+    let report = client.submit(payments(0..3)).send().await?;
+    report.ensure_accepted()?;
+    let key = key_of(&report);
+    assert_same_key_and_bytes(&proxy, &key, 6);
+    // Two ambiguous answers: two look-ups by key, each for this key.
+    let lookups: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/batches"))
+        .collect();
+    assert_eq!(lookups.len(), 2);
     assert!(
-        keys.iter()
-            .all(|k| k.as_deref() == Some(receipt.idempotency_key.as_str()))
+        lookups
+            .iter()
+            .all(|r| r.query.as_deref().is_some_and(|q| q.contains(key.as_str())))
     );
-    client.wait(receipt.batch_id, quick_wait()).await?;
-    assert_booked_once_with(
-        &sandbox,
-        &["P-000000", "P-000001", "P-000002"],
-        &receipt.idempotency_key,
-    );
+    // The bytes sent are the payments' JSON, money as exact numbers.
+    let body: serde_json::Value = serde_json::from_slice(&proxy.payment_posts()[0].body)?;
+    assert_eq!(body["payments"].as_array().map(Vec::len), Some(3));
+    assert_eq!(body["payments"][1]["amount"].to_string(), "100.01");
+    sandbox.finish_batches();
+    assert_booked_once_with(&sandbox, &["P-000000", "P-000001", "P-000002"], &key);
+    assert_eq!(sandbox.batch_count(), 1);
     Ok(())
 }
 
 #[tokio::test]
-async fn when_503s_outlast_the_policy_nothing_is_booked_and_the_error_says_so() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    sandbox.faults().push_n(
-        Route::CreatePayments,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        5,
-    );
-    let err = client
-        .create(&payments(0..1))
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert_eq!(err.status(), Some(503), "{err}");
-    assert!(err.is_retryable());
-    assert!(err.request_id().is_some());
-    assert_eq!(sandbox.stats().payment_requests, 5, "max_attempts");
-    assert!(sandbox.ledger().is_empty());
+async fn when_503s_outlast_the_policy_the_payments_are_rejected_and_nothing_is_booked() -> TestResult
+{
+    for (code, refusal) in [(503, status(503)), (429, status(429))] {
+        let sandbox = sandbox().await;
+        let client = client_for(&sandbox);
+        sandbox.faults().push_n(Route::CreatePayments, refusal, 5);
+        let report = client.submit(payments(0..2)).send().await?;
+        let request = only_request(&report);
+        match &request.result {
+            RequestResult::Rejected(err) => {
+                assert_eq!(err.status(), Some(code), "{err}");
+                assert!(err.is_retryable());
+                assert!(err.request_id().is_some());
+            }
+            other => panic!("{code}: expected rejected, got {other:?}"),
+        }
+        for item in report.items() {
+            match &item.outcome {
+                Outcome::Rejected(reason) => {
+                    assert!(reason.as_str().contains(&code.to_string()), "{reason}")
+                }
+                other => panic!("{code}: expected rejected, got {other:?}"),
+            }
+            assert!(item.outcome.is_safe_to_resend());
+        }
+        assert!(report.ensure_accepted().is_err());
+        let stats = sandbox.stats();
+        assert_eq!(stats.payment_requests, 5, "{code}: max_attempts");
+        assert_eq!(stats.batch_lists, 0, "{code}: a refusal needs no look-up");
+        assert!(sandbox.ledger().is_empty());
+    }
     Ok(())
 }
 
@@ -164,23 +175,19 @@ async fn a_refused_connection_is_retried_with_the_same_key() -> TestResult {
                 .without_jitter(),
         )
         .build()?;
-    let upstream = sandbox.token_url().trim_end_matches("/token").to_owned();
+    let upstream = origin_of(&sandbox);
     let late_proxy = tokio::spawn(async move {
         tokio::time::sleep(ms(60)).await;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Ok::<_, std::io::Error>(recording_proxy(listener, upstream))
     });
-    let receipt = client.create(&payments(0..2)).await?;
+    let mut report = client.submit(payments(0..2)).send().await?;
     let proxy = late_proxy.await??;
-
-    let keys = payment_keys(&proxy);
-    assert_eq!(keys, [Some(receipt.idempotency_key.to_string())]);
-    client.wait(receipt.batch_id, quick_wait()).await?;
-    assert_booked_once_with(
-        &sandbox,
-        &["P-000000", "P-000001"],
-        &receipt.idempotency_key,
-    );
+    report.ensure_accepted()?;
+    let key = key_of(&report);
+    assert_eq!(proxy.payment_keys(), [Some(key.to_string())]);
+    quick_poller(&client).follow_all(&mut report).await?;
+    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
     Ok(())
 }
 
@@ -193,18 +200,23 @@ async fn a_request_dropped_before_processing_is_checked_then_resent_with_the_sam
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::DropBeforeProcessing);
-    let direct = client_for(&sandbox);
-    let receipt = direct.create(&payments(0..2)).await?;
-    assert!(!receipt.recovered);
+    let client = client_for(&sandbox);
+    let mut report = client.submit(payments(0..2)).send().await?;
+    assert!(
+        matches!(
+            only_request(&report).result,
+            RequestResult::Accepted {
+                recovered: false,
+                ..
+            }
+        ),
+        "{report:?}"
+    );
     let stats = sandbox.stats();
     assert_eq!(stats.payment_requests, 2);
     assert_eq!(stats.batch_lists, 1, "looked up by key before resending");
-    direct.wait(receipt.batch_id, quick_wait()).await?;
-    assert_booked_once_with(
-        &sandbox,
-        &["P-000000", "P-000001"],
-        &receipt.idempotency_key,
-    );
+    quick_poller(&client).follow_all(&mut report).await?;
+    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key_of(&report));
     assert_eq!(sandbox.batch_count(), 1);
     Ok(())
 }
@@ -215,20 +227,129 @@ async fn an_answer_lost_after_processing_is_found_by_key_and_not_resent() -> Tes
         let sandbox = sandbox().await;
         let client = client_for(&sandbox);
         sandbox.faults().push(Route::CreatePayments, fault.clone());
-        let mut report = client
-            .submit(payments(0..3), SubmitOptions::default())
-            .await?;
+        let mut report = client.submit(payments(0..3)).send().await?;
         assert!(report.all_accepted(), "{fault:?}: {report:?}");
-        assert!(report.receipts[0].recovered, "{fault:?}");
+        assert!(
+            matches!(
+                only_request(&report).result,
+                RequestResult::Accepted {
+                    recovered: true,
+                    ..
+                }
+            ),
+            "{fault:?}: {report:?}"
+        );
         assert_eq!(sandbox.stats().payment_requests, 1, "{fault:?}: not resent");
         assert_eq!(sandbox.batch_count(), 1);
-        client.follow(&mut report, quick_wait()).await?;
+        quick_poller(&client).follow_all(&mut report).await?;
         assert!(report.all_succeeded(), "{fault:?}: {report:?}");
         assert_booked_once_with(
             &sandbox,
             &["P-000000", "P-000001", "P-000002"],
-            &report.receipts[0].idempotency_key,
+            &key_of(&report),
         );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_gateway_error_after_processing_is_found_by_key_accepted_and_not_resent() -> TestResult {
+    for code in [500, 502, 504] {
+        let sandbox = sandbox().await;
+        let (listener, _) = bind().await;
+        // The request reaches the sandbox and is booked; the client gets a gateway's page.
+        let gateway = gateway_after_processing(listener, origin_of(&sandbox), &[code]);
+        let client = builder_for(&sandbox)
+            .environment(through(&gateway))
+            .build()?;
+        let mut report = client.submit(payments(0..3)).send().await?;
+        let request = only_request(&report);
+        assert!(
+            matches!(
+                request.result,
+                RequestResult::Accepted {
+                    recovered: true,
+                    ..
+                }
+            ),
+            "{code}: {report:?}"
+        );
+        assert!(
+            report
+                .items()
+                .all(|i| i.outcome == Outcome::Accepted && i.batch_id == request.batch_id()),
+            "{code}: {report:?}"
+        );
+        let stats = sandbox.stats();
+        assert_eq!(stats.payment_requests, 1, "{code}: not resent");
+        assert_eq!(stats.batch_lists, 1, "{code}: looked up by key");
+        assert_eq!(
+            gateway.payment_posts()[0].idempotency_key.as_deref(),
+            Some(key_of(&report).as_str())
+        );
+        quick_poller(&client).follow_all(&mut report).await?;
+        assert!(report.all_succeeded(), "{code}: {report:?}");
+        assert_booked_once_with(
+            &sandbox,
+            &["P-000000", "P-000001", "P-000002"],
+            &key_of(&report),
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected() -> TestResult {
+    for fault in [
+        status(500),
+        status(502),
+        status(504),
+        Fault::HtmlError { status: 502 },
+        Fault::HtmlError { status: 504 },
+    ] {
+        let sandbox = sandbox().await;
+        let client = client_for(&sandbox);
+        sandbox
+            .faults()
+            .push_n(Route::CreatePayments, fault.clone(), 5);
+        let report = client.submit(payments(0..2)).send().await?;
+        let request = only_request(&report);
+        match &request.result {
+            RequestResult::Unknown(err) => {
+                assert!(err.is_outcome_unknown(), "{fault:?}: {err}");
+                let text = err.to_string();
+                assert!(text.contains("no retry was left"), "{fault:?}: {text}");
+                assert!(text.contains("same key"), "{fault:?}: {text}");
+            }
+            other => panic!("{fault:?}: expected unknown, got {other:?}"),
+        }
+        for item in report.items() {
+            assert!(
+                matches!(item.outcome, Outcome::Unknown(_)),
+                "{fault:?}: {item:?}"
+            );
+            assert!(!item.outcome.is_safe_to_resend());
+        }
+        let stats = sandbox.stats();
+        assert_eq!(stats.payment_requests, 5, "{fault:?}: every attempt used");
+        assert_eq!(
+            stats.batch_lists, 5,
+            "{fault:?}: looked up by key after every attempt"
+        );
+        // It was in fact never booked, and resending with the same key is safe.
+        assert!(sandbox.ledger().is_empty());
+        let key = request
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| panic!("no key"));
+        let again = client
+            .submit(payments(0..2))
+            .with_idempotency_key(key.clone())
+            .send()
+            .await?;
+        again.ensure_accepted()?;
+        sandbox.finish_batches();
+        assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
     }
     Ok(())
 }
@@ -240,47 +361,51 @@ async fn when_the_lookup_fails_too_the_outcome_is_unknown() -> TestResult {
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    sandbox.faults().push_n(
-        Route::ListBatches,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        5,
-    );
+    sandbox.faults().push_n(Route::ListBatches, status(503), 5);
     let sent = payments(0..2);
-    let report = client
-        .submit(sent.clone(), SubmitOptions::default())
-        .await?;
-    for outcome in &report.outcomes {
-        match &outcome.state {
-            OutcomeState::Unknown { reason } => {
-                assert!(reason.contains("looking the batch up"), "{reason}");
-                assert!(reason.contains("same key"), "{reason}");
+    let report = client.submit(sent.clone()).send().await?;
+    let request = only_request(&report);
+    assert!(
+        matches!(request.result, RequestResult::Unknown(_)),
+        "{report:?}"
+    );
+    for item in report.items() {
+        match &item.outcome {
+            Outcome::Unknown(reason) => {
+                assert!(reason.as_str().contains("looking the batch up"), "{reason}");
+                assert!(reason.as_str().contains("same key"), "{reason}");
             }
             other => panic!("expected unknown, got {other:?}"),
         }
-        assert!(outcome.idempotency_key.is_some());
     }
     assert_eq!(sandbox.stats().payment_requests, 1, "never resent blindly");
+    assert_eq!(report.counts().unknown, 2);
+    let err = report.ensure_accepted().err();
+    assert!(matches!(err, Some(Error::NotAccepted { .. })), "{err:?}");
 
     // It was in fact booked, once: resending with the same key is safe and returns it.
-    let key = report.outcomes[0]
+    let key = request
         .idempotency_key
         .clone()
-        .unwrap_or_else(IdempotencyKey::random);
-    let receipt = client.create_with_key(&sent, key).await?;
+        .unwrap_or_else(|| panic!("no key"));
+    let mut again = client
+        .submit(sent)
+        .with_idempotency_key(key.clone())
+        .send()
+        .await?;
     assert!(
-        !receipt.recovered,
-        "the server answered the replay with the original batch"
+        matches!(
+            only_request(&again).result,
+            RequestResult::Accepted {
+                recovered: false,
+                ..
+            }
+        ),
+        "the server answered the replay with the original batch: {again:?}"
     );
-    client.wait(receipt.batch_id, quick_wait()).await?;
+    quick_poller(&client).follow_all(&mut again).await?;
     assert_eq!(sandbox.batch_count(), 1);
-    assert_booked_once_with(
-        &sandbox,
-        &["P-000000", "P-000001"],
-        &receipt.idempotency_key,
-    );
+    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
     Ok(())
 }
 
@@ -291,16 +416,17 @@ async fn without_the_idempotency_header_a_lost_answer_is_unknown() -> TestResult
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    let err = client
-        .create(&payments(0..1))
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert!(err.is_outcome_unknown(), "{err}");
-    assert!(
-        err.to_string().contains("without an idempotency key"),
-        "{err}"
-    );
+    let report = client.submit(payments(0..1)).send().await?;
+    match &only_request(&report).result {
+        RequestResult::Unknown(err) => {
+            assert!(err.is_outcome_unknown(), "{err}");
+            assert!(
+                err.to_string().contains("without an idempotency key"),
+                "{err}"
+            );
+        }
+        other => panic!("expected unknown, got {other:?}"),
+    }
     assert_eq!(sandbox.stats().batch_lists, 0);
     assert_eq!(sandbox.stats().payment_requests, 1);
 
@@ -308,21 +434,20 @@ async fn without_the_idempotency_header_a_lost_answer_is_unknown() -> TestResult
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::HtmlError { status: 502 });
-    let err = client
-        .create(&payments(1..2))
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
-    assert!(err.is_outcome_unknown(), "{err}");
-    // A 503 is the server refusing: safe to retry even without a key.
-    sandbox.faults().push(
-        Route::CreatePayments,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
+    let report = client.submit(payments(1..2)).send().await?;
+    assert!(
+        matches!(only_request(&report).result, RequestResult::Unknown(_)),
+        "{report:?}"
     );
-    client.create(&payments(2..3)).await?;
+    assert_eq!(sandbox.stats().payment_requests, 2);
+    // A 503 is the server refusing: safe to retry even without a key.
+    sandbox.faults().push(Route::CreatePayments, status(503));
+    client
+        .submit(payments(2..3))
+        .send()
+        .await?
+        .ensure_accepted()?;
+    assert_eq!(sandbox.stats().payment_requests, 4);
     sandbox.finish_batches();
     assert!(sandbox.ledger().iter().all(|b| b.idempotency_key.is_none()));
     Ok(())
@@ -336,15 +461,15 @@ async fn a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice() -> Tes
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::Delay(ms(400)));
-    let receipt = client.create(&payments(0..2)).await?;
+    let report = client.submit(payments(0..2)).send().await?;
+    report.ensure_accepted()?;
+    assert!(sandbox.stats().batch_lists >= 1, "looked up by key");
+    // Let the first (slow) request finish: it carries the same key and body, so the sandbox
+    // answers it with the same batch.
     tokio::time::sleep(ms(400)).await;
-    client.wait(receipt.batch_id, quick_wait()).await?;
+    sandbox.finish_batches();
     assert_eq!(sandbox.batch_count(), 1);
-    assert_booked_once_with(
-        &sandbox,
-        &["P-000000", "P-000001"],
-        &receipt.idempotency_key,
-    );
+    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key_of(&report));
     Ok(())
 }
 
@@ -354,14 +479,14 @@ async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
     let client = client_for(&sandbox);
     sandbox
         .faults()
-        .push(Route::CreatePayments, Fault::HtmlError { status: 500 });
-    let err = client
-        .create(&payments(0..1))
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+        .push(Route::CreatePayments, Fault::HtmlError { status: 400 });
+    let report = client.submit(payments(0..1)).send().await?;
+    let err = match &only_request(&report).result {
+        RequestResult::Rejected(err) => err.clone(),
+        other => panic!("expected rejected, got {other:?}"),
+    };
     let api = err.as_api().unwrap_or_else(|| panic!("{err}"));
-    assert_eq!(api.status(), 500);
+    assert_eq!(api.status(), 400);
     assert!(
         api.content_type()
             .is_some_and(|c| c.starts_with("text/html"))
@@ -370,11 +495,17 @@ async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
     assert_eq!(api.message(), None);
     let text = err.to_string();
     assert!(
-        text.starts_with("create_payments: Amili answered 500 Internal Server Error"),
+        text.starts_with("create_payments: Amili answered 400 Bad Request"),
         "{text}"
     );
     assert!(text.contains("request id"), "{text}");
-    // progenitor's own error text never reaches users.
+    // progenitor's own error text never reaches users, in the error or the item's reason.
+    let reason = report
+        .items()
+        .next()
+        .and_then(|i| i.outcome.reason())
+        .map(ToString::to_string)
+        .unwrap_or_default();
     for raw in [
         "Error Response",
         "ErrorResponse",
@@ -383,8 +514,9 @@ async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
         "Communication Error",
     ] {
         assert!(!text.contains(raw), "{text}");
+        assert!(!reason.contains(raw), "{reason}");
     }
-    assert_eq!(sandbox.stats().payment_requests, 1, "500 is not retried");
+    assert_eq!(sandbox.stats().payment_requests, 1, "a 400 is not retried");
     Ok(())
 }
 
@@ -392,18 +524,14 @@ async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
 async fn reads_and_the_token_endpoint_retry_their_faults() -> TestResult {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
-    sandbox.faults().push(
-        Route::Token,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    sandbox.faults().push(Route::Token, status(503));
     sandbox
         .faults()
         .push(Route::Token, Fault::DropBeforeProcessing);
-    let receipt = client.create(&payments(0..1)).await?;
+    let report = client.submit(payments(0..1)).send().await?;
+    report.ensure_accepted()?;
     assert_eq!(sandbox.stats().token_requests, 3);
+    let batch_id = report.batch_ids()[0];
 
     sandbox
         .faults()
@@ -412,18 +540,14 @@ async fn reads_and_the_token_endpoint_retry_their_faults() -> TestResult {
     sandbox
         .faults()
         .push(Route::GetBatch, Fault::HtmlError { status: 504 });
-    let batch = client.wait(receipt.batch_id, quick_wait()).await?;
+    sandbox.faults().push(Route::GetBatch, status(500));
+    let poller = quick_poller(&client);
+    let batch = poller.until_done(batch_id).await?;
     assert!(batch.is_terminal());
 
     // A read failing for good ends the wait with the error, not a timeout.
-    sandbox.faults().push(
-        Route::GetBatch,
-        Fault::Status {
-            status: 404,
-            retry_after: None,
-        },
-    );
-    let err = client.wait(receipt.batch_id, quick_wait()).await.err();
+    sandbox.faults().push(Route::GetBatch, status(404));
+    let err = poller.until_done(batch_id).await.err();
     assert_eq!(err.as_ref().and_then(Error::status), Some(404), "{err:?}");
     Ok(())
 }
@@ -435,19 +559,18 @@ async fn a_batch_that_stays_queued_ends_the_wait_with_a_timeout() -> TestResult 
         Err(e) => panic!("{e}"),
     };
     let client = client_for(&sandbox);
-    let mut report = client
-        .submit(payments(0..2), SubmitOptions::default())
-        .await?;
-    let options = WaitOptions::default()
+    let mut report = client.submit(payments(0..2)).send().await?;
+    let poller = client
+        .poller()
         .with_timeout(ms(100))
-        .with_interval(ms(10), ms(20));
-    let err = client.follow(&mut report, options.clone()).await.err();
+        .with_backoff(Backoff::new(ms(10), ms(20)));
+    let err = poller.follow_all(&mut report).await.err();
     assert!(err.as_ref().is_some_and(Error::is_timeout), "{err:?}");
     assert!(err.is_some_and(|e| e.to_string().contains("still QUEUED")));
     assert_eq!(report.counts().accepted, 2, "left accepted, not guessed");
 
     sandbox.finish_batches();
-    client.follow(&mut report, options).await?;
+    poller.follow_all(&mut report).await?;
     assert!(report.all_succeeded());
     Ok(())
 }

@@ -1,55 +1,66 @@
-//! The happy path against the sandbox: create, submit many, wait, follow, list.
+//! The happy path against the sandbox: submit one request or many, follow, list.
 
 mod common;
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use amili_payments::{
-    BatchFilter, BatchStatus, ChunkResult, OutcomeState, SubmitOptions, WaitOptions,
-};
+use amili_payments::batches::{BatchFilter, BatchStatus};
+use amili_payments::report::{Outcome, RequestResult};
+use amili_payments::{Decimal, Payment, Utc, Uuid};
 use common::*;
 use futures::{StreamExt, TryStreamExt};
 
-fn quick_wait() -> WaitOptions {
-    WaitOptions::default()
-        .with_timeout(std::time::Duration::from_secs(20))
-        .with_interval(ms(5), ms(50))
-}
-
 #[tokio::test]
-async fn create_returns_a_receipt_and_the_batch_succeeds() -> TestResult {
+async fn one_request_is_accepted_and_its_batch_succeeds() -> TestResult {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
     let payments = payments(0..3);
 
-    let receipt = client.create(&payments).await?;
-    assert_eq!(receipt.source_ids, ["P-000000", "P-000001", "P-000002"]);
-    assert!(!receipt.recovered);
-    assert!(receipt.batch_url.contains(&receipt.batch_id.to_string()));
+    let mut report = client.submit(payments.clone()).send().await?;
+    report.ensure_accepted()?;
+    let request = only_request(&report);
+    let (batch_id, key) = match (&request.result, &request.idempotency_key) {
+        (
+            RequestResult::Accepted {
+                batch_id,
+                recovered: false,
+            },
+            Some(key),
+        ) => (*batch_id, key.clone()),
+        other => panic!("expected a fresh acceptance, got {other:?}"),
+    };
+    let ids: Vec<&str> = report.items().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["P-000000", "P-000001", "P-000002"]);
+    assert!(report.items().all(|i| i.batch_id == Some(batch_id)
+        && i.outcome == Outcome::Accepted
+        && i.invoice_id == payments[i.index].invoice_id()));
+    assert_eq!(report.batch_ids(), [batch_id]);
 
-    let batch = client.wait(receipt.batch_id, quick_wait()).await?;
+    let poller = quick_poller(&client);
+    let batch = poller.until_done(batch_id).await?;
     assert_eq!(batch.status, BatchStatus::Success);
     assert_eq!(batch.succeeded.len(), 3);
+    assert_eq!(poller.poll(batch_id).await?.id, batch_id);
 
-    let outcomes = client.wait_receipt(&receipt, quick_wait()).await?;
-    assert!(
-        outcomes.iter().all(|o| o.state == OutcomeState::Succeeded),
-        "{outcomes:?}"
-    );
+    poller.follow_all(&mut report).await?;
+    assert!(report.all_succeeded(), "{report:?}");
+    assert_eq!(report.counts().succeeded, 3);
 
-    // The booked payments carry the receipt's key; the amounts arrive exactly.
+    // The booked payments carry the request's key; the amounts arrive exactly.
     let ledger = sandbox.ledger();
     assert_eq!(ledger.len(), 3);
     assert!(
         ledger
             .iter()
-            .all(|b| b.idempotency_key.as_deref() == Some(receipt.idempotency_key.as_str()))
+            .all(|b| b.idempotency_key.as_deref() == Some(key.as_str()))
     );
     assert_eq!(ledger[1].amount, payments[1].amount());
     assert_eq!(sandbox.stats().token_requests, 1);
 
-    let found = client.find_batch_by_key(&receipt.idempotency_key).await?;
-    assert_eq!(found.map(|b| b.id), Some(receipt.batch_id));
+    let found = client.find_batch_by_key(&key).await?;
+    assert_eq!(found.map(|b| b.id), Some(batch_id));
     let info = client.check_token().await?;
     assert_eq!(info.kind, "client credentials");
     assert!(info.expires_at.is_some());
@@ -57,7 +68,7 @@ async fn create_returns_a_receipt_and_the_batch_succeeds() -> TestResult {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn submit_ten_thousand_payments_in_chunks_and_follow_them() -> TestResult {
+async fn submit_ten_thousand_payments_in_requests_and_follow_them() -> TestResult {
     let sandbox = sandbox().await;
     let client = builder_for(&sandbox)
         .max_payments_per_request(1000)
@@ -65,33 +76,52 @@ async fn submit_ten_thousand_payments_in_chunks_and_follow_them() -> TestResult 
         .build()?;
     let all = payments(0..10_000);
 
-    let mut report = client.submit(all, SubmitOptions::default()).await?;
-    assert_eq!(report.outcomes.len(), 10_000);
+    let mut report = client.submit(all).send().await?;
+    assert_eq!(report.items().count(), 10_000);
     assert!(report.all_accepted());
-    assert_eq!(report.receipts.len(), 10);
+    assert_eq!(report.requests.len(), 10);
     assert_eq!(report.batch_ids().len(), 10);
     assert_eq!(sandbox.stats().payment_requests, 10);
-    // Outcomes are in input order.
+    // Items are in input order, however the requests finished.
     assert!(
         report
-            .outcomes
-            .iter()
+            .items()
             .enumerate()
-            .all(|(i, o)| o.index == i && o.unique_source_payment_id == format!("P-{i:06}"))
+            .all(|(i, o)| o.index == i && o.id == format!("P-{i:06}"))
     );
     let keys: HashSet<_> = report
-        .outcomes
+        .requests
         .iter()
-        .filter_map(|o| o.idempotency_key.clone())
+        .filter_map(|r| r.idempotency_key.clone())
         .collect();
     assert_eq!(keys.len(), 10);
 
-    client.follow(&mut report, quick_wait()).await?;
+    quick_poller(&client)
+        .with_concurrency(4)
+        .follow_all(&mut report)
+        .await?;
     let counts = report.counts();
     assert_eq!(counts.succeeded, 10_000, "{counts:?}");
     assert!(report.all_succeeded());
     assert_eq!(sandbox.ledger().len(), 10_000);
     assert_eq!(sandbox.times_booked("P-004242"), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn chunk_size_and_concurrency_are_options_of_the_submission() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let report = client
+        .submit(payments(0..10))
+        .with_chunk_size(3)
+        .with_concurrency(2)
+        .send()
+        .await?;
+    report.ensure_accepted()?;
+    let sizes: Vec<usize> = report.requests.iter().map(|r| r.items.len()).collect();
+    assert_eq!(sizes, [3, 3, 3, 1]);
+    assert_eq!(sandbox.stats().payment_requests, 4);
     Ok(())
 }
 
@@ -102,28 +132,25 @@ async fn submit_stream_sends_and_reports_in_order() -> TestResult {
     let mut input = payments(0..20);
     input.push(payment_with_id(99, "P-000003")); // a repeat: not sent
     let report = client
-        .submit_stream(futures::stream::iter(input), SubmitOptions::default())
+        .submit_stream(futures::stream::iter(input))
+        .send()
         .await?;
-    assert_eq!(report.outcomes.len(), 21);
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(items.len(), 21);
+    assert!(items.iter().enumerate().all(|(i, item)| item.index == i));
     assert_eq!(report.counts().accepted, 20);
-    assert!(matches!(
-        report.outcomes[20].state,
-        OutcomeState::NotSent { .. }
-    ));
+    assert!(not_sent_reason(items[20]).contains("appeared earlier"));
     assert_eq!(sandbox.stats().payment_requests, 3);
+    // The first P-000003 was booked, the repeat was not.
+    sandbox.finish_batches();
+    assert_eq!(sandbox.times_booked("P-000003"), 1);
     Ok(())
 }
 
 #[tokio::test]
-async fn submit_stream_each_reports_request_by_request_without_draining_the_source() -> TestResult {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
+async fn the_stream_of_reports_does_not_read_the_source_ahead() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox)
-        .max_payments_per_request(10)
-        .concurrency(1)
-        .build()?;
+    let client = client_for(&sandbox);
     let pulled = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&pulled);
     // 1,000 payments, two of them repeats of earlier ids, counted as they are pulled.
@@ -135,29 +162,43 @@ async fn submit_stream_each_reports_request_by_request_without_draining_the_sour
             n => payment(n),
         }
     });
-    let mut reports = std::pin::pin!(client.submit_stream_each(source, SubmitOptions::default()));
+    let reports = client
+        .submit_stream(source)
+        .with_chunk_size(10)
+        .with_concurrency(1)
+        .stream()?;
+    let mut reports = std::pin::pin!(reports);
 
     let first = reports.next().await.ok_or("no report")?;
     // The first request's report arrives while the source is still mostly unread: only the
     // requests in flight hold payments.
-    assert!(pulled.load(Ordering::SeqCst) <= 30, "{pulled:?} pulled");
-    assert!(matches!(first.result, ChunkResult::Accepted(_)));
-    assert_eq!(first.outcomes.len(), 10);
+    let read = pulled.load(Ordering::SeqCst);
+    assert!(read <= 30, "{read} pulled before the first report");
+    assert!(
+        matches!(first.result, RequestResult::Accepted { .. }),
+        "{first:?}"
+    );
+    assert_eq!(first.items.len(), 10);
 
     let mut seen = vec![0_usize; 1000];
     let mut not_sent = Vec::new();
-    for chunk in std::iter::once(first).chain(reports.collect::<Vec<_>>().await) {
-        for outcome in chunk.outcomes {
-            seen[outcome.index] += 1;
-            if let OutcomeState::NotSent { .. } = outcome.state {
-                assert!(chunk.idempotency_key.is_none());
-                not_sent.push(outcome.index);
+    let mut requests = 0;
+    for request in std::iter::once(first).chain(reports.collect::<Vec<_>>().await) {
+        requests += 1;
+        for item in &request.items {
+            seen[item.index] += 1;
+            if let Outcome::NotSent(reason) = &item.outcome {
+                assert!(reason.as_str().contains("appeared earlier"), "{reason}");
+                assert_eq!(item.batch_id, None);
+                not_sent.push(item.index);
             } else {
-                assert_eq!(outcome.state, OutcomeState::Accepted);
-                assert_eq!(outcome.idempotency_key, chunk.idempotency_key);
+                assert_eq!(item.outcome, Outcome::Accepted);
+                assert_eq!(item.batch_id, request.batch_id());
+                assert!(request.idempotency_key.is_some());
             }
         }
     }
+    assert_eq!(requests, 100);
     assert!(
         seen.iter().all(|n| *n == 1),
         "every payment reported exactly once"
@@ -169,11 +210,36 @@ async fn submit_stream_each_reports_request_by_request_without_draining_the_sour
 }
 
 #[tokio::test]
+async fn a_request_report_from_the_stream_is_followed_on_its_own() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let poller = quick_poller(&client);
+    let reports = client.submit(payments(0..6)).with_chunk_size(2).stream()?;
+    let mut reports = std::pin::pin!(reports);
+    let mut followed = 0;
+    while let Some(mut request) = reports.next().await {
+        poller.follow(&mut request).await?;
+        assert!(
+            request
+                .items
+                .iter()
+                .all(|i| i.outcome == Outcome::Succeeded),
+            "{request:?}"
+        );
+        followed += 1;
+    }
+    assert_eq!(followed, 3);
+    Ok(())
+}
+
+#[tokio::test]
 async fn listing_follows_every_page() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox).max_payments_per_request(1).build()?;
+    let client = client_for(&sandbox);
     let report = client
-        .submit(payments(0..12), SubmitOptions::default())
+        .submit(payments(0..12))
+        .with_chunk_size(1)
+        .send()
         .await?;
     assert_eq!(report.batch_ids().len(), 12);
 
@@ -209,27 +275,44 @@ async fn listing_follows_every_page() -> TestResult {
 async fn failed_items_carry_amili_reasons() -> TestResult {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
-    let unknown_invoice = amili_payments::Payment::builder()
-        .invoice_id(uuid::Uuid::new_v4())
-        .amount(rust_decimal::Decimal::new(100, 0))
+    let unknown_invoice = Payment::builder()
+        .invoice_id(Uuid::new_v4())
+        .amount(Decimal::new(100, 0))
         .currency("NOK")
-        .date(chrono::Utc::now())
+        .date(Utc::now())
         .unique_source_payment_id("P-unknown-invoice")
         .build()?;
     let mut report = client
-        .submit(vec![payment(1), unknown_invoice], SubmitOptions::default())
+        .submit(vec![payment(1), unknown_invoice])
+        .send()
         .await?;
-    client.follow(&mut report, quick_wait()).await?;
-    assert_eq!(report.outcomes[0].state, OutcomeState::Succeeded);
-    match &report.outcomes[1].state {
-        OutcomeState::Failed {
-            reason: Some(reason),
-        } => {
-            assert!(reason.contains("UNKNOWN_INVOICE"), "{reason}")
+    quick_poller(&client).follow_all(&mut report).await?;
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(items[0].outcome, Outcome::Succeeded);
+    match &items[1].outcome {
+        Outcome::Failed(Some(reason)) => {
+            assert!(reason.as_str().contains("UNKNOWN_INVOICE"), "{reason}")
         }
         other => panic!("expected a failure with a reason, got {other:?}"),
     }
+    assert!(
+        items[1].outcome.is_accepted(),
+        "Amili has it, it failed there"
+    );
+    assert!(!report.all_succeeded());
     let batch = client.batch(report.batch_ids()[0]).await?;
     assert_eq!(batch.status, BatchStatus::Partial);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_empty_submission_sends_nothing() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let report = client.submit(Vec::new()).send().await?;
+    assert!(report.requests.is_empty());
+    assert_eq!(report.counts().total(), 0);
+    assert_eq!(sandbox.stats().payment_requests, 0);
+    assert_eq!(sandbox.stats().token_requests, 0);
     Ok(())
 }

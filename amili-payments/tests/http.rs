@@ -5,7 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
-use amili_payments::{BatchFilter, Client, Environment, Error, RetryPolicy};
+use amili_payments::batches::BatchFilter;
+use amili_payments::report::{Outcome, RequestResult};
+use amili_payments::{Client, Environment, Error, RetryPolicy, SubmitReport};
 use bytes::Bytes;
 use common::*;
 use futures::StreamExt;
@@ -21,6 +23,14 @@ fn client_at(origin: &str) -> amili_payments::ClientBuilder {
         .organization_id(ORG)
         .bearer_token(TOKEN)
         .retry_policy(RetryPolicy::none())
+}
+
+/// The error a one-request submission was rejected with.
+fn rejection(report: &SubmitReport) -> Error {
+    match &only_request(report).result {
+        RequestResult::Rejected(err) => err.clone(),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
 }
 
 fn accepted() -> Handler {
@@ -55,11 +65,8 @@ async fn a_redirect_to_another_host_never_carries_the_token() -> TestResult {
 
     // The client's own HTTP client does not follow it at all.
     let client = client_at(&api.origin).build()?;
-    let err = client
-        .create(&[payment(1)])
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("followed"));
+    let report = client.submit(vec![payment(1)]).send().await?;
+    let err = rejection(&report);
     assert_eq!(err.status(), Some(307), "{err}");
     assert!(
         err.to_string()
@@ -75,9 +82,13 @@ async fn a_redirect_to_another_host_never_carries_the_token() -> TestResult {
 
     // A caller's reqwest client follows it, and reqwest drops Authorization across hosts.
     let client = client_at(&api.origin)
-        .http_client(reqwest::Client::new())
+        .http_client(amili_api::tls::client_builder().build()?)
         .build()?;
-    client.create(&[payment(1)]).await?;
+    client
+        .submit(vec![payment(1)])
+        .send()
+        .await?
+        .ensure_accepted()?;
     let forwarded = elsewhere.requests();
     assert_eq!(forwarded.len(), 1);
     assert_eq!(forwarded[0].authorization, None);
@@ -147,11 +158,8 @@ async fn error_bodies_retry_after_dates_and_odd_successes() -> TestResult {
     let server = serve(listener, handler);
     let client = client_at(&server.origin).build()?;
 
-    let err = client
-        .create(&[payment(1)])
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let report = client.submit(vec![payment(1)]).send().await?;
+    let err = rejection(&report);
     assert_eq!(err.status(), Some(429));
     assert_eq!(err.request_id(), Some("req-42"));
     assert_eq!(
@@ -163,6 +171,15 @@ async fn error_bodies_retry_after_dates_and_odd_successes() -> TestResult {
         err.as_api().and_then(|a| a.message()),
         Some("slow down; payments[0].amount: too much")
     );
+    // The payment's reason says the same, for a person.
+    match &report.items().next().map(|i| &i.outcome) {
+        Some(Outcome::Rejected(reason)) => {
+            assert!(reason.as_str().contains("429"), "{reason}");
+            assert!(reason.as_str().contains("slow down"), "{reason}");
+            assert!(reason.as_str().contains("req-42"), "{reason}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
 
     let err = client
         .batch(Uuid::new_v4())
@@ -202,4 +219,53 @@ async fn plain_http_is_refused_except_on_loopback() {
         ))
         .build();
     assert!(built.is_err());
+}
+
+#[tokio::test]
+async fn a_success_status_the_spec_does_not_list_is_looked_up_and_never_called_rejected()
+-> TestResult {
+    // `200` instead of `202` on a write: it may have been processed. The batch is looked up by
+    // the request's key; this server lists none, and no retry is left: unknown.
+    let handler: Handler = Arc::new(|seen: Seen, _| {
+        Box::pin(async move {
+            let body = if seen.method == "POST" {
+                json!({"summary": {"status": "SUCCESS"},
+                       "data": {"batchId": Uuid::new_v4(), "batchUrl": "https://elsewhere/b"}})
+            } else {
+                json!({"summary": {"status": "SUCCESS"}, "data": []})
+            };
+            respond(
+                200,
+                &[("content-type", "application/json".into())],
+                body.to_string(),
+            )
+        })
+    });
+    let (listener, _) = bind().await;
+    let server = serve(listener, handler);
+    let client = client_at(&server.origin).build()?;
+    let report = client.submit(vec![payment(1)]).send().await?;
+    let request = only_request(&report);
+    match &request.result {
+        RequestResult::Unknown(err) => {
+            assert!(
+                err.to_string().contains("unexpected success status"),
+                "{err}"
+            )
+        }
+        other => panic!("expected unknown, got {other:?}"),
+    }
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let key = request.idempotency_key.as_ref().map(ToString::to_string);
+    assert_eq!(seen[0].idempotency_key, key);
+    assert!(
+        seen[1]
+            .query
+            .as_deref()
+            .zip(key.as_deref())
+            .is_some_and(|(q, k)| q.contains(k)),
+        "looked up by the request's key: {seen:?}"
+    );
+    Ok(())
 }

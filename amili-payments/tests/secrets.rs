@@ -5,11 +5,12 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use amili_payments::secrecy::{ExposeSecret, SecretString};
-use amili_payments::{
-    AccessToken, Client, ClientCredentialsProvider, Environment, Error, StaticToken, SubmitOptions,
-    TokenProvider, WaitOptions,
+use amili_payments::credentials::{
+    AccessToken, ClientCredentialsProvider, StaticToken, TokenProvider,
 };
+use amili_payments::report::RequestResult;
+use amili_payments::secrecy::{ExposeSecret, SecretString};
+use amili_payments::{Client, Environment, Error, SubmitReport};
 use amili_sandbox::Sandbox;
 use common::*;
 use futures::future::BoxFuture;
@@ -33,6 +34,14 @@ impl TokenProvider for Remembering {
             }
             Ok(token)
         })
+    }
+}
+
+/// The error a one-request submission was rejected with.
+fn rejection(report: &SubmitReport) -> Error {
+    match &only_request(report).result {
+        RequestResult::Rejected(err) => err.clone(),
+        other => panic!("expected a rejection, got {other:?}"),
     }
 }
 
@@ -69,7 +78,7 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let provider = Remembering {
         inner: ClientCredentialsProvider::new(
-            reqwest::Client::new(),
+            amili_api::tls::client_builder().build()?,
             sandbox.token_url().parse()?,
             sandbox.client_id(),
             SecretString::from(SECRET.to_owned()),
@@ -91,18 +100,16 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
         .build()?;
 
     let (logs, guard) = capture_logs();
-    let mut report = client
-        .submit(payments(0..3), SubmitOptions::default())
-        .await?;
+    let mut report = client.submit(payments(0..3)).send().await?;
     sandbox.expire_tokens(); // 401 → refresh: a second token
-    client
-        .follow(
-            &mut report,
-            WaitOptions::default().with_interval(ms(5), ms(20)),
-        )
-        .await?;
-    with_secret.create(&payments(3..4)).await?;
-    let auth_error = wrong.create(&payments(4..5)).await.err();
+    quick_poller(&client).follow_all(&mut report).await?;
+    with_secret
+        .submit(payments(3..4))
+        .send()
+        .await?
+        .ensure_accepted()?;
+    let wrong_report = wrong.submit(payments(4..5)).send().await?;
+    let auth_error = rejection(&wrong_report);
     sandbox.expire_tokens();
     let static_client = Client::builder()
         .environment(Environment::custom(sandbox.api_url(), ""))
@@ -110,7 +117,9 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
         .bearer_token(SECRET)
         .retry_policy(fast_retries())
         .build()?;
-    let static_error = static_client.create(&payments(5..6)).await.err();
+    let static_report = static_client.submit(payments(5..6)).send().await?;
+    let static_error = rejection(&static_report);
+    let not_accepted = static_report.ensure_accepted().err();
     drop(guard);
 
     let tokens = seen.lock().map(|t| t.clone()).unwrap_or_default();
@@ -134,8 +143,9 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
         );
     }
 
-    let auth_error = auth_error.unwrap_or_else(|| panic!("wrong secret accepted"));
-    let static_error = static_error.unwrap_or_else(|| panic!("revoked token accepted"));
+    assert!(auth_error.is_authentication(), "{auth_error}");
+    assert!(static_error.is_authentication(), "{static_error}");
+    let not_accepted = not_accepted.unwrap_or_else(|| panic!("revoked token accepted"));
     for (what, text) in [
         ("Client Debug", format!("{client:?}")),
         (
@@ -152,6 +162,13 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
         ("401 error Display", static_error.to_string()),
         ("401 error Debug", format!("{static_error:?}")),
         ("report Debug", format!("{report:?}")),
+        ("rejected report Debug", format!("{wrong_report:?}")),
+        ("401 report Debug", format!("{static_report:?}")),
+        ("item outcomes Display", {
+            let items = wrong_report.items().chain(static_report.items());
+            items.map(|i| format!("{}\n", i.outcome)).collect()
+        }),
+        ("NotAccepted Display", not_accepted.to_string()),
         (
             "AccessToken Debug",
             format!("{:?}", AccessToken::new(tokens[0].clone(), None)),
@@ -168,7 +185,7 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
             format!(
                 "{:?}",
                 ClientCredentialsProvider::new(
-                    reqwest::Client::new(),
+                    amili_api::tls::client_builder().build()?,
                     sandbox.token_url().parse()?,
                     "id",
                     SecretString::from(SECRET.to_owned()),

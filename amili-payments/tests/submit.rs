@@ -1,118 +1,591 @@
-//! Submissions: the observer (a journal), resuming with the keys chosen before.
+//! Submissions that remember: the ledger (intent before the first attempt, the result after,
+//! nothing accepted sent twice, a changed payment a conflict, a pending one settled by its key)
+//! and a caller's own idempotency key.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 
-use amili_payments::{
-    ChunkResult, Error, IdempotencyKey, OutcomeState, PlannedChunk, SubmitObserver, SubmitOptions,
+use amili_payments::ledger::{
+    Claim, Fingerprint, Ledger, LedgerError, LedgerItem, MemoryLedger, Settled,
 };
+use amili_payments::report::{Outcome, RequestResult};
+use amili_payments::{Decimal, IdempotencyKey, Payment, Utc};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route};
 use common::*;
+use futures::future::BoxFuture;
 
-#[derive(Default)]
+/// A journal: a ledger (in memory underneath) that writes down each claim with what the
+/// server had seen of its key at that moment, every result, and can run out of disk.
+#[derive(Debug)]
 struct Journal {
-    planned: Mutex<Vec<(IdempotencyKey, Vec<String>)>>,
-    finished: Mutex<Vec<(IdempotencyKey, bool)>>,
+    inner: MemoryLedger,
+    /// The proxy in front of the sandbox, to check nothing was sent before the claim.
+    proxy: TestServer,
+    claims: Mutex<Vec<(IdempotencyKey, Vec<String>, usize)>>,
+    records: Mutex<Vec<(IdempotencyKey, Settled)>>,
     refuse_after: Option<usize>,
 }
 
-impl SubmitObserver for Journal {
-    fn chunk_planned(
-        &self,
-        key: &IdempotencyKey,
-        source_ids: &[String],
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let mut planned = self.planned.lock().map_err(|_| "poisoned")?;
-        if self.refuse_after.is_some_and(|n| planned.len() >= n) {
-            return Err("the journal disk is full".into());
-        }
-        planned.push((key.clone(), source_ids.to_vec()));
-        Ok(())
+impl Ledger for Journal {
+    fn claim<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        items: &'a [LedgerItem<'a>],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, LedgerError>> {
+        Box::pin(async move {
+            {
+                let mut claims = self
+                    .claims
+                    .lock()
+                    .map_err(|_| LedgerError::new("poisoned"))?;
+                if self.refuse_after.is_some_and(|n| claims.len() >= n) {
+                    return Err(LedgerError::new("the journal disk is full"));
+                }
+                let sent_before = self
+                    .proxy
+                    .payment_keys()
+                    .iter()
+                    .filter(|k| k.as_deref() == Some(key.as_str()))
+                    .count();
+                claims.push((
+                    key.clone(),
+                    items.iter().map(|i| i.id.to_owned()).collect(),
+                    sent_before,
+                ));
+            }
+            self.inner.claim(key, items).await
+        })
     }
 
-    fn chunk_finished(&self, key: &IdempotencyKey, result: &ChunkResult) {
-        if let Ok(mut finished) = self.finished.lock() {
-            finished.push((key.clone(), matches!(result, ChunkResult::Accepted(_))));
-        }
+    fn pending<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+    ) -> BoxFuture<'a, Result<Vec<(String, Fingerprint)>, LedgerError>> {
+        self.inner.pending(key)
+    }
+
+    fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        self.inner.adopt(key)
+    }
+
+    fn record<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        settled: &'a Settled,
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(async move {
+            if let Ok(mut records) = self.records.lock() {
+                records.push((key.clone(), settled.clone()));
+            }
+            self.inner.record(key, settled).await
+        })
     }
 }
 
 #[tokio::test]
-async fn the_observer_journals_keys_first_and_can_stop_a_request() -> TestResult {
+async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox)
-        .max_payments_per_request(2)
-        .concurrency(1)
-        .build()?;
+    let (client, proxy) = proxied(&sandbox).await;
     let journal = Arc::new(Journal {
+        inner: MemoryLedger::default(),
+        proxy: proxy.clone(),
+        claims: Mutex::default(),
+        records: Mutex::default(),
         refuse_after: Some(2),
-        ..Journal::default()
     });
     let report = client
-        .submit(
-            payments(0..5),
-            SubmitOptions::default().with_observer(journal.clone()),
-        )
+        .submit(payments(0..7))
+        .with_chunk_size(2)
+        .with_concurrency(1)
+        .with_ledger(journal.clone())
+        .send()
         .await?;
 
-    let planned = journal
-        .planned
-        .lock()
-        .map(|p| p.clone())
-        .unwrap_or_default();
-    assert_eq!(planned.len(), 2);
-    assert_eq!(planned[0].1, ["P-000000", "P-000001"]);
-    let finished = journal
-        .finished
-        .lock()
-        .map(|f| f.clone())
-        .unwrap_or_default();
-    assert_eq!(finished.len(), 3, "told about every request");
-    // The journaled keys are the keys sent.
-    assert_eq!(
-        report.outcomes[0].idempotency_key.as_ref(),
-        Some(&planned[0].0)
+    let claims = journal.claims.lock().map(|c| c.clone()).unwrap_or_default();
+    assert_eq!(claims.len(), 2);
+    assert_eq!(claims[0].1, ["P-000000", "P-000001"]);
+    assert!(
+        claims.iter().all(|(_, _, sent_before)| *sent_before == 0),
+        "a key reached the server before the ledger had it: {claims:?}"
     );
-    match &report.outcomes[4].state {
-        OutcomeState::NotSent { reason } => assert!(reason.contains("disk is full"), "{reason}"),
-        other => panic!("expected not sent, got {other:?}"),
+    // The journaled keys are the keys sent, and each result was recorded.
+    let sent: Vec<IdempotencyKey> = report
+        .requests
+        .iter()
+        .filter_map(|r| r.idempotency_key.clone())
+        .collect();
+    let claimed: Vec<IdempotencyKey> = claims.iter().map(|(k, _, _)| k.clone()).collect();
+    assert_eq!(sent, claimed);
+    assert_eq!(
+        proxy.payment_keys(),
+        claimed
+            .iter()
+            .map(|k| Some(k.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let records = journal
+        .records
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .zip(report.batch_ids())
+            .all(|((_, settled), batch_id)| *settled == Settled::Accepted { batch_id })
+    );
+    // The third claim failed: that request and the rest were not sent, saying why.
+    let items: Vec<_> = report.items().collect();
+    for item in &items[4..] {
+        assert!(
+            not_sent_reason(item).contains("the journal disk is full"),
+            "{item:?}"
+        );
     }
     assert_eq!(report.counts().accepted, 4);
+    assert_eq!(report.counts().not_sent, 3);
     assert_eq!(sandbox.stats().payment_requests, 2);
     Ok(())
 }
 
 #[tokio::test]
-async fn resuming_with_the_journaled_keys_books_nothing_twice() -> TestResult {
+async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox).max_payments_per_request(3).build()?;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
     let all = payments(0..7);
-    let first = client.submit(all.clone(), SubmitOptions::default()).await?;
-    let batches_before = sandbox.batch_count();
+    let first = client
+        .submit(all.clone())
+        .with_chunk_size(3)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    first.ensure_accepted()?;
+    assert_eq!(ledger.len(), 7);
+    let requests = sandbox.stats().payment_requests;
+    assert_eq!(requests, 3);
 
-    // A process that crashed after sending, and resumes from its journal.
-    let mut chunks: Vec<PlannedChunk> = Vec::new();
-    for outcome in &first.outcomes {
-        let key = outcome
-            .idempotency_key
-            .clone()
-            .unwrap_or_else(IdempotencyKey::random);
-        match chunks.last_mut() {
-            Some(chunk) if chunk.idempotency_key == key => {
-                chunk.payments.push(all[outcome.index].clone())
-            }
-            _ => chunks.push(PlannedChunk {
-                idempotency_key: key,
-                payments: vec![all[outcome.index].clone()],
-            }),
+    // Again, in other chunks, as a list and as a stream: nothing is sent.
+    let again = client
+        .submit(all.clone())
+        .with_chunk_size(2)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    let streamed = client
+        .submit_stream(futures::stream::iter(all.clone()))
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    for report in [&again, &streamed] {
+        assert!(report.all_accepted(), "{report:?}");
+        assert_eq!(report.counts().already_accepted, 7, "{report:?}");
+        assert!(report.requests.iter().all(|r| r.idempotency_key.is_none()));
+        // Each payment points at the batch that booked it the first time.
+        for (now, then) in report.items().zip(first.items()) {
+            assert_eq!(now.outcome, Outcome::AlreadyAccepted);
+            assert_eq!(now.batch_id, then.batch_id, "{}", now.id);
         }
     }
-    assert_eq!(chunks.len(), 3);
-    let again = client
-        .submit_chunks(chunks, SubmitOptions::default())
+    let stats = sandbox.stats();
+    assert_eq!(stats.payment_requests, requests, "nothing sent again");
+    assert_eq!(stats.batch_lists, 0, "nothing to look up");
+
+    // New payments among known ones: only the new ones are sent.
+    let mut mixed = all;
+    mixed.extend(payments(7..9));
+    let report = client
+        .submit(mixed)
+        .with_ledger(ledger.clone())
+        .send()
         .await?;
-    assert!(again.all_accepted());
-    assert_eq!(again.batch_ids(), first.batch_ids(), "the same batches");
+    let counts = report.counts();
+    assert_eq!((counts.already_accepted, counts.accepted), (7, 2));
+    assert_eq!(sandbox.stats().payment_requests, requests + 1);
+    sandbox.finish_batches();
+    assert_eq!(sandbox.ledger().len(), 9);
+    assert!(
+        sandbox
+            .ledger()
+            .iter()
+            .all(|b| sandbox.times_booked(&b.unique_source_payment_id) == 1)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_payment_changed_after_it_was_accepted_is_a_conflict_not_a_resend() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    let original = payments(0..2);
+    let first = client
+        .submit(original.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    first.ensure_accepted()?;
+
+    let changed = Payment::builder()
+        .invoice_id(original[1].invoice_id())
+        .amount(original[1].amount() + Decimal::ONE)
+        .currency("NOK")
+        .date(original[1].date())
+        .description(original[1].description())
+        .unique_source_payment_id(original[1].unique_source_payment_id())
+        .build()?;
+    let report = client
+        .submit(vec![original[0].clone(), changed])
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(items[0].outcome, Outcome::AlreadyAccepted);
+    match &items[1].outcome {
+        Outcome::Conflict(reason) => {
+            assert!(reason.as_str().contains("other content"), "{reason}");
+            assert!(
+                reason.as_str().contains(&first.batch_ids()[0].to_string()),
+                "names the batch: {reason}"
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(items[1].batch_id, Some(first.batch_ids()[0]));
+    assert!(!items[1].outcome.is_accepted());
+    assert!(!items[1].outcome.is_safe_to_resend());
+    assert!(report.ensure_accepted().is_err());
+    assert_eq!(sandbox.stats().payment_requests, 1, "nothing sent again");
+    Ok(())
+}
+
+/// Submits `payments(0..3)` with `ledger` so that the request is processed, its answer lost
+/// and the look-up by key fails: the payments are left unknown, pending in the ledger under
+/// the returned key.
+async fn interrupted(
+    sandbox: &amili_sandbox::Sandbox,
+    client: &amili_payments::Client,
+    ledger: &Arc<MemoryLedger>,
+    sent: &[Payment],
+) -> Result<IdempotencyKey, Box<dyn std::error::Error + Send + Sync>> {
+    sandbox
+        .faults()
+        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push_n(
+        Route::ListBatches,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        5,
+    );
+    let first = client
+        .submit(sent.to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(first.counts().unknown, sent.len(), "{first:?}");
+    assert_eq!(sandbox.stats().payment_requests, 1);
+    assert_eq!(
+        sandbox.ledger().len(),
+        sent.len(),
+        "booked, unbeknown to the client"
+    );
+    let key = first.requests[0].idempotency_key.clone().ok_or("no key")?;
+    Ok(key)
+}
+
+#[tokio::test]
+async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    let sent = payments(0..3);
+    let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
+    let booked_in = sandbox.ledger()[0].batch_id;
+
+    // The next submission holds exactly that request's payments: they are sent again under
+    // the earlier key, and the server answers with the batch it made the first time.
+    let mut second = client
+        .submit(sent.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    second.ensure_accepted()?;
+    assert_eq!(second.counts().accepted, 3, "{second:?}");
+    let request = only_request(&second);
+    assert_eq!(request.idempotency_key.as_ref(), Some(&key));
+    assert_eq!(request.batch_id(), Some(booked_in));
+    assert!(
+        second
+            .items()
+            .all(|i| i.idempotency_key.as_ref() == Some(&key) && i.batch_id == Some(booked_in)),
+        "{second:?}"
+    );
+    assert_eq!(sandbox.stats().payment_requests, 2);
+    assert_eq!(sandbox.batch_count(), 1, "no second batch");
+    quick_poller(&client).follow_all(&mut second).await?;
+    assert!(second.all_succeeded(), "{second:?}");
+    for id in ["P-000000", "P-000001", "P-000002"] {
+        assert_eq!(sandbox.times_booked(id), 1, "{id}");
+    }
+
+    // Recorded: the third time sends nothing and looks nothing up.
+    let lists = sandbox.stats().batch_lists;
+    let third = client
+        .submit(sent)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(third.counts().already_accepted, 3);
+    assert_eq!(sandbox.stats().payment_requests, 2);
+    assert_eq!(sandbox.stats().batch_lists, lists);
+    Ok(())
+}
+
+#[tokio::test]
+async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    let sent = payments(0..3);
+    let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
+    let booked_in = sandbox.ledger()[0].batch_id;
+
+    // Only two of its three payments: the earlier request's batch is looked up by its key,
+    // found, and nothing is sent.
+    let lists = sandbox.stats().batch_lists;
+    let mut second = client
+        .submit(sent[..2].to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(second.counts().already_accepted, 2, "{second:?}");
+    assert!(second.items().all(|i| i.batch_id == Some(booked_in)));
+    let stats = sandbox.stats();
+    assert_eq!(stats.payment_requests, 1, "not resent");
+    assert_eq!(stats.batch_lists, lists + 1, "one look-up for the one key");
+    assert!(
+        sandbox
+            .ledger()
+            .iter()
+            .all(|b| b.idempotency_key.as_deref() == Some(key.as_str()))
+    );
+    // Already-accepted payments need no following, and following does not fail on them.
+    quick_poller(&client).follow_all(&mut second).await?;
+    assert_eq!(second.counts().already_accepted, 2);
+
+    // The look-up settled the whole request: its third payment is known too.
+    let third = client
+        .submit(sent[2..].to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(third.counts().already_accepted, 1, "{third:?}");
+    assert_eq!(sandbox.stats().batch_lists, lists + 1);
+    assert_eq!(sandbox.stats().payment_requests, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    let sent = payments(0..3);
+    interrupted(&sandbox, &client, &ledger, &sent).await?;
+
+    let mut edited = sent.clone();
+    edited[1] = Payment::builder()
+        .invoice_id(sent[1].invoice_id())
+        .amount(sent[1].amount() + Decimal::ONE)
+        .currency("NOK")
+        .date(sent[1].date())
+        .description("edited after the crash")
+        .unique_source_payment_id(sent[1].unique_source_payment_id())
+        .build()?;
+    let report = client
+        .submit(edited)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(items[0].outcome, Outcome::AlreadyAccepted, "{report:?}");
+    assert!(
+        matches!(items[1].outcome, Outcome::Conflict(_)),
+        "{report:?}"
+    );
+    assert_eq!(items[2].outcome, Outcome::AlreadyAccepted, "{report:?}");
+    assert_eq!(sandbox.stats().payment_requests, 1, "nothing sent again");
+    sandbox.finish_batches();
+    assert_eq!(sandbox.times_booked("P-000001"), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    // An earlier run claimed the payments under a key and ended without knowing (its request
+    // never reached Amili).
+    let stale = IdempotencyKey::random();
+    let fingerprint: Fingerprint = [7; 32];
+    let ids = ["P-000000", "P-000001", "P-000002"];
+    let items: Vec<LedgerItem<'_>> = ids
+        .iter()
+        .map(|id| LedgerItem {
+            id,
+            fingerprint: &fingerprint,
+        })
+        .collect();
+    let claims = ledger.claim(&stale, &items).await?;
+    assert_eq!(claims, [Claim::Claimed, Claim::Claimed, Claim::Claimed]);
+    ledger.record(&stale, &Settled::Unknown).await?;
+    // Asked again, the ledger names the earlier key.
+    let key = IdempotencyKey::random();
+    let pending = ledger.claim(&key, &items[..1]).await?;
+    assert_eq!(pending, [Claim::Pending { key: stale.clone() }]);
+
+    let report = client
+        .submit(payments(0..3))
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    report.ensure_accepted()?;
+    assert_eq!(report.counts().accepted, 3, "{report:?}");
+    let stats = sandbox.stats();
+    assert_eq!(stats.batch_lists, 1, "the stale key was looked up");
+    assert_eq!(stats.payment_requests, 1);
+    let key = only_request(&report)
+        .idempotency_key
+        .clone()
+        .ok_or("no key")?;
+    assert_ne!(key, stale);
+    sandbox.finish_batches();
+    for id in ids {
+        assert_eq!(sandbox.times_booked(id), 1, "{id}");
+    }
+    assert_eq!(ledger.len(), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_payment_another_submission_is_sending_is_not_sent() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    let busy = IdempotencyKey::random();
+    let fingerprint: Fingerprint = [1; 32];
+    ledger
+        .claim(
+            &busy,
+            &[LedgerItem {
+                id: "P-000000",
+                fingerprint: &fingerprint,
+            }],
+        )
+        .await?;
+    let report = client
+        .submit(payments(0..2))
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    let items: Vec<_> = report.items().collect();
+    assert!(not_sent_reason(items[0]).contains("another submission"));
+    assert_eq!(items[1].outcome, Outcome::Accepted);
+    sandbox.finish_batches();
+    assert_eq!(sandbox.times_booked("P-000000"), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rejected_request_releases_its_payments_in_the_ledger() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    sandbox.faults().push(
+        Route::CreatePayments,
+        Fault::Status {
+            status: 422,
+            retry_after: None,
+        },
+    );
+    let sent = payments(0..2);
+    let first = client
+        .submit(sent.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(first.counts().rejected, 2);
+    assert!(ledger.is_empty(), "not booked: released");
+    let again = client
+        .submit(sent)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(again.counts().accepted, 2, "{again:?}");
+    assert_eq!(sandbox.stats().payment_requests, 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_callers_key_covers_one_request_and_the_rest_is_not_sent() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let key = IdempotencyKey::random();
+    let report = client
+        .submit(payments(0..5))
+        .with_chunk_size(2)
+        .with_idempotency_key(key.clone())
+        .send()
+        .await?;
+    assert_eq!(report.requests[0].idempotency_key.as_ref(), Some(&key));
+    let items: Vec<_> = report.items().collect();
+    assert!(items[..2].iter().all(|i| i.outcome == Outcome::Accepted));
+    for item in &items[2..] {
+        assert!(
+            not_sent_reason(item).contains("caller-chosen idempotency key"),
+            "{item:?}"
+        );
+    }
+    assert_eq!(sandbox.stats().payment_requests, 1);
+    sandbox.finish_batches();
+    assert!(
+        sandbox
+            .ledger()
+            .iter()
+            .all(|b| b.idempotency_key.as_deref() == Some(key.as_str()))
+    );
+    assert_eq!(sandbox.ledger().len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn resuming_with_the_keys_sent_before_books_nothing_twice() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let all = payments(0..7);
+    let first = client.submit(all.clone()).with_chunk_size(3).send().await?;
+    first.ensure_accepted()?;
+    let batches_before = sandbox.batch_count();
+
+    // A process that crashed after sending, and resumes each request with its key.
+    let mut again = Vec::new();
+    for request in &first.requests {
+        let key = request.idempotency_key.clone().ok_or("no key")?;
+        let payments: Vec<Payment> = request.items.iter().map(|i| all[i.index].clone()).collect();
+        let report = client
+            .submit(payments)
+            .with_idempotency_key(key)
+            .send()
+            .await?;
+        report.ensure_accepted()?;
+        again.extend(report.batch_ids());
+    }
+    assert_eq!(again, first.batch_ids(), "the same batches");
     assert_eq!(sandbox.batch_count(), batches_before);
     sandbox.finish_batches();
     assert_eq!(sandbox.ledger().len(), 7);
@@ -120,41 +593,219 @@ async fn resuming_with_the_journaled_keys_books_nothing_twice() -> TestResult {
 }
 
 #[tokio::test]
-async fn planned_chunks_are_checked_before_anything_is_sent() -> TestResult {
+async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox).max_payments_per_request(2).build()?;
-    let key = IdempotencyKey::random();
-    let cases = [
-        vec![PlannedChunk::new(vec![])],
-        vec![PlannedChunk::new(payments(0..3))],
-        vec![
-            PlannedChunk {
-                idempotency_key: key.clone(),
-                payments: payments(0..1),
-            },
-            PlannedChunk {
-                idempotency_key: key.clone(),
-                payments: payments(1..2),
-            },
-        ],
-    ];
-    for chunks in cases {
-        let result = client.submit_chunks(chunks, SubmitOptions::default()).await;
-        assert!(matches!(result, Err(Error::Usage(_))), "{result:?}");
+    let client = client_for(&sandbox);
+    let payment = Payment::builder()
+        .invoice_id(DEMO_INVOICES[3])
+        .amount(Decimal::new(123_456, 2))
+        .currency("NOK")
+        .date(Utc::now())
+        .unique_source_payment_id("ERP-1")
+        .build()?;
+    let report = client.submit([payment]).send().await?;
+    match &only_request(&report).result {
+        RequestResult::Accepted { batch_id, .. } => {
+            assert!(report.items().all(|i| i.batch_id == Some(*batch_id)));
+        }
+        other => panic!("expected accepted, got {other:?}"),
     }
-    let repeated = client
-        .submit_chunks(
-            vec![
-                PlannedChunk::new(payments(0..2)),
-                PlannedChunk::new(vec![payment(1)]),
-            ],
-            SubmitOptions::default(),
+    // The amount arrives exactly as given.
+    sandbox.finish_batches();
+    assert_eq!(sandbox.ledger()[0].amount, Decimal::new(123_456, 2));
+    Ok(())
+}
+
+/// Every payment's outcome, in submission order.
+fn outcomes(report: &amili_payments::SubmitReport) -> Vec<(String, &'static str)> {
+    report
+        .items()
+        .map(|i| (i.id.clone(), i.outcome.name()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_once() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    // P-000001 was claimed by an earlier request with other content, result unknown.
+    let stale = IdempotencyKey::random();
+    let other: amili_payments::ledger::Fingerprint = [7; 32];
+    ledger
+        .claim(
+            &stale,
+            &[LedgerItem {
+                id: "P-000001",
+                fingerprint: &other,
+            }],
         )
-        .await;
+        .await?;
+    ledger.record(&stale, &Settled::Unknown).await?;
+
+    let sent = payments(0..3);
+    let first = client
+        .submit(sent.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
     assert!(
-        matches!(repeated, Err(Error::DuplicateSourceId { .. })),
-        "{repeated:?}"
+        outcomes(&first).iter().all(|(_, o)| *o == "accepted"),
+        "{:?}",
+        outcomes(&first)
     );
-    assert_eq!(sandbox.stats().payment_requests, 0);
+    let again = client
+        .submit(sent)
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&again)
+            .iter()
+            .all(|(_, o)| *o == "already_accepted"),
+        "{:?}",
+        outcomes(&again)
+    );
+    sandbox.finish_batches();
+    assert_eq!(sandbox.stats().payment_requests, 1);
+    for n in 0..3 {
+        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    // Processed, then the answer is lost and the look-up by key fails: unknown.
+    sandbox
+        .faults()
+        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push_n(
+        Route::ListBatches,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        20,
+    );
+    let sent = payments(0..3);
+    let first = client
+        .submit(sent.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&first).iter().all(|(_, o)| *o == "unknown"),
+        "{:?}",
+        outcomes(&first)
+    );
+    // The same payments in reverse order: resumed whole under the first key, same bytes.
+    let mut reordered = sent;
+    reordered.reverse();
+    let again = client
+        .submit(reordered.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&again).iter().all(|(_, o)| *o == "accepted"),
+        "{:?}",
+        outcomes(&again)
+    );
+    let third = client.submit(reordered).with_ledger(ledger).send().await?;
+    assert!(
+        outcomes(&third)
+            .iter()
+            .all(|(_, o)| *o == "already_accepted")
+    );
+    sandbox.finish_batches();
+    assert_eq!(sandbox.batch_count(), 1, "one batch for the key");
+    for n in 0..3 {
+        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
+    sandbox
+        .faults()
+        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push_n(
+        Route::ListBatches,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        20,
+    );
+    let all = payments(0..4);
+    let first = client
+        .submit(all[..2].to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(outcomes(&first).iter().all(|(_, o)| *o == "unknown"));
+    let again = client
+        .submit(all.clone())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert!(
+        outcomes(&again).iter().all(|(_, o)| *o == "accepted"),
+        "{:?}",
+        outcomes(&again)
+    );
+    // Two requests: the resumed one under its first key, the new payments under a new one.
+    let keys: std::collections::BTreeSet<_> = again
+        .items()
+        .filter_map(|i| i.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    let third = client.submit(all).with_ledger(ledger).send().await?;
+    assert!(
+        outcomes(&third)
+            .iter()
+            .all(|(_, o)| *o == "already_accepted")
+    );
+    sandbox.finish_batches();
+    for n in 0..4 {
+        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_key_used_before_with_other_payments_is_unknown_not_safe_to_resend() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let key = IdempotencyKey::random();
+    let first = client
+        .submit(payments(0..2))
+        .with_idempotency_key(key.clone())
+        .send()
+        .await?;
+    assert!(first.all_accepted());
+    // The same key with other payments: the server answers 409.
+    let second = client
+        .submit(payments(2..4))
+        .with_idempotency_key(key)
+        .send()
+        .await?;
+    for item in second.items() {
+        assert!(
+            matches!(&item.outcome, Outcome::Unknown(reason) if reason.as_str().contains("409")),
+            "{}: {}",
+            item.id,
+            item.outcome
+        );
+        assert!(!item.outcome.is_safe_to_resend());
+    }
     Ok(())
 }

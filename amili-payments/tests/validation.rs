@@ -2,7 +2,9 @@
 
 mod common;
 
-use amili_payments::{Error, OutcomeState, Payment, PaymentInput, SubmitOptions, validate_all};
+use amili_payments::report::{Outcome, RequestResult};
+use amili_payments::validation::validate_all;
+use amili_payments::{Decimal, Error, Payment, PaymentInput, PaymentType, Utc};
 use amili_sandbox::DEMO_INVOICES;
 use common::*;
 use serde_json::{Value, json};
@@ -62,9 +64,9 @@ fn invalid_rows() -> Vec<(Value, &'static str, &'static str)> {
             "3 decimals, NOK allows 2",
         ),
         (
-            with("R-6", "amount", json!("12,50")),
+            with("R-6", "amount", json!("4,500")),
             "amount",
-            "not a decimal",
+            "reads two ways",
         ),
         (
             with("R-7", "amount", json!("1234567890123456.5")),
@@ -87,7 +89,7 @@ fn invalid_rows() -> Vec<(Value, &'static str, &'static str)> {
             "no minor units",
         ),
         (
-            with("R-11", "date", json!("09.03.2025")),
+            with("R-11", "date", json!("09/03/2025")),
             "date",
             "RFC 3339",
         ),
@@ -121,6 +123,31 @@ fn invalid_rows() -> Vec<(Value, &'static str, &'static str)> {
             with("R-18", "uniqueSourcePaymentId", Value::Null),
             "uniqueSourcePaymentId",
             "required",
+        ),
+        (
+            with("R-19", "amount", json!("1_000")),
+            "amount",
+            "'_' is not allowed",
+        ),
+        (
+            with("R-20", "amount", json!("+100")),
+            "amount",
+            "'+' is not allowed",
+        ),
+        (
+            with("R-21", "amount", json!("1.000.000,5")),
+            "amount",
+            "not an amount",
+        ),
+        (
+            with("R-22", "date", json!("0000-01-01T00:00:00Z")),
+            "date",
+            "before 2000-01-01",
+        ),
+        (
+            with("R-23", "date", json!("1999-12-31")),
+            "date",
+            "before 2000-01-01",
         ),
         (
             good_row("R-0"),
@@ -207,7 +234,8 @@ async fn a_repeated_source_id_stops_the_whole_submission() -> TestResult {
     input.push(payment_with_id(7, "P-000002"));
     input.push(payment_with_id(8, "P-000004"));
     let err = client
-        .submit(input, SubmitOptions::default())
+        .submit(input.clone())
+        .send()
         .await
         .err()
         .unwrap_or_else(|| panic!("duplicates accepted"));
@@ -221,25 +249,65 @@ async fn a_repeated_source_id_stops_the_whole_submission() -> TestResult {
     }
     assert!(err.is_validation());
     assert!(err.to_string().contains("P-000002 at #2, #5"), "{err}");
-    assert_eq!(sandbox.stats().payment_requests, 0);
-    assert!(sandbox.ledger().is_empty());
-    Ok(())
-}
-
-#[tokio::test]
-async fn create_refuses_what_it_cannot_send_in_one_request() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = builder_for(&sandbox).max_payments_per_request(3).build()?;
-    let too_many = client.create(&payments(0..4)).await;
-    assert!(matches!(too_many, Err(Error::Usage(_))), "{too_many:?}");
-    let none = client.create(&[]).await;
-    assert!(matches!(none, Err(Error::Usage(_))), "{none:?}");
-    let twice = client.create(&[payment(1), payment(1)]).await;
+    // `stream()` refuses it the same way, before anything is sent.
+    let streamed = client.submit(input).stream().err();
+    assert!(
+        matches!(streamed, Some(Error::DuplicateSourceId { .. })),
+        "{streamed:?}"
+    );
+    // Even with a caller's key, and in one request.
+    let twice = client
+        .submit(vec![payment(1), payment(1)])
+        .with_idempotency_key(amili_payments::IdempotencyKey::random())
+        .send()
+        .await;
     assert!(
         matches!(twice, Err(Error::DuplicateSourceId { .. })),
         "{twice:?}"
     );
     assert_eq!(sandbox.stats().payment_requests, 0);
+    assert_eq!(sandbox.stats().token_requests, 0);
+    assert!(sandbox.ledger().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_repeated_source_id_in_a_stream_is_not_sent() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    // A stream cannot be checked up front: the first one is sent, the repeats are not.
+    let input = vec![
+        payment(0),
+        payment(1),
+        payment_with_id(2, "P-000000"),
+        payment(3),
+        payment_with_id(4, "P-000001"),
+        payment_with_id(5, "P-000000"),
+    ];
+    let report = client
+        .submit_stream(futures::stream::iter(input))
+        .with_chunk_size(2)
+        .send()
+        .await?;
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(items.len(), 6);
+    for &repeat in &[2, 4, 5] {
+        let reason = not_sent_reason(items[repeat]);
+        assert!(reason.contains("appeared earlier"), "{reason}");
+    }
+    for &first in &[0, 1, 3] {
+        assert_eq!(
+            items[first].outcome,
+            Outcome::Accepted,
+            "{:?}",
+            items[first]
+        );
+    }
+    // The repeats' requests carried only the first payments.
+    assert_eq!(sandbox.stats().payment_requests, 2, "{report:?}");
+    sandbox.finish_batches();
+    assert_eq!(sandbox.ledger().len(), 3);
+    assert_eq!(sandbox.times_booked("P-000000"), 1);
     Ok(())
 }
 
@@ -251,38 +319,32 @@ async fn an_undocumented_payment_type_is_sent_and_its_failure_reported() -> Test
     let client = client_for(&sandbox);
     let card = Payment::builder()
         .invoice_id(DEMO_INVOICES[0])
-        .payment_type(amili_payments::PaymentType::Unknown("CARD".into()))
-        .amount(rust_decimal::Decimal::new(1, 0))
+        .payment_type(PaymentType::Unknown("CARD".into()))
+        .amount(Decimal::new(1, 0))
         .currency("NOK")
-        .date(chrono::Utc::now())
+        .date(Utc::now())
         .unique_source_payment_id("P-card")
         .build()?;
-    let mut report = client
-        .submit(vec![card, payment(1)], SubmitOptions::default())
-        .await?;
-    client
-        .follow(
-            &mut report,
-            amili_payments::WaitOptions::default().with_interval(ms(5), ms(20)),
-        )
-        .await?;
-    match &report.outcomes[0].state {
-        OutcomeState::Failed {
-            reason: Some(reason),
-        } => assert!(reason.contains("UNSUPPORTED_PAYMENT_TYPE"), "{reason}"),
+    let mut report = client.submit(vec![card, payment(1)]).send().await?;
+    quick_poller(&client).follow_all(&mut report).await?;
+    let items: Vec<_> = report.items().collect();
+    match &items[0].outcome {
+        Outcome::Failed(Some(reason)) => {
+            assert!(
+                reason.as_str().contains("UNSUPPORTED_PAYMENT_TYPE"),
+                "{reason}"
+            )
+        }
         other => panic!("expected a failure, got {other:?}"),
     }
-    assert_eq!(report.outcomes[1].state, OutcomeState::Succeeded);
+    assert_eq!(items[1].outcome, Outcome::Succeeded);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox)
-        .max_payments_per_request(2)
-        .concurrency(1)
-        .build()?;
+    let client = client_for(&sandbox);
     sandbox.faults().push(
         amili_sandbox::Route::CreatePayments,
         amili_sandbox::Fault::Status {
@@ -291,11 +353,16 @@ async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult 
         },
     );
     let report = client
-        .submit(payments(0..4), SubmitOptions::default())
+        .submit(payments(0..4))
+        .with_chunk_size(2)
+        .with_concurrency(1)
+        .send()
         .await?;
-    for outcome in &report.outcomes[..2] {
-        match &outcome.state {
-            OutcomeState::Rejected { reason } => {
+    let items: Vec<_> = report.items().collect();
+    for item in &items[..2] {
+        match &item.outcome {
+            Outcome::Rejected(reason) => {
+                let reason = reason.as_str();
                 assert!(reason.contains("422 Unprocessable Entity"), "{reason}");
                 assert!(
                     reason.contains("injected fault"),
@@ -305,7 +372,7 @@ async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult 
             }
             other => panic!("expected a rejection, got {other:?}"),
         }
-        assert!(outcome.state.is_safe_to_resend());
+        assert!(item.outcome.is_safe_to_resend());
     }
     // A 422 is about that request: the next one is still sent.
     assert_eq!(report.counts().accepted, 2);
@@ -317,11 +384,11 @@ async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult 
             retry_after: None,
         },
     );
-    let err = client
-        .create(&payments(10..11))
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("accepted"));
+    let report = client.submit(payments(10..11)).send().await?;
+    let err = match &only_request(&report).result {
+        RequestResult::Rejected(err) => err.clone(),
+        other => panic!("expected a rejection, got {other:?}"),
+    };
     let api = err
         .as_api()
         .unwrap_or_else(|| panic!("not an API error: {err}"));
@@ -331,5 +398,76 @@ async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult 
     assert!(api.body_text().is_some_and(|b| b.contains("errors")));
     assert!(!err.is_retryable());
     assert_eq!(sandbox.stats().payment_requests, 3, "a 422 is not retried");
+    Ok(())
+}
+
+#[tokio::test]
+async fn amounts_and_days_that_read_one_way_arrive_exactly() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    let cases = [
+        (
+            "A-0",
+            json!("4500.10"),
+            json!("2025-03-09T14:30:00Z"),
+            Decimal::new(450010, 2),
+            "2025-03-09T14:30:00Z",
+        ),
+        (
+            "A-1",
+            json!("4 500.10"),
+            json!("09.03.2025"),
+            Decimal::new(450010, 2),
+            "2025-03-08T23:00:00Z",
+        ),
+        (
+            "A-2",
+            json!("4,500.10"),
+            json!("2025-07-01"),
+            Decimal::new(450010, 2),
+            "2025-06-30T22:00:00Z",
+        ),
+        (
+            "A-3",
+            json!("12,50"),
+            json!("2025-03-09T15:30:00+01:00"),
+            Decimal::new(1250, 2),
+            "2025-03-09T14:30:00Z",
+        ),
+        (
+            "A-4",
+            json!(0.1),
+            json!("2025-03-09T14:30:00Z"),
+            Decimal::new(1, 1),
+            "2025-03-09T14:30:00Z",
+        ),
+    ];
+    let mut rows: Vec<PaymentInput> = Vec::new();
+    for (id, amount, date, _, _) in &cases {
+        let mut row = with(id, "amount", amount.clone());
+        row["date"] = date.clone();
+        rows.push(serde_json::from_value(row)?);
+    }
+    let payments = validate_all(rows)?;
+    for (payment, (id, _, _, amount, date)) in payments.iter().zip(&cases) {
+        assert_eq!(payment.amount(), *amount, "{id}");
+        assert_eq!(
+            payment
+                .date()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            *date,
+            "{id}"
+        );
+    }
+    client.submit(payments).send().await?.ensure_accepted()?;
+    sandbox.finish_batches();
+    let ledger = sandbox.ledger();
+    for (id, _, _, amount, _) in &cases {
+        let booked = ledger
+            .iter()
+            .find(|b| b.unique_source_payment_id == *id)
+            .ok_or("not booked")?;
+        assert_eq!(booked.amount, *amount, "{id}");
+    }
     Ok(())
 }

@@ -159,6 +159,11 @@ impl Args {
     }
 
     /// Starts the sandbox these arguments describe and installs their faults.
+    ///
+    /// # Errors
+    ///
+    /// As [`SandboxBuilder::start`](crate::SandboxBuilder::start): an invalid configuration
+    /// ([`SandboxError::Config`]) or an address that cannot be bound ([`SandboxError::Bind`]).
     pub async fn start(&self) -> Result<Sandbox, SandboxError> {
         let sandbox = self.builder().start().await?;
         for fault in &self.faults {
@@ -282,6 +287,11 @@ async fn stop_signal() {
 
 /// Runs a sandbox until Ctrl-C (or SIGTERM), printing the [`banner`] on start, then shuts it
 /// down gracefully.
+///
+/// # Errors
+///
+/// When the sandbox cannot start (see [`Args::start`]); once it runs, it stops only on a
+/// signal and returns `Ok`.
 pub async fn run(args: Args) -> Result<(), SandboxError> {
     let sandbox = args.start().await?;
     let mut stdout = std::io::stdout().lock();

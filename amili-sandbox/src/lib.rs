@@ -18,6 +18,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let sandbox = Sandbox::builder().batch_delay(std::time::Duration::ZERO).start().await?;
+//! # let _ = rustls::crypto::ring::default_provider().install_default();
 //! let http = reqwest::Client::new();
 //! let token: Value = http
 //!     .post(sandbox.token_url())

@@ -313,6 +313,14 @@ impl SandboxBuilder {
     }
 
     /// Binds the address and starts serving (on the current tokio runtime).
+    ///
+    /// # Errors
+    ///
+    /// - [`SandboxError::Config`]: an empty client id, secret or batch type, or two test
+    ///   organizations that share a client id or an organization id;
+    /// - [`SandboxError::Bind`]: the address cannot be bound (in use, not local, …);
+    /// - [`SandboxError::Spec`]: the embedded spec cannot be turned into the request schema
+    ///   (a defect of the crate, not of the caller).
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         self.validate()?;
         let payments_schema = RequestValidator::for_operation("CreatePayments")?;
@@ -393,6 +401,7 @@ impl SandboxBuilder {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let sandbox = amili_sandbox::Sandbox::start().await?;
+/// # let _ = rustls::crypto::ring::default_provider().install_default();
 /// let token: serde_json::Value = reqwest::Client::new()
 ///     .post(sandbox.token_url())
 ///     .form(&[
@@ -429,6 +438,10 @@ impl Sandbox {
     }
 
     /// Starts a sandbox with the defaults on `127.0.0.1:0`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SandboxBuilder::start`]: in practice only when no local port can be bound.
     pub async fn start() -> Result<Sandbox, SandboxError> {
         Self::builder().start().await
     }

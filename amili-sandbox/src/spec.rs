@@ -1,7 +1,8 @@
 //! The OpenAPI description the sandbox validates against, turned into JSON Schema.
 //!
-//! The spec (`openapi/autocollect.yaml`, OpenAPI 3.0.3) is embedded at compile time, so the
-//! sandbox works for downstream users without the repository on disk. OpenAPI 3.0 schema
+//! The spec (OpenAPI 3.0.3) is embedded at compile time from `openapi.yaml`, which the crate
+//! ships (in the repository a symlink to `openapi/autocollect.yaml`, the one hand-maintained
+//! copy), so the sandbox works for downstream users without the repository on disk. OpenAPI 3.0 schema
 //! objects are a dialect of JSON Schema; [`component_schema`] turns one into a JSON Schema
 //! (draft 2020-12) document:
 //!
@@ -16,13 +17,22 @@ use serde_json::{Map, Value, json};
 
 use crate::SandboxError;
 
-/// The embedded OpenAPI description (YAML), exactly as in `openapi/autocollect.yaml`.
-pub const OPENAPI_YAML: &str = include_str!("../../openapi/autocollect.yaml");
+/// The embedded OpenAPI description (YAML), exactly as in the workspace's
+/// `openapi/autocollect.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
 
 /// The embedded OpenAPI description parsed into JSON.
+///
+/// # Errors
+///
+/// [`SandboxError::Spec`] if the embedded YAML does not parse (a defect of the crate; its
+/// tests parse it).
 pub fn openapi() -> Result<Value, SandboxError> {
-    serde_norway::from_str(OPENAPI_YAML)
-        .map_err(|e| SandboxError::Spec(format!("openapi/autocollect.yaml does not parse: {e}")))
+    serde_norway::from_str(OPENAPI_YAML).map_err(|e| {
+        SandboxError::Spec(format!(
+            "the embedded OpenAPI description does not parse: {e}"
+        ))
+    })
 }
 
 /// A JSON Schema (draft 2020-12) document for the spec component `name`
@@ -32,6 +42,10 @@ pub fn openapi() -> Result<Value, SandboxError> {
 /// let schema = amili_sandbox::spec::component_schema("CreatePaymentsRequest").unwrap();
 /// assert_eq!(schema["$ref"], "#/$defs/CreatePaymentsRequest");
 /// ```
+///
+/// # Errors
+///
+/// [`SandboxError::Spec`] if the spec has no component schema `name`.
 pub fn component_schema(name: &str) -> Result<Value, SandboxError> {
     let spec = openapi()?;
     document_for(&spec, json!({ "$ref": format!("#/$defs/{name}") })).and_then(|doc| {
@@ -44,6 +58,11 @@ pub fn component_schema(name: &str) -> Result<Value, SandboxError> {
 }
 
 /// The JSON Schema of the JSON request body of the operation `operation_id`.
+///
+/// # Errors
+///
+/// [`SandboxError::Spec`] if the spec has no operation `operation_id` or that operation has
+/// no `application/json` request body.
 pub fn request_body_schema(operation_id: &str) -> Result<Value, SandboxError> {
     let spec = openapi()?;
     let operation = find_operation(&spec, operation_id)
@@ -65,6 +84,10 @@ pub fn request_body_schema(operation_id: &str) -> Result<Value, SandboxError> {
 /// let doc = amili_sandbox::spec::schema_document(&serde_json::json!({"type": "string", "nullable": true})).unwrap();
 /// assert_eq!(doc["type"], serde_json::json!(["string", "null"]));
 /// ```
+///
+/// # Errors
+///
+/// [`SandboxError::Spec`] if the spec has no `components.schemas` to put under `$defs`.
 pub fn schema_document(schema: &Value) -> Result<Value, SandboxError> {
     document_for(&openapi()?, schema.clone())
 }

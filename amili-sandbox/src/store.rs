@@ -66,8 +66,9 @@ pub(crate) struct BatchRecord {
     pub(crate) finished_at: Option<DateTime<Utc>>,
     pub(crate) status: Status,
     pub(crate) idempotency_key: Option<String>,
-    /// The request body, to tell a replay from a different request with the same key.
-    body: Value,
+    /// A digest of the request body (as parsed JSON), to tell a replay from a different
+    /// request with the same key without keeping every body.
+    body: u64,
     pub(crate) payments: Vec<IncomingPayment>,
     pub(crate) succeeded: Vec<Value>,
     pub(crate) failed: Vec<Value>,
@@ -99,6 +100,15 @@ pub(crate) struct NewBatch {
     pub(crate) body: Value,
     pub(crate) payments: Vec<IncomingPayment>,
     pub(crate) delay: Duration,
+}
+
+/// A digest of a JSON body that does not depend on key order or number formatting: the
+/// canonical text (serde_json's maps are sorted) through a 64-bit SipHash with fixed keys.
+fn body_digest(body: &Value) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    body.to_string().hash(&mut hasher);
+    hasher.finish()
 }
 
 /// All mutable state.
@@ -139,7 +149,7 @@ impl Store {
             && let Some(&index) = self.idempotency.get(&(org, key.clone()))
             && let Some(existing) = self.batches.get(index)
         {
-            if existing.body == new.body {
+            if existing.body == body_digest(&new.body) {
                 return Ok(Created::Replayed(existing.id));
             }
             return Err(ApiError::new(
@@ -163,7 +173,7 @@ impl Store {
             finished_at: None,
             status: Status::Queued,
             idempotency_key: new.idempotency_key.clone(),
-            body: new.body,
+            body: body_digest(&new.body),
             payments: new.payments,
             succeeded: Vec::new(),
             failed: Vec::new(),

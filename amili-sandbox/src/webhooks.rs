@@ -237,6 +237,12 @@ impl Courier {
         settings: WebhookSettings,
         state: Arc<AppState>,
     ) -> Result<Self, reqwest::Error> {
+        // Built with the whole workspace, reqwest's rustls backend has no crypto provider of
+        // its own and building a client without one panics: install `ring` unless one is.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // `Err`: another thread installed one meanwhile, which is used.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .user_agent(concat!("amili-sandbox/", env!("CARGO_PKG_VERSION")))

@@ -88,6 +88,7 @@ struct Inner {
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _ = rustls::crypto::ring::default_provider().install_default();
 /// let (seen, mut events) = tokio::sync::mpsc::unbounded_channel();
 /// let receiver = Receiver::builder(HmacSha256Verifier::new("shared-secret"))
 ///     .handler(move |delivery| {

@@ -36,6 +36,8 @@ impl Drop for Served {
 
 impl Served {
     async fn start(receiver: Receiver) -> Result<Served, std::io::Error> {
+        // Built with the whole workspace, reqwest's rustls backend needs a crypto provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/amili/webhooks", listener.local_addr()?);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -4,11 +4,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use amili_payments::{
-    Client, Environment, OutcomeState, Payment, RetryPolicy, SubmitOptions, WaitOptions,
-};
+use amili_payments::report::{Outcome, RequestResult};
+use amili_payments::{Backoff, Client, Decimal, Environment, Payment, RetryPolicy, Utc};
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox};
-use rust_decimal::Decimal;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -21,7 +19,7 @@ fn payments() -> Result<Vec<Payment>, amili_payments::ValidationErrors> {
                 .invoice_id(DEMO_INVOICES[n % DEMO_INVOICES.len()])
                 .amount(Decimal::new(100 + n as i64, 2))
                 .currency("NOK")
-                .date(chrono::Utc::now() - chrono::Duration::hours(2))
+                .date(Utc::now() - chrono::Duration::hours(2))
                 .description(format!("innbetaling {n}"))
                 .unique_source_payment_id(format!("E2E-{n:05}"))
                 .build()
@@ -37,7 +35,8 @@ async fn every_payment_is_booked_exactly_once_through_a_fault_storm() -> TestRes
         .start()
         .await?;
     // Sent requests fail every way the sandbox knows, reproducibly for the seed: refused with
-    // Retry-After, dropped before or after being processed, or answered with a cut body.
+    // Retry-After, a gateway error, dropped before or after being processed, or answered with
+    // a cut body.
     let faults = sandbox.faults();
     let retry_after = Some(Duration::from_millis(5));
     // One of each for certain, then a seeded random mix.
@@ -68,6 +67,20 @@ async fn every_payment_is_booked_exactly_once_through_a_fault_storm() -> TestRes
         },
         0.1,
     );
+    // Gateway errors: the request may have been processed, so each is looked up by key.
+    faults.random(
+        Route::CreatePayments,
+        Fault::Status {
+            status: 500,
+            retry_after: None,
+        },
+        0.05,
+    );
+    faults.random(
+        Route::CreatePayments,
+        Fault::HtmlError { status: 504 },
+        0.05,
+    );
     faults.random(Route::CreatePayments, Fault::DropBeforeProcessing, 0.1);
     faults.random(Route::CreatePayments, Fault::DropAfterProcessing, 0.1);
     faults.random(Route::CreatePayments, Fault::TruncatedBody, 0.1);
@@ -92,19 +105,35 @@ async fn every_payment_is_booked_exactly_once_through_a_fault_storm() -> TestRes
                 .with_max_retry_after(Duration::from_millis(20))
                 .with_deadline(Some(Duration::from_secs(60))),
         )
-        .max_payments_per_request(25)
-        // One request at a time: with the seed, the faults each request meets are the same
-        // on every run.
-        .concurrency(1)
         .build()?;
 
-    let mut report = client.submit(payments()?, SubmitOptions::default()).await?;
+    let mut report = client
+        .submit(payments()?)
+        .with_chunk_size(25)
+        // One request at a time: with the seed, the faults each request meets are the same
+        // on every run.
+        .with_concurrency(1)
+        .send()
+        .await?;
     assert!(report.all_accepted(), "{:?}", report.counts());
+    assert_eq!(report.requests.len(), PAYMENTS / 25);
+    // Some answers were lost after the request was processed, and found again by key.
+    assert!(
+        report.requests.iter().any(|r| matches!(
+            r.result,
+            RequestResult::Accepted {
+                recovered: true,
+                ..
+            }
+        )),
+        "no request was recovered by key"
+    );
 
     // The storm really happened: every kind of fault hit at least one request.
     let applied = faults.applied();
     for kind in [
         "Status",
+        "HtmlError",
         "DropBeforeProcessing",
         "DropAfterProcessing",
         "TruncatedBody",
@@ -120,21 +149,20 @@ async fn every_payment_is_booked_exactly_once_through_a_fault_storm() -> TestRes
 
     faults.clear();
     client
-        .follow(
-            &mut report,
-            WaitOptions::default()
-                .with_timeout(Duration::from_secs(30))
-                .with_interval(Duration::from_millis(5), Duration::from_millis(50)),
-        )
+        .poller()
+        .with_timeout(Duration::from_secs(30))
+        .with_backoff(Backoff::new(
+            Duration::from_millis(5),
+            Duration::from_millis(50),
+        ))
+        .follow_all(&mut report)
         .await?;
     assert!(
-        report
-            .outcomes
-            .iter()
-            .all(|o| o.state == OutcomeState::Succeeded),
+        report.items().all(|i| i.outcome == Outcome::Succeeded),
         "{:?}",
         report.counts()
     );
+    assert_eq!(report.items().count(), PAYMENTS);
 
     // Booked exactly once each, under the key of the request that carried it.
     let ledger = sandbox.ledger();
@@ -147,15 +175,15 @@ async fn every_payment_is_booked_exactly_once_through_a_fault_storm() -> TestRes
     assert_eq!(ledger.len(), PAYMENTS);
     assert!(times.values().all(|n| *n == 1), "booked twice: {times:?}");
     let key_of: HashMap<&str, String> = report
-        .outcomes
+        .requests
         .iter()
-        .filter_map(|o| {
-            Some((
-                o.unique_source_payment_id.as_str(),
-                o.idempotency_key.as_ref()?.to_string(),
-            ))
+        .flat_map(|r| {
+            let key = r.idempotency_key.as_ref().map(ToString::to_string);
+            r.items.iter().map(move |i| (i.id.as_str(), key.clone()))
         })
+        .filter_map(|(id, key)| Some((id, key?)))
         .collect();
+    assert_eq!(key_of.len(), PAYMENTS);
     for booked in &ledger {
         assert_eq!(
             booked.idempotency_key.as_deref(),

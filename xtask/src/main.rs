@@ -1,37 +1,85 @@
-//! Maintainer tasks. `cargo xtask regen [--check]`.
+//! Maintainer tasks: `cargo xtask <command>`.
 //!
-//! `regen` regenerates the client from `openapi/autocollect.yaml` and accepts the insta
-//! snapshot of the generated source (`amili-api/tests/snapshots/generated_client.snap`), so a
-//! spec change shows up as a reviewable diff in git. `regen --check` changes nothing and fails
-//! with insta's diff when the committed snapshot is stale.
+//! - `regen [--check]`: regenerate the client from `openapi/autocollect.yaml` and accept the
+//!   insta snapshot of the generated source (`amili-api/tests/snapshots/generated_client.snap`),
+//!   so a spec change shows up as a reviewable diff in git; `--check` changes nothing and fails
+//!   with insta's diff when the committed snapshot is stale, or when a crate's shipped spec
+//!   (`amili-api/openapi.yaml`, `amili-sandbox/openapi.yaml`) is not the workspace's one file.
+//! - `downstream [--offline]`: package the crates and build, in a fresh crate outside the
+//!   workspace that depends only on the packaged `amili-payments` and `tokio`, the quickstart
+//!   of `amili-payments/README.md`.
+//! - `msrv-check`: the workspace's `rust-version` is at least every locked dependency's.
+//! - `bench [--no-write] [FLAGS]`: the submission throughput harness (see BENCHMARKS.md).
+//! - `man [DIR]`: the `amili` man pages from its clap definition.
+//! - `bench-build`: cold build times of a downstream crate against an openapi-generator-like
+//!   client (see BENCHMARKS.md).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+mod bench;
+mod bench_build;
+mod downstream;
+mod man;
+mod msrv;
+mod regen;
+mod util;
 
-const USAGE: &str = "usage: cargo xtask regen [--check]\n\n  regen          regenerate amili-api from openapi/autocollect.yaml and accept the snapshot\n  regen --check  fail with a diff if the committed snapshot is stale (CI)";
+use std::process::ExitCode;
 
-const SNAPSHOT: &str = "amili-api/tests/snapshots/generated_client.snap";
+const USAGE: &str = "usage: cargo xtask <command>
+
+  regen                 regenerate amili-api from openapi/autocollect.yaml and accept the snapshot
+  regen --check         fail with a diff if the committed snapshot is stale, or if a crate's
+                        openapi.yaml is not the workspace's spec (CI)
+  downstream [--offline] [--readme FILE]
+                        package the crates and compile amili-payments/README.md's (or FILE's)
+                        quickstart in a fresh crate outside the workspace (amili-payments + tokio
+                        only)
+  msrv-check            fail if a locked dependency declares a rust-version above the workspace's
+  bench [--no-write] [HARNESS FLAGS]
+                        build release binaries and run the submission throughput harness; writes
+                        BENCHMARKS.md unless --no-write (`cargo xtask bench --help` for its flags)
+  man [DIR]             write the amili man pages into DIR (default target/man)
+  bench-build [--rounds N] [--amili DIR] [--only-amili] [--generator-tls ring|aws-lc-rs] [--keep]
+                        cold debug build times: a crate depending on amili-payments (from DIR,
+                        default this workspace) vs an openapi-generator-like client; alternating
+                        contenders, N rounds each (default 3); prints medians and the slowest units";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let check = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["regen"] => false,
-        ["regen", "--check"] => true,
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["regen"] => regen::run(false),
+        ["regen", "--check"] => regen::run(true),
+        ["downstream", rest @ ..] => {
+            let mut offline = false;
+            let mut readme = None;
+            let mut rest = rest.iter();
+            while let Some(arg) = rest.next() {
+                match (*arg, rest.clone().next()) {
+                    ("--offline", _) => offline = true,
+                    ("--readme", Some(path)) => {
+                        readme = Some(std::path::PathBuf::from(path));
+                        rest.next();
+                    }
+                    _ => return usage_error(),
+                }
+            }
+            downstream::run(offline, readme.as_deref())
+        }
+        ["msrv-check"] => msrv::run(),
+        ["bench", rest @ ..] => bench::run(rest),
+        ["man"] => man::run(None),
+        ["man", dir] => man::run(Some(dir)),
+        ["bench-build", rest @ ..] => match bench_build::Options::parse(rest) {
+            Some(options) => bench_build::run(&options),
+            None => return usage_error(),
+        },
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        _ => return usage_error(),
     };
-    match regen(check) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -40,56 +88,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn regen(check: bool) -> Result<(), String> {
-    // Generate here first: a broken spec gives one readable line instead of a failed build.
-    let generated = amili_codegen::generate_file(&amili_codegen::default_spec_path())
-        .map_err(|e| e.to_string())?;
-    println!(
-        "generated amili-api: {} operations, {} schemas, {} lines",
-        generated.operations, generated.types, generated.lines
-    );
-
-    // The snapshot test compares with the same generator; insta owns the file format.
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut test = Command::new(cargo);
-    test.current_dir(workspace_root()).args([
-        "test",
-        "--quiet",
-        "-p",
-        "amili-api",
-        "--test",
-        "generated_snapshot",
-    ]);
-    // insta's diff is the readable part; a panic backtrace would bury it.
-    test.env("RUST_BACKTRACE", "0");
-    if check {
-        test.env("CI", "true").env("INSTA_UPDATE", "no");
-    } else {
-        test.env_remove("CI").env("INSTA_UPDATE", "always");
-    }
-    let status = test
-        .status()
-        .map_err(|e| format!("cannot run cargo test: {e}"))?;
-    if !status.success() {
-        return Err(if check {
-            format!(
-                "{SNAPSHOT} is stale: the spec or the generator changed. Run `cargo xtask regen` and commit the snapshot."
-            )
-        } else {
-            "the snapshot test failed; see the output above".to_owned()
-        });
-    }
-    if check {
-        println!("{SNAPSHOT} is up to date");
-    } else {
-        println!("accepted {SNAPSHOT}; review it with `git diff {SNAPSHOT}`");
-    }
-    Ok(())
+fn usage_error() -> ExitCode {
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
 }

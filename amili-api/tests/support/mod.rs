@@ -17,7 +17,7 @@ pub struct Spec {
 
 impl Spec {
     pub fn load() -> Result<Self, String> {
-        let path = amili_codegen::default_spec_path();
+        let path = amili_codegen::crate_spec_path(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let doc = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -1,6 +1,8 @@
 //! One module per command.
 
 pub mod batches;
+pub mod completions;
+pub mod ledger;
 pub mod sandbox;
 pub mod schema;
 pub mod submit;

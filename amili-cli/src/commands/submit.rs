@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use amili_ledger::SqliteLedger;
-use amili_payments::ledger::{Ledger, MemoryLedger};
+use amili_ledger::{PostgresLedger, SqliteLedger};
+use amili_payments::ledger::Ledger;
+use amili_payments::report::OutcomeCounts;
+use serde::Serialize;
 
 use crate::args::SubmitArgs;
 use crate::config::{Tuning, connect};
@@ -16,7 +18,7 @@ use crate::output::{Progress, Table, all_good, print_problems};
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::spool::SpoolWriter;
 use crate::submit::{Sending, Sink, send_all};
-use crate::validate::{resolve_format, validate_file};
+use crate::validate::validate_file;
 
 /// The final rows go to the summary table and the report file.
 struct Output {
@@ -38,67 +40,81 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let path = &args.input.file;
     let name = path.display().to_string();
-    let format = resolve_format(path, args.input.format).map_err(usage)?;
     let progress = Progress::new();
+    let mut summary = Summary::new(&name, args);
 
-    // Read the file once: validate every row before sending anything, spooling what was
-    // found so that sending streams from the spool.
-    let mut spool = SpoolWriter::new()?;
-    let v = validate_file(
-        path,
-        format,
-        args.input.max_errors,
-        &progress,
-        Some(&mut spool),
-    )
-    .map_err(usage)?;
-    progress.finish();
-    print_problems(&name, &v);
-    if v.rows == 0 {
-        eprintln!("{name}: no payments in the file; nothing was sent");
-        return Ok(Exit::Usage);
-    }
-    if !v.is_valid() && !args.skip_invalid {
-        eprintln!(
-            "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
-             --skip-invalid to send the {} valid rows.",
-            v.invalid, v.rows, v.valid
-        );
-        return Ok(Exit::Usage);
-    }
-    if v.valid == 0 {
-        eprintln!("{name}: no valid payments; nothing was sent");
-        return Ok(Exit::Usage);
-    }
-
+    // Settings first — everything that can be checked without the file: a refused
+    // credential or a wrong URL is said at once, not after a million rows were read.
+    crate::validate::resolve_format(path, args.input.format).map_err(usage)?;
     let tuning = Tuning {
         concurrency: usize::try_from(args.concurrency).unwrap_or(1),
     };
-    let conn = connect(&args.connection, tuning).await?;
+    let conn = connect(&args.connection, tuning).await.map_err(usage)?;
     let target = format!(
         "{} org {}",
         conn.client.api_url(),
         conn.client.organization_id()
     );
+    if let Err(e) = conn.client.check_token().await {
+        conn.close().await;
+        return Err(usage(anyhow::anyhow!(
+            "cannot get an access token, nothing was sent: {e}"
+        )));
+    }
     // What was sent is remembered per payment in the ledger. The embedded sandbox's state
-    // dies with this process, so its payments are remembered in memory only.
-    let ledger: Arc<dyn Ledger> = if conn.sandbox.is_some() {
-        Arc::new(MemoryLedger::default())
+    // dies with this process, so there is nothing to remember across runs: no ledger then.
+    let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
+        None
     } else {
-        let file = state_path(args.state.as_deref()).map_err(usage)?;
-        match SqliteLedger::open(&file, target.clone()) {
-            Ok(ledger) => Arc::new(ledger),
+        match open_ledger(args.state.as_deref(), &target).await {
+            Ok(ledger) => Some(ledger),
             Err(e) => {
                 conn.close().await;
-                return Err(usage(anyhow::anyhow!("{e}")));
+                return Err(usage(e));
             }
         }
     };
 
-    // Credentials first: a refused token would refuse every request the same way.
-    if let Err(e) = conn.client.check_token().await {
+    // Read the file once: validate every row before sending anything, spooling what was
+    // found so that sending streams from the spool.
+    let mut spool = SpoolWriter::new()?;
+    let v = match validate_file(path, &args.input, &progress, Some(&mut spool)) {
+        Ok(v) => v,
+        Err(e) => {
+            conn.close().await;
+            return Err(usage(e));
+        }
+    };
+    progress.finish();
+    print_problems(&name, &v);
+    summary.rows = v.rows;
+    let refusal = if v.rows == 0 {
+        Some(format!("{name}: no payments in the file; nothing was sent"))
+    } else if !v.is_valid() && !args.skip_invalid {
+        Some(format!(
+            "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
+             --skip-invalid to send the {} valid rows.",
+            v.invalid, v.rows, v.valid
+        ))
+    } else if v.valid == 0 {
+        Some(format!("{name}: no valid payments; nothing was sent"))
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
         conn.close().await;
-        anyhow::bail!("cannot get an access token, nothing was sent: {e}");
+        eprintln!("{refusal}");
+        summary.counts.invalid = usize::try_from(v.invalid).unwrap_or(usize::MAX);
+        return Ok(summary.finish(Exit::Usage, refusal));
+    }
+    if args.dry_run {
+        conn.close().await;
+        let said = format!(
+            "dry run: the settings work and {} of {} rows are valid; nothing was sent",
+            v.valid, v.rows
+        );
+        eprintln!("{said}");
+        return Ok(summary.finish(Exit::Success, said));
     }
 
     if conn.sandbox.is_some() {
@@ -156,8 +172,8 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     if let Some(report) = output.report.take() {
         report.finish()?;
     }
-    output.table.finish(args.report.as_deref());
-    let counts = &output.table.counts;
+    output.table.finish(args.report.as_deref(), args.json);
+    let counts = output.table.counts;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     if counts.not_sent + counts.unknown > 0 {
         eprintln!(
@@ -165,11 +181,73 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
              every payment Amili accepted, so nothing is sent twice"
         );
     }
-    Ok(if all_good(counts, args.wait) {
-        Exit::Success
+    summary.counts = counts;
+    summary.batches = output.table.batches.len();
+    let (exit, reason) = if all_good(&counts, args.wait) {
+        (Exit::Success, "every payment accepted".to_owned())
     } else {
-        Exit::Failures
-    })
+        (
+            Exit::Failures,
+            format!(
+                "not every payment was {}",
+                if args.wait { "booked" } else { "accepted" }
+            ),
+        )
+    };
+    Ok(summary.finish(exit, reason))
+}
+
+/// The one JSON object `--json` prints on stdout at the end.
+#[derive(Serialize)]
+struct Summary {
+    file: String,
+    rows: u64,
+    counts: OutcomeCounts,
+    batches: usize,
+    report: Option<PathBuf>,
+    exit_code: u8,
+    exit_reason: String,
+    #[serde(skip)]
+    json: bool,
+}
+
+impl Summary {
+    fn new(file: &str, args: &SubmitArgs) -> Summary {
+        Summary {
+            file: file.to_owned(),
+            rows: 0,
+            counts: OutcomeCounts::default(),
+            batches: 0,
+            report: args.report.clone(),
+            exit_code: 0,
+            exit_reason: String::new(),
+            json: args.json,
+        }
+    }
+
+    /// Prints the object (with `--json`) and hands back the exit.
+    fn finish(mut self, exit: Exit, reason: String) -> Exit {
+        self.exit_code = exit.code();
+        self.exit_reason = reason;
+        if self.json {
+            match serde_json::to_string(&self) {
+                Ok(line) => println!("{line}"),
+                Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
+            }
+        }
+        exit
+    }
+}
+
+/// The ledger `--state` (or `AMILI_STATE`) names, for `target` (API URL and organization).
+pub async fn open_ledger(state: Option<&str>, target: &str) -> anyhow::Result<Arc<dyn Ledger>> {
+    if let Some(url) =
+        state.filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    {
+        return Ok(Arc::new(PostgresLedger::connect(url, target).await?));
+    }
+    let file = state_path(state.map(Path::new))?;
+    Ok(Arc::new(SqliteLedger::open(&file, target)?))
 }
 
 /// The ledger file: `--state`, else `AMILI_STATE` (clap reads it into the flag), else

@@ -3,13 +3,12 @@
 use crate::args::ValidateArgs;
 use crate::exit::{Exit, usage};
 use crate::output::{Progress, print_problems};
-use crate::validate::{resolve_format, validate_file};
+use crate::validate::validate_file;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let path = &args.input.file;
-    let format = resolve_format(path, args.input.format).map_err(usage)?;
     let progress = Progress::new();
-    let v = validate_file(path, format, args.input.max_errors, &progress, None).map_err(usage)?;
+    let v = validate_file(path, &args.input, &progress, None).map_err(usage)?;
     progress.finish();
     print_problems(&path.display().to_string(), &v);
     if v.rows == 0 {

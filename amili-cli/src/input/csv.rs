@@ -16,15 +16,42 @@ pub struct CsvRows<R: Read> {
     done: bool,
 }
 
+/// A header name as compared: lower case, without spaces, `_` or `-`.
+fn normalized(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '\u{a0}'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The API field a header names, matched without regard to case and spaces.
+fn field_of(name: &str) -> Option<&'static str> {
+    let name = normalized(name);
+    FIELDS.iter().copied().find(|f| normalized(f) == name)
+}
+
+/// The API field a misspelt header most likely means.
+fn did_you_mean(name: &str) -> Option<&'static str> {
+    let name = normalized(name);
+    FIELDS
+        .iter()
+        .copied()
+        .map(|f| (strsim::damerau_levenshtein(&name, &normalized(f)), f))
+        .filter(|(distance, f)| *distance <= (f.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, f)| f)
+}
+
 impl<R: Read> CsvRows<R> {
     /// Reads and checks the header. Returns the rows and warnings about ignored columns.
-    pub fn new(inner: R) -> Result<(Self, Vec<String>), InputError> {
+    pub fn new(inner: R, delimiter: u8) -> Result<(Self, Vec<String>), InputError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(inner);
         let headers = reader.byte_headers().map_err(csv_fatal)?.clone();
-        if headers.is_empty() {
+        if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
             return Err(InputError::Syntax {
                 line: 1,
                 message: format!(
@@ -38,18 +65,16 @@ impl<R: Read> CsvRows<R> {
         for raw in headers.iter() {
             let name = String::from_utf8_lossy(raw);
             let name = name.trim();
-            match FIELDS.iter().find(|f| **f == name) {
-                Some(field) if columns.contains(&Some(*field)) => {
+            match field_of(name) {
+                Some(field) if columns.contains(&Some(field)) => {
                     return Err(InputError::Syntax {
                         line: 1,
-                        message: format!("header: column \"{name}\" appears twice"),
+                        message: format!("header: column \"{name}\" ({field}) appears twice"),
                     });
                 }
-                Some(field) => columns.push(Some(*field)),
+                Some(field) => columns.push(Some(field)),
                 None => {
-                    let hint = FIELDS
-                        .iter()
-                        .find(|f| f.eq_ignore_ascii_case(name))
+                    let hint = did_you_mean(name)
                         .map(|f| format!(" (did you mean \"{f}\"?)"))
                         .unwrap_or_default();
                     warnings.push(format!(
@@ -65,10 +90,16 @@ impl<R: Read> CsvRows<R> {
             .filter(|f| !columns.contains(&Some(*f)))
             .collect();
         if !missing.is_empty() {
+            let shown = if delimiter == b'\t' {
+                "tab".to_owned()
+            } else {
+                format!("\"{}\"", char::from(delimiter))
+            };
             return Err(InputError::Syntax {
                 line: 1,
                 message: format!(
-                    "header: missing column{} {} (expected the API's field names: {})",
+                    "header: missing column{} {} (read with the delimiter {shown}; expected the \
+                     API's field names: {}; pass --delimiter if the file uses another)",
                     if missing.len() == 1 { "" } else { "s" },
                     missing.join(", "),
                     FIELDS.join(",")
@@ -173,7 +204,7 @@ mod tests {
     const HEADER: &str = "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId\n";
 
     fn read(text: &str) -> Vec<Row> {
-        let (rows, _) = CsvRows::new(text.as_bytes()).unwrap();
+        let (rows, _) = CsvRows::new(text.as_bytes(), b',').unwrap();
         rows.map(|r| r.unwrap()).collect()
     }
 
@@ -206,13 +237,17 @@ mod tests {
 
     #[test]
     fn missing_column_is_fatal_and_unknown_is_a_warning() {
-        let err = CsvRows::new("invoiceId,type\n".as_bytes()).err().unwrap();
+        let err = CsvRows::new("invoiceId,type\n".as_bytes(), b',')
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("missing columns amount"), "{err}");
         let (_, warnings) = CsvRows::new(
-            "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId,Amount\n"
+            "InvoiceId, TYPE ,amount,Currency,date,description,unique_source_payment_id,ammount\n"
                 .as_bytes(),
+            b',',
         )
         .unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(
             warnings[0].contains("did you mean \"amount\""),
             "{warnings:?}"
@@ -220,7 +255,26 @@ mod tests {
     }
 
     #[test]
+    fn crlf_and_semicolons_keep_physical_line_numbers() {
+        let text = "invoiceId;type;amount;currency;date;description;uniqueSourcePaymentId\r\n\
+                    a;DIRECT_PAYMENT;4 500,00;NOK;09.03.2025;\"two\r\nlines\";P-1\r\n\
+                    \r\n\
+                    b;DIRECT_PAYMENT;1,00;NOK;09.03.2025;x;P-2\r\n";
+        let (rows, _) = CsvRows::new(
+            super::super::line_ends::CrlfToLf::new(text.as_bytes()),
+            b';',
+        )
+        .unwrap();
+        let rows: Vec<Row> = rows.map(|r| r.unwrap()).collect();
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 5]);
+        assert_eq!(
+            rows[0].input.as_ref().unwrap().amount,
+            Some(AmountInput::Text("4 500,00".into()))
+        );
+    }
+
+    #[test]
     fn empty_file_is_fatal() {
-        assert!(CsvRows::new("".as_bytes()).is_err());
+        assert!(CsvRows::new("".as_bytes(), b',').is_err());
     }
 }

@@ -104,6 +104,13 @@ impl<R: Read> JsonArrayRows<R> {
             }
             self.bump()?;
             self.element.push(b);
+            if self.element.len() > super::MAX_ROW_BYTES {
+                return Err(self.syntax(format!(
+                    "the element that starts on line {start} is longer than {} bytes; a \
+                     payment is far smaller (is the file what it should be?)",
+                    super::MAX_ROW_BYTES
+                )));
+            }
             if in_string {
                 if escaped {
                     escaped = false;

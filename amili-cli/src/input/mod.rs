@@ -9,10 +9,11 @@
 mod csv;
 mod json_array;
 mod jsonl;
+mod line_ends;
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use amili_payments::PaymentInput;
@@ -50,6 +51,10 @@ impl fmt::Display for Format {
         })
     }
 }
+
+/// The longest row (a CSV record or JSON line, a JSON array element) read, in bytes: a
+/// payment is a few hundred; a longer row is a broken file, and refusing it keeps memory flat.
+pub const MAX_ROW_BYTES: usize = 64 * 1024;
 
 /// The API's field names, in the order of the CSV header `amili` documents.
 pub const FIELDS: [&str; 7] = amili_payments::PaymentInput::FIELDS;
@@ -92,22 +97,69 @@ impl From<io::Error> for InputError {
 /// A stream of rows.
 pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row, InputError>> + 'a>;
 
-/// Reads rows of `format` from any reader.
+/// What a reader found at the start of the file, and its rows.
+pub struct Reading<'a> {
+    pub rows: Rows<'a>,
+    /// Warnings about the file (ignored columns).
+    pub warnings: Vec<String>,
+    /// The CSV delimiter used (given or detected); `None` for JSON.
+    pub delimiter: Option<u8>,
+}
+
+/// Reads rows of `format` from any buffered reader (a UTF-8 byte-order mark is skipped).
 ///
-/// For CSV the header is checked first: a missing column is an error before any row is read;
-/// unknown columns are returned as warnings and ignored.
-pub fn rows<'a, R: Read + 'a>(
-    reader: R,
+/// For CSV the delimiter is `delimiter`, else detected from the header line (the most
+/// frequent of `,`, `;` and tab); the header is checked first: a missing column is an error
+/// before any row is read; unknown columns are returned as warnings and ignored.
+pub fn rows<'a, R: BufRead + 'a>(
+    mut reader: R,
     format: Format,
-) -> Result<(Rows<'a>, Vec<String>), InputError> {
+    delimiter: Option<u8>,
+) -> Result<Reading<'a>, InputError> {
+    if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        reader.consume(3);
+    }
     match format {
         Format::Csv => {
-            let (rows, warnings) = csv::CsvRows::new(reader)?;
-            Ok((Box::new(rows), warnings))
+            let delimiter = match delimiter {
+                Some(d) => d,
+                None => detect_delimiter(reader.fill_buf()?),
+            };
+            let (rows, warnings) = csv::CsvRows::new(line_ends::CrlfToLf::new(reader), delimiter)?;
+            Ok(Reading {
+                rows: Box::new(rows),
+                warnings,
+                delimiter: Some(delimiter),
+            })
         }
-        Format::Jsonl => Ok((Box::new(jsonl::JsonlRows::new(reader)), Vec::new())),
-        Format::Json => Ok((Box::new(json_array::JsonArrayRows::new(reader)), Vec::new())),
+        Format::Jsonl => Ok(Reading {
+            rows: Box::new(jsonl::JsonlRows::new(line_ends::LineCap::new(
+                reader,
+                MAX_ROW_BYTES,
+            ))),
+            warnings: Vec::new(),
+            delimiter: None,
+        }),
+        Format::Json => Ok(Reading {
+            rows: Box::new(json_array::JsonArrayRows::new(reader)),
+            warnings: Vec::new(),
+            delimiter: None,
+        }),
     }
+}
+
+/// The delimiter the header line uses most: `,`, `;` or tab (`,` when none appears).
+fn detect_delimiter(start: &[u8]) -> u8 {
+    let header = start.split(|b| *b == b'\n').next().unwrap_or_default();
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| {
+            let n = header.iter().filter(|b| *b == d).count();
+            // On a tie, the earlier candidate (`,` before `;` before tab) wins.
+            (n, std::cmp::Reverse(*d == b'\t'), *d == b',')
+        })
+        .filter(|d| header.contains(d))
+        .unwrap_or(b',')
 }
 
 /// Opens `path` for reading with a buffer, naming the file in the error.

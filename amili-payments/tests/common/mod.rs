@@ -1,7 +1,9 @@
 //! Shared helpers of the integration tests: a sandbox-backed client, payments, a recording
-//! proxy and tiny mock servers for what the sandbox cannot do, and a tracing capture.
+//! proxy (that can also play a misbehaving gateway or token endpoint) and tiny mock servers
+//! for what the sandbox cannot do, and a tracing capture.
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
@@ -10,14 +12,17 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amili_payments::{Client, ClientBuilder, Environment, Payment, RetryPolicy};
+use amili_payments::report::{ItemOutcome, Outcome, RequestReport};
+use amili_payments::{
+    Backoff, Client, ClientBuilder, Decimal, Environment, Payment, Poller, RetryPolicy,
+    SubmitReport, Utc,
+};
 use amili_sandbox::{DEMO_INVOICES, Sandbox};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rust_decimal::Decimal;
 use tokio::net::TcpListener;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -26,7 +31,7 @@ pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// Fast, deterministic retries for tests.
+/// Fast, deterministic retries for tests: 5 attempts.
 pub fn fast_retries() -> RetryPolicy {
     RetryPolicy::default()
         .with_max_attempts(5)
@@ -61,6 +66,38 @@ pub fn client_for(sandbox: &Sandbox) -> Client {
     }
 }
 
+/// A poller that polls often and gives up after 20 s.
+pub fn quick_poller(client: &Client) -> Poller<'_> {
+    client
+        .poller()
+        .with_backoff(Backoff::new(ms(5), ms(50)).without_jitter())
+        .with_timeout(Duration::from_secs(20))
+}
+
+/// The sandbox's API and token endpoints as a client sees them through `proxy`.
+pub fn through(proxy: &TestServer) -> Environment {
+    Environment::custom(
+        format!("{}/collection/v1", proxy.origin),
+        format!("{}/token", proxy.origin),
+    )
+}
+
+/// The sandbox's origin (`http://127.0.0.1:PORT`).
+pub fn origin_of(sandbox: &Sandbox) -> String {
+    sandbox.token_url().trim_end_matches("/token").to_owned()
+}
+
+/// A client talking to `sandbox` through a recording proxy.
+pub async fn proxied(sandbox: &Sandbox) -> (Client, TestServer) {
+    let (listener, _) = bind().await;
+    let proxy = recording_proxy(listener, origin_of(sandbox));
+    let client = builder_for(sandbox)
+        .environment(through(&proxy))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (client, proxy)
+}
+
 /// A valid payment for one of the sandbox's demo invoices.
 pub fn payment(n: usize) -> Payment {
     payment_with_id(n, &format!("P-{n:06}"))
@@ -71,7 +108,7 @@ pub fn payment_with_id(n: usize, id: &str) -> Payment {
         .invoice_id(DEMO_INVOICES[n % DEMO_INVOICES.len()])
         .amount(Decimal::new(10_000 + n as i64, 2))
         .currency("NOK")
-        .date(chrono::Utc::now() - chrono::Duration::hours(1))
+        .date(Utc::now() - chrono::Duration::hours(1))
         .description(format!("payment {n}"))
         .unique_source_payment_id(id)
         .build();
@@ -85,6 +122,22 @@ pub fn payments(range: std::ops::Range<usize>) -> Vec<Payment> {
     range.map(payment).collect()
 }
 
+/// The one request of a report that must have exactly one.
+pub fn only_request(report: &SubmitReport) -> &RequestReport {
+    match report.requests.as_slice() {
+        [one] => one,
+        other => panic!("expected one request, got {}: {report:?}", other.len()),
+    }
+}
+
+/// The reason of an item that must be `NotSent`.
+pub fn not_sent_reason(item: &ItemOutcome) -> &str {
+    match &item.outcome {
+        Outcome::NotSent(reason) => reason.as_str(),
+        other => panic!("{}: expected not sent, got {other:?}", item.id),
+    }
+}
+
 // ---- tiny HTTP servers for what the sandbox cannot do ----------------------------------------
 
 /// What a test server saw of one request.
@@ -95,6 +148,21 @@ pub struct Seen {
     pub query: Option<String>,
     pub idempotency_key: Option<String>,
     pub authorization: Option<String>,
+    pub content_type: Option<String>,
+    /// The request body, byte for byte.
+    pub body: Bytes,
+}
+
+impl Seen {
+    /// Whether it is a `CreatePayments` request.
+    pub fn is_create_payments(&self) -> bool {
+        self.method == "POST" && self.path.ends_with("/payments")
+    }
+
+    /// Whether it is a token request.
+    pub fn is_token(&self) -> bool {
+        self.method == "POST" && self.path == "/token"
+    }
 }
 
 pub type Handler = Arc<
@@ -104,7 +172,7 @@ pub type Handler = Arc<
 >;
 
 /// A running test server: its origin and every request it saw.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct TestServer {
     pub origin: String,
     pub seen: Arc<Mutex<Vec<Seen>>>,
@@ -113,6 +181,27 @@ pub struct TestServer {
 impl TestServer {
     pub fn requests(&self) -> Vec<Seen> {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Every `CreatePayments` attempt, in order.
+    pub fn payment_posts(&self) -> Vec<Seen> {
+        self.requests()
+            .into_iter()
+            .filter(Seen::is_create_payments)
+            .collect()
+    }
+
+    /// The idempotency key of every `CreatePayments` attempt, in order.
+    pub fn payment_keys(&self) -> Vec<Option<String>> {
+        self.payment_posts()
+            .into_iter()
+            .map(|r| r.idempotency_key)
+            .collect()
+    }
+
+    /// How many token requests it saw.
+    pub fn token_requests(&self) -> usize {
+        self.requests().iter().filter(|r| r.is_token()).count()
     }
 }
 
@@ -170,6 +259,8 @@ pub fn serve(listener: TcpListener, handler: Handler) -> TestServer {
                             query: parts.uri.query().map(str::to_owned),
                             idempotency_key: header("idempotencykey"),
                             authorization: header("authorization"),
+                            content_type: header("content-type"),
+                            body: body.clone(),
                         };
                         if let Ok(mut s) = seen.lock() {
                             s.push(request.clone());
@@ -205,13 +296,32 @@ pub fn respond(
     response
 }
 
-/// A proxy in front of the sandbox that records every request (method, path, idempotency key)
-/// before forwarding it: to check what each *attempt* carried.
+/// An upstream answer as the proxy got it.
+pub struct Upstream {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// Decides what the client gets instead of the upstream's answer (`None`: the answer as is).
+/// It runs *after* the request was forwarded, so the upstream has processed it.
+pub type Rewrite = Arc<dyn Fn(&Seen, &Upstream) -> Option<Upstream> + Send + Sync>;
+
+/// A proxy in front of the sandbox that records every request (method, path, idempotency key,
+/// body) before forwarding it: to check what each *attempt* carried.
 pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
-    let http = reqwest::Client::new();
+    rewriting_proxy(listener, upstream, Arc::new(|_, _| None))
+}
+
+/// A recording proxy that lets `rewrite` replace the upstream's answers.
+pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite) -> TestServer {
+    let http = amili_api::tls::client_builder()
+        .build()
+        .expect("an HTTP client");
     let handler: Handler = Arc::new(move |seen: Seen, body: Bytes| {
         let http = http.clone();
         let upstream = upstream.clone();
+        let rewrite = rewrite.clone();
         Box::pin(async move {
             let url = match &seen.query {
                 Some(q) => format!("{upstream}{}?{q}", seen.path),
@@ -226,42 +336,70 @@ pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
             if let Some(key) = &seen.idempotency_key {
                 request = request.header("IdempotencyKey", key);
             }
-            request = request.header(
-                "content-type",
-                if seen.path == "/token" {
-                    "application/x-www-form-urlencoded"
-                } else {
-                    "application/json"
-                },
-            );
-            match request.send().await {
-                Ok(answer) => {
-                    let status = answer.status().as_u16();
-                    let headers: Vec<(String, String)> = answer
-                        .headers()
-                        .iter()
-                        .filter(|(name, _)| {
-                            !matches!(
-                                name.as_str(),
-                                "content-length" | "transfer-encoding" | "connection"
-                            )
-                        })
-                        .filter_map(|(name, value)| {
-                            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-                        })
-                        .collect();
-                    let body = answer.bytes().await.unwrap_or_default();
-                    let headers: Vec<(&str, String)> = headers
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.clone()))
-                        .collect();
-                    respond(status, &headers, body)
-                }
-                Err(_) => respond(599, &[], "proxy: upstream failed"),
+            if let Some(content_type) = &seen.content_type {
+                request = request.header("content-type", content_type);
             }
+            let answer = match request.send().await {
+                Ok(answer) => answer,
+                Err(_) => return respond(599, &[], "proxy: upstream failed"),
+            };
+            let status = answer.status().as_u16();
+            let headers: Vec<(String, String)> = answer
+                .headers()
+                .iter()
+                .filter(|(name, _)| {
+                    !matches!(
+                        name.as_str(),
+                        "content-length" | "transfer-encoding" | "connection"
+                    )
+                })
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect();
+            let body = answer.bytes().await.unwrap_or_default();
+            let got = Upstream {
+                status,
+                headers,
+                body,
+            };
+            let sent = rewrite(&seen, &got).unwrap_or(got);
+            let headers: Vec<(&str, String)> = sent
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.clone()))
+                .collect();
+            respond(sent.status, &headers, sent.body)
         })
     });
     serve(listener, handler)
+}
+
+/// A gateway in front of the sandbox: each `CreatePayments` request is forwarded (and so
+/// processed), and the next status of `statuses` (while any is left) replaces the answer with
+/// that status and an HTML page, as a gateway that gave up on the back end would.
+pub fn gateway_after_processing(
+    listener: TcpListener,
+    upstream: String,
+    statuses: &[u16],
+) -> TestServer {
+    let statuses = Arc::new(Mutex::new(
+        statuses.iter().copied().collect::<VecDeque<u16>>(),
+    ));
+    let rewrite: Rewrite = Arc::new(move |seen, _| {
+        if !seen.is_create_payments() {
+            return None;
+        }
+        let status = statuses.lock().ok()?.pop_front()?;
+        Some(Upstream {
+            status,
+            headers: vec![("content-type".into(), "text/html".into())],
+            body: Bytes::from(format!(
+                "<html><body><h1>{status}</h1>The upstream server did not answer in time.</body></html>"
+            )),
+        })
+    });
+    rewriting_proxy(listener, upstream, rewrite)
 }
 
 // ---- tracing capture ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ pub struct Api {
 
 /// A fresh client (no pooled connections shared with other requests of the test).
 pub fn client() -> reqwest::Client {
+    install_crypto_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -216,4 +217,11 @@ pub fn body(payments: Vec<Value>) -> Value {
 /// A body with one valid payment for a demo invoice.
 pub fn one(source_id: &str) -> Value {
     body(vec![payment(DEMO_INVOICES[1], source_id)])
+}
+
+/// When the whole workspace is built together, reqwest's rustls backend comes without a
+/// crypto provider (amili-api supplies `ring`): install it before building a client.
+pub fn install_crypto_provider() {
+    // `Err`: one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -1,0 +1,92 @@
+//! `amili ledger show|export`: what the ledger remembers (every scope: API and organization).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+use amili_ledger::{PostgresLedger, SqliteLedger, StoredItem};
+use amili_payments::ledger::LedgerError;
+use serde::Serialize;
+
+use crate::commands::submit::state_path;
+use crate::exit::{Exit, usage};
+use crate::report::ReportFormat;
+
+/// Hands every item of the ledger `state` names to `each`.
+async fn each_item(
+    state: Option<&str>,
+    each: impl FnMut(StoredItem) -> Result<(), LedgerError>,
+) -> anyhow::Result<String> {
+    if let Some(url) =
+        state.filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    {
+        let ledger = PostgresLedger::connect(url, "").await.map_err(usage)?;
+        ledger.for_each_item(true, each).await?;
+        return Ok(format!("{ledger:?}"));
+    }
+    let file = state_path(state.map(std::path::Path::new)).map_err(usage)?;
+    if !file.exists() {
+        return Err(usage(anyhow::anyhow!(
+            "no ledger at {} (nothing was sent with it yet)",
+            file.display()
+        )));
+    }
+    let ledger = SqliteLedger::open(&file, "").map_err(usage)?;
+    ledger.for_each_item(true, each)?;
+    Ok(file.display().to_string())
+}
+
+#[derive(Default, Serialize)]
+struct ScopeCounts {
+    accepted: u64,
+    pending: u64,
+}
+
+/// Counts per scope: accepted, and pending (claimed, no result recorded).
+pub async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
+    let mut scopes: BTreeMap<String, ScopeCounts> = BTreeMap::new();
+    let place = each_item(state, |item| {
+        let counts = scopes.entry(item.scope).or_default();
+        if item.batch_id.is_some() {
+            counts.accepted += 1;
+        } else {
+            counts.pending += 1;
+        }
+        Ok(())
+    })
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string(&scopes)?);
+        return Ok(Exit::Success);
+    }
+    println!("ledger: {place}");
+    if scopes.is_empty() {
+        println!("(empty)");
+    }
+    for (scope, counts) in &scopes {
+        println!(
+            "{scope}: {} accepted, {} pending (claimed by a run that did not record a result)",
+            counts.accepted, counts.pending
+        );
+    }
+    Ok(Exit::Success)
+}
+
+/// Every item, as CSV or JSON Lines on stdout.
+pub async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exit> {
+    let stdout = std::io::stdout();
+    let mut csv = (format == ReportFormat::Csv).then(|| csv::Writer::from_writer(stdout.lock()));
+    let mut lines = std::io::BufWriter::new(stdout.lock());
+    let fail = |e: &dyn std::fmt::Display| LedgerError::new(format!("cannot write: {e}"));
+    each_item(state, |item| match &mut csv {
+        Some(w) => w.serialize(&item).map_err(|e| fail(&e)),
+        None => serde_json::to_writer(&mut lines, &item)
+            .map_err(|e| fail(&e))
+            .and_then(|()| lines.write_all(b"\n").map_err(|e| fail(&e))),
+    })
+    .await?;
+    if let Some(mut w) = csv {
+        w.flush()?;
+    }
+    lines.flush()?;
+    Ok(Exit::Success)
+}

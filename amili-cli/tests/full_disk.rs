@@ -1,0 +1,104 @@
+//! The SQLite ledger on a full disk: the run stops cleanly (no payment sent that the ledger
+//! could not claim) and the report lists every payment Amili accepted. Needs root (it mounts
+//! a small tmpfs); as another user it says so and does nothing.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Env, csv_rows, stderr, stdout};
+
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIPPED: mounting a small tmpfs for the full-disk test needs root");
+        return;
+    }
+    let env = Env::new();
+    let disk = env.dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&disk)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "cannot mount a tmpfs as root");
+    let _unmount = Tmpfs(disk.clone());
+
+    env.file("p.csv", &csv_rows("FULL", 3000));
+    let out = env
+        .amili()
+        .args([
+            "payments",
+            "submit",
+            "p.csv",
+            "--chunk-size",
+            "100",
+            "--report",
+            "r.csv",
+        ])
+        .env("AMILI_STATE", disk.join("ledger.db"))
+        .output()
+        .unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
+    assert!(so.contains("not sent"), "{so}");
+    assert!(
+        se.contains("full") || so.contains("full"),
+        "the reason names the full disk:\n{so}\n{se}"
+    );
+
+    // Every payment the sandbox accepted is in the report as accepted; nothing else was sent.
+    let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
+    let accepted: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(",accepted,"))
+        .map(|l| l.split(',').nth(1).unwrap_or_default())
+        .collect();
+    assert!(
+        !accepted.is_empty(),
+        "nothing was accepted before the disk filled"
+    );
+    assert!(accepted.len() < 3000, "the disk never filled");
+    assert_eq!(report.lines().count(), 3001, "every row is in the report");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = amili_payments::Client::builder()
+        .environment(amili_payments::Environment::custom(
+            env.sandbox.api_url(),
+            env.sandbox.token_url(),
+        ))
+        .organization_id(env.sandbox.organization_id())
+        .client_credentials(
+            env.sandbox.client_id().to_owned(),
+            env.sandbox.client_secret().to_owned(),
+        )
+        .build()
+        .unwrap();
+    let batches = runtime.block_on(async {
+        use futures::TryStreamExt as _;
+        client
+            .batches(amili_payments::batches::BatchFilter::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap()
+    });
+    let sent: usize = env.sandbox.stats().payment_requests as usize;
+    assert_eq!(batches.len(), sent, "every request made a batch");
+    assert_eq!(
+        accepted.len(),
+        sent * 100,
+        "{sent} requests of 100 were accepted"
+    );
+}

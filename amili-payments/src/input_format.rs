@@ -1,0 +1,299 @@
+//! How raw text is read: the one amount grammar and the accepted date forms.
+
+use chrono::{DateTime, Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
+use rust_decimal::Decimal;
+
+/// How the text of a raw row ([`PaymentInput`](crate::PaymentInput)) is read: which
+/// character separates decimals (and so which may group thousands), and which date forms are
+/// accepted besides RFC 3339.
+///
+/// # The amount grammar
+///
+/// `digits [decimal-separator digits]`, where the whole part may group thousands: groups of
+/// exactly three digits after a first group of one to three, each group after a thousands
+/// separator. No sign, no exponent, no `_`.
+///
+/// | format | decimal separator | thousands separators | examples |
+/// |---|---|---|---|
+/// | [`InputFormat::default`] (decimal point) | `.` | space, no-break space, `,` | `4500.00`, `4 500.00`, `4,500.00` |
+/// | [`InputFormat::decimal_comma`] (Norwegian Excel) | `,` | space, no-break space, `.` | `4500,00`, `4 500,00`, `4.500,00`, and `4500.00` (a `.` not followed by three digits can only be a decimal point) |
+///
+/// Text that reads two ways is refused rather than guessed: `4,500` with a decimal point
+/// (4500 or 4.5?), `4.500` with a decimal comma.
+///
+/// # Dates
+///
+/// Always an RFC 3339 date-time (`2025-03-09T14:30:00Z`, `2025-03-09T15:30:00+01:00`). Also a
+/// date alone — `2025-03-09` or `09.03.2025` — read as **midnight in Norway (Europe/Oslo)**,
+/// the creditor's day, converted to UTC (`2025-03-08T23:00:00Z` in winter,
+/// `…T22:00:00Z` in summer). [`with_date_format`](Self::with_date_format) adds a `strftime`
+/// pattern of the caller's (a date-time without zone is taken as Oslo time too). Dates before
+/// [`EARLIEST_DATE`] are refused.
+///
+/// ```
+/// use amili_payments::validation::InputFormat;
+/// use amili_payments::Decimal;
+///
+/// let excel = InputFormat::decimal_comma();
+/// assert_eq!(excel.amount("4\u{a0}500,50")?, Decimal::new(450050, 2));
+/// assert!(excel.amount("4.500").is_err()); // 4.5 or 4500?
+/// assert!(InputFormat::default().amount("1_000").is_err());
+/// let date = excel.date("09.03.2025")?;
+/// assert_eq!(date.to_rfc3339(), "2025-03-08T23:00:00+00:00");
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct InputFormat {
+    /// `true`: `,` separates decimals and `.` may group thousands.
+    pub decimal_comma: bool,
+    /// A `strftime` pattern accepted besides the built-in forms.
+    pub date_format: Option<String>,
+}
+
+/// The earliest payment date accepted.
+pub const EARLIEST_DATE: &str = "2000-01-01";
+
+impl InputFormat {
+    /// Decimal comma, `.`/space thousands: what Excel writes with Norwegian settings.
+    pub fn decimal_comma() -> Self {
+        Self {
+            decimal_comma: true,
+            date_format: None,
+        }
+    }
+
+    /// Accepts dates in `pattern` too (`strftime`, e.g. `%d/%m/%Y`).
+    #[must_use]
+    pub fn with_date_format(mut self, pattern: impl Into<String>) -> Self {
+        self.date_format = Some(pattern.into());
+        self
+    }
+
+    /// Reads an amount by the grammar above.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the text and what is wrong with it.
+    pub fn amount(&self, text: &str) -> Result<Decimal, String> {
+        let text = text.trim();
+        let (decimal, other) = if self.decimal_comma {
+            (',', '.')
+        } else {
+            ('.', ',')
+        };
+        let fail = |why: &str| Err(format!("{text:?} is not an amount: {why}"));
+        if text.is_empty() {
+            return fail("it is empty");
+        }
+        if text.starts_with('-') {
+            return fail("it is negative; an amount must be greater than 0");
+        }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '\u{a0}')))
+        {
+            return fail(&format!(
+                "{bad:?} is not allowed (digits, one decimal separator {decimal:?} and thousands \
+                 separators only)"
+            ));
+        }
+        // Which separator is the decimal one: the dialect's, else the other mark when it
+        // cannot be a thousands separator (once, and not followed by exactly three digits).
+        let decimal_at = match (text.rfind(decimal), text.matches(other).count()) {
+            (Some(at), _) => Some((at, decimal)),
+            (None, 1) => {
+                let at = text.rfind(other).unwrap_or(0);
+                let after = &text[at + 1..];
+                if after.len() == 3 && after.chars().all(|c| c.is_ascii_digit()) {
+                    return fail(&format!(
+                        "it reads two ways ({} or {}); write it without thousands separators, \
+                         with {decimal:?} for decimals",
+                        text.replace(other, ""),
+                        text.replace(other, ".")
+                    ));
+                }
+                Some((at, other))
+            }
+            (None, _) => None,
+        };
+        let (whole, fraction) = match decimal_at {
+            Some((at, mark)) => (&text[..at], Some(&text[at + mark.len_utf8()..])),
+            None => (text, None),
+        };
+        if let Some(fraction) = fraction
+            && (fraction.is_empty() || !fraction.chars().all(|c| c.is_ascii_digit()))
+        {
+            return fail("the decimals must be digits only, after one decimal separator");
+        }
+        let digits = group_thousands(whole, decimal, other).ok_or_else(|| {
+            format!(
+                "{text:?} is not an amount: thousands must be grouped by three (4 500{decimal}00)"
+            )
+        })?;
+        let canonical = match fraction {
+            Some(fraction) => format!("{digits}.{fraction}"),
+            None => digits,
+        };
+        canonical
+            .parse::<Decimal>()
+            .map_err(|_| format!("{text:?} is out of range"))
+    }
+
+    /// Reads a payment date by the forms above.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the text and the forms accepted.
+    pub fn date(&self, text: &str) -> Result<DateTime<Utc>, String> {
+        let text = text.trim();
+        let date = if let Ok(date) = DateTime::parse_from_rfc3339(text) {
+            date.with_timezone(&Utc)
+        } else if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
+        {
+            oslo_to_utc(day.and_time(NaiveTime::MIN))
+        } else if let Some(pattern) = &self.date_format {
+            if let Ok(date) = DateTime::parse_from_str(text, pattern) {
+                date.with_timezone(&Utc)
+            } else if let Ok(local) = NaiveDateTime::parse_from_str(text, pattern) {
+                oslo_to_utc(local)
+            } else if let Ok(day) = NaiveDate::parse_from_str(text, pattern) {
+                oslo_to_utc(day.and_time(NaiveTime::MIN))
+            } else {
+                return Err(format!(
+                    "{text:?} does not match --date-format {pattern:?}, nor an RFC 3339 \
+                     date-time, yyyy-mm-dd or dd.mm.yyyy"
+                ));
+            }
+        } else {
+            return Err(format!(
+                "{text:?} is not a date: use an RFC 3339 date-time such as \
+                 2025-03-09T14:30:00Z, or a day as 2025-03-09 or 09.03.2025"
+            ));
+        };
+        if date.year() < 2000 {
+            return Err(format!(
+                "{text:?} is before {EARLIEST_DATE}, the earliest payment date accepted"
+            ));
+        }
+        Ok(date)
+    }
+}
+
+/// The digits of a whole part whose thousands may be grouped by `decimal`'s counterparts
+/// (space, no-break space, `other`); `None` when the grouping is wrong.
+fn group_thousands(whole: &str, decimal: char, other: char) -> Option<String> {
+    let is_separator = |c: char| c == ' ' || c == '\u{a0}' || (c == other && c != decimal);
+    let groups: Vec<&str> = whole.split(is_separator).collect();
+    let valid = match groups.as_slice() {
+        [] => false,
+        [only] => !only.is_empty() && only.chars().all(|c| c.is_ascii_digit()),
+        [first, rest @ ..] => {
+            (1..=3).contains(&first.len())
+                && first.chars().all(|c| c.is_ascii_digit())
+                && rest
+                    .iter()
+                    .all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()))
+        }
+    };
+    valid.then(|| groups.concat())
+}
+
+/// A wall-clock time in Norway as UTC. Norway keeps Central European Time: UTC+1, and UTC+2
+/// from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October.
+fn oslo_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
+    let year = local.year();
+    let last_sunday = |month: u32| {
+        let next_month = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        };
+        next_month.and_then(|d| d.pred_opt()).map(|last| {
+            let back = last.weekday().num_days_from_sunday();
+            last - chrono::Duration::days(i64::from(back))
+        })
+    };
+    let at_one = |d: NaiveDate| d.and_hms_opt(1, 0, 0).map(|t| Utc.from_utc_datetime(&t));
+    let summer = last_sunday(3)
+        .and_then(at_one)
+        .zip(last_sunday(10).and_then(at_one));
+    // Try the summer offset first; keep it when the instant falls inside summer time.
+    let as_summer = Utc.from_utc_datetime(&(local - chrono::Duration::hours(2)));
+    match summer {
+        Some((start, end)) if as_summer >= start && as_summer < end => as_summer,
+        _ => Utc.from_utc_datetime(&(local - chrono::Duration::hours(1))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_by_dialect() {
+        let point = InputFormat::default();
+        let comma = InputFormat::decimal_comma();
+        let d = |n: i64, s: u32| Decimal::new(n, s);
+        assert_eq!(point.amount("4500.00"), Ok(d(450000, 2)));
+        assert_eq!(point.amount("4 500.00"), Ok(d(450000, 2)));
+        assert_eq!(point.amount("1,234,567.5"), Ok(d(12345675, 1)));
+        assert_eq!(point.amount("12"), Ok(d(12, 0)));
+        assert_eq!(comma.amount("4 500,00"), Ok(d(450000, 2)));
+        assert_eq!(comma.amount("4\u{a0}500,00"), Ok(d(450000, 2)));
+        assert_eq!(comma.amount("4.500,00"), Ok(d(450000, 2)));
+        assert_eq!(comma.amount("1.234.567"), Ok(d(1234567, 0)));
+        assert_eq!(comma.amount("4500.00"), Ok(d(450000, 2)));
+        assert_eq!(comma.amount("0,5"), Ok(d(5, 1)));
+        for bad in [
+            "4,500", "1_000", "+100", "-5", "1e3", "4 50.00", "4.5.0", "", "12,",
+        ] {
+            assert!(point.amount(bad).is_err(), "{bad:?} accepted");
+        }
+        for bad in ["4.500", "45 00,0", "4,5,0", "abc"] {
+            assert!(comma.amount(bad).is_err(), "{bad:?} accepted");
+        }
+        let message = point.amount("4,500").err().unwrap_or_default();
+        assert!(message.contains("reads two ways"), "{message}");
+    }
+
+    #[test]
+    fn dates_in_norway_and_rfc3339() {
+        let f = InputFormat::default();
+        let iso = |d: DateTime<Utc>| d.to_rfc3339();
+        assert_eq!(
+            f.date("2025-03-09T14:30:00Z").map(iso),
+            Ok("2025-03-09T14:30:00+00:00".into())
+        );
+        assert_eq!(
+            f.date("09.03.2025").map(iso),
+            Ok("2025-03-08T23:00:00+00:00".into())
+        );
+        assert_eq!(
+            f.date("2025-07-01").map(iso),
+            Ok("2025-06-30T22:00:00+00:00".into())
+        );
+        // The night the clocks go forward (30 March 2025) and back (26 October 2025).
+        assert_eq!(
+            f.date("30.03.2025").map(iso),
+            Ok("2025-03-29T23:00:00+00:00".into())
+        );
+        assert_eq!(
+            f.date("31.03.2025").map(iso),
+            Ok("2025-03-30T22:00:00+00:00".into())
+        );
+        assert_eq!(
+            f.date("27.10.2025").map(iso),
+            Ok("2025-10-26T23:00:00+00:00".into())
+        );
+        assert!(f.date("0000-01-01T00:00:00Z").is_err());
+        assert!(f.date("31.02.2025").is_err());
+        assert!(f.date("03/09/2025").is_err());
+        let us = InputFormat::default().with_date_format("%m/%d/%Y");
+        assert_eq!(
+            us.date("03/09/2025").map(iso),
+            Ok("2025-03-08T23:00:00+00:00".into())
+        );
+    }
+}
