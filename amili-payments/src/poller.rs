@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures::future::{self, Either};
 use futures::stream::{self, StreamExt};
 use tokio::sync::broadcast;
 use tracing::Instrument;
@@ -230,12 +231,11 @@ impl Poller<'_> {
                 }
                 let pause = self.fallback.pause(polls - 1).min(left);
                 tracing::debug!(polls, ?pause, "{last}; waiting for an event");
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    () = woken_for(receiver, batch_id) => {
-                        woken += 1;
-                        tracing::debug!("woken by an event; reading the batch again");
-                    }
+                let sleep = std::pin::pin!(tokio::time::sleep(pause));
+                let event = std::pin::pin!(woken_for(receiver, batch_id));
+                if let Either::Right(_) = future::select(sleep, event).await {
+                    woken += 1;
+                    tracing::debug!("woken by an event; reading the batch again");
                 }
             }
         }
