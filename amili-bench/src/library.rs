@@ -88,7 +88,9 @@ pub async fn run_generated(
     requests: Vec<CreatePaymentsRequest>,
     concurrency: usize,
 ) -> anyhow::Result<u64> {
-    let http = reqwest::Client::new();
+    let http = amili_api::tls::client_builder()
+        .build()
+        .map_err(|e| anyhow::anyhow!("an HTTP client: {e}"))?;
     let token = crate::raw::fetch_token(&http, endpoint).await?;
     let mut bearer =
         HeaderValue::from_str(&format!("Bearer {token}")).context("token is not a header")?;

@@ -61,7 +61,9 @@ pub struct RawPoster {
 impl RawPoster {
     /// A new HTTP client with a token from the endpoint.
     pub async fn connect(endpoint: &Endpoint) -> anyhow::Result<Self> {
-        let http = reqwest::Client::new();
+        let http = amili_api::tls::client_builder()
+            .build()
+            .map_err(|e| anyhow::anyhow!("an HTTP client: {e}"))?;
         let token = fetch_token(&http, endpoint).await?;
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {token}")).context("token is not a header")?;
