@@ -52,6 +52,9 @@ pub enum Command {
         /// The folder.
         dir: PathBuf,
     },
+    /// Receive Amili's webhooks.
+    #[command(subcommand)]
+    Webhooks(crate::commands::webhooks::WebhooksCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -81,6 +81,7 @@ async fn run(command: Command) -> anyhow::Result<Exit> {
         }
         Command::Completions { shell } => commands::completions::print(shell),
         Command::Man { dir } => commands::completions::man(&dir),
+        Command::Webhooks(command) => commands::webhooks::run(command).await,
     }
 }
 

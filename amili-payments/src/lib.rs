@@ -72,7 +72,7 @@
 //! | call | what it does |
 //! |---|---|
 //! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
-//! | [`Client::poller`] → [`Poller`] | poll a batch once or until done; follow a request or a report to `Succeeded` / `Failed` |
+//! | [`Client::poller`] → [`Poller`] | poll a batch once or until done (woken early by events with [`BatchWakeups`]); follow a request or a report to `Succeeded` / `Failed` |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
 //! | [`Client::check_token`] | check the credentials |
 //!
@@ -149,7 +149,7 @@ pub use environment::Environment;
 pub use error::{ApiError, Error};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use payment::{Payment, PaymentBuilder, PaymentInput};
-pub use poller::Poller;
+pub use poller::{BatchWakeups, Poller};
 pub use report::{Outcome, SubmitReport};
 pub use retry::RetryPolicy;
 pub use submission::Submission;

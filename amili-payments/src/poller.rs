@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures::future::{self, Either};
 use futures::stream::{self, StreamExt};
+use tokio::sync::broadcast;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -21,6 +23,12 @@ use crate::report::{Outcome, Reason, RequestReport, SubmitReport};
 ///
 /// Between polls it pauses with the same [`Backoff`] as retries (default 1 s doubling to
 /// 30 s, with jitter); it gives up at the deadline (default 10 minutes per batch).
+///
+/// [`with_wakeups`](Self::with_wakeups) lets events wake it: when something (a webhook
+/// receiver) says a batch finished, the poller reads that batch again at once instead of
+/// waiting out its pause; without events it polls at a slower pace
+/// ([`with_fallback_backoff`](Self::with_fallback_backoff)). Outcomes always come from the
+/// batch as read from the API — an event only says *when* to read it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -40,6 +48,77 @@ pub struct Poller<'c> {
     backoff: Backoff,
     timeout: Duration,
     concurrency: usize,
+    wakeups: Option<BatchWakeups>,
+    fallback: Backoff,
+}
+
+/// How many wake-ups a poller may fall behind before it simply reads its batch again.
+const WAKEUP_BUFFER: usize = 1024;
+
+/// Wakes [`Poller`]s early: a cheap-to-clone handle that whatever learns that a batch
+/// finished (typically a webhook handler on `BATCH_COMPLETED`) calls
+/// [`notify`](Self::notify) on, and that pollers built
+/// [`with_wakeups`](Poller::with_wakeups) listen to.
+///
+/// A wake-up is only a hint: the woken poller reads the batch from the API and reports what it
+/// reads, so a wrong, repeated, late or early event cannot change an outcome. A notification
+/// for a batch nobody is waiting for is dropped (a poller that starts later reads the batch
+/// first anyway); a poller subscribes before its first read, so an event arriving while it
+/// reads is not lost.
+///
+/// ```
+/// use std::time::Duration;
+/// use amili_payments::{Backoff, BatchWakeups};
+///
+/// # fn demo(client: amili_payments::Client) {
+/// let wakeups = BatchWakeups::new();
+/// // In the webhook handler: `wakeups.notify(batch_id)` for each BATCH_COMPLETED.
+/// let poller = client
+///     .poller()
+///     .with_wakeups(wakeups.clone())
+///     .with_fallback_backoff(Backoff::new(Duration::from_secs(10), Duration::from_secs(120)));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BatchWakeups {
+    sender: broadcast::Sender<Uuid>,
+}
+
+impl Default for BatchWakeups {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchWakeups {
+    /// A handle nobody listens to yet.
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(WAKEUP_BUFFER);
+        Self { sender }
+    }
+
+    /// Says that `batch_id` may have finished: pollers waiting for it read it again now.
+    pub fn notify(&self, batch_id: Uuid) {
+        // An error only means that no poller is listening right now.
+        let _ = self.sender.send(batch_id);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.sender.subscribe()
+    }
+}
+
+/// Returns when `batch_id` is notified, or when the receiver fell behind (a wake-up may have
+/// been among those skipped: reading the batch again is the safe answer).
+async fn woken_for(receiver: &mut broadcast::Receiver<Uuid>, batch_id: Uuid) {
+    loop {
+        match receiver.recv().await {
+            Ok(id) if id == batch_id => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
 }
 
 impl Client {
@@ -50,6 +129,8 @@ impl Client {
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
             timeout: Duration::from_secs(10 * 60),
             concurrency: self.shared.concurrency,
+            wakeups: None,
+            fallback: Backoff::new(Duration::from_secs(5), Duration::from_secs(60)),
         }
     }
 }
@@ -64,6 +145,20 @@ impl Poller<'_> {
     /// Give up on a batch after this long.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Wake up early when `wakeups` is notified for the batch being followed, and poll at the
+    /// slower [fallback pace](Self::with_fallback_backoff) otherwise.
+    pub fn with_wakeups(mut self, wakeups: BatchWakeups) -> Self {
+        self.wakeups = Some(wakeups);
+        self
+    }
+
+    /// The pauses between polls when the poller has [wake-ups](Self::with_wakeups) (default
+    /// 5 s doubling to 60 s, with jitter): the pace when no event comes.
+    pub fn with_fallback_backoff(mut self, backoff: Backoff) -> Self {
+        self.fallback = backoff;
         self
     }
 
@@ -94,11 +189,14 @@ impl Poller<'_> {
         let span = tracing::info_span!("amili.wait", operation = "wait", %batch_id);
         async move {
             let started = Instant::now();
+            // Subscribed before the first read, so an event arriving meanwhile is not lost.
+            let mut wakeups = self.wakeups.as_ref().map(BatchWakeups::subscribe);
             let mut polls = 0u32;
+            let mut woken = 0u32;
             loop {
                 let last = match self.poll(batch_id).await {
                     Ok(batch) if batch.is_terminal() => {
-                        tracing::info!(status = %batch.status, polls, "batch finished");
+                        tracing::info!(status = %batch.status, polls, woken, "batch finished");
                         return Ok(batch);
                     }
                     Ok(batch) => format!("still {}", batch.status),
@@ -107,20 +205,38 @@ impl Poller<'_> {
                     }
                     Err(e) => return Err(e),
                 };
-                let pause = self.backoff.pause(polls);
+                let timed_out = |polls: u32| Error::Timeout {
+                    operation: "wait",
+                    message: format!(
+                        "batch {batch_id} did not finish within {:?} ({last} after {polls} \
+                         polls)",
+                        self.timeout
+                    ),
+                };
+                let Some(receiver) = wakeups.as_mut() else {
+                    let pause = self.backoff.pause(polls);
+                    polls += 1;
+                    if started.elapsed().saturating_add(pause) > self.timeout {
+                        return Err(timed_out(polls));
+                    }
+                    tracing::debug!(polls, ?pause, "{last}");
+                    tokio::time::sleep(pause).await;
+                    continue;
+                };
+                // With wake-ups: wait for an event or the slower pause, up to the deadline.
+                let left = self.timeout.saturating_sub(started.elapsed());
                 polls += 1;
-                if started.elapsed().saturating_add(pause) > self.timeout {
-                    return Err(Error::Timeout {
-                        operation: "wait",
-                        message: format!(
-                            "batch {batch_id} did not finish within {:?} ({last} after {polls} \
-                             polls)",
-                            self.timeout
-                        ),
-                    });
+                if left.is_zero() {
+                    return Err(timed_out(polls));
                 }
-                tracing::debug!(polls, ?pause, "{last}");
-                tokio::time::sleep(pause).await;
+                let pause = self.fallback.pause(polls - 1).min(left);
+                tracing::debug!(polls, ?pause, "{last}; waiting for an event");
+                let sleep = std::pin::pin!(tokio::time::sleep(pause));
+                let event = std::pin::pin!(woken_for(receiver, batch_id));
+                if let Either::Right(_) = future::select(sleep, event).await {
+                    woken += 1;
+                    tracing::debug!("woken by an event; reading the batch again");
+                }
             }
         }
         .instrument(span)

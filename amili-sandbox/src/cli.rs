@@ -11,6 +11,10 @@ use crate::sandbox::{
     DEFAULT_BATCH_TYPE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_ORGANIZATION_ID,
 };
+use crate::webhooks::{
+    DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
+    DEFAULT_WEBHOOK_TIMEOUT, WebhookFault,
+};
 use crate::{
     DEMO_INVOICES, FaultMode, FaultSpec, IDEMPOTENCY_KEY_HEADER, Sandbox, SandboxBuilder,
     SandboxError,
@@ -86,12 +90,45 @@ pub struct Args {
     /// Seed of the random faults (the same seed reproduces the same faults).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fault_seed: u64,
+
+    /// Post a BATCH_COMPLETED webhook to this URL whenever a batch finishes (signed, retried
+    /// with backoff until a 2xx answer).
+    #[arg(long, value_name = "URL", env = "AMILI_SANDBOX_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+
+    /// The shared secret of the webhook signature (X-Webhook-Signature: hex HMAC-SHA256 of
+    /// the body; an assumption, Amili does not document its algorithm).
+    #[arg(long, value_name = "SECRET", default_value = DEFAULT_WEBHOOK_SECRET,
+          env = "AMILI_SANDBOX_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: String,
+
+    /// How many times one webhook delivery is tried.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_WEBHOOK_ATTEMPTS)]
+    pub webhook_attempts: u32,
+
+    /// The first pause between webhook attempts in milliseconds (it doubles, up to 30 s).
+    #[arg(long, value_name = "MS", default_value_t = duration_ms(DEFAULT_WEBHOOK_BACKOFF))]
+    pub webhook_backoff_ms: u64,
+
+    /// How long one webhook attempt may take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = duration_ms(DEFAULT_WEBHOOK_TIMEOUT))]
+    pub webhook_timeout_ms: u64,
+
+    /// Misbehave on every webhook event (repeatable): `twice` (deliver each event twice) or
+    /// `out-of-order` (swap events pairwise).
+    #[arg(long = "webhook-fault", value_name = "FAULT", requires = "webhook_url")]
+    pub webhook_faults: Vec<WebhookFault>,
+}
+
+const fn duration_ms(duration: Duration) -> u64 {
+    // The defaults are small; `as` cannot truncate them.
+    duration.as_millis() as u64
 }
 
 impl Args {
     /// A builder configured from these arguments (faults are installed by [`run`]).
     pub fn builder(&self) -> SandboxBuilder {
-        Sandbox::builder()
+        let builder = Sandbox::builder()
             .bind(self.addr)
             .token_lifetime(Duration::from_secs(self.token_lifetime))
             .token_times_as_strings(self.token_times_as_strings)
@@ -103,7 +140,22 @@ impl Args {
             .organization_id(self.organization_id)
             .batch_type(self.batch_type.clone())
             .max_body_bytes(self.max_body_bytes)
-            .fault_seed(self.fault_seed)
+            .fault_seed(self.fault_seed);
+        let Some(url) = &self.webhook_url else {
+            return builder;
+        };
+        let mut builder = builder
+            .webhook_url(url.clone())
+            .webhook_secret(self.webhook_secret.clone())
+            .webhook_retries(
+                self.webhook_attempts,
+                Duration::from_millis(self.webhook_backoff_ms),
+            )
+            .webhook_timeout(Duration::from_millis(self.webhook_timeout_ms));
+        for fault in &self.webhook_faults {
+            builder = builder.webhook_fault(*fault);
+        }
+        builder
     }
 
     /// Starts the sandbox these arguments describe and installs their faults.
@@ -142,6 +194,31 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let webhooks = match &args.webhook_url {
+        None => "off (--webhook-url URL)".to_owned(),
+        Some(url) => {
+            let faults = args
+                .webhook_faults
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "BATCH_COMPLETED to {url}, signed with {secret}{faults}",
+                // A secret of the user's own is never printed.
+                secret = if args.webhook_secret == DEFAULT_WEBHOOK_SECRET {
+                    format!("the test secret {DEFAULT_WEBHOOK_SECRET}")
+                } else {
+                    "the secret given".to_owned()
+                },
+                faults = if faults.is_empty() {
+                    String::new()
+                } else {
+                    format!("; faults: {faults}")
+                },
+            )
+        }
+    };
     let demo = DEMO_INVOICES
         .iter()
         .map(Uuid::to_string)
@@ -158,6 +235,7 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
   demo invoices    {demo}
   batch delay      {delay} ms; token lifetime {lifetime} s; batch type {batch_type}
   faults           {faults} (seed {seed})
+  webhooks         {webhooks}
 
 Try it (the batch named in the answer reaches a terminal status after the batch delay):
   TOKEN=$(curl -s {token} -d grant_type=client_credentials -d client_id={client_id} -d client_secret={client_secret} | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')

@@ -131,6 +131,20 @@
 //! delay, dropping the connection before or after processing, an HTML error body, a truncated
 //! body; random ones are seeded ([`SandboxBuilder::fault_seed`]) and reproduce.
 //!
+//! **Webhooks** ([`SandboxBuilder::webhook_url`], `--webhook-url`): when a batch finishes, the
+//! sandbox posts `BATCH_COMPLETED` (`{"id","type","source":"COLLECTION","timeStamp","data":
+//! {"batchId","organizationId","status"}}`) with the documented headers: [`EVENT_HEADER`],
+//! `IdempotencyKey` (one per event, the same on every retry and duplicate), a fresh
+//! `X-Amili-Request-Id` per request, and [`SIGNATURE_HEADER`]: the lowercase hex
+//! HMAC-SHA256 of the raw body with the shared secret ([`SandboxBuilder::webhook_secret`],
+//! default [`DEFAULT_WEBHOOK_SECRET`]) — an assumption, as Amili does not document its
+//! algorithm. With webhooks on, batches are processed when they fall due, without anybody
+//! reading them. A delivery is retried with a doubling pause until a 2xx answer or the last
+//! attempt ([`SandboxBuilder::webhook_retries`]; a timeout, [`SandboxBuilder::webhook_timeout`],
+//! or a refused connection is a failed attempt); [`WebhookFault`] delivers every event twice
+//! or swaps events pairwise. [`Sandbox::webhook_attempts`] lists every request sent, and
+//! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent: the sandbox has no settlements.
+//!
 //! **Robustness.** Unknown routes are a 404 and wrong methods a 405 (with `Allow`), both JSON;
 //! no input makes the server panic. Every answer carries an `x-amili-request-id` header
 //! ([`REQUEST_ID_HEADER`]). Success answers use the envelope `{"summary":{"status":"SUCCESS"},"data":…}`,
@@ -159,6 +173,7 @@ mod state;
 mod stats;
 mod store;
 mod token;
+mod webhooks;
 
 use uuid::Uuid;
 
@@ -175,6 +190,10 @@ pub use sandbox::{
 };
 pub use server::REQUEST_ID_HEADER;
 pub use stats::Stats;
+pub use webhooks::{
+    DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
+    DEFAULT_WEBHOOK_TIMEOUT, EVENT_HEADER, SIGNATURE_HEADER, WebhookAttempt, WebhookFault,
+};
 
 /// The path of the collection API under the sandbox's origin (the real base path).
 pub const API_BASE_PATH: &str = "/collection/v1";

@@ -82,7 +82,10 @@ pub(crate) async fn create_payments(
     })?;
     let batch_id = created.batch_id();
     match created {
-        Created::New(_) => tracing::info!(%batch_id, "batch queued"),
+        Created::New(_) => {
+            state.created_batch();
+            tracing::info!(%batch_id, "batch queued");
+        }
         Created::Replayed(_) => tracing::info!(%batch_id, "idempotent replay"),
     }
     let answer = json!({

@@ -2,10 +2,10 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -17,6 +17,10 @@ use crate::state::AppState;
 use crate::stats::Stats;
 use crate::store::Store;
 use crate::token::TokenIssuer;
+use crate::webhooks::{
+    self, Courier, DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
+    DEFAULT_WEBHOOK_TIMEOUT, WebhookAttempt, WebhookFault, WebhookSettings,
+};
 use crate::{DEMO_INVOICES, server};
 
 /// The default test client id of the sandbox's main organization.
@@ -106,6 +110,7 @@ pub struct SandboxBuilder {
     other: TestOrganization,
     max_body_bytes: usize,
     fault_seed: u64,
+    webhooks: Option<WebhookSettings>,
 }
 
 impl Default for SandboxBuilder {
@@ -131,6 +136,7 @@ impl Default for SandboxBuilder {
             ),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             fault_seed: 0,
+            webhooks: None,
         }
     }
 }
@@ -222,6 +228,55 @@ impl SandboxBuilder {
         self
     }
 
+    fn webhooks_mut(&mut self) -> &mut WebhookSettings {
+        self.webhooks.get_or_insert_with(|| WebhookSettings {
+            url: String::new(),
+            secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
+            attempts: DEFAULT_WEBHOOK_ATTEMPTS,
+            backoff: DEFAULT_WEBHOOK_BACKOFF,
+            timeout: DEFAULT_WEBHOOK_TIMEOUT,
+            faults: Vec::new(),
+        })
+    }
+
+    /// Post a `BATCH_COMPLETED` event to this URL whenever a batch finishes (default: no
+    /// webhooks). Batches then finish on time by themselves, without anybody reading them.
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhooks_mut().url = url.into();
+        self
+    }
+
+    /// The shared secret webhook signatures are made with (default
+    /// [`DEFAULT_WEBHOOK_SECRET`](crate::DEFAULT_WEBHOOK_SECRET), a test value).
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.webhooks_mut().secret = secret.into();
+        self
+    }
+
+    /// How many times one delivery is tried (default 6, at least 1) and the first pause
+    /// between tries (default 500 ms, doubling up to 30 s).
+    pub fn webhook_retries(mut self, attempts: u32, backoff: Duration) -> Self {
+        let settings = self.webhooks_mut();
+        settings.attempts = attempts.max(1);
+        settings.backoff = backoff;
+        self
+    }
+
+    /// How long one delivery attempt may take (default 10 s); a timeout is a failed attempt.
+    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.webhooks_mut().timeout = timeout;
+        self
+    }
+
+    /// Misbehave on every webhook event: deliver it twice, or out of order.
+    pub fn webhook_fault(mut self, fault: WebhookFault) -> Self {
+        let faults = &mut self.webhooks_mut().faults;
+        if !faults.contains(&fault) {
+            faults.push(fault);
+        }
+        self
+    }
+
     fn validate(&self) -> Result<(), SandboxError> {
         let bad = |why: &str| Err(SandboxError::Config(why.to_owned()));
         if self.main.client_id.is_empty() || self.main.client_secret.is_empty() {
@@ -238,6 +293,21 @@ impl SandboxBuilder {
         }
         if self.batch_type.is_empty() {
             return bad("the batch type must not be empty");
+        }
+        if let Some(webhooks) = &self.webhooks {
+            match reqwest::Url::parse(&webhooks.url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(_) => return bad("the webhook URL must be http:// or https://"),
+                Err(e) => {
+                    return Err(SandboxError::Config(format!(
+                        "the webhook URL {:?} is not a URL: {e}",
+                        webhooks.url
+                    )));
+                }
+            }
+            if webhooks.secret.is_empty() {
+                return bad("the webhook secret must not be empty");
+            }
         }
         Ok(())
     }
@@ -286,13 +356,30 @@ impl SandboxBuilder {
         if self.demo_invoices {
             invoices.extend(DEMO_INVOICES);
         }
+        let (finished, to_deliver) = match self.webhooks {
+            Some(_) => {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                (Some(sender), Some(receiver))
+            }
+            None => (None, None),
+        };
         let state = Arc::new(AppState::new(
             config,
             TokenIssuer::new(self.token_lifetime, self.token_times_as_strings),
             payments_schema,
             Faults::new(self.fault_seed),
             Store::new(invoices, self.accept_any_invoice),
+            finished,
         ));
+        let mut background = Vec::new();
+        if let (Some(settings), Some(to_deliver)) = (self.webhooks, to_deliver) {
+            let url = settings.url.clone();
+            let courier = Courier::new(settings, Arc::clone(&state))
+                .map_err(|e| SandboxError::Config(format!("webhook HTTP client: {e}")))?;
+            background.push(tokio::spawn(courier.run(to_deliver)));
+            background.push(tokio::spawn(webhooks::clock(Arc::clone(&state))));
+            tracing::info!(%url, "delivering webhooks");
+        }
         let (shutdown, receiver) = watch::channel(false);
         let task = server::spawn(listener, Arc::clone(&state), receiver);
         tracing::info!(%addr, "sandbox listening");
@@ -303,6 +390,7 @@ impl SandboxBuilder {
             other: self.other,
             shutdown,
             task: Some(task),
+            background,
         })
     }
 }
@@ -339,6 +427,8 @@ pub struct Sandbox {
     other: TestOrganization,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// The webhook clock and courier, when webhooks are configured.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -430,7 +520,13 @@ impl Sandbox {
 
     /// Processes every queued batch now, whatever its delay.
     pub fn finish_batches(&self) {
-        self.state.store().process_due(Instant::now(), true);
+        self.state.finish_all();
+    }
+
+    /// Every webhook request sent so far, in order (empty without
+    /// [`SandboxBuilder::webhook_url`]).
+    pub fn webhook_attempts(&self) -> Vec<WebhookAttempt> {
+        self.state.webhook_log.all()
     }
 
     /// Request counters.
@@ -452,6 +548,9 @@ impl Sandbox {
     /// and returns when the server is down.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        for task in &self.background {
+            task.abort();
+        }
         if let Some(task) = self.task.take()
             && let Err(error) = task.await
         {
@@ -463,5 +562,8 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        for task in &self.background {
+            task.abort();
+        }
     }
 }

@@ -3,12 +3,15 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
+use tokio::sync::{Notify, mpsc};
+
 use crate::config::Config;
 use crate::faults::Faults;
 use crate::schema::RequestValidator;
 use crate::stats::Counters;
 use crate::store::Store;
 use crate::token::TokenIssuer;
+use crate::webhooks::{AttemptLog, FinishedBatch};
 
 /// Everything a running sandbox holds.
 #[derive(Debug)]
@@ -18,6 +21,12 @@ pub(crate) struct AppState {
     pub(crate) payments_schema: RequestValidator,
     pub(crate) faults: Faults,
     pub(crate) stats: Counters,
+    /// Signalled when a batch is created (wakes the webhook clock).
+    pub(crate) batch_created: Notify,
+    /// Every webhook delivery attempt.
+    pub(crate) webhook_log: AttemptLog,
+    /// Where finished batches go when webhooks are configured.
+    finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
     store: Mutex<Store>,
 }
 
@@ -28,6 +37,7 @@ impl AppState {
         payments_schema: RequestValidator,
         faults: Faults,
         store: Store,
+        finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
     ) -> Self {
         Self {
             config,
@@ -35,6 +45,9 @@ impl AppState {
             payments_schema,
             faults,
             stats: Counters::default(),
+            batch_created: Notify::new(),
+            webhook_log: AttemptLog::default(),
+            finished,
             store: Mutex::new(store),
         }
     }
@@ -48,8 +61,31 @@ impl AppState {
 
     /// The store after every due batch was processed (for reads).
     pub(crate) fn observe(&self) -> MutexGuard<'_, Store> {
+        self.process(false)
+    }
+
+    /// Processes every queued batch now, whatever its delay.
+    pub(crate) fn finish_all(&self) {
+        drop(self.process(true));
+    }
+
+    /// Processes due batches (all when `force`) and hands the finished ones to the webhook
+    /// courier, in the order they finished.
+    fn process(&self, force: bool) -> MutexGuard<'_, Store> {
         let mut store = self.store();
-        store.process_due(Instant::now(), false);
+        store.process_due(Instant::now(), force);
+        let finished = store.take_finished();
+        if let Some(courier) = &self.finished {
+            for batch in finished {
+                // Fails only when the courier stopped (the sandbox is shutting down).
+                let _ = courier.send(batch);
+            }
+        }
         store
+    }
+
+    /// A batch was created: the webhook clock looks at the queue again.
+    pub(crate) fn created_batch(&self) {
+        self.batch_created.notify_one();
     }
 }

@@ -20,6 +20,12 @@ pub struct Stats {
     pub other_requests: u64,
     /// Requests a fault was applied to.
     pub faults_applied: u64,
+    /// Webhook requests sent (every attempt of every delivery).
+    pub webhook_attempts: u64,
+    /// Webhook deliveries the receiver answered with 2xx.
+    pub webhooks_delivered: u64,
+    /// Webhook deliveries given up after the last attempt.
+    pub webhooks_given_up: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -31,6 +37,9 @@ pub(crate) struct Counters {
     batch_lists: AtomicU64,
     other_requests: AtomicU64,
     faults_applied: AtomicU64,
+    webhook_attempts: AtomicU64,
+    webhooks_delivered: AtomicU64,
+    webhooks_given_up: AtomicU64,
 }
 
 impl Counters {
@@ -49,6 +58,17 @@ impl Counters {
         self.faults_applied.fetch_add(1, Ordering::SeqCst);
     }
 
+    pub(crate) fn count_webhook(&self, delivered: bool) {
+        self.webhook_attempts.fetch_add(1, Ordering::SeqCst);
+        if delivered {
+            self.webhooks_delivered.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn count_webhook_given_up(&self) {
+        self.webhooks_given_up.fetch_add(1, Ordering::SeqCst);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
             token_requests: self.token_requests.load(Ordering::SeqCst),
@@ -57,6 +77,9 @@ impl Counters {
             batch_lists: self.batch_lists.load(Ordering::SeqCst),
             other_requests: self.other_requests.load(Ordering::SeqCst),
             faults_applied: self.faults_applied.load(Ordering::SeqCst),
+            webhook_attempts: self.webhook_attempts.load(Ordering::SeqCst),
+            webhooks_delivered: self.webhooks_delivered.load(Ordering::SeqCst),
+            webhooks_given_up: self.webhooks_given_up.load(Ordering::SeqCst),
         }
     }
 }

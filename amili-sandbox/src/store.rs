@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ledger::BookedPayment;
 use crate::rules::{self, IncomingPayment, Verdict};
+use crate::webhooks::FinishedBatch;
 
 /// A batch's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +124,8 @@ pub(crate) struct Store {
     accept_any_invoice: bool,
     /// Index of the oldest batch not processed yet.
     next_to_process: usize,
+    /// Batches finished since the last [`Store::take_finished`], in the order they finished.
+    finished: Vec<FinishedBatch>,
 }
 
 impl Store {
@@ -254,7 +257,26 @@ impl Store {
             batch.failed = failed;
             batch.status = status;
             batch.finished_at = Some(now);
+            self.finished.push(FinishedBatch {
+                batch_id,
+                organization_id: org,
+                status,
+                finished_at: now,
+            });
         }
+    }
+
+    /// The batches finished since the last call, in the order they finished.
+    pub(crate) fn take_finished(&mut self) -> Vec<FinishedBatch> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// When the oldest queued batch falls due: `None` when nothing is queued, `Some(None)`
+    /// when it waits for [`crate::Sandbox::finish_batches`].
+    pub(crate) fn next_due(&self) -> Option<Option<Instant>> {
+        self.batches
+            .get(self.next_to_process)
+            .map(|batch| batch.due)
     }
 
     /// The batch `id` if it belongs to `org`.

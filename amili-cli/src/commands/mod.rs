@@ -8,3 +8,4 @@ pub mod schema;
 pub mod submit;
 pub mod token;
 pub mod validate;
+pub mod webhooks;

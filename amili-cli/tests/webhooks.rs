@@ -1,0 +1,185 @@
+//! `amili webhooks listen`: the sandbox's webhooks, delivered twice, come out as one JSON line
+//! per finished batch; a forged request is refused and printed nowhere.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use amili_payments::{Client, Currency, Decimal, Environment, Payment, Utc, Uuid};
+use amili_sandbox::{DEMO_INVOICES, Sandbox, WebhookFault};
+use common::{amili_bare, stderr};
+use serde_json::Value;
+
+const SECRET: &str = "cli-webhook-secret";
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The child is killed when the test ends, however it ends.
+struct Listening(Child);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn payment(i: usize) -> Payment {
+    Payment::builder()
+        .invoice_id(DEMO_INVOICES[i])
+        .amount(Decimal::new(100, 0))
+        .currency(Currency::NOK)
+        .date(Utc::now() - std::time::Duration::from_secs(3600))
+        .description("listen test")
+        .unique_source_payment_id(format!("LISTEN-{i}"))
+        .build()
+        .expect("a valid payment")
+}
+
+#[test]
+fn listen_prints_each_verified_event_once() {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AMILI_WEBHOOK_SECRET", SECRET)
+        .args(["webhooks", "listen", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amili starts");
+    let mut child = Listening(child);
+    let stderr = child.0.stderr.take().expect("stderr");
+    let mut stderr = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = stderr.next().expect("a listening line").expect("stderr");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
+    };
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || stderr.for_each(drop));
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (lines, printed) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sandbox = runtime
+        .block_on(
+            Sandbox::builder()
+                .batch_delay(Duration::from_millis(20))
+                .webhook_url(&url)
+                .webhook_secret(SECRET)
+                .webhook_fault(WebhookFault::DeliverTwice)
+                .start(),
+        )
+        .expect("sandbox starts");
+    let batches: HashSet<Uuid> = runtime
+        .block_on(async {
+            let client = Client::builder()
+                .environment(Environment::custom(sandbox.api_url(), sandbox.token_url()))
+                .organization_id(sandbox.organization_id())
+                .client_credentials(sandbox.client_id(), sandbox.client_secret())
+                .max_payments_per_request(1)
+                .build()?;
+            let report = client.submit(vec![payment(1), payment(2)]).send().await?;
+            Ok::<_, amili_payments::Error>(report.batch_ids())
+        })
+        .expect("submitted")
+        .into_iter()
+        .collect();
+    assert_eq!(batches.len(), 2);
+
+    // A forged request: 401.
+    let forged = runtime
+        .block_on(
+            amili_payments::reqwest::Client::new()
+                .post(&url)
+                .header("X-Webhook-Signature", "0".repeat(64))
+                .header("IdempotencyKey", "forged")
+                .body(r#"{"id":"897e1f80-ceb5-4b58-a2aa-c895aff6ce3e","type":"BATCH_COMPLETED","timeStamp":"2025-08-15T11:42:00Z","data":{"batchId":"db6a7ff4-3a20-4042-b271-a9485ded6333","status":"SUCCESS"}}"#)
+                .send(),
+        )
+        .expect("an answer");
+    assert_eq!(forged.status().as_u16(), 401);
+
+    let mut seen = HashSet::new();
+    for _ in 0..2 {
+        let line = printed.recv_timeout(WAIT).expect("an event line");
+        let event: Value = serde_json::from_str(&line).expect("one JSON object per line");
+        assert_eq!(event["type"], "BATCH_COMPLETED", "{line}");
+        assert_eq!(event["source"], "COLLECTION");
+        let batch = event["data"]["batchId"]
+            .as_str()
+            .and_then(|id| Uuid::try_parse(id).ok())
+            .expect("a batch id");
+        assert!(seen.insert(batch), "printed twice: {line}");
+    }
+    assert_eq!(seen, batches);
+    // Once the duplicates were acknowledged too, nothing more was printed.
+    for _ in 0..3000 {
+        if sandbox.stats().webhooks_delivered == 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sandbox.stats().webhooks_delivered, 4);
+    drop(child);
+    let rest: Vec<String> = printed.iter().collect();
+    assert!(rest.is_empty(), "printed more: {rest:?}");
+}
+
+#[test]
+fn listen_needs_a_secret_or_the_named_opt_out() {
+    let out = amili_bare()
+        .args(["webhooks", "listen", "--port", "0"])
+        .output()
+        .expect("amili runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--insecure-no-verification"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"))
+        .env_clear()
+        .args([
+            "webhooks",
+            "listen",
+            "--port",
+            "0",
+            "--insecure-no-verification",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amili starts");
+    let listening = child.stderr.take().and_then(|stderr| {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("listening on"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let listening = listening.unwrap_or_default();
+    assert!(listening.contains("signatures NOT checked"), "{listening}");
+}

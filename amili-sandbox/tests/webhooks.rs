@@ -1,0 +1,306 @@
+//! Webhook delivery as a receiver sees it: the documented headers, the signature, the body;
+//! retries after a non-2xx answer and after a timeout, with the same key; a bounded number of
+//! attempts; the command line's webhook flags.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use amili_sandbox::cli::Args;
+use amili_sandbox::{DEMO_INVOICES, Sandbox, WebhookFault};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use clap::Parser;
+use common::{Api, DEADLINE, payment};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tower::ServiceExt as _;
+
+/// One request the test receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// How the test receiver answers the n-th request (from 0).
+type Script = Arc<dyn Fn(usize) -> (StatusCode, Duration) + Send + Sync>;
+
+#[derive(Clone)]
+struct Receiver {
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Script,
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let n = {
+        let mut received = receiver.received.lock().expect("lock");
+        received.push(Received { headers, body });
+        received.len() - 1
+    };
+    let (status, delay) = (receiver.script)(n);
+    tokio::time::sleep(delay).await;
+    status
+}
+
+/// A receiver on loopback; its URL and what it received.
+async fn receiver(script: Script) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(Receiver {
+            received: Arc::clone(&received),
+            script,
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let app = app.clone();
+            let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                let app = app.clone();
+                async move { app.oneshot(request.map(axum::body::Body::new)).await }
+            });
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            });
+        }
+    });
+    (url, received)
+}
+
+async fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < DEADLINE, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn hex_hmac(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
+    let (url, received) = receiver(Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await;
+    let api = Api::start(
+        Sandbox::builder()
+            .batch_delay(Duration::ZERO)
+            .webhook_url(&url)
+            .webhook_secret("s3cret"),
+    )
+    .await;
+    let (batch_id, _) = api
+        .accepted(
+            &json!({"payments": [payment(DEMO_INVOICES[1], "WH-1")]}),
+            None,
+        )
+        .await;
+    wait_for("a delivery", || api.sandbox.stats().webhooks_delivered == 1).await;
+
+    let got = received.lock().expect("lock")[0].clone();
+    assert_eq!(header(&got.headers, "x-amili-event"), "BATCH_COMPLETED");
+    assert_eq!(header(&got.headers, "content-type"), "application/json");
+    assert_eq!(
+        header(&got.headers, "x-webhook-signature"),
+        hex_hmac("s3cret", &got.body)
+    );
+    assert!(!header(&got.headers, "idempotencykey").is_empty());
+    assert!(!header(&got.headers, "x-amili-request-id").is_empty());
+    let event: Value = serde_json::from_slice(&got.body).expect("JSON");
+    assert_eq!(event["type"], "BATCH_COMPLETED");
+    assert_eq!(event["source"], "COLLECTION");
+    assert!(
+        event["timeStamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    assert_eq!(event["data"]["batchId"], batch_id.as_str());
+    assert_eq!(
+        event["data"]["organizationId"],
+        api.sandbox.organization_id().to_string()
+    );
+    assert_eq!(event["data"]["status"], "SUCCESS");
+    assert_ne!(
+        event["id"].as_str(),
+        Some(header(&got.headers, "idempotencykey")),
+        "the delivery key is not the event id"
+    );
+}
+
+#[tokio::test]
+async fn non_2xx_answers_and_timeouts_are_retried_with_the_same_key() {
+    // 503, then an answer slower than the timeout, then 200.
+    let script: Script = Arc::new(|n| match n {
+        0 => (StatusCode::SERVICE_UNAVAILABLE, Duration::ZERO),
+        1 => (StatusCode::OK, Duration::from_secs(5)),
+        _ => (StatusCode::NO_CONTENT, Duration::ZERO),
+    });
+    let (url, received) = receiver(script).await;
+    let api = Api::start(
+        Sandbox::builder()
+            .batch_delay(Duration::ZERO)
+            .webhook_url(&url)
+            .webhook_retries(5, Duration::from_millis(5))
+            .webhook_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    api.accepted(
+        &json!({"payments": [payment(DEMO_INVOICES[1], "WH-2")]}),
+        None,
+    )
+    .await;
+    wait_for("a delivery", || api.sandbox.stats().webhooks_delivered == 1).await;
+
+    let attempts = api.sandbox.webhook_attempts();
+    assert_eq!(attempts.len(), 3);
+    assert_eq!(attempts[0].status, Some(503));
+    assert_eq!(attempts[1].status, None);
+    assert_eq!(attempts[1].error.as_deref(), Some("timed out"));
+    assert_eq!(attempts[2].status, Some(204));
+    assert_eq!(
+        attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let received = received.lock().expect("lock").clone();
+    let keys: Vec<&str> = received
+        .iter()
+        .map(|r| header(&r.headers, "idempotencykey"))
+        .collect();
+    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+    let request_ids: std::collections::HashSet<&str> = received
+        .iter()
+        .map(|r| header(&r.headers, "x-amili-request-id"))
+        .collect();
+    assert_eq!(request_ids.len(), 3);
+    assert!(received.iter().all(|r| r.body == received[0].body));
+}
+
+#[tokio::test]
+async fn attempts_are_bounded() {
+    let (url, received) = receiver(Arc::new(|_| {
+        (StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO)
+    }))
+    .await;
+    let api = Api::start(
+        Sandbox::builder()
+            .batch_delay(Duration::ZERO)
+            .webhook_url(&url)
+            .webhook_retries(3, Duration::from_millis(1))
+            .webhook_fault(WebhookFault::DeliverTwice),
+    )
+    .await;
+    api.accepted(
+        &json!({"payments": [payment(DEMO_INVOICES[1], "WH-3")]}),
+        None,
+    )
+    .await;
+    wait_for("both deliveries given up", || {
+        api.sandbox.stats().webhooks_given_up == 2
+    })
+    .await;
+    assert_eq!(received.lock().expect("lock").len(), 6);
+    assert_eq!(api.sandbox.stats().webhook_attempts, 6);
+    assert_eq!(api.sandbox.stats().webhooks_delivered, 0);
+}
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: Args,
+}
+
+#[tokio::test]
+async fn the_command_line_configures_webhooks() {
+    let (url, received) = receiver(Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await;
+    let cli = Cli::try_parse_from([
+        "amili-sandbox",
+        "--addr",
+        "127.0.0.1:0",
+        "--batch-delay-ms",
+        "0",
+        "--webhook-url",
+        &url,
+        "--webhook-secret",
+        "from-the-command-line",
+        "--webhook-fault",
+        "twice",
+        "--webhook-attempts",
+        "2",
+    ])
+    .expect("valid arguments");
+    let sandbox = cli.args.start().await.expect("starts");
+    let banner = amili_sandbox::cli::banner(&sandbox, &cli.args);
+    assert!(banner.contains(&url), "{banner}");
+    assert!(
+        !banner.contains("from-the-command-line"),
+        "a user's secret is not printed"
+    );
+    let http = common::client();
+    let token = common::token_for(
+        &http,
+        &sandbox,
+        sandbox.client_id(),
+        sandbox.client_secret(),
+    )
+    .await;
+    let answer = http
+        .post(format!(
+            "{}/orgs/{}/payments",
+            sandbox.api_url(),
+            sandbox.organization_id()
+        ))
+        .bearer_auth(token)
+        .json(&json!({"payments": [payment(DEMO_INVOICES[1], "WH-4")]}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 202);
+    wait_for("two deliveries", || sandbox.stats().webhooks_delivered == 2).await;
+    let received = received.lock().expect("lock").clone();
+    assert_eq!(
+        header(&received[0].headers, "x-webhook-signature"),
+        hex_hmac("from-the-command-line", &received[0].body)
+    );
+    for bad in [
+        vec!["--webhook-fault", "twice"],
+        vec!["--webhook-url", "x", "--webhook-fault", "sometimes"],
+    ] {
+        let mut argv = vec!["amili-sandbox"];
+        argv.extend(bad.iter().copied());
+        assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+    }
+    assert!(
+        Sandbox::builder()
+            .webhook_url("not a url")
+            .start()
+            .await
+            .is_err()
+    );
+}

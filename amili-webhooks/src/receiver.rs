@@ -1,0 +1,459 @@
+//! The receiver users mount in their own server (feature `receiver`): a `tower::Service` that
+//! axum mounts with `route_service`.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use amili_payments::BatchWakeups;
+use axum::body::{Body, HttpBody};
+use axum::http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use bytes::Bytes;
+use futures::FutureExt as _;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use tracing::Instrument as _;
+
+use crate::dedupe::{BoxFuture, Claim, DedupeStore, MemoryDedupeStore};
+use crate::event::Event;
+use crate::signature::{
+    EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER, Verifier, VerifyError,
+};
+
+/// The error a handler may return: anything that converts into a boxed error (`anyhow::Error`,
+/// `std::io::Error`, a `String`, …).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The largest body [`ReceiverBuilder::max_body_bytes`] allows by default (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a sender is asked to wait when the same delivery is being handled right now.
+const RETRY_AFTER_IN_PROGRESS: &str = "5";
+
+/// One verified, new delivery, as a handler receives it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// The event.
+    pub event: Event,
+    /// The `IdempotencyKey` header (the same on repeated deliveries of the event).
+    pub idempotency_key: Option<String>,
+    /// The `X-Amili-Request-Id` header (one per request).
+    pub request_id: Option<String>,
+}
+
+type Handler = dyn Fn(Delivery) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync;
+
+struct Inner {
+    verifier: Box<dyn Verifier>,
+    store: Arc<dyn DedupeStore>,
+    handler: Box<Handler>,
+    max_body_bytes: usize,
+    wakeups: Option<BatchWakeups>,
+}
+
+/// Receives Amili's webhooks: reads the raw body, verifies the signature (401 when it does not
+/// hold, before anything else happens), parses the event, drops repeated deliveries by their
+/// `IdempotencyKey` (acknowledging them), and hands new ones to your async handler. It
+/// answers `200` only after the handler succeeded; when the handler fails (or panics) it
+/// answers `500` and forgets the delivery, so Amili's retry is handled again.
+///
+/// Events of a type this version does not know reach the handler as [`Event::Unknown`] and
+/// are logged; a handler that returns `Ok` for them acknowledges them, so the sender does not
+/// retry them forever.
+///
+/// It is a `tower::Service` (cheap to clone): mount it in axum with
+/// `Router::route_service("/your/path", receiver)`, or run it on its own with
+/// [`serve`](Self::serve). Each request gets a `tracing` span `amili.webhook` with the
+/// request id (`X-Amili-Request-Id`), the event type (`X-Amili-Event`), the idempotency key,
+/// the event id and the status answered.
+///
+/// | answer | when |
+/// |---|---|
+/// | `200` `{"status":"handled"}` | the handler succeeded |
+/// | `200` `{"status":"duplicate"}` | this delivery was handled before (the handler is not called) |
+/// | `400` | the body is not an event (after the signature held) |
+/// | `401` | the signature is missing or wrong |
+/// | `405` | not a `POST` |
+/// | `413` | the body is larger than [`max_body_bytes`](ReceiverBuilder::max_body_bytes) |
+/// | `500` | the handler failed or panicked |
+/// | `503` (+ `Retry-After`) | the same delivery is being handled right now, or the dedupe store failed |
+///
+/// ```
+/// use std::time::Duration;
+/// use amili_webhooks::{Event, HmacSha256Verifier, Receiver};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let _ = rustls::crypto::ring::default_provider().install_default();
+/// let (seen, mut events) = tokio::sync::mpsc::unbounded_channel();
+/// let receiver = Receiver::builder(HmacSha256Verifier::new("shared-secret"))
+///     .handler(move |delivery| {
+///         let seen = seen.clone();
+///         async move {
+///             if let Event::BatchCompleted(event) = &delivery.event {
+///                 seen.send(event.data.batch_id)?; // your work here
+///             }
+///             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+///         }
+///     });
+///
+/// // Mount it in your own axum app …
+/// let app: axum::Router = axum::Router::new().route_service("/amili/webhooks", receiver.clone());
+/// # drop(app);
+/// // … or serve it alone.
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let url = format!("http://{}/", listener.local_addr()?);
+/// tokio::spawn(receiver.serve(listener, std::future::pending()));
+///
+/// let body = r#"{"id":"897e1f80-ceb5-4b58-a2aa-c895aff6ce3e","type":"BATCH_COMPLETED",
+///   "source":"COLLECTION","timeStamp":"2025-08-15T11:42:00Z",
+///   "data":{"batchId":"db6a7ff4-3a20-4042-b271-a9485ded6333","status":"SUCCESS"}}"#;
+/// let signature = HmacSha256Verifier::new("shared-secret").sign(body.as_bytes());
+/// let http = reqwest::Client::new();
+/// let post = |signature: String| {
+///     http.post(&url)
+///         .header("X-Webhook-Signature", signature)
+///         .header("IdempotencyKey", "delivery-1")
+///         .body(body)
+///         .send()
+/// };
+/// assert_eq!(post(signature.clone()).await?.status(), 200);
+/// assert_eq!(post(signature).await?.status(), 200); // a repeat: acknowledged, not handled
+/// assert_eq!(post("forged".into()).await?.status(), 401);
+/// assert_eq!(events.recv().await.map(|id| id.to_string()).as_deref(),
+///            Some("db6a7ff4-3a20-4042-b271-a9485ded6333"));
+/// assert!(events.try_recv().is_err(), "handled once");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("insecure", &self.inner.verifier.is_insecure())
+            .field("max_body_bytes", &self.inner.max_body_bytes)
+            .field("wakes_pollers", &self.inner.wakeups.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Receiver`]; [`handler`](Self::handler) finishes it.
+#[must_use]
+pub struct ReceiverBuilder {
+    verifier: Box<dyn Verifier>,
+    store: Option<Arc<dyn DedupeStore>>,
+    max_body_bytes: usize,
+    wakeups: Option<BatchWakeups>,
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("insecure", &self.verifier.is_insecure())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// A receiver that checks signatures with `verifier` ([`crate::HmacSha256Verifier`], or
+    /// [`crate::insecure_no_verification`] for a local demo).
+    pub fn builder(verifier: impl Verifier) -> ReceiverBuilder {
+        ReceiverBuilder {
+            verifier: Box::new(verifier),
+            store: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            wakeups: None,
+        }
+    }
+}
+
+impl ReceiverBuilder {
+    /// Where handled deliveries are remembered (default: a [`MemoryDedupeStore`] of 100 000
+    /// keys for 72 hours). Share one store between receivers by passing an `Arc`.
+    pub fn dedupe_store(mut self, store: impl DedupeStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The largest body accepted (default 1 MiB); larger ones get `413`.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Notify `wakeups` for every verified `BATCH_COMPLETED` (repeats included), so
+    /// [`Poller`](amili_payments::Poller)s built with the same handle read the batch at once.
+    /// The pollers read the batch from the API: the event only says when.
+    pub fn wake_pollers(mut self, wakeups: BatchWakeups) -> Self {
+        self.wakeups = Some(wakeups);
+        self
+    }
+
+    /// The async handler of each new delivery; `Ok` acknowledges it (`200`), `Err` makes
+    /// Amili retry it (`500`).
+    pub fn handler<F, Fut, E>(self, handler: F) -> Receiver
+    where
+        F: Fn(Delivery) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        if self.verifier.is_insecure() {
+            tracing::warn!(
+                "webhook signatures are NOT verified (insecure_no_verification): anyone who \
+                 can reach this endpoint can post events"
+            );
+        }
+        let handler: Box<Handler> = Box::new(move |delivery| {
+            let future = handler(delivery);
+            Box::pin(async move { future.await.map_err(Into::into) })
+        });
+        Receiver {
+            inner: Arc::new(Inner {
+                verifier: self.verifier,
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryDedupeStore::default())),
+                handler,
+                max_body_bytes: self.max_body_bytes,
+                wakeups: self.wakeups,
+            }),
+        }
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn answer(status: StatusCode, body: serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    answer(status, serde_json::json!({ "error": message }))
+}
+
+impl Receiver {
+    /// Handles one request. Most users mount the receiver as a service instead; this is the
+    /// same logic for any other server.
+    pub async fn receive<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        let headers = &parts.headers;
+        let span = tracing::info_span!(
+            "amili.webhook",
+            request_id = %header(headers, REQUEST_ID_HEADER).unwrap_or("-"),
+            event = %header(headers, EVENT_HEADER).unwrap_or("-"),
+            idempotency_key = tracing::field::Empty,
+            event_id = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        let response = async {
+            if parts.method != Method::POST {
+                let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("POST"));
+                return response;
+            }
+            let bytes = match Limited::new(body, self.inner.max_body_bytes)
+                .collect()
+                .await
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) if e.is::<LengthLimitError>() => {
+                    tracing::warn!(limit = self.inner.max_body_bytes, "body too large");
+                    return error(StatusCode::PAYLOAD_TOO_LARGE, "the body is too large");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the body");
+                    return error(StatusCode::BAD_REQUEST, "could not read the body");
+                }
+            };
+            self.handle(headers, bytes).await
+        }
+        .instrument(span.clone())
+        .await;
+        span.record("status", response.status().as_u16());
+        response
+    }
+
+    async fn handle(&self, headers: &HeaderMap, body: Bytes) -> Response<Body> {
+        if let Err(e) = self.inner.verifier.verify(headers, &body) {
+            tracing::warn!(error = %e, "refused: the signature does not hold");
+            let message = match e {
+                VerifyError::Missing => "the signature is missing",
+                _ => "the signature does not hold",
+            };
+            return error(StatusCode::UNAUTHORIZED, message);
+        }
+        let hint = header(headers, EVENT_HEADER);
+        let event = match Event::parse_with_type_hint(&body, hint) {
+            Ok(event) => event,
+            Err(e) => {
+                tracing::warn!(error = %e, "refused: not an event");
+                return error(StatusCode::BAD_REQUEST, &e.to_string());
+            }
+        };
+        let span = tracing::Span::current();
+        if let Some(id) = event.id() {
+            span.record("event_id", tracing::field::display(id));
+        }
+        if let Some(hint) = hint
+            && hint != event.event_type()
+        {
+            tracing::warn!(
+                header = hint,
+                body = event.event_type(),
+                "X-Amili-Event differs from the body's type; the body's is used"
+            );
+        }
+        if event.is_unknown() {
+            tracing::info!(
+                event_type = event.event_type(),
+                "an event type this version does not know"
+            );
+        }
+        if let (Some(wakeups), Some(batch_id)) = (&self.inner.wakeups, event.batch_id()) {
+            wakeups.notify(batch_id);
+        }
+        let idempotency_key = header(headers, IDEMPOTENCY_KEY_HEADER).map(str::to_owned);
+        // Repeats are recognised by the documented header, else by the event's id.
+        let key = idempotency_key
+            .clone()
+            .or_else(|| event.id().map(|id| format!("event:{id}")));
+        if let Some(key) = &key {
+            span.record("idempotency_key", tracing::field::display(key));
+            match self.inner.store.claim(key).await {
+                Ok(Claim::New) => {}
+                Ok(Claim::Seen) => {
+                    tracing::info!("a repeated delivery: acknowledged, not handled again");
+                    return answer(StatusCode::OK, serde_json::json!({"status": "duplicate"}));
+                }
+                Ok(Claim::InProgress) => {
+                    tracing::info!("the same delivery is being handled; asking for a retry");
+                    let mut response = error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "this delivery is being handled",
+                    );
+                    response.headers_mut().insert(
+                        RETRY_AFTER,
+                        HeaderValue::from_static(RETRY_AFTER_IN_PROGRESS),
+                    );
+                    return response;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the dedupe store failed");
+                    return error(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+                }
+            }
+        } else {
+            tracing::warn!("no IdempotencyKey and no event id: repeats cannot be recognised");
+        }
+        let delivery = Delivery {
+            event,
+            idempotency_key,
+            request_id: header(headers, REQUEST_ID_HEADER).map(str::to_owned),
+        };
+        // The handling runs in its own task, so a sender that hangs up does not cut it short
+        // (its retry then finds the delivery handled, or released).
+        let inner = Arc::clone(&self.inner);
+        let task = tokio::spawn(
+            async move {
+                let outcome = AssertUnwindSafe((inner.handler)(delivery))
+                    .catch_unwind()
+                    .await;
+                let handled = match outcome {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("the handler panicked".to_owned()),
+                };
+                if let Some(key) = &key {
+                    let stored = match &handled {
+                        Ok(()) => inner.store.complete(key).await,
+                        Err(_) => inner.store.release(key).await,
+                    };
+                    if let Err(e) = stored {
+                        tracing::error!(error = %e, "the dedupe store failed");
+                    }
+                }
+                handled
+            }
+            .in_current_span(),
+        );
+        match task.await {
+            Ok(Ok(())) => {
+                tracing::info!("handled");
+                answer(StatusCode::OK, serde_json::json!({"status": "handled"}))
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the handler failed; the sender will retry");
+                error(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the handler task ended early");
+                error(StatusCode::INTERNAL_SERVER_ERROR, "the handler failed")
+            }
+        }
+    }
+
+    /// An axum router answering on every path with this receiver.
+    pub fn into_router(self) -> axum::Router {
+        axum::Router::new().fallback_service(self)
+    }
+
+    /// Serves this receiver alone on `listener` (every path) until `shutdown` completes.
+    ///
+    /// # Errors
+    ///
+    /// The server's I/O error.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.into_router())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Receiver
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let receiver = self.clone();
+        Box::pin(async move { Ok(receiver.receive(request).await) })
+    }
+}
