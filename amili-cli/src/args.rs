@@ -178,6 +178,19 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub wait: bool,
 
+    /// With --wait: learn that batches finished from Amili's BATCH_COMPLETED webhooks,
+    /// received on this local port (127.0.0.1), instead of polling often; the batch is still
+    /// read from the API before its outcomes are reported, and polled slowly in case no event
+    /// comes. With --sandbox the embedded sandbox sends them.
+    #[arg(long, value_name = "PORT", requires = "wait")]
+    pub webhook_port: Option<u16>,
+
+    /// The shared webhook secret for --webhook-port (signatures: HMAC-SHA256 of the body).
+    /// Prefer AMILI_WEBHOOK_SECRET: flags show in `ps`. With --sandbox a random one is used.
+    #[arg(long, env = "AMILI_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true,
+          value_parser = crate::config::Secret::parse)]
+    pub webhook_secret: Option<crate::config::Secret>,
+
     /// Check the settings and validate the file, and send nothing.
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,

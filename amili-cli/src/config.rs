@@ -40,14 +40,19 @@ impl fmt::Debug for Secret {
 }
 
 /// How submissions are paced.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Tuning {
     pub concurrency: usize,
+    /// Where the embedded sandbox posts its webhooks (URL and secret), with `--webhook-port`.
+    pub sandbox_webhook: Option<(String, Secret)>,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Tuning { concurrency: 4 }
+        Tuning {
+            concurrency: 4,
+            sandbox_webhook: None,
+        }
     }
 }
 
@@ -82,8 +87,13 @@ pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Co
         builder = builder.timeout(Duration::from_secs(secs));
     }
     if args.sandbox {
-        let sandbox = Sandbox::builder()
-            .batch_delay(EMBEDDED_BATCH_DELAY)
+        let mut sandbox = Sandbox::builder().batch_delay(EMBEDDED_BATCH_DELAY);
+        if let Some((url, secret)) = &tuning.sandbox_webhook {
+            sandbox = sandbox
+                .webhook_url(url.clone())
+                .webhook_secret(secret.expose().to_owned());
+        }
+        let sandbox = sandbox
             .start()
             .await
             .map_err(|e| anyhow::anyhow!("cannot start the embedded sandbox: {e}"))?;

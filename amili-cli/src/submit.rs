@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use amili_payments::BatchWakeups;
 use amili_payments::ledger::Ledger;
 use amili_payments::report::{Outcome, RequestReport};
 use amili_payments::{Client, Payment};
@@ -42,6 +43,8 @@ pub struct Sending {
     pub rows: u64,
     /// Set on Ctrl-C: no new payment is handed to the pipeline from then on.
     pub interrupted: Arc<AtomicBool>,
+    /// Woken by BATCH_COMPLETED webhooks (`--webhook-port`): the poller then polls slowly.
+    pub wakeups: Option<BatchWakeups>,
 }
 
 /// How many batches are followed at once (following holds their payments' outcomes only).
@@ -70,9 +73,15 @@ pub async fn send_all(
         }
         lock(&feeder).next_payment()
     }));
-    let poller = sending
-        .wait
-        .map(|timeout| crate::config::poller(client, timeout));
+    let poller = sending.wait.map(|timeout| {
+        let poller = crate::config::poller(client, timeout);
+        match &sending.wakeups {
+            Some(wakeups) => poller.with_wakeups(wakeups.clone()).with_fallback_backoff(
+                amili_payments::Backoff::new(Duration::from_secs(5), Duration::from_secs(60)),
+            ),
+            None => poller,
+        }
+    });
     let mut submission = client
         .submit_stream(payments)
         .with_chunk_size(sending.chunk_size)

@@ -162,3 +162,61 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
         assert_eq!(env.sandbox.times_booked(&format!("INT-{i}")), 1);
     }
 }
+
+#[test]
+fn a_file_edited_after_a_kill_sends_only_what_was_never_accepted() {
+    let env = Env::new();
+    let faults = env.sandbox.faults();
+    faults.push_n(Route::CreatePayments, Fault::Delay(Duration::ZERO), 2);
+    faults.push(
+        Route::CreatePayments,
+        Fault::Delay(Duration::from_secs(120)),
+    );
+    env.file("payments.csv", &csv_rows("EDIT", 10));
+    let args = [
+        "payments",
+        "submit",
+        "payments.csv",
+        "--chunk-size",
+        "2",
+        "--concurrency",
+        "1",
+    ];
+    let mut child = env
+        .amili_std()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while env.sandbox.stats().payment_requests < 3 {
+        assert!(Instant::now() < deadline, "the third request never came");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The file is edited before the rerun: rows reordered, one description of a payment not
+    // yet accepted changed, and two rows added.
+    let text = csv_rows("EDIT", 12);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    let edited = lines
+        .join("\n")
+        .replace(",Innbetaling 5,", ",Innbetaling 5 (rettet),")
+        + "\n";
+    assert!(edited.contains("(rettet)"));
+    env.file("payments.csv", &edited);
+    let out = env.amili().args(args).arg("--wait").output().unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(so.contains("4 already accepted"), "{so}");
+    for i in 0..12 {
+        assert_eq!(
+            env.sandbox.times_booked(&format!("EDIT-{i}")),
+            1,
+            "EDIT-{i} booked once"
+        );
+    }
+}

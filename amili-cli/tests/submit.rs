@@ -199,7 +199,7 @@ fn jsonl_and_json_array_inputs() {
 }
 
 #[test]
-fn a_second_run_a_copy_or_a_moved_file_sends_nothing_again() {
+fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("AGAIN", 5));
     let run = |file: &std::path::Path| {
@@ -227,10 +227,12 @@ fn a_second_run_a_copy_or_a_moved_file_sends_nothing_again() {
     // The same file again, a copy, and the file moved to an archive folder: the ledger knows
     // every payment, so nothing is sent and the run still ends well.
     let copy = env.file("copy.csv", &std::fs::read_to_string(&input).unwrap());
+    let link = env.dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&copy, &link).unwrap();
     std::fs::create_dir(env.dir.path().join("archive")).unwrap();
     let moved = env.dir.path().join("archive").join("p.csv");
     std::fs::rename(&input, &moved).unwrap();
-    for file in [&copy, &moved] {
+    for file in [&copy, &link, &moved] {
         let out = run(file);
         assert_eq!(
             out.status.code(),

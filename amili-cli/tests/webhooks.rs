@@ -183,3 +183,65 @@ fn listen_needs_a_secret_or_the_named_opt_out() {
     let listening = listening.unwrap_or_default();
     assert!(listening.contains("signatures NOT checked"), "{listening}");
 }
+
+/// A free loopback port (bound, then released for the command to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn submit_wait_over_webhooks_ends_like_polling_with_far_fewer_batch_reads() {
+    // Batches take a while, so that polling has to ask several times.
+    let delay = Duration::from_millis(3000);
+    let run = |webhooks: bool| {
+        let port = free_port();
+        let env = common::Env::with(|b| {
+            let b = b.batch_delay(delay);
+            if webhooks {
+                b.webhook_url(format!("http://127.0.0.1:{port}/"))
+                    .webhook_secret(SECRET)
+            } else {
+                b
+            }
+        });
+        env.file("p.csv", &common::csv_rows("HOOK", 9));
+        let mut command = env.amili();
+        command.args(["payments", "submit", "p.csv", "--wait", "--chunk-size", "3"]);
+        if webhooks {
+            command
+                .args(["--webhook-port", &port.to_string()])
+                .env("AMILI_WEBHOOK_SECRET", SECRET);
+        }
+        let out = command.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            common::stdout(&out),
+            stderr(&out)
+        );
+        let table: Vec<String> = common::stdout(&out)
+            .lines()
+            .filter(|l| l.contains("HOOK-"))
+            .map(|l| {
+                // LINE, PAYMENT, OUTCOME (the batch ids differ between runs).
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", cells[0], cells[1], cells[3])
+            })
+            .collect();
+        (table, env.sandbox.stats().batch_gets)
+    };
+    let (polled, polled_gets) = run(false);
+    let (woken, woken_gets) = run(true);
+    assert_eq!(woken, polled, "the same outcome for every payment");
+    assert_eq!(polled.len(), 9);
+    // Three batches: about two reads each when woken (before and after the event), more
+    // when polling every 250 ms, 500 ms, 1 s…
+    assert!(
+        woken_gets * 2 <= polled_gets,
+        "webhooks: {woken_gets} batch reads, polling: {polled_gets}"
+    );
+}

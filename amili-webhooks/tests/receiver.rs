@@ -323,9 +323,19 @@ async fn the_span_names_the_request_the_event_and_the_delivery_but_no_secret() -
         served.post(&event, Some(forged.clone()), None).await?.0,
         401
     );
+    // The "handled" line is written by the server's task after it answered: let it run.
+    let read = || -> Result<String, String> {
+        Ok(String::from_utf8_lossy(&captured.0.lock().map_err(|e| e.to_string())?).into_owned())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !read()?.lines().any(|line| line.ends_with("handled"))
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     drop(served);
 
-    let logs = String::from_utf8_lossy(&captured.0.lock().map_err(|e| e.to_string())?).into_owned();
+    let logs = read()?;
     let handled = logs
         .lines()
         .find(|line| line.ends_with("handled"))

@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use amili_ledger::{PostgresLedger, SqliteLedger};
+use amili_payments::BatchWakeups;
 use amili_payments::ledger::Ledger;
+use amili_webhooks::{HmacSha256Verifier, Receiver};
+
+use crate::config::Secret;
 use amili_payments::report::OutcomeCounts;
 use serde::Serialize;
 
@@ -46,10 +50,21 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     // Settings first — everything that can be checked without the file: a refused
     // credential or a wrong URL is said at once, not after a million rows were read.
     crate::validate::resolve_format(path, args.input.format).map_err(usage)?;
+    // Webhooks (--webhook-port): the receiver listens before anything can finish.
+    let webhooks = match args.webhook_port {
+        Some(port) => Some(WebhookListener::start(port, args).await.map_err(usage)?),
+        None => None,
+    };
     let tuning = Tuning {
         concurrency: usize::try_from(args.concurrency).unwrap_or(1),
+        sandbox_webhook: webhooks
+            .as_ref()
+            .filter(|_| args.connection.sandbox)
+            .map(|w| (w.url.clone(), w.secret.clone())),
     };
-    let conn = connect(&args.connection, tuning).await.map_err(usage)?;
+    let conn = connect(&args.connection, tuning.clone())
+        .await
+        .map_err(usage)?;
     let target = format!(
         "{} org {}",
         conn.client.api_url(),
@@ -156,6 +171,7 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         repeats: v.repeats.clone(),
         rows: v.rows,
         interrupted,
+        wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
     };
     let result = send_all(
         &conn.client,
@@ -167,6 +183,9 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     .await;
     progress.finish();
     conn.close().await;
+    if let Some(webhooks) = webhooks {
+        webhooks.stop().await;
+    }
     result?;
 
     if let Some(report) = output.report.take() {
@@ -195,6 +214,54 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         )
     };
     Ok(summary.finish(exit, reason))
+}
+
+/// The webhook receiver of `--webhook-port`: wakes the pollers of `--wait`.
+struct WebhookListener {
+    url: String,
+    secret: Secret,
+    wakeups: BatchWakeups,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl WebhookListener {
+    async fn start(port: u16, args: &SubmitArgs) -> anyhow::Result<WebhookListener> {
+        let secret = match (&args.webhook_secret, args.connection.sandbox) {
+            (Some(secret), _) => secret.clone(),
+            (None, true) => Secret::parse(&amili_payments::Uuid::new_v4().to_string())
+                .map_err(|e| anyhow::anyhow!(e))?,
+            (None, false) => anyhow::bail!(
+                "--webhook-port needs the shared webhook secret (--webhook-secret or \
+                 AMILI_WEBHOOK_SECRET)"
+            ),
+        };
+        let wakeups = BatchWakeups::new();
+        let receiver = Receiver::builder(HmacSha256Verifier::new(secret.expose()))
+            .wake_pollers(wakeups.clone())
+            .handler(|_| async { Ok::<_, amili_webhooks::BoxError>(()) });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for webhooks on 127.0.0.1:{port}: {e}"))?;
+        let bound = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(receiver.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        eprintln!("receiving webhooks on http://{bound}/");
+        Ok(WebhookListener {
+            url: format!("http://{bound}/"),
+            secret,
+            wakeups,
+            stop,
+            task,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }
 
 /// The one JSON object `--json` prints on stdout at the end.
