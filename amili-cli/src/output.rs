@@ -189,7 +189,7 @@ impl Table {
                 row.batch_id
                     .map_or_else(|| "-".to_owned(), |b| b.to_string()),
                 row.outcome.name(),
-                row.outcome.reason().map_or("", |r| r.as_str())
+                row.reason().unwrap_or("")
             );
         }
         let total = self.counts.total() as u64;

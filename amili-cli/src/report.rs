@@ -20,6 +20,18 @@ pub struct ReportRow {
     pub batch_id: Option<Uuid>,
     pub idempotency_key: Option<IdempotencyKey>,
     pub outcome: Outcome,
+    /// What else is known when the outcome carries no reason (following its batch failed).
+    pub note: Option<String>,
+}
+
+impl ReportRow {
+    /// The reason column: the outcome's reason, else the note.
+    pub fn reason(&self) -> Option<&str> {
+        self.outcome
+            .reason()
+            .map(|r| r.as_str())
+            .or(self.note.as_deref())
+    }
 }
 
 /// The report's columns, in order.
@@ -46,7 +58,7 @@ impl Serialize for ReportRow {
             batch_id: self.batch_id,
             idempotency_key: self.idempotency_key.as_ref().map(IdempotencyKey::as_str),
             outcome: self.outcome.name(),
-            reason: self.outcome.reason().map(|r| r.as_str()),
+            reason: self.reason(),
         }
         .serialize(serializer)
     }
@@ -145,6 +157,7 @@ mod tests {
             batch_id: Some(Uuid::nil()),
             idempotency_key: None,
             outcome,
+            note: None,
         }
     }
 

@@ -94,19 +94,15 @@ pub async fn send_all(
         .map(|mut request| {
             let poller = poller.clone();
             async move {
+                // A batch that cannot be followed (unreadable, timed out) leaves its payments
+                // accepted, with why in the report; the other batches go on.
+                let mut note = None;
                 if let Some(poller) = poller
                     && let Err(e) = poller.follow(&mut request).await
                 {
-                    let batch = request
-                        .batch_id()
-                        .map(|b| b.to_string())
-                        .unwrap_or_default();
-                    eprintln!(
-                        "warning: could not follow batch {batch} ({e}); its payments stay \
-                         accepted"
-                    );
+                    note = Some(format!("accepted; following its batch failed: {e}"));
                 }
-                request
+                (request, note)
             }
         })
         .buffer_unordered(if sending.wait.is_some() { FOLLOWING } else { 1 });
@@ -114,8 +110,8 @@ pub async fn send_all(
 
     let mut done = 0u64;
     progress.start_sending(sending.rows);
-    while let Some(request) = requests.next().await {
-        let rows = lock(&shared).settle(request);
+    while let Some((request, note)) = requests.next().await {
+        let rows = lock(&shared).settle(request, note.as_deref());
         for row in rows {
             done += 1;
             sink.put(row)?;
@@ -189,8 +185,12 @@ impl Feed {
     }
 
     /// The rows now ready, in file order, after `request`'s outcomes.
-    fn settle(&mut self, request: RequestReport) -> Vec<ReportRow> {
+    fn settle(&mut self, request: RequestReport, note: Option<&str>) -> Vec<ReportRow> {
         for item in request.items {
+            let note = (item.outcome == Outcome::Accepted)
+                .then_some(note)
+                .flatten()
+                .map(str::to_owned);
             self.order.fill(item.index, |line| ReportRow {
                 line,
                 source_id: item.id,
@@ -198,6 +198,7 @@ impl Feed {
                 batch_id: item.batch_id,
                 idempotency_key: item.idempotency_key,
                 outcome: item.outcome,
+                note,
             });
         }
         self.order.drain()
@@ -265,6 +266,7 @@ fn invalid(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
         batch_id: None,
         idempotency_key: None,
         outcome: Outcome::Invalid(row.reason.into()),
+        note: None,
     }
 }
 
@@ -276,6 +278,7 @@ fn payment_row(line: u64, payment: &Payment, outcome: Outcome) -> ReportRow {
         batch_id: None,
         idempotency_key: None,
         outcome,
+        note: None,
     }
 }
 

@@ -201,3 +201,35 @@ fn the_ledger_can_be_looked_at_and_exported() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_batch_that_cannot_be_read_leaves_its_payments_accepted_with_why() {
+    use amili_sandbox::{Fault, Route};
+    let env = Env::new();
+    // Every batch read answers a gateway's HTML page with 200: unreadable.
+    env.sandbox
+        .faults()
+        .random(Route::GetBatch, Fault::HtmlError { status: 200 }, 1.0);
+    env.file("p.csv", &csv_rows("UNREAD", 2));
+    let out = env
+        .amili()
+        .args(["payments", "submit", "p.csv", "--wait", "--report", "r.csv"])
+        .args(["--wait-timeout", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
+    for row in report.lines().skip(1) {
+        assert!(
+            row.contains(",accepted,") && row.contains("following its batch failed"),
+            "{row}"
+        );
+    }
+    assert_eq!(report.lines().count(), 3, "{report}");
+}
