@@ -286,7 +286,7 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
   `wait4(2)`, both taken by the small launcher `amili-bench-measure` (a child's `ru_maxrss`
   includes the size of the process it was spawned from, so the harness, which holds the
   payments, does not spawn them itself). The 1M-row CSV is written once and hard-linked into
-  a fresh directory per run (the CLI keeps its journal beside the input).
+  a fresh directory per run (the CLI gets a fresh SQLite ledger in it, `--state`).
   (4) `amili-bench-csv-loop`: a reader thread parses rows with the `csv` crate and writes
   bodies of 500 with `serde_json` (amounts copied as JSON numbers), 4 posts in flight.
   (5) `amili payments submit FILE --chunk-size 500 --concurrency 4` with the connection
