@@ -160,6 +160,9 @@ pub use amili_api::PaymentType;
 
 // Third-party types of the public API, so callers need no version guessing.
 pub use chrono::{DateTime, Utc};
+/// A `reqwest::ClientBuilder` ready for this crate's TLS backend, for
+/// [`ClientBuilder::http_client`].
+pub use amili_api::tls::client_builder as http_client_builder;
 /// The HTTP client crate, for [`ClientBuilder::http_client`].
 pub use reqwest;
 pub use rust_decimal::Decimal;
