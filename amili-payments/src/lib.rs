@@ -159,10 +159,10 @@ pub use validation::ValidationErrors;
 pub use amili_api::PaymentType;
 
 // Third-party types of the public API, so callers need no version guessing.
-pub use chrono::{DateTime, Utc};
 /// A `reqwest::ClientBuilder` ready for this crate's TLS backend, for
 /// [`ClientBuilder::http_client`].
 pub use amili_api::tls::client_builder as http_client_builder;
+pub use chrono::{DateTime, Utc};
 /// The HTTP client crate, for [`ClientBuilder::http_client`].
 pub use reqwest;
 pub use rust_decimal::Decimal;
