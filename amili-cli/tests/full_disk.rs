@@ -74,18 +74,7 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
         .enable_all()
         .build()
         .unwrap();
-    let client = amili_payments::Client::builder()
-        .environment(amili_payments::Environment::custom(
-            env.sandbox.api_url(),
-            env.sandbox.token_url(),
-        ))
-        .organization_id(env.sandbox.organization_id())
-        .client_credentials(
-            env.sandbox.client_id().to_owned(),
-            env.sandbox.client_secret().to_owned(),
-        )
-        .build()
-        .unwrap();
+    let client = env.client();
     let batches = runtime.block_on(async {
         use futures::TryStreamExt as _;
         client

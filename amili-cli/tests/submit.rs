@@ -353,18 +353,7 @@ fn the_reported_keys_and_batches_are_the_ones_amili_knows() {
         .build()
         .unwrap();
     let found = runtime.block_on(async {
-        let client = amili_payments::Client::builder()
-            .environment(amili_payments::Environment::custom(
-                env.sandbox.api_url(),
-                env.sandbox.token_url(),
-            ))
-            .organization_id(env.sandbox.organization_id())
-            .client_credentials(
-                env.sandbox.client_id().to_owned(),
-                env.sandbox.client_secret().to_owned(),
-            )
-            .build()
-            .unwrap();
+        let client = env.client();
         client.find_batch_by_key(&key).await.unwrap()
     });
     assert_eq!(found.map(|b| b.id.to_string()), Some(batch_id));

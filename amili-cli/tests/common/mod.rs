@@ -100,6 +100,22 @@ impl Env {
         cmd
     }
 
+    /// A library client for the test's sandbox (to look at what the CLI did from the outside).
+    pub fn client(&self) -> amili_payments::Client {
+        amili_payments::Client::builder()
+            .environment(amili_payments::Environment::custom(
+                self.sandbox.api_url(),
+                self.sandbox.token_url(),
+            ))
+            .organization_id(self.sandbox.organization_id())
+            .client_credentials(
+                self.sandbox.client_id().to_owned(),
+                self.sandbox.client_secret().to_owned(),
+            )
+            .build()
+            .expect("a client for the sandbox")
+    }
+
     /// The test's ledger file.
     pub fn ledger_path(&self) -> PathBuf {
         self.dir.path().join("state").join("ledger.db")
