@@ -10,38 +10,34 @@ use std::time::{Duration, Instant};
 use amili_sandbox::{Fault, Route};
 use common::{Env, csv_rows, stderr, stdout};
 
-#[test]
-fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
-    let env = Env::new();
-    // Requests 1 and 2 go through; request 3 hangs long enough for the kill.
+/// `amili payments submit payments.csv` in requests of 2, one at a time.
+const ARGS: [&str; 7] = [
+    "payments",
+    "submit",
+    "payments.csv",
+    "--chunk-size",
+    "2",
+    "--concurrency",
+    "1",
+];
+
+/// Runs [`ARGS`] and kills it (SIGKILL: no cleanup) while its third request hangs at the
+/// sandbox: the first two requests are answered and recorded by then.
+fn kill_during_the_third_request(env: &Env) {
     let faults = env.sandbox.faults();
     faults.push_n(Route::CreatePayments, Fault::Delay(Duration::ZERO), 2);
     faults.push(
         Route::CreatePayments,
         Fault::Delay(Duration::from_secs(120)),
     );
-
-    let input = env.file("payments.csv", &csv_rows("KILL", 10));
-    let args = [
-        "payments",
-        "submit",
-        "payments.csv",
-        "--chunk-size",
-        "2",
-        "--concurrency",
-        "1",
-    ];
     let mut child = env
         .amili_std()
-        .args(args)
+        .args(ARGS)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-
-    // Wait (deterministically, not by timing) until the third request has reached the sandbox
-    // (where it hangs): with one request at a time, the first two are answered and recorded
-    // in the ledger by then.
+    // Deterministically, not by timing: until the third request reached the sandbox.
     let deadline = Instant::now() + Duration::from_secs(30);
     while env.sandbox.stats().payment_requests < 3 {
         assert!(Instant::now() < deadline, "the third request never came");
@@ -51,8 +47,15 @@ fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().unwrap(); // SIGKILL: no cleanup, no last journal line
+    child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
+    let env = Env::new();
+    let input = env.file("payments.csv", &csv_rows("KILL", 10));
+    kill_during_the_third_request(&env);
     assert!(env.booked() <= 4, "only the first two chunks can be booked");
     let requests_before = env.sandbox.stats().payment_requests;
     // The key the killed run claimed the third request's payments under.
@@ -70,7 +73,7 @@ fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
         .map(|i| i.idempotency_key)
         .unwrap();
 
-    let out = env.amili().args(args).arg("--wait").output().unwrap();
+    let out = env.amili().args(ARGS).arg("--wait").output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
     assert!(
@@ -166,36 +169,8 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
 #[test]
 fn a_file_edited_after_a_kill_sends_only_what_was_never_accepted() {
     let env = Env::new();
-    let faults = env.sandbox.faults();
-    faults.push_n(Route::CreatePayments, Fault::Delay(Duration::ZERO), 2);
-    faults.push(
-        Route::CreatePayments,
-        Fault::Delay(Duration::from_secs(120)),
-    );
     env.file("payments.csv", &csv_rows("EDIT", 10));
-    let args = [
-        "payments",
-        "submit",
-        "payments.csv",
-        "--chunk-size",
-        "2",
-        "--concurrency",
-        "1",
-    ];
-    let mut child = env
-        .amili_std()
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while env.sandbox.stats().payment_requests < 3 {
-        assert!(Instant::now() < deadline, "the third request never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_during_the_third_request(&env);
 
     // The file is edited before the rerun: rows reordered, one description of a payment not
     // yet accepted changed, and two rows added.
@@ -208,7 +183,7 @@ fn a_file_edited_after_a_kill_sends_only_what_was_never_accepted() {
         + "\n";
     assert!(edited.contains("(rettet)"));
     env.file("payments.csv", &edited);
-    let out = env.amili().args(args).arg("--wait").output().unwrap();
+    let out = env.amili().args(ARGS).arg("--wait").output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
     assert!(so.contains("4 already accepted"), "{so}");
