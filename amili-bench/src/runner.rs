@@ -407,7 +407,7 @@ fn measure_process(
     contender: Contender,
 ) -> anyhow::Result<Measurement> {
     let what = format!("round {} {server} {}", round + 1, contender.short());
-    // A fresh directory per run: the CLI keeps its journal beside the input file.
+    // A fresh directory per run: the input, the CLI's SQLite ledger and its output.
     let dir = work_dir.join(format!("run-{}-{server}-{}", round + 1, contender.short()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;

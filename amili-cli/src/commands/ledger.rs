@@ -7,7 +7,7 @@ use amili_ledger::{PostgresLedger, SqliteLedger, StoredItem};
 use amili_payments::ledger::LedgerError;
 use serde::Serialize;
 
-use crate::commands::submit::state_path;
+use crate::commands::submit::{is_postgres_url, state_path};
 use crate::exit::{Exit, usage};
 use crate::report::ReportFormat;
 
@@ -16,9 +16,7 @@ async fn each_item(
     state: Option<&str>,
     each: impl FnMut(StoredItem) -> Result<(), LedgerError>,
 ) -> anyhow::Result<String> {
-    if let Some(url) =
-        state.filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
-    {
+    if let Some(url) = state.filter(|s| is_postgres_url(s)) {
         let ledger = PostgresLedger::connect(url, "").await.map_err(usage)?;
         ledger.for_each_item(true, each).await?;
         return Ok(format!("{ledger:?}"));

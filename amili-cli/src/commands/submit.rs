@@ -308,13 +308,16 @@ impl Summary {
 
 /// The ledger `--state` (or `AMILI_STATE`) names, for `target` (API URL and organization).
 pub async fn open_ledger(state: Option<&str>, target: &str) -> anyhow::Result<Arc<dyn Ledger>> {
-    if let Some(url) =
-        state.filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
-    {
+    if let Some(url) = state.filter(|s| is_postgres_url(s)) {
         return Ok(Arc::new(PostgresLedger::connect(url, target).await?));
     }
     let file = state_path(state.map(Path::new))?;
     Ok(Arc::new(SqliteLedger::open(&file, target)?))
+}
+
+/// Whether `--state` names a PostgreSQL ledger rather than a SQLite file.
+pub fn is_postgres_url(state: &str) -> bool {
+    state.starts_with("postgres://") || state.starts_with("postgresql://")
 }
 
 /// The ledger file: `--state`, else `AMILI_STATE` (clap reads it into the flag), else
@@ -339,7 +342,7 @@ pub fn state_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(base.join("amili").join("ledger.db"))
 }
 
-/// On Ctrl-C: stop sending new requests (those in flight finish and are journaled); a second
+/// On Ctrl-C: stop sending new requests (those in flight finish and are recorded in the ledger); a second
 /// Ctrl-C exits at once (the ledger still keeps a rerun safe). The listener is registered
 /// before this returns, so no early signal is missed.
 fn watch_ctrl_c(flag: Arc<AtomicBool>) {
