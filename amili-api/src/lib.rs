@@ -48,6 +48,10 @@ pub use batch_item::BatchItem;
 pub use hooks::RequestHooks;
 pub use open_enums::{BatchStatus, BatchType, PaymentType};
 
+/// serde, for the expansion of the exported `open_enum!` macro.
+#[doc(hidden)]
+pub use serde as __serde;
+
 /// The generated code: `Client`, its builders and `types`.
 #[allow(missing_docs, clippy::all, clippy::pedantic, unused_imports)]
 mod generated {

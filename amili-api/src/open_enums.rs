@@ -3,7 +3,12 @@
 //! progenitor generates closed enums, so one new value from Amili would fail a whole response;
 //! these replace the generated ones (see `amili-codegen`'s settings).
 
-/// Defines an open string enum with documented variants and an `Unknown(String)` catch-all.
+/// Defines an open string enum with documented variants and an `Unknown(String)` catch-all
+/// (`as_str`, `From<&str>`, `From<String>`, `FromStr`, `Display`, serde as a string). Exported
+/// for the other crates of this workspace that read Amili's enums (`amili-webhooks`); not a
+/// public API.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -59,15 +64,18 @@ macro_rules! open_enum {
             }
         }
 
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value =
+                    <std::borrow::Cow<'de, str> as $crate::__serde::Deserialize<'de>>::deserialize(
+                        deserializer,
+                    )?;
                 Ok(Self::from(value.into_owned()))
             }
         }

@@ -1,6 +1,5 @@
 //! The events Amili sends, typed and open: the four documented types and `Unknown` for the rest.
 
-use std::fmt;
 use std::str::FromStr;
 
 use amili_payments::batches::BatchStatus;
@@ -12,68 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-/// Defines an open string enum: documented variants plus `Unknown(String)`, so a value Amili
-/// adds later parses instead of failing the whole event.
-macro_rules! open_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $wire:literal ),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value this version does not know; kept as sent.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// The value as it is written on the wire.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $wire, )+
-                    Self::Unknown(other) => other,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(value: &str) -> Self {
-                match value {
-                    $( $wire => Self::$variant, )+
-                    other => Self::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = std::convert::Infallible;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(value))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Ok(Self::from(&*value))
-            }
-        }
-    };
-}
+// The open enums of Amili's events are made like amili-api's (one macro for both).
+use amili_api::open_enum;
 
 open_enum! {
     /// The type of an event (`type`, or `eventType` for the case events).
