@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 #[cfg(feature = "sqlite")]
 mod sqlite;

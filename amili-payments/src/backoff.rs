@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use rand::Rng;
-
 /// Pauses that grow exponentially: the bound of pause *n* (counting from 0) is
 /// `min(max, initial · 2ⁿ)`, and with jitter on (the default) the pause is uniformly random
 /// between 0 and that bound ("full jitter"), so many clients never retry in step.
@@ -58,7 +56,10 @@ impl Backoff {
     pub fn pause(&self, n: u32) -> Duration {
         let bound = self.bound(n);
         if self.jitter && !bound.is_zero() {
-            rand::rng().random_range(Duration::ZERO..=bound)
+            // Full jitter: uniform in [0, bound]. `fastrand` is enough for spreading retries (no
+            // secrecy needed) and far lighter to build than `rand`.
+            let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+            Duration::from_nanos(fastrand::u64(0..=nanos))
         } else {
             bound
         }

@@ -148,6 +148,11 @@ struct Pages {
 
 impl Client {
     /// One batch by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] with the API's status when Amili refuses the call (404: no such batch),
+    /// after the call loop's retries for throttling and transport failures.
     pub async fn batch(&self, batch_id: Uuid) -> Result<Batch, Error> {
         let span = tracing::info_span!("amili.get_batch", operation = "get_batch_by_id", %batch_id);
         let shared = &self.shared;
@@ -165,6 +170,11 @@ impl Client {
     }
 
     /// One page of batches: the batches and the next cursor (absent or empty on the last).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when Amili refuses the call or it cannot be made after the call loop's
+    /// retries.
     pub async fn batches_page(
         &self,
         filter: &BatchFilter,
@@ -303,6 +313,10 @@ impl Client {
     ///
     /// More than one batch for one key means the server does not apply the filter as
     /// assumed; that is an error rather than a guess.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the listing fails, or when more than one batch carries `key`.
     pub async fn find_batch_by_key(&self, key: &IdempotencyKey) -> Result<Option<Batch>, Error> {
         let filter = BatchFilter::default()
             .with_idempotency_key(key.clone())

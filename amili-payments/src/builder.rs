@@ -124,12 +124,20 @@ impl ClientBuilder {
     ///
     /// Every missing or invalid variable is named in one error. Other settings can still be
     /// changed on the returned builder.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming every variable that is missing or invalid.
     pub fn from_env() -> Result<Self, Error> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `lookup` (tests, config
     /// files).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let get = |name: &str| {
             lookup(name)
@@ -296,6 +304,11 @@ impl ClientBuilder {
     }
 
     /// Checks the configuration and builds the client. Makes no request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming every problem at once: no organization id, no credentials, an
+    /// invalid URL, or an HTTP client that cannot be built.
     pub fn build(self) -> Result<Client, Error> {
         let mut problems = Vec::new();
         if self.organization_id.is_none() {

@@ -57,6 +57,11 @@ impl Currency {
     pub const GBP: Currency = Currency(Repr::Iso(iso_currency::Currency::GBP));
 
     /// An ISO 4217 alphabetic code, exactly as written (three upper-case letters).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidCurrency`] when `code` is not three upper-case letters or no ISO 4217 code
+    /// (with a hint for lower-case input).
     pub fn iso(code: &str) -> Result<Self, InvalidCurrency> {
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
             let hint = if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {

@@ -76,6 +76,10 @@ impl Environment {
 
     /// Checks both URLs: absolute, `https` (or `http` to a loopback host), no credentials or
     /// query in them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming the URL (API or token) and what is wrong with it.
     pub fn check(&self) -> Result<(), Error> {
         check_url("API URL", self.api_url())?;
         check_url("token URL", self.token_url())?;
@@ -83,6 +87,10 @@ impl Environment {
     }
 
     /// Parses `production` / `staging` (any case).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming the value when it is neither.
     pub fn from_name(name: &str) -> Result<Self, Error> {
         match name.trim().to_ascii_lowercase().as_str() {
             "production" | "prod" => Ok(Environment::Production),

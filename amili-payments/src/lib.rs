@@ -117,6 +117,7 @@
 //! The client is async (tokio). From blocking code, run it on a runtime:
 //! `tokio::runtime::Runtime::new()?.block_on(client.submit(payments).send())`.
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 mod backoff;
 pub mod batches;

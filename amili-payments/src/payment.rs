@@ -244,6 +244,10 @@ impl PaymentBuilder {
     }
 
     /// Checks every field; the error names each problem (as payment #0).
+    ///
+    /// # Errors
+    ///
+    /// [`ValidationErrors`] with one entry per field that is missing or invalid.
     pub fn build(self) -> Result<Payment, ValidationErrors> {
         self.build_at(None).map_err(|(errors, id)| {
             ValidationErrors::new(vec![ItemError {
@@ -575,6 +579,10 @@ impl schemars::JsonSchema for AmountInput {
 ///
 /// Besides each row's own fields, a `uniqueSourcePaymentId` that repeats an earlier row's is
 /// reported on the later row (one submission must not carry a payment twice).
+///
+/// # Errors
+///
+/// [`ValidationErrors`] with every problem of every row (row index and field).
 pub fn validate_all(
     inputs: impl IntoIterator<Item = PaymentInput>,
 ) -> Result<Vec<Payment>, ValidationErrors> {

@@ -336,7 +336,7 @@ impl TokenCache {
             let lifetime = (expires_at - now).to_std().unwrap_or(Duration::ZERO);
             // Up to half the margin again, at random: processes started together then do not
             // all ask the token endpoint at the same instant.
-            let jitter = self.margin.mul_f64(rand::random::<f64>() * 0.5);
+            let jitter = self.margin.mul_f64(fastrand::f64() * 0.5);
             let margin = (self.margin + jitter).min(lifetime / 2);
             expires_at - chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::zero())
         });

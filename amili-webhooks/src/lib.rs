@@ -59,6 +59,7 @@
 //! - **Time stamps** without an offset are taken as UTC; no replay window is enforced on
 //!   them, as the sender's retry schedule is not documented.
 #![warn(missing_docs)]
+#![warn(clippy::missing_errors_doc)]
 
 mod dedupe;
 mod event;
