@@ -161,6 +161,7 @@ pub mod cli;
 mod config;
 mod error;
 mod faults;
+mod invoices;
 mod ledger;
 mod payments;
 mod request;
@@ -168,6 +169,7 @@ mod rules;
 mod sandbox;
 mod schema;
 mod server;
+mod settlements;
 pub mod spec;
 mod state;
 mod stats;
@@ -179,6 +181,7 @@ use uuid::Uuid;
 
 pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
+pub use invoices::{INVOICE_PAGE_SIZE, SeedInvoice, demo_invoices, parse_invoice_csv};
 pub use ledger::BookedPayment;
 pub use payments::IDEMPOTENCY_KEY_HEADER;
 pub use rules::reason;
@@ -189,6 +192,7 @@ pub use sandbox::{
     TestOrganization,
 };
 pub use server::REQUEST_ID_HEADER;
+pub use settlements::{MAX_SETTLEMENT_PAGE_SIZE, SETTLEMENT_PAGE_SIZE, Settlement};
 pub use stats::Stats;
 pub use webhooks::{
     DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
