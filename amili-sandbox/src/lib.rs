@@ -170,6 +170,7 @@ mod auth;
 mod batches;
 pub mod cli;
 mod config;
+mod corrections;
 mod error;
 mod faults;
 mod invoices;
@@ -191,6 +192,7 @@ mod webhooks;
 use uuid::Uuid;
 
 pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use corrections::{BookedCorrection, CORRECTION_BATCH_TYPE};
 pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
 pub use invoices::{INVOICE_PAGE_SIZE, SeedInvoice, demo_invoices, parse_invoice_csv};
 pub use ledger::BookedPayment;

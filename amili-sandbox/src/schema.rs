@@ -1,5 +1,5 @@
 //! Validating request bodies against the spec's JSON Schema, with errors that name the item
-//! and the field (`payments[3].amount: "abc" is not of type "number"`).
+//! and the field (`payments[3].amount: "abc" is not of type "number"`, `corrections[1].date: …`).
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
@@ -80,8 +80,9 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> ErrorDetail {
         }
         _ => error.to_string(),
     };
+    // The item of a write body's one list (`payments`, `corrections`).
     let item = match steps.as_slice() {
-        [Step::Key(first), Step::Index(index), ..] if first == "payments" => Some(*index),
+        [Step::Key(_), Step::Index(index), ..] => Some(*index),
         _ => None,
     };
     let field_steps = if item.is_some() {
