@@ -154,7 +154,7 @@ pub(crate) async fn create_corrections(
         &organization_id,
         &headers,
         body,
-        &state.corrections_schema,
+        &state.schemas.corrections,
     )
     .await?;
     let corrections: Vec<IncomingCorrection> = parse_items(&body, "corrections")?;

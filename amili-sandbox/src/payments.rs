@@ -45,7 +45,7 @@ pub(crate) async fn create_payments(
         &organization_id,
         &headers,
         body,
-        &state.payments_schema,
+        &state.schemas.payments,
     )
     .await?;
     let payments = parse_items(&body, "payments")?;

@@ -14,7 +14,7 @@ use crate::corrections::BookedCorrection;
 use crate::faults::Faults;
 use crate::invoices::{Invoices, SeedInvoice, demo_invoices};
 use crate::ledger::BookedPayment;
-use crate::schema::RequestValidator;
+use crate::schema::WriteSchemas;
 use crate::server;
 use crate::settlements::Settlement;
 use crate::state::AppState;
@@ -337,7 +337,7 @@ impl SandboxBuilder {
     ///   (a defect of the crate, not of the caller).
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         self.validate()?;
-        let payments_schema = RequestValidator::for_operation("CreatePayments")?;
+        let schemas = WriteSchemas::load()?;
         let listener = TcpListener::bind(self.bind)
             .await
             .map_err(|source| SandboxError::Bind {
@@ -383,8 +383,7 @@ impl SandboxBuilder {
         let state = Arc::new(AppState::new(
             config,
             TokenIssuer::new(self.token_lifetime, self.token_times_as_strings),
-            payments_schema,
-            RequestValidator::for_operation("CreateCorrections")?,
+            schemas,
             Faults::new(self.fault_seed),
             Store::new(invoices, self.accept_any_invoice),
             described,
@@ -522,8 +521,9 @@ impl Sandbox {
         self.state.seed_invoices(invoices.into_iter().collect());
     }
 
-    /// Settles every booked payment not settled yet, on `date`: one settlement per
-    /// organization, invoice and currency, for the sum of their amounts. Returns the new ones.
+    /// Settles every booked payment and correction not settled yet, on `date`: one
+    /// settlement per organization, invoice and currency, for the sum of their amounts.
+    /// Returns the new ones.
     pub fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
         self.state.settle(date)
     }

@@ -55,6 +55,23 @@ impl RequestValidator {
     }
 }
 
+/// The request validators of the write operations.
+#[derive(Debug)]
+pub(crate) struct WriteSchemas {
+    pub(crate) payments: RequestValidator,
+    pub(crate) corrections: RequestValidator,
+}
+
+impl WriteSchemas {
+    /// Both validators, from the embedded spec.
+    pub(crate) fn load() -> Result<Self, SandboxError> {
+        Ok(Self {
+            payments: RequestValidator::for_operation("CreatePayments")?,
+            corrections: RequestValidator::for_operation("CreateCorrections")?,
+        })
+    }
+}
+
 /// One step of a JSON path.
 enum Step {
     Key(String),

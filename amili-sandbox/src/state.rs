@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::corrections::Corrections;
 use crate::faults::Faults;
 use crate::invoices::{Invoices, SeedInvoice};
-use crate::schema::RequestValidator;
+use crate::schema::WriteSchemas;
 use crate::settlements::{Settlement, Settlements};
 use crate::stats::Counters;
 use crate::store::Store;
@@ -22,8 +22,7 @@ use crate::webhooks::{AttemptLog, FinishedBatch};
 pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) tokens: TokenIssuer,
-    pub(crate) payments_schema: RequestValidator,
-    pub(crate) corrections_schema: RequestValidator,
+    pub(crate) schemas: WriteSchemas,
     pub(crate) faults: Faults,
     pub(crate) stats: Counters,
     /// Signalled when a batch is created (wakes the webhook clock).
@@ -49,8 +48,7 @@ impl AppState {
     pub(crate) fn new(
         config: Config,
         tokens: TokenIssuer,
-        payments_schema: RequestValidator,
-        corrections_schema: RequestValidator,
+        schemas: WriteSchemas,
         faults: Faults,
         store: Store,
         invoices: Invoices,
@@ -59,8 +57,7 @@ impl AppState {
         Self {
             config,
             tokens,
-            payments_schema,
-            corrections_schema,
+            schemas,
             faults,
             stats: Counters::default(),
             batch_created: Notify::new(),
@@ -110,8 +107,10 @@ impl AppState {
     /// Settles every booked payment not settled yet, on `date`.
     pub(crate) fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
         let store = self.observe();
+        let corrections = self.corrections();
         let invoices = self.invoices();
-        self.settlements().settle(store.ledger(), &invoices, date)
+        self.settlements()
+            .settle(store.ledger(), corrections.ledger(), &invoices, date)
     }
 
     /// The store after every due batch was processed (for reads).
