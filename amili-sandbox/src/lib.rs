@@ -183,6 +183,7 @@ mod error;
 mod faults;
 mod invoices;
 mod ledger;
+mod paging;
 mod payments;
 mod request;
 mod rules;

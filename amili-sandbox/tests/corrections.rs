@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, reason};
-use common::{Api, body, payment};
+use common::{Api, body, conforms, payment};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -39,20 +39,6 @@ async fn post(api: &Api, body: &Value, key: Option<&str>) -> reqwest::Response {
         request = request.header("IdempotencyKey", key);
     }
     request.send().await.unwrap()
-}
-
-fn conforms(component: &str, value: &Value) {
-    let schema = amili_sandbox::spec::component_schema(component).unwrap();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{component}: {errors:?} in {value}");
 }
 
 #[tokio::test]

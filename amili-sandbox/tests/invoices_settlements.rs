@@ -11,7 +11,7 @@ use amili_sandbox::{
 };
 use chrono::NaiveDate;
 use clap::Parser;
-use common::{Api, body, payment};
+use common::{Api, body, conforms, payment};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -29,20 +29,6 @@ fn settlements_url(api: &Api) -> String {
         api.sandbox.api_url(),
         api.sandbox.organization_id()
     )
-}
-
-fn conforms(component: &str, value: &Value) {
-    let schema = amili_sandbox::spec::component_schema(component).unwrap();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(value)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{component}: {errors:?} in {value}");
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -298,38 +284,26 @@ async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
     assert_eq!(everything.len(), 7_usize.div_ceil(SETTLEMENT_PAGE_SIZE));
     let all_ids: Vec<String> = everything.iter().flat_map(ids).collect();
     assert_eq!(all_ids.len(), 7);
-    let ones = all_pages(
-        &api,
-        &format!("{url}?pageSize=1"),
-        "pageToken",
-        "SettlementListResponse",
-    )
-    .await;
-    assert_eq!(ones.iter().flat_map(ids).collect::<Vec<_>>(), all_ids);
-    let march_only = all_pages(
-        &api,
-        &format!("{url}?fromDate=2025-03-31&toDate=2025-03-31&pageSize=10"),
-        "pageToken",
-        "SettlementListResponse",
-    )
-    .await;
-    assert_eq!(march_only.iter().flat_map(ids).count(), 2);
-    let april = all_pages(
-        &api,
-        &format!("{url}?fromDate=2025-04-01"),
-        "pageToken",
-        "SettlementListResponse",
-    )
-    .await;
-    assert_eq!(april.iter().flat_map(ids).count(), 5);
-    let none = all_pages(
-        &api,
-        &format!("{url}?toDate=2025-03-30"),
-        "pageToken",
-        "SettlementListResponse",
-    )
-    .await;
-    assert_eq!(none.iter().flat_map(ids).count(), 0);
+    let settled = |query: &'static str| {
+        let api = &api;
+        let url = format!("{url}?{query}");
+        async move {
+            all_pages(api, &url, "pageToken", "SettlementListResponse")
+                .await
+                .iter()
+                .flat_map(ids)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(settled("pageSize=1").await, all_ids);
+    assert_eq!(
+        settled("fromDate=2025-03-31&toDate=2025-03-31&pageSize=10")
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(settled("fromDate=2025-04-01").await.len(), 5);
+    assert!(settled("toDate=2025-03-30").await.is_empty());
 
     let (status, one) = api.get_json(&format!("{url}/{}", on_1.id)).await;
     assert_eq!(status, 200);
