@@ -111,8 +111,8 @@
 //! A batch carries `batchId`, `type`, `status`, `createdAt`, `finishedAt` (`null` while queued),
 //! `organizationId`, `createdBy`, `succeeded`, `failed`, and `idempotencyKey` when it has one.
 //! Its `type` is `PAYMENT` by default ([`DEFAULT_BATCH_TYPE`]): the spec documents only `NONE`
-//! and `INVOICE` and says the set is open, and the value Amili uses for payment batches is not
-//! documented.
+//! and `INVOICE` (and assumes `CORRECTION`, which correction batches carry) and says the set
+//! is open, and the value Amili uses for payment batches is not documented.
 //!
 //! Processing is lazy and deterministic: whatever observes the state (a batch read, a list,
 //! [`Sandbox::ledger`]) first processes every due batch, oldest first, so a test can wait for a

@@ -40,7 +40,7 @@ pub const OTHER_CLIENT_SECRET: &str = "sandbox-other-secret";
 pub const OTHER_ORGANIZATION_ID: Uuid = Uuid::from_u128(0x0b0e7a11_0000_4000_8000_000000000002);
 
 /// The `type` the sandbox gives payment batches by default. The spec documents only `NONE`
-/// and `INVOICE` and says the set is open; the value Amili uses for payment batches is not
+/// and `INVOICE` (and assumes `CORRECTION` for corrections) and says the set is open; the value Amili uses for payment batches is not
 /// documented, so the sandbox sends an undocumented one to keep clients honest.
 pub const DEFAULT_BATCH_TYPE: &str = "PAYMENT";
 /// Default token lifetime.
