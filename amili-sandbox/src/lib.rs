@@ -1,8 +1,10 @@
 //! A stateful local Amili AutoCollect API, for tests and demos.
 //!
 //! The sandbox speaks the part of Amili's API described in `openapi/autocollect.yaml`
-//! (embedded in the crate): the token endpoint, `CreatePayments`, `GetBatchById` and
-//! `GetBatchesByOrganization`. It is not a canned-response mock: it issues signed tokens,
+//! (embedded in the crate): the token endpoint, `CreatePayments`, `CreateCorrections`,
+//! `GetBatchById`,
+//! `GetBatchesByOrganization`, the invoice lookups (`GetInvoicesByOrganization`,
+//! `GetInvoiceById`) and settlements (`GetSettlements`, `GetSettlementById`). It is not a canned-response mock: it issues signed tokens,
 //! validates request bodies against the spec's JSON Schema, queues batches that turn terminal
 //! after a delay, books payments in a ledger (at most once per `uniqueSourcePaymentId`), honours
 //! idempotency keys, and can be told to misbehave ([`Faults`]).
@@ -109,8 +111,8 @@
 //! A batch carries `batchId`, `type`, `status`, `createdAt`, `finishedAt` (`null` while queued),
 //! `organizationId`, `createdBy`, `succeeded`, `failed`, and `idempotencyKey` when it has one.
 //! Its `type` is `PAYMENT` by default ([`DEFAULT_BATCH_TYPE`]): the spec documents only `NONE`
-//! and `INVOICE` and says the set is open, and the value Amili uses for payment batches is not
-//! documented.
+//! and `INVOICE` (and assumes `CORRECTION`, which correction batches carry) and says the set
+//! is open, and the value Amili uses for payment batches is not documented.
 //!
 //! Processing is lazy and deterministic: whatever observes the state (a batch read, a list,
 //! [`Sandbox::ledger`]) first processes every due batch, oldest first, so a test can wait for a
@@ -143,7 +145,24 @@
 //! attempt ([`SandboxBuilder::webhook_retries`]; a timeout, [`SandboxBuilder::webhook_timeout`],
 //! or a refused connection is a failed attempt); [`WebhookFault`] delivers every event twice
 //! or swaps events pairwise. [`Sandbox::webhook_attempts`] lists every request sent, and
-//! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent: the sandbox has no settlements.
+//! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent.
+//!
+//! **CreateCorrections** (`POST …/orgs/{organizationId}/corrections`) is checked and
+//! answered like `CreatePayments` (same `IdempotencyKey` handling, 422 naming
+//! `corrections[i].field`) and creates a batch of type [`CORRECTION_BATCH_TYPE`]; its items
+//! fail with `INVALID_CURRENCY`, `INVALID_AMOUNT` (zero or too precise; negative is allowed)
+//! or `UNKNOWN_INVOICE`, else are booked in [`Sandbox::corrections`] and change
+//! [`Sandbox::paid_on`].
+//!
+//! **Invoices** ([`SeedInvoice`], [`demo_invoices`], [`parse_invoice_csv`]): the demo invoices
+//! have numbers and source ids; `GET …/invoices` filters by `Status`, `Type`, `InvoiceNumber`,
+//! `UniqueSourceInvoiceId`, `CustomerNumber`, `From`/`To` and pages by [`INVOICE_PAGE_SIZE`];
+//! `GET …/invoices/{invoiceId}` reads one.
+//!
+//! **Settlements** ([`Settlement`]) are produced on demand from booked payments and corrections
+//! ([`Sandbox::settle`], or `POST /admin/settle?date=YYYY-MM-DD`): one per organization,
+//! invoice and currency. `GET …/settlements` takes `fromDate`, `toDate`, `pageSize` (default
+//! [`SETTLEMENT_PAGE_SIZE`]) and `pageToken`; `GET …/settlements/{settlementId}` reads one.
 //!
 //! **Robustness.** Unknown routes are a 404 and wrong methods a 405 (with `Allow`), both JSON;
 //! no input makes the server panic. Every answer carries an `x-amili-request-id` header
@@ -159,15 +178,19 @@ mod auth;
 mod batches;
 pub mod cli;
 mod config;
+mod corrections;
 mod error;
 mod faults;
+mod invoices;
 mod ledger;
+mod paging;
 mod payments;
 mod request;
 mod rules;
 mod sandbox;
 mod schema;
 mod server;
+mod settlements;
 pub mod spec;
 mod state;
 mod stats;
@@ -178,7 +201,9 @@ mod webhooks;
 use uuid::Uuid;
 
 pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use corrections::{BookedCorrection, CORRECTION_BATCH_TYPE};
 pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
+pub use invoices::{INVOICE_PAGE_SIZE, SeedInvoice, demo_invoices, parse_invoice_csv};
 pub use ledger::BookedPayment;
 pub use payments::IDEMPOTENCY_KEY_HEADER;
 pub use rules::reason;
@@ -189,6 +214,7 @@ pub use sandbox::{
     TestOrganization,
 };
 pub use server::REQUEST_ID_HEADER;
+pub use settlements::{MAX_SETTLEMENT_PAGE_SIZE, SETTLEMENT_PAGE_SIZE, Settlement};
 pub use stats::Stats;
 pub use webhooks::{
     DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,

@@ -10,9 +10,13 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::config::{Config, OrgConfig};
+use crate::corrections::BookedCorrection;
 use crate::faults::Faults;
+use crate::invoices::{Invoices, SeedInvoice, demo_invoices};
 use crate::ledger::BookedPayment;
-use crate::schema::RequestValidator;
+use crate::schema::WriteSchemas;
+use crate::server;
+use crate::settlements::Settlement;
 use crate::state::AppState;
 use crate::stats::Stats;
 use crate::store::Store;
@@ -21,7 +25,6 @@ use crate::webhooks::{
     self, Courier, DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
     DEFAULT_WEBHOOK_TIMEOUT, WebhookAttempt, WebhookFault, WebhookSettings,
 };
-use crate::{DEMO_INVOICES, server};
 
 /// The default test client id of the sandbox's main organization.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
@@ -37,7 +40,7 @@ pub const OTHER_CLIENT_SECRET: &str = "sandbox-other-secret";
 pub const OTHER_ORGANIZATION_ID: Uuid = Uuid::from_u128(0x0b0e7a11_0000_4000_8000_000000000002);
 
 /// The `type` the sandbox gives payment batches by default. The spec documents only `NONE`
-/// and `INVOICE` and says the set is open; the value Amili uses for payment batches is not
+/// and `INVOICE` (and assumes `CORRECTION` for corrections) and says the set is open; the value Amili uses for payment batches is not
 /// documented, so the sandbox sends an undocumented one to keep clients honest.
 pub const DEFAULT_BATCH_TYPE: &str = "PAYMENT";
 /// Default token lifetime.
@@ -103,7 +106,8 @@ pub struct SandboxBuilder {
     token_times_as_strings: bool,
     batch_delay: Duration,
     batch_type: String,
-    invoices: Vec<Uuid>,
+    invoice_ids: Vec<Uuid>,
+    invoices: Vec<SeedInvoice>,
     demo_invoices: bool,
     accept_any_invoice: bool,
     main: TestOrganization,
@@ -121,6 +125,7 @@ impl Default for SandboxBuilder {
             token_times_as_strings: false,
             batch_delay: DEFAULT_BATCH_DELAY,
             batch_type: DEFAULT_BATCH_TYPE.to_owned(),
+            invoice_ids: Vec::new(),
             invoices: Vec::new(),
             demo_invoices: true,
             accept_any_invoice: false,
@@ -175,13 +180,22 @@ impl SandboxBuilder {
         self
     }
 
-    /// Invoices whose payments succeed, in addition to [`DEMO_INVOICES`].
+    /// Invoices whose payments succeed, in addition to [`crate::DEMO_INVOICES`] (known by id only:
+    /// no number or source id).
     pub fn seed_invoices(mut self, ids: impl IntoIterator<Item = Uuid>) -> Self {
-        self.invoices.extend(ids);
+        self.invoice_ids.extend(ids);
         self
     }
 
-    /// Whether the sandbox also knows [`DEMO_INVOICES`] (default `true`).
+    /// Invoices with numbers and source ids, whose payments succeed and which the invoice
+    /// lookups find (one with a demo invoice's id replaces its description).
+    pub fn seed_invoice_records(mut self, invoices: impl IntoIterator<Item = SeedInvoice>) -> Self {
+        self.invoices.extend(invoices);
+        self
+    }
+
+    /// Whether the sandbox also knows [`crate::DEMO_INVOICES`], described as [`demo_invoices`]
+    /// says (default `true`).
     pub fn demo_invoices(mut self, yes: bool) -> Self {
         self.demo_invoices = yes;
         self
@@ -323,7 +337,7 @@ impl SandboxBuilder {
     ///   (a defect of the crate, not of the caller).
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         self.validate()?;
-        let payments_schema = RequestValidator::for_operation("CreatePayments")?;
+        let schemas = WriteSchemas::load()?;
         let listener = TcpListener::bind(self.bind)
             .await
             .map_err(|source| SandboxError::Bind {
@@ -352,10 +366,13 @@ impl SandboxBuilder {
             batch_type: self.batch_type.clone(),
             max_body_bytes: self.max_body_bytes,
         };
-        let mut invoices = self.invoices.clone();
+        let mut described = Invoices::default();
         if self.demo_invoices {
-            invoices.extend(DEMO_INVOICES);
+            described.seed(demo_invoices());
         }
+        described.seed(self.invoices.iter().cloned());
+        described.know(self.invoice_ids.iter().copied());
+        let invoices = described.ids();
         let (finished, to_deliver) = match self.webhooks {
             Some(_) => {
                 let (sender, receiver) = mpsc::unbounded_channel();
@@ -366,9 +383,10 @@ impl SandboxBuilder {
         let state = Arc::new(AppState::new(
             config,
             TokenIssuer::new(self.token_lifetime, self.token_times_as_strings),
-            payments_schema,
+            schemas,
             Faults::new(self.fault_seed),
             Store::new(invoices, self.accept_any_invoice),
+            described,
             finished,
         ));
         let mut background = Vec::new();
@@ -493,14 +511,55 @@ impl Sandbox {
             .batch_url(self.main.organization_id, batch_id)
     }
 
-    /// Makes payments for these invoices succeed from now on.
+    /// Makes payments for these invoices succeed from now on (known by id only).
     pub fn seed_invoices(&self, ids: impl IntoIterator<Item = Uuid>) {
-        self.state.store().seed_invoices(ids);
+        self.state.seed_invoice_ids(ids.into_iter().collect());
+    }
+
+    /// Describes these invoices (number, source id, …) and makes their payments succeed.
+    pub fn seed_invoice_records(&self, invoices: impl IntoIterator<Item = SeedInvoice>) {
+        self.state.seed_invoices(invoices.into_iter().collect());
+    }
+
+    /// Settles every booked payment and correction not settled yet, on `date`: one
+    /// settlement per organization, invoice and currency, for the sum of their amounts.
+    /// Returns the new ones.
+    pub fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
+        self.state.settle(date)
+    }
+
+    /// Every settlement produced so far, by settlement date.
+    pub fn settlements(&self) -> Vec<Settlement> {
+        self.state.settlements().all().to_vec()
     }
 
     /// Every booked payment, in booking order (due batches are processed first).
     pub fn ledger(&self) -> Vec<BookedPayment> {
         self.state.observe().ledger().to_vec()
+    }
+
+    /// Every booked correction, in booking order (due batches are processed first).
+    pub fn corrections(&self) -> Vec<BookedCorrection> {
+        let _store = self.state.observe();
+        self.state.corrections().ledger().to_vec()
+    }
+
+    /// What was paid on `invoice`: its booked payments plus its booked corrections, in any
+    /// organization and currency (the sandbox's invoices have one currency in practice).
+    pub fn paid_on(&self, invoice: Uuid) -> rust_decimal::Decimal {
+        let store = self.state.observe();
+        let payments = store
+            .ledger()
+            .iter()
+            .filter(|p| p.invoice_id == invoice)
+            .map(|p| p.amount);
+        let corrections = self.state.corrections();
+        let corrected = corrections
+            .ledger()
+            .iter()
+            .filter(|c| c.invoice_id == invoice)
+            .map(|c| c.amount);
+        payments.chain(corrected).sum()
     }
 
     /// How many times `unique_source_payment_id` was booked, in any organization.

@@ -225,3 +225,18 @@ pub fn install_crypto_provider() {
     // `Err`: one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// Asserts that `value` conforms to the spec's component schema `component`.
+pub fn conforms(component: &str, value: &Value) {
+    let schema = amili_sandbox::spec::component_schema(component).expect("component schema");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{component}: {errors:?} in {value}");
+}
