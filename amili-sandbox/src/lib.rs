@@ -157,7 +157,9 @@
 
 mod auth;
 mod batches;
+mod booked;
 pub mod cli;
+mod compact;
 mod config;
 mod error;
 mod faults;

@@ -22,6 +22,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::compact::StoredPayment;
+
 /// The `reason` values of failed batch items.
 pub mod reason {
     /// The invoice id is unknown to the sandbox (not seeded).
@@ -38,7 +40,8 @@ pub mod reason {
     pub const UNSUPPORTED_PAYMENT_TYPE: &str = "UNSUPPORTED_PAYMENT_TYPE";
 }
 
-/// One payment of a `CreatePayments` body, after schema validation.
+/// One payment of a `CreatePayments` body, after schema validation (stored compactly by
+/// [`crate::compact::PaymentStore`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct IncomingPayment {
@@ -66,18 +69,17 @@ fn fail(reason: &'static str, message: String) -> Verdict {
     Verdict::Fail { reason, message }
 }
 
-/// The decimal value of a JSON number, if it has one.
-pub(crate) fn decimal(number: &serde_json::Number) -> Option<Decimal> {
-    let text = number.to_string();
-    Decimal::from_str(&text)
+/// The decimal value of a JSON number's text, if it has one.
+pub(crate) fn decimal(text: &str) -> Option<Decimal> {
+    Decimal::from_str(text)
         .ok()
-        .or_else(|| Decimal::from_scientific(&text).ok())
+        .or_else(|| Decimal::from_scientific(text).ok())
 }
 
 /// Applies the rules to one payment. `already_booked` names the batch that booked the same
 /// source id before, if any.
 pub(crate) fn judge(
-    payment: &IncomingPayment,
+    payment: &StoredPayment<'_>,
     invoice_known: bool,
     already_booked: Option<Uuid>,
 ) -> Verdict {
@@ -93,7 +95,7 @@ pub(crate) fn judge(
             format!("payment type {:?} is not supported", payment.payment_type),
         );
     }
-    let Some(currency) = iso_currency::Currency::from_code(&payment.currency) else {
+    let Some(currency) = iso_currency::Currency::from_code(payment.currency) else {
         return fail(
             reason::INVALID_CURRENCY,
             format!(
@@ -102,7 +104,7 @@ pub(crate) fn judge(
             ),
         );
     };
-    let Some(amount) = decimal(&payment.amount) else {
+    let Some(amount) = decimal(payment.amount) else {
         return fail(
             reason::INVALID_AMOUNT,
             format!("amount {} is not a representable decimal", payment.amount),
@@ -146,10 +148,17 @@ pub(crate) fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compact::PaymentStore;
     use serde_json::json;
 
-    fn payment(amount: serde_json::Value, currency: &str) -> IncomingPayment {
-        serde_json::from_value(json!({
+    /// The verdict on a payment with this amount and currency, stored as the sandbox stores it.
+    fn judged(
+        amount: serde_json::Value,
+        currency: &str,
+        known: bool,
+        booked: Option<Uuid>,
+    ) -> Verdict {
+        let incoming: IncomingPayment = serde_json::from_value(json!({
             "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
             "type": "DIRECT_PAYMENT",
             "amount": amount,
@@ -158,7 +167,10 @@ mod tests {
             "description": "x",
             "uniqueSourcePaymentId": "p-1"
         }))
-        .unwrap()
+        .unwrap();
+        let mut store = PaymentStore::default();
+        store.push_all(Uuid::nil(), &[incoming]).unwrap();
+        judge(&store.get(0).unwrap(), known, booked)
     }
 
     fn reason_of(verdict: Verdict) -> Option<&'static str> {
@@ -171,18 +183,18 @@ mod tests {
     #[test]
     fn books_valid_payments() {
         assert_eq!(
-            judge(&payment(json!(4500.5), "NOK"), true, None),
+            judged(json!(4500.5), "NOK", true, None),
             Verdict::Book(Decimal::new(45005, 1))
         );
         assert!(matches!(
-            judge(&payment(json!(100), "JPY"), true, None),
+            judged(json!(100), "JPY", true, None),
             Verdict::Book(_)
         ));
     }
 
     #[test]
     fn refuses_by_rule() {
-        let r = |a, c, known, booked| reason_of(judge(&payment(a, c), known, booked));
+        let r = |a, c, known, booked| reason_of(judged(a, c, known, booked));
         assert_eq!(
             r(json!(1), "string", true, None),
             Some(reason::INVALID_CURRENCY)
