@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(
             text.lines().nth(2),
             Some(
-                "be4c0000-0000-4000-8000-000000000001,DIRECT_PAYMENT,8019.31,NOK,2025-02-01T01:15:00Z,Innbetaling nettbank KID 1000000001,BENCH-00000001"
+                "de300000-0000-4000-8000-000000000001,DIRECT_PAYMENT,8019.31,NOK,2025-02-01T01:15:00Z,Innbetaling nettbank KID 1000000001,BENCH-00000001"
             )
         );
         Ok(())
