@@ -19,18 +19,8 @@ pub const CSV_HEADER: &str =
     "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId";
 
 /// The invoices the payments are for; the sandbox is started with these seeded.
-pub const INVOICES: [Uuid; 10] = [
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0000),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0001),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0002),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0003),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0004),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0005),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0006),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0007),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0008),
-    Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0009),
-];
+/// The embedded sandbox (`amili payments submit --sandbox`) knows these without seeding.
+pub const INVOICES: [Uuid; 10] = amili_sandbox::DEMO_INVOICES;
 
 /// 2025-02-01T00:15:00Z: every date is in February 2025, so none is in the future.
 const FIRST_DATE_UNIX: i64 = 1_738_368_900;
@@ -186,7 +176,7 @@ mod tests {
         assert_eq!(
             text.lines().nth(2),
             Some(
-                "be4c0000-0000-4000-8000-000000000001,DIRECT_PAYMENT,8019.31,NOK,2025-02-01T01:15:00Z,Innbetaling nettbank KID 1000000001,BENCH-00000001"
+                "de300000-0000-4000-8000-000000000001,DIRECT_PAYMENT,8019.31,NOK,2025-02-01T01:15:00Z,Innbetaling nettbank KID 1000000001,BENCH-00000001"
             )
         );
         Ok(())

@@ -40,7 +40,7 @@ struct Args {
     concurrency: u64,
 
     /// The servers (comma-separated).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ServerArg::Stub, ServerArg::Sandbox])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ServerArg::Stub, ServerArg::Sandbox, ServerArg::Embedded])]
     servers: Vec<ServerArg>,
 
     /// Skip the library contenders (1)–(3).
@@ -79,6 +79,8 @@ struct Args {
 enum ServerArg {
     Stub,
     Sandbox,
+    /// The CLI's own `--sandbox` (only the CLI contender (6) runs against it).
+    Embedded,
 }
 
 fn main() -> ExitCode {
@@ -106,6 +108,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .map(|s| match s {
             ServerArg::Stub => Server::Stub,
             ServerArg::Sandbox => Server::Sandbox,
+            ServerArg::Embedded => Server::Embedded,
         })
         .collect();
     servers.dedup();

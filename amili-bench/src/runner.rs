@@ -24,6 +24,9 @@ pub enum Server {
     Stub,
     /// (b) the `amili-sandbox` binary ([`crate::sandbox`]).
     Sandbox,
+    /// (c) the sandbox inside the CLI process (`amili payments submit --sandbox`); only the
+    /// contender (6) runs against it.
+    Embedded,
 }
 
 impl fmt::Display for Server {
@@ -31,6 +34,7 @@ impl fmt::Display for Server {
         f.write_str(match self {
             Server::Stub => "stub",
             Server::Sandbox => "sandbox",
+            Server::Embedded => "embedded",
         })
     }
 }
@@ -50,6 +54,8 @@ pub enum Contender {
     CsvLoop,
     /// (5) `amili payments submit FILE`, a process.
     Cli,
+    /// (6) `amili payments submit FILE --sandbox --wait`, a process holding its own sandbox.
+    CliEmbedded,
 }
 
 impl Contender {
@@ -63,6 +69,14 @@ impl Contender {
     /// The CLI contenders, baseline first.
     pub const CLI: [Contender; 2] = [Contender::CsvLoop, Contender::Cli];
 
+    /// The process contenders that run against `server`.
+    pub fn processes_for(server: Server) -> &'static [Contender] {
+        match server {
+            Server::Stub | Server::Sandbox => &Contender::CLI,
+            Server::Embedded => &[Contender::CliEmbedded],
+        }
+    }
+
     /// What the contender is against.
     pub fn baseline(self) -> Contender {
         match self {
@@ -71,12 +85,16 @@ impl Contender {
             | Contender::Generated
             | Contender::AmiliPayments => Contender::RawReqwest,
             Contender::CsvLoop | Contender::Cli => Contender::CsvLoop,
+            Contender::CliEmbedded => Contender::CliEmbedded,
         }
     }
 
     /// Whether it runs as a separate process (and has a peak RSS of its own).
     pub fn is_process(self) -> bool {
-        matches!(self, Contender::CsvLoop | Contender::Cli)
+        matches!(
+            self,
+            Contender::CsvLoop | Contender::Cli | Contender::CliEmbedded
+        )
     }
 
     /// A short name for progress lines.
@@ -88,6 +106,7 @@ impl Contender {
             Contender::AmiliPayments => "amili-payments",
             Contender::CsvLoop => "csv-loop",
             Contender::Cli => "amili-cli",
+            Contender::CliEmbedded => "amili-cli-embedded",
         }
     }
 }
@@ -243,7 +262,7 @@ pub fn run(
             measurements.push(m);
         };
         if let Some(inputs) = &library_inputs {
-            for &server in &config.servers {
+            for &server in config.servers.iter().filter(|&&s| s != Server::Embedded) {
                 for contender in rotated(&Contender::LIBRARY, round) {
                     take(measure_library(
                         config,
@@ -259,7 +278,7 @@ pub fn run(
         }
         if config.cli {
             for &server in &config.servers {
-                for contender in rotated(&Contender::CLI, round) {
+                for contender in rotated(Contender::processes_for(server), round) {
                     take(measure_process(
                         config,
                         &csv,
@@ -286,22 +305,24 @@ fn rotated(items: &[Contender], round: usize) -> Vec<Contender> {
     items
 }
 
-/// A server ready for one run: the stub (counts reset) or a fresh sandbox process.
+/// A server ready for one run: the stub (counts reset) or a fresh sandbox process; no
+/// endpoint for the embedded sandbox (the contender starts it).
 fn start_server(
     stub: Option<&Stub>,
     server: Server,
     binaries: &Binaries,
-) -> anyhow::Result<(Endpoint, Option<SandboxProcess>)> {
+) -> anyhow::Result<(Option<Endpoint>, Option<SandboxProcess>)> {
     match server {
         Server::Stub => {
             let stub = stub.context("the stub is not running")?;
             let _ = stub.take_counts();
-            Ok((stub.endpoint(), None))
+            Ok((Some(stub.endpoint()), None))
         }
         Server::Sandbox => {
             let sandbox = SandboxProcess::start(&binaries.sandbox)?;
-            Ok((sandbox.endpoint().clone(), Some(sandbox)))
+            Ok((Some(sandbox.endpoint().clone()), Some(sandbox)))
         }
+        Server::Embedded => Ok((None, None)),
     }
 }
 
@@ -339,6 +360,7 @@ fn measure_library(
 ) -> anyhow::Result<Measurement> {
     let what = format!("round {} {server} {}", round + 1, contender.short());
     let (endpoint, sandbox) = start_server(stub, server, &config.binaries)?;
+    let endpoint = endpoint.with_context(|| format!("{what}: no endpoint to send to"))?;
     let (chunk, concurrency) = (config.chunk_size, config.concurrency);
     // Owned inputs are copied before the clock starts.
     let (wall, accepted) = match contender {
@@ -378,7 +400,9 @@ fn measure_library(
             ));
             (start.elapsed(), accepted)
         }
-        Contender::CsvLoop | Contender::Cli => bail!("{what}: not a library contender"),
+        Contender::CsvLoop | Contender::Cli | Contender::CliEmbedded => {
+            bail!("{what}: not a library contender")
+        }
     };
     drop(sandbox);
     let accepted = accepted.with_context(|| what.clone())?;
@@ -418,15 +442,19 @@ fn measure_process(
         std::fs::copy(csv, &input).with_context(|| format!("copying {}", csv.display()))?;
     }
     let (endpoint, sandbox) = start_server(stub, server, &config.binaries)?;
-    let connection = [
-        ("--api-url", endpoint.api_url.clone()),
-        ("--token-url", endpoint.token_url.clone()),
-        ("--client-id", endpoint.client_id.clone()),
-        ("--client-secret", endpoint.client_secret.clone()),
-        ("--organization-id", endpoint.organization_id.to_string()),
+    let mut flags = vec![
         ("--chunk-size", config.chunk_size.to_string()),
         ("--concurrency", config.concurrency.to_string()),
     ];
+    if let Some(endpoint) = &endpoint {
+        flags.extend([
+            ("--api-url", endpoint.api_url.clone()),
+            ("--token-url", endpoint.token_url.clone()),
+            ("--client-id", endpoint.client_id.clone()),
+            ("--client-secret", endpoint.client_secret.clone()),
+            ("--organization-id", endpoint.organization_id.to_string()),
+        ]);
+    }
     let result = dir.join("measured.txt");
     let b = &config.binaries;
     let mut command = match contender {
@@ -438,10 +466,17 @@ fn measure_process(
             command.arg("--state").arg(dir.join("ledger.db"));
             command
         }
+        // The embedded sandbox keeps its ledger in memory; --wait follows every batch to its
+        // end, so the sandbox holds every payment when the run ends.
+        Contender::CliEmbedded => {
+            let mut command = process::launch(&b.measure, &result, &b.amili);
+            command.args(["payments", "submit", "--sandbox", "--wait"]);
+            command
+        }
         _ => bail!("{what}: not a process contender"),
     };
     command.arg(&input);
-    for (flag, value) in &connection {
+    for (flag, value) in &flags {
         command.arg(flag).arg(value);
     }
     // Only the flags configure the contenders.
@@ -514,7 +549,7 @@ fn accepted_count(contender: Contender, stdout: &str, rows: u64) -> Option<u64> 
             .lines()
             .find(|l| l.starts_with("sent "))
             .and_then(|l| number_before(l, "payments")),
-        Contender::Cli => Some(
+        Contender::Cli | Contender::CliEmbedded => Some(
             stdout
                 .lines()
                 .find(|l| l.contains(" rows: "))

@@ -33,7 +33,7 @@ use crate::auth::{self, parse_uuid};
 use crate::error::ApiError;
 use crate::request;
 use crate::state::AppState;
-use crate::store::{BatchRecord, Status};
+use crate::store::{BatchRecord, Status, Store};
 
 /// Page size when `PageSize` is absent.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -43,7 +43,7 @@ pub const MAX_PAGE_SIZE: usize = 500;
 const DOCUMENTED_TYPES: [&str; 3] = ["NONE", "INVOICE", "CORRECTION"];
 
 /// The JSON form of a batch (the spec's `Batch`, plus `idempotencyKey` when it has one).
-pub(crate) fn render(batch: &BatchRecord) -> Value {
+pub(crate) fn render(store: &Store, batch: &BatchRecord) -> Value {
     let mut out = Map::new();
     out.insert("batchId".into(), json!(batch.id));
     out.insert("type".into(), json!(batch.batch_type));
@@ -67,8 +67,9 @@ pub(crate) fn render(batch: &BatchRecord) -> Value {
     if let Some(key) = &batch.idempotency_key {
         out.insert("idempotencyKey".into(), json!(key));
     }
-    out.insert("succeeded".into(), Value::Array(batch.succeeded.clone()));
-    out.insert("failed".into(), Value::Array(batch.failed.clone()));
+    let (succeeded, failed) = store.items(batch);
+    out.insert("succeeded".into(), Value::Array(succeeded));
+    out.insert("failed".into(), Value::Array(failed));
     Value::Object(out)
 }
 
@@ -91,7 +92,7 @@ pub(crate) async fn get_batch(
         .ok_or_else(|| ApiError::not_found(format!("batch {batch_id} not found")))?;
     Ok(Json(json!({
         "summary": { "status": "SUCCESS" },
-        "data": render(batch),
+        "data": render(&store, batch),
     })))
 }
 
@@ -225,7 +226,7 @@ fn decode_cursor(token: &str, direction: Direction) -> Result<u64, ApiError> {
     Ok(seq)
 }
 
-fn matches(batch: &BatchRecord, query: &ListQuery) -> bool {
+fn matches(store: &Store, batch: &BatchRecord, query: &ListQuery) -> bool {
     query.state.is_none_or(|s| batch.status == s)
         && query
             .batch_type
@@ -235,13 +236,10 @@ fn matches(batch: &BatchRecord, query: &ListQuery) -> bool {
             .idempotency_key
             .as_deref()
             .is_none_or(|k| batch.idempotency_key.as_deref() == Some(k))
-        && query.subject_id.as_deref().is_none_or(|subject| {
-            let as_uuid = uuid::Uuid::try_parse(subject).ok();
-            batch
-                .payments
-                .iter()
-                .any(|p| p.unique_source_payment_id == subject || as_uuid == Some(p.invoice_id))
-        })
+        && query
+            .subject_id
+            .as_deref()
+            .is_none_or(|subject| store.holds_subject(batch, subject))
         && query.after.is_none_or(|after| match query.direction {
             Direction::Asc => batch.seq > after,
             Direction::Desc => batch.seq < after,
@@ -265,12 +263,12 @@ pub(crate) async fn list_batches(
         .filter(|b| b.organization_id == caller.organization_id);
     let selected: Vec<&BatchRecord> = match query.direction {
         Direction::Asc => mine
-            .filter(|b| matches(b, &query))
+            .filter(|b| matches(&store, b, &query))
             .take(query.page_size.saturating_add(1))
             .collect(),
         Direction::Desc => mine
             .rev()
-            .filter(|b| matches(b, &query))
+            .filter(|b| matches(&store, b, &query))
             .take(query.page_size.saturating_add(1))
             .collect(),
     };
@@ -286,7 +284,7 @@ pub(crate) async fn list_batches(
     }
     Ok(Json(json!({
         "summary": Value::Object(summary),
-        "data": page.iter().map(|b| render(b)).collect::<Vec<_>>(),
+        "data": page.iter().map(|b| render(&store, b)).collect::<Vec<_>>(),
     })))
 }
 

@@ -97,15 +97,18 @@ impl Corrections {
             failed: Vec::new(),
         };
         for correction in corrections {
-            let verdict =
-                match rules::money(&correction.amount, &correction.currency, Sign::NonZero) {
-                    Err(verdict) => verdict,
-                    Ok(_) if !knows_invoice(correction.invoice_id) => Verdict::Fail {
-                        reason: rules::reason::UNKNOWN_INVOICE,
-                        message: format!("unknown invoice {}", correction.invoice_id),
-                    },
-                    Ok(amount) => Verdict::Book(amount),
-                };
+            let verdict = match rules::money(
+                &correction.amount.to_string(),
+                &correction.currency,
+                Sign::NonZero,
+            ) {
+                Err(verdict) => verdict,
+                Ok(_) if !knows_invoice(correction.invoice_id) => Verdict::Fail {
+                    reason: rules::reason::UNKNOWN_INVOICE,
+                    message: format!("unknown invoice {}", correction.invoice_id),
+                },
+                Ok(amount) => Verdict::Book(amount),
+            };
             match verdict {
                 Verdict::Book(amount) => {
                     judged.succeeded.push(json!({

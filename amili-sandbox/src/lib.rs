@@ -176,7 +176,9 @@
 
 mod auth;
 mod batches;
+mod booked;
 pub mod cli;
+mod compact;
 mod config;
 mod corrections;
 mod error;

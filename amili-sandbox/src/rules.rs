@@ -22,6 +22,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::compact::StoredPayment;
+
 /// The `reason` values of failed batch items.
 pub mod reason {
     /// The invoice id is unknown to the sandbox (not seeded).
@@ -38,7 +40,8 @@ pub mod reason {
     pub const UNSUPPORTED_PAYMENT_TYPE: &str = "UNSUPPORTED_PAYMENT_TYPE";
 }
 
-/// One payment of a `CreatePayments` body, after schema validation.
+/// One payment of a `CreatePayments` body, after schema validation (stored compactly by
+/// [`crate::compact::PaymentStore`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct IncomingPayment {
@@ -66,12 +69,11 @@ fn fail(reason: &'static str, message: String) -> Verdict {
     Verdict::Fail { reason, message }
 }
 
-/// The decimal value of a JSON number, if it has one.
-pub(crate) fn decimal(number: &serde_json::Number) -> Option<Decimal> {
-    let text = number.to_string();
-    Decimal::from_str(&text)
+/// The decimal value of a JSON number's text, if it has one.
+pub(crate) fn decimal(text: &str) -> Option<Decimal> {
+    Decimal::from_str(text)
         .ok()
-        .or_else(|| Decimal::from_scientific(&text).ok())
+        .or_else(|| Decimal::from_scientific(text).ok())
 }
 
 /// Which amounts a kind of item allows.
@@ -86,11 +88,7 @@ pub(crate) enum Sign {
 /// The currency and amount rules shared by payments and corrections: an ISO 4217 currency
 /// (`INVALID_CURRENCY`), then a representable amount of the allowed sign with no more
 /// decimals than the currency's minor unit (`INVALID_AMOUNT`).
-pub(crate) fn money(
-    amount: &serde_json::Number,
-    currency_code: &str,
-    sign: Sign,
-) -> Result<Decimal, Verdict> {
+pub(crate) fn money(amount: &str, currency_code: &str, sign: Sign) -> Result<Decimal, Verdict> {
     let Some(currency) = iso_currency::Currency::from_code(currency_code) else {
         return Err(fail(
             reason::INVALID_CURRENCY,
@@ -132,7 +130,7 @@ pub(crate) fn money(
 /// Applies the rules to one payment. `already_booked` names the batch that booked the same
 /// source id before, if any.
 pub(crate) fn judge(
-    payment: &IncomingPayment,
+    payment: &StoredPayment<'_>,
     invoice_known: bool,
     already_booked: Option<Uuid>,
 ) -> Verdict {
@@ -148,7 +146,7 @@ pub(crate) fn judge(
             format!("payment type {:?} is not supported", payment.payment_type),
         );
     }
-    let amount = match money(&payment.amount, &payment.currency, Sign::Positive) {
+    let amount = match money(payment.amount, payment.currency, Sign::Positive) {
         Ok(amount) => amount,
         Err(verdict) => return verdict,
     };
@@ -173,10 +171,17 @@ pub(crate) fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compact::PaymentStore;
     use serde_json::json;
 
-    fn payment(amount: serde_json::Value, currency: &str) -> IncomingPayment {
-        serde_json::from_value(json!({
+    /// The verdict on a payment with this amount and currency, stored as the sandbox stores it.
+    fn judged(
+        amount: serde_json::Value,
+        currency: &str,
+        known: bool,
+        booked: Option<Uuid>,
+    ) -> Verdict {
+        let incoming: IncomingPayment = serde_json::from_value(json!({
             "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
             "type": "DIRECT_PAYMENT",
             "amount": amount,
@@ -185,7 +190,10 @@ mod tests {
             "description": "x",
             "uniqueSourcePaymentId": "p-1"
         }))
-        .unwrap()
+        .unwrap();
+        let mut store = PaymentStore::default();
+        store.push_all(Uuid::nil(), &[incoming]).unwrap();
+        judge(&store.get(0).unwrap(), known, booked)
     }
 
     fn reason_of(verdict: Verdict) -> Option<&'static str> {
@@ -198,18 +206,18 @@ mod tests {
     #[test]
     fn books_valid_payments() {
         assert_eq!(
-            judge(&payment(json!(4500.5), "NOK"), true, None),
+            judged(json!(4500.5), "NOK", true, None),
             Verdict::Book(Decimal::new(45005, 1))
         );
         assert!(matches!(
-            judge(&payment(json!(100), "JPY"), true, None),
+            judged(json!(100), "JPY", true, None),
             Verdict::Book(_)
         ));
     }
 
     #[test]
     fn refuses_by_rule() {
-        let r = |a, c, known, booked| reason_of(judge(&payment(a, c), known, booked));
+        let r = |a, c, known, booked| reason_of(judged(a, c, known, booked));
         assert_eq!(
             r(json!(1), "string", true, None),
             Some(reason::INVALID_CURRENCY)

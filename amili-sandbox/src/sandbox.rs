@@ -535,7 +535,7 @@ impl Sandbox {
 
     /// Every booked payment, in booking order (due batches are processed first).
     pub fn ledger(&self) -> Vec<BookedPayment> {
-        self.state.observe().ledger().to_vec()
+        self.state.observe().ledger().collect()
     }
 
     /// Every booked correction, in booking order (due batches are processed first).
@@ -550,7 +550,6 @@ impl Sandbox {
         let store = self.state.observe();
         let payments = store
             .ledger()
-            .iter()
             .filter(|p| p.invoice_id == invoice)
             .map(|p| p.amount);
         let corrections = self.state.corrections();
@@ -564,12 +563,7 @@ impl Sandbox {
 
     /// How many times `unique_source_payment_id` was booked, in any organization.
     pub fn times_booked(&self, unique_source_payment_id: &str) -> usize {
-        self.state
-            .observe()
-            .ledger()
-            .iter()
-            .filter(|p| p.unique_source_payment_id == unique_source_payment_id)
-            .count()
+        self.state.observe().times_booked(unique_source_payment_id)
     }
 
     /// How many batches exist (all organizations, replays not counted).

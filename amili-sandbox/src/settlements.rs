@@ -109,12 +109,12 @@ impl Settlements {
     /// new settlements.
     pub(crate) fn settle(
         &mut self,
-        ledger: &[BookedPayment],
+        ledger: impl IntoIterator<Item = BookedPayment>,
         corrections: &[BookedCorrection],
         invoices: &Invoices,
         date: NaiveDate,
     ) -> Vec<Settlement> {
-        let mut groups: BTreeMap<(Uuid, Uuid, String), Vec<&BookedPayment>> = BTreeMap::new();
+        let mut groups: BTreeMap<(Uuid, Uuid, String), Vec<BookedPayment>> = BTreeMap::new();
         let mut corrected: BTreeMap<(Uuid, Uuid, String), Decimal> = BTreeMap::new();
         for correction in corrections
             .get(self.corrections_settled..)

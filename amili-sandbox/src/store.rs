@@ -7,6 +7,7 @@
 //! bookings in the ledger.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -15,6 +16,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::booked::BookedIndex;
+use crate::compact::{PaymentIndex, PaymentStore};
 use crate::error::ApiError;
 use crate::ledger::BookedPayment;
 use crate::rules::{self, IncomingPayment, Verdict};
@@ -69,9 +72,22 @@ pub(crate) struct BatchRecord {
     /// A digest of the request body (as parsed JSON), to tell a replay from a different
     /// request with the same key without keeping every body.
     body: u64,
-    pub(crate) payments: Vec<IncomingPayment>,
-    pub(crate) succeeded: Vec<Value>,
-    pub(crate) failed: Vec<Value>,
+    /// Its payments in the [`PaymentStore`]; once processed, those not in `failed` succeeded.
+    pub(crate) payments: Range<PaymentIndex>,
+    /// The payments that failed, in order.
+    failed: Vec<Failure>,
+    /// The items of a batch judged outside the store (corrections, `crate::corrections`):
+    /// `(succeeded, failed)`.
+    judged_items: Option<Box<(Vec<Value>, Vec<Value>)>>,
+}
+
+/// A payment that failed: what it was judged with, so that its item (reason and message) can
+/// be rebuilt by [`rules::judge`] when the batch is read.
+#[derive(Debug, Clone, Copy)]
+struct Failure {
+    payment: PaymentIndex,
+    invoice_known: bool,
+    booked_in: Option<Uuid>,
 }
 
 /// What `create` did.
@@ -126,9 +142,12 @@ pub(crate) struct Store {
     batches: Vec<BatchRecord>,
     by_id: HashMap<Uuid, usize>,
     idempotency: HashMap<(Uuid, String), usize>,
-    /// (organization, uniqueSourcePaymentId) → the batch that booked it.
-    booked: HashMap<(Uuid, String), Uuid>,
-    ledger: Vec<BookedPayment>,
+    /// Every payment of every batch, once.
+    payments: PaymentStore,
+    /// (organization, uniqueSourcePaymentId) → the payment that booked it.
+    booked: BookedIndex,
+    /// The booked payments, in booking order.
+    ledger: Vec<PaymentIndex>,
     invoices: HashSet<Uuid>,
     accept_any_invoice: bool,
     /// Index of the oldest batch not processed yet.
@@ -169,6 +188,12 @@ impl Store {
                 ),
             ));
         }
+        let payments = self.payments.push_all(org, &new.payments).map_err(|_| {
+            ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the sandbox holds at most 4 GiB of payments; restart it",
+            )
+        })?;
         let id = Uuid::new_v4();
         let index = self.batches.len();
         let record = BatchRecord {
@@ -183,9 +208,9 @@ impl Store {
             status: Status::Queued,
             idempotency_key: new.idempotency_key.clone(),
             body: body_digest(&new.body),
-            payments: new.payments,
-            succeeded: Vec::new(),
+            payments,
             failed: Vec::new(),
+            judged_items: None,
         };
         self.batches.push(record);
         self.by_id.insert(id, index);
@@ -213,52 +238,39 @@ impl Store {
         let Some(batch) = self.batches.get(index) else {
             return;
         };
-        let org = batch.organization_id;
-        let batch_id = batch.id;
-        let key = batch.idempotency_key.clone();
-        let payments = batch.payments.clone();
+        let (org, batch_id) = (batch.organization_id, batch.id);
         let now = Utc::now();
-        let mut succeeded = Vec::new();
+        let mut booked = 0usize;
         let mut failed = Vec::new();
-        for payment in &payments {
-            let known = self.knows_invoice(payment.invoice_id);
+        for payment_index in batch.payments.clone() {
+            let Some(payment) = self.payments.get(payment_index) else {
+                continue;
+            };
+            let invoice_known = self.knows_invoice(payment.invoice_id);
             let booked_in = self
                 .booked
-                .get(&(org, payment.unique_source_payment_id.clone()))
-                .copied();
-            match rules::judge(payment, known, booked_in) {
-                Verdict::Book(amount) => {
-                    self.booked
-                        .insert((org, payment.unique_source_payment_id.clone()), batch_id);
-                    self.ledger.push(BookedPayment {
-                        organization_id: org,
-                        batch_id,
-                        idempotency_key: key.clone(),
-                        unique_source_payment_id: payment.unique_source_payment_id.clone(),
-                        invoice_id: payment.invoice_id,
-                        payment_type: payment.payment_type.clone(),
-                        amount,
-                        currency: payment.currency.clone(),
-                        date: payment.date.clone(),
-                        description: payment.description.clone(),
-                        booked_at: now,
-                    });
-                    succeeded.push(json!({
-                        "invoiceId": payment.invoice_id,
-                        "uniqueSourcePaymentId": payment.unique_source_payment_id,
-                    }));
+                .find(&self.payments, org, payment.unique_source_payment_id)
+                .and_then(|earlier| self.batch_of(earlier))
+                .map(|earlier| earlier.id);
+            match rules::judge(&payment, invoice_known, booked_in) {
+                Verdict::Book(_) => {
+                    self.booked.insert(&self.payments, payment_index);
+                    self.ledger.push(payment_index);
+                    booked += 1;
                 }
-                Verdict::Fail { reason, message } => failed.push(json!({
-                    "invoiceId": payment.invoice_id,
-                    "uniqueSourcePaymentId": payment.unique_source_payment_id,
-                    "reason": reason,
-                    "message": message,
-                })),
+                Verdict::Fail { .. } => failed.push(Failure {
+                    payment: payment_index,
+                    invoice_known,
+                    booked_in,
+                }),
             }
         }
-        let status = status_of(&succeeded, &failed);
+        let status = match (booked == 0, failed.is_empty()) {
+            (_, true) => Status::Success,
+            (true, false) => Status::Failed,
+            (false, false) => Status::Partial,
+        };
         if let Some(batch) = self.batches.get_mut(index) {
-            batch.succeeded = succeeded;
             batch.failed = failed;
             batch.status = status;
             batch.finished_at = Some(now);
@@ -289,9 +301,16 @@ impl Store {
             .get(&id)
             .and_then(|&index| self.batches.get_mut(index))?;
         batch.status = status_of(&succeeded, &failed);
-        batch.succeeded = succeeded;
-        batch.failed = failed;
+        batch.judged_items = Some(Box::new((succeeded, failed)));
         Some(batch.status)
+    }
+
+    /// The batch holding the payment at `index`.
+    fn batch_of(&self, index: PaymentIndex) -> Option<&BatchRecord> {
+        let at = self.batches.partition_point(|b| b.payments.end <= index);
+        self.batches
+            .get(at)
+            .filter(|batch| batch.payments.contains(&index))
     }
 
     /// The batches finished since the last call, in the order they finished.
@@ -321,7 +340,79 @@ impl Store {
     }
 
     /// Every booked payment, in booking order.
-    pub(crate) fn ledger(&self) -> &[BookedPayment] {
-        &self.ledger
+    pub(crate) fn ledger(&self) -> impl Iterator<Item = BookedPayment> + '_ {
+        self.ledger
+            .iter()
+            .filter_map(|&index| self.booked_payment(index))
+    }
+
+    /// How many times `source_id` was booked, in any organization.
+    pub(crate) fn times_booked(&self, source_id: &str) -> usize {
+        self.ledger
+            .iter()
+            .filter_map(|&index| self.payments.get(index))
+            .filter(|p| p.unique_source_payment_id == source_id)
+            .count()
+    }
+
+    fn booked_payment(&self, index: PaymentIndex) -> Option<BookedPayment> {
+        let payment = self.payments.get(index)?;
+        let batch = self.batch_of(index)?;
+        Some(BookedPayment {
+            organization_id: batch.organization_id,
+            batch_id: batch.id,
+            idempotency_key: batch.idempotency_key.clone(),
+            unique_source_payment_id: payment.unique_source_payment_id.to_owned(),
+            invoice_id: payment.invoice_id,
+            payment_type: payment.payment_type.to_owned(),
+            amount: rules::decimal(payment.amount)?,
+            currency: payment.currency.to_owned(),
+            date: payment.date.into_owned(),
+            description: payment.description.to_owned(),
+            booked_at: batch.finished_at?,
+        })
+    }
+
+    /// The `succeeded` and `failed` items of a batch (both empty while it is queued).
+    pub(crate) fn items(&self, batch: &BatchRecord) -> (Vec<Value>, Vec<Value>) {
+        let (mut succeeded, mut failed) = (Vec::new(), Vec::new());
+        if batch.status == Status::Queued {
+            return (succeeded, failed);
+        }
+        if let Some(judged) = &batch.judged_items {
+            return (judged.0.clone(), judged.1.clone());
+        }
+        let mut failures = batch.failed.iter().peekable();
+        for index in batch.payments.clone() {
+            let Some(payment) = self.payments.get(index) else {
+                continue;
+            };
+            let verdict = failures
+                .next_if(|f| f.payment == index)
+                .map(|f| rules::judge(&payment, f.invoice_known, f.booked_in));
+            match verdict {
+                None | Some(Verdict::Book(_)) => succeeded.push(json!({
+                    "invoiceId": payment.invoice_id,
+                    "uniqueSourcePaymentId": payment.unique_source_payment_id,
+                })),
+                Some(Verdict::Fail { reason, message }) => failed.push(json!({
+                    "invoiceId": payment.invoice_id,
+                    "uniqueSourcePaymentId": payment.unique_source_payment_id,
+                    "reason": reason,
+                    "message": message,
+                })),
+            }
+        }
+        (succeeded, failed)
+    }
+
+    /// Whether a payment of `batch` has this `invoiceId` or `uniqueSourcePaymentId`.
+    pub(crate) fn holds_subject(&self, batch: &BatchRecord, subject: &str) -> bool {
+        let as_uuid = Uuid::try_parse(subject).ok();
+        batch
+            .payments
+            .clone()
+            .filter_map(|index| self.payments.get(index))
+            .any(|p| p.unique_source_payment_id == subject || as_uuid == Some(p.invoice_id))
     }
 }
