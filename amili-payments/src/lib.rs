@@ -137,6 +137,7 @@ mod poller;
 pub mod report;
 mod retry;
 mod submission;
+mod submittable;
 mod token;
 pub mod validation;
 
@@ -153,6 +154,7 @@ pub use poller::{BatchWakeups, Poller};
 pub use report::{Outcome, SubmitReport};
 pub use retry::RetryPolicy;
 pub use submission::Submission;
+pub use submittable::Submittable;
 pub use validation::ValidationErrors;
 
 /// How a payment was made (`DIRECT_PAYMENT`, or a value this version does not know).
