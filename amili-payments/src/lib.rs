@@ -132,6 +132,7 @@ mod http;
 mod idempotency;
 mod input_format;
 pub mod ledger;
+mod pages;
 mod payment;
 mod poller;
 pub mod report;
