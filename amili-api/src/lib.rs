@@ -1,13 +1,15 @@
-//! The raw client for Amili's AutoCollect payments API.
+//! The raw client for Amili's AutoCollect API (payments, corrections, invoices, settlements, batches).
 //!
 //! Everything in [`Client`] and [`types`] is **generated at build time** by progenitor from
 //! the OpenAPI description this crate ships (`openapi.yaml`, the workspace's
 //! `openapi/autocollect.yaml`; see `build.rs` and the `amili-codegen` crate). The modules here
 //! are the few hand-written pieces progenitor needs in the same crate:
 //!
-//! - [`PaymentType`], [`BatchStatus`], [`BatchType`]: open enums that keep values the server
-//!   adds later instead of failing the whole response;
-//! - [`Amount`]: money as a [`rust_decimal::Decimal`] in major units, a JSON number on the wire;
+//! - [`PaymentType`], [`BatchStatus`], [`BatchType`], [`InvoiceStatus`], [`InvoiceType`],
+//!   [`CollectionType`]: open enums that keep values the server adds later instead of failing
+//!   the whole response;
+//! - [`Amount`]: money as a [`rust_decimal::Decimal`] in major units, a JSON number on the wire
+//!   (the spec's `Amount` and its signed `SignedAmount` both);
 //! - [`BatchItem`]: an undocumented, growing JSON object kept whole;
 //! - [`hooks`]: the `ClientHooks` impl, which only delegates to a [`RequestHooks`] trait object
 //!   supplied by the caller. Tokens, retries and tracing policy live in `amili-payments`;
@@ -46,7 +48,9 @@ pub mod tls;
 pub use amount::{Amount, AmountError};
 pub use batch_item::BatchItem;
 pub use hooks::RequestHooks;
-pub use open_enums::{BatchStatus, BatchType, PaymentType};
+pub use open_enums::{
+    BatchStatus, BatchType, CollectionType, InvoiceStatus, InvoiceType, PaymentType,
+};
 
 /// serde, for the expansion of the exported `open_enum!` macro.
 #[doc(hidden)]

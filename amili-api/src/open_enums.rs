@@ -131,6 +131,50 @@ open_enum! {
         None => "NONE",
         /// `INVOICE`: created by invoice calls.
         Invoice => "INVOICE",
+        /// `CORRECTION`: created by `CreateCorrections` (assumed; not documented).
+        Correction => "CORRECTION",
+    }
+}
+
+open_enum! {
+    /// Where an invoice is. Only `OPEN` is documented.
+    ///
+    /// ```
+    /// use amili_api::InvoiceStatus;
+    /// assert_eq!(InvoiceStatus::from("OPEN"), InvoiceStatus::Open);
+    /// assert_eq!(InvoiceStatus::from("PAID").as_str(), "PAID");
+    /// ```
+    InvoiceStatus {
+        /// `OPEN`: not settled yet.
+        Open => "OPEN",
+    }
+}
+
+open_enum! {
+    /// What kind of claim an invoice is. `NOTICE` and `PAYMENT_REMINDER` are documented.
+    ///
+    /// ```
+    /// use amili_api::InvoiceType;
+    /// assert_eq!(InvoiceType::from("PAYMENT_REMINDER"), InvoiceType::PaymentReminder);
+    /// ```
+    InvoiceType {
+        /// `NOTICE`: a first notice.
+        Notice => "NOTICE",
+        /// `PAYMENT_REMINDER`: a reminder.
+        PaymentReminder => "PAYMENT_REMINDER",
+    }
+}
+
+open_enum! {
+    /// The collection stage a settlement comes from. Only `REMINDER` is documented.
+    ///
+    /// ```
+    /// use amili_api::CollectionType;
+    /// assert_eq!(CollectionType::from("REMINDER"), CollectionType::Reminder);
+    /// ```
+    CollectionType {
+        /// `REMINDER`: the reminder stage.
+        Reminder => "REMINDER",
     }
 }
 

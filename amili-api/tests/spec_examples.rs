@@ -34,7 +34,19 @@ fn reserialize(example: &SpecExample) -> Option<Result<Value, String>> {
         "CreatePayments parameter IdempotencyKey" => {
             through::<types::CreatePaymentsIdempotencyKey>(v)
         }
-        "schema Amount" => through::<amili_api::Amount>(v),
+        "CreateCorrections request" => through::<types::CreateCorrectionsRequest>(v),
+        "CreateCorrections 202" => through::<types::CreateCorrectionsResponse>(v),
+        "CreateCorrections parameter IdempotencyKey" => {
+            through::<types::CreateCorrectionsIdempotencyKey>(v)
+        }
+        "GetInvoicesByOrganization 200" => through::<types::InvoiceListResponse>(v),
+        "GetInvoiceById 200" => through::<types::InvoiceResponse>(v),
+        "GetSettlements 200" => through::<types::SettlementListResponse>(v),
+        "GetSettlementById 200" => through::<types::SettlementResponse>(v),
+        "schema Amount" | "schema SignedAmount" => through::<amili_api::Amount>(v),
+        "schema InvoiceStatus" => through::<amili_api::InvoiceStatus>(v),
+        "schema InvoiceType" => through::<amili_api::InvoiceType>(v),
+        "schema CollectionType" => through::<amili_api::CollectionType>(v),
         "schema Currency" => through::<types::Currency>(v),
         "schema PaymentType" => through::<amili_api::PaymentType>(v),
         _ => return None,
@@ -49,6 +61,12 @@ fn the_spec_has_the_documented_examples() {
         "CreatePayments 202",
         "GetBatchById 200",
         "GetBatchesByOrganization 200",
+        "CreateCorrections request",
+        "CreateCorrections 202",
+        "GetInvoicesByOrganization 200",
+        "GetInvoiceById 200",
+        "GetSettlements 200",
+        "GetSettlementById 200",
     ] {
         assert!(
             locations.iter().any(|l| l == expected),
@@ -166,5 +184,69 @@ fn unknown_status_and_type_values_land_in_unknown() -> Result<(), serde_json::Er
         payment.type_,
         amili_api::PaymentType::Unknown("CARD_PAYMENT".into())
     );
+    Ok(())
+}
+
+#[test]
+fn invoices_and_settlements_keep_unknown_fields_and_enum_values() -> Result<(), serde_json::Error> {
+    let page: types::InvoiceListResponse = serde_json::from_value(json!({
+        "summary": {"status": "SUCCESS", "nextPageToken": "p2"},
+        "data": [{
+            "id": "4f163819-178d-470c-a246-d6768476a6ec",
+            "organization": {"id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "vatNumber": "NO1"},
+            "invoiceNumber": "INV-1",
+            "type": "DEBT_COLLECTION",
+            "status": "PAID",
+            "originalInvoiceAmount": 1234.56,
+            "debtor": {"name": "Kari"}
+        }]
+    }))?;
+    let invoice = &page.data[0];
+    assert_eq!(
+        invoice.status,
+        Some(amili_api::InvoiceStatus::Unknown("PAID".into()))
+    );
+    assert_eq!(
+        invoice.type_,
+        Some(amili_api::InvoiceType::Unknown("DEBT_COLLECTION".into()))
+    );
+    assert_eq!(invoice.extra["debtor"], json!({"name": "Kari"}));
+    assert_eq!(
+        invoice.organization.as_ref().map(|o| &o.extra["vatNumber"]),
+        Some(&json!("NO1"))
+    );
+    assert_eq!(
+        invoice
+            .original_invoice_amount
+            .map(amili_api::Amount::value),
+        Some(rust_decimal::Decimal::new(123456, 2))
+    );
+
+    let settlement: types::SettlementResponse = serde_json::from_value(json!({
+        "data": {"collectionType": "LEGAL", "exchangeRate": 1.0, "amount": -0.1}
+    }))?;
+    assert_eq!(
+        settlement.data.collection_type,
+        Some(amili_api::CollectionType::Unknown("LEGAL".into()))
+    );
+    assert_eq!(settlement.data.extra["exchangeRate"], json!(1.0));
+    assert_eq!(
+        settlement.data.amount.map(amili_api::Amount::value),
+        Some(rust_decimal::Decimal::new(-1, 1))
+    );
+    Ok(())
+}
+
+#[test]
+fn a_correction_with_a_negative_amount_is_written_exactly() -> Result<(), serde_json::Error> {
+    let body = json!({"corrections": [{
+        "invoiceId": "4f163819-178d-470c-a246-d6768476a6ec",
+        "amount": -500.25,
+        "currency": "NOK",
+        "date": "2025-03-09T14:30:00Z",
+        "description": "reported twice"
+    }]});
+    let request: types::CreateCorrectionsRequest = serde_json::from_value(body.clone())?;
+    assert_eq!(serde_json::to_string(&request)?, body.to_string());
     Ok(())
 }

@@ -114,8 +114,12 @@ pub fn settings() -> GenerationSettings {
         .with_replacement("PaymentType", "crate::PaymentType", no_impls())
         .with_replacement("BatchStatus", "crate::BatchStatus", no_impls())
         .with_replacement("BatchType", "crate::BatchType", no_impls())
+        .with_replacement("InvoiceStatus", "crate::InvoiceStatus", no_impls())
+        .with_replacement("InvoiceType", "crate::InvoiceType", no_impls())
+        .with_replacement("CollectionType", "crate::CollectionType", no_impls())
         // Money is a decimal in major units, written and read as a JSON number.
         .with_replacement("Amount", "crate::Amount", no_impls())
+        .with_replacement("SignedAmount", "crate::Amount", no_impls())
         // Batch items have an undocumented, growing shape: keep the whole JSON object.
         .with_replacement("BatchItem", "crate::BatchItem", no_impls());
     settings
@@ -269,8 +273,17 @@ mod tests {
             Ok(g) => g,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(generated.operations, 3);
-        assert!(generated.source.contains("pub fn create_payments"));
+        assert_eq!(generated.operations, 8);
+        for method in [
+            "pub fn create_payments",
+            "pub fn create_corrections",
+            "pub fn get_invoices_by_organization",
+            "pub fn get_invoice_by_id",
+            "pub fn get_settlements",
+            "pub fn get_settlement_by_id",
+        ] {
+            assert!(generated.source.contains(method), "{method} missing");
+        }
     }
 
     #[test]
