@@ -145,9 +145,9 @@ impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.as_slice() {
             [] => f.write_str("no validation errors"),
-            [one] => write!(f, "invalid payment: {one}"),
+            [one] => write!(f, "invalid {}: {one}", one.kind),
             many => {
-                write!(f, "{} invalid payments:", many.len())?;
+                write!(f, "{} invalid {}s:", many.len(), many[0].kind)?;
                 for item in many {
                     write!(f, "\n  {item}")?;
                 }
