@@ -132,12 +132,14 @@ mod hooks;
 mod http;
 mod idempotency;
 mod input_format;
+pub mod invoices;
 pub mod ledger;
 mod pages;
 mod payment;
 mod poller;
 pub mod report;
 mod retry;
+pub mod settlements;
 mod submission;
 mod submittable;
 mod token;
@@ -167,7 +169,7 @@ pub use amili_api::PaymentType;
 /// A `reqwest::ClientBuilder` ready for this crate's TLS backend, for
 /// [`ClientBuilder::http_client`].
 pub use amili_api::tls::client_builder as http_client_builder;
-pub use chrono::{DateTime, Utc};
+pub use chrono::{DateTime, NaiveDate, Utc};
 /// The HTTP client crate, for [`ClientBuilder::http_client`].
 pub use reqwest;
 pub use rust_decimal::Decimal;
