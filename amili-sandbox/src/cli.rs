@@ -50,6 +50,12 @@ pub struct Args {
     #[arg(long = "seed-invoice", value_name = "UUID")]
     pub seed_invoices: Vec<Uuid>,
 
+    /// A CSV file of invoices to know, with numbers and source ids (repeatable). Header:
+    /// invoiceId,invoiceNumber and optionally uniqueSourceInvoiceId, customerNumber, type,
+    /// status; values without commas or quotes.
+    #[arg(long = "seed-invoices-csv", value_name = "FILE")]
+    pub seed_invoices_csv: Vec<std::path::PathBuf>,
+
     /// Do not know the built-in demo invoices.
     #[arg(long)]
     pub no_demo_invoices: bool,
@@ -80,7 +86,8 @@ pub struct Args {
     pub max_body_bytes: usize,
 
     /// A fault, `ROUTE:[MODE:]KIND[:OPTION]` (repeatable). ROUTE: token, create-payments,
-    /// get-batch, list-batches. MODE: once (default), times=N, always, random=P. KIND: a status
+    /// get-batch, list-batches, get-invoice, list-invoices, get-settlement, list-settlements.
+    /// MODE: once (default), times=N, always, random=P. KIND: a status
     /// (e.g. 503, with retry-after=SECS), delay=MS, drop-before, drop-after, html=STATUS,
     /// truncate. Examples: create-payments:503:retry-after=2, get-batch:drop-before,
     /// create-payments:random=0.1:500.
@@ -163,9 +170,20 @@ impl Args {
     /// # Errors
     ///
     /// As [`SandboxBuilder::start`](crate::SandboxBuilder::start): an invalid configuration
-    /// ([`SandboxError::Config`]) or an address that cannot be bound ([`SandboxError::Bind`]).
+    /// ([`SandboxError::Config`], also for a `--seed-invoices-csv` file that cannot be read or
+    /// parsed, naming the file and line) or an address that cannot be bound
+    /// ([`SandboxError::Bind`]).
     pub async fn start(&self) -> Result<Sandbox, SandboxError> {
-        let sandbox = self.builder().start().await?;
+        let mut builder = self.builder();
+        for path in &self.seed_invoices_csv {
+            let source = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| SandboxError::Config(format!("{source}: cannot read: {e}")))?;
+            let invoices =
+                crate::parse_invoice_csv(&source, &text).map_err(SandboxError::Config)?;
+            builder = builder.seed_invoice_records(invoices);
+        }
+        let sandbox = builder.start().await?;
         for fault in &self.faults {
             fault.install(sandbox.faults());
         }
@@ -219,11 +237,26 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
             )
         }
     };
-    let demo = DEMO_INVOICES
-        .iter()
-        .map(Uuid::to_string)
-        .collect::<Vec<_>>()
-        .join("\n                   ");
+    let demo = if args.no_demo_invoices {
+        "none".to_owned()
+    } else {
+        crate::demo_invoices()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}  {}  {}",
+                    i.id,
+                    i.invoice_number.as_deref().unwrap_or_default(),
+                    i.unique_source_invoice_id.as_deref().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n                   ")
+    };
+    let settle = format!(
+        "{}/admin/settle",
+        sandbox.api_url().trim_end_matches(crate::API_BASE_PATH)
+    );
     format!(
         "amili-sandbox listening on {addr}
   API base URL     {api}
@@ -233,6 +266,7 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
   organization id  {org}
   other org        {other_org} (client id {other_id}, secret {other_secret})
   demo invoices    {demo}
+  settle payments  curl -X POST '{settle}?date=2025-03-31'   (then GET {api}/orgs/{org}/settlements)
   batch delay      {delay} ms; token lifetime {lifetime} s; batch type {batch_type}
   faults           {faults} (seed {seed})
   webhooks         {webhooks}

@@ -22,25 +22,41 @@ pub enum Route {
     GetBatch,
     /// `GET /collection/v1/orgs/{organizationId}/batches`.
     ListBatches,
+    /// `GET /collection/v1/orgs/{organizationId}/invoices/{invoiceId}`.
+    GetInvoice,
+    /// `GET /collection/v1/orgs/{organizationId}/invoices`.
+    ListInvoices,
+    /// `GET /collection/v1/orgs/{organizationId}/settlements/{settlementId}`.
+    GetSettlement,
+    /// `GET /collection/v1/orgs/{organizationId}/settlements`.
+    ListSettlements,
 }
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 4] = [
+    pub const ALL: [Route; 8] = [
         Route::Token,
         Route::CreatePayments,
         Route::GetBatch,
         Route::ListBatches,
+        Route::GetInvoice,
+        Route::ListInvoices,
+        Route::GetSettlement,
+        Route::ListSettlements,
     ];
 
     /// The route's name on the command line: `token`, `create-payments`, `get-batch`,
-    /// `list-batches`.
+    /// `list-batches`, `get-invoice`, `list-invoices`, `get-settlement`, `list-settlements`.
     pub fn name(self) -> &'static str {
         match self {
             Route::Token => "token",
             Route::CreatePayments => "create-payments",
             Route::GetBatch => "get-batch",
             Route::ListBatches => "list-batches",
+            Route::GetInvoice => "get-invoice",
+            Route::ListInvoices => "list-invoices",
+            Route::GetSettlement => "get-settlement",
+            Route::ListSettlements => "list-settlements",
         }
     }
 
@@ -50,6 +66,10 @@ impl Route {
             Route::CreatePayments => 2,
             Route::GetBatch => 3,
             Route::ListBatches => 4,
+            Route::GetInvoice => 5,
+            Route::ListInvoices => 6,
+            Route::GetSettlement => 7,
+            Route::ListSettlements => 8,
         }
     }
 
@@ -64,6 +84,10 @@ impl Route {
             (&Method::POST, ["orgs", _, "payments"]) => Some(Route::CreatePayments),
             (&Method::GET, ["orgs", _, "batches", _]) => Some(Route::GetBatch),
             (&Method::GET, ["orgs", _, "batches"]) => Some(Route::ListBatches),
+            (&Method::GET, ["orgs", _, "invoices", _]) => Some(Route::GetInvoice),
+            (&Method::GET, ["orgs", _, "invoices"]) => Some(Route::ListInvoices),
+            (&Method::GET, ["orgs", _, "settlements", _]) => Some(Route::GetSettlement),
+            (&Method::GET, ["orgs", _, "settlements"]) => Some(Route::ListSettlements),
             _ => None,
         }
     }
@@ -83,7 +107,8 @@ impl FromStr for Route {
             .into_iter()
             .find(|route| route.name() == s)
             .ok_or_else(|| {
-                format!("unknown route {s:?} (token, create-payments, get-batch, list-batches)")
+                let names: Vec<&str> = Route::ALL.into_iter().map(Route::name).collect();
+                format!("unknown route {s:?} ({})", names.join(", "))
             })
     }
 }
@@ -309,7 +334,8 @@ pub enum FaultMode {
 
 /// A fault as written on the command line: `ROUTE:[MODE:]KIND[:OPTION]`.
 ///
-/// - `ROUTE`: `token`, `create-payments`, `get-batch`, `list-batches`.
+/// - `ROUTE`: `token`, `create-payments`, `get-batch`, `list-batches`, `get-invoice`,
+///   `list-invoices`, `get-settlement`, `list-settlements`.
 /// - `MODE` (default `once`): `once`, `times=N`, `always`, `random=P` (0.0–1.0).
 /// - `KIND`: a status code such as `503` (option `retry-after=SECS`), `delay=MS` (or `delay=2s`,
 ///   `delay=150ms`), `drop-before`, `drop-after`, `html=STATUS` (or `html` for 502), `truncate`.

@@ -1,8 +1,9 @@
 //! A stateful local Amili AutoCollect API, for tests and demos.
 //!
 //! The sandbox speaks the part of Amili's API described in `openapi/autocollect.yaml`
-//! (embedded in the crate): the token endpoint, `CreatePayments`, `GetBatchById` and
-//! `GetBatchesByOrganization`. It is not a canned-response mock: it issues signed tokens,
+//! (embedded in the crate): the token endpoint, `CreatePayments`, `GetBatchById`,
+//! `GetBatchesByOrganization`, the invoice lookups (`GetInvoicesByOrganization`,
+//! `GetInvoiceById`) and settlements (`GetSettlements`, `GetSettlementById`). It is not a canned-response mock: it issues signed tokens,
 //! validates request bodies against the spec's JSON Schema, queues batches that turn terminal
 //! after a delay, books payments in a ledger (at most once per `uniqueSourcePaymentId`), honours
 //! idempotency keys, and can be told to misbehave ([`Faults`]).
@@ -143,7 +144,17 @@
 //! attempt ([`SandboxBuilder::webhook_retries`]; a timeout, [`SandboxBuilder::webhook_timeout`],
 //! or a refused connection is a failed attempt); [`WebhookFault`] delivers every event twice
 //! or swaps events pairwise. [`Sandbox::webhook_attempts`] lists every request sent, and
-//! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent: the sandbox has no settlements.
+//! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent.
+//!
+//! **Invoices** ([`SeedInvoice`], [`demo_invoices`], [`parse_invoice_csv`]): the demo invoices
+//! have numbers and source ids; `GET …/invoices` filters by `Status`, `Type`, `InvoiceNumber`,
+//! `UniqueSourceInvoiceId`, `CustomerNumber`, `From`/`To` and pages by [`INVOICE_PAGE_SIZE`];
+//! `GET …/invoices/{invoiceId}` reads one.
+//!
+//! **Settlements** ([`Settlement`]) are produced on demand from booked payments
+//! ([`Sandbox::settle`], or `POST /admin/settle?date=YYYY-MM-DD`): one per organization,
+//! invoice and currency. `GET …/settlements` takes `fromDate`, `toDate`, `pageSize` (default
+//! [`SETTLEMENT_PAGE_SIZE`]) and `pageToken`; `GET …/settlements/{settlementId}` reads one.
 //!
 //! **Robustness.** Unknown routes are a 404 and wrong methods a 405 (with `Allow`), both JSON;
 //! no input makes the server panic. Every answer carries an `x-amili-request-id` header
@@ -161,6 +172,7 @@ pub mod cli;
 mod config;
 mod error;
 mod faults;
+mod invoices;
 mod ledger;
 mod payments;
 mod request;
@@ -168,6 +180,7 @@ mod rules;
 mod sandbox;
 mod schema;
 mod server;
+mod settlements;
 pub mod spec;
 mod state;
 mod stats;
@@ -179,6 +192,7 @@ use uuid::Uuid;
 
 pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
+pub use invoices::{INVOICE_PAGE_SIZE, SeedInvoice, demo_invoices, parse_invoice_csv};
 pub use ledger::BookedPayment;
 pub use payments::IDEMPOTENCY_KEY_HEADER;
 pub use rules::reason;
@@ -189,6 +203,7 @@ pub use sandbox::{
     TestOrganization,
 };
 pub use server::REQUEST_ID_HEADER;
+pub use settlements::{MAX_SETTLEMENT_PAGE_SIZE, SETTLEMENT_PAGE_SIZE, Settlement};
 pub use stats::Stats;
 pub use webhooks::{
     DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,

@@ -11,8 +11,11 @@ use uuid::Uuid;
 
 use crate::config::{Config, OrgConfig};
 use crate::faults::Faults;
+use crate::invoices::{Invoices, SeedInvoice, demo_invoices};
 use crate::ledger::BookedPayment;
 use crate::schema::RequestValidator;
+use crate::server;
+use crate::settlements::Settlement;
 use crate::state::AppState;
 use crate::stats::Stats;
 use crate::store::Store;
@@ -21,7 +24,6 @@ use crate::webhooks::{
     self, Courier, DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
     DEFAULT_WEBHOOK_TIMEOUT, WebhookAttempt, WebhookFault, WebhookSettings,
 };
-use crate::{DEMO_INVOICES, server};
 
 /// The default test client id of the sandbox's main organization.
 pub const DEFAULT_CLIENT_ID: &str = "sandbox-client";
@@ -103,7 +105,8 @@ pub struct SandboxBuilder {
     token_times_as_strings: bool,
     batch_delay: Duration,
     batch_type: String,
-    invoices: Vec<Uuid>,
+    invoice_ids: Vec<Uuid>,
+    invoices: Vec<SeedInvoice>,
     demo_invoices: bool,
     accept_any_invoice: bool,
     main: TestOrganization,
@@ -121,6 +124,7 @@ impl Default for SandboxBuilder {
             token_times_as_strings: false,
             batch_delay: DEFAULT_BATCH_DELAY,
             batch_type: DEFAULT_BATCH_TYPE.to_owned(),
+            invoice_ids: Vec::new(),
             invoices: Vec::new(),
             demo_invoices: true,
             accept_any_invoice: false,
@@ -175,13 +179,22 @@ impl SandboxBuilder {
         self
     }
 
-    /// Invoices whose payments succeed, in addition to [`DEMO_INVOICES`].
+    /// Invoices whose payments succeed, in addition to [`crate::DEMO_INVOICES`] (known by id only:
+    /// no number or source id).
     pub fn seed_invoices(mut self, ids: impl IntoIterator<Item = Uuid>) -> Self {
-        self.invoices.extend(ids);
+        self.invoice_ids.extend(ids);
         self
     }
 
-    /// Whether the sandbox also knows [`DEMO_INVOICES`] (default `true`).
+    /// Invoices with numbers and source ids, whose payments succeed and which the invoice
+    /// lookups find (one with a demo invoice's id replaces its description).
+    pub fn seed_invoice_records(mut self, invoices: impl IntoIterator<Item = SeedInvoice>) -> Self {
+        self.invoices.extend(invoices);
+        self
+    }
+
+    /// Whether the sandbox also knows [`crate::DEMO_INVOICES`], described as [`demo_invoices`]
+    /// says (default `true`).
     pub fn demo_invoices(mut self, yes: bool) -> Self {
         self.demo_invoices = yes;
         self
@@ -352,10 +365,13 @@ impl SandboxBuilder {
             batch_type: self.batch_type.clone(),
             max_body_bytes: self.max_body_bytes,
         };
-        let mut invoices = self.invoices.clone();
+        let mut described = Invoices::default();
         if self.demo_invoices {
-            invoices.extend(DEMO_INVOICES);
+            described.seed(demo_invoices());
         }
+        described.seed(self.invoices.iter().cloned());
+        described.know(self.invoice_ids.iter().copied());
+        let invoices = described.ids();
         let (finished, to_deliver) = match self.webhooks {
             Some(_) => {
                 let (sender, receiver) = mpsc::unbounded_channel();
@@ -369,6 +385,7 @@ impl SandboxBuilder {
             payments_schema,
             Faults::new(self.fault_seed),
             Store::new(invoices, self.accept_any_invoice),
+            described,
             finished,
         ));
         let mut background = Vec::new();
@@ -493,9 +510,25 @@ impl Sandbox {
             .batch_url(self.main.organization_id, batch_id)
     }
 
-    /// Makes payments for these invoices succeed from now on.
+    /// Makes payments for these invoices succeed from now on (known by id only).
     pub fn seed_invoices(&self, ids: impl IntoIterator<Item = Uuid>) {
-        self.state.store().seed_invoices(ids);
+        self.state.seed_invoice_ids(ids.into_iter().collect());
+    }
+
+    /// Describes these invoices (number, source id, …) and makes their payments succeed.
+    pub fn seed_invoice_records(&self, invoices: impl IntoIterator<Item = SeedInvoice>) {
+        self.state.seed_invoices(invoices.into_iter().collect());
+    }
+
+    /// Settles every booked payment not settled yet, on `date`: one settlement per
+    /// organization, invoice and currency, for the sum of their amounts. Returns the new ones.
+    pub fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
+        self.state.settle(date)
+    }
+
+    /// Every settlement produced so far, by settlement date.
+    pub fn settlements(&self) -> Vec<Settlement> {
+        self.state.settlements().all().to_vec()
     }
 
     /// Every booked payment, in booking order (due batches are processed first).

@@ -26,7 +26,7 @@ use tower::ServiceExt;
 use crate::error::{ApiError, error_body};
 use crate::faults::{Fault, Route, retry_after_secs};
 use crate::state::AppState;
-use crate::{batches, payments, request, token};
+use crate::{batches, invoices, payments, request, settlements, token};
 
 /// The response header naming each request (the header Amili's webhooks use).
 pub const REQUEST_ID_HEADER: &str = "x-amili-request-id";
@@ -86,6 +86,23 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             &format!("{api}/orgs/{{organization_id}}/batches"),
             get(batches::list_batches),
         )
+        .route(
+            &format!("{api}/orgs/{{organization_id}}/invoices"),
+            get(invoices::list_invoices),
+        )
+        .route(
+            &format!("{api}/orgs/{{organization_id}}/invoices/{{invoice_id}}"),
+            get(invoices::get_invoice),
+        )
+        .route(
+            &format!("{api}/orgs/{{organization_id}}/settlements"),
+            get(settlements::list_settlements),
+        )
+        .route(
+            &format!("{api}/orgs/{{organization_id}}/settlements/{{settlement_id}}"),
+            get(settlements::get_settlement),
+        )
+        .route("/admin/settle", post(settlements::admin_settle))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -4,10 +4,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
+use uuid::Uuid;
 
 use crate::config::Config;
 use crate::faults::Faults;
+use crate::invoices::{Invoices, SeedInvoice};
 use crate::schema::RequestValidator;
+use crate::settlements::{Settlement, Settlements};
 use crate::stats::Counters;
 use crate::store::Store;
 use crate::token::TokenIssuer;
@@ -28,6 +31,15 @@ pub(crate) struct AppState {
     /// Where finished batches go when webhooks are configured.
     finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
     store: Mutex<Store>,
+    /// Lock order: `store`, then `invoices`, then `settlements`.
+    invoices: Mutex<Invoices>,
+    settlements: Mutex<Settlements>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AppState {
@@ -37,6 +49,7 @@ impl AppState {
         payments_schema: RequestValidator,
         faults: Faults,
         store: Store,
+        invoices: Invoices,
         finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
     ) -> Self {
         Self {
@@ -49,14 +62,45 @@ impl AppState {
             webhook_log: AttemptLog::default(),
             finished,
             store: Mutex::new(store),
+            invoices: Mutex::new(invoices),
+            settlements: Mutex::new(Settlements::default()),
         }
     }
 
     /// The store, without processing due batches (for writes).
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.store)
+    }
+
+    /// The invoices the lookups describe.
+    pub(crate) fn invoices(&self) -> MutexGuard<'_, Invoices> {
+        lock(&self.invoices)
+    }
+
+    /// Describes these invoices and makes their payments succeed.
+    pub(crate) fn seed_invoices(&self, invoices: Vec<SeedInvoice>) {
+        let mut store = self.store();
+        store.seed_invoices(invoices.iter().map(|invoice| invoice.id));
+        self.invoices().seed(invoices);
+    }
+
+    /// Makes payments for these invoices succeed; the lookups find them by id.
+    pub(crate) fn seed_invoice_ids(&self, ids: Vec<Uuid>) {
+        let mut store = self.store();
+        store.seed_invoices(ids.iter().copied());
+        self.invoices().know(ids);
+    }
+
+    /// The settlements produced so far.
+    pub(crate) fn settlements(&self) -> MutexGuard<'_, Settlements> {
+        lock(&self.settlements)
+    }
+
+    /// Settles every booked payment not settled yet, on `date`.
+    pub(crate) fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
+        let store = self.observe();
+        let invoices = self.invoices();
+        self.settlements().settle(store.ledger(), &invoices, date)
     }
 
     /// The store after every due batch was processed (for reads).

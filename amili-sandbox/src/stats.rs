@@ -16,6 +16,10 @@ pub struct Stats {
     pub batch_gets: u64,
     /// `GET …/orgs/{organizationId}/batches` requests.
     pub batch_lists: u64,
+    /// `GET …/orgs/{organizationId}/invoices[/{invoiceId}]` requests.
+    pub invoice_reads: u64,
+    /// `GET …/orgs/{organizationId}/settlements[/{settlementId}]` requests.
+    pub settlement_reads: u64,
     /// Requests to no known route.
     pub other_requests: u64,
     /// Requests a fault was applied to.
@@ -35,6 +39,8 @@ pub(crate) struct Counters {
     payment_requests: AtomicU64,
     batch_gets: AtomicU64,
     batch_lists: AtomicU64,
+    invoice_reads: AtomicU64,
+    settlement_reads: AtomicU64,
     other_requests: AtomicU64,
     faults_applied: AtomicU64,
     webhook_attempts: AtomicU64,
@@ -49,6 +55,8 @@ impl Counters {
             Some(Route::CreatePayments) => &self.payment_requests,
             Some(Route::GetBatch) => &self.batch_gets,
             Some(Route::ListBatches) => &self.batch_lists,
+            Some(Route::GetInvoice | Route::ListInvoices) => &self.invoice_reads,
+            Some(Route::GetSettlement | Route::ListSettlements) => &self.settlement_reads,
             None => &self.other_requests,
         };
         counter.fetch_add(1, Ordering::SeqCst);
@@ -75,6 +83,8 @@ impl Counters {
             payment_requests: self.payment_requests.load(Ordering::SeqCst),
             batch_gets: self.batch_gets.load(Ordering::SeqCst),
             batch_lists: self.batch_lists.load(Ordering::SeqCst),
+            invoice_reads: self.invoice_reads.load(Ordering::SeqCst),
+            settlement_reads: self.settlement_reads.load(Ordering::SeqCst),
             other_requests: self.other_requests.load(Ordering::SeqCst),
             faults_applied: self.faults_applied.load(Ordering::SeqCst),
             webhook_attempts: self.webhook_attempts.load(Ordering::SeqCst),

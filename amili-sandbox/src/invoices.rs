@@ -1,0 +1,443 @@
+//! Invoices: what the sandbox knows about each invoice (number, the creditor's
+//! `uniqueSourceInvoiceId`, customer number), `GET …/orgs/{organizationId}/invoices`
+//! (GetInvoicesByOrganization) and `GET …/orgs/{organizationId}/invoices/{invoiceId}`
+//! (GetInvoiceById).
+//!
+//! Every organization sees every invoice (as with payments, the sandbox's invoices are not
+//! per organization); an invoice's `organization.id` is the caller's. The list's filters
+//! combine, text filters match exactly; `From`/`To` compare `createdAt`, `From` inclusive,
+//! `To` exclusive (the spec's assumption). Pages hold [`INVOICE_PAGE_SIZE`] invoices in
+//! seeding order; `summary.nextPageToken` is present only when another page follows.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::auth::{self, parse_uuid};
+use crate::error::ApiError;
+use crate::request;
+use crate::state::AppState;
+
+/// How many invoices one page of `GetInvoicesByOrganization` holds (small, so that clients
+/// and tests meet several pages).
+pub const INVOICE_PAGE_SIZE: usize = 4;
+
+/// One invoice the sandbox knows: payments for it succeed, and the invoice lookups find it.
+///
+/// ```
+/// use amili_sandbox::SeedInvoice;
+/// let invoice = SeedInvoice::new(uuid::Uuid::new_v4(), "INV-7")
+///     .unique_source_invoice_id("erp-7")
+///     .customer_number("10001");
+/// assert_eq!(invoice.invoice_number.as_deref(), Some("INV-7"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SeedInvoice {
+    /// Amili's id of the invoice.
+    pub id: Uuid,
+    /// The invoice number (several invoices may share one).
+    pub invoice_number: Option<String>,
+    /// The creditor's own id for the invoice.
+    pub unique_source_invoice_id: Option<String>,
+    /// The debtor's customer number.
+    pub customer_number: Option<String>,
+    /// `type` (an `InvoiceType`): `PAYMENT_REMINDER` unless set.
+    pub invoice_type: String,
+    /// `status` (an `InvoiceStatus`): `OPEN` unless set.
+    pub status: String,
+    /// `createdAt`.
+    pub created_at: DateTime<Utc>,
+}
+
+impl SeedInvoice {
+    /// An open `PAYMENT_REMINDER` invoice with this id and number, created 2025-03-01.
+    pub fn new(id: Uuid, invoice_number: impl Into<String>) -> Self {
+        Self {
+            invoice_number: Some(invoice_number.into()),
+            ..Self::without_number(id)
+        }
+    }
+
+    /// An invoice known by its id only (what [`crate::SandboxBuilder::seed_invoices`] seeds).
+    pub fn without_number(id: Uuid) -> Self {
+        Self {
+            id,
+            invoice_number: None,
+            unique_source_invoice_id: None,
+            customer_number: None,
+            invoice_type: "PAYMENT_REMINDER".into(),
+            status: "OPEN".into(),
+            created_at: demo_epoch(),
+        }
+    }
+
+    /// Sets the creditor's `uniqueSourceInvoiceId`.
+    pub fn unique_source_invoice_id(mut self, id: impl Into<String>) -> Self {
+        self.unique_source_invoice_id = Some(id.into());
+        self
+    }
+
+    /// Sets the debtor's customer number.
+    pub fn customer_number(mut self, number: impl Into<String>) -> Self {
+        self.customer_number = Some(number.into());
+        self
+    }
+
+    /// Sets `type`.
+    pub fn invoice_type(mut self, kind: impl Into<String>) -> Self {
+        self.invoice_type = kind.into();
+        self
+    }
+
+    /// Sets `status`.
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = status.into();
+        self
+    }
+
+    /// Sets `createdAt`.
+    pub fn created_at(mut self, at: DateTime<Utc>) -> Self {
+        self.created_at = at;
+        self
+    }
+
+    /// The JSON form (the spec's `Invoice`) as `organization` sees it.
+    fn render(&self, organization: Uuid) -> Value {
+        let mut out = Map::new();
+        out.insert("id".into(), json!(self.id));
+        out.insert(
+            "organization".into(),
+            json!({"id": organization, "organizationNumber": "987654321", "name": "Sandbox Creditor AS"}),
+        );
+        let texts = [
+            ("invoiceNumber", &self.invoice_number),
+            ("uniqueSourceInvoiceId", &self.unique_source_invoice_id),
+            ("customerNumber", &self.customer_number),
+        ];
+        for (name, value) in texts {
+            if let Some(value) = value {
+                out.insert(name.into(), json!(value));
+            }
+        }
+        out.insert("type".into(), json!(self.invoice_type));
+        out.insert("status".into(), json!(self.status));
+        out.insert(
+            "createdAt".into(),
+            json!(self.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        );
+        Value::Object(out)
+    }
+}
+
+/// When the demo invoices were created (the first; the others a day apart).
+fn demo_epoch() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// The demo invoices ([`crate::DEMO_INVOICES`]) with their numbers and source ids: number
+/// `INV-2025-001` … `INV-2025-010`, `uniqueSourceInvoiceId` `erp-order-9981` …
+/// `erp-order-9990` (the first matches the spec's example), customer numbers `10001` to
+/// `10003` in turn, `NOTICE` for every third invoice and `PAYMENT_REMINDER` otherwise,
+/// created one day apart from 2025-03-01T09:00:00Z.
+pub fn demo_invoices() -> Vec<SeedInvoice> {
+    crate::DEMO_INVOICES
+        .iter()
+        .zip(0_i64..)
+        .map(|(&id, n)| {
+            let invoice = SeedInvoice::new(id, format!("INV-2025-{:03}", n + 1))
+                .unique_source_invoice_id(format!("erp-order-{}", 9981 + n))
+                .customer_number(format!("{}", 10001 + n % 3))
+                .created_at(demo_epoch() + Duration::days(n));
+            if n % 3 == 2 {
+                invoice.invoice_type("NOTICE")
+            } else {
+                invoice
+            }
+        })
+        .collect()
+}
+
+/// Reads invoices from CSV text: a header naming `invoiceId` and `invoiceNumber`, optionally
+/// `uniqueSourceInvoiceId`, `customerNumber`, `type`, `status`; one invoice per line, values
+/// without commas or quotes. `source` names the file in errors, which give the line.
+///
+/// ```
+/// let invoices = amili_sandbox::parse_invoice_csv(
+///     "invoices.csv",
+///     "invoiceId,invoiceNumber,uniqueSourceInvoiceId\n\
+///      4f163819-178d-470c-a246-d6768476a6ec,INV-1,erp-1\n",
+/// ).unwrap();
+/// assert_eq!(invoices[0].unique_source_invoice_id.as_deref(), Some("erp-1"));
+/// assert!(amili_sandbox::parse_invoice_csv("x.csv", "invoiceId\nnot-a-uuid\n").is_err());
+/// ```
+///
+/// # Errors
+///
+/// A message naming `source`, the line and the column for a missing `invoiceId` column, a
+/// line with another number of values than the header, or an `invoiceId` that is not a UUID.
+pub fn parse_invoice_csv(source: &str, text: &str) -> Result<Vec<SeedInvoice>, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        return Err(format!("{source}: empty file, expected a header line"));
+    };
+    let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+    let column = |name: &str| columns.iter().position(|c| *c == name);
+    let id_column = column("invoiceId")
+        .ok_or_else(|| format!("{source}: line 1: the header has no invoiceId column"))?;
+    let mut invoices = Vec::new();
+    for (index, line) in lines {
+        let line_number = index + 1;
+        let values: Vec<&str> = line.split(',').map(str::trim).collect();
+        if values.len() != columns.len() {
+            return Err(format!(
+                "{source}: line {line_number}: {} values, the header has {}",
+                values.len(),
+                columns.len()
+            ));
+        }
+        let value = |name: &str| {
+            column(name)
+                .and_then(|i| values.get(i).copied())
+                .filter(|v| !v.is_empty())
+        };
+        let raw_id = values.get(id_column).copied().unwrap_or_default();
+        let id = Uuid::try_parse(raw_id).map_err(|_| {
+            format!("{source}: line {line_number}: invoiceId {raw_id:?} is not a UUID")
+        })?;
+        let mut invoice = SeedInvoice::without_number(id);
+        invoice.invoice_number = value("invoiceNumber").map(str::to_owned);
+        invoice.unique_source_invoice_id = value("uniqueSourceInvoiceId").map(str::to_owned);
+        invoice.customer_number = value("customerNumber").map(str::to_owned);
+        if let Some(kind) = value("type") {
+            invoice.invoice_type = kind.to_owned();
+        }
+        if let Some(status) = value("status") {
+            invoice.status = status.to_owned();
+        }
+        invoices.push(invoice);
+    }
+    Ok(invoices)
+}
+
+/// Every invoice the sandbox describes, in seeding order (the list's order).
+#[derive(Debug, Default)]
+pub(crate) struct Invoices {
+    list: Vec<SeedInvoice>,
+}
+
+impl Invoices {
+    /// Adds invoices; one with an id already known replaces the earlier description.
+    pub(crate) fn seed(&mut self, invoices: impl IntoIterator<Item = SeedInvoice>) {
+        for invoice in invoices {
+            match self.list.iter_mut().find(|known| known.id == invoice.id) {
+                Some(known) => *known = invoice,
+                None => self.list.push(invoice),
+            }
+        }
+    }
+
+    /// Adds invoices known by id only; ids already described keep their description.
+    pub(crate) fn know(&mut self, ids: impl IntoIterator<Item = Uuid>) {
+        for id in ids {
+            if self.get(id).is_none() {
+                self.list.push(SeedInvoice::without_number(id));
+            }
+        }
+    }
+
+    /// Every known invoice id.
+    pub(crate) fn ids(&self) -> Vec<Uuid> {
+        self.list.iter().map(|invoice| invoice.id).collect()
+    }
+
+    pub(crate) fn get(&self, id: Uuid) -> Option<&SeedInvoice> {
+        self.list.iter().find(|invoice| invoice.id == id)
+    }
+}
+
+/// The filters and position of one list request.
+struct ListQuery {
+    status: Option<String>,
+    invoice_type: Option<String>,
+    invoice_number: Option<String>,
+    unique_source_invoice_id: Option<String>,
+    customer_number: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    /// How many matching invoices earlier pages served.
+    offset: usize,
+}
+
+impl ListQuery {
+    fn parse(uri: &Uri) -> Result<Self, ApiError> {
+        let pairs = request::pairs(uri.query().unwrap_or_default().as_bytes());
+        let text = |name| request::first(&pairs, name).map(str::to_owned);
+        let instant = |name: &str| {
+            request::first(&pairs, name)
+                .map(|value| {
+                    DateTime::parse_from_rfc3339(value)
+                        .map(|at| at.with_timezone(&Utc))
+                        .map_err(|_| {
+                            ApiError::invalid_field(
+                                StatusCode::BAD_REQUEST,
+                                name,
+                                format!("{name} {value:?} is not an RFC 3339 date-time"),
+                            )
+                        })
+                })
+                .transpose()
+        };
+        Ok(Self {
+            status: text("Status"),
+            invoice_type: text("Type"),
+            invoice_number: text("InvoiceNumber"),
+            unique_source_invoice_id: text("UniqueSourceInvoiceId"),
+            customer_number: text("CustomerNumber"),
+            from: instant("From")?,
+            to: instant("To")?,
+            offset: match request::first(&pairs, "PageToken") {
+                None | Some("") => 0,
+                Some(token) => decode_cursor(token)?,
+            },
+        })
+    }
+
+    fn matches(&self, invoice: &SeedInvoice) -> bool {
+        let same = |wanted: &Option<String>, actual: Option<&str>| {
+            wanted.as_deref().is_none_or(|w| Some(w) == actual)
+        };
+        same(&self.status, Some(&invoice.status))
+            && same(&self.invoice_type, Some(&invoice.invoice_type))
+            && same(&self.invoice_number, invoice.invoice_number.as_deref())
+            && same(
+                &self.unique_source_invoice_id,
+                invoice.unique_source_invoice_id.as_deref(),
+            )
+            && same(&self.customer_number, invoice.customer_number.as_deref())
+            && self.from.is_none_or(|from| invoice.created_at >= from)
+            && self.to.is_none_or(|to| invoice.created_at < to)
+    }
+}
+
+const CURSOR_PREFIX: &str = "invoices-after-";
+
+fn encode_cursor(offset: usize) -> String {
+    format!("{CURSOR_PREFIX}{offset}")
+}
+
+fn decode_cursor(token: &str) -> Result<usize, ApiError> {
+    token
+        .strip_prefix(CURSOR_PREFIX)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                StatusCode::BAD_REQUEST,
+                "PageToken",
+                format!("PageToken {token:?} is not a cursor this sandbox issued"),
+            )
+        })
+}
+
+/// `GET …/orgs/{organizationId}/invoices`.
+pub(crate) async fn list_invoices(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let Path(organization_id) =
+        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let caller = auth::authorize(&state, &headers, &organization_id)?;
+    let query = ListQuery::parse(&uri)?;
+    let invoices = state.invoices();
+    let matching: Vec<&SeedInvoice> = invoices.list.iter().filter(|i| query.matches(i)).collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(query.offset)
+        .take(INVOICE_PAGE_SIZE)
+        .map(|invoice| invoice.render(caller.organization_id))
+        .collect();
+    let served = query.offset.saturating_add(page.len());
+    let mut summary = json!({"status": "SUCCESS"});
+    if served < matching.len() {
+        summary["nextPageToken"] = json!(encode_cursor(served));
+    }
+    Ok(Json(json!({"summary": summary, "data": page})))
+}
+
+/// `GET …/orgs/{organizationId}/invoices/{invoiceId}`: 404 for an unknown invoice.
+pub(crate) async fn get_invoice(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let Path((organization_id, invoice_id)) =
+        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let caller = auth::authorize(&state, &headers, &organization_id)?;
+    let invoice_id = parse_uuid("invoiceId", &invoice_id)?;
+    let invoices = state.invoices();
+    let invoice = invoices
+        .get(invoice_id)
+        .ok_or_else(|| ApiError::not_found(format!("invoice {invoice_id} not found")))?;
+    Ok(Json(json!({
+        "summary": {"status": "SUCCESS"},
+        "data": invoice.render(caller.organization_id),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_invoices_have_distinct_numbers_and_source_ids() {
+        let demo = demo_invoices();
+        assert_eq!(demo.len(), crate::DEMO_INVOICES.len());
+        let numbers: std::collections::HashSet<_> =
+            demo.iter().map(|i| i.invoice_number.clone()).collect();
+        assert_eq!(numbers.len(), demo.len());
+        assert_eq!(demo[0].invoice_number.as_deref(), Some("INV-2025-001"));
+        assert_eq!(
+            demo[0].unique_source_invoice_id.as_deref(),
+            Some("erp-order-9981")
+        );
+    }
+
+    #[test]
+    fn csv_errors_name_the_file_line_and_column() {
+        let err = parse_invoice_csv("f.csv", "invoiceNumber\nINV-1\n").err();
+        assert_eq!(
+            err.as_deref(),
+            Some("f.csv: line 1: the header has no invoiceId column")
+        );
+        let err = parse_invoice_csv("f.csv", "invoiceId,invoiceNumber\n\nx,INV-1\n").err();
+        assert_eq!(
+            err.as_deref(),
+            Some("f.csv: line 3: invoiceId \"x\" is not a UUID")
+        );
+        let err = parse_invoice_csv("f.csv", "invoiceId,invoiceNumber\nx\n").err();
+        assert_eq!(
+            err.as_deref(),
+            Some("f.csv: line 2: 1 values, the header has 2")
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(8)).ok(), Some(8));
+        assert!(decode_cursor("invoices-after-x").is_err());
+        assert!(decode_cursor("8").is_err());
+    }
+}
