@@ -71,7 +71,9 @@
 //!
 //! | call | what it does |
 //! |---|---|
-//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
+//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, or of [`Correction`]s (any [`Submittable`]: the same pipeline), as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
+//! | [`Client::invoice`], [`Client::invoices`], [`Client::find_invoices_by_number`], [`Client::find_invoices_by_source_id`], [`Client::invoice_resolver`] → [`invoices::Resolver`] | find invoices; turn many references (number, `uniqueSourceInvoiceId`, id) into invoice ids, reporting not found and ambiguous |
+//! | [`Client::settlements`], [`Client::settlement`] | what Amili paid out over a date range (money as [`Decimal`]) |
 //! | [`Client::poller`] → [`Poller`] | poll a batch once or until done (woken early by events with [`BatchWakeups`]); follow a request or a report to `Succeeded` / `Failed` |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
 //! | [`Client::check_token`] | check the credentials |
