@@ -40,7 +40,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest page the sandbox serves.
 pub const MAX_PAGE_SIZE: usize = 500;
 /// The batch types the spec documents (`BatchType`).
-const DOCUMENTED_TYPES: [&str; 2] = ["NONE", "INVOICE"];
+const DOCUMENTED_TYPES: [&str; 3] = ["NONE", "INVOICE", "CORRECTION"];
 
 /// The JSON form of a batch (the spec's `Batch`, plus `idempotencyKey` when it has one).
 pub(crate) fn render(batch: &BatchRecord) -> Value {
@@ -149,7 +149,7 @@ fn parse_query(state: &AppState, uri: &Uri) -> Result<ListQuery, ApiError> {
                 Err(bad_param(
                     "Type",
                     format!(
-                        "Type {value:?} is not one of NONE, INVOICE, {}",
+                        "Type {value:?} is not one of NONE, INVOICE, CORRECTION, {}",
                         state.config.batch_type
                     ),
                 ))

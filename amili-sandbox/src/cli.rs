@@ -86,7 +86,7 @@ pub struct Args {
     pub max_body_bytes: usize,
 
     /// A fault, `ROUTE:[MODE:]KIND[:OPTION]` (repeatable). ROUTE: token, create-payments,
-    /// get-batch, list-batches, get-invoice, list-invoices, get-settlement, list-settlements.
+    /// create-corrections, get-batch, list-batches, get-invoice, list-invoices, get-settlement, list-settlements.
     /// MODE: once (default), times=N, always, random=P. KIND: a status
     /// (e.g. 503, with retry-after=SECS), delay=MS, drop-before, drop-after, html=STATUS,
     /// truncate. Examples: create-payments:503:retry-after=2, get-batch:drop-before,

@@ -18,6 +18,8 @@ pub enum Route {
     Token,
     /// `POST /collection/v1/orgs/{organizationId}/payments`.
     CreatePayments,
+    /// `POST /collection/v1/orgs/{organizationId}/corrections`.
+    CreateCorrections,
     /// `GET /collection/v1/orgs/{organizationId}/batches/{batchId}`.
     GetBatch,
     /// `GET /collection/v1/orgs/{organizationId}/batches`.
@@ -34,9 +36,10 @@ pub enum Route {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 8] = [
+    pub const ALL: [Route; 9] = [
         Route::Token,
         Route::CreatePayments,
+        Route::CreateCorrections,
         Route::GetBatch,
         Route::ListBatches,
         Route::GetInvoice,
@@ -45,12 +48,14 @@ impl Route {
         Route::ListSettlements,
     ];
 
-    /// The route's name on the command line: `token`, `create-payments`, `get-batch`,
+    /// The route's name on the command line: `token`, `create-payments`,
+    /// `create-corrections`, `get-batch`,
     /// `list-batches`, `get-invoice`, `list-invoices`, `get-settlement`, `list-settlements`.
     pub fn name(self) -> &'static str {
         match self {
             Route::Token => "token",
             Route::CreatePayments => "create-payments",
+            Route::CreateCorrections => "create-corrections",
             Route::GetBatch => "get-batch",
             Route::ListBatches => "list-batches",
             Route::GetInvoice => "get-invoice",
@@ -70,6 +75,7 @@ impl Route {
             Route::ListInvoices => 6,
             Route::GetSettlement => 7,
             Route::ListSettlements => 8,
+            Route::CreateCorrections => 9,
         }
     }
 
@@ -82,6 +88,7 @@ impl Route {
         let segments: Vec<&str> = rest.split('/').skip(1).collect();
         match (method, segments.as_slice()) {
             (&Method::POST, ["orgs", _, "payments"]) => Some(Route::CreatePayments),
+            (&Method::POST, ["orgs", _, "corrections"]) => Some(Route::CreateCorrections),
             (&Method::GET, ["orgs", _, "batches", _]) => Some(Route::GetBatch),
             (&Method::GET, ["orgs", _, "batches"]) => Some(Route::ListBatches),
             (&Method::GET, ["orgs", _, "invoices", _]) => Some(Route::GetInvoice),
@@ -334,7 +341,7 @@ pub enum FaultMode {
 
 /// A fault as written on the command line: `ROUTE:[MODE:]KIND[:OPTION]`.
 ///
-/// - `ROUTE`: `token`, `create-payments`, `get-batch`, `list-batches`, `get-invoice`,
+/// - `ROUTE`: `token`, `create-payments`, `create-corrections`, `get-batch`, `list-batches`, `get-invoice`,
 ///   `list-invoices`, `get-settlement`, `list-settlements`.
 /// - `MODE` (default `once`): `once`, `times=N`, `always`, `random=P` (0.0–1.0).
 /// - `KIND`: a status code such as `503` (option `retry-after=SECS`), `delay=MS` (or `delay=2s`,

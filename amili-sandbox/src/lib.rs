@@ -1,7 +1,8 @@
 //! A stateful local Amili AutoCollect API, for tests and demos.
 //!
 //! The sandbox speaks the part of Amili's API described in `openapi/autocollect.yaml`
-//! (embedded in the crate): the token endpoint, `CreatePayments`, `GetBatchById`,
+//! (embedded in the crate): the token endpoint, `CreatePayments`, `CreateCorrections`,
+//! `GetBatchById`,
 //! `GetBatchesByOrganization`, the invoice lookups (`GetInvoicesByOrganization`,
 //! `GetInvoiceById`) and settlements (`GetSettlements`, `GetSettlementById`). It is not a canned-response mock: it issues signed tokens,
 //! validates request bodies against the spec's JSON Schema, queues batches that turn terminal
@@ -146,12 +147,19 @@
 //! or swaps events pairwise. [`Sandbox::webhook_attempts`] lists every request sent, and
 //! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent.
 //!
+//! **CreateCorrections** (`POST …/orgs/{organizationId}/corrections`) is checked and
+//! answered like `CreatePayments` (same `IdempotencyKey` handling, 422 naming
+//! `corrections[i].field`) and creates a batch of type [`CORRECTION_BATCH_TYPE`]; its items
+//! fail with `INVALID_CURRENCY`, `INVALID_AMOUNT` (zero or too precise; negative is allowed)
+//! or `UNKNOWN_INVOICE`, else are booked in [`Sandbox::corrections`] and change
+//! [`Sandbox::paid_on`].
+//!
 //! **Invoices** ([`SeedInvoice`], [`demo_invoices`], [`parse_invoice_csv`]): the demo invoices
 //! have numbers and source ids; `GET …/invoices` filters by `Status`, `Type`, `InvoiceNumber`,
 //! `UniqueSourceInvoiceId`, `CustomerNumber`, `From`/`To` and pages by [`INVOICE_PAGE_SIZE`];
 //! `GET …/invoices/{invoiceId}` reads one.
 //!
-//! **Settlements** ([`Settlement`]) are produced on demand from booked payments
+//! **Settlements** ([`Settlement`]) are produced on demand from booked payments and corrections
 //! ([`Sandbox::settle`], or `POST /admin/settle?date=YYYY-MM-DD`): one per organization,
 //! invoice and currency. `GET …/settlements` takes `fromDate`, `toDate`, `pageSize` (default
 //! [`SETTLEMENT_PAGE_SIZE`]) and `pageToken`; `GET …/settlements/{settlementId}` reads one.
@@ -170,6 +178,7 @@ mod auth;
 mod batches;
 pub mod cli;
 mod config;
+mod corrections;
 mod error;
 mod faults;
 mod invoices;
@@ -191,6 +200,7 @@ mod webhooks;
 use uuid::Uuid;
 
 pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use corrections::{BookedCorrection, CORRECTION_BATCH_TYPE};
 pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
 pub use invoices::{INVOICE_PAGE_SIZE, SeedInvoice, demo_invoices, parse_invoice_csv};
 pub use ledger::BookedPayment;

@@ -17,12 +17,14 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use uuid::Uuid;
 
-use crate::auth;
+use crate::auth::{self, Caller};
 use crate::error::{ApiError, ErrorDetail};
 use crate::request;
-use crate::rules::IncomingPayment;
+use crate::schema::RequestValidator;
 use crate::state::AppState;
 use crate::store::{Created, NewBatch};
 
@@ -38,39 +40,15 @@ pub(crate) async fn create_payments(
 ) -> Result<Response, ApiError> {
     let Path(organization_id) =
         path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
-    if request::media_type(&headers).is_none() {
-        // No Content-Type: an absent body is a malformed request (400), a body of unknown
-        // type is unsupported (415).
-        let bytes = request::read_body(&headers, body, state.config.max_body_bytes).await?;
-        return Err(if bytes.is_empty() {
-            ApiError::bad_request("the request body is required (application/json)")
-        } else {
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json",
-            )
-        });
-    }
-    request::require_media_type(&headers, "application/json")?;
-    let idempotency_key = idempotency_key(&headers)?;
-    let bytes = request::read_body(&headers, body, state.config.max_body_bytes).await?;
-    let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
-    if let Err(errors) = state.payments_schema.check(&body) {
-        let first = errors
-            .first()
-            .map(|e| e.message.clone())
-            .unwrap_or_default();
-        let more = errors.len().saturating_sub(1);
-        let message = if more == 0 {
-            format!("invalid request body: {first}")
-        } else {
-            format!("invalid request body: {first} (and {more} more)")
-        };
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_errors(errors));
-    }
-    let payments = parse_payments(&body)?;
+    let (caller, idempotency_key, body) = read_write_request(
+        &state,
+        &organization_id,
+        &headers,
+        body,
+        &state.schemas.payments,
+    )
+    .await?;
+    let payments = parse_items(&body, "payments")?;
     let organization = caller.organization_id;
     let created = state.store().create(NewBatch {
         caller,
@@ -80,6 +58,11 @@ pub(crate) async fn create_payments(
         payments,
         delay: state.config.batch_delay,
     })?;
+    Ok(accepted(&state, organization, created))
+}
+
+/// The `202` answer of a write: the batch created (or, for a replayed key, the original).
+pub(crate) fn accepted(state: &AppState, organization: Uuid, created: Created) -> Response {
     let batch_id = created.batch_id();
     match created {
         Created::New(_) => {
@@ -95,7 +78,52 @@ pub(crate) async fn create_payments(
             "batchUrl": state.config.batch_url(organization, batch_id),
         }
     });
-    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+    (StatusCode::ACCEPTED, Json(answer)).into_response()
+}
+
+/// The checks every write (`CreatePayments`, `CreateCorrections`) makes before its body is
+/// used, in order: token and organization, `Content-Type`, the `IdempotencyKey` header, body
+/// size, JSON syntax and the operation's request schema (422 naming every problem).
+pub(crate) async fn read_write_request(
+    state: &AppState,
+    organization_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+    schema: &RequestValidator,
+) -> Result<(Caller, Option<String>, Value), ApiError> {
+    let caller = auth::authorize(state, headers, organization_id)?;
+    if request::media_type(headers).is_none() {
+        // No Content-Type: an absent body is a malformed request (400), a body of unknown
+        // type is unsupported (415).
+        let bytes = request::read_body(headers, body, state.config.max_body_bytes).await?;
+        return Err(if bytes.is_empty() {
+            ApiError::bad_request("the request body is required (application/json)")
+        } else {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            )
+        });
+    }
+    request::require_media_type(headers, "application/json")?;
+    let idempotency_key = idempotency_key(headers)?;
+    let bytes = request::read_body(headers, body, state.config.max_body_bytes).await?;
+    let body: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    if let Err(errors) = schema.check(&body) {
+        let first = errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        let more = errors.len().saturating_sub(1);
+        let message = if more == 0 {
+            format!("invalid request body: {first}")
+        } else {
+            format!("invalid request body: {first} (and {more} more)")
+        };
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message).with_errors(errors));
+    }
+    Ok((caller, idempotency_key, body))
 }
 
 /// The `IdempotencyKey` header: absent is fine; empty, over 255 characters or not visible
@@ -121,18 +149,23 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// The typed payments of a body that passed the schema.
-fn parse_payments(body: &Value) -> Result<Vec<IncomingPayment>, ApiError> {
-    let items = body
-        .get("payments")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "payments is missing"))?;
+/// The typed items of the list `name` of a body that passed the schema.
+pub(crate) fn parse_items<T: DeserializeOwned>(
+    body: &Value,
+    name: &str,
+) -> Result<Vec<T>, ApiError> {
+    let items = body.get(name).and_then(Value::as_array).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{name} is missing"),
+        )
+    })?;
     items
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            serde_json::from_value::<IncomingPayment>(item.clone()).map_err(|e| {
-                let message = format!("payments[{index}]: {e}");
+            serde_json::from_value::<T>(item.clone()).map_err(|e| {
+                let message = format!("{name}[{index}]: {e}");
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message.clone()).with_errors(vec![
                     ErrorDetail {
                         item: Some(index),

@@ -74,6 +74,61 @@ pub(crate) fn decimal(number: &serde_json::Number) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(&text).ok())
 }
 
+/// Which amounts a kind of item allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sign {
+    /// Payments: greater than zero.
+    Positive,
+    /// Corrections: a signed change, anything but zero.
+    NonZero,
+}
+
+/// The currency and amount rules shared by payments and corrections: an ISO 4217 currency
+/// (`INVALID_CURRENCY`), then a representable amount of the allowed sign with no more
+/// decimals than the currency's minor unit (`INVALID_AMOUNT`).
+pub(crate) fn money(
+    amount: &serde_json::Number,
+    currency_code: &str,
+    sign: Sign,
+) -> Result<Decimal, Verdict> {
+    let Some(currency) = iso_currency::Currency::from_code(currency_code) else {
+        return Err(fail(
+            reason::INVALID_CURRENCY,
+            format!("currency {currency_code:?} is not an ISO 4217 currency code"),
+        ));
+    };
+    let Some(value) = decimal(amount) else {
+        return Err(fail(
+            reason::INVALID_AMOUNT,
+            format!("amount {amount} is not a representable decimal"),
+        ));
+    };
+    match sign {
+        Sign::Positive if value <= Decimal::ZERO => {
+            return Err(fail(
+                reason::INVALID_AMOUNT,
+                format!("amount {amount} must be positive"),
+            ));
+        }
+        Sign::NonZero if value.is_zero() => {
+            return Err(fail(
+                reason::INVALID_AMOUNT,
+                format!("amount {amount} must not be zero"),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(exponent) = currency.exponent()
+        && value.normalize().scale() > u32::from(exponent)
+    {
+        return Err(fail(
+            reason::INVALID_AMOUNT,
+            format!("amount {amount} has more decimals than {currency_code} allows ({exponent})"),
+        ));
+    }
+    Ok(value)
+}
+
 /// Applies the rules to one payment. `already_booked` names the batch that booked the same
 /// source id before, if any.
 pub(crate) fn judge(
@@ -93,38 +148,10 @@ pub(crate) fn judge(
             format!("payment type {:?} is not supported", payment.payment_type),
         );
     }
-    let Some(currency) = iso_currency::Currency::from_code(&payment.currency) else {
-        return fail(
-            reason::INVALID_CURRENCY,
-            format!(
-                "currency {:?} is not an ISO 4217 currency code",
-                payment.currency
-            ),
-        );
+    let amount = match money(&payment.amount, &payment.currency, Sign::Positive) {
+        Ok(amount) => amount,
+        Err(verdict) => return verdict,
     };
-    let Some(amount) = decimal(&payment.amount) else {
-        return fail(
-            reason::INVALID_AMOUNT,
-            format!("amount {} is not a representable decimal", payment.amount),
-        );
-    };
-    if amount <= Decimal::ZERO {
-        return fail(
-            reason::INVALID_AMOUNT,
-            format!("amount {} must be positive", payment.amount),
-        );
-    }
-    if let Some(exponent) = currency.exponent()
-        && amount.normalize().scale() > u32::from(exponent)
-    {
-        return fail(
-            reason::INVALID_AMOUNT,
-            format!(
-                "amount {} has more decimals than {} allows ({exponent})",
-                payment.amount, payment.currency
-            ),
-        );
-    }
     if !invoice_known {
         return fail(
             reason::UNKNOWN_INVOICE,

@@ -10,10 +10,11 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::config::{Config, OrgConfig};
+use crate::corrections::BookedCorrection;
 use crate::faults::Faults;
 use crate::invoices::{Invoices, SeedInvoice, demo_invoices};
 use crate::ledger::BookedPayment;
-use crate::schema::RequestValidator;
+use crate::schema::WriteSchemas;
 use crate::server;
 use crate::settlements::Settlement;
 use crate::state::AppState;
@@ -336,7 +337,7 @@ impl SandboxBuilder {
     ///   (a defect of the crate, not of the caller).
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         self.validate()?;
-        let payments_schema = RequestValidator::for_operation("CreatePayments")?;
+        let schemas = WriteSchemas::load()?;
         let listener = TcpListener::bind(self.bind)
             .await
             .map_err(|source| SandboxError::Bind {
@@ -382,7 +383,7 @@ impl SandboxBuilder {
         let state = Arc::new(AppState::new(
             config,
             TokenIssuer::new(self.token_lifetime, self.token_times_as_strings),
-            payments_schema,
+            schemas,
             Faults::new(self.fault_seed),
             Store::new(invoices, self.accept_any_invoice),
             described,
@@ -520,8 +521,9 @@ impl Sandbox {
         self.state.seed_invoices(invoices.into_iter().collect());
     }
 
-    /// Settles every booked payment not settled yet, on `date`: one settlement per
-    /// organization, invoice and currency, for the sum of their amounts. Returns the new ones.
+    /// Settles every booked payment and correction not settled yet, on `date`: one
+    /// settlement per organization, invoice and currency, for the sum of their amounts.
+    /// Returns the new ones.
     pub fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
         self.state.settle(date)
     }
@@ -534,6 +536,30 @@ impl Sandbox {
     /// Every booked payment, in booking order (due batches are processed first).
     pub fn ledger(&self) -> Vec<BookedPayment> {
         self.state.observe().ledger().to_vec()
+    }
+
+    /// Every booked correction, in booking order (due batches are processed first).
+    pub fn corrections(&self) -> Vec<BookedCorrection> {
+        let _store = self.state.observe();
+        self.state.corrections().ledger().to_vec()
+    }
+
+    /// What was paid on `invoice`: its booked payments plus its booked corrections, in any
+    /// organization and currency (the sandbox's invoices have one currency in practice).
+    pub fn paid_on(&self, invoice: Uuid) -> rust_decimal::Decimal {
+        let store = self.state.observe();
+        let payments = store
+            .ledger()
+            .iter()
+            .filter(|p| p.invoice_id == invoice)
+            .map(|p| p.amount);
+        let corrections = self.state.corrections();
+        let corrected = corrections
+            .ledger()
+            .iter()
+            .filter(|c| c.invoice_id == invoice)
+            .map(|c| c.amount);
+        payments.chain(corrected).sum()
     }
 
     /// How many times `unique_source_payment_id` was booked, in any organization.

@@ -1,5 +1,5 @@
 //! Validating request bodies against the spec's JSON Schema, with errors that name the item
-//! and the field (`payments[3].amount: "abc" is not of type "number"`).
+//! and the field (`payments[3].amount: "abc" is not of type "number"`, `corrections[1].date: …`).
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
@@ -55,6 +55,23 @@ impl RequestValidator {
     }
 }
 
+/// The request validators of the write operations.
+#[derive(Debug)]
+pub(crate) struct WriteSchemas {
+    pub(crate) payments: RequestValidator,
+    pub(crate) corrections: RequestValidator,
+}
+
+impl WriteSchemas {
+    /// Both validators, from the embedded spec.
+    pub(crate) fn load() -> Result<Self, SandboxError> {
+        Ok(Self {
+            payments: RequestValidator::for_operation("CreatePayments")?,
+            corrections: RequestValidator::for_operation("CreateCorrections")?,
+        })
+    }
+}
+
 /// One step of a JSON path.
 enum Step {
     Key(String),
@@ -80,8 +97,9 @@ fn describe(error: &jsonschema::ValidationError<'_>) -> ErrorDetail {
         }
         _ => error.to_string(),
     };
+    // The item of a write body's one list (`payments`, `corrections`).
     let item = match steps.as_slice() {
-        [Step::Key(first), Step::Index(index), ..] if first == "payments" => Some(*index),
+        [Step::Key(_), Step::Index(index), ..] => Some(*index),
         _ => None,
     };
     let field_steps = if item.is_some() {

@@ -26,7 +26,7 @@ use tower::ServiceExt;
 use crate::error::{ApiError, error_body};
 use crate::faults::{Fault, Route, retry_after_secs};
 use crate::state::AppState;
-use crate::{batches, invoices, payments, request, settlements, token};
+use crate::{batches, corrections, invoices, payments, request, settlements, token};
 
 /// The response header naming each request (the header Amili's webhooks use).
 pub const REQUEST_ID_HEADER: &str = "x-amili-request-id";
@@ -77,6 +77,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(
             &format!("{api}/orgs/{{organization_id}}/payments"),
             post(payments::create_payments),
+        )
+        .route(
+            &format!("{api}/orgs/{{organization_id}}/corrections"),
+            post(corrections::create_corrections),
         )
         .route(
             &format!("{api}/orgs/{{organization_id}}/batches/{{batch_id}}"),

@@ -3,8 +3,9 @@
 //! `GET …/orgs/{organizationId}/settlements` (GetSettlements) and
 //! `GET …/orgs/{organizationId}/settlements/{settlementId}` (GetSettlementById).
 //!
-//! Settling groups every booked payment not settled yet by organization, invoice and currency
-//! into one settlement whose `amount` is their sum and whose `settlementDate` is the day given.
+//! Settling groups every booked payment and correction not settled yet by organization,
+//! invoice and currency into one settlement whose `amount` is their sum (a correction's signed
+//! amount included) and whose `settlementDate` is the day given.
 //! The list takes `fromDate`/`toDate` (days, both inclusive, compared with `settlementDate`),
 //! `pageSize` (1 to 2147483647; default [`SETTLEMENT_PAGE_SIZE`], at most
 //! [`MAX_SETTLEMENT_PAGE_SIZE`] served) and `pageToken`; it is ordered by `settlementDate`,
@@ -23,6 +24,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::auth::{self, parse_uuid};
+use crate::corrections::BookedCorrection;
 use crate::error::ApiError;
 use crate::invoices::Invoices;
 use crate::ledger::BookedPayment;
@@ -51,7 +53,7 @@ pub struct Settlement {
     pub invoice_number: Option<String>,
     /// The debtor's customer number, when the sandbox knows one (`customerReference`).
     pub customer_reference: Option<String>,
-    /// The sum of the settled payments, in major units.
+    /// The sum of the settled payments and corrections, in major units.
     pub amount: Decimal,
     /// Their currency.
     pub currency: String,
@@ -98,17 +100,35 @@ pub(crate) struct Settlements {
     list: Vec<Settlement>,
     /// `(organization, uniqueSourcePaymentId)` of every settled payment.
     settled: HashSet<(Uuid, String)>,
+    /// How many corrections (of the append-only corrections ledger) are settled.
+    corrections_settled: usize,
 }
 
 impl Settlements {
-    /// Settles every booked payment not settled yet, on `date`; returns the new settlements.
+    /// Settles every booked payment and correction not settled yet, on `date`; returns the
+    /// new settlements.
     pub(crate) fn settle(
         &mut self,
         ledger: &[BookedPayment],
+        corrections: &[BookedCorrection],
         invoices: &Invoices,
         date: NaiveDate,
     ) -> Vec<Settlement> {
         let mut groups: BTreeMap<(Uuid, Uuid, String), Vec<&BookedPayment>> = BTreeMap::new();
+        let mut corrected: BTreeMap<(Uuid, Uuid, String), Decimal> = BTreeMap::new();
+        for correction in corrections
+            .get(self.corrections_settled..)
+            .unwrap_or_default()
+        {
+            let key = (
+                correction.organization_id,
+                correction.invoice_id,
+                correction.currency.clone(),
+            );
+            groups.entry(key.clone()).or_default();
+            *corrected.entry(key).or_default() += correction.amount;
+        }
+        self.corrections_settled = corrections.len();
         for payment in ledger {
             let key = (
                 payment.organization_id,
@@ -129,6 +149,10 @@ impl Settlements {
             .into_iter()
             .map(|((organization_id, invoice_id, currency), payments)| {
                 let invoice = invoices.get(invoice_id);
+                let correction = corrected
+                    .get(&(organization_id, invoice_id, currency.clone()))
+                    .copied()
+                    .unwrap_or_default();
                 Settlement {
                     id: Uuid::new_v4(),
                     organization_id,
@@ -136,7 +160,7 @@ impl Settlements {
                     invoice_id,
                     invoice_number: invoice.and_then(|i| i.invoice_number.clone()),
                     customer_reference: invoice.and_then(|i| i.customer_number.clone()),
-                    amount: payments.iter().map(|p| p.amount).sum(),
+                    amount: payments.iter().map(|p| p.amount).sum::<Decimal>() + correction,
                     currency,
                     payments: payments
                         .iter()

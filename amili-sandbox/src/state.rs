@@ -7,9 +7,10 @@ use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::corrections::Corrections;
 use crate::faults::Faults;
 use crate::invoices::{Invoices, SeedInvoice};
-use crate::schema::RequestValidator;
+use crate::schema::WriteSchemas;
 use crate::settlements::{Settlement, Settlements};
 use crate::stats::Counters;
 use crate::store::Store;
@@ -21,7 +22,7 @@ use crate::webhooks::{AttemptLog, FinishedBatch};
 pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) tokens: TokenIssuer,
-    pub(crate) payments_schema: RequestValidator,
+    pub(crate) schemas: WriteSchemas,
     pub(crate) faults: Faults,
     pub(crate) stats: Counters,
     /// Signalled when a batch is created (wakes the webhook clock).
@@ -31,7 +32,8 @@ pub(crate) struct AppState {
     /// Where finished batches go when webhooks are configured.
     finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
     store: Mutex<Store>,
-    /// Lock order: `store`, then `invoices`, then `settlements`.
+    /// Lock order: `store`, then `corrections`, then `invoices`, then `settlements`.
+    corrections: Mutex<Corrections>,
     invoices: Mutex<Invoices>,
     settlements: Mutex<Settlements>,
 }
@@ -46,7 +48,7 @@ impl AppState {
     pub(crate) fn new(
         config: Config,
         tokens: TokenIssuer,
-        payments_schema: RequestValidator,
+        schemas: WriteSchemas,
         faults: Faults,
         store: Store,
         invoices: Invoices,
@@ -55,13 +57,14 @@ impl AppState {
         Self {
             config,
             tokens,
-            payments_schema,
+            schemas,
             faults,
             stats: Counters::default(),
             batch_created: Notify::new(),
             webhook_log: AttemptLog::default(),
             finished,
             store: Mutex::new(store),
+            corrections: Mutex::new(Corrections::default()),
             invoices: Mutex::new(invoices),
             settlements: Mutex::new(Settlements::default()),
         }
@@ -70,6 +73,11 @@ impl AppState {
     /// The store, without processing due batches (for writes).
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
+    }
+
+    /// Corrections waiting for their batch, and the booked ones.
+    pub(crate) fn corrections(&self) -> MutexGuard<'_, Corrections> {
+        lock(&self.corrections)
     }
 
     /// The invoices the lookups describe.
@@ -99,8 +107,10 @@ impl AppState {
     /// Settles every booked payment not settled yet, on `date`.
     pub(crate) fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
         let store = self.observe();
+        let corrections = self.corrections();
         let invoices = self.invoices();
-        self.settlements().settle(store.ledger(), &invoices, date)
+        self.settlements()
+            .settle(store.ledger(), corrections.ledger(), &invoices, date)
     }
 
     /// The store after every due batch was processed (for reads).
@@ -118,7 +128,24 @@ impl AppState {
     fn process(&self, force: bool) -> MutexGuard<'_, Store> {
         let mut store = self.store();
         store.process_due(Instant::now(), force);
-        let finished = store.take_finished();
+        let mut finished = store.take_finished();
+        // Correction batches are empty in the store: their items are judged here.
+        let mut corrections = self.corrections();
+        for batch in &mut finished {
+            let key = store
+                .batch(batch.organization_id, batch.batch_id)
+                .and_then(|b| b.idempotency_key.clone());
+            let judged = corrections.process(batch.batch_id, batch.organization_id, key, |id| {
+                store.knows_invoice(id)
+            });
+            if let Some(judged) = judged
+                && let Some(status) =
+                    store.set_items(batch.batch_id, judged.succeeded, judged.failed)
+            {
+                batch.status = status;
+            }
+        }
+        drop(corrections);
         if let Some(courier) = &self.finished {
             for batch in finished {
                 // Fails only when the courier stopped (the sandbox is shutting down).

@@ -12,6 +12,8 @@ pub struct Stats {
     pub token_requests: u64,
     /// `POST …/orgs/{organizationId}/payments` requests.
     pub payment_requests: u64,
+    /// `POST …/orgs/{organizationId}/corrections` requests.
+    pub correction_requests: u64,
     /// `GET …/orgs/{organizationId}/batches/{batchId}` requests.
     pub batch_gets: u64,
     /// `GET …/orgs/{organizationId}/batches` requests.
@@ -37,6 +39,7 @@ pub struct Stats {
 pub(crate) struct Counters {
     token_requests: AtomicU64,
     payment_requests: AtomicU64,
+    correction_requests: AtomicU64,
     batch_gets: AtomicU64,
     batch_lists: AtomicU64,
     invoice_reads: AtomicU64,
@@ -53,6 +56,7 @@ impl Counters {
         let counter = match route {
             Some(Route::Token) => &self.token_requests,
             Some(Route::CreatePayments) => &self.payment_requests,
+            Some(Route::CreateCorrections) => &self.correction_requests,
             Some(Route::GetBatch) => &self.batch_gets,
             Some(Route::ListBatches) => &self.batch_lists,
             Some(Route::GetInvoice | Route::ListInvoices) => &self.invoice_reads,
@@ -81,6 +85,7 @@ impl Counters {
         Stats {
             token_requests: self.token_requests.load(Ordering::SeqCst),
             payment_requests: self.payment_requests.load(Ordering::SeqCst),
+            correction_requests: self.correction_requests.load(Ordering::SeqCst),
             batch_gets: self.batch_gets.load(Ordering::SeqCst),
             batch_lists: self.batch_lists.load(Ordering::SeqCst),
             invoice_reads: self.invoice_reads.load(Ordering::SeqCst),

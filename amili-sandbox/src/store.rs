@@ -111,6 +111,15 @@ fn body_digest(body: &Value) -> u64 {
     hasher.finish()
 }
 
+/// All items succeeded: `SUCCESS`; none: `FAILED`; else `PARTIAL`.
+fn status_of(succeeded: &[Value], failed: &[Value]) -> Status {
+    match (succeeded.is_empty(), failed.is_empty()) {
+        (_, true) => Status::Success,
+        (true, false) => Status::Failed,
+        (false, false) => Status::Partial,
+    }
+}
+
 /// All mutable state.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -212,7 +221,7 @@ impl Store {
         let mut succeeded = Vec::new();
         let mut failed = Vec::new();
         for payment in &payments {
-            let known = self.accept_any_invoice || self.invoices.contains(&payment.invoice_id);
+            let known = self.knows_invoice(payment.invoice_id);
             let booked_in = self
                 .booked
                 .get(&(org, payment.unique_source_payment_id.clone()))
@@ -247,11 +256,7 @@ impl Store {
                 })),
             }
         }
-        let status = match (succeeded.is_empty(), failed.is_empty()) {
-            (_, true) => Status::Success,
-            (true, false) => Status::Failed,
-            (false, false) => Status::Partial,
-        };
+        let status = status_of(&succeeded, &failed);
         if let Some(batch) = self.batches.get_mut(index) {
             batch.succeeded = succeeded;
             batch.failed = failed;
@@ -264,6 +269,29 @@ impl Store {
                 finished_at: now,
             });
         }
+    }
+
+    /// Whether payments (and corrections) for `invoice` may be booked.
+    pub(crate) fn knows_invoice(&self, invoice: Uuid) -> bool {
+        self.accept_any_invoice || self.invoices.contains(&invoice)
+    }
+
+    /// Replaces the items of the processed batch `id` (corrections are judged outside the
+    /// store, `crate::corrections`) and returns its new status.
+    pub(crate) fn set_items(
+        &mut self,
+        id: Uuid,
+        succeeded: Vec<Value>,
+        failed: Vec<Value>,
+    ) -> Option<Status> {
+        let batch = self
+            .by_id
+            .get(&id)
+            .and_then(|&index| self.batches.get_mut(index))?;
+        batch.status = status_of(&succeeded, &failed);
+        batch.succeeded = succeeded;
+        batch.failed = failed;
+        Some(batch.status)
     }
 
     /// The batches finished since the last call, in the order they finished.
