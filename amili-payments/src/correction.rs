@@ -16,7 +16,7 @@ use crate::currency::Currency;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::submittable::sealed::Kind;
-use crate::submittable::{Created, Submittable};
+use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 
 /// A correction of what was reported paid on an invoice, every field checked.
@@ -204,23 +204,15 @@ impl Kind for Correction {
         key: &'a IdempotencyKey,
         body: &'a Bytes,
     ) -> BoxFuture<'a, Result<Created, Error>> {
-        let shared = &client.shared;
-        // The bytes in `body` replace this empty body in the request hook.
-        let empty = amili_api::types::CreateCorrectionsRequest {
-            corrections: Vec::new(),
-        };
-        let call = move || {
-            let mut request = shared
-                .raw
-                .create_corrections()
-                .organization_id(shared.organization_id)
-                .body(empty.clone());
-            if shared.send_idempotency_key {
-                request = request.idempotency_key(key.as_str());
+        create_batch_with!(
+            client,
+            key,
+            body,
+            create_corrections,
+            amili_api::types::CreateCorrectionsRequest {
+                corrections: Vec::new(),
             }
-            request.send()
-        };
-        Box::pin(client.create_batch(Self::OPERATION, key, body, call, |a| a.data.batch_id))
+        )
     }
 }
 

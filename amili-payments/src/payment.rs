@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
 use crate::submittable::sealed::Kind;
-use crate::submittable::{Created, Submittable};
+use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 
 /// One payment a creditor received for an invoice handed to Amili, **valid by construction**.
@@ -162,23 +162,15 @@ impl Kind for Payment {
         key: &'a IdempotencyKey,
         body: &'a Bytes,
     ) -> BoxFuture<'a, Result<Created, Error>> {
-        let shared = &client.shared;
-        // The bytes in `body` replace this empty body in the request hook.
-        let empty = amili_api::types::CreatePaymentsRequest {
-            payments: Vec::new(),
-        };
-        let call = move || {
-            let mut request = shared
-                .raw
-                .create_payments()
-                .organization_id(shared.organization_id)
-                .body(empty.clone());
-            if shared.send_idempotency_key {
-                request = request.idempotency_key(key.as_str());
+        create_batch_with!(
+            client,
+            key,
+            body,
+            create_payments,
+            amili_api::types::CreatePaymentsRequest {
+                payments: Vec::new(),
             }
-            request.send()
-        };
-        Box::pin(client.create_batch(Self::OPERATION, key, body, call, |a| a.data.batch_id))
+        )
     }
 }
 

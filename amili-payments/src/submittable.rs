@@ -55,3 +55,28 @@ pub(crate) mod sealed {
         ) -> BoxFuture<'a, Result<Created, Error>>;
     }
 }
+
+/// The body of a [`sealed::Kind::create`]: the generated write `$operation` (a method of the
+/// raw client) with an empty `$empty` body that the request hook replaces with the
+/// pre-serialized bytes, the idempotency key header when the client sends it, through
+/// [`Client::create_batch`]. A macro because each operation's generated builder is its own
+/// type.
+macro_rules! create_batch_with {
+    ($client:expr, $key:expr, $body:expr, $operation:ident, $empty:expr) => {{
+        let shared = &$client.shared;
+        let empty = $empty;
+        let call = move || {
+            let mut request = shared
+                .raw
+                .$operation()
+                .organization_id(shared.organization_id)
+                .body(empty.clone());
+            if shared.send_idempotency_key {
+                request = request.idempotency_key($key.as_str());
+            }
+            request.send()
+        };
+        Box::pin($client.create_batch(Self::OPERATION, $key, $body, call, |a| a.data.batch_id))
+    }};
+}
+pub(crate) use create_batch_with;
