@@ -1,11 +1,10 @@
 //! Batches: one by id, all of them page by page, one by idempotency key; their status, type
 //! and items.
 
-use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use serde::Serialize;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -132,20 +131,6 @@ impl BatchFilter {
     }
 }
 
-/// How many empty pages in a row (each with a new cursor) end a listing.
-const MAX_EMPTY_PAGES: usize = 100;
-
-struct Pages {
-    client: Client,
-    filter: BatchFilter,
-    next: Option<String>,
-    seen: HashSet<String>,
-    buffer: VecDeque<Batch>,
-    empty_pages: usize,
-    pending_error: Option<Error>,
-    done: bool,
-}
-
 impl Client {
     /// One batch by id.
     ///
@@ -239,74 +224,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn batches(&self, filter: BatchFilter) -> BoxStream<'static, Result<Batch, Error>> {
-        let state = Pages {
-            client: self.clone(),
-            filter,
-            next: None,
-            seen: HashSet::new(),
-            buffer: VecDeque::new(),
-            empty_pages: 0,
-            pending_error: None,
-            done: false,
-        };
-        stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(batch) = state.buffer.pop_front() {
-                    return Some((Ok(batch), state));
-                }
-                if let Some(error) = state.pending_error.take() {
-                    return Some((Err(error), state));
-                }
-                if state.done {
-                    return None;
-                }
-                let page = state
-                    .client
-                    .batches_page(&state.filter, state.next.as_deref())
-                    .await;
-                match page {
-                    Err(e) => {
-                        state.done = true;
-                        return Some((Err(e), state));
-                    }
-                    Ok((batches, next)) => {
-                        state.empty_pages = if batches.is_empty() {
-                            state.empty_pages + 1
-                        } else {
-                            0
-                        };
-                        state.buffer.extend(batches);
-                        match next {
-                            None => state.done = true,
-                            Some(token) if !state.seen.insert(token.clone()) => {
-                                // Hand out what this page had, then the error.
-                                state.done = true;
-                                state.pending_error = Some(Error::InvalidResponse {
-                                    operation: "get_batches_by_organization",
-                                    status: None,
-                                    message: format!(
-                                        "the server repeated the page cursor {token:?}; stopped \
-                                         listing to avoid a loop"
-                                    ),
-                                });
-                            }
-                            Some(_) if state.empty_pages >= MAX_EMPTY_PAGES => {
-                                state.done = true;
-                                state.pending_error = Some(Error::InvalidResponse {
-                                    operation: "get_batches_by_organization",
-                                    status: None,
-                                    message: format!(
-                                        "{MAX_EMPTY_PAGES} empty pages in a row; stopped listing"
-                                    ),
-                                });
-                            }
-                            Some(token) => state.next = Some(token),
-                        }
-                    }
-                }
-            }
+        let client = self.clone();
+        crate::pages::follow("get_batches_by_organization", move |cursor| {
+            let (client, filter) = (client.clone(), filter.clone());
+            Box::pin(async move { client.batches_page(&filter, cursor.as_deref()).await })
         })
-        .boxed()
     }
 
     /// The batch created with `key`, if any (`GET …/batches?IdempotencyKey=…`).

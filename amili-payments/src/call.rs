@@ -250,6 +250,32 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A write that creates a batch, through the call loop under `key` with the pre-serialized
+    /// `body` (swapped in by the request hook): the batch id from the answer (`batch_id`), or
+    /// the batch found by key after an ambiguous failure.
+    pub(crate) async fn create_batch<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        key: &IdempotencyKey,
+        body: &Bytes,
+        call: F,
+        batch_id: fn(T) -> uuid::Uuid,
+    ) -> Result<crate::submittable::Created, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = RawResult<T>>,
+    {
+        match self
+            .call(operation, Idempotency::Write { key, body }, call)
+            .await?
+        {
+            Answer::Fresh(answer) => Ok((batch_id(answer), false)),
+            Answer::FoundByKey(batch) => Ok((batch.id, true)),
+        }
+    }
+}
+
 enum Resolved {
     Found(Batch),
     Absent,

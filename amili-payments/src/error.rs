@@ -19,10 +19,12 @@ pub enum Error {
     #[error("{0}")]
     Validation(ValidationErrors),
 
-    /// The same `uniqueSourcePaymentId` appears more than once in one submission; nothing was
-    /// sent.
-    #[error("{}", describe_duplicates(duplicates))]
+    /// The same id (a payment's `uniqueSourcePaymentId`, a correction's content-derived id)
+    /// appears more than once in one submission; nothing was sent.
+    #[error("{}", describe_duplicates(id_name, duplicates))]
     DuplicateSourceId {
+        /// What the id is (`uniqueSourcePaymentId`, `content-derived id`).
+        id_name: &'static str,
         /// Each repeated id with the positions it appears at (counting from 0).
         duplicates: Vec<DuplicateSourceId>,
     },
@@ -122,7 +124,7 @@ pub enum Error {
     Usage(String),
 }
 
-/// One `uniqueSourcePaymentId` that appears more than once in a submission.
+/// One id that appears more than once in a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateSourceId {
     /// The repeated id.
@@ -131,10 +133,10 @@ pub struct DuplicateSourceId {
     pub indexes: Vec<usize>,
 }
 
-fn describe_duplicates(duplicates: &[DuplicateSourceId]) -> String {
+fn describe_duplicates(id_name: &str, duplicates: &[DuplicateSourceId]) -> String {
     const SHOWN: usize = 10;
     let mut text = format!(
-        "{} uniqueSourcePaymentId(s) appear more than once in the submission; nothing was sent:",
+        "{} {id_name}(s) appear more than once in the submission; nothing was sent:",
         duplicates.len()
     );
     for d in duplicates.iter().take(SHOWN) {
@@ -410,6 +412,7 @@ mod tests {
     #[test]
     fn duplicates_name_every_position() {
         let e = Error::DuplicateSourceId {
+            id_name: "uniqueSourcePaymentId",
             duplicates: vec![DuplicateSourceId {
                 source_id: "P-1".into(),
                 indexes: vec![0, 4],

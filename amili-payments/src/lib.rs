@@ -71,7 +71,9 @@
 //!
 //! | call | what it does |
 //! |---|---|
-//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
+//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, or of [`Correction`]s (any [`Submittable`]: the same pipeline), as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
+//! | [`Client::invoice`], [`Client::invoices`], [`Client::find_invoices_by_number`], [`Client::find_invoices_by_source_id`], [`Client::invoice_resolver`] → [`invoices::Resolver`] | find invoices; turn many references (number, `uniqueSourceInvoiceId`, id) into invoice ids, reporting not found and ambiguous |
+//! | [`Client::settlements`], [`Client::settlement`] | what Amili paid out over a date range (money as [`Decimal`]) |
 //! | [`Client::poller`] → [`Poller`] | poll a batch once or until done (woken early by events with [`BatchWakeups`]); follow a request or a report to `Succeeded` / `Failed` |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
 //! | [`Client::check_token`] | check the credentials |
@@ -124,6 +126,7 @@ pub mod batches;
 mod builder;
 mod call;
 mod client;
+mod correction;
 pub mod credentials;
 mod currency;
 pub mod environment;
@@ -132,12 +135,16 @@ mod hooks;
 mod http;
 mod idempotency;
 mod input_format;
+pub mod invoices;
 pub mod ledger;
+mod pages;
 mod payment;
 mod poller;
 pub mod report;
 mod retry;
+pub mod settlements;
 mod submission;
+mod submittable;
 mod token;
 pub mod validation;
 
@@ -145,6 +152,7 @@ pub use backoff::Backoff;
 pub use batches::Batch;
 pub use builder::ClientBuilder;
 pub use client::Client;
+pub use correction::{Correction, CorrectionBuilder};
 pub use currency::Currency;
 pub use environment::Environment;
 pub use error::{ApiError, Error};
@@ -154,6 +162,7 @@ pub use poller::{BatchWakeups, Poller};
 pub use report::{Outcome, SubmitReport};
 pub use retry::RetryPolicy;
 pub use submission::Submission;
+pub use submittable::Submittable;
 pub use validation::ValidationErrors;
 
 /// How a payment was made (`DIRECT_PAYMENT`, or a value this version does not know).
@@ -163,7 +172,7 @@ pub use amili_api::PaymentType;
 /// A `reqwest::ClientBuilder` ready for this crate's TLS backend, for
 /// [`ClientBuilder::http_client`].
 pub use amili_api::tls::client_builder as http_client_builder;
-pub use chrono::{DateTime, Utc};
+pub use chrono::{DateTime, NaiveDate, Utc};
 /// The HTTP client crate, for [`ClientBuilder::http_client`].
 pub use reqwest;
 pub use rust_decimal::Decimal;

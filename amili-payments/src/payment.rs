@@ -4,14 +4,21 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::PaymentType;
+use crate::client::Client;
 use crate::currency::Currency;
+use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
+use crate::submittable::sealed::Kind;
+use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 
 /// One payment a creditor received for an invoice handed to Amili, **valid by construction**.
@@ -128,10 +135,42 @@ impl Payment {
     pub fn unique_source_payment_id(&self) -> &str {
         &self.unique_source_payment_id
     }
+}
 
-    /// Gives up the payment for its `uniqueSourcePaymentId` (no copy).
-    pub(crate) fn into_source_id(self) -> String {
+impl Submittable for Payment {
+    fn id(&self) -> &str {
+        &self.unique_source_payment_id
+    }
+
+    fn invoice_id(&self) -> Uuid {
+        self.invoice_id
+    }
+}
+
+impl Kind for Payment {
+    const NOUN: &'static str = "payment";
+    const ID_NAME: &'static str = "uniqueSourcePaymentId";
+    const BODY_FIELD: &'static str = "payments";
+    const OPERATION: &'static str = "create_payments";
+
+    fn into_id(self) -> String {
         self.unique_source_payment_id
+    }
+
+    fn create<'a>(
+        client: &'a Client,
+        key: &'a IdempotencyKey,
+        body: &'a Bytes,
+    ) -> BoxFuture<'a, Result<Created, Error>> {
+        create_batch_with!(
+            client,
+            key,
+            body,
+            create_payments,
+            amili_api::types::CreatePaymentsRequest {
+                payments: Vec::new(),
+            }
+        )
     }
 }
 
@@ -251,6 +290,7 @@ impl PaymentBuilder {
     pub fn build(self) -> Result<Payment, ValidationErrors> {
         self.build_at(None).map_err(|(errors, id)| {
             ValidationErrors::new(vec![ItemError {
+                kind: "payment",
                 index: 0,
                 source_id: validation::display_source_id(id.as_deref()),
                 errors,
@@ -628,6 +668,7 @@ pub fn validate_all(
         }
         if !errors.is_empty() {
             problems.push(ItemError {
+                kind: "payment",
                 index,
                 source_id: validation::display_source_id(id.as_deref()),
                 errors,

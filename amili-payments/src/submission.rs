@@ -1,6 +1,7 @@
-//! The one submission pipeline: any number of payments → requests of at most `chunk_size`,
-//! each under its own idempotency key, sent with bounded concurrency through the call loop,
-//! remembered in an optional ledger, reported request by request.
+//! The one submission pipeline: any number of items (payments, corrections: any
+//! [`Submittable`]) → requests of at most `chunk_size`, each under its own idempotency key,
+//! sent with bounded concurrency through the call loop, remembered in an optional ledger,
+//! reported request by request.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -14,13 +15,13 @@ use sha2::{Digest as _, Sha256};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::call::{Answer, Idempotency};
 use crate::client::Client;
 use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
 use crate::ledger::{Claim, Fingerprint, Ledger, LedgerItem, Settled};
 use crate::payment::Payment;
 use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
+use crate::submittable::Submittable;
 
 /// Requests that fail in a row, after all their retries, before a submission stops.
 pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
@@ -29,12 +30,16 @@ pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
 /// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
 /// per request as it ends, with flat memory).
 ///
+/// One pipeline for every kind of item: `T` is [`Payment`] (the default) or
+/// [`Correction`](crate::Correction); the kind is inferred from what is submitted.
+///
 /// What every submission does, in order:
 ///
-/// 1. **Duplicates** — a `uniqueSourcePaymentId` may appear once. For a list, a repeat is an
+/// 1. **Duplicates** — an item's [id](Submittable::id) (a payment's
+///    `uniqueSourcePaymentId`, a correction's content-derived id) may appear once. For a list, a repeat is an
 ///    [`Error::DuplicateSourceId`] before anything is sent; in a stream, the repeat is
 ///    reported [`Outcome::NotSent`] (the first one is sent).
-/// 2. **Requests** — consecutive payments are cut into requests of at most
+/// 2. **Requests** — consecutive items are cut into requests of at most
 ///    [`with_chunk_size`](Self::with_chunk_size), each with an idempotency key chosen before
 ///    its first attempt and kept on every retry.
 /// 3. **Ledger** (optional, [`with_ledger`](Self::with_ledger)) — the items are claimed under
@@ -65,9 +70,9 @@ pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
 /// # Ok(()) }
 /// ```
 #[must_use = "a submission does nothing until `send` or `stream` is called"]
-pub struct Submission<'c> {
+pub struct Submission<'c, T: Submittable = Payment> {
     client: &'c Client,
-    items: BoxStream<'c, Payment>,
+    items: BoxStream<'c, T>,
     /// A problem of the whole submission found before anything was sent.
     refused: Option<Error>,
     /// Whether repeats are filtered while streaming (a list is checked up front instead).
@@ -79,7 +84,7 @@ pub struct Submission<'c> {
     circuit_breaker: u32,
 }
 
-impl fmt::Debug for Submission<'_> {
+impl<T: Submittable> fmt::Debug for Submission<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Submission")
             .field("chunk_size", &self.chunk_size)
@@ -92,32 +97,41 @@ impl fmt::Debug for Submission<'_> {
 }
 
 impl Client {
-    /// Starts a submission of a list of payments (checked for repeated ids before anything is
-    /// sent). See [`Submission`] for what it does and its options.
-    pub fn submit<I>(&self, payments: I) -> Submission<'_>
+    /// Starts a submission of a list of payments or of corrections (checked for repeated ids
+    /// before anything is sent). See [`Submission`] for what it does and its options.
+    pub fn submit<I, T>(&self, items: I) -> Submission<'_, T>
     where
-        I: IntoIterator<Item = Payment>,
+        I: IntoIterator<Item = T>,
+        T: Submittable,
     {
-        let payments: Vec<Payment> = payments.into_iter().collect();
-        let duplicates = find_duplicates(payments.iter().map(Payment::unique_source_payment_id));
-        let mut submission = self.submission(stream::iter(payments).boxed(), false);
+        let items: Vec<T> = items.into_iter().collect();
+        let duplicates = find_duplicates(items.iter().map(Submittable::id));
+        let mut submission = self.submission(stream::iter(items).boxed(), false);
         if !duplicates.is_empty() {
-            submission.refused = Some(Error::DuplicateSourceId { duplicates });
+            submission.refused = Some(Error::DuplicateSourceId {
+                id_name: T::ID_NAME,
+                duplicates,
+            });
         }
         submission
     }
 
-    /// Starts a submission of a stream of payments, read as requests are sent: only the
-    /// requests in flight hold their payments. A repeated id is reported `NotSent` (checked
-    /// with a 64-bit hash of each id seen, so memory grows by a few bytes per payment).
-    pub fn submit_stream<S>(&self, payments: S) -> Submission<'_>
+    /// Starts a submission of a stream of payments or corrections, read as requests are sent:
+    /// only the requests in flight hold their items. A repeated id is reported `NotSent`
+    /// (checked with a 64-bit hash of each id seen, so memory grows by a few bytes per item).
+    pub fn submit_stream<S, T>(&self, items: S) -> Submission<'_, T>
     where
-        S: Stream<Item = Payment> + Send + 'static,
+        S: Stream<Item = T> + Send + 'static,
+        T: Submittable,
     {
-        self.submission(payments.boxed(), true)
+        self.submission(items.boxed(), true)
     }
 
-    fn submission<'c>(&'c self, items: BoxStream<'c, Payment>, filter: bool) -> Submission<'c> {
+    fn submission<'c, T: Submittable>(
+        &'c self,
+        items: BoxStream<'c, T>,
+        filter: bool,
+    ) -> Submission<'c, T> {
         Submission {
             client: self,
             items,
@@ -132,8 +146,8 @@ impl Client {
     }
 }
 
-impl<'c> Submission<'c> {
-    /// The most payments per request (at least 1; default: the client's
+impl<'c, T: Submittable> Submission<'c, T> {
+    /// The most items per request (at least 1; default: the client's
     /// [`max_payments_per_request`](crate::ClientBuilder::max_payments_per_request)).
     pub fn with_chunk_size(mut self, chunk_size: usize) -> Self {
         self.chunk_size = chunk_size.max(1);
@@ -148,7 +162,7 @@ impl<'c> Submission<'c> {
     }
 
     /// The idempotency key of the submission's one request, chosen by the caller (for
-    /// example stored before a crash). The submission must fit in one request: payments past
+    /// example stored before a crash). The submission must fit in one request: items past
     /// the first request are reported `NotSent`.
     pub fn with_idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.key = Some(key);
@@ -173,7 +187,7 @@ impl<'c> Submission<'c> {
     /// # Errors
     ///
     /// Only problems of the whole submission found before anything was sent
-    /// ([`Error::DuplicateSourceId`]); how each request and payment ended is in the report.
+    /// ([`Error::DuplicateSourceId`]); how each request and item ended is in the report.
     pub async fn send(self) -> Result<SubmitReport, Error> {
         let mut requests = std::pin::pin!(self.stream()?);
         let mut report = SubmitReport::default();
@@ -215,11 +229,11 @@ impl<'c> Submission<'c> {
         let requests = self
             .items
             .enumerate()
-            .map(move |(index, payment)| {
-                let repeated = seen.as_mut().is_some_and(|s| !s.first(&payment));
+            .map(move |(index, item)| {
+                let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
                 Pending {
                     index,
-                    payment,
+                    item,
                     repeated,
                 }
             })
@@ -234,10 +248,10 @@ impl<'c> Submission<'c> {
     }
 }
 
-/// One payment on its way, with its position.
-struct Pending {
+/// One item on its way, with its position.
+struct Pending<T> {
     index: usize,
-    payment: Payment,
+    item: T,
     repeated: bool,
 }
 
@@ -249,9 +263,9 @@ struct Repeats {
 }
 
 impl Repeats {
-    /// Whether this is the first payment with its id.
-    fn first(&mut self, payment: &Payment) -> bool {
-        let hash = self.state.hash_one(payment.unique_source_payment_id());
+    /// Whether this is the first item with its id.
+    fn first(&mut self, id: &str) -> bool {
+        let hash = self.state.hash_one(id);
         self.hashes.insert(hash)
     }
 }
@@ -271,7 +285,7 @@ struct Run {
     resolved: Mutex<HashMap<IdempotencyKey, Option<Uuid>>>,
 }
 
-/// What is decided for one payment of a request.
+/// What is decided for one item of a request.
 #[derive(Clone)]
 enum Plan {
     /// Send under the chunk's key.
@@ -298,13 +312,13 @@ impl Run {
     }
 
     /// Runs request `n` of the submission (and, with a ledger, the resumed requests of an
-    /// interrupted earlier submission whose payments it holds).
-    async fn request(&self, n: usize, chunk: Vec<Pending>) -> RequestReport {
+    /// interrupted earlier submission whose items it holds).
+    async fn request<T: Submittable>(&self, n: usize, chunk: Vec<Pending<T>>) -> RequestReport {
         let mut plans: Vec<Plan> = chunk
             .iter()
             .map(|p| {
                 if p.repeated {
-                    Plan::Done(Outcome::NotSent(REPEATED.into()), None)
+                    Plan::Done(Outcome::NotSent(repeated::<T>()), None)
                 } else {
                     Plan::Send
                 }
@@ -324,12 +338,12 @@ impl Run {
             .take()
             .unwrap_or_else(IdempotencyKey::random);
 
-        // Serialize once: each payment's JSON (kept for the body and its fingerprint).
+        // Serialize once: each item's JSON (kept for the body and its fingerprint).
         let mut bodies: Vec<Vec<u8>> = Vec::with_capacity(chunk.len());
         for pending in &chunk {
             let mut json = Vec::with_capacity(256);
-            if let Err(e) = serde_json::to_writer(&mut json, &pending.payment) {
-                // Serializing a validated payment cannot fail; if it did, nothing is sent.
+            if let Err(e) = serde_json::to_writer(&mut json, &pending.item) {
+                // Serializing a validated item cannot fail; if it did, nothing is sent.
                 return not_sent(chunk, Reason::from(format!("not sent: {e}")));
             }
             bodies.push(json);
@@ -343,7 +357,7 @@ impl Run {
             return not_sent(chunk, reason);
         }
 
-        // The requests: this chunk's own key for new payments, an earlier key for each
+        // The requests: this chunk's own key for new items, an earlier key for each
         // interrupted request resumed whole.
         let mut groups: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
@@ -360,14 +374,9 @@ impl Run {
         let mut results: Vec<(IdempotencyKey, RequestResult)> = Vec::with_capacity(groups.len());
         for (group_key, members) in &mut groups {
             // In id order: a request resumed later, from any file order, has the same bytes.
-            members.sort_by(|&a, &b| {
-                chunk[a]
-                    .payment
-                    .unique_source_payment_id()
-                    .cmp(chunk[b].payment.unique_source_payment_id())
-            });
-            let body = request_body(members.iter().map(|&i| bodies[i].as_slice()));
-            let result = self.send(group_key, body, members.len()).await;
+            members.sort_by(|&a, &b| chunk[a].item.id().cmp(chunk[b].item.id()));
+            let body = request_body(T::BODY_FIELD, members.iter().map(|&i| bodies[i].as_slice()));
+            let result = self.send::<T>(group_key, body, members.len()).await;
             if let Some(ledger) = &self.ledger {
                 self.record(ledger.as_ref(), group_key, &result).await;
             }
@@ -394,9 +403,9 @@ impl Run {
             .map(|(pending, plan)| match plan {
                 Plan::Sent(outcome, batch, key) => item(pending, outcome, batch, Some(key)),
                 Plan::Done(outcome, batch) => item(pending, outcome, batch, None),
-                // Every payment to send was sent above.
+                // Every item to send was sent above.
                 Plan::Send | Plan::Resume(_) => {
-                    item(pending, Outcome::NotSent(REPEATED.into()), None, None)
+                    item(pending, Outcome::NotSent(repeated::<T>()), None, None)
                 }
             })
             .collect();
@@ -424,13 +433,13 @@ impl Run {
         }
     }
 
-    /// Claims the payments marked `Send` in the ledger; marks the ones it knows, and the
+    /// Claims the items marked `Send` in the ledger; marks the ones it knows, and the
     /// ones to resume under an earlier request's key.
-    async fn claim(
+    async fn claim<T: Submittable>(
         &self,
         ledger: &dyn Ledger,
         key: &IdempotencyKey,
-        chunk: &[Pending],
+        chunk: &[Pending<T>],
         bodies: &[Vec<u8>],
         plans: &mut [Plan],
     ) -> Result<(), Reason> {
@@ -451,7 +460,7 @@ impl Run {
             let items: Vec<LedgerItem<'_>> = to_claim
                 .iter()
                 .map(|&i| LedgerItem {
-                    id: chunk[i].payment.unique_source_payment_id(),
+                    id: chunk[i].item.id(),
                     fingerprint: &fingerprints[i],
                 })
                 .collect();
@@ -491,14 +500,13 @@ impl Run {
                 let pending = ledger.pending(&earlier).await.map_err(ledger_error)?;
                 let whole = pending.len() == members.len()
                     && pending.iter().all(|(id, fingerprint)| {
-                        members.iter().any(|&i| {
-                            chunk[i].payment.unique_source_payment_id() == id
-                                && &fingerprints[i] == fingerprint
-                        })
+                        members
+                            .iter()
+                            .any(|&i| chunk[i].item.id() == id && &fingerprints[i] == fingerprint)
                     });
                 if whole {
                     let plan = if ledger.adopt(&earlier).await.map_err(ledger_error)? {
-                        tracing::info!(key = %earlier, payments = members.len(), "resuming an interrupted request under its key");
+                        tracing::info!(key = %earlier, items = members.len(), "resuming an interrupted request under its key");
                         Plan::Resume(earlier.clone())
                     } else {
                         Plan::Done(
@@ -566,52 +574,30 @@ impl Run {
 
     /// Sends one request and classifies how it ended; stops the submission when every later
     /// request would end the same way.
-    async fn send(&self, key: &IdempotencyKey, body: Bytes, payments: usize) -> RequestResult {
-        let client = &self.client;
-        let shared = &client.shared;
+    async fn send<T: Submittable>(
+        &self,
+        key: &IdempotencyKey,
+        body: Bytes,
+        items: usize,
+    ) -> RequestResult {
         let span = tracing::info_span!(
-            "amili.create_payments",
-            operation = "create_payments",
+            "amili.create",
+            operation = T::OPERATION,
             idempotency_key = %key,
-            payments,
+            items,
         );
-        let empty = amili_api::types::CreatePaymentsRequest {
-            payments: Vec::new(),
-        };
-        let answer = client
-            .call(
-                "create_payments",
-                Idempotency::Write { key, body: &body },
-                || {
-                    let mut request = shared
-                        .raw
-                        .create_payments()
-                        .organization_id(shared.organization_id)
-                        // The bytes in `body` replace this in the request hook.
-                        .body(empty.clone());
-                    if shared.send_idempotency_key {
-                        request = request.idempotency_key(key.as_str());
-                    }
-                    request.send()
-                },
-            )
-            .instrument(span)
-            .await;
+        let answer = T::create(&self.client, key, &body).instrument(span).await;
         let result = match answer {
-            Ok(Answer::Fresh(accepted)) => RequestResult::Accepted {
-                batch_id: accepted.data.batch_id,
-                recovered: false,
-            },
-            Ok(Answer::FoundByKey(batch)) => RequestResult::Accepted {
-                batch_id: batch.id,
-                recovered: true,
+            Ok((batch_id, recovered)) => RequestResult::Accepted {
+                batch_id,
+                recovered,
             },
             Err(e) if e.is_outcome_unknown() => RequestResult::Unknown(e),
             Err(e) => RequestResult::Rejected(e),
         };
         match &result {
             RequestResult::Accepted { batch_id, .. } => {
-                tracing::info!(%batch_id, "payments accepted");
+                tracing::info!(%batch_id, "{}s accepted", T::NOUN);
                 self.failures_in_row.store(0, Ordering::Release);
             }
             RequestResult::Rejected(e) if stops_every_request(e) => {
@@ -637,7 +623,7 @@ impl Run {
 }
 
 impl RequestResult {
-    /// The outcome each payment the request carried gets.
+    /// The outcome each item the request carried gets.
     fn outcome(&self) -> Outcome {
         match self {
             RequestResult::Accepted { .. } => Outcome::Accepted,
@@ -666,14 +652,21 @@ fn stops_every_request(e: &Error) -> bool {
     e.is_authentication() || matches!(e.status(), Some(401 | 403 | 404))
 }
 
-const REPEATED: &str = "not sent: its uniqueSourcePaymentId appeared earlier in the submission";
+fn repeated<T: Submittable>() -> Reason {
+    Reason::from(format!(
+        "not sent: its {} appeared earlier in the submission",
+        T::ID_NAME
+    ))
+}
 
-/// `{"payments":[…]}` from serialized payments.
-fn request_body<'a>(payments: impl Iterator<Item = &'a [u8]> + Clone) -> Bytes {
-    let size: usize = payments.clone().map(|b| b.len() + 1).sum::<usize>() + 16;
+/// `{"<field>":[…]}` (`payments`, `corrections`) from serialized items.
+fn request_body<'a>(field: &str, items: impl Iterator<Item = &'a [u8]> + Clone) -> Bytes {
+    let size: usize = items.clone().map(|b| b.len() + 1).sum::<usize>() + field.len() + 8;
     let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(b"{\"payments\":[");
-    for (n, json) in payments.enumerate() {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(b"\":[");
+    for (n, json) in items.enumerate() {
         if n > 0 {
             out.push(b',');
         }
@@ -683,16 +676,16 @@ fn request_body<'a>(payments: impl Iterator<Item = &'a [u8]> + Clone) -> Bytes {
     Bytes::from(out)
 }
 
-fn item(
-    pending: Pending,
+fn item<T: Submittable>(
+    pending: Pending<T>,
     outcome: Outcome,
     batch_id: Option<Uuid>,
     idempotency_key: Option<IdempotencyKey>,
 ) -> ItemOutcome {
-    let invoice_id = pending.payment.invoice_id();
+    let invoice_id = pending.item.invoice_id();
     ItemOutcome {
         index: pending.index,
-        id: pending.payment.into_source_id(),
+        id: pending.item.into_id(),
         invoice_id,
         batch_id,
         idempotency_key,
@@ -700,7 +693,7 @@ fn item(
     }
 }
 
-fn not_sent(chunk: Vec<Pending>, reason: Reason) -> RequestReport {
+fn not_sent<T: Submittable>(chunk: Vec<Pending<T>>, reason: Reason) -> RequestReport {
     RequestReport {
         idempotency_key: None,
         result: RequestResult::NotSent,
@@ -708,7 +701,7 @@ fn not_sent(chunk: Vec<Pending>, reason: Reason) -> RequestReport {
             .into_iter()
             .map(|p| {
                 let outcome = if p.repeated {
-                    Outcome::NotSent(REPEATED.into())
+                    Outcome::NotSent(repeated::<T>())
                 } else {
                     Outcome::NotSent(reason.clone())
                 };

@@ -55,7 +55,9 @@ impl fmt::Display for FieldError {
 /// Every problem of one payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemError {
-    /// The payment's position in the input, counting from 0.
+    /// What the item is: `payment` or `correction`.
+    pub kind: &'static str,
+    /// The item's position in the input, counting from 0.
     pub index: usize,
     /// Its `uniqueSourcePaymentId`, when it had a usable one.
     pub source_id: Option<String>,
@@ -65,7 +67,7 @@ pub struct ItemError {
 
 impl fmt::Display for ItemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "payment #{}", self.index)?;
+        write!(f, "{} #{}", self.kind, self.index)?;
         if let Some(id) = &self.source_id {
             write!(f, " ({id})")?;
         }
@@ -143,9 +145,9 @@ impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.as_slice() {
             [] => f.write_str("no validation errors"),
-            [one] => write!(f, "invalid payment: {one}"),
+            [one] => write!(f, "invalid {}: {one}", one.kind),
             many => {
-                write!(f, "{} invalid payments:", many.len())?;
+                write!(f, "{} invalid {}s:", many.len(), many[0].kind)?;
                 for item in many {
                     write!(f, "\n  {item}")?;
                 }
@@ -203,6 +205,16 @@ pub(crate) fn check_amount(
         ));
         return;
     }
+    check_digits(amount, currency, errors);
+}
+
+/// At most [`MAX_SIGNIFICANT_DIGITS`] digits and the currency's decimals, for an amount of
+/// either sign.
+pub(crate) fn check_digits(
+    amount: Decimal,
+    currency: Option<&Currency>,
+    errors: &mut Vec<FieldError>,
+) {
     let normalized = amount.normalize();
     // One comparison instead of counting digits (u128 division is slow).
     if normalized.mantissa().unsigned_abs() >= 10u128.pow(MAX_SIGNIFICANT_DIGITS) {

@@ -1,5 +1,6 @@
 //! Faults: throttling, unavailability, dropped connections, lost answers, gateway errors —
-//! every payment booked exactly once, the same idempotency key and the same body bytes on every
+//! every payment, and every correction (the write tests run for both kinds through the one
+//! pipeline: `payments::…` and `corrections::…`), booked exactly once, the same idempotency key and the same body bytes on every
 //! attempt, "unknown" (never "rejected") once a request may have been processed.
 
 mod common;
@@ -18,16 +19,23 @@ fn status(status: u16) -> Fault {
     }
 }
 
-fn assert_booked_once_with(sandbox: &Sandbox, ids: &[&str], key: &IdempotencyKey) {
-    for id in ids {
-        assert_eq!(sandbox.times_booked(id), 1, "{id}");
+/// Items `range` booked once each, all under `key`.
+fn assert_booked_once_with<T: Kind>(
+    sandbox: &Sandbox,
+    range: std::ops::Range<usize>,
+    key: &IdempotencyKey,
+) {
+    let booked = T::booked(sandbox);
+    for n in range {
+        let label = T::label(n);
+        let times = booked.iter().filter(|(l, _)| *l == label).count();
+        assert_eq!(times, 1, "{label}");
     }
     assert!(
-        sandbox
-            .ledger()
+        booked
             .iter()
-            .all(|b| b.idempotency_key.as_deref() == Some(key.as_str())),
-        "every booked payment carries the request's key"
+            .all(|(_, k)| k.as_deref() == Some(key.as_str())),
+        "every booked item carries the request's key"
     );
 }
 
@@ -39,8 +47,8 @@ fn key_of(report: &amili_payments::SubmitReport) -> IdempotencyKey {
 }
 
 /// Every attempt carried the same key and the very same body bytes.
-fn assert_same_key_and_bytes(proxy: &TestServer, key: &IdempotencyKey, attempts: usize) {
-    let posts = proxy.payment_posts();
+fn assert_same_key_and_bytes<T: Kind>(proxy: &TestServer, key: &IdempotencyKey, attempts: usize) {
+    let posts = proxy.posts_to(T::PATH);
     assert_eq!(posts.len(), attempts, "attempts");
     for post in &posts {
         assert_eq!(post.idempotency_key.as_deref(), Some(key.as_str()));
@@ -49,36 +57,34 @@ fn assert_same_key_and_bytes(proxy: &TestServer, key: &IdempotencyKey, attempts:
     assert!(!posts[0].body.is_empty());
 }
 
-#[tokio::test]
-async fn a_429_with_retry_after_is_honoured_and_retried_with_the_same_key() -> TestResult {
+async fn a_429_with_retry_after_is_honoured_and_retried_with_the_same_key<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     let (client, proxy) = proxied(&sandbox).await;
     sandbox.faults().push(
-        Route::CreatePayments,
+        T::ROUTE,
         Fault::Status {
             status: 429,
             retry_after: Some(Duration::from_secs(1)),
         },
     );
     let (logs, guard) = capture_logs();
-    let mut report = client.submit(payments(0..2)).send().await?;
+    let mut report = client.submit(T::items(0..2)).send().await?;
     drop(guard);
     report.ensure_accepted()?;
     let key = key_of(&report);
-    assert_same_key_and_bytes(&proxy, &key, 2);
+    assert_same_key_and_bytes::<T>(&proxy, &key, 2);
     // The server asked for 1 s; the policy caps Retry-After at 50 ms (backoff alone: 1 ms).
     let text = logs.text();
     assert!(text.contains("delay=50ms"), "{text}");
 
     quick_poller(&client).follow_all(&mut report).await?;
     assert!(report.all_succeeded(), "{report:?}");
-    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
+    assert_booked_once_with::<T>(&sandbox, 0..2, &key);
     assert_eq!(sandbox.batch_count(), 1);
     Ok(())
 }
 
-#[tokio::test]
-async fn retries_resend_the_same_key_and_the_same_body_bytes() -> TestResult {
+async fn retries_resend_the_same_key_and_the_same_body_bytes<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     let (listener, _) = bind().await;
     let proxy = recording_proxy(listener, origin_of(&sandbox));
@@ -88,18 +94,16 @@ async fn retries_resend_the_same_key_and_the_same_body_bytes() -> TestResult {
         .build()?;
     // Throttled (not taken), then gateway errors (maybe processed: looked up by key, not
     // found, resent with the same key).
+    sandbox.faults().push_n(T::ROUTE, status(503), 2);
+    sandbox.faults().push(T::ROUTE, status(429));
     sandbox
         .faults()
-        .push_n(Route::CreatePayments, status(503), 2);
-    sandbox.faults().push(Route::CreatePayments, status(429));
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::HtmlError { status: 502 });
-    sandbox.faults().push(Route::CreatePayments, status(500));
-    let report = client.submit(payments(0..3)).send().await?;
+        .push(T::ROUTE, Fault::HtmlError { status: 502 });
+    sandbox.faults().push(T::ROUTE, status(500));
+    let report = client.submit(T::items(0..3)).send().await?;
     report.ensure_accepted()?;
     let key = key_of(&report);
-    assert_same_key_and_bytes(&proxy, &key, 6);
+    assert_same_key_and_bytes::<T>(&proxy, &key, 6);
     // Two ambiguous answers: two look-ups by key, each for this key.
     let lookups: Vec<_> = proxy
         .requests()
@@ -112,24 +116,29 @@ async fn retries_resend_the_same_key_and_the_same_body_bytes() -> TestResult {
             .iter()
             .all(|r| r.query.as_deref().is_some_and(|q| q.contains(key.as_str())))
     );
-    // The bytes sent are the payments' JSON, money as exact numbers.
-    let body: serde_json::Value = serde_json::from_slice(&proxy.payment_posts()[0].body)?;
-    assert_eq!(body["payments"].as_array().map(Vec::len), Some(3));
-    assert_eq!(body["payments"][1]["amount"].to_string(), "100.01");
+    // The bytes sent are the items' JSON, money as exact numbers.
+    let body: serde_json::Value = serde_json::from_slice(&proxy.posts_to(T::PATH)[0].body)?;
+    let items = body[T::FIELD].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 3);
+    assert!(
+        items
+            .iter()
+            .any(|i| serde_json::to_string(&i["amount"]).ok() == Some(T::amount_text(1))),
+        "{body}"
+    );
     sandbox.finish_batches();
-    assert_booked_once_with(&sandbox, &["P-000000", "P-000001", "P-000002"], &key);
+    assert_booked_once_with::<T>(&sandbox, 0..3, &key);
     assert_eq!(sandbox.batch_count(), 1);
     Ok(())
 }
 
-#[tokio::test]
-async fn when_503s_outlast_the_policy_the_payments_are_rejected_and_nothing_is_booked() -> TestResult
-{
+async fn when_503s_outlast_the_policy_the_payments_are_rejected_and_nothing_is_booked<T: Kind>()
+-> TestResult {
     for (code, refusal) in [(503, status(503)), (429, status(429))] {
         let sandbox = sandbox().await;
         let client = client_for(&sandbox);
-        sandbox.faults().push_n(Route::CreatePayments, refusal, 5);
-        let report = client.submit(payments(0..2)).send().await?;
+        sandbox.faults().push_n(T::ROUTE, refusal, 5);
+        let report = client.submit(T::items(0..2)).send().await?;
         let request = only_request(&report);
         match &request.result {
             RequestResult::Rejected(err) => {
@@ -150,15 +159,14 @@ async fn when_503s_outlast_the_policy_the_payments_are_rejected_and_nothing_is_b
         }
         assert!(report.ensure_accepted().is_err());
         let stats = sandbox.stats();
-        assert_eq!(stats.payment_requests, 5, "{code}: max_attempts");
+        assert_eq!(T::requests(&stats), 5, "{code}: max_attempts");
         assert_eq!(stats.batch_lists, 0, "{code}: a refusal needs no look-up");
-        assert!(sandbox.ledger().is_empty());
+        assert!(T::booked(&sandbox).is_empty());
     }
     Ok(())
 }
 
-#[tokio::test]
-async fn a_refused_connection_is_retried_with_the_same_key() -> TestResult {
+async fn a_refused_connection_is_retried_with_the_same_key<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     // The proxy's port is known but nothing listens yet: connections are refused.
     let (listener, addr) = bind().await;
@@ -181,27 +189,24 @@ async fn a_refused_connection_is_retried_with_the_same_key() -> TestResult {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         Ok::<_, std::io::Error>(recording_proxy(listener, upstream))
     });
-    let mut report = client.submit(payments(0..2)).send().await?;
+    let mut report = client.submit(T::items(0..2)).send().await?;
     let proxy = late_proxy.await??;
     report.ensure_accepted()?;
     let key = key_of(&report);
-    assert_eq!(proxy.payment_keys(), [Some(key.to_string())]);
+    assert_eq!(proxy.keys_to(T::PATH), [Some(key.to_string())]);
     quick_poller(&client).follow_all(&mut report).await?;
-    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
+    assert_booked_once_with::<T>(&sandbox, 0..2, &key);
     Ok(())
 }
 
-#[tokio::test]
-async fn a_request_dropped_before_processing_is_checked_then_resent_with_the_same_key() -> TestResult
-{
+async fn a_request_dropped_before_processing_is_checked_then_resent_with_the_same_key<T: Kind>()
+-> TestResult {
     let sandbox = sandbox().await;
     // The sandbox reads the request and hangs up: from the client's side it was sent and
     // got no answer, so the batch is looked up by key (not found) before the resend.
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropBeforeProcessing);
+    sandbox.faults().push(T::ROUTE, Fault::DropBeforeProcessing);
     let client = client_for(&sandbox);
-    let mut report = client.submit(payments(0..2)).send().await?;
+    let mut report = client.submit(T::items(0..2)).send().await?;
     assert!(
         matches!(
             only_request(&report).result,
@@ -213,21 +218,20 @@ async fn a_request_dropped_before_processing_is_checked_then_resent_with_the_sam
         "{report:?}"
     );
     let stats = sandbox.stats();
-    assert_eq!(stats.payment_requests, 2);
+    assert_eq!(T::requests(&stats), 2);
     assert_eq!(stats.batch_lists, 1, "looked up by key before resending");
     quick_poller(&client).follow_all(&mut report).await?;
-    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key_of(&report));
+    assert_booked_once_with::<T>(&sandbox, 0..2, &key_of(&report));
     assert_eq!(sandbox.batch_count(), 1);
     Ok(())
 }
 
-#[tokio::test]
-async fn an_answer_lost_after_processing_is_found_by_key_and_not_resent() -> TestResult {
+async fn an_answer_lost_after_processing_is_found_by_key_and_not_resent<T: Kind>() -> TestResult {
     for fault in [Fault::DropAfterProcessing, Fault::TruncatedBody] {
         let sandbox = sandbox().await;
         let client = client_for(&sandbox);
-        sandbox.faults().push(Route::CreatePayments, fault.clone());
-        let mut report = client.submit(payments(0..3)).send().await?;
+        sandbox.faults().push(T::ROUTE, fault.clone());
+        let mut report = client.submit(T::items(0..3)).send().await?;
         assert!(report.all_accepted(), "{fault:?}: {report:?}");
         assert!(
             matches!(
@@ -239,21 +243,17 @@ async fn an_answer_lost_after_processing_is_found_by_key_and_not_resent() -> Tes
             ),
             "{fault:?}: {report:?}"
         );
-        assert_eq!(sandbox.stats().payment_requests, 1, "{fault:?}: not resent");
+        assert_eq!(T::requests(&sandbox.stats()), 1, "{fault:?}: not resent");
         assert_eq!(sandbox.batch_count(), 1);
         quick_poller(&client).follow_all(&mut report).await?;
         assert!(report.all_succeeded(), "{fault:?}: {report:?}");
-        assert_booked_once_with(
-            &sandbox,
-            &["P-000000", "P-000001", "P-000002"],
-            &key_of(&report),
-        );
+        assert_booked_once_with::<T>(&sandbox, 0..3, &key_of(&report));
     }
     Ok(())
 }
 
-#[tokio::test]
-async fn a_gateway_error_after_processing_is_found_by_key_accepted_and_not_resent() -> TestResult {
+async fn a_gateway_error_after_processing_is_found_by_key_accepted_and_not_resent<T: Kind>()
+-> TestResult {
     for code in [500, 502, 504] {
         let sandbox = sandbox().await;
         let (listener, _) = bind().await;
@@ -262,7 +262,7 @@ async fn a_gateway_error_after_processing_is_found_by_key_accepted_and_not_resen
         let client = builder_for(&sandbox)
             .environment(through(&gateway))
             .build()?;
-        let mut report = client.submit(payments(0..3)).send().await?;
+        let mut report = client.submit(T::items(0..3)).send().await?;
         let request = only_request(&report);
         assert!(
             matches!(
@@ -281,25 +281,20 @@ async fn a_gateway_error_after_processing_is_found_by_key_accepted_and_not_resen
             "{code}: {report:?}"
         );
         let stats = sandbox.stats();
-        assert_eq!(stats.payment_requests, 1, "{code}: not resent");
+        assert_eq!(T::requests(&stats), 1, "{code}: not resent");
         assert_eq!(stats.batch_lists, 1, "{code}: looked up by key");
         assert_eq!(
-            gateway.payment_posts()[0].idempotency_key.as_deref(),
+            gateway.posts_to(T::PATH)[0].idempotency_key.as_deref(),
             Some(key_of(&report).as_str())
         );
         quick_poller(&client).follow_all(&mut report).await?;
         assert!(report.all_succeeded(), "{code}: {report:?}");
-        assert_booked_once_with(
-            &sandbox,
-            &["P-000000", "P-000001", "P-000002"],
-            &key_of(&report),
-        );
+        assert_booked_once_with::<T>(&sandbox, 0..3, &key_of(&report));
     }
     Ok(())
 }
 
-#[tokio::test]
-async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected() -> TestResult {
+async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected<T: Kind>() -> TestResult {
     for fault in [
         status(500),
         status(502),
@@ -309,10 +304,8 @@ async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected() -> T
     ] {
         let sandbox = sandbox().await;
         let client = client_for(&sandbox);
-        sandbox
-            .faults()
-            .push_n(Route::CreatePayments, fault.clone(), 5);
-        let report = client.submit(payments(0..2)).send().await?;
+        sandbox.faults().push_n(T::ROUTE, fault.clone(), 5);
+        let report = client.submit(T::items(0..2)).send().await?;
         let request = only_request(&report);
         match &request.result {
             RequestResult::Unknown(err) => {
@@ -331,38 +324,35 @@ async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected() -> T
             assert!(!item.outcome.is_safe_to_resend());
         }
         let stats = sandbox.stats();
-        assert_eq!(stats.payment_requests, 5, "{fault:?}: every attempt used");
+        assert_eq!(T::requests(&stats), 5, "{fault:?}: every attempt used");
         assert_eq!(
             stats.batch_lists, 5,
             "{fault:?}: looked up by key after every attempt"
         );
         // It was in fact never booked, and resending with the same key is safe.
-        assert!(sandbox.ledger().is_empty());
+        assert!(T::booked(&sandbox).is_empty());
         let key = request
             .idempotency_key
             .clone()
             .unwrap_or_else(|| panic!("no key"));
         let again = client
-            .submit(payments(0..2))
+            .submit(T::items(0..2))
             .with_idempotency_key(key.clone())
             .send()
             .await?;
         again.ensure_accepted()?;
         sandbox.finish_batches();
-        assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
+        assert_booked_once_with::<T>(&sandbox, 0..2, &key);
     }
     Ok(())
 }
 
-#[tokio::test]
-async fn when_the_lookup_fails_too_the_outcome_is_unknown() -> TestResult {
+async fn when_the_lookup_fails_too_the_outcome_is_unknown<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push(T::ROUTE, Fault::DropAfterProcessing);
     sandbox.faults().push_n(Route::ListBatches, status(503), 5);
-    let sent = payments(0..2);
+    let sent = T::items(0..2);
     let report = client.submit(sent.clone()).send().await?;
     let request = only_request(&report);
     assert!(
@@ -378,7 +368,7 @@ async fn when_the_lookup_fails_too_the_outcome_is_unknown() -> TestResult {
             other => panic!("expected unknown, got {other:?}"),
         }
     }
-    assert_eq!(sandbox.stats().payment_requests, 1, "never resent blindly");
+    assert_eq!(T::requests(&sandbox.stats()), 1, "never resent blindly");
     assert_eq!(report.counts().unknown, 2);
     let err = report.ensure_accepted().err();
     assert!(matches!(err, Some(Error::NotAccepted { .. })), "{err:?}");
@@ -405,18 +395,15 @@ async fn when_the_lookup_fails_too_the_outcome_is_unknown() -> TestResult {
     );
     quick_poller(&client).follow_all(&mut again).await?;
     assert_eq!(sandbox.batch_count(), 1);
-    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key);
+    assert_booked_once_with::<T>(&sandbox, 0..2, &key);
     Ok(())
 }
 
-#[tokio::test]
-async fn without_the_idempotency_header_a_lost_answer_is_unknown() -> TestResult {
+async fn without_the_idempotency_header_a_lost_answer_is_unknown<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     let client = builder_for(&sandbox).send_idempotency_key(false).build()?;
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    let report = client.submit(payments(0..1)).send().await?;
+    sandbox.faults().push(T::ROUTE, Fault::DropAfterProcessing);
+    let report = client.submit(T::items(0..1)).send().await?;
     match &only_request(&report).result {
         RequestResult::Unknown(err) => {
             assert!(err.is_outcome_unknown(), "{err}");
@@ -428,40 +415,37 @@ async fn without_the_idempotency_header_a_lost_answer_is_unknown() -> TestResult
         other => panic!("expected unknown, got {other:?}"),
     }
     assert_eq!(sandbox.stats().batch_lists, 0);
-    assert_eq!(sandbox.stats().payment_requests, 1);
+    assert_eq!(T::requests(&sandbox.stats()), 1);
 
     // A gateway's 502 may hide a processed request: also unknown, not retried.
     sandbox
         .faults()
-        .push(Route::CreatePayments, Fault::HtmlError { status: 502 });
-    let report = client.submit(payments(1..2)).send().await?;
+        .push(T::ROUTE, Fault::HtmlError { status: 502 });
+    let report = client.submit(T::items(1..2)).send().await?;
     assert!(
         matches!(only_request(&report).result, RequestResult::Unknown(_)),
         "{report:?}"
     );
-    assert_eq!(sandbox.stats().payment_requests, 2);
+    assert_eq!(T::requests(&sandbox.stats()), 2);
     // A 503 is the server refusing: safe to retry even without a key.
-    sandbox.faults().push(Route::CreatePayments, status(503));
+    sandbox.faults().push(T::ROUTE, status(503));
     client
-        .submit(payments(2..3))
+        .submit(T::items(2..3))
         .send()
         .await?
         .ensure_accepted()?;
-    assert_eq!(sandbox.stats().payment_requests, 4);
+    assert_eq!(T::requests(&sandbox.stats()), 4);
     sandbox.finish_batches();
-    assert!(sandbox.ledger().iter().all(|b| b.idempotency_key.is_none()));
+    assert!(T::booked(&sandbox).iter().all(|(_, key)| key.is_none()));
     Ok(())
 }
 
-#[tokio::test]
-async fn a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice() -> TestResult {
+async fn a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     let client = builder_for(&sandbox).timeout(ms(150)).build()?;
     client.check_token().await?;
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::Delay(ms(400)));
-    let report = client.submit(payments(0..2)).send().await?;
+    sandbox.faults().push(T::ROUTE, Fault::Delay(ms(400)));
+    let report = client.submit(T::items(0..2)).send().await?;
     report.ensure_accepted()?;
     assert!(sandbox.stats().batch_lists >= 1, "looked up by key");
     // Let the first (slow) request finish: it carries the same key and body, so the sandbox
@@ -469,18 +453,17 @@ async fn a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice() -> Tes
     tokio::time::sleep(ms(400)).await;
     sandbox.finish_batches();
     assert_eq!(sandbox.batch_count(), 1);
-    assert_booked_once_with(&sandbox, &["P-000000", "P-000001"], &key_of(&report));
+    assert_booked_once_with::<T>(&sandbox, 0..2, &key_of(&report));
     Ok(())
 }
 
-#[tokio::test]
-async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
+async fn an_html_error_keeps_status_body_and_request_id<T: Kind>() -> TestResult {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
     sandbox
         .faults()
-        .push(Route::CreatePayments, Fault::HtmlError { status: 400 });
-    let report = client.submit(payments(0..1)).send().await?;
+        .push(T::ROUTE, Fault::HtmlError { status: 400 });
+    let report = client.submit(T::items(0..1)).send().await?;
     let err = match &only_request(&report).result {
         RequestResult::Rejected(err) => err.clone(),
         other => panic!("expected rejected, got {other:?}"),
@@ -495,7 +478,10 @@ async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
     assert_eq!(api.message(), None);
     let text = err.to_string();
     assert!(
-        text.starts_with("create_payments: Amili answered 400 Bad Request"),
+        text.starts_with(&format!(
+            "{}: Amili answered 400 Bad Request",
+            T::OPERATION_NAME
+        )),
         "{text}"
     );
     assert!(text.contains("request id"), "{text}");
@@ -516,7 +502,7 @@ async fn an_html_error_keeps_status_body_and_request_id() -> TestResult {
         assert!(!text.contains(raw), "{text}");
         assert!(!reason.contains(raw), "{reason}");
     }
-    assert_eq!(sandbox.stats().payment_requests, 1, "a 400 is not retried");
+    assert_eq!(T::requests(&sandbox.stats()), 1, "a 400 is not retried");
     Ok(())
 }
 
@@ -574,3 +560,38 @@ async fn a_batch_that_stays_queued_ends_the_wait_with_a_timeout() -> TestResult 
     assert!(report.all_succeeded());
     Ok(())
 }
+
+// Every write test above, for each kind the pipeline sends.
+macro_rules! for_each_kind {
+    ($($name:ident),* $(,)?) => {
+        mod payments {
+            use super::*;
+            $(#[tokio::test]
+            async fn $name() -> TestResult {
+                super::$name::<amili_payments::Payment>().await
+            })*
+        }
+        mod corrections {
+            use super::*;
+            $(#[tokio::test]
+            async fn $name() -> TestResult {
+                super::$name::<amili_payments::Correction>().await
+            })*
+        }
+    };
+}
+
+for_each_kind!(
+    a_429_with_retry_after_is_honoured_and_retried_with_the_same_key,
+    retries_resend_the_same_key_and_the_same_body_bytes,
+    when_503s_outlast_the_policy_the_payments_are_rejected_and_nothing_is_booked,
+    a_refused_connection_is_retried_with_the_same_key,
+    a_request_dropped_before_processing_is_checked_then_resent_with_the_same_key,
+    an_answer_lost_after_processing_is_found_by_key_and_not_resent,
+    a_gateway_error_after_processing_is_found_by_key_accepted_and_not_resent,
+    gateway_errors_until_the_last_attempt_are_unknown_never_rejected,
+    when_the_lookup_fails_too_the_outcome_is_unknown,
+    without_the_idempotency_header_a_lost_answer_is_unknown,
+    a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice,
+    an_html_error_keeps_status_body_and_request_id,
+);

@@ -309,7 +309,7 @@ async fn failed_items_carry_amili_reasons() -> TestResult {
 async fn an_empty_submission_sends_nothing() -> TestResult {
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
-    let report = client.submit(Vec::new()).send().await?;
+    let report = client.submit(Vec::<Payment>::new()).send().await?;
     assert!(report.requests.is_empty());
     assert_eq!(report.counts().total(), 0);
     assert_eq!(sandbox.stats().payment_requests, 0);

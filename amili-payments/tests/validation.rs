@@ -240,7 +240,7 @@ async fn a_repeated_source_id_stops_the_whole_submission() -> TestResult {
         .err()
         .unwrap_or_else(|| panic!("duplicates accepted"));
     match &err {
-        Error::DuplicateSourceId { duplicates } => {
+        Error::DuplicateSourceId { duplicates, .. } => {
             assert_eq!(duplicates.len(), 2);
             assert_eq!(duplicates[0].source_id, "P-000002");
             assert_eq!(duplicates[0].indexes, [2, 5]);

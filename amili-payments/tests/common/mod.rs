@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use amili_payments::report::{ItemOutcome, Outcome, RequestReport};
 use amili_payments::{
-    Backoff, Client, ClientBuilder, Decimal, Environment, Payment, Poller, RetryPolicy,
-    SubmitReport, Utc,
+    Backoff, Client, ClientBuilder, Correction, Decimal, Environment, Payment, Poller, RetryPolicy,
+    SubmitReport, Submittable, Utc,
 };
-use amili_sandbox::{DEMO_INVOICES, Sandbox};
+use amili_sandbox::{DEMO_INVOICES, Route, Sandbox, Stats};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -122,6 +122,101 @@ pub fn payments(range: std::ops::Range<usize>) -> Vec<Payment> {
     range.map(payment).collect()
 }
 
+/// A valid correction for one of the sandbox's demo invoices; its description is its label
+/// (`K-000001`), and its content (and so its id) is the same on every call.
+pub fn correction(n: usize) -> Correction {
+    let date = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|e| panic!("{e}"));
+    Correction::builder()
+        .invoice_id(DEMO_INVOICES[n % DEMO_INVOICES.len()])
+        .amount(-Decimal::new(10_000 + n as i64, 2))
+        .currency("NOK")
+        .date(date)
+        .description(format!("K-{n:06}"))
+        .build()
+        .unwrap_or_else(|e| panic!("test correction invalid: {e}"))
+}
+
+/// What a test needs to know of a kind of item the pipeline sends, so that the same fault
+/// tests run for payments and corrections.
+pub trait Kind: Submittable + Clone {
+    /// The sandbox's fault route of its write.
+    const ROUTE: Route;
+    /// The end of its write's path.
+    const PATH: &'static str;
+    /// The body's array field.
+    const FIELD: &'static str;
+    /// The operation name in errors.
+    const OPERATION_NAME: &'static str;
+    /// Item `n`.
+    fn item(n: usize) -> Self;
+    /// Items `range`.
+    fn items(range: std::ops::Range<usize>) -> Vec<Self> {
+        range.map(Self::item).collect()
+    }
+    /// How item `n` is told apart in the sandbox's ledger.
+    fn label(n: usize) -> String;
+    /// Item `n`'s amount as written in the body.
+    fn amount_text(n: usize) -> String;
+    /// Every booking in the sandbox: (label, idempotency key).
+    fn booked(sandbox: &Sandbox) -> Vec<(String, Option<String>)>;
+    /// How many write requests the sandbox saw.
+    fn requests(stats: &Stats) -> u64;
+}
+
+impl Kind for Payment {
+    const ROUTE: Route = Route::CreatePayments;
+    const PATH: &'static str = "/payments";
+    const FIELD: &'static str = "payments";
+    const OPERATION_NAME: &'static str = "create_payments";
+    fn item(n: usize) -> Self {
+        payment(n)
+    }
+    fn label(n: usize) -> String {
+        format!("P-{n:06}")
+    }
+    fn amount_text(n: usize) -> String {
+        Decimal::new(10_000 + n as i64, 2).to_string()
+    }
+    fn booked(sandbox: &Sandbox) -> Vec<(String, Option<String>)> {
+        sandbox
+            .ledger()
+            .into_iter()
+            .map(|b| (b.unique_source_payment_id, b.idempotency_key))
+            .collect()
+    }
+    fn requests(stats: &Stats) -> u64 {
+        stats.payment_requests
+    }
+}
+
+impl Kind for Correction {
+    const ROUTE: Route = Route::CreateCorrections;
+    const PATH: &'static str = "/corrections";
+    const FIELD: &'static str = "corrections";
+    const OPERATION_NAME: &'static str = "create_corrections";
+    fn item(n: usize) -> Self {
+        correction(n)
+    }
+    fn label(n: usize) -> String {
+        format!("K-{n:06}")
+    }
+    fn amount_text(n: usize) -> String {
+        (-Decimal::new(10_000 + n as i64, 2)).to_string()
+    }
+    fn booked(sandbox: &Sandbox) -> Vec<(String, Option<String>)> {
+        sandbox
+            .corrections()
+            .into_iter()
+            .map(|b| (b.description, b.idempotency_key))
+            .collect()
+    }
+    fn requests(stats: &Stats) -> u64 {
+        stats.correction_requests
+    }
+}
+
 /// The one request of a report that must have exactly one.
 pub fn only_request(report: &SubmitReport) -> &RequestReport {
     match report.requests.as_slice() {
@@ -159,6 +254,12 @@ impl Seen {
         self.method == "POST" && self.path.ends_with("/payments")
     }
 
+    /// Whether it is a write (`CreatePayments`, `CreateCorrections`).
+    pub fn is_write(&self) -> bool {
+        self.method == "POST"
+            && (self.path.ends_with("/payments") || self.path.ends_with("/corrections"))
+    }
+
     /// Whether it is a token request.
     pub fn is_token(&self) -> bool {
         self.method == "POST" && self.path == "/token"
@@ -188,6 +289,22 @@ impl TestServer {
         self.requests()
             .into_iter()
             .filter(Seen::is_create_payments)
+            .collect()
+    }
+
+    /// Every `POST` to a path ending in `path` (`/payments`, `/corrections`), in order.
+    pub fn posts_to(&self, path: &str) -> Vec<Seen> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(path))
+            .collect()
+    }
+
+    /// The idempotency key of every `POST` to `path`, in order.
+    pub fn keys_to(&self, path: &str) -> Vec<Option<String>> {
+        self.posts_to(path)
+            .into_iter()
+            .map(|r| r.idempotency_key)
             .collect()
     }
 
@@ -375,7 +492,7 @@ pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite
     serve(listener, handler)
 }
 
-/// A gateway in front of the sandbox: each `CreatePayments` request is forwarded (and so
+/// A gateway in front of the sandbox: each write (payments, corrections) is forwarded (and so
 /// processed), and the next status of `statuses` (while any is left) replaces the answer with
 /// that status and an HTML page, as a gateway that gave up on the back end would.
 pub fn gateway_after_processing(
@@ -387,7 +504,7 @@ pub fn gateway_after_processing(
         statuses.iter().copied().collect::<VecDeque<u16>>(),
     ));
     let rewrite: Rewrite = Arc::new(move |seen, _| {
-        if !seen.is_create_payments() {
+        if !seen.is_write() {
             return None;
         }
         let status = statuses.lock().ok()?.pop_front()?;

@@ -1,0 +1,426 @@
+//! A validated correction of an invoice's paid amount (`CreateCorrections`), sent through the
+//! same submission pipeline as payments.
+
+use std::fmt;
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::future::BoxFuture;
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::currency::Currency;
+use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
+use crate::submittable::sealed::Kind;
+use crate::submittable::{Created, Submittable, create_batch_with};
+use crate::validation::{self, FieldError, ItemError, ValidationErrors};
+
+/// A correction of what was reported paid on an invoice, every field checked.
+///
+/// * `amount` is exact ([`Decimal`]) and **signed**: negative takes money off what was
+///   reported paid (a payment reported too high, or on the wrong invoice), positive adds to it.
+///   Amili does not document the sign; this is this crate's decision. Zero corrects nothing
+///   and is refused. Digits and decimals follow the payment rules (at most 15 significant
+///   digits, at most the currency's minor units).
+/// * A correction has **no client id** in Amili's API. Its [id](Self::id) is derived from its
+///   content (a digest of invoice, amount, currency, date and description), so sending the
+///   same correction again is recognised by the ledger and by a submission's repeat check. Two
+///   genuinely separate corrections with the same content need different descriptions.
+///
+/// ```
+/// use amili_payments::{Correction, Decimal, Uuid};
+///
+/// let correction = Correction::builder()
+///     .invoice_id(Uuid::parse_str("4f163819-178d-470c-a246-d6768476a6ec")?)
+///     .amount(Decimal::new(-15000, 2))
+///     .currency("NOK")
+///     .date("2025-03-10T09:00:00Z".parse()?)
+///     .description("Payment P-17 was reported 150.00 too high")
+///     .build()?;
+/// assert!(correction.id().starts_with("C-"));
+///
+/// let problems = Correction::builder().amount(Decimal::ZERO).build().unwrap_err();
+/// // Every problem at once: invoiceId, amount (zero), currency and date.
+/// assert_eq!(problems.items()[0].errors.len(), 4, "{problems}");
+/// assert!(problems.to_string().starts_with("invalid correction: correction #0: invoiceId"), "{problems}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Correction {
+    invoice_id: Uuid,
+    amount: Decimal,
+    currency: Currency,
+    date: DateTime<Utc>,
+    description: String,
+    id: String,
+}
+
+impl Correction {
+    /// Starts a correction; `description` defaults to empty.
+    pub fn builder() -> CorrectionBuilder {
+        CorrectionBuilder::default()
+    }
+
+    /// Validates many corrections: every problem of every one at once (named by position and
+    /// field), or all of them.
+    ///
+    /// # Errors
+    ///
+    /// Every problem of every invalid correction.
+    pub fn validate_all(
+        builders: impl IntoIterator<Item = CorrectionBuilder>,
+    ) -> Result<Vec<Correction>, ValidationErrors> {
+        let now = Utc::now();
+        let mut valid = Vec::new();
+        let mut problems = Vec::new();
+        for (index, builder) in builders.into_iter().enumerate() {
+            match builder.build_at(now) {
+                Ok(correction) => valid.push(correction),
+                Err(errors) => problems.push(item_error(index, errors)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(valid)
+        } else {
+            Err(ValidationErrors::new(problems))
+        }
+    }
+
+    /// The Amili invoice corrected.
+    pub fn invoice_id(&self) -> Uuid {
+        self.invoice_id
+    }
+
+    /// The signed amount in major units: negative takes off what was reported paid.
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    /// The currency.
+    pub fn currency(&self) -> &Currency {
+        &self.currency
+    }
+
+    /// The correction's date.
+    pub fn date(&self) -> DateTime<Utc> {
+        self.date
+    }
+
+    /// Free text shown with the correction.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The content-derived id (`C-` and 32 hex digits of a SHA-256 of the content): the same
+    /// correction always has the same id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The id of a correction's content. Amounts are normalized (`-150.00` and `-150` are one
+/// amount) and the date written to the nanosecond, so equal corrections get equal ids.
+fn content_id(
+    invoice_id: Uuid,
+    amount: Decimal,
+    currency: &Currency,
+    date: DateTime<Utc>,
+    description: &str,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        invoice_id.to_string().as_str(),
+        &amount.normalize().to_string(),
+        currency.code(),
+        &date.to_rfc3339_opts(SecondsFormat::Nanos, true),
+        description,
+    ] {
+        // Length-prefixed so that no two contents share a byte string.
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest = hash.finalize();
+    let mut id = String::with_capacity(34);
+    id.push_str("C-");
+    for byte in &digest[..16] {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+impl fmt::Debug for Correction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Correction")
+            .field("id", &self.id)
+            .field("invoice_id", &self.invoice_id)
+            .field("amount", &format_args!("{} {}", self.amount, self.currency))
+            .field("date", &self.date)
+            .field("description", &self.description)
+            .finish()
+    }
+}
+
+/// Writes the wire shape (`invoiceId`, `amount` as an exact JSON number, `currency`, `date`,
+/// `description`); the derived id is not sent (Amili has no field for it).
+impl Serialize for Correction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Correction", 5)?;
+        s.serialize_field("invoiceId", &self.invoice_id)?;
+        s.serialize_field("amount", &amili_api::Amount::from(self.amount))?;
+        s.serialize_field("currency", &self.currency)?;
+        s.serialize_field("date", &self.date)?;
+        s.serialize_field("description", &self.description)?;
+        s.end()
+    }
+}
+
+impl Submittable for Correction {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn invoice_id(&self) -> Uuid {
+        self.invoice_id
+    }
+}
+
+impl Kind for Correction {
+    const NOUN: &'static str = "correction";
+    const ID_NAME: &'static str = "content-derived id";
+    const BODY_FIELD: &'static str = "corrections";
+    const OPERATION: &'static str = "create_corrections";
+
+    fn into_id(self) -> String {
+        self.id
+    }
+
+    fn create<'a>(
+        client: &'a Client,
+        key: &'a IdempotencyKey,
+        body: &'a Bytes,
+    ) -> BoxFuture<'a, Result<Created, Error>> {
+        create_batch_with!(
+            client,
+            key,
+            body,
+            create_corrections,
+            amili_api::types::CreateCorrectionsRequest {
+                corrections: Vec::new(),
+            }
+        )
+    }
+}
+
+/// Builds a [`Correction`]; [`build`](Self::build) checks every field and reports every
+/// problem.
+#[derive(Debug, Clone, Default)]
+pub struct CorrectionBuilder {
+    invoice_id: Option<Uuid>,
+    amount: Option<Decimal>,
+    currency: Option<Result<Currency, String>>,
+    date: Option<DateTime<Utc>>,
+    description: Option<String>,
+}
+
+impl CorrectionBuilder {
+    /// The Amili invoice to correct (required).
+    #[must_use]
+    pub fn invoice_id(mut self, invoice_id: Uuid) -> Self {
+        self.invoice_id = Some(invoice_id);
+        self
+    }
+
+    /// The signed amount in major units (required, not zero).
+    #[must_use]
+    pub fn amount(mut self, amount: Decimal) -> Self {
+        self.amount = Some(amount);
+        self
+    }
+
+    /// The currency: an ISO 4217 code or a [`Currency`] (required).
+    #[must_use]
+    pub fn currency<C>(mut self, currency: C) -> Self
+    where
+        C: TryInto<Currency>,
+        C::Error: fmt::Display,
+    {
+        self.currency = Some(currency.try_into().map_err(|e| e.to_string()));
+        self
+    }
+
+    /// The correction's date, not in the future (required).
+    #[must_use]
+    pub fn date(mut self, date: DateTime<Utc>) -> Self {
+        self.date = Some(date);
+        self
+    }
+
+    /// Free text shown with the correction.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Checks every field; the error names each problem (as correction #0).
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the correction, naming its field.
+    pub fn build(self) -> Result<Correction, ValidationErrors> {
+        self.build_at(Utc::now())
+            .map_err(|errors| ValidationErrors::new(vec![item_error(0, errors)]))
+    }
+
+    fn build_at(self, now: DateTime<Utc>) -> Result<Correction, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.invoice_id.is_none() {
+            errors.push(FieldError::new("invoiceId", "is required"));
+        }
+        let currency = match self.currency {
+            Some(Ok(c)) => {
+                validation::check_currency(&c, &mut errors);
+                Some(c)
+            }
+            Some(Err(message)) => {
+                errors.push(FieldError::new("currency", message));
+                None
+            }
+            None => {
+                errors.push(FieldError::new("currency", "is required"));
+                None
+            }
+        };
+        match self.amount {
+            None => errors.push(FieldError::new("amount", "is required")),
+            Some(amount) if amount.is_zero() => errors.push(FieldError::new(
+                "amount",
+                "is 0: a correction must change the amount (negative takes off, positive adds)",
+            )),
+            Some(amount) => validation::check_digits(amount, currency.as_ref(), &mut errors),
+        }
+        match self.date {
+            None => errors.push(FieldError::new("date", "is required")),
+            Some(date) => validation::check_date(date, now, &mut errors),
+        }
+        let description = self.description.unwrap_or_default();
+        validation::check_description(&description, &mut errors);
+        match (self.invoice_id, self.amount, currency, self.date) {
+            (Some(invoice_id), Some(amount), Some(currency), Some(date)) if errors.is_empty() => {
+                let id = content_id(invoice_id, amount, &currency, date, &description);
+                Ok(Correction {
+                    invoice_id,
+                    amount,
+                    currency,
+                    date,
+                    description,
+                    id,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+fn item_error(index: usize, errors: Vec<FieldError>) -> ItemError {
+    ItemError {
+        kind: "correction",
+        index,
+        source_id: None,
+        errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> CorrectionBuilder {
+        Correction::builder()
+            .invoice_id(Uuid::from_u128(7))
+            .amount(Decimal::new(-15000, 2))
+            .currency("NOK")
+            .date(DateTime::from_timestamp(1_741_600_000, 0).unwrap_or_default())
+            .description("reported too high")
+    }
+
+    #[test]
+    fn negative_and_positive_amounts_are_corrections_zero_is_not() -> Result<(), ValidationErrors> {
+        assert_eq!(valid().build()?.amount(), Decimal::new(-15000, 2));
+        assert_eq!(
+            valid().amount(Decimal::new(5, 1)).build()?.amount(),
+            Decimal::new(5, 1)
+        );
+        let zero = valid().amount(Decimal::ZERO).build().unwrap_err();
+        assert_eq!(zero.items()[0].errors[0].field, "amount");
+        assert!(zero.to_string().contains("is 0"), "{zero}");
+        Ok(())
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_item_and_field() {
+        let now = Utc::now();
+        let errors = Correction::validate_all([
+            valid(),
+            Correction::builder()
+                .amount(Decimal::new(-10005, 3))
+                .currency("NOK")
+                .date(now + chrono::Duration::days(2))
+                .description("bad\u{7}text"),
+            valid().currency("nok!"),
+        ])
+        .unwrap_err();
+        let text = errors.to_string();
+        assert_eq!(errors.items().len(), 2, "{text}");
+        let second = &errors.items()[0];
+        assert_eq!(second.index, 1);
+        let fields: Vec<&str> = second.errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["invoiceId", "amount", "date", "description"],
+            "{text}"
+        );
+        assert!(
+            text.contains("correction #1: invoiceId: is required"),
+            "{text}"
+        );
+        assert!(text.contains("3 decimals, NOK allows 2"), "{text}");
+        assert_eq!(errors.items()[1].index, 2);
+        assert_eq!(errors.items()[1].errors[0].field, "currency");
+    }
+
+    #[test]
+    fn the_id_is_derived_from_the_content() -> Result<(), ValidationErrors> {
+        let a = valid().build()?;
+        // The same amount written with other decimals is the same correction.
+        let same = valid().amount(Decimal::new(-150, 0)).build()?;
+        assert_eq!(a.id(), same.id());
+        assert_eq!(a.id().len(), 34);
+        for changed in [
+            valid().invoice_id(Uuid::from_u128(8)),
+            valid().amount(Decimal::new(-15001, 2)),
+            valid().currency("SEK"),
+            valid().date(DateTime::from_timestamp(1_741_600_001, 0).unwrap_or_default()),
+            valid().description("reported too high!"),
+        ] {
+            assert_ne!(changed.build()?.id(), a.id());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_wire_shape_has_no_id_and_an_exact_signed_amount()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let json = serde_json::to_string(&valid().build()?)?;
+        assert_eq!(
+            json,
+            r#"{"invoiceId":"00000000-0000-0000-0000-000000000007","amount":-150,"currency":"NOK","date":"2025-03-10T09:46:40Z","description":"reported too high"}"#
+        );
+        Ok(())
+    }
+}

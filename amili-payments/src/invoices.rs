@@ -1,0 +1,436 @@
+//! Invoices: one by id, a filtered listing across every page, finding by invoice number or
+//! `uniqueSourceInvoiceId`, and a [`Resolver`] that turns many references into invoice ids.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use futures::stream::{self, BoxStream, StreamExt};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::error::Error;
+pub use amili_api::{InvoiceStatus, InvoiceType};
+
+/// An invoice as Amili lists it. Fields Amili does not document are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Invoice {
+    /// Amili's id: what a payment's or correction's `invoiceId` names.
+    pub id: Uuid,
+    /// The creditor's invoice number.
+    pub invoice_number: Option<String>,
+    /// The creditor's own id for the invoice.
+    pub unique_source_invoice_id: Option<String>,
+    /// The debtor's customer number.
+    pub customer_number: Option<String>,
+    /// `OPEN`, … (an open set).
+    pub status: Option<InvoiceStatus>,
+    /// `NOTICE`, `PAYMENT_REMINDER`, … (an open set).
+    pub kind: Option<InvoiceType>,
+    /// The currency code.
+    pub currency: Option<String>,
+    /// The amount first invoiced, exact.
+    pub original_invoice_amount: Option<Decimal>,
+    /// When Amili created it.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Every other field, as sent.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<amili_api::types::Invoice> for Invoice {
+    fn from(i: amili_api::types::Invoice) -> Self {
+        Self {
+            id: i.id,
+            invoice_number: i.invoice_number,
+            unique_source_invoice_id: i.unique_source_invoice_id,
+            customer_number: i.customer_number,
+            status: i.status,
+            kind: i.type_,
+            currency: i.currency.map(|c| c.0),
+            original_invoice_amount: i.original_invoice_amount.map(amili_api::Amount::value),
+            created_at: i.created_at,
+            extra: i.extra,
+        }
+    }
+}
+
+/// Which invoices [`Client::invoices`] lists. Every filter is optional.
+///
+/// ```
+/// use amili_payments::invoices::InvoiceFilter;
+///
+/// let filter = InvoiceFilter::default().with_invoice_number("INV-2024-00123");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct InvoiceFilter {
+    /// `Status`.
+    pub status: Option<InvoiceStatus>,
+    /// `Type`.
+    pub kind: Option<InvoiceType>,
+    /// `InvoiceNumber`.
+    pub invoice_number: Option<String>,
+    /// `UniqueSourceInvoiceId`.
+    pub unique_source_invoice_id: Option<String>,
+    /// `CustomerNumber`.
+    pub customer_number: Option<String>,
+    /// `From`: created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// `To`: created before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl InvoiceFilter {
+    /// Only invoices with this number.
+    #[must_use]
+    pub fn with_invoice_number(mut self, number: impl Into<String>) -> Self {
+        self.invoice_number = Some(number.into());
+        self
+    }
+
+    /// Only invoices with this `uniqueSourceInvoiceId`.
+    #[must_use]
+    pub fn with_unique_source_invoice_id(mut self, id: impl Into<String>) -> Self {
+        self.unique_source_invoice_id = Some(id.into());
+        self
+    }
+
+    /// Only invoices with this status.
+    #[must_use]
+    pub fn with_status(mut self, status: InvoiceStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only invoices of this debtor.
+    #[must_use]
+    pub fn with_customer_number(mut self, number: impl Into<String>) -> Self {
+        self.customer_number = Some(number.into());
+        self
+    }
+
+    /// Only invoices created in `[from, to)`.
+    #[must_use]
+    pub fn with_created(mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        self.from = Some(from);
+        self.to = Some(to);
+        self
+    }
+}
+
+const LIST: &str = "get_invoices_by_organization";
+
+impl Client {
+    /// One invoice by Amili's id.
+    ///
+    /// # Errors
+    ///
+    /// As any read; a `404` when Amili does not know the id.
+    pub async fn invoice(&self, invoice_id: Uuid) -> Result<Invoice, Error> {
+        let span =
+            tracing::info_span!("amili.get_invoice", operation = "get_invoice_by_id", %invoice_id);
+        let shared = &self.shared;
+        self.read("get_invoice_by_id", || {
+            shared
+                .raw
+                .get_invoice_by_id()
+                .organization_id(shared.organization_id)
+                .invoice_id(invoice_id)
+                .send()
+        })
+        .instrument(span)
+        .await
+        .map(|answer| Invoice::from(answer.data))
+    }
+
+    /// One page of invoices and the next cursor.
+    ///
+    /// # Errors
+    ///
+    /// As any read.
+    pub async fn invoices_page(
+        &self,
+        filter: &InvoiceFilter,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Invoice>, Option<String>), Error> {
+        let span = tracing::info_span!("amili.list_invoices", operation = LIST, page_token);
+        let shared = &self.shared;
+        let answer = self
+            .read(LIST, || {
+                let mut request = shared
+                    .raw
+                    .get_invoices_by_organization()
+                    .organization_id(shared.organization_id);
+                if let Some(status) = &filter.status {
+                    request = request.status(status.clone());
+                }
+                if let Some(kind) = &filter.kind {
+                    request = request.type_(kind.clone());
+                }
+                if let Some(number) = &filter.invoice_number {
+                    request = request.invoice_number(number.clone());
+                }
+                if let Some(id) = &filter.unique_source_invoice_id {
+                    request = request.unique_source_invoice_id(id.clone());
+                }
+                if let Some(number) = &filter.customer_number {
+                    request = request.customer_number(number.clone());
+                }
+                if let Some(from) = filter.from {
+                    request = request.from(from);
+                }
+                if let Some(to) = filter.to {
+                    request = request.to(to);
+                }
+                if let Some(token) = page_token {
+                    request = request.page_token(token.to_owned());
+                }
+                request.send()
+            })
+            .instrument(span)
+            .await?;
+        let next = answer.summary.and_then(|s| s.next_page_token);
+        Ok((answer.data.into_iter().map(Invoice::from).collect(), next))
+    }
+
+    /// Every invoice matching `filter`, across all pages, fetched lazily; a repeated cursor
+    /// ends the stream with [`Error::InvalidResponse`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: amili_payments::Client) -> Result<(), amili_payments::Error> {
+    /// use futures::TryStreamExt;
+    /// use amili_payments::invoices::{InvoiceFilter, InvoiceStatus};
+    ///
+    /// let open: Vec<_> = client
+    ///     .invoices(InvoiceFilter::default().with_status(InvoiceStatus::Open))
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn invoices(&self, filter: InvoiceFilter) -> BoxStream<'static, Result<Invoice, Error>> {
+        let client = self.clone();
+        crate::pages::follow(LIST, move |cursor| {
+            let (client, filter) = (client.clone(), filter.clone());
+            Box::pin(async move { client.invoices_page(&filter, cursor.as_deref()).await })
+        })
+    }
+
+    /// Every invoice with this invoice number (usually one; more is ambiguous).
+    ///
+    /// # Errors
+    ///
+    /// As any read.
+    pub async fn find_invoices_by_number(&self, number: &str) -> Result<Vec<Invoice>, Error> {
+        let filter = InvoiceFilter::default().with_invoice_number(number);
+        let found: Vec<Invoice> = self.invoices(filter).try_collect().await?;
+        // Exact matches only, whatever the server's filter does.
+        Ok(found
+            .into_iter()
+            .filter(|i| i.invoice_number.as_deref().is_none_or(|n| n == number))
+            .collect())
+    }
+
+    /// Every invoice with this `uniqueSourceInvoiceId` (usually one; more is ambiguous).
+    ///
+    /// # Errors
+    ///
+    /// As any read.
+    pub async fn find_invoices_by_source_id(&self, id: &str) -> Result<Vec<Invoice>, Error> {
+        let filter = InvoiceFilter::default().with_unique_source_invoice_id(id);
+        let found: Vec<Invoice> = self.invoices(filter).try_collect().await?;
+        Ok(found
+            .into_iter()
+            .filter(|i| {
+                i.unique_source_invoice_id
+                    .as_deref()
+                    .is_none_or(|s| s == id)
+            })
+            .collect())
+    }
+
+    /// A resolver of invoice references for this client (see [`Resolver`]).
+    pub fn invoice_resolver(&self) -> Resolver {
+        Resolver {
+            client: self.clone(),
+            concurrency: self.shared.concurrency,
+            cache: Arc::default(),
+        }
+    }
+}
+
+/// How a payment file or a caller names an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum InvoiceRef {
+    /// Amili's id (checked to exist).
+    Id(Uuid),
+    /// The creditor's invoice number.
+    Number(String),
+    /// The creditor's `uniqueSourceInvoiceId`.
+    SourceId(String),
+}
+
+impl fmt::Display for InvoiceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvoiceRef::Id(id) => write!(f, "invoiceId {id}"),
+            InvoiceRef::Number(n) => write!(f, "invoiceNumber {n:?}"),
+            InvoiceRef::SourceId(s) => write!(f, "uniqueSourceInvoiceId {s:?}"),
+        }
+    }
+}
+
+/// Why a reference did not resolve to one invoice.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unresolved {
+    /// No invoice matches.
+    #[error("{0}: no invoice matches")]
+    NotFound(InvoiceRef),
+    /// More than one invoice matches: which one is meant cannot be told.
+    #[error("{reference}: {} invoices match ({})", .matches.len(), ids(.matches))]
+    Ambiguous {
+        /// The reference.
+        reference: InvoiceRef,
+        /// Every invoice it matches.
+        matches: Vec<Uuid>,
+    },
+    /// Looking it up failed.
+    #[error("{reference}: the look-up failed: {error}")]
+    Failed {
+        /// The reference.
+        reference: InvoiceRef,
+        /// Why.
+        error: Box<Error>,
+    },
+}
+
+fn ids(matches: &[Uuid]) -> String {
+    let text: Vec<String> = matches.iter().map(Uuid::to_string).collect();
+    text.join(", ")
+}
+
+/// Turns invoice references into Amili invoice ids: at most
+/// [`with_concurrency`](Self::with_concurrency) look-ups at once, each distinct reference
+/// looked up once (answers, found or not, are cached for the resolver's life; failures are
+/// not). Clones share the cache.
+///
+/// ```no_run
+/// # async fn demo(client: amili_payments::Client) {
+/// use amili_payments::invoices::InvoiceRef;
+///
+/// let resolver = client.invoice_resolver().with_concurrency(4);
+/// let refs = [
+///     InvoiceRef::Number("INV-2024-00123".into()),
+///     InvoiceRef::SourceId("erp-order-9981".into()),
+/// ];
+/// for (reference, resolved) in refs.iter().zip(resolver.resolve(refs.clone()).await) {
+///     match resolved {
+///         Ok(invoice_id) => println!("{reference} → {invoice_id}"),
+///         Err(problem) => eprintln!("{problem}"),
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    client: Client,
+    concurrency: usize,
+    cache: Arc<Mutex<HashMap<InvoiceRef, Result<Uuid, Unresolved>>>>,
+}
+
+impl Resolver {
+    /// How many look-ups run at once (at least 1; default: the client's concurrency).
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// One answer per reference, in order.
+    pub async fn resolve(
+        &self,
+        references: impl IntoIterator<Item = InvoiceRef>,
+    ) -> Vec<Result<Uuid, Unresolved>> {
+        let references: Vec<InvoiceRef> = references.into_iter().collect();
+        let mut distinct: Vec<&InvoiceRef> = Vec::new();
+        {
+            let cache = lock(&self.cache);
+            for r in &references {
+                if !cache.contains_key(r) && !distinct.contains(&r) {
+                    distinct.push(r);
+                }
+            }
+        }
+        let answers: Vec<(InvoiceRef, Result<Uuid, Unresolved>)> = stream::iter(distinct)
+            .map(|r| async move { (r.clone(), self.look_up(r).await) })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut fresh: HashMap<InvoiceRef, Result<Uuid, Unresolved>> = HashMap::new();
+        {
+            let mut cache = lock(&self.cache);
+            for (reference, answer) in answers {
+                if !matches!(answer, Err(Unresolved::Failed { .. })) {
+                    cache.insert(reference.clone(), answer.clone());
+                }
+                fresh.insert(reference, answer);
+            }
+        }
+        let cache = lock(&self.cache);
+        references
+            .iter()
+            .map(|r| match fresh.get(r).or_else(|| cache.get(r)) {
+                Some(answer) => answer.clone(),
+                None => Err(Unresolved::NotFound(r.clone())),
+            })
+            .collect()
+    }
+
+    /// How many references the cache holds.
+    pub fn cached(&self) -> usize {
+        lock(&self.cache).len()
+    }
+
+    async fn look_up(&self, reference: &InvoiceRef) -> Result<Uuid, Unresolved> {
+        let failed = |error: Error| Unresolved::Failed {
+            reference: reference.clone(),
+            error: Box::new(error),
+        };
+        let found = match reference {
+            InvoiceRef::Id(id) => match self.client.invoice(*id).await {
+                Ok(invoice) => vec![invoice],
+                Err(e) if e.status() == Some(404) => Vec::new(),
+                Err(e) => return Err(failed(e)),
+            },
+            InvoiceRef::Number(number) => self
+                .client
+                .find_invoices_by_number(number)
+                .await
+                .map_err(failed)?,
+            InvoiceRef::SourceId(id) => self
+                .client
+                .find_invoices_by_source_id(id)
+                .await
+                .map_err(failed)?,
+        };
+        match found.as_slice() {
+            [] => Err(Unresolved::NotFound(reference.clone())),
+            [one] => Ok(one.id),
+            many => Err(Unresolved::Ambiguous {
+                reference: reference.clone(),
+                matches: many.iter().map(|i| i.id).collect(),
+            }),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,82 @@
+//! What the one submission pipeline sends: the trait payments and corrections implement, so
+//! both go through the same chunking, keys, ledger, call loop, reports and poller.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::idempotency::IdempotencyKey;
+
+/// An item [`Client::submit`] sends: a [`Payment`](crate::Payment) or a
+/// [`Correction`](crate::Correction). Sealed: the pipeline knows how to send each kind.
+///
+/// What differs between kinds is only what is listed here: the item's id (the ledger's and
+/// the report's key), the request body's field, and the generated call that sends it.
+pub trait Submittable: Serialize + Send + Sync + 'static + sealed::Kind {
+    /// The item's id: a payment's `uniqueSourcePaymentId`, a correction's content-derived id.
+    /// A submission sends each id once; the ledger remembers items by it.
+    fn id(&self) -> &str;
+
+    /// The Amili invoice the item is for (a finished batch's items are matched back by id,
+    /// else by invoice).
+    fn invoice_id(&self) -> Uuid;
+}
+
+/// A write accepted as a batch: its id, and whether the answer was lost and the batch found
+/// by its idempotency key.
+pub(crate) type Created = (Uuid, bool);
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// The parts of [`Submittable`] only this crate uses.
+    pub trait Kind {
+        /// What the item is called in messages (`payment`, `correction`).
+        const NOUN: &'static str;
+        /// What its id is called in messages (`uniqueSourcePaymentId`).
+        const ID_NAME: &'static str;
+        /// The request body's array field (`payments`, `corrections`).
+        const BODY_FIELD: &'static str;
+        /// The operation name in logs and errors (`create_payments`).
+        const OPERATION: &'static str;
+
+        /// Gives the item up for its id (no copy where the id is stored).
+        fn into_id(self) -> String;
+
+        /// Sends one request whose body (`{"<BODY_FIELD>":[…]}`) is already serialized, through
+        /// the call loop, under `key`.
+        fn create<'a>(
+            client: &'a Client,
+            key: &'a IdempotencyKey,
+            body: &'a Bytes,
+        ) -> BoxFuture<'a, Result<Created, Error>>;
+    }
+}
+
+/// The body of a [`sealed::Kind::create`]: the generated write `$operation` (a method of the
+/// raw client) with an empty `$empty` body that the request hook replaces with the
+/// pre-serialized bytes, the idempotency key header when the client sends it, through
+/// [`Client::create_batch`]. A macro because each operation's generated builder is its own
+/// type.
+macro_rules! create_batch_with {
+    ($client:expr, $key:expr, $body:expr, $operation:ident, $empty:expr) => {{
+        let shared = &$client.shared;
+        let empty = $empty;
+        let call = move || {
+            let mut request = shared
+                .raw
+                .$operation()
+                .organization_id(shared.organization_id)
+                .body(empty.clone());
+            if shared.send_idempotency_key {
+                request = request.idempotency_key($key.as_str());
+            }
+            request.send()
+        };
+        Box::pin($client.create_batch(Self::OPERATION, $key, $body, call, |a| a.data.batch_id))
+    }};
+}
+pub(crate) use create_batch_with;
