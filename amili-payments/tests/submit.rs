@@ -616,6 +616,16 @@ async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
     Ok(())
 }
 
+/// Asserts that the report has payments and every one ended as `outcome`.
+#[track_caller]
+fn assert_all(report: &amili_payments::SubmitReport, outcome: &str) {
+    let all = outcomes(report);
+    assert!(
+        !all.is_empty() && all.iter().all(|(_, o)| *o == outcome),
+        "expected every payment {outcome}: {all:?}"
+    );
+}
+
 /// Every payment's outcome, in submission order.
 fn outcomes(report: &amili_payments::SubmitReport) -> Vec<(String, &'static str)> {
     report
@@ -649,23 +659,13 @@ async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_on
         .with_ledger(ledger.clone())
         .send()
         .await?;
-    assert!(
-        outcomes(&first).iter().all(|(_, o)| *o == "accepted"),
-        "{:?}",
-        outcomes(&first)
-    );
+    assert_all(&first, "accepted");
     let again = client
         .submit(sent)
         .with_ledger(ledger.clone())
         .send()
         .await?;
-    assert!(
-        outcomes(&again)
-            .iter()
-            .all(|(_, o)| *o == "already_accepted"),
-        "{:?}",
-        outcomes(&again)
-    );
+    assert_all(&again, "already_accepted");
     sandbox.finish_batches();
     assert_eq!(sandbox.stats().payment_requests, 1);
     for n in 0..3 {
@@ -680,28 +680,8 @@ async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -
     let client = client_for(&sandbox);
     let ledger = Arc::new(MemoryLedger::default());
     // Processed, then the answer is lost and the look-up by key fails: unknown.
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    sandbox.faults().push_n(
-        Route::ListBatches,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        20,
-    );
     let sent = payments(0..3);
-    let first = client
-        .submit(sent.clone())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
-    assert!(
-        outcomes(&first).iter().all(|(_, o)| *o == "unknown"),
-        "{:?}",
-        outcomes(&first)
-    );
+    interrupted(&sandbox, &client, &ledger, &sent).await?;
     // The same payments in reverse order: resumed whole under the first key, same bytes.
     let mut reordered = sent;
     reordered.reverse();
@@ -710,17 +690,9 @@ async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -
         .with_ledger(ledger.clone())
         .send()
         .await?;
-    assert!(
-        outcomes(&again).iter().all(|(_, o)| *o == "accepted"),
-        "{:?}",
-        outcomes(&again)
-    );
+    assert_all(&again, "accepted");
     let third = client.submit(reordered).with_ledger(ledger).send().await?;
-    assert!(
-        outcomes(&third)
-            .iter()
-            .all(|(_, o)| *o == "already_accepted")
-    );
+    assert_all(&third, "already_accepted");
     sandbox.finish_batches();
     assert_eq!(sandbox.batch_count(), 1, "one batch for the key");
     for n in 0..3 {
@@ -734,34 +706,14 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
     let sandbox = sandbox().await;
     let client = client_for(&sandbox);
     let ledger = Arc::new(MemoryLedger::default());
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    sandbox.faults().push_n(
-        Route::ListBatches,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        20,
-    );
     let all = payments(0..4);
-    let first = client
-        .submit(all[..2].to_vec())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
-    assert!(outcomes(&first).iter().all(|(_, o)| *o == "unknown"));
+    interrupted(&sandbox, &client, &ledger, &all[..2]).await?;
     let again = client
         .submit(all.clone())
         .with_ledger(ledger.clone())
         .send()
         .await?;
-    assert!(
-        outcomes(&again).iter().all(|(_, o)| *o == "accepted"),
-        "{:?}",
-        outcomes(&again)
-    );
+    assert_all(&again, "accepted");
     // Two requests: the resumed one under its first key, the new payments under a new one.
     let keys: std::collections::BTreeSet<_> = again
         .items()
@@ -769,11 +721,7 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
         .collect();
     assert_eq!(keys.len(), 2);
     let third = client.submit(all).with_ledger(ledger).send().await?;
-    assert!(
-        outcomes(&third)
-            .iter()
-            .all(|(_, o)| *o == "already_accepted")
-    );
+    assert_all(&third, "already_accepted");
     sandbox.finish_batches();
     for n in 0..4 {
         assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
