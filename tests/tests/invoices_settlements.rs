@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use amili_payments::invoices::{InvoiceFilter, InvoiceRef, Unresolved};
 use amili_payments::{Client, Decimal, Environment, NaiveDate, Payment, Utc, Uuid};
-use amili_sandbox::{Sandbox, SeedInvoice};
+use amili_sandbox::{Fault, Route, Sandbox, SeedInvoice};
 use futures::TryStreamExt;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -98,6 +98,38 @@ async fn references_resolve_to_invoices_and_repeats_come_from_the_cache() -> Tes
         "the cache answered"
     );
     assert_eq!(again[3].as_ref().ok(), Some(&id(5)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_look_up_is_reported_with_its_cause_and_not_cached() -> TestResult {
+    let (sandbox, client) = start().await?;
+    // A refusal is not retried by the call loop: the look-up fails at once.
+    sandbox.faults().push(
+        Route::ListInvoices,
+        Fault::Status {
+            status: 403,
+            retry_after: None,
+        },
+    );
+    let resolver = client.invoice_resolver();
+    let reference = InvoiceRef::Number("INV-1".into());
+    let answers = resolver.resolve([reference.clone()]).await;
+    match &answers[0] {
+        Err(Unresolved::Failed {
+            reference: r,
+            error,
+        }) => {
+            assert_eq!(r, &reference);
+            assert_eq!(error.status(), Some(403), "{error}");
+        }
+        other => panic!("expected a failed look-up, got {other:?}"),
+    }
+    assert_eq!(resolver.cached(), 0, "a failure is not remembered");
+    // The next resolve asks again and finds the invoice.
+    let again = resolver.resolve([reference]).await;
+    assert_eq!(again[0].as_ref().ok(), Some(&id(1)));
+    assert_eq!(resolver.cached(), 1);
     Ok(())
 }
 
