@@ -194,8 +194,9 @@ fn free_port() -> u16 {
 
 #[test]
 fn submit_wait_over_webhooks_ends_like_polling_with_far_fewer_batch_reads() {
-    // Batches take a while, so that polling has to ask several times.
-    let delay = Duration::from_millis(3000);
+    // Batches take a while, so that polling has to ask several times (at 3 s the two counts
+    // came within a read of the 2x bound: 10 vs 19).
+    let delay = Duration::from_millis(5000);
     let run = |webhooks: bool| {
         let port = free_port();
         let env = common::Env::with(|b| {
