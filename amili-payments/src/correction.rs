@@ -7,7 +7,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
@@ -15,6 +15,8 @@ use crate::client::Client;
 use crate::currency::Currency;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
+use crate::input_format::InputFormat;
+use crate::payment::AmountInput;
 use crate::submittable::sealed::Kind;
 use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
@@ -88,6 +90,47 @@ impl Correction {
         } else {
             Err(ValidationErrors::new(problems))
         }
+    }
+
+    /// Validates one raw row, reporting every problem of it (amounts with a decimal point and
+    /// an optional sign, dates as RFC 3339 or a day; see [`InputFormat`]).
+    ///
+    /// ```
+    /// use amili_payments::{Correction, CorrectionInput, Decimal};
+    ///
+    /// let input = CorrectionInput {
+    ///     invoice_id: Some("4f163819-178d-470c-a246-d6768476a6ec".into()),
+    ///     amount: Some("-150.00".into()),
+    ///     currency: Some("NOK".into()),
+    ///     date: Some("2025-03-10".into()),
+    ///     description: Some("Payment P-17 was reported 150.00 too high".into()),
+    /// };
+    /// let correction = Correction::from_input(input)?;
+    /// assert_eq!(correction.amount(), Decimal::new(-15000, 2));
+    ///
+    /// let problems = Correction::from_input(CorrectionInput::default()).unwrap_err();
+    /// let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
+    /// assert_eq!(fields, ["invoiceId", "amount", "currency", "date"]);
+    /// # Ok::<(), Vec<amili_payments::validation::FieldError>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    pub fn from_input(input: CorrectionInput) -> Result<Correction, Vec<FieldError>> {
+        Self::from_input_with(input, &InputFormat::default())
+    }
+
+    /// Validates one raw row whose text follows `format` (a decimal comma, a date pattern).
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    pub fn from_input_with(
+        input: CorrectionInput,
+        format: &InputFormat,
+    ) -> Result<Correction, Vec<FieldError>> {
+        input.validate(format, Utc::now())
     }
 
     /// The Amili invoice corrected.
@@ -213,6 +256,105 @@ impl Kind for Correction {
                 corrections: Vec::new(),
             }
         )
+    }
+}
+
+/// Reads the wire shape through [`CorrectionInput`] and validates it; the error lists every
+/// problem.
+impl<'de> Deserialize<'de> for Correction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let input = CorrectionInput::deserialize(deserializer)?;
+        Correction::from_input(input).map_err(|errors| {
+            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            serde::de::Error::custom(format!("invalid correction: {}", text.join("; ")))
+        })
+    }
+}
+
+/// One raw, unvalidated correction row: every field as it came (JSON, CSV, a form).
+///
+/// Field names are the API's (`invoiceId`, `amount`, `currency`, `date`, `description`);
+/// every field is optional here so that a missing one is reported by validation together with
+/// every other problem. `amount` is signed: `-150.00` takes 150.00 off what was reported
+/// paid. Turn it into a [`Correction`] with [`Correction::from_input`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorrectionInput {
+    /// The Amili invoice to correct (a UUID).
+    #[serde(default)]
+    pub invoice_id: Option<String>,
+    /// The signed amount in major units: a number or a decimal string (`-150.00`).
+    #[serde(default)]
+    pub amount: Option<AmountInput>,
+    /// An ISO 4217 currency code such as `NOK`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The correction's date: an RFC 3339 date-time or a day.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Free text shown with the correction.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl CorrectionInput {
+    /// The API's field names, in the order the docs list them (and CSV headers use).
+    pub const FIELDS: [&'static str; 5] =
+        ["invoiceId", "amount", "currency", "date", "description"];
+
+    fn validate(
+        self,
+        format: &InputFormat,
+        now: DateTime<Utc>,
+    ) -> Result<Correction, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut builder = Correction::builder();
+        if let Some(text) = self.invoice_id.as_deref().map(str::trim) {
+            match Uuid::parse_str(text) {
+                Ok(id) => builder = builder.invoice_id(id),
+                Err(_) => errors.push(FieldError::new(
+                    "invoiceId",
+                    format!("{text:?} is not a UUID"),
+                )),
+            }
+        }
+        if let Some(amount) = &self.amount {
+            match amount.to_decimal(format, true) {
+                Ok(value) => builder = builder.amount(value),
+                Err(message) => errors.push(FieldError::new("amount", message)),
+            }
+        }
+        if let Some(code) = &self.currency {
+            builder = builder.currency(code.trim());
+        }
+        if let Some(text) = self.date.as_deref() {
+            match format.date(text) {
+                Ok(date) => builder = builder.date(date),
+                Err(message) => errors.push(FieldError::new("date", message)),
+            }
+        }
+        if let Some(description) = self.description {
+            builder = builder.description(description);
+        }
+        match builder.build_at(now) {
+            Ok(correction) if errors.is_empty() => Ok(correction),
+            Ok(_) => Err(errors),
+            Err(more) => {
+                // The builder says "is required" of the fields that failed to parse above.
+                for e in more {
+                    if !errors.iter().any(|known| known.field == e.field) {
+                        errors.push(e);
+                    }
+                }
+                errors.sort_by_key(|e| {
+                    Self::FIELDS
+                        .iter()
+                        .position(|f| *f == e.field)
+                        .unwrap_or(usize::MAX)
+                });
+                Err(errors)
+            }
+        }
     }
 }
 
@@ -392,6 +534,45 @@ mod tests {
         assert!(text.contains("3 decimals, NOK allows 2"), "{text}");
         assert_eq!(errors.items()[1].index, 2);
         assert_eq!(errors.items()[1].errors[0].field, "currency");
+    }
+
+    #[test]
+    fn a_raw_row_is_read_signed_and_every_problem_named() {
+        let row = |amount: &str, date: &str| CorrectionInput {
+            invoice_id: Some(Uuid::from_u128(7).to_string()),
+            amount: Some(amount.into()),
+            currency: Some("NOK".into()),
+            date: Some(date.into()),
+            description: Some("reported too high".into()),
+        };
+        let excel = InputFormat::decimal_comma();
+        let read = Correction::from_input_with(row("-1 500,50", "10.03.2025"), &excel);
+        assert_eq!(read.map(|c| c.amount()), Ok(Decimal::new(-150050, 2)));
+        let bad = Correction::from_input(CorrectionInput {
+            invoice_id: Some("nope".into()),
+            ..row("--5", "yesterday")
+        })
+        .unwrap_err();
+        let fields: Vec<&str> = bad.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["invoiceId", "amount", "date"], "{bad:?}");
+        assert!(bad[0].message.contains("\"nope\" is not a UUID"), "{bad:?}");
+        let zero = Correction::from_input(row("0.00", "2025-03-10")).unwrap_err();
+        assert!(zero[0].message.contains("is 0"), "{zero:?}");
+    }
+
+    #[test]
+    fn it_reads_back_what_it_writes() -> Result<(), Box<dyn std::error::Error>> {
+        let correction = valid().build()?;
+        let back: Correction = serde_json::from_str(&serde_json::to_string(&correction)?)?;
+        assert_eq!(back.id(), correction.id());
+        let refused = serde_json::from_str::<Correction>(r#"{"amount":0}"#).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("invalid correction: invoiceId"),
+            "{refused}"
+        );
+        Ok(())
     }
 
     #[test]

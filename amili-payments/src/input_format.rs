@@ -140,6 +140,38 @@ impl InputFormat {
             .map_err(|_| format!("{text:?} is out of range"))
     }
 
+    /// Reads a signed amount (a correction's): an optional leading `-` (or the minus sign
+    /// `−`) or `+`, then the grammar above.
+    ///
+    /// ```
+    /// use amili_payments::validation::InputFormat;
+    /// use amili_payments::Decimal;
+    ///
+    /// let excel = InputFormat::decimal_comma();
+    /// assert_eq!(excel.signed_amount("-1 500,00")?, Decimal::new(-150000, 2));
+    /// assert_eq!(excel.signed_amount("+0,50")?, Decimal::new(50, 2));
+    /// assert!(excel.signed_amount("--5").is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A message naming the text and what is wrong with it.
+    pub fn signed_amount(&self, text: &str) -> Result<Decimal, String> {
+        let trimmed = text.trim();
+        let (negative, rest) = match trimmed.chars().next() {
+            Some(sign @ ('-' | '\u{2212}' | '+')) => (sign != '+', &trimmed[sign.len_utf8()..]),
+            _ => (false, trimmed),
+        };
+        if rest.trim_start().starts_with(['-', '\u{2212}', '+']) {
+            return Err(format!("{trimmed:?} is not an amount: it has two signs"));
+        }
+        let magnitude = self.amount(rest).map_err(|message| {
+            message.replacen(&format!("{:?}", rest.trim()), &format!("{trimmed:?}"), 1)
+        })?;
+        Ok(if negative { -magnitude } else { magnitude })
+    }
+
     /// Reads a payment date by the forms above.
     ///
     /// # Errors
@@ -240,6 +272,17 @@ mod tests {
         assert_eq!(point.amount("4 500.00"), Ok(d(450000, 2)));
         assert_eq!(point.amount("1,234,567.5"), Ok(d(12345675, 1)));
         assert_eq!(point.amount("12"), Ok(d(12, 0)));
+        assert_eq!(point.signed_amount(" -4 500.00"), Ok(d(-450000, 2)));
+        assert_eq!(point.signed_amount("\u{2212}1.5"), Ok(d(-15, 1)));
+        assert_eq!(point.signed_amount("+7"), Ok(d(7, 0)));
+        assert_eq!(point.signed_amount("7"), Ok(d(7, 0)));
+        for bad in ["-+5", "- -5", "-", "-4,500", "5-"] {
+            let message = point.signed_amount(bad).err().unwrap_or_default();
+            assert!(
+                message.contains(&format!("{:?}", bad.trim())),
+                "{bad:?}: {message}"
+            );
+        }
         assert_eq!(comma.amount("4 500,00"), Ok(d(450000, 2)));
         assert_eq!(comma.amount("4\u{a0}500,00"), Ok(d(450000, 2)));
         assert_eq!(comma.amount("4.500,00"), Ok(d(450000, 2)));

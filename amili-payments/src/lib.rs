@@ -152,7 +152,7 @@ pub use backoff::Backoff;
 pub use batches::Batch;
 pub use builder::ClientBuilder;
 pub use client::Client;
-pub use correction::{Correction, CorrectionBuilder};
+pub use correction::{Correction, CorrectionBuilder, CorrectionInput};
 pub use currency::Currency;
 pub use environment::Environment;
 pub use error::{ApiError, Error};

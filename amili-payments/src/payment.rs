@@ -475,7 +475,7 @@ impl PaymentInput {
             builder = builder.payment_type(PaymentType::from(kind));
         }
         match self.amount {
-            Some(amount) => match amount.to_decimal(format) {
+            Some(amount) => match amount.to_decimal(format, false) {
                 Ok(value) => builder = builder.amount(value),
                 Err(message) => errors.push(FieldError::new("amount", message)),
             },
@@ -536,8 +536,11 @@ pub enum AmountInput {
 }
 
 impl AmountInput {
-    fn to_decimal(&self, format: &InputFormat) -> Result<Decimal, String> {
+    /// The exact amount; text is read by `format`'s grammar, with a sign when `signed` (a
+    /// correction's amount). A number's sign is checked by the builder.
+    pub(crate) fn to_decimal(&self, format: &InputFormat, signed: bool) -> Result<Decimal, String> {
         match self {
+            AmountInput::Text(text) if signed => format.signed_amount(text),
             AmountInput::Text(text) => format.amount(text),
             AmountInput::Integer(n) => i64::try_from(*n)
                 .map(Decimal::from)
@@ -551,6 +554,12 @@ impl AmountInput {
                 Decimal::from_str(&text).map_err(|_| format!("{text} is out of range"))
             }
         }
+    }
+}
+
+impl From<&str> for AmountInput {
+    fn from(text: &str) -> Self {
+        AmountInput::Text(text.to_owned())
     }
 }
 
@@ -749,7 +758,7 @@ mod tests {
     fn amounts_as_numbers_and_strings() -> Result<(), serde_json::Error> {
         let read = |json: &str| -> Result<Decimal, String> {
             let a: AmountInput = serde_json::from_str(json).map_err(|e| e.to_string())?;
-            a.to_decimal(&InputFormat::default())
+            a.to_decimal(&InputFormat::default(), false)
         };
         assert_eq!(read("4500.1"), Ok(Decimal::new(45001, 1)));
         assert_eq!(read("12"), Ok(Decimal::new(12, 0)));
