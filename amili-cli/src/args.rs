@@ -1,4 +1,5 @@
-//! The command line: `amili payments …`, `amili batches …`, `amili token check`, `amili sandbox`.
+//! The command line: `amili payments …`, `amili corrections …`, `amili batches …`,
+//! `amili token check`, `amili sandbox`.
 
 use std::path::PathBuf;
 
@@ -30,6 +31,9 @@ pub enum Command {
     /// Submit, validate and describe payment files.
     #[command(subcommand)]
     Payments(PaymentsCommand),
+    /// Submit and validate correction files (CreateCorrections).
+    #[command(subcommand)]
+    Corrections(CorrectionsCommand),
     /// Look at the batches Amili created.
     #[command(subcommand)]
     Batches(BatchesCommand),
@@ -75,6 +79,11 @@ pub enum PaymentsCommand {
     /// in Norway). A UTF-8 byte-order mark and CRLF line ends are fine; line numbers are the
     /// file's physical lines.
     ///
+    /// The invoice may be named by an `invoiceNumber` or `uniqueSourceInvoiceId` column
+    /// instead of `invoiceId` (one of the three per file): each distinct reference is looked up
+    /// in Amili before anything is sent, and a row whose reference matches no invoice, or more
+    /// than one, is invalid (with its line and value).
+    ///
     /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown,
     /// in conflict or not sent; 2 usage, settings or validation error (nothing sent).
     Submit(Box<SubmitArgs>),
@@ -84,11 +93,36 @@ pub enum PaymentsCommand {
     Schema,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CorrectionsCommand {
+    /// Validate a file of corrections, then send them to Amili (CreateCorrections).
+    ///
+    /// A correction changes what was reported paid on an invoice: a negative `amount` takes
+    /// money off (a payment reported too high, or on the wrong invoice), a positive one adds.
+    /// Files as for `payments submit`, with the columns `invoiceId` (or `invoiceNumber` /
+    /// `uniqueSourceInvoiceId`), `amount` (signed: `-150.00`, `-1 500,00`), `currency`,
+    /// `date`, `description`.
+    ///
+    /// Amili gives a correction no id of the creditor's, so each row is identified by its
+    /// content (a digest of invoice, amount, currency, date and description, the report's
+    /// `correctionId`): the ledger never sends the same correction twice, and two rows with the
+    /// same content are one correction (tell them apart in the description if both are meant).
+    /// Corrections are remembered in the ledger apart from payments.
+    ///
+    /// Exit codes as for `payments submit`: 0 every correction accepted (with --wait:
+    /// booked); 1 some failed, unknown, in conflict or not sent; 2 usage, settings or
+    /// validation error (nothing sent).
+    Submit(Box<SubmitArgs>),
+    /// Validate a file of corrections without sending anything (exit 0 valid, 2 invalid).
+    Validate(ValidateArgs),
+}
+
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// The payment file: CSV with a header of the API's field names
-    /// (invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId), JSON Lines
-    /// (.jsonl) or a JSON array (.json).
+    /// The file: CSV with a header of the API's field names (payments:
+    /// invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId; corrections:
+    /// invoiceId,amount,currency,date,description), JSON Lines (.jsonl) or a JSON array
+    /// (.json).
     pub file: PathBuf,
 
     /// The file's format (default: from the extension).
@@ -174,7 +208,7 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
-    /// Follow the batches until Amili has processed them and report each payment's outcome.
+    /// Follow the batches until Amili has processed them and report each row's outcome.
     #[arg(long)]
     pub wait: bool,
 
@@ -203,8 +237,8 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
 
-    /// Write a per-payment report (line, uniqueSourcePaymentId, invoiceId, batch id,
-    /// idempotency key, outcome, Amili's reason). Format from the extension: .csv, .jsonl,
+    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batch
+    /// id, idempotency key, outcome, Amili's reason). Format from the extension: .csv, .jsonl,
     /// otherwise JSON.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -220,17 +254,17 @@ pub struct SubmitArgs {
     #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
     pub state: Option<String>,
 
-    /// How many payments one request carries at most.
+    /// How many payments (or corrections) one request carries at most.
     #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",
           default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNK_SIZE))]
     pub chunk_size: u64,
 
-    /// How many requests are in flight at once.
+    /// How many requests (and invoice look-ups) are in flight at once.
     #[arg(long, env = "AMILI_CONCURRENCY", value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
 
-    /// How many per-payment lines the summary table prints before it only counts.
+    /// How many per-row lines the summary table prints before it only counts.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub table_limit: usize,
 

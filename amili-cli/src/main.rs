@@ -1,13 +1,14 @@
 //! `amili`: report payments from files to Amili's AutoCollect API and follow them.
 //!
-//! See `amili --help`. Exit codes: 0 success, 1 some payments failed / unknown / not sent,
-//! 2 usage or validation error.
+//! See `amili --help`. Exit codes: 0 success, 1 some payments or corrections failed /
+//! unknown / not sent, 2 usage or validation error.
 
 mod args;
 mod commands;
 mod config;
 mod exit;
 mod input;
+mod kind;
 mod output;
 mod report;
 mod spool;
@@ -18,7 +19,11 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::args::{BatchesCommand, Cli, Command, LedgerCommand, PaymentsCommand, TokenCommand};
+use amili_payments::{Correction, Payment};
+
+use crate::args::{
+    BatchesCommand, Cli, Command, CorrectionsCommand, LedgerCommand, PaymentsCommand, TokenCommand,
+};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -48,8 +53,18 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<Exit> {
     match command {
-        Command::Payments(PaymentsCommand::Submit(args)) => commands::submit::run(&args).await,
-        Command::Payments(PaymentsCommand::Validate(args)) => commands::validate::run(&args),
+        Command::Payments(PaymentsCommand::Submit(args)) => {
+            commands::submit::run::<Payment>(&args).await
+        }
+        Command::Payments(PaymentsCommand::Validate(args)) => {
+            commands::validate::run::<Payment>(&args)
+        }
+        Command::Corrections(CorrectionsCommand::Submit(args)) => {
+            commands::submit::run::<Correction>(&args).await
+        }
+        Command::Corrections(CorrectionsCommand::Validate(args)) => {
+            commands::validate::run::<Correction>(&args)
+        }
         Command::Payments(PaymentsCommand::Schema) => commands::schema::run(),
         Command::Batches(BatchesCommand::Get {
             id,

@@ -56,17 +56,17 @@ impl Progress {
         });
     }
 
-    /// Starts the sending phase for `total` payments.
-    pub fn start_sending(&self, total: u64) {
+    /// Starts the sending phase for `total` items (`plural`: what they are called).
+    pub fn start_sending(&self, total: u64, plural: &str) {
         self.finish();
         self.with_bar(
-            "sending [{bar:30}] {human_pos}/{human_len} payments, {eta} left",
+            &format!("sending [{{bar:30}}] {{human_pos}}/{{human_len}} {plural}, {{eta}} left"),
             Some(total),
             |_| {},
         );
     }
 
-    /// `done` of `total` payments have an outcome (sent, skipped or failed; with `--wait`:
+    /// `done` of `total` items have an outcome (sent, skipped or failed; with `--wait`:
     /// processed).
     pub fn sent(&self, done: u64, total: u64) {
         self.with_bar("", Some(total), |bar| bar.set_position(done));
@@ -113,7 +113,7 @@ pub fn all_good(counts: &OutcomeCounts, waited: bool) -> bool {
 }
 
 /// `3 succeeded, 1 failed` — the counts that are not zero.
-pub fn summary(counts: &OutcomeCounts) -> String {
+pub fn summary(counts: &OutcomeCounts, plural: &str) -> String {
     let parts: Vec<String> = [
         (counts.succeeded, "succeeded"),
         (counts.accepted, "accepted"),
@@ -130,25 +130,28 @@ pub fn summary(counts: &OutcomeCounts) -> String {
     .map(|(n, label)| format!("{n} {label}"))
     .collect();
     if parts.is_empty() {
-        "no payments".to_owned()
+        format!("no {plural}")
     } else {
         parts.join(", ")
     }
 }
 
-/// The per-payment table on stdout: the first `limit` rows (kept until the end, so they do
-/// not tear the progress bar), then only counts.
+/// The per-row table on stdout: the first `limit` rows (kept until the end, so they do not
+/// tear the progress bar), then only counts.
 pub struct Table {
     limit: usize,
+    /// What a row is: `payment`, `correction`.
+    noun: &'static str,
     shown: Vec<ReportRow>,
     pub counts: OutcomeCounts,
     pub batches: std::collections::BTreeSet<Uuid>,
 }
 
 impl Table {
-    pub fn new(limit: usize) -> Table {
+    pub fn new(limit: usize, noun: &'static str) -> Table {
         Table {
             limit,
+            noun,
             shown: Vec::new(),
             counts: OutcomeCounts::default(),
             batches: Default::default(),
@@ -177,7 +180,10 @@ impl Table {
             let _ = writeln!(
                 out,
                 "{:<6} {:<24} {:<36} {:<10} REASON",
-                "LINE", "PAYMENT", "BATCH", "OUTCOME"
+                "LINE",
+                self.noun.to_uppercase(),
+                "BATCH",
+                "OUTCOME"
             );
         }
         for row in &self.shown {
@@ -197,11 +203,12 @@ impl Table {
         if total > shown {
             let _ = writeln!(
                 out,
-                "… {} more payments not shown{}",
+                "… {} more {}s not shown{}",
                 total - shown,
+                self.noun,
                 match report {
                     Some(p) => format!(" (all are in {})", p.display()),
-                    None => " (use --report FILE for every payment)".to_owned(),
+                    None => format!(" (use --report FILE for every {})", self.noun),
                 }
             );
         }
@@ -210,7 +217,7 @@ impl Table {
             out,
             "{} rows: {} ({} batch{})",
             total,
-            summary(&self.counts),
+            summary(&self.counts, &format!("{}s", self.noun)),
             self.batches.len(),
             if self.batches.len() == 1 { "" } else { "es" }
         );

@@ -1,4 +1,4 @@
-//! The per-payment report (`--report FILE`), streamed row by row as outcomes are known.
+//! The per-row report (`--report FILE`), streamed row by row as outcomes are known.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -34,33 +34,31 @@ impl ReportRow {
     }
 }
 
-/// The report's columns, in order.
-#[derive(Serialize)]
+/// A row with the name of its id column (`uniqueSourcePaymentId`, `correctionId`), as the
+/// report writes it: `line`, the id, `invoiceId`, `batch_id`, `idempotency_key`, `outcome`,
+/// `reason` (Amili's reason for a failure, or why the outcome is unknown / the row was not
+/// sent).
 struct Columns<'a> {
-    line: u64,
-    #[serde(rename = "uniqueSourcePaymentId")]
-    source_id: &'a str,
-    #[serde(rename = "invoiceId")]
-    invoice_id: &'a str,
-    batch_id: Option<Uuid>,
-    idempotency_key: Option<&'a str>,
-    outcome: &'static str,
-    /// Amili's reason for a failure, or why the outcome is unknown / the row was not sent.
-    reason: Option<&'a str>,
+    row: &'a ReportRow,
+    id_column: &'static str,
 }
 
-impl Serialize for ReportRow {
+impl Serialize for Columns<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Columns {
-            line: self.line,
-            source_id: &self.source_id,
-            invoice_id: &self.invoice_id,
-            batch_id: self.batch_id,
-            idempotency_key: self.idempotency_key.as_ref().map(IdempotencyKey::as_str),
-            outcome: self.outcome.name(),
-            reason: self.reason(),
-        }
-        .serialize(serializer)
+        use serde::ser::SerializeStruct as _;
+        let row = self.row;
+        let mut s = serializer.serialize_struct("ReportRow", 7)?;
+        s.serialize_field("line", &row.line)?;
+        s.serialize_field(self.id_column, &row.source_id)?;
+        s.serialize_field("invoiceId", &row.invoice_id)?;
+        s.serialize_field("batch_id", &row.batch_id)?;
+        s.serialize_field(
+            "idempotency_key",
+            &row.idempotency_key.as_ref().map(IdempotencyKey::as_str),
+        )?;
+        s.serialize_field("outcome", row.outcome.name())?;
+        s.serialize_field("reason", &row.reason())?;
+        s.end()
     }
 }
 
@@ -92,6 +90,7 @@ impl ReportFormat {
 pub struct ReportWriter {
     inner: Inner,
     rows: u64,
+    id_column: &'static str,
 }
 
 enum Inner {
@@ -101,7 +100,12 @@ enum Inner {
 }
 
 impl ReportWriter {
-    pub fn create(path: &Path, format: ReportFormat) -> anyhow::Result<ReportWriter> {
+    /// A report whose id column is called `id_column`.
+    pub fn create(
+        path: &Path,
+        format: ReportFormat,
+        id_column: &'static str,
+    ) -> anyhow::Result<ReportWriter> {
         let file = File::create(path)
             .with_context(|| format!("cannot create the report {}", path.display()))?;
         let inner = match format {
@@ -113,10 +117,18 @@ impl ReportWriter {
             }
             ReportFormat::Jsonl => Inner::Jsonl(BufWriter::new(file)),
         };
-        Ok(ReportWriter { inner, rows: 0 })
+        Ok(ReportWriter {
+            inner,
+            rows: 0,
+            id_column,
+        })
     }
 
     pub fn write(&mut self, row: &ReportRow) -> anyhow::Result<()> {
+        let row = &Columns {
+            row,
+            id_column: self.id_column,
+        };
         match &mut self.inner {
             Inner::Csv(w) => w.serialize(row)?,
             Inner::Json(w) => {
@@ -149,6 +161,8 @@ impl ReportWriter {
 mod tests {
     use super::*;
 
+    const ID: &str = "uniqueSourcePaymentId";
+
     fn row(n: u64, outcome: Outcome) -> ReportRow {
         ReportRow {
             line: n,
@@ -166,7 +180,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");
         let failed = Outcome::Failed(Some("unknown invoice, \"x\"".into()));
-        let mut w = ReportWriter::create(&json, ReportFormat::from_path(&json)).unwrap();
+        let mut w = ReportWriter::create(&json, ReportFormat::from_path(&json), ID).unwrap();
         w.write(&row(2, Outcome::Succeeded)).unwrap();
         w.write(&row(3, failed.clone())).unwrap();
         w.finish().unwrap();
@@ -177,7 +191,8 @@ mod tests {
         assert_eq!(v[0]["reason"], serde_json::Value::Null);
 
         let csv_path = dir.path().join("r.csv");
-        let mut w = ReportWriter::create(&csv_path, ReportFormat::from_path(&csv_path)).unwrap();
+        let mut w =
+            ReportWriter::create(&csv_path, ReportFormat::from_path(&csv_path), ID).unwrap();
         w.write(&row(3, failed)).unwrap();
         w.finish().unwrap();
         let text = std::fs::read_to_string(&csv_path).unwrap();
@@ -193,7 +208,7 @@ mod tests {
         );
 
         let empty = dir.path().join("e.json");
-        ReportWriter::create(&empty, ReportFormat::Json)
+        ReportWriter::create(&empty, ReportFormat::Json, ID)
             .unwrap()
             .finish()
             .unwrap();

@@ -1,16 +1,18 @@
 //! The spool: what reading the file found, row by row, in a temporary file, so that the file
 //! is read and validated once and sending streams from here with flat memory.
 //!
-//! One line per row: `<line>\t<payment JSON>` for a valid row, `<line>\t!<JSON of the invalid
-//! row>` for a row that failed validation (reported, not sent). A valid payment is read back
-//! with `Payment`'s own `Deserialize`, which checks it again: the spool is a file on disk like
-//! any other input.
+//! One line per row: `<line>\t<item JSON>` for a valid row (a payment or a correction),
+//! `<line>\t!<JSON of the invalid row>` for a row that failed validation (reported, not
+//! sent). A valid item is read back with the library's own `Deserialize`, which checks it
+//! again: the spool is a file on disk like any other input.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 
-use amili_payments::Payment;
+use std::marker::PhantomData;
+
 use anyhow::Context as _;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// An invalid row, kept for the report.
@@ -22,8 +24,8 @@ pub struct InvalidRow {
 }
 
 /// One row of the spool.
-pub enum Spooled {
-    Valid { line: u64, payment: Payment },
+pub enum Spooled<K> {
+    Valid { line: u64, item: K },
     Invalid { line: u64, row: InvalidRow },
 }
 
@@ -45,10 +47,10 @@ impl SpoolWriter {
         })
     }
 
-    pub fn payment(&mut self, line: u64, payment: &Payment) -> anyhow::Result<()> {
+    pub fn item(&mut self, line: u64, item: &impl Serialize) -> anyhow::Result<()> {
         self.buf.clear();
         write!(self.buf, "{line}\t")?;
-        serde_json::to_writer(&mut self.buf, payment)?;
+        serde_json::to_writer(&mut self.buf, item)?;
         self.buf.push(b'\n');
         self.writer
             .write_all(&self.buf)
@@ -78,28 +80,30 @@ impl SpoolWriter {
             .context("cannot write the spool")
     }
 
-    /// Done writing: a reader from the first row.
-    pub fn finish(mut self) -> anyhow::Result<SpoolReader> {
+    /// Done writing: a reader of `K`s from the first row.
+    pub fn finish<K>(mut self) -> anyhow::Result<SpoolReader<K>> {
         self.writer.flush().context("cannot write the spool")?;
         let reader = BufReader::with_capacity(256 * 1024, self.file.reopen()?);
         Ok(SpoolReader {
             _file: self.file,
             reader,
             buf: Vec::with_capacity(512),
+            kind: PhantomData,
         })
     }
 }
 
 /// Reads the spool back in file order.
-pub struct SpoolReader {
+pub struct SpoolReader<K> {
     _file: tempfile::NamedTempFile,
     reader: BufReader<File>,
     buf: Vec<u8>,
+    kind: PhantomData<fn() -> K>,
 }
 
-impl SpoolReader {
+impl<K: DeserializeOwned> SpoolReader<K> {
     /// The next row, or `None` at the end.
-    pub fn next_row(&mut self) -> anyhow::Result<Option<Spooled>> {
+    pub fn next_row(&mut self) -> anyhow::Result<Option<Spooled<K>>> {
         self.buf.clear();
         if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
             return Ok(None);
@@ -118,7 +122,7 @@ impl SpoolReader {
             },
             None => Spooled::Valid {
                 line,
-                payment: serde_json::from_slice(rest).context("the spool is damaged")?,
+                item: serde_json::from_slice(rest).context("the spool is damaged")?,
             },
         }))
     }

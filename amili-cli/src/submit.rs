@@ -1,6 +1,7 @@
 //! Sending: the spool → the library's submission pipeline (chunking, keys, concurrency,
 //! retries, the ledger, stopping) → the library's poller (`--wait`) → report rows, in file
-//! order. Nothing here plans requests: it feeds payments and renders what the library reports.
+//! order. Nothing here plans requests: it feeds payments or corrections and renders what the
+//! library reports.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use amili_payments::BatchWakeups;
+use amili_payments::Client;
 use amili_payments::ledger::Ledger;
 use amili_payments::report::{Outcome, RequestReport};
-use amili_payments::{Client, Payment};
 use futures::StreamExt as _;
 
+use crate::kind::FileKind;
 use crate::output::Progress;
 use crate::report::ReportRow;
 use crate::spool::{SpoolReader, Spooled};
@@ -20,9 +22,6 @@ use crate::spool::{SpoolReader, Spooled};
 /// Why rows left unsent after Ctrl-C were not sent.
 pub const INTERRUPTED: &str =
     "not sent: interrupted before sending; run the same command again to send it";
-
-/// Why a later row with an earlier row's id was not sent.
-const REPEATED: &str = "uniqueSourcePaymentId: repeats the id of an earlier row";
 
 /// Receives every row's outcome, in file order.
 pub trait Sink {
@@ -50,10 +49,10 @@ pub struct Sending {
 /// How many batches are followed at once (following holds their payments' outcomes only).
 const FOLLOWING: usize = 32;
 
-/// Sends the spooled payments and hands every row's outcome to `sink` in file order.
-pub async fn send_all(
+/// Sends the spooled items and hands every row's outcome to `sink` in file order.
+pub async fn send_all<K: FileKind>(
     client: &Client,
-    spool: SpoolReader,
+    spool: SpoolReader<K>,
     sending: Sending,
     progress: &Progress,
     sink: &mut dyn Sink,
@@ -67,11 +66,11 @@ pub async fn send_all(
     }));
     let feeder = Arc::clone(&shared);
     let interrupted = Arc::clone(&sending.interrupted);
-    let payments = futures::stream::iter(std::iter::from_fn(move || {
+    let items = futures::stream::iter(std::iter::from_fn(move || {
         if interrupted.load(Ordering::SeqCst) {
             return None;
         }
-        lock(&feeder).next_payment()
+        lock(&feeder).next_item()
     }));
     let poller = sending.wait.map(|timeout| {
         let poller = crate::config::poller(client, timeout);
@@ -83,7 +82,7 @@ pub async fn send_all(
         }
     });
     let mut submission = client
-        .submit_stream(payments)
+        .submit_stream(items)
         .with_chunk_size(sending.chunk_size)
         .with_concurrency(sending.concurrency);
     if let Some(ledger) = sending.ledger {
@@ -109,7 +108,7 @@ pub async fn send_all(
     let mut requests = std::pin::pin!(requests);
 
     let mut done = 0u64;
-    progress.start_sending(sending.rows);
+    progress.start_sending(sending.rows, K::PLURAL);
     while let Some((request, note)) = requests.next().await {
         let rows = lock(&shared).settle(request, note.as_deref());
         for row in rows {
@@ -132,13 +131,13 @@ pub async fn send_all(
         match feed.spool.next_row()? {
             None => break,
             Some(Spooled::Invalid { line, row }) => feed.order.push_ready(invalid(line, row)),
-            Some(Spooled::Valid { line, payment }) => {
+            Some(Spooled::Valid { line, item }) => {
                 let outcome = if feed.repeats.contains(&line) {
-                    Outcome::Invalid(REPEATED.into())
+                    Outcome::Invalid(K::REPEATS.into())
                 } else {
                     Outcome::NotSent(INTERRUPTED.into())
                 };
-                feed.order.push_ready(payment_row(line, &payment, outcome));
+                feed.order.push_ready(item_row(line, &item, outcome));
             }
         }
     }
@@ -147,17 +146,17 @@ pub async fn send_all(
 }
 
 /// The spool being read, shared by the pipeline's source and the loop that renders reports.
-struct Feed {
-    spool: SpoolReader,
+struct Feed<K> {
+    spool: SpoolReader<K>,
     order: Order,
     next_index: usize,
     error: Option<anyhow::Error>,
     repeats: HashSet<u64>,
 }
 
-impl Feed {
-    /// The next payment for the pipeline; rows that are not sent are queued as they are met.
-    fn next_payment(&mut self) -> Option<Payment> {
+impl<K: FileKind> Feed<K> {
+    /// The next item for the pipeline; rows that are not sent are queued as they are met.
+    fn next_item(&mut self) -> Option<K> {
         loop {
             match self.spool.next_row() {
                 Ok(None) => return None,
@@ -168,17 +167,17 @@ impl Feed {
                 Ok(Some(Spooled::Invalid { line, row })) => {
                     self.order.push_ready(invalid(line, row));
                 }
-                Ok(Some(Spooled::Valid { line, payment })) if self.repeats.contains(&line) => {
-                    self.order.push_ready(payment_row(
+                Ok(Some(Spooled::Valid { line, item })) if self.repeats.contains(&line) => {
+                    self.order.push_ready(item_row(
                         line,
-                        &payment,
-                        Outcome::Invalid(REPEATED.into()),
+                        &item,
+                        Outcome::Invalid(K::REPEATS.into()),
                     ));
                 }
-                Ok(Some(Spooled::Valid { line, payment })) => {
+                Ok(Some(Spooled::Valid { line, item })) => {
                     self.order.push_pending(self.next_index, line);
                     self.next_index += 1;
-                    return Some(payment);
+                    return Some(item);
                 }
             }
         }
@@ -270,11 +269,11 @@ fn invalid(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
     }
 }
 
-fn payment_row(line: u64, payment: &Payment, outcome: Outcome) -> ReportRow {
+fn item_row<K: FileKind>(line: u64, item: &K, outcome: Outcome) -> ReportRow {
     ReportRow {
         line,
-        source_id: payment.unique_source_payment_id().to_owned(),
-        invoice_id: payment.invoice_id().to_string(),
+        source_id: item.id().to_owned(),
+        invoice_id: item.invoice_id().to_string(),
         batch_id: None,
         idempotency_key: None,
         outcome,

@@ -1,6 +1,12 @@
-//! Reading a payment file once: every row straight into the library's input type, validated
-//! by the library (every problem of every row, with its line), and spooled (see `spool.rs`)
-//! so that sending never reads or validates the file again.
+//! Reading a payment or correction file once: every row straight into the library's input
+//! type, validated by the library (every problem of every row, with its line), and spooled
+//! (see `spool.rs`) so that sending never reads or validates the file again.
+//!
+//! Rows may name their invoice by `invoiceNumber` or `uniqueSourceInvoiceId`. Such
+//! references are collected by a first read (each distinct one once), resolved to invoice ids
+//! through Amili by the caller, and the file read again with the answers
+//! ([`Resolved`]): a reference that matches no invoice, or more than one, is the row's
+//! problem, with its line and value, like any other.
 //!
 //! Repeated ids are found with 8 bytes per valid row (a 64-bit hash of its
 //! `uniqueSourcePaymentId`, sorted at the end). Only when two hashes are equal does an exact
@@ -11,13 +17,18 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::path::Path;
 
-use amili_payments::validation::{AmountInput, InputFormat};
-use amili_payments::{Payment, PaymentInput};
+use amili_payments::Uuid;
+use amili_payments::invoices::{InvoiceRef, Unresolved};
+use amili_payments::validation::InputFormat;
 
 use crate::args::{DecimalMark, InputArgs};
-use crate::input::{self, Format, InputError, Row};
+use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
+use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::output::Progress;
 use crate::spool::SpoolWriter;
+
+/// What Amili answered for each invoice reference of a file.
+pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
 
 /// One problem of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +66,9 @@ pub struct Validation {
     pub repeats: HashSet<u64>,
     /// Warnings about the file (ignored columns).
     pub warnings: Vec<String>,
+    /// The distinct invoice references of the file, when it was read without answers for
+    /// them (those rows were checked with a stand-in invoice id).
+    pub references: HashSet<InvoiceRef>,
 }
 
 impl Validation {
@@ -82,29 +96,38 @@ pub fn resolve_format(path: &Path, flag: Option<Format>) -> anyhow::Result<Forma
 }
 
 /// A row checked on its own (the repeat check needs the whole file).
-pub enum Checked {
-    Valid(Payment),
+pub enum Checked<K> {
+    Valid(K),
     Invalid {
         problems: Vec<Problem>,
-        /// The row's `uniqueSourcePaymentId` and `invoiceId` as written, for the report.
+        /// The row's own id and its invoice as written, for the report.
         source_id: String,
         invoice_id: String,
     },
 }
 
-/// Validates one row on its own: the library's one validation path.
-pub fn check_row(row: Row, format: &InputFormat) -> Checked {
+/// Validates one row on its own: the library's one validation path. A row naming its invoice
+/// by a reference gets the invoice id `invoices` has for it; without answers, a stand-in id
+/// (the reference is then collected in `references`).
+pub fn check_row<K: FileKind>(
+    row: Row<K::Input>,
+    format: &InputFormat,
+    invoices: Option<&Resolved>,
+    references: &mut HashSet<InvoiceRef>,
+) -> Checked<K> {
     let line = row.line;
     let problem = |field: Option<String>, message: String| Problem {
         line,
         field,
         message,
     };
-    let input = match row.input {
+    let mut input = match row.input {
         Ok(input) => input,
         Err(message) => {
             let (field, message) = match message.split_once(": ") {
-                Some((field, rest)) if PaymentInput::FIELDS.contains(&field) => {
+                Some((field, rest))
+                    if K::FIELDS.contains(&field) || REFERENCE_FIELDS.contains(&field) =>
+                {
                     (Some(field.to_owned()), rest.to_owned())
                 }
                 _ => (None, message),
@@ -116,32 +139,96 @@ pub fn check_row(row: Row, format: &InputFormat) -> Checked {
             };
         }
     };
-    let source_id = input.unique_source_payment_id.clone().unwrap_or_default();
-    let invoice_id = input.invoice_id.clone().unwrap_or_default();
-    let amount = match &input.amount {
-        Some(AmountInput::Text(text)) => text.clone(),
-        Some(AmountInput::Number(n)) => n.to_string(),
-        Some(AmountInput::Integer(n)) => n.to_string(),
-        None => String::new(),
-    };
-    let date = input.date.clone().unwrap_or_default();
-    match Payment::from_input_with(input, format) {
-        Ok(payment) => Checked::Valid(payment),
+    let mut problems = Vec::new();
+    if let Some(reference) = row.reference {
+        let field = reference_field(&reference);
+        let text = reference_text(&reference);
+        let slot = K::invoice_slot(&mut input);
+        let stand_in = Uuid::nil().to_string();
+        if slot.is_some() {
+            problems.push(problem(
+                Some(field.to_owned()),
+                format!("the invoice is named twice: give invoiceId or {field}, not both"),
+            ));
+        } else if text.is_empty() {
+            problems.push(problem(Some(field.to_owned()), "is required".to_owned()));
+            *slot = Some(stand_in);
+        } else {
+            match invoices.map(|answers| answers.get(&reference)) {
+                None => {
+                    *slot = Some(stand_in);
+                    references.insert(reference);
+                }
+                Some(Some(Ok(id))) => *slot = Some(id.to_string()),
+                Some(answer) => {
+                    let why = match answer {
+                        Some(Err(Unresolved::Ambiguous { matches, .. })) => format!(
+                            "{text:?} matches {} invoices ({}): which one is meant cannot be told",
+                            matches.len(),
+                            matches
+                                .iter()
+                                .map(Uuid::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        Some(Err(e @ Unresolved::Failed { .. })) => e.to_string(),
+                        _ => format!("{text:?} matches no invoice"),
+                    };
+                    problems.push(problem(Some(field.to_owned()), why));
+                    *slot = Some(stand_in);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            // Reported as written: the reference, not the stand-in.
+            let source_id = K::reported_id(&input);
+            problems.extend(validation_problems::<K>(input, format, line));
+            return Checked::Invalid {
+                problems,
+                source_id,
+                invoice_id: text,
+            };
+        }
+    }
+    let source_id = K::reported_id(&input);
+    let invoice_id = K::raw(&input, "invoiceId").unwrap_or_default();
+    let raw: Vec<(&'static str, String)> = ["amount", "date"]
+        .into_iter()
+        .filter_map(|f| K::raw(&input, f).map(|text| (f, text)))
+        .collect();
+    match K::validate(input, format) {
+        Ok(item) => Checked::Valid(item),
         Err(errors) => Checked::Invalid {
             problems: errors
                 .into_iter()
                 .map(|e| {
-                    let value = match e.field {
-                        "amount" => amount.as_str(),
-                        "date" => date.as_str(),
-                        _ => "",
-                    };
+                    let value = raw
+                        .iter()
+                        .find(|(f, _)| *f == e.field)
+                        .map_or("", |(_, text)| text.as_str());
                     problem(Some(e.field.to_owned()), with_value(value, e.message))
                 })
                 .collect(),
             source_id,
             invoice_id,
         },
+    }
+}
+
+/// The problems of a row already known bad (its invoice reference did not resolve).
+fn validation_problems<K: FileKind>(
+    input: K::Input,
+    format: &InputFormat,
+    line: u64,
+) -> Vec<Problem> {
+    let row = Row {
+        line,
+        input: Ok(input),
+        reference: None,
+    };
+    match check_row::<K>(row, format, None, &mut HashSet::new()) {
+        Checked::Valid(_) => Vec::new(),
+        Checked::Invalid { problems, .. } => problems,
     }
 }
 
@@ -163,20 +250,23 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
-/// Reads `path` once: validates every row, spools each row's outcome (a valid payment, or
-/// the invalid row for the report) when `spool` is given, and finds repeated ids.
-pub fn validate_file(
+/// Reads `path` once: validates every row, spools each row's outcome (a valid item, or the
+/// invalid row for the report) when `spool` is given, and finds repeated ids. Invoice
+/// references get their answers from `invoices`; without answers, they are collected in
+/// [`Validation::references`].
+pub fn validate_file<K: FileKind>(
     path: &Path,
     args: &InputArgs,
     progress: &Progress,
     mut spool: Option<&mut SpoolWriter>,
+    invoices: Option<&Resolved>,
 ) -> anyhow::Result<Validation> {
     let format = resolve_format(path, args.format)?;
     let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes: Vec<u64> = Vec::new();
-    let reading =
-        input::rows(input::open(path)?, format, args.delimiter).map_err(|e| fatal(path, e))?;
+    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+        .map_err(|e| fatal(path, e))?;
     v.warnings = reading.warnings;
     let text = input_format(args, reading.delimiter);
     for row in reading.rows {
@@ -186,12 +276,12 @@ pub fn validate_file(
         if v.rows % 10_000 == 0 {
             progress.validated(v.rows);
         }
-        match check_row(row, &text) {
-            Checked::Valid(payment) => {
+        match check_row::<K>(row, &text, invoices, &mut v.references) {
+            Checked::Valid(item) => {
                 v.valid += 1;
-                hashes.push(id_hash(payment.unique_source_payment_id()));
+                hashes.push(id_hash(item.id()));
                 if let Some(spool) = spool.as_deref_mut() {
-                    spool.payment(line, &payment)?;
+                    spool.item(line, &item)?;
                 }
             }
             Checked::Invalid {
@@ -220,7 +310,7 @@ pub fn validate_file(
     }
     drop(hashes);
     if !suspects.is_empty() {
-        find_repeats(path, args, &suspects, &mut v)?;
+        find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
     }
     Ok(v)
 }
@@ -256,37 +346,41 @@ fn reason_of(problems: &[Problem]) -> String {
 }
 
 /// The exact check: compares the ids of the rows whose hashes collided.
-fn find_repeats(
+fn find_repeats<K: FileKind>(
     path: &Path,
     args: &InputArgs,
     suspects: &HashSet<u64>,
+    invoices: Option<&Resolved>,
     v: &mut Validation,
 ) -> anyhow::Result<()> {
     let format = resolve_format(path, args.format)?;
-    let reading =
-        input::rows(input::open(path)?, format, args.delimiter).map_err(|e| fatal(path, e))?;
+    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+        .map_err(|e| fatal(path, e))?;
     let text = input_format(args, reading.delimiter);
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
     for row in reading.rows {
         let row = row.map_err(|e| fatal(path, e))?;
         let line = row.line;
-        let Checked::Valid(payment) = check_row(row, &text) else {
+        let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
             continue;
         };
-        let id = payment.unique_source_payment_id();
+        let id = item.id();
         if !suspects.contains(&id_hash(id)) {
             continue;
         }
         match first_line.get(id) {
-            Some(first) => repeats.push((
-                line,
-                Problem {
+            Some(first) => {
+                let (field, message) = K::repeat_problem(id, *first);
+                repeats.push((
                     line,
-                    field: Some("uniqueSourcePaymentId".into()),
-                    message: format!("{id:?} repeats the id of line {first}"),
-                },
-            )),
+                    Problem {
+                        line,
+                        field: field.map(str::to_owned),
+                        message,
+                    },
+                ));
+            }
             None => {
                 first_line.insert(id.to_owned(), line);
             }

@@ -1,5 +1,6 @@
-//! `amili payments submit FILE`: read and validate once, send through the library's pipeline
-//! (with the ledger), follow with its poller (`--wait`), report.
+//! `amili payments submit FILE` and `amili corrections submit FILE`: read and validate once
+//! (resolving invoice references first), send through the library's pipeline (with the
+//! ledger), follow with its poller (`--wait`), report.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,11 +19,12 @@ use serde::Serialize;
 use crate::args::SubmitArgs;
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::kind::FileKind;
 use crate::output::{Progress, Table, all_good, print_problems};
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::spool::SpoolWriter;
 use crate::submit::{Sending, Sink, send_all};
-use crate::validate::validate_file;
+use crate::validate::{Resolved, Validation, validate_file};
 
 /// The final rows go to the summary table and the report file.
 struct Output {
@@ -40,7 +42,7 @@ impl Sink for Output {
     }
 }
 
-pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
+pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
     let path = &args.input.file;
     let name = path.display().to_string();
@@ -70,6 +72,12 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         conn.client.api_url(),
         conn.client.organization_id()
     );
+    // Corrections are remembered apart from payments (their ids are content digests, a
+    // payment's are the creditor's own): one ledger scope each.
+    let scope = match K::NAME {
+        "payment" => target.clone(),
+        _ => format!("{target} {}", K::PLURAL),
+    };
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
@@ -81,7 +89,7 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
         None
     } else {
-        match open_ledger(args.state.as_deref(), &target).await {
+        match open_ledger(args.state.as_deref(), &scope).await {
             Ok(ledger) => Some(ledger),
             Err(e) => {
                 conn.close().await;
@@ -91,20 +99,23 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     };
 
     // Read the file once: validate every row before sending anything, spooling what was
-    // found so that sending streams from the spool.
-    let mut spool = SpoolWriter::new()?;
-    let v = match validate_file(path, &args.input, &progress, Some(&mut spool)) {
-        Ok(v) => v,
+    // found so that sending streams from the spool. A file that names invoices by number or
+    // source id is read again once Amili has answered for every distinct reference.
+    let (v, spool) = match read_file::<K>(&conn.client, args, &progress).await {
+        Ok(read) => read,
         Err(e) => {
             conn.close().await;
-            return Err(usage(e));
+            return Err(e);
         }
     };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
     let refusal = if v.rows == 0 {
-        Some(format!("{name}: no payments in the file; nothing was sent"))
+        Some(format!(
+            "{name}: no {} in the file; nothing was sent",
+            K::PLURAL
+        ))
     } else if !v.is_valid() && !args.skip_invalid {
         Some(format!(
             "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
@@ -112,7 +123,7 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
             v.invalid, v.rows, v.valid
         ))
     } else if v.valid == 0 {
-        Some(format!("{name}: no valid payments; nothing was sent"))
+        Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
     } else {
         None
     };
@@ -141,8 +152,10 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         String::new()
     };
     eprintln!(
-        "sending {} payments from {name}{skipped} to {target}, up to {} per request",
-        v.valid, args.chunk_size
+        "sending {} {} from {name}{skipped} to {target}, up to {} per request",
+        v.valid,
+        K::PLURAL,
+        args.chunk_size
     );
 
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -154,13 +167,14 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
                 p,
                 args.report_format
                     .unwrap_or_else(|| ReportFormat::from_path(p)),
+                K::ID_COLUMN,
             )
             .map_err(usage)?,
         ),
         None => None,
     };
     let mut output = Output {
-        table: Table::new(args.table_limit),
+        table: Table::new(args.table_limit, K::NAME),
         report,
     };
     let sending = Sending {
@@ -173,7 +187,7 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
         interrupted,
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
     };
-    let result = send_all(
+    let result = send_all::<K>(
         &conn.client,
         spool.finish()?,
         sending,
@@ -197,23 +211,93 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<Exit> {
     if counts.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \
-             every payment Amili accepted, so nothing is sent twice"
+             every {} Amili accepted, so nothing is sent twice",
+            K::NAME
         );
     }
     summary.counts = counts;
     summary.batches = output.table.batches.len();
     let (exit, reason) = if all_good(&counts, args.wait) {
-        (Exit::Success, "every payment accepted".to_owned())
+        (Exit::Success, format!("every {} accepted", K::NAME))
     } else {
         (
             Exit::Failures,
             format!(
-                "not every payment was {}",
+                "not every {} was {}",
+                K::NAME,
                 if args.wait { "booked" } else { "accepted" }
             ),
         )
     };
     Ok(summary.finish(exit, reason))
+}
+
+/// Reads and validates the file into a spool. Invoice references found by the first read are
+/// looked up (each distinct one once, `--concurrency` at a time) and the file read again
+/// with the answers. A look-up that fails (not "no match": the call itself) ends the run
+/// with nothing sent.
+async fn read_file<K: FileKind>(
+    client: &amili_payments::Client,
+    args: &SubmitArgs,
+    progress: &Progress,
+) -> anyhow::Result<(Validation, crate::spool::SpoolWriter)> {
+    let path = &args.input.file;
+    let mut spool = SpoolWriter::new()?;
+    let v =
+        validate_file::<K>(path, &args.input, progress, Some(&mut spool), None).map_err(usage)?;
+    if v.references.is_empty() {
+        return Ok((v, spool));
+    }
+    progress.finish();
+    eprintln!(
+        "looking up {} invoice reference{} of {}",
+        v.references.len(),
+        if v.references.len() == 1 { "" } else { "s" },
+        path.display()
+    );
+    let resolved = resolve_references(client, v.references, args.concurrency).await?;
+    let mut spool = SpoolWriter::new()?;
+    let v = validate_file::<K>(
+        path,
+        &args.input,
+        progress,
+        Some(&mut spool),
+        Some(&resolved),
+    )
+    .map_err(usage)?;
+    Ok((v, spool))
+}
+
+/// Amili's answer for every reference; an error when any look-up failed.
+async fn resolve_references(
+    client: &amili_payments::Client,
+    references: std::collections::HashSet<amili_payments::invoices::InvoiceRef>,
+    concurrency: u64,
+) -> anyhow::Result<Resolved> {
+    use amili_payments::invoices::Unresolved;
+    let references: Vec<_> = references.into_iter().collect();
+    let answers = client
+        .invoice_resolver()
+        .with_concurrency(usize::try_from(concurrency).unwrap_or(1))
+        .resolve(references.iter().cloned())
+        .await;
+    let resolved: Resolved = references.into_iter().zip(answers).collect();
+    let failed: Vec<String> = resolved
+        .values()
+        .filter_map(|answer| match answer {
+            Err(e @ Unresolved::Failed { .. }) => Some(e.to_string()),
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = failed.first() {
+        anyhow::bail!(
+            "cannot look up {} of the file's invoice references, nothing was sent (run again \
+             when Amili answers): {first}{}",
+            failed.len(),
+            if failed.len() > 1 { ", …" } else { "" }
+        );
+    }
+    Ok(resolved)
 }
 
 /// The webhook receiver of `--webhook-port`: wakes the pollers of `--wait`.

@@ -1,22 +1,33 @@
-//! `amili payments validate FILE`: the first pass alone.
+//! `amili payments validate FILE`, `amili corrections validate FILE`: the first read alone
+//! (offline: invoice references are counted, not looked up).
 
 use crate::args::ValidateArgs;
 use crate::exit::{Exit, usage};
+use crate::kind::FileKind;
 use crate::output::{Progress, print_problems};
 use crate::validate::validate_file;
 
-pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
+pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let path = &args.input.file;
     let progress = Progress::new();
-    let v = validate_file(path, &args.input, &progress, None).map_err(usage)?;
+    let v = validate_file::<K>(path, &args.input, &progress, None, None).map_err(usage)?;
     progress.finish();
     print_problems(&path.display().to_string(), &v);
     if v.rows == 0 {
-        eprintln!("{}: no payments in the file", path.display());
+        eprintln!("{}: no {} in the file", path.display(), K::PLURAL);
         return Ok(Exit::Usage);
     }
+    if !v.references.is_empty() {
+        eprintln!(
+            "{}: {} distinct invoice reference{} (invoiceNumber / uniqueSourceInvoiceId) are \
+             looked up when the file is submitted; validating does not check them",
+            path.display(),
+            v.references.len(),
+            if v.references.len() == 1 { "" } else { "s" },
+        );
+    }
     if v.is_valid() {
-        println!("{}: {} payments, all valid", path.display(), v.rows);
+        println!("{}: {} {}, all valid", path.display(), v.rows, K::PLURAL);
         Ok(Exit::Success)
     } else {
         println!(

@@ -1,19 +1,23 @@
-//! CSV rows: a header row of the API's field names, then one payment per record.
+//! CSV rows: a header row of the API's field names, then one payment or correction per
+//! record. The invoice may be named by an `invoiceNumber` or `uniqueSourceInvoiceId` column
+//! instead of `invoiceId` (one of the three per file).
 
 use std::io::Read;
+use std::marker::PhantomData;
 
-use amili_payments::PaymentInput;
-use amili_payments::validation::AmountInput;
+use amili_payments::invoices::InvoiceRef;
 
-use super::{FIELDS, InputError, Row};
+use super::{InputError, Row};
+use crate::kind::{FileKind, REFERENCE_FIELDS};
 
 /// Streams the records of a CSV file as rows.
-pub struct CsvRows<R: Read> {
+pub struct CsvRows<R: Read, K: FileKind> {
     reader: csv::Reader<R>,
-    /// For each column: the API field it holds, or `None` for an ignored column.
+    /// For each column: the field it holds, or `None` for an ignored column.
     columns: Vec<Option<&'static str>>,
     record: csv::ByteRecord,
     done: bool,
+    kind: PhantomData<fn() -> K>,
 }
 
 /// A header name as compared: lower case, without spaces, `_` or `-`.
@@ -24,25 +28,28 @@ fn normalized(name: &str) -> String {
         .collect()
 }
 
-/// The API field a header names, matched without regard to case and spaces.
-fn field_of(name: &str) -> Option<&'static str> {
-    let name = normalized(name);
-    FIELDS.iter().copied().find(|f| normalized(f) == name)
+/// The columns a file of `K` may have: the API's fields and the invoice references.
+fn known<K: FileKind>() -> impl Iterator<Item = &'static str> {
+    K::FIELDS.iter().chain(REFERENCE_FIELDS.iter()).copied()
 }
 
-/// The API field a misspelt header most likely means.
-fn did_you_mean(name: &str) -> Option<&'static str> {
+/// The column a header names, matched without regard to case and spaces.
+fn field_of<K: FileKind>(name: &str) -> Option<&'static str> {
     let name = normalized(name);
-    FIELDS
-        .iter()
-        .copied()
+    known::<K>().find(|f| normalized(f) == name)
+}
+
+/// The column a misspelt header most likely means.
+fn did_you_mean<K: FileKind>(name: &str) -> Option<&'static str> {
+    let name = normalized(name);
+    known::<K>()
         .map(|f| (strsim::damerau_levenshtein(&name, &normalized(f)), f))
         .filter(|(distance, f)| *distance <= (f.len() / 3).max(2))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, f)| f)
 }
 
-impl<R: Read> CsvRows<R> {
+impl<R: Read, K: FileKind> CsvRows<R, K> {
     /// Reads and checks the header. Returns the rows and warnings about ignored columns.
     pub fn new(inner: R, delimiter: u8) -> Result<(Self, Vec<String>), InputError> {
         let mut reader = csv::ReaderBuilder::new()
@@ -56,7 +63,7 @@ impl<R: Read> CsvRows<R> {
                 line: 1,
                 message: format!(
                     "the file is empty; expected a header row: {}",
-                    FIELDS.join(",")
+                    K::FIELDS.join(",")
                 ),
             });
         }
@@ -65,7 +72,7 @@ impl<R: Read> CsvRows<R> {
         for raw in headers.iter() {
             let name = String::from_utf8_lossy(raw);
             let name = name.trim();
-            match field_of(name) {
+            match field_of::<K>(name) {
                 Some(field) if columns.contains(&Some(field)) => {
                     return Err(InputError::Syntax {
                         line: 1,
@@ -74,7 +81,7 @@ impl<R: Read> CsvRows<R> {
                 }
                 Some(field) => columns.push(Some(field)),
                 None => {
-                    let hint = did_you_mean(name)
+                    let hint = did_you_mean::<K>(name)
                         .map(|f| format!(" (did you mean \"{f}\"?)"))
                         .unwrap_or_default();
                     warnings.push(format!(
@@ -84,10 +91,25 @@ impl<R: Read> CsvRows<R> {
                 }
             }
         }
-        let missing: Vec<&str> = FIELDS
+        let invoice_columns: Vec<&str> = ["invoiceId"]
+            .into_iter()
+            .chain(REFERENCE_FIELDS)
+            .filter(|f| columns.contains(&Some(*f)))
+            .collect();
+        if let [first, second, ..] = invoice_columns.as_slice() {
+            return Err(InputError::Syntax {
+                line: 1,
+                message: format!(
+                    "header: the invoice is named by both {first} and {second}; keep one column \
+                     (invoiceId, invoiceNumber or uniqueSourceInvoiceId)"
+                ),
+            });
+        }
+        let missing: Vec<&str> = K::FIELDS
             .iter()
             .copied()
             .filter(|f| !columns.contains(&Some(*f)))
+            .filter(|f| *f != "invoiceId" || invoice_columns.is_empty())
             .collect();
         if !missing.is_empty() {
             let shown = if delimiter == b'\t' {
@@ -102,7 +124,7 @@ impl<R: Read> CsvRows<R> {
                      API's field names: {}; pass --delimiter if the file uses another)",
                     if missing.len() == 1 { "" } else { "s" },
                     missing.join(", "),
-                    FIELDS.join(",")
+                    K::FIELDS.join(",")
                 ),
             });
         }
@@ -112,13 +134,15 @@ impl<R: Read> CsvRows<R> {
                 columns,
                 record: csv::ByteRecord::new(),
                 done: false,
+                kind: PhantomData,
             },
             warnings,
         ))
     }
 
-    /// The record straight into the library's input type (cells trimmed).
-    fn input_from_record(&self) -> Result<PaymentInput, String> {
+    /// The record straight into the library's input type (cells trimmed), and the invoice
+    /// reference if the file names invoices by one.
+    fn input_from_record(&self) -> Result<(K::Input, Option<InvoiceRef>), String> {
         if self.record.len() != self.columns.len() {
             return Err(format!(
                 "has {} field{}, the header has {}",
@@ -127,33 +151,26 @@ impl<R: Read> CsvRows<R> {
                 self.columns.len()
             ));
         }
-        let mut input = PaymentInput::default();
+        let mut input = K::Input::default();
+        let mut reference = None;
         for (column, raw) in self.columns.iter().zip(self.record.iter()) {
             let Some(field) = column else { continue };
             let text = std::str::from_utf8(raw)
                 .map_err(|_| format!("{field}: is not valid UTF-8 (save the file as UTF-8)"))?
                 .trim()
                 .to_owned();
-            let slot = match *field {
-                "invoiceId" => &mut input.invoice_id,
-                "type" => &mut input.payment_type,
-                "currency" => &mut input.currency,
-                "date" => &mut input.date,
-                "description" => &mut input.description,
-                "uniqueSourcePaymentId" => &mut input.unique_source_payment_id,
-                _ => {
-                    input.amount = Some(AmountInput::Text(text));
-                    continue;
-                }
-            };
-            *slot = Some(text);
+            match *field {
+                "invoiceNumber" => reference = Some(InvoiceRef::Number(text)),
+                "uniqueSourceInvoiceId" => reference = Some(InvoiceRef::SourceId(text)),
+                field => K::set(&mut input, field, text),
+            }
         }
-        Ok(input)
+        Ok((input, reference))
     }
 }
 
-impl<R: Read> Iterator for CsvRows<R> {
-    type Item = Result<Row, InputError>;
+impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
+    type Item = Result<Row<K::Input>, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -175,9 +192,14 @@ impl<R: Read> Iterator for CsvRows<R> {
                     .sum();
                 let end = self.reader.position().line();
                 let line = reported.max(end.saturating_sub(inner_newlines + 1));
+                let (input, reference) = match self.input_from_record() {
+                    Ok((input, reference)) => (Ok(input), reference),
+                    Err(e) => (Err(e), None),
+                };
                 Some(Ok(Row {
                     line,
-                    input: self.input_from_record(),
+                    input,
+                    reference,
                 }))
             }
             Err(e) => {
@@ -200,6 +222,11 @@ fn csv_fatal(e: csv::Error) -> InputError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use amili_payments::validation::AmountInput;
+    use amili_payments::{Payment, PaymentInput};
+
+    type Row = super::Row<PaymentInput>;
+    type CsvRows<R> = super::CsvRows<R, Payment>;
 
     const HEADER: &str = "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId\n";
 
@@ -276,5 +303,51 @@ mod tests {
     #[test]
     fn empty_file_is_fatal() {
         assert!(CsvRows::new("".as_bytes(), b',').is_err());
+    }
+
+    #[test]
+    fn the_invoice_may_be_named_by_a_reference_column_but_by_one_only() {
+        let text = "invoiceNumber,type,amount,currency,date,description,uniqueSourcePaymentId\n\
+                    INV-7 ,DIRECT_PAYMENT,1,NOK,2025-01-01,x,P-1\n";
+        let rows = read(text);
+        assert_eq!(rows[0].reference, Some(InvoiceRef::Number("INV-7".into())));
+        assert_eq!(rows[0].input.as_ref().unwrap().invoice_id, None);
+        let err = CsvRows::new(
+            "invoiceId,uniqueSourceInvoiceId,type,amount,currency,date,description,\
+             uniqueSourcePaymentId\n"
+                .as_bytes(),
+            b',',
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string()
+                .contains("named by both invoiceId and uniqueSourceInvoiceId"),
+            "{err}"
+        );
+        // Without any invoice column, invoiceId is the one said missing.
+        let err = CsvRows::new(
+            "type,amount,currency,date,description,uniqueSourcePaymentId\n".as_bytes(),
+            b',',
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string().contains("missing column invoiceId"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn corrections_have_their_own_columns() {
+        let text = "invoiceId;amount;currency;date;description\n\
+                    4f163819-178d-470c-a246-d6768476a6ec;-1 500,00;NOK;10.03.2025;x\n";
+        let (rows, warnings) =
+            super::CsvRows::<_, amili_payments::Correction>::new(text.as_bytes(), b';').unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let rows: Vec<_> = rows.map(|r| r.unwrap()).collect();
+        let input = rows[0].input.as_ref().unwrap();
+        assert_eq!(input.amount, Some(AmountInput::Text("-1 500,00".into())));
+        assert_eq!(input.description.as_deref(), Some("x"));
     }
 }

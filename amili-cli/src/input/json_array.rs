@@ -6,7 +6,11 @@
 
 use std::io::{BufReader, Read};
 
-use super::{InputError, Row, parse_object};
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+
+use super::{InputError, Row, parse_row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -24,7 +28,8 @@ enum State {
 }
 
 /// Streams the elements of a JSON array as rows.
-pub struct JsonArrayRows<R: Read> {
+pub struct JsonArrayRows<R: Read, I> {
+    input: PhantomData<fn() -> I>,
     bytes: std::io::Bytes<BufReader<R>>,
     peeked: Option<u8>,
     line: u64,
@@ -32,9 +37,10 @@ pub struct JsonArrayRows<R: Read> {
     element: Vec<u8>,
 }
 
-impl<R: Read> JsonArrayRows<R> {
+impl<R: Read, I> JsonArrayRows<R, I> {
     pub fn new(inner: R) -> Self {
         JsonArrayRows {
+            input: PhantomData,
             bytes: BufReader::with_capacity(64 * 1024, inner).bytes(),
             peeked: None,
             line: 1,
@@ -139,11 +145,11 @@ impl<R: Read> JsonArrayRows<R> {
     }
 }
 
-impl<R: Read> Iterator for JsonArrayRows<R> {
-    type Item = Result<Row, InputError>;
+impl<R: Read, I: DeserializeOwned> Iterator for JsonArrayRows<R, I> {
+    type Item = Result<Row<I>, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let result = (|| -> Result<Option<Row>, InputError> {
+        let result = (|| -> Result<Option<Row<I>>, InputError> {
             loop {
                 match self.state {
                     State::Finished => return Ok(None),
@@ -170,10 +176,7 @@ impl<R: Read> Iterator for JsonArrayRows<R> {
                             let line = self.line;
                             self.read_element()?;
                             self.state = State::Separator;
-                            return Ok(Some(Row {
-                                line,
-                                input: parse_object(&self.element),
-                            }));
+                            return Ok(Some(parse_row(line, &self.element)));
                         }
                     },
                     State::Separator => match self.skip_ws()? {
@@ -219,9 +222,12 @@ impl<R: Read> Iterator for JsonArrayRows<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use amili_payments::PaymentInput;
+
+    type Row = super::Row<PaymentInput>;
 
     fn read(text: &str) -> Vec<Result<Row, InputError>> {
-        JsonArrayRows::new(text.as_bytes()).collect()
+        JsonArrayRows::<_, PaymentInput>::new(text.as_bytes()).collect()
     }
 
     #[test]

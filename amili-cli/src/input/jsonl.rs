@@ -2,19 +2,25 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use super::{InputError, Row, parse_object};
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+
+use super::{InputError, Row, parse_row};
 
 /// Streams the lines of a JSON Lines file as rows.
-pub struct JsonlRows<R: Read> {
+pub struct JsonlRows<R: Read, I> {
+    input: PhantomData<fn() -> I>,
     reader: BufReader<R>,
     buf: Vec<u8>,
     line: u64,
     done: bool,
 }
 
-impl<R: Read> JsonlRows<R> {
+impl<R: Read, I> JsonlRows<R, I> {
     pub fn new(inner: R) -> Self {
         JsonlRows {
+            input: PhantomData,
             reader: BufReader::with_capacity(64 * 1024, inner),
             buf: Vec::new(),
             line: 0,
@@ -23,8 +29,8 @@ impl<R: Read> JsonlRows<R> {
     }
 }
 
-impl<R: Read> Iterator for JsonlRows<R> {
-    type Item = Result<Row, InputError>;
+impl<R: Read, I: DeserializeOwned> Iterator for JsonlRows<R, I> {
+    type Item = Result<Row<I>, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
@@ -40,10 +46,7 @@ impl<R: Read> Iterator for JsonlRows<R> {
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    return Some(Ok(Row {
-                        line: self.line,
-                        input: parse_object(text),
-                    }));
+                    return Some(Ok(parse_row(self.line, text)));
                 }
                 Err(e) => {
                     self.done = true;
@@ -67,11 +70,14 @@ pub(super) fn strip_position(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use amili_payments::PaymentInput;
+
+    type Row = super::Row<PaymentInput>;
 
     #[test]
     fn reads_objects_skips_blank_lines_and_keeps_bad_lines() {
         let text = "{\"a\":1}\n\n  \n{oops\n[1]\n{\"currency\":\"x\"}\n{\"amount\":true}";
-        let rows: Vec<Row> = JsonlRows::new(text.as_bytes())
+        let rows: Vec<Row> = JsonlRows::<_, PaymentInput>::new(text.as_bytes())
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(rows.len(), 5);

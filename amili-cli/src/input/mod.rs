@@ -1,4 +1,4 @@
-//! Streaming readers for payment files: CSV, JSON Lines and a JSON array.
+//! Streaming readers for payment and correction files: CSV, JSON Lines and a JSON array.
 //!
 //! Every reader yields one [`Row`] at a time with the physical line it starts on (the CSV
 //! header is line 1), so memory stays flat in the size of the file. A row that cannot be
@@ -16,7 +16,10 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
-use amili_payments::PaymentInput;
+use amili_payments::invoices::InvoiceRef;
+use serde::de::DeserializeOwned;
+
+use crate::kind::{FileKind, REFERENCE_FIELDS};
 
 /// The file formats `amili` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,16 +59,32 @@ impl fmt::Display for Format {
 /// payment is a few hundred; a longer row is a broken file, and refusing it keeps memory flat.
 pub const MAX_ROW_BYTES: usize = 64 * 1024;
 
-/// The API's field names, in the order of the CSV header `amili` documents.
-pub const FIELDS: [&str; 7] = amili_payments::PaymentInput::FIELDS;
-
 /// One record of the input file.
 #[derive(Debug)]
-pub struct Row {
+pub struct Row<I> {
     /// The physical line the record starts on (1-based; the CSV header is line 1).
     pub line: u64,
     /// The record as the library's raw input type, or why it could not be read as one.
-    pub input: Result<PaymentInput, String>,
+    pub input: Result<I, String>,
+    /// The invoice named by `invoiceNumber` or `uniqueSourceInvoiceId` instead of `invoiceId`.
+    pub reference: Option<InvoiceRef>,
+}
+
+/// The column an invoice reference was read from.
+pub fn reference_field(reference: &InvoiceRef) -> &'static str {
+    match reference {
+        InvoiceRef::Number(_) => REFERENCE_FIELDS[0],
+        InvoiceRef::SourceId(_) => REFERENCE_FIELDS[1],
+        InvoiceRef::Id(_) => "invoiceId",
+    }
+}
+
+/// The reference as written in the file.
+pub fn reference_text(reference: &InvoiceRef) -> String {
+    match reference {
+        InvoiceRef::Number(text) | InvoiceRef::SourceId(text) => text.clone(),
+        InvoiceRef::Id(id) => id.to_string(),
+    }
 }
 
 /// A problem that makes the rest of the file unreadable.
@@ -95,27 +114,28 @@ impl From<io::Error> for InputError {
 }
 
 /// A stream of rows.
-pub type Rows<'a> = Box<dyn Iterator<Item = Result<Row, InputError>> + 'a>;
+pub type Rows<'a, I> = Box<dyn Iterator<Item = Result<Row<I>, InputError>> + 'a>;
 
 /// What a reader found at the start of the file, and its rows.
-pub struct Reading<'a> {
-    pub rows: Rows<'a>,
+pub struct Reading<'a, I> {
+    pub rows: Rows<'a, I>,
     /// Warnings about the file (ignored columns).
     pub warnings: Vec<String>,
     /// The CSV delimiter used (given or detected); `None` for JSON.
     pub delimiter: Option<u8>,
 }
 
-/// Reads rows of `format` from any buffered reader (a UTF-8 byte-order mark is skipped).
+/// Reads rows of `K` in `format` from any buffered reader (a UTF-8 byte-order mark is
+/// skipped).
 ///
 /// For CSV the delimiter is `delimiter`, else detected from the header line (the most
 /// frequent of `,`, `;` and tab); the header is checked first: a missing column is an error
 /// before any row is read; unknown columns are returned as warnings and ignored.
-pub fn rows<'a, R: BufRead + 'a>(
+pub fn rows<'a, K: FileKind, R: BufRead + 'a>(
     mut reader: R,
     format: Format,
     delimiter: Option<u8>,
-) -> Result<Reading<'a>, InputError> {
+) -> Result<Reading<'a, K::Input>, InputError> {
     if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
     }
@@ -125,7 +145,8 @@ pub fn rows<'a, R: BufRead + 'a>(
                 Some(d) => d,
                 None => detect_delimiter(reader.fill_buf()?),
             };
-            let (rows, warnings) = csv::CsvRows::new(line_ends::CrlfToLf::new(reader), delimiter)?;
+            let (rows, warnings) =
+                csv::CsvRows::<_, K>::new(line_ends::CrlfToLf::new(reader), delimiter)?;
             Ok(Reading {
                 rows: Box::new(rows),
                 warnings,
@@ -133,15 +154,14 @@ pub fn rows<'a, R: BufRead + 'a>(
             })
         }
         Format::Jsonl => Ok(Reading {
-            rows: Box::new(jsonl::JsonlRows::new(line_ends::LineCap::new(
-                reader,
-                MAX_ROW_BYTES,
-            ))),
+            rows: Box::new(jsonl::JsonlRows::<_, K::Input>::new(
+                line_ends::LineCap::new(reader, MAX_ROW_BYTES),
+            )),
             warnings: Vec::new(),
             delimiter: None,
         }),
         Format::Json => Ok(Reading {
-            rows: Box::new(json_array::JsonArrayRows::new(reader)),
+            rows: Box::new(json_array::JsonArrayRows::<_, K::Input>::new(reader)),
             warnings: Vec::new(),
             delimiter: None,
         }),
@@ -175,9 +195,48 @@ pub fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     Ok(BufReader::with_capacity(256 * 1024, file))
 }
 
+/// Reads one JSON object: the library's input type and the invoice reference, if any.
+fn parse_row<I: DeserializeOwned>(line: u64, text: &[u8]) -> Row<I> {
+    let (input, reference) = match (parse_object(text), parse_reference(text)) {
+        (Ok(input), Ok(reference)) => (Ok(input), reference),
+        (Err(e), _) | (Ok(_), Err(e)) => (Err(e), None),
+    };
+    Row {
+        line,
+        input,
+        reference,
+    }
+}
+
+/// The invoice reference of a JSON object: `invoiceNumber` or `uniqueSourceInvoiceId` (read
+/// only when the text names one, so rows with an `invoiceId` cost nothing more).
+fn parse_reference(text: &[u8]) -> Result<Option<InvoiceRef>, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct References {
+        invoice_number: Option<String>,
+        unique_source_invoice_id: Option<String>,
+    }
+    let names = |name: &str| text.windows(name.len()).any(|w| w == name.as_bytes());
+    if !REFERENCE_FIELDS.iter().any(|f| names(f)) {
+        return Ok(None);
+    }
+    let found: References = serde_json::from_slice(text)
+        .map_err(|e| format!("not a JSON object: {}", jsonl::strip_position(&e)))?;
+    match (found.invoice_number, found.unique_source_invoice_id) {
+        (Some(_), Some(_)) => Err(format!(
+            "{}: give invoiceNumber or uniqueSourceInvoiceId, not both",
+            REFERENCE_FIELDS[0]
+        )),
+        (Some(number), None) => Ok(Some(InvoiceRef::Number(number.trim().to_owned()))),
+        (None, Some(id)) => Ok(Some(InvoiceRef::SourceId(id.trim().to_owned()))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Reads one JSON object straight into the library's input type; a problem names the field
 /// (`amount: invalid type: boolean …`).
-fn parse_object(text: &[u8]) -> Result<PaymentInput, String> {
+fn parse_object<I: DeserializeOwned>(text: &[u8]) -> Result<I, String> {
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first != Some(b'{') {
         let kind = match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
@@ -193,7 +252,7 @@ fn parse_object(text: &[u8]) -> Result<PaymentInput, String> {
         return Err(format!("expected a JSON object, found {kind}"));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(text);
-    let input: PaymentInput = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let input: I = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let message = jsonl::strip_position(e.inner());
         let broken = matches!(
