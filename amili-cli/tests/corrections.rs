@@ -1,0 +1,201 @@
+//! `amili corrections submit|validate` against an in-process sandbox.
+
+mod common;
+
+use amili_payments::{Decimal, Uuid};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route};
+use common::{Env, csv_rows, stderr, stdout};
+
+const HEADER: &str = "invoiceId;amount;currency;date;description\n";
+
+/// Two corrections in the Norwegian Excel dialect, naming their invoices by number.
+fn corrections_file(env: &Env) -> std::path::PathBuf {
+    env.file(
+        "corrections.csv",
+        "invoiceNumber;amount;currency;date;description\n\
+         INV-2025-001;-100,50;NOK;10.03.2025;P-0 was reported 100,50 too high\n\
+         INV-2025-002;+25,00;NOK;10.03.2025;P-1 was reported 25,00 too low\n",
+    )
+}
+
+#[test]
+fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
+    let env = Env::new();
+    // The payments they correct.
+    let payments = env.file("p.csv", &csv_rows("P", 2));
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&payments)
+        .arg("--wait")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let paid_before = env.sandbox.paid_on(DEMO_INVOICES[0]);
+
+    let input = corrections_file(&env);
+    let out = env
+        .amili()
+        .args(["corrections", "submit"])
+        .arg(&input)
+        .args(["--wait", "--report", "report.csv"])
+        .output()
+        .unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(so.contains("2 rows: 2 succeeded (1 batch)"), "{so}");
+    assert!(so.contains("CORRECTION"), "{so}");
+    let booked = env.sandbox.corrections();
+    assert_eq!(booked.len(), 2, "{booked:?}");
+    assert_eq!(
+        env.sandbox.paid_on(DEMO_INVOICES[0]),
+        paid_before - Decimal::new(10050, 2)
+    );
+    assert!(
+        booked
+            .iter()
+            .any(|c| c.invoice_id == DEMO_INVOICES[1] && c.amount == Decimal::new(2500, 2))
+    );
+    let report = std::fs::read_to_string(env.dir.path().join("report.csv")).unwrap();
+    let mut lines = report.lines();
+    assert_eq!(
+        lines.next(),
+        Some("line,correctionId,invoiceId,batch_id,idempotency_key,outcome,reason")
+    );
+    let first: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    assert_eq!(first[0], "2");
+    assert!(
+        first[1].starts_with("C-") && first[1].len() == 34,
+        "{report}"
+    );
+    assert_eq!(first[2], DEMO_INVOICES[0].to_string());
+    assert_eq!(first[5], "succeeded");
+
+    // The ledger remembers them (apart from payments): the same file sends nothing again.
+    let requests = env.sandbox.stats().correction_requests;
+    let out = env
+        .amili()
+        .args(["corrections", "submit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let so = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert!(so.contains("2 rows: 2 already accepted"), "{so}");
+    assert_eq!(env.sandbox.stats().correction_requests, requests);
+    assert_eq!(env.sandbox.corrections().len(), 2);
+    let out = env.amili().args(["ledger", "show"]).output().unwrap();
+    let so = stdout(&out);
+    assert!(so.contains(" corrections: 2 accepted"), "{so}");
+    assert!(
+        so.contains(&format!(
+            "org {}: 2 accepted",
+            env.sandbox.organization_id()
+        )),
+        "{so}"
+    );
+}
+
+#[test]
+fn a_lost_answer_is_settled_by_its_key_and_nothing_is_booked_twice() {
+    let env = Env::new();
+    let input = corrections_file(&env);
+    env.sandbox
+        .faults()
+        .push(Route::CreateCorrections, Fault::DropAfterProcessing);
+    let out = env
+        .amili()
+        .args(["corrections", "submit"])
+        .arg(&input)
+        .arg("--wait")
+        .output()
+        .unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(so.contains("2 rows: 2 succeeded"), "{so}");
+    assert_eq!(env.sandbox.corrections().len(), 2);
+    // Resent under the same key or found by it: never a second batch.
+    assert_eq!(env.sandbox.batch_count(), 1);
+}
+
+#[test]
+fn bad_corrections_are_all_reported_with_lines_and_nothing_is_sent() {
+    let env = Env::new();
+    let input = env.file(
+        "bad.csv",
+        &format!(
+            "{HEADER}\
+             {id};0,00;NOK;10.03.2025;zero\n\
+             {id};--5;NOK;10.03.2025;two signs\n\
+             not-a-uuid;-5;NOK;31.02.2025;x\n\
+             {id};-5,00;NOK;10.03.2025;same\n\
+             {id};-5;NOK;10.03.2025;same\n",
+            id = DEMO_INVOICES[3]
+        ),
+    );
+    let out = env
+        .amili()
+        .args(["corrections", "submit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    for expected in [
+        "line 2: amount: \"0,00\": is 0: a correction must change the amount",
+        "line 3: amount: \"--5\" is not an amount: it has two signs",
+        "line 4: invoiceId: \"not-a-uuid\" is not a UUID",
+        "line 4: date: \"31.02.2025\"",
+        // -5,00 and -5 are one amount: the same correction twice.
+        "line 6: repeats line 5 exactly",
+        "4 of 5 rows are invalid; nothing was sent",
+    ] {
+        assert!(se.contains(expected), "missing {expected:?} in\n{se}");
+    }
+    assert_eq!(env.sandbox.stats().correction_requests, 0);
+
+    let out = env
+        .amili()
+        .args(["corrections", "validate"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("4 of 5 rows are invalid"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_correction_amili_refuses_is_failed_with_its_reason_and_exit_1() {
+    let env = Env::new();
+    let unknown = Uuid::new_v4();
+    let input = env.file(
+        "c.csv",
+        &format!(
+            "{HEADER}{};-5,00;NOK;10.03.2025;x\n{unknown};-5,00;NOK;10.03.2025;x\n",
+            DEMO_INVOICES[4]
+        ),
+    );
+    let out = env
+        .amili()
+        .args(["corrections", "submit"])
+        .arg(&input)
+        .args(["--wait", "--json"])
+        .output()
+        .unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "stdout:\n{so}\nstderr:\n{se}");
+    let summary: serde_json::Value = serde_json::from_str(so.trim()).unwrap();
+    assert_eq!(summary["counts"]["succeeded"], 1, "{so}");
+    assert_eq!(summary["counts"]["failed"], 1, "{so}");
+    assert_eq!(summary["exit_reason"], "not every correction was booked");
+    // The table (on stderr with --json) names Amili's reason on the failed row.
+    let failed = se.lines().find(|l| l.starts_with("3 ")).unwrap_or_default();
+    assert!(
+        failed.contains("failed") && failed.contains(&format!("unknown invoice {unknown}")),
+        "{se}"
+    );
+}

@@ -1,0 +1,264 @@
+//! Payment files that name invoices by `invoiceNumber` or `uniqueSourceInvoiceId`: resolved
+//! through the sandbox's invoice look-ups before anything is sent.
+
+mod common;
+
+use amili_payments::Uuid;
+use amili_sandbox::{DEMO_INVOICES, Fault, Route, SeedInvoice};
+use common::{Env, stderr, stdout};
+use serde_json::Value;
+
+const BY_NUMBER: &str =
+    "invoiceNumber,type,amount,currency,date,description,uniqueSourcePaymentId\n";
+
+#[test]
+fn payments_named_by_invoice_number_are_booked_on_their_invoices() {
+    let env = Env::new();
+    let input = env.file(
+        "by-number.csv",
+        &format!(
+            "{BY_NUMBER}\
+             INV-2025-001,DIRECT_PAYMENT,100.00,NOK,2025-03-09,a,REF-1\n\
+             INV-2025-003,DIRECT_PAYMENT,200.00,NOK,2025-03-09,b,REF-2\n\
+             INV-2025-001,DIRECT_PAYMENT,300.00,NOK,2025-03-09,c,REF-3\n"
+        ),
+    );
+    let reads_before = env.sandbox.stats().invoice_reads;
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .args(["--wait", "--report", "report.json"])
+        .output()
+        .unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert!(se.contains("looking up 2 invoice references"), "{se}");
+    // Each distinct number is looked up once.
+    assert_eq!(env.sandbox.stats().invoice_reads - reads_before, 2);
+    let booked: Vec<(String, Uuid)> = env
+        .sandbox
+        .ledger()
+        .into_iter()
+        .map(|p| (p.unique_source_payment_id, p.invoice_id))
+        .collect();
+    assert_eq!(booked.len(), 3, "{booked:?}");
+    for (id, invoice) in [
+        ("REF-1", DEMO_INVOICES[0]),
+        ("REF-2", DEMO_INVOICES[2]),
+        ("REF-3", DEMO_INVOICES[0]),
+    ] {
+        assert!(
+            booked.contains(&(id.to_owned(), invoice)),
+            "{id}: {booked:?}"
+        );
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report[1]["invoiceId"], DEMO_INVOICES[2].to_string());
+    assert_eq!(report[1]["outcome"], "succeeded");
+}
+
+#[test]
+fn payments_named_by_source_invoice_id_in_json_lines() {
+    let env = Env::new();
+    let row = |source: &str, id: &str| {
+        format!(
+            r#"{{"uniqueSourceInvoiceId":"{source}","amount":"50.00","currency":"NOK","date":"2025-03-09","uniqueSourcePaymentId":"{id}"}}"#
+        )
+    };
+    let input = env.file(
+        "by-source.jsonl",
+        &[
+            row("erp-order-9982", "SRC-1"),
+            row("erp-order-9990", "SRC-2"),
+        ]
+        .join("\n"),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .arg("--wait")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut booked: Vec<Uuid> = env.sandbox.ledger().iter().map(|p| p.invoice_id).collect();
+    booked.sort();
+    let mut expected = vec![DEMO_INVOICES[1], DEMO_INVOICES[9]];
+    expected.sort();
+    assert_eq!(booked, expected);
+}
+
+#[test]
+fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let env = Env::with(|b| {
+        b.seed_invoice_records([
+            SeedInvoice::new(first, "INV-DUP"),
+            SeedInvoice::new(second, "INV-DUP"),
+        ])
+    });
+    let input = env.file(
+        "refs.csv",
+        &format!(
+            "{BY_NUMBER}\
+             INV-2025-001,DIRECT_PAYMENT,100.00,NOK,2025-03-09,a,BAD-1\n\
+             INV-NOPE,DIRECT_PAYMENT,100.00,NOK,2025-03-09,b,BAD-2\n\
+             INV-DUP,DIRECT_PAYMENT,100.00,NOK,2025-03-09,c,BAD-3\n\
+             INV-NOPE,DIRECT_PAYMENT,12.345,NOK,2025-03-09,d,BAD-4\n"
+        ),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert!(
+        se.contains("line 3: invoiceNumber: \"INV-NOPE\" matches no invoice"),
+        "{se}"
+    );
+    assert!(
+        se.contains("line 4: invoiceNumber: \"INV-DUP\" matches 2 invoices ("),
+        "{se}"
+    );
+    assert!(
+        se.contains(&first.to_string()) && se.contains(&second.to_string()),
+        "{se}"
+    );
+    // A row with a bad reference has its other problems named too.
+    assert!(
+        se.contains("line 5: invoiceNumber: \"INV-NOPE\" matches no invoice"),
+        "{se}"
+    );
+    assert!(
+        se.contains("line 5: amount: \"12.345\" has 3 decimals"),
+        "{se}"
+    );
+    assert!(
+        se.contains("3 of 4 rows are invalid; nothing was sent"),
+        "{se}"
+    );
+    assert_eq!(env.sandbox.stats().payment_requests, 0);
+    assert_eq!(env.booked(), 0);
+
+    // --skip-invalid sends the one good row, and reports the others with their reference.
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .args(["--skip-invalid", "--wait", "--report", "r.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(env.booked(), 1);
+    let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
+    assert!(report.contains("3,BAD-2,INV-NOPE,,,invalid,"), "{report}");
+}
+
+#[test]
+fn a_failed_look_up_sends_nothing_and_says_why() {
+    let env = Env::new();
+    env.sandbox.faults().push_n(
+        Route::ListInvoices,
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+        1,
+    );
+    let input = env.file(
+        "refs.csv",
+        &format!("{BY_NUMBER}INV-2025-002,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,F-1\n"),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{se}");
+    assert!(
+        se.contains("cannot look up 1 of the file's invoice references, nothing was sent"),
+        "{se}"
+    );
+    assert!(se.contains("invoiceNumber \"INV-2025-002\""), "{se}");
+    assert_eq!(env.sandbox.stats().payment_requests, 0);
+
+    // Once Amili answers, the same command sends it.
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&input)
+        .arg("--wait")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.sandbox.ledger()[0].invoice_id, DEMO_INVOICES[1]);
+}
+
+#[test]
+fn the_invoice_is_named_once_per_file_and_per_row() {
+    let env = Env::new();
+    let both_columns = env.file(
+        "both.csv",
+        "invoiceId,invoiceNumber,type,amount,currency,date,description,uniqueSourcePaymentId\n",
+    );
+    let out = env
+        .amili()
+        .args(["payments", "validate"])
+        .arg(&both_columns)
+        .output()
+        .unwrap();
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert!(
+        se.contains("line 1: header: the invoice is named by both invoiceId and invoiceNumber"),
+        "{se}"
+    );
+
+    let twice = env.file(
+        "twice.jsonl",
+        &format!(
+            r#"{{"invoiceId":"{}","invoiceNumber":"INV-2025-001","amount":1,"currency":"NOK","date":"2025-03-09","uniqueSourcePaymentId":"T-1"}}"#,
+            DEMO_INVOICES[0]
+        ),
+    );
+    let out = env
+        .amili()
+        .args(["payments", "validate"])
+        .arg(&twice)
+        .output()
+        .unwrap();
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert!(
+        se.contains("line 1: invoiceNumber: the invoice is named twice"),
+        "{se}"
+    );
+
+    // Validating offline checks everything but the references, and says so.
+    let offline = env.file(
+        "offline.csv",
+        &format!("{BY_NUMBER}INV-ANY,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,O-1\n"),
+    );
+    let reads_before = env.sandbox.stats().invoice_reads;
+    let out = env
+        .amili()
+        .args(["payments", "validate"])
+        .arg(&offline)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 distinct invoice reference"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.sandbox.stats().invoice_reads, reads_before);
+}
