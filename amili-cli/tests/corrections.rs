@@ -199,3 +199,26 @@ fn a_correction_amili_refuses_is_failed_with_its_reason_and_exit_1() {
         "{se}"
     );
 }
+
+#[test]
+fn the_documented_examples_run_with_the_embedded_sandbox() {
+    // README: the payments named by invoice number, then the corrections that move one of
+    // them to another invoice, each against its own `--sandbox` (no connection settings).
+    for (kind, file, rows) in [
+        ("payments", "examples/payments-by-invoice-number.csv", 4),
+        ("corrections", "examples/corrections.csv", 2),
+    ] {
+        let out = common::amili_bare()
+            .args([kind, "submit"])
+            .arg(common::repo_root().join(file))
+            .args(["--sandbox", "--wait"])
+            .output()
+            .unwrap();
+        let so = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{file}: {so}\n{}", stderr(&out));
+        assert!(
+            so.contains(&format!("{rows} rows: {rows} succeeded")),
+            "{file}: {so}"
+        );
+    }
+}
