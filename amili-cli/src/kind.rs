@@ -46,12 +46,23 @@ pub trait FileKind: Submittable + Serialize + DeserializeOwned {
     fn validate(input: Self::Input, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
 }
 
-fn amount_text(amount: Option<&AmountInput>) -> Option<String> {
-    amount.map(|a| match a {
-        AmountInput::Text(text) => text.clone(),
-        AmountInput::Number(n) => n.to_string(),
-        AmountInput::Integer(n) => n.to_string(),
-    })
+/// The raw text of the fields both kinds have that messages quote.
+fn raw_text(
+    field: &str,
+    invoice_id: &Option<String>,
+    amount: Option<&AmountInput>,
+    date: &Option<String>,
+) -> Option<String> {
+    match field {
+        "invoiceId" => invoice_id.clone(),
+        "amount" => amount.map(|a| match a {
+            AmountInput::Text(text) => text.clone(),
+            AmountInput::Number(n) => n.to_string(),
+            AmountInput::Integer(n) => n.to_string(),
+        }),
+        "date" => date.clone(),
+        _ => None,
+    }
 }
 
 impl FileKind for Payment {
@@ -86,12 +97,7 @@ impl FileKind for Payment {
     }
 
     fn raw(input: &PaymentInput, field: &str) -> Option<String> {
-        match field {
-            "invoiceId" => input.invoice_id.clone(),
-            "amount" => amount_text(input.amount.as_ref()),
-            "date" => input.date.clone(),
-            _ => None,
-        }
+        raw_text(field, &input.invoice_id, input.amount.as_ref(), &input.date)
     }
 
     fn reported_id(input: &PaymentInput) -> String {
@@ -138,12 +144,7 @@ impl FileKind for Correction {
     }
 
     fn raw(input: &CorrectionInput, field: &str) -> Option<String> {
-        match field {
-            "invoiceId" => input.invoice_id.clone(),
-            "amount" => amount_text(input.amount.as_ref()),
-            "date" => input.date.clone(),
-            _ => None,
-        }
+        raw_text(field, &input.invoice_id, input.amount.as_ref(), &input.date)
     }
 
     fn reported_id(_: &CorrectionInput) -> String {
