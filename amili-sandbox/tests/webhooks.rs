@@ -107,8 +107,9 @@ fn hex_hmac(secret: &str, body: &[u8]) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
+/// A sandbox signing with `s3cret` for a receiver that answers 200, and one payment for
+/// `DEMO_INVOICES[1]` accepted: the batch's id and URL.
+async fn one_batch_signed(source_id: &str) -> (Api, Arc<Mutex<Vec<Received>>>, String, String) {
     let (url, received) = receiver(Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await;
     let api = Api::start(
         Sandbox::builder()
@@ -117,12 +118,18 @@ async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
             .webhook_secret("s3cret"),
     )
     .await;
-    let (batch_id, _) = api
+    let (batch_id, batch_url) = api
         .accepted(
-            &json!({"payments": [payment(DEMO_INVOICES[1], "WH-1")]}),
+            &json!({"payments": [payment(DEMO_INVOICES[1], source_id)]}),
             None,
         )
         .await;
+    (api, received, batch_id, batch_url)
+}
+
+#[tokio::test]
+async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
+    let (api, received, batch_id, _) = one_batch_signed("WH-1").await;
     wait_for("a delivery", || api.sandbox.stats().webhooks_delivered == 1).await;
 
     let got = received.lock().expect("lock")[0].clone();
@@ -157,36 +164,9 @@ async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
 
 #[tokio::test]
 async fn a_settlement_made_over_the_admin_route_is_posted_signed_after_its_batch() {
-    let (url, received) = receiver(Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await;
-    let api = Api::start(
-        Sandbox::builder()
-            .batch_delay(Duration::ZERO)
-            .webhook_url(&url)
-            .webhook_secret("s3cret"),
-    )
-    .await;
-    let (_, batch_url) = api
-        .accepted(
-            &json!({"payments": [payment(DEMO_INVOICES[1], "WH-S")]}),
-            None,
-        )
-        .await;
+    let (api, received, _, batch_url) = one_batch_signed("WH-S").await;
     api.wait_terminal(&batch_url).await;
-    let admin = format!(
-        "{}/admin/settle?date=2025-04-30",
-        api.sandbox
-            .api_url()
-            .trim_end_matches(amili_sandbox::API_BASE_PATH)
-    );
-    let answer: Value = api
-        .http
-        .post(&admin)
-        .send()
-        .await
-        .expect("settle")
-        .json()
-        .await
-        .expect("JSON");
+    let answer = api.admin_settle("2025-04-30").await;
     let settlement = answer["data"][0].clone();
     wait_for("two deliveries", || {
         api.sandbox.stats().webhooks_delivered == 2
