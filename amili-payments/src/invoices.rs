@@ -1,7 +1,7 @@
 //! Invoices: one by id, a filtered listing across every page, finding by invoice number or
 //! `uniqueSourceInvoiceId`, and a [`Resolver`] that turns many references into invoice ids.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -260,7 +260,7 @@ impl Client {
         Resolver {
             client: self.clone(),
             concurrency: self.shared.concurrency,
-            cache: Arc::default(),
+            cache: Arc::new(Mutex::new(Cache::new(DEFAULT_CACHE_CAPACITY))),
         }
     }
 }
@@ -316,16 +316,23 @@ fn ids(matches: &[Uuid]) -> String {
     text.join(", ")
 }
 
+/// How many answers a [`Resolver`]'s cache keeps unless
+/// [`with_cache_capacity`](Resolver::with_cache_capacity) says otherwise.
+pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
+
 /// Turns invoice references into Amili invoice ids: at most
-/// [`with_concurrency`](Self::with_concurrency) look-ups at once, each distinct reference
-/// looked up once (answers, found or not, are cached for the resolver's life; failures are
-/// not). Clones share the cache.
+/// [`with_concurrency`](Self::with_concurrency) look-ups at once, each distinct reference of a
+/// call looked up once. Answers, found or not, are cached for later calls (failures are not);
+/// the cache holds at most [`DEFAULT_CACHE_CAPACITY`] answers
+/// ([`with_cache_capacity`](Self::with_cache_capacity)) and, when full, forgets the answer it
+/// learnt longest ago (first in, first out). A call answers every reference it was given
+/// whatever the cache keeps. Clones share the cache.
 ///
 /// ```no_run
 /// # async fn demo(client: amili_payments::Client) {
 /// use amili_payments::invoices::InvoiceRef;
 ///
-/// let resolver = client.invoice_resolver().with_concurrency(4);
+/// let resolver = client.invoice_resolver().with_concurrency(4).with_cache_capacity(10_000);
 /// let refs = [
 ///     InvoiceRef::Number("INV-2024-00123".into()),
 ///     InvoiceRef::SourceId("erp-order-9981".into()),
@@ -342,8 +349,10 @@ fn ids(matches: &[Uuid]) -> String {
 pub struct Resolver {
     client: Client,
     concurrency: usize,
-    cache: Arc<Mutex<HashMap<InvoiceRef, Result<Uuid, Unresolved>>>>,
+    cache: Arc<Mutex<Cache>>,
 }
+
+type Answer = Result<Uuid, Unresolved>;
 
 impl Resolver {
     /// How many look-ups run at once (at least 1; default: the client's concurrency).
@@ -353,49 +362,58 @@ impl Resolver {
         self
     }
 
+    /// How many answers the cache keeps (default [`DEFAULT_CACHE_CAPACITY`]; 0 caches
+    /// nothing). The cache is shared with this resolver's clones; answers beyond the new
+    /// capacity are forgotten now, the oldest first.
+    #[must_use]
+    pub fn with_cache_capacity(self, capacity: usize) -> Self {
+        lock(&self.cache).set_capacity(capacity);
+        self
+    }
+
     /// One answer per reference, in order.
     pub async fn resolve(
         &self,
         references: impl IntoIterator<Item = InvoiceRef>,
     ) -> Vec<Result<Uuid, Unresolved>> {
         let references: Vec<InvoiceRef> = references.into_iter().collect();
-        let mut distinct: Vec<&InvoiceRef> = Vec::new();
+        let (distinct, slots) = distinct(&references);
+        // This call's answers, one per distinct reference, kept here: the cache may forget
+        // some before the call ends.
+        let mut answers: Vec<(usize, Answer)> = Vec::with_capacity(distinct.len());
+        let mut missing: Vec<(usize, &InvoiceRef)> = Vec::new();
         {
             let cache = lock(&self.cache);
-            for r in &references {
-                if !cache.contains_key(r) && !distinct.contains(&r) {
-                    distinct.push(r);
+            for (i, reference) in distinct.into_iter().enumerate() {
+                match cache.get(reference) {
+                    Some(answer) => answers.push((i, answer.clone())),
+                    None => missing.push((i, reference)),
                 }
             }
         }
-        let answers: Vec<(InvoiceRef, Result<Uuid, Unresolved>)> = stream::iter(distinct)
-            .map(|r| async move { (r.clone(), self.look_up(r).await) })
+        let looked_up: Vec<(usize, &InvoiceRef, Answer)> = stream::iter(missing)
+            .map(|(i, r)| async move { (i, r, self.look_up(r).await) })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
-        let mut fresh: HashMap<InvoiceRef, Result<Uuid, Unresolved>> = HashMap::new();
         {
             let mut cache = lock(&self.cache);
-            for (reference, answer) in answers {
+            for (i, reference, answer) in looked_up {
                 if !matches!(answer, Err(Unresolved::Failed { .. })) {
                     cache.insert(reference.clone(), answer.clone());
                 }
-                fresh.insert(reference, answer);
+                answers.push((i, answer));
             }
         }
-        let cache = lock(&self.cache);
-        references
-            .iter()
-            .map(|r| match fresh.get(r).or_else(|| cache.get(r)) {
-                Some(answer) => answer.clone(),
-                None => Err(Unresolved::NotFound(r.clone())),
-            })
-            .collect()
+        // Every distinct reference was answered once, from the cache or by its look-up.
+        answers.sort_unstable_by_key(|(i, _)| *i);
+        let answers: Vec<Answer> = answers.into_iter().map(|(_, answer)| answer).collect();
+        slots.into_iter().map(|i| answers[i].clone()).collect()
     }
 
     /// How many references the cache holds.
     pub fn cached(&self) -> usize {
-        lock(&self.cache).len()
+        lock(&self.cache).answers.len()
     }
 
     async fn look_up(&self, reference: &InvoiceRef) -> Result<Uuid, Unresolved> {
@@ -431,6 +449,142 @@ impl Resolver {
     }
 }
 
+/// The distinct references in the order first seen, and for each reference the index of its
+/// distinct one (a hash set's work: a payment file can name 100 000 invoices).
+fn distinct(references: &[InvoiceRef]) -> (Vec<&InvoiceRef>, Vec<usize>) {
+    let mut index: HashMap<&InvoiceRef, usize> = HashMap::with_capacity(references.len());
+    let mut distinct = Vec::new();
+    let slots = references
+        .iter()
+        .map(|reference| {
+            *index.entry(reference).or_insert_with(|| {
+                distinct.push(reference);
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    (distinct, slots)
+}
+
+/// The resolver's answers, at most `capacity` of them; when full, the one inserted first is
+/// forgotten (a hit does not renew an answer: the simplest bound that is honest to describe).
+#[derive(Debug)]
+struct Cache {
+    answers: HashMap<InvoiceRef, Answer>,
+    /// The keys of `answers`, oldest first.
+    order: VecDeque<InvoiceRef>,
+    capacity: usize,
+}
+
+impl Cache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            answers: HashMap::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
+    }
+
+    fn get(&self, reference: &InvoiceRef) -> Option<&Answer> {
+        self.answers.get(reference)
+    }
+
+    fn insert(&mut self, reference: InvoiceRef, answer: Answer) {
+        if let Some(known) = self.answers.get_mut(&reference) {
+            *known = answer;
+            return;
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        self.trim(self.capacity - 1);
+        self.order.push_back(reference.clone());
+        self.answers.insert(reference, answer);
+    }
+
+    fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity;
+        self.trim(capacity);
+    }
+
+    /// Forgets the oldest answers until at most `len` are left.
+    fn trim(&mut self, len: usize) {
+        while self.answers.len() > len {
+            let Some(oldest) = self.order.pop_front() else {
+                return;
+            };
+            self.answers.remove(&oldest);
+        }
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(n: usize) -> InvoiceRef {
+        InvoiceRef::Number(format!("INV-{n}"))
+    }
+
+    fn found(n: u128) -> Answer {
+        Ok(Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn distinct_references_keep_their_first_order_and_every_reference_its_slot() {
+        let refs = [
+            number(1),
+            number(2),
+            number(1),
+            InvoiceRef::Id(Uuid::nil()),
+            number(2),
+        ];
+        let (distinct, slots) = distinct(&refs);
+        assert_eq!(distinct, [&refs[0], &refs[1], &refs[3]]);
+        assert_eq!(slots, [0, 1, 0, 2, 1]);
+    }
+
+    #[test]
+    fn a_hundred_thousand_distinct_references_are_indexed() {
+        let refs: Vec<InvoiceRef> = (0..100_000).chain(0..100_000).map(number).collect();
+        let (distinct, slots) = distinct(&refs);
+        assert_eq!(distinct.len(), 100_000);
+        assert_eq!(slots.get(100_000 + 99_999), Some(&99_999));
+    }
+
+    #[test]
+    fn a_full_cache_forgets_the_oldest_answer_first() {
+        let mut cache = Cache::new(2);
+        cache.insert(number(1), found(1));
+        cache.insert(number(2), found(2));
+        // A hit does not renew; an answer learnt again replaces, in place.
+        assert!(cache.get(&number(1)).is_some());
+        cache.insert(number(2), found(22));
+        cache.insert(number(3), found(3));
+        assert!(cache.get(&number(1)).is_none());
+        assert_eq!(
+            cache.get(&number(2)).cloned().map(Result::ok),
+            Some(Some(Uuid::from_u128(22)))
+        );
+        assert!(cache.get(&number(3)).is_some());
+        assert_eq!((cache.answers.len(), cache.order.len()), (2, 2));
+    }
+
+    #[test]
+    fn shrinking_forgets_the_oldest_and_zero_caches_nothing() {
+        let mut cache = Cache::new(DEFAULT_CACHE_CAPACITY);
+        for n in 0..5 {
+            cache.insert(number(n), found(n as u128));
+        }
+        cache.set_capacity(2);
+        assert!(cache.get(&number(2)).is_none());
+        assert!(cache.get(&number(3)).is_some() && cache.get(&number(4)).is_some());
+        cache.set_capacity(0);
+        cache.insert(number(9), found(9));
+        assert!(cache.answers.is_empty() && cache.order.is_empty());
+    }
 }

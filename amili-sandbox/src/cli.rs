@@ -98,8 +98,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fault_seed: u64,
 
-    /// Post a BATCH_COMPLETED webhook to this URL whenever a batch finishes (signed, retried
-    /// with backoff until a 2xx answer).
+    /// Post a BATCH_COMPLETED webhook to this URL whenever a batch finishes, and a
+    /// SETTLEMENT_CREATED for every settlement (signed, retried with backoff until a 2xx
+    /// answer).
     #[arg(long, value_name = "URL", env = "AMILI_SANDBOX_WEBHOOK_URL")]
     pub webhook_url: Option<String>,
 

@@ -135,7 +135,10 @@
 //!
 //! **Webhooks** ([`SandboxBuilder::webhook_url`], `--webhook-url`): when a batch finishes, the
 //! sandbox posts `BATCH_COMPLETED` (`{"id","type","source":"COLLECTION","timeStamp","data":
-//! {"batchId","organizationId","status"}}`) with the documented headers: [`EVENT_HEADER`],
+//! {"batchId","organizationId","status"}}`), and for every settlement it makes
+//! `SETTLEMENT_CREATED` (`"data":{"settlementId","organizationId","settlementDate",
+//! "invoiceId","invoiceNumber","caseNumber"}`, as `GetSettlementById` reads them), in the
+//! order they happened, with the documented headers: [`EVENT_HEADER`],
 //! `IdempotencyKey` (one per event, the same on every retry and duplicate), a fresh
 //! `X-Amili-Request-Id` per request, and [`SIGNATURE_HEADER`]: the lowercase hex
 //! HMAC-SHA256 of the raw body with the shared secret ([`SandboxBuilder::webhook_secret`],
@@ -145,7 +148,7 @@
 //! attempt ([`SandboxBuilder::webhook_retries`]; a timeout, [`SandboxBuilder::webhook_timeout`],
 //! or a refused connection is a failed attempt); [`WebhookFault`] delivers every event twice
 //! or swaps events pairwise. [`Sandbox::webhook_attempts`] lists every request sent, and
-//! [`Stats`] counts them. `SETTLEMENT_CREATED` is not sent.
+//! [`Stats`] counts them.
 //!
 //! **CreateCorrections** (`POST …/orgs/{organizationId}/corrections`) is checked and
 //! answered like `CreatePayments` (same `IdempotencyKey` handling, 422 naming
@@ -161,7 +164,8 @@
 //!
 //! **Settlements** ([`Settlement`]) are produced on demand from booked payments and corrections
 //! ([`Sandbox::settle`], or `POST /admin/settle?date=YYYY-MM-DD`): one per organization,
-//! invoice and currency. `GET …/settlements` takes `fromDate`, `toDate`, `pageSize` (default
+//! invoice and currency, each announced with `SETTLEMENT_CREATED` when webhooks are on.
+//! `GET …/settlements` takes `fromDate`, `toDate`, `pageSize` (default
 //! [`SETTLEMENT_PAGE_SIZE`]) and `pageToken`; `GET …/settlements/{settlementId}` reads one.
 //!
 //! **Robustness.** Unknown routes are a 404 and wrong methods a 405 (with `Allow`), both JSON;

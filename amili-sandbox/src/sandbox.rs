@@ -373,7 +373,7 @@ impl SandboxBuilder {
         described.seed(self.invoices.iter().cloned());
         described.know(self.invoice_ids.iter().copied());
         let invoices = described.ids();
-        let (finished, to_deliver) = match self.webhooks {
+        let (courier, to_deliver) = match self.webhooks {
             Some(_) => {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 (Some(sender), Some(receiver))
@@ -387,7 +387,7 @@ impl SandboxBuilder {
             Faults::new(self.fault_seed),
             Store::new(invoices, self.accept_any_invoice),
             described,
-            finished,
+            courier,
         ));
         let mut background = Vec::new();
         if let (Some(settings), Some(to_deliver)) = (self.webhooks, to_deliver) {

@@ -1,5 +1,6 @@
 //! Settlements: money the sandbox "pays out" for booked payments, produced on demand
-//! ([`crate::Sandbox::settle`], or `POST /admin/settle?date=YYYY-MM-DD`), and
+//! ([`crate::Sandbox::settle`], or `POST /admin/settle?date=YYYY-MM-DD`) and announced with a
+//! `SETTLEMENT_CREATED` webhook each when webhooks are configured, and
 //! `GET …/orgs/{organizationId}/settlements` (GetSettlements) and
 //! `GET …/orgs/{organizationId}/settlements/{settlementId}` (GetSettlementById).
 //!
@@ -62,6 +63,12 @@ pub struct Settlement {
 }
 
 impl Settlement {
+    /// The collection case's number: the sandbox makes one from the invoice id.
+    pub fn case_number(&self) -> String {
+        let case = self.invoice_id.simple().to_string();
+        format!("SBX-{}", case.get(..8).unwrap_or(&case))
+    }
+
     /// The JSON form (the spec's `Settlement`).
     fn render(&self) -> Value {
         let mut out = Map::new();
@@ -74,11 +81,7 @@ impl Settlement {
         if let Some(number) = &self.invoice_number {
             out.insert("invoiceNumber".into(), json!(number));
         }
-        let case = self.invoice_id.simple().to_string();
-        out.insert(
-            "caseNumber".into(),
-            json!(format!("SBX-{}", case.get(..8).unwrap_or(&case))),
-        );
+        out.insert("caseNumber".into(), json!(self.case_number()));
         out.insert("collectionType".into(), json!("REMINDER"));
         out.insert("currency".into(), json!(self.currency));
         if let Some(reference) = &self.customer_reference {

@@ -15,7 +15,7 @@ use crate::settlements::{Settlement, Settlements};
 use crate::stats::Counters;
 use crate::store::Store;
 use crate::token::TokenIssuer;
-use crate::webhooks::{AttemptLog, FinishedBatch};
+use crate::webhooks::{AttemptLog, Outgoing};
 
 /// Everything a running sandbox holds.
 #[derive(Debug)]
@@ -29,8 +29,8 @@ pub(crate) struct AppState {
     pub(crate) batch_created: Notify,
     /// Every webhook delivery attempt.
     pub(crate) webhook_log: AttemptLog,
-    /// Where finished batches go when webhooks are configured.
-    finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
+    /// Where events go, in the order they happen, when webhooks are configured.
+    courier: Option<mpsc::UnboundedSender<Outgoing>>,
     store: Mutex<Store>,
     /// Lock order: `store`, then `corrections`, then `invoices`, then `settlements`.
     corrections: Mutex<Corrections>,
@@ -52,7 +52,7 @@ impl AppState {
         faults: Faults,
         store: Store,
         invoices: Invoices,
-        finished: Option<mpsc::UnboundedSender<FinishedBatch>>,
+        courier: Option<mpsc::UnboundedSender<Outgoing>>,
     ) -> Self {
         Self {
             config,
@@ -62,7 +62,7 @@ impl AppState {
             stats: Counters::default(),
             batch_created: Notify::new(),
             webhook_log: AttemptLog::default(),
-            finished,
+            courier,
             store: Mutex::new(store),
             corrections: Mutex::new(Corrections::default()),
             invoices: Mutex::new(invoices),
@@ -104,13 +104,19 @@ impl AppState {
         lock(&self.settlements)
     }
 
-    /// Settles every booked payment not settled yet, on `date`.
+    /// Settles every booked payment not settled yet, on `date`, and hands a
+    /// `SETTLEMENT_CREATED` per new settlement to the webhook courier.
     pub(crate) fn settle(&self, date: chrono::NaiveDate) -> Vec<Settlement> {
         let store = self.observe();
         let corrections = self.corrections();
         let invoices = self.invoices();
-        self.settlements()
-            .settle(store.ledger(), corrections.ledger(), &invoices, date)
+        let created =
+            self.settlements()
+                .settle(store.ledger(), corrections.ledger(), &invoices, date);
+        // Sent while the store is locked, so no batch event can overtake them.
+        let now = chrono::Utc::now();
+        self.announce(created.iter().map(|s| Outgoing::settlement_created(s, now)));
+        created
     }
 
     /// The store after every due batch was processed (for reads).
@@ -123,8 +129,8 @@ impl AppState {
         drop(self.process(true));
     }
 
-    /// Processes due batches (all when `force`) and hands the finished ones to the webhook
-    /// courier, in the order they finished.
+    /// Processes due batches (all when `force`) and hands a `BATCH_COMPLETED` per finished
+    /// batch to the webhook courier, in the order they finished.
     fn process(&self, force: bool) -> MutexGuard<'_, Store> {
         let mut store = self.store();
         store.process_due(Instant::now(), force);
@@ -146,13 +152,18 @@ impl AppState {
             }
         }
         drop(corrections);
-        if let Some(courier) = &self.finished {
-            for batch in finished {
+        self.announce(finished.iter().map(Outgoing::batch_completed));
+        store
+    }
+
+    /// Hands events to the webhook courier, when webhooks are configured.
+    fn announce(&self, events: impl Iterator<Item = Outgoing>) {
+        if let Some(courier) = &self.courier {
+            for event in events {
                 // Fails only when the courier stopped (the sandbox is shutting down).
-                let _ = courier.send(batch);
+                let _ = courier.send(event);
             }
         }
-        store
     }
 
     /// A batch was created: the webhook clock looks at the queue again.

@@ -1,13 +1,14 @@
-//! Webhook delivery: `BATCH_COMPLETED` for every batch that finishes, posted to the configured
-//! URL with Amili's documented headers, signed, retried with backoff, and — on request —
-//! delivered twice or out of order.
+//! Webhook delivery: `BATCH_COMPLETED` for every batch that finishes and `SETTLEMENT_CREATED`
+//! for every settlement made, posted to the configured URL with Amili's documented headers,
+//! signed, retried with backoff, and — on request — delivered twice or out of order.
 //!
 //! Two tasks run while a webhook URL is configured:
 //!
 //! - the **clock** processes batches when they fall due (the sandbox otherwise processes them
 //!   lazily, when something reads its state), so a batch finishes — and its event is sent —
 //!   without anybody polling;
-//! - the **courier** takes the finished batches in order and delivers one event at a time:
+//! - the **courier** takes the events in the order they happened (batches finishing,
+//!   settlements made) and delivers one at a time:
 //!   each delivery is tried up to `attempts` times (pauses `backoff`, doubling, up to 30 s)
 //!   until the receiver answers 2xx; a timeout or a connection error counts as a failed attempt.
 //!
@@ -33,6 +34,7 @@ use uuid::Uuid;
 
 use crate::payments::IDEMPOTENCY_KEY_HEADER;
 use crate::server::REQUEST_ID_HEADER;
+use crate::settlements::Settlement;
 use crate::state::AppState;
 use crate::store::Status;
 
@@ -134,10 +136,11 @@ pub(crate) struct FinishedBatch {
 pub struct WebhookAttempt {
     /// The event's `id`.
     pub event_id: Uuid,
-    /// The event's `type` (`BATCH_COMPLETED`).
+    /// The event's `type` (`BATCH_COMPLETED` or `SETTLEMENT_CREATED`).
     pub event_type: String,
-    /// The batch the event is about.
-    pub batch_id: Uuid,
+    /// What the event is about: the batch of a `BATCH_COMPLETED`, the settlement of a
+    /// `SETTLEMENT_CREATED`.
+    pub subject_id: Uuid,
     /// The `IdempotencyKey` header (the same on every delivery of the event).
     pub idempotency_key: String,
     /// The `X-Amili-Request-Id` header (new for every request).
@@ -192,39 +195,70 @@ pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
     }
 }
 
-/// One event ready to go.
+const BATCH_COMPLETED: &str = "BATCH_COMPLETED";
+const SETTLEMENT_CREATED: &str = "SETTLEMENT_CREATED";
+
+/// One event ready to go: what the courier is handed, in the order things happened.
 #[derive(Debug, Clone)]
-struct Outgoing {
+pub(crate) struct Outgoing {
     event_id: Uuid,
-    batch_id: Uuid,
+    event_type: &'static str,
+    subject_id: Uuid,
     idempotency_key: String,
     body: bytes::Bytes,
 }
 
 impl Outgoing {
-    fn batch_completed(batch: &FinishedBatch) -> Self {
+    pub(crate) fn batch_completed(batch: &FinishedBatch) -> Self {
+        let data = json!({
+            "batchId": batch.batch_id,
+            "organizationId": batch.organization_id,
+            "status": batch.status.as_str(),
+        });
+        Self::new(BATCH_COMPLETED, batch.batch_id, batch.finished_at, data)
+    }
+
+    /// The documented data of `SETTLEMENT_CREATED`; `invoiceNumber` only when the sandbox
+    /// knows one (as in `GetSettlementById`).
+    pub(crate) fn settlement_created(settlement: &Settlement, at: DateTime<Utc>) -> Self {
+        let mut data = json!({
+            "settlementId": settlement.id,
+            "organizationId": settlement.organization_id,
+            "settlementDate": settlement.settlement_date.to_string(),
+            "invoiceId": settlement.invoice_id,
+            "caseNumber": settlement.case_number(),
+        });
+        if let (Some(number), Some(data)) = (&settlement.invoice_number, data.as_object_mut()) {
+            data.insert("invoiceNumber".into(), json!(number));
+        }
+        Self::new(SETTLEMENT_CREATED, settlement.id, at, data)
+    }
+
+    fn new(
+        event_type: &'static str,
+        subject_id: Uuid,
+        at: DateTime<Utc>,
+        data: serde_json::Value,
+    ) -> Self {
         let event_id = Uuid::new_v4();
         let body = json!({
             "id": event_id,
-            "type": "BATCH_COMPLETED",
+            "type": event_type,
             "source": "COLLECTION",
-            "timeStamp": batch.finished_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "data": {
-                "batchId": batch.batch_id,
-                "organizationId": batch.organization_id,
-                "status": batch.status.as_str(),
-            }
+            "timeStamp": at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "data": data,
         });
         Self {
             event_id,
-            batch_id: batch.batch_id,
+            event_type,
+            subject_id,
             idempotency_key: Uuid::new_v4().to_string(),
             body: bytes::Bytes::from(body.to_string()),
         }
     }
 }
 
-/// Delivers events one at a time, in the order batches finished (unless
+/// Delivers events one at a time, in the order they happened (unless
 /// [`WebhookFault::OutOfOrder`]).
 pub(crate) struct Courier {
     settings: WebhookSettings,
@@ -255,13 +289,13 @@ impl Courier {
     }
 
     /// Runs until the channel closes (the sandbox's state is gone).
-    pub(crate) async fn run(self, mut finished: mpsc::UnboundedReceiver<FinishedBatch>) {
+    pub(crate) async fn run(self, mut events: mpsc::UnboundedReceiver<Outgoing>) {
         let out_of_order = self.settings.faults.contains(&WebhookFault::OutOfOrder);
         let mut held: Option<Outgoing> = None;
         loop {
             let next = if held.is_some() {
                 tokio::select! {
-                    next = finished.recv() => next,
+                    next = events.recv() => next,
                     () = tokio::time::sleep(OUT_OF_ORDER_HOLD) => {
                         if let Some(event) = held.take() {
                             self.deliver(&event).await;
@@ -270,15 +304,14 @@ impl Courier {
                     }
                 }
             } else {
-                finished.recv().await
+                events.recv().await
             };
-            let Some(batch) = next else {
+            let Some(event) = next else {
                 if let Some(event) = held.take() {
                     self.deliver(&event).await;
                 }
                 return;
             };
-            let event = Outgoing::batch_completed(&batch);
             if out_of_order && held.is_none() {
                 held = Some(event);
                 continue;
@@ -311,7 +344,7 @@ impl Courier {
                 .http
                 .post(&self.settings.url)
                 .header("Content-Type", "application/json")
-                .header(EVENT_HEADER, "BATCH_COMPLETED")
+                .header(EVENT_HEADER, event.event_type)
                 .header(IDEMPOTENCY_KEY_HEADER, &event.idempotency_key)
                 .header(REQUEST_ID_HEADER, request_id.to_string())
                 .header(SIGNATURE_HEADER, &signature)
@@ -329,8 +362,8 @@ impl Courier {
             };
             let record = WebhookAttempt {
                 event_id: event.event_id,
-                event_type: "BATCH_COMPLETED".to_owned(),
-                batch_id: event.batch_id,
+                event_type: event.event_type.to_owned(),
+                subject_id: event.subject_id,
                 idempotency_key: event.idempotency_key.clone(),
                 request_id,
                 copy,
@@ -340,7 +373,8 @@ impl Courier {
             };
             let delivered = record.delivered();
             tracing::info!(
-                event_id = %event.event_id, batch_id = %event.batch_id, copy, attempt,
+                event_id = %event.event_id, event_type = event.event_type,
+                subject_id = %event.subject_id, copy, attempt,
                 status = ?record.status, error = ?record.error, "webhook delivery attempt"
             );
             self.state.stats.count_webhook(delivered);
@@ -354,7 +388,8 @@ impl Courier {
         }
         self.state.stats.count_webhook_given_up();
         tracing::warn!(
-            event_id = %event.event_id, batch_id = %event.batch_id, attempts,
+            event_id = %event.event_id, event_type = event.event_type,
+            subject_id = %event.subject_id, attempts,
             "webhook not delivered; giving up"
         );
     }

@@ -254,23 +254,14 @@ async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
             .await;
         api.wait_terminal(&url).await;
     }
-    let admin = format!(
-        "{}/admin/settle?date=2025-04-30",
-        api.sandbox
-            .api_url()
-            .trim_end_matches(amili_sandbox::API_BASE_PATH)
-    );
-    let answer: Value = api
+    let answer = api.admin_settle("2025-04-30").await;
+    assert_eq!(answer["data"].as_array().unwrap().len(), 5);
+    let bad = api
         .http
-        .post(&admin)
+        .post(api.admin_settle_url("2025-04-30x"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert_eq!(answer["data"].as_array().unwrap().len(), 5);
-    let bad = api.http.post(format!("{admin}x")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 
     let url = settlements_url(&api);

@@ -1,4 +1,5 @@
-//! Webhook delivery as a receiver sees it: the documented headers, the signature, the body;
+//! Webhook delivery as a receiver sees it: the documented headers, the signature, the body
+//! (of `BATCH_COMPLETED` and of `SETTLEMENT_CREATED`);
 //! retries after a non-2xx answer and after a timeout, with the same key; a bounded number of
 //! attempts; the command line's webhook flags.
 
@@ -106,8 +107,9 @@ fn hex_hmac(secret: &str, body: &[u8]) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
+/// A sandbox signing with `s3cret` for a receiver that answers 200, and one payment for
+/// `DEMO_INVOICES[1]` accepted: the batch's id and URL.
+async fn one_batch_signed(source_id: &str) -> (Api, Arc<Mutex<Vec<Received>>>, String, String) {
     let (url, received) = receiver(Arc::new(|_| (StatusCode::OK, Duration::ZERO))).await;
     let api = Api::start(
         Sandbox::builder()
@@ -116,12 +118,18 @@ async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
             .webhook_secret("s3cret"),
     )
     .await;
-    let (batch_id, _) = api
+    let (batch_id, batch_url) = api
         .accepted(
-            &json!({"payments": [payment(DEMO_INVOICES[1], "WH-1")]}),
+            &json!({"payments": [payment(DEMO_INVOICES[1], source_id)]}),
             None,
         )
         .await;
+    (api, received, batch_id, batch_url)
+}
+
+#[tokio::test]
+async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
+    let (api, received, batch_id, _) = one_batch_signed("WH-1").await;
     wait_for("a delivery", || api.sandbox.stats().webhooks_delivered == 1).await;
 
     let got = received.lock().expect("lock")[0].clone();
@@ -151,6 +159,51 @@ async fn a_finished_batch_is_posted_signed_with_the_documented_headers() {
         event["id"].as_str(),
         Some(header(&got.headers, "idempotencykey")),
         "the delivery key is not the event id"
+    );
+}
+
+#[tokio::test]
+async fn a_settlement_made_over_the_admin_route_is_posted_signed_after_its_batch() {
+    let (api, received, _, batch_url) = one_batch_signed("WH-S").await;
+    api.wait_terminal(&batch_url).await;
+    let answer = api.admin_settle("2025-04-30").await;
+    let settlement = answer["data"][0].clone();
+    wait_for("two deliveries", || {
+        api.sandbox.stats().webhooks_delivered == 2
+    })
+    .await;
+
+    let received = received.lock().expect("lock").clone();
+    let events: Vec<&str> = received
+        .iter()
+        .map(|r| header(&r.headers, "x-amili-event"))
+        .collect();
+    assert_eq!(events, ["BATCH_COMPLETED", "SETTLEMENT_CREATED"]);
+    let got = &received[1];
+    assert_eq!(
+        header(&got.headers, "x-webhook-signature"),
+        hex_hmac("s3cret", &got.body)
+    );
+    let event: Value = serde_json::from_slice(&got.body).expect("JSON");
+    assert_eq!(event["type"], "SETTLEMENT_CREATED");
+    assert_eq!(event["source"], "COLLECTION");
+    assert_eq!(
+        event["data"],
+        json!({
+            "settlementId": settlement["id"],
+            "organizationId": api.sandbox.organization_id().to_string(),
+            "settlementDate": "2025-04-30",
+            "invoiceId": DEMO_INVOICES[1].to_string(),
+            "invoiceNumber": settlement["invoiceNumber"],
+            "caseNumber": settlement["caseNumber"],
+        })
+    );
+    assert!(settlement["invoiceNumber"].is_string(), "{settlement}");
+    let attempts = api.sandbox.webhook_attempts();
+    assert_eq!(attempts[1].event_type, "SETTLEMENT_CREATED");
+    assert_eq!(
+        attempts[1].subject_id.to_string(),
+        settlement["id"].as_str().unwrap_or_default()
     );
 }
 

@@ -1,7 +1,9 @@
 //! End to end over loopback HTTP: the sandbox posts `BATCH_COMPLETED` for every batch that
 //! finishes, the receiver hands each finished batch to the handler exactly once — even when
 //! the sandbox delivers twice, out of order, or again after a failed first delivery — and a
-//! forged signature is refused with 401 and never reaches the handler.
+//! forged signature is refused with 401 and never reaches the handler. Every settlement the
+//! sandbox makes is announced with a `SETTLEMENT_CREATED` that names what `GetSettlementById`
+//! reads.
 
 mod common;
 
@@ -12,7 +14,9 @@ use std::time::Duration;
 use amili_payments::Uuid;
 use amili_payments::batches::BatchFilter;
 use amili_sandbox::{Sandbox, SandboxBuilder, WebhookFault};
-use amili_webhooks::{BatchStatus, Delivery, Event, HmacSha256Verifier, Receiver};
+use amili_webhooks::{
+    BatchStatus, Delivery, Envelope, Event, HmacSha256Verifier, Receiver, SettlementCreated,
+};
 use common::{SECRET, TestResult, client, payments, serve, wait_until};
 
 /// What the handler was given: every call, and the batches handled successfully.
@@ -123,7 +127,7 @@ async fn delivered_twice_and_out_of_order_each_batch_is_handled_once() -> TestRe
     let delivered: Vec<Uuid> = attempts
         .iter()
         .filter(|a| a.copy == 1)
-        .map(|a| a.batch_id)
+        .map(|a| a.subject_id)
         .collect();
     let finished = finish_order(&sandbox, &batches).await?;
     let swapped: Vec<Uuid> = finished
@@ -239,5 +243,80 @@ async fn batches_finish_and_are_announced_on_time_without_anybody_polling() -> T
     let request_ids: HashSet<Uuid> = attempts.iter().map(|a| a.request_id).collect();
     assert_eq!(request_ids.len(), attempts.len());
     assert!(attempts.iter().all(|a| a.event_type == "BATCH_COMPLETED"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_settlement_is_announced_once_and_names_what_get_settlement_reads() -> TestResult {
+    // Records the settlements handed to the handler; batch events are acknowledged.
+    let seen: Arc<Mutex<Vec<Envelope<SettlementCreated>>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let receiver =
+        Receiver::builder(HmacSha256Verifier::new(SECRET)).handler(move |delivery: Delivery| {
+            let log = Arc::clone(&log);
+            async move {
+                match delivery.event {
+                    Event::SettlementCreated(event) => {
+                        log.lock().map_err(|e| e.to_string())?.push(event);
+                        Ok(())
+                    }
+                    Event::BatchCompleted(_) => Ok(()),
+                    other => Err(format!("unexpected event {}", other.event_type())),
+                }
+            }
+        });
+    let served = serve(receiver).await?;
+    let sandbox = sandbox(&served.url)
+        .webhook_fault(WebhookFault::DeliverTwice)
+        .start()
+        .await?;
+    batches(&sandbox, "SETTLE", 3, &[]).await?;
+    sandbox.finish_batches();
+    wait_until("3 batch events delivered twice", || {
+        sandbox.stats().webhooks_delivered == 6
+    })
+    .await?;
+
+    let day = amili_payments::NaiveDate::from_ymd_opt(2025, 6, 30).ok_or("a date")?;
+    let made = sandbox.settle(day);
+    assert_eq!(made.len(), 3, "one settlement per invoice");
+    wait_until("3 settlement events delivered twice", || {
+        sandbox.stats().webhooks_delivered == 12
+    })
+    .await?;
+
+    let events = seen.lock().map_err(|e| e.to_string())?.clone();
+    assert_eq!(events.len(), 3, "each settlement handled once: {events:?}");
+    let announced: HashSet<Uuid> = events.iter().map(|e| e.data.settlement_id).collect();
+    let settled: HashSet<Uuid> = made.iter().map(|s| s.id).collect();
+    assert_eq!(announced, settled);
+    let client = client(&sandbox)?;
+    for event in &events {
+        let data = &event.data;
+        let read = client.settlement(data.settlement_id).await?;
+        assert_eq!(read.id, Some(data.settlement_id));
+        assert_eq!(read.invoice_id, data.invoice_id);
+        assert_eq!(read.invoice_number, data.invoice_number);
+        assert!(data.invoice_number.is_some(), "demo invoices have numbers");
+        assert_eq!(read.case_number, data.case_number);
+        assert_eq!(read.settlement_date, Some(day));
+        assert_eq!(data.settlement_date, Some(day));
+        assert_eq!(data.organization_id, Some(sandbox.organization_id()));
+    }
+    // The sandbox's own log: one key per settlement event, each delivered twice.
+    let mut copies: HashMap<Uuid, Vec<u32>> = HashMap::new();
+    for attempt in sandbox.webhook_attempts() {
+        if attempt.event_type == "SETTLEMENT_CREATED" && attempt.delivered() {
+            copies
+                .entry(attempt.subject_id)
+                .or_default()
+                .push(attempt.copy);
+        }
+    }
+    assert_eq!(copies.keys().copied().collect::<HashSet<_>>(), settled);
+    assert!(copies.values().all(|c| c == &[1, 2]), "{copies:?}");
+
+    // Nothing left to settle: no settlement, so no event.
+    assert!(sandbox.settle(day).is_empty());
     Ok(())
 }

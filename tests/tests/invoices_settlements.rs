@@ -1,5 +1,6 @@
 //! Invoices and settlements against the sandbox: invoice references resolved to ids (not
-//! found, ambiguous, answered from the cache without a request), payments booked on the
+//! found, ambiguous, answered from the cache without a request, every one answered and read
+//! once per call when the cache is smaller than the call), payments booked on the
 //! resolved invoices, and the settlements they produce listed across every page with exact
 //! money.
 
@@ -98,6 +99,72 @@ async fn references_resolve_to_invoices_and_repeats_come_from_the_cache() -> Tes
         "the cache answered"
     );
     assert_eq!(again[3].as_ref().ok(), Some(&id(5)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_call_with_more_references_than_the_cache_holds_answers_all_and_reads_each_once()
+-> TestResult {
+    let (sandbox, client) = start().await?;
+    let resolver = client
+        .invoice_resolver()
+        .with_concurrency(3)
+        .with_cache_capacity(2);
+    // 15 distinct references (by number, source id and id, and one unknown), each named
+    // twice, the repeats after the cache has filled several times over.
+    let mut distinct: Vec<(InvoiceRef, Option<Uuid>)> = Vec::new();
+    for n in [1, 4, 5, 6, 7] {
+        distinct.push((InvoiceRef::Number(format!("INV-{n}")), Some(id(n))));
+        distinct.push((InvoiceRef::SourceId(format!("erp-{n}")), Some(id(n))));
+    }
+    for n in [2, 3, 4, 5] {
+        distinct.push((InvoiceRef::Id(id(n)), Some(id(n))));
+    }
+    distinct.push((InvoiceRef::Number("INV-404".into()), None));
+    let references: Vec<InvoiceRef> = distinct
+        .iter()
+        .chain(distinct.iter())
+        .map(|(r, _)| r.clone())
+        .collect();
+
+    let reads_before = sandbox.stats().invoice_reads;
+    let answers = resolver.resolve(references.clone()).await;
+    assert_eq!(answers.len(), references.len());
+    for ((reference, expected), answer) in distinct.iter().chain(distinct.iter()).zip(&answers) {
+        match (expected, answer) {
+            (Some(expected), Ok(got)) => assert_eq!(got, expected, "{reference}"),
+            (None, Err(Unresolved::NotFound(r))) => assert_eq!(r, reference),
+            (expected, got) => panic!("{reference}: expected {expected:?}, got {got:?}"),
+        }
+    }
+    assert_eq!(
+        sandbox.stats().invoice_reads - reads_before,
+        15,
+        "one read per distinct reference, though the cache holds 2"
+    );
+    assert_eq!(resolver.cached(), 2);
+
+    // The next call finds the two kept answers and reads the 13 others again.
+    let again = resolver.resolve(references).await;
+    assert!(
+        again
+            .iter()
+            .zip(&answers)
+            .all(|(a, b)| a.as_ref().ok() == b.as_ref().ok()),
+        "{again:?}"
+    );
+    assert_eq!(sandbox.stats().invoice_reads - reads_before, 15 + 13);
+
+    // Without a cache every call reads every distinct reference.
+    let uncached = client.invoice_resolver().with_cache_capacity(0);
+    let reads_before = sandbox.stats().invoice_reads;
+    let answers = uncached
+        .resolve([InvoiceRef::Id(id(1)), InvoiceRef::Id(id(1))])
+        .await;
+    assert!(answers.iter().all(|a| a.as_ref().ok() == Some(&id(1))));
+    assert_eq!(uncached.cached(), 0);
+    uncached.resolve([InvoiceRef::Id(id(1))]).await;
+    assert_eq!(sandbox.stats().invoice_reads - reads_before, 2);
     Ok(())
 }
 

@@ -179,6 +179,28 @@ impl Api {
         (status, response.json().await.expect("json body"))
     }
 
+    /// `POST /admin/settle?date=…` (the sandbox's own route, no token).
+    pub fn admin_settle_url(&self, date: &str) -> String {
+        let root = self
+            .sandbox
+            .api_url()
+            .trim_end_matches(amili_sandbox::API_BASE_PATH)
+            .to_owned();
+        format!("{root}/admin/settle?date={date}")
+    }
+
+    /// Settles on `date` over the admin route; its JSON answer.
+    pub async fn admin_settle(&self, date: &str) -> Value {
+        self.http
+            .post(self.admin_settle_url(date))
+            .send()
+            .await
+            .expect("settle")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
     /// Polls the batch until it is not QUEUED (bounded by `DEADLINE`); returns its `data`.
     pub async fn wait_terminal(&self, batch_url: &str) -> Value {
         let started = Instant::now();
