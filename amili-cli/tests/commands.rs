@@ -59,6 +59,8 @@ fn schema_describes_one_row() {
         "date",
         "description",
         "uniqueSourcePaymentId",
+        "invoiceNumber",
+        "uniqueSourceInvoiceId",
     ] {
         assert!(
             schema["properties"].get(field).is_some(),
