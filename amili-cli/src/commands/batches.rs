@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use amili_payments::batches::{BatchFilter, BatchStatus};
 use amili_payments::{Batch, IdempotencyKey};
-use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::args::{ConnectionArgs, OutputArgs};
 use crate::config::{Tuning, connect, poller};
 use crate::exit::{Exit, UsageError};
+use crate::show;
 
 pub async fn get(
     id: Uuid,
@@ -62,49 +62,32 @@ pub async fn list(
         filter = filter.with_idempotency_key(key);
     }
     let conn = connect(connection, Tuning::default()).await?;
-    let mut stream = conn.client.batches(filter);
-    let mut count = 0usize;
-    let mut failure = None;
-    if !output.json {
-        println!(
-            "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
-            "BATCH", "TYPE", "STATUS", "CREATED", "SUCCEEDED", "FAILED"
-        );
-    }
-    while let Some(item) = stream.next().await {
-        if limit.is_some_and(|l| count >= l) {
-            break;
-        }
-        match item {
-            Ok(batch) => {
-                count += 1;
-                if output.json {
-                    println!("{}", serde_json::to_string(&batch)?);
-                } else {
-                    println!(
-                        "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
-                        batch.id,
-                        batch.kind.as_ref().map_or("-", |k| k.as_str()),
-                        batch.status.as_str(),
-                        batch
-                            .created_at
-                            .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
-                        batch.succeeded.len(),
-                        batch.failed.len()
-                    );
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    drop(stream);
+    let header = format!(
+        "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
+        "BATCH", "TYPE", "STATUS", "CREATED", "SUCCEEDED", "FAILED"
+    );
+    let result = show::listing(
+        conn.client.batches(filter),
+        limit,
+        output.json,
+        &header,
+        |batch: &Batch| {
+            format!(
+                "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
+                batch.id,
+                batch.kind.as_ref().map_or("-", |k| k.as_str()),
+                batch.status.as_str(),
+                batch
+                    .created_at
+                    .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                batch.succeeded.len(),
+                batch.failed.len()
+            )
+        },
+    )
+    .await;
     conn.close().await;
-    if let Some(e) = failure {
-        return Err(anyhow::anyhow!("listing batches: {e}"));
-    }
+    let count = result.map_err(|e| e.context("listing batches"))?;
     if !output.json {
         eprintln!("{count} batches");
     }
