@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::process::Output;
 use std::time::Duration;
 
 use amili_payments::NaiveDate;
@@ -12,8 +13,18 @@ use serde_json::Value;
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
 
+/// `amili ARGS` against the test's sandbox.
+fn run(env: &Env, args: &[&str]) -> Output {
+    env.amili().args(args).output().unwrap()
+}
+
+/// `amili ARGS` with no connection settings (for `--sandbox`).
+fn run_bare(args: &[&str]) -> Output {
+    amili_bare().args(args).output().unwrap()
+}
+
 /// The JSON Lines of a run's stdout.
-fn json_lines(out: &std::process::Output) -> Vec<Value> {
+fn json_lines(out: &Output) -> Vec<Value> {
     stdout(out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -50,11 +61,7 @@ fn day(text: &str) -> NaiveDate {
 fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
     let env = Env::new();
     let first = DEMO_INVOICES[0].to_string();
-    let out = env
-        .amili()
-        .args(["invoices", "get", &first])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "get", &first]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     for (key, value) in [
@@ -72,21 +79,13 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
             "{key} in\n{text}"
         );
     }
-    let out = env
-        .amili()
-        .args(["invoices", "get", &first, "--json"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "get", &first, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], first.as_str());
     assert_eq!(got["invoiceNumber"], "INV-2025-001");
 
-    let out = env
-        .amili()
-        .args(["invoices", "get", UNKNOWN])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "get", UNKNOWN]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let err = stderr(&out);
@@ -95,11 +94,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
         "{err}"
     );
 
-    let out = env
-        .amili()
-        .args(["invoices", "get", "INV-2025-001"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "get", "INV-2025-001"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("'INV-2025-001'"), "{}", stderr(&out));
     assert_eq!(env.sandbox.stats().invoice_reads, 3, "a bad id is not sent");
@@ -108,11 +103,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
 #[test]
 fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     let env = Env::new();
-    let out = env
-        .amili()
-        .args(["invoices", "list", "--json"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "list", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines = json_lines(&out);
     assert_eq!(ids(&lines, "id"), demo_ids(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
@@ -123,16 +114,12 @@ fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     );
 
     // The limit is reached on the second page: no third page is asked for.
-    let out = env
-        .amili()
-        .args(["invoices", "list", "--json", "--limit", "5"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "list", "--json", "--limit", "5"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(ids(&json_lines(&out), "id"), demo_ids(&[0, 1, 2, 3, 4]));
     assert_eq!(env.sandbox.stats().invoice_reads, 3 + 2);
 
-    let out = env.amili().args(["invoices", "list"]).output().unwrap();
+    let out = run(&env, &["invoices", "list"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
@@ -185,27 +172,22 @@ fn invoices_list_filters_combine() {
     );
     assert_eq!(list(&["--from", "2025-03-09T09:00:00Z"]), demo_ids(&[8, 9]));
 
-    let out = env
-        .amili()
-        .args(["invoices", "list", "--from", "yesterday"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "list", "--from", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("--from") && err.contains("yesterday"), "{err}");
 
-    let out = env
-        .amili()
-        .args([
+    let out = run(
+        &env,
+        &[
             "invoices",
             "list",
             "--from",
             "2025-03-05",
             "--to",
             "2025-03-01",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is after --to"), "{}", stderr(&out));
 }
@@ -222,11 +204,7 @@ fn a_listing_that_fails_midway_says_so_and_exits_1() {
             retry_after: None,
         },
     );
-    let out = env
-        .amili()
-        .args(["invoices", "list", "--json"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "list", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_lines(&out).len(), 4, "the first page was printed");
     let err = stderr(&out);
@@ -247,20 +225,15 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
     .unwrap();
     let env = Env::with(|b| b.seed_invoice_records(twins));
 
-    let out = env
-        .amili()
-        .args(["invoices", "find", "--number", "INV-2025-003", "--json"])
-        .output()
-        .unwrap();
+    let out = run(
+        &env,
+        &["invoices", "find", "--number", "INV-2025-003", "--json"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], DEMO_INVOICES[2].to_string());
 
-    let out = env
-        .amili()
-        .args(["invoices", "find", "--source-id", "erp-b"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "find", "--source-id", "erp-b"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         field(&stdout(&out), "invoice").as_deref(),
@@ -269,11 +242,7 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
         stdout(&out)
     );
 
-    let out = env
-        .amili()
-        .args(["invoices", "find", "--number", "INV-404"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "find", "--number", "INV-404"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     assert!(
@@ -282,11 +251,7 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
         stderr(&out)
     );
 
-    let out = env
-        .amili()
-        .args(["invoices", "find", "--number", "DUP-1"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["invoices", "find", "--number", "DUP-1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     let err = stderr(&out);
@@ -323,11 +288,7 @@ fn settlements_list_a_range_of_days_exactly() {
         ));
     }
     env.file("p.csv", &csv);
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--wait"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["payments", "submit", "p.csv", "--wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // 7 settlements on March 10th, then one more on the 11th.
     assert_eq!(env.sandbox.settle(day("2025-03-10")).len(), 7);
@@ -338,48 +299,27 @@ fn settlements_list_a_range_of_days_exactly() {
             DEMO_INVOICES[9]
         ),
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit", "q.csv", "--wait"])
-        .output()
-        .unwrap();
+    let out = run(&env, &["payments", "submit", "q.csv", "--wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(env.sandbox.settle(day("2025-03-11")).len(), 1);
 
+    // `settlements list --from F --to T MORE…`, which must succeed.
+    let list = |from: &str, to: &str, more: &[&str]| {
+        let mut args = vec!["settlements", "list", "--from", from, "--to", to];
+        args.extend(more);
+        let out = run(&env, &args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        out
+    };
     let reads = env.sandbox.stats().settlement_reads;
-    let out = env
-        .amili()
-        .args([
-            "settlements",
-            "list",
-            "--from",
-            "2025-03-01",
-            "--to",
-            "10.03.2025",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = list("2025-03-01", "10.03.2025", &["--json"]);
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 7, "the 11th is outside");
     assert_eq!(env.sandbox.stats().settlement_reads - reads, 3, "3 a page");
     assert_eq!(ids(&lines, "invoiceId"), demo_ids(&[0, 1, 2, 3, 4, 5, 6]));
     assert_eq!(lines[0]["amount"].to_string(), r#""0.3""#);
 
-    let out = env
-        .amili()
-        .args([
-            "settlements",
-            "list",
-            "--from",
-            "2025-03-10",
-            "--to",
-            "2025-03-11",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = list("2025-03-10", "2025-03-11", &[]);
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 1 + 8, "{text}");
     let first = text.lines().nth(1).unwrap_or_default();
@@ -396,22 +336,7 @@ fn settlements_list_a_range_of_days_exactly() {
         stderr(&out)
     );
 
-    let out = env
-        .amili()
-        .args([
-            "settlements",
-            "list",
-            "--from",
-            "2025-03-01",
-            "--to",
-            "2025-03-31",
-            "--limit",
-            "2",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = list("2025-03-01", "2025-03-31", &["--limit", "2", "--json"]);
     assert_eq!(json_lines(&out).len(), 2);
 
     let late = env
@@ -420,11 +345,7 @@ fn settlements_list_a_range_of_days_exactly() {
         .into_iter()
         .find(|s| s.settlement_date == day("2025-03-11"))
         .unwrap();
-    let out = env
-        .amili()
-        .args(["settlements", "get", &late.id.to_string()])
-        .output()
-        .unwrap();
+    let out = run(&env, &["settlements", "get", &late.id.to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     for (key, value) in [
@@ -438,11 +359,7 @@ fn settlements_list_a_range_of_days_exactly() {
         assert_eq!(field(&text, key), Some(value), "{key} in\n{text}");
     }
 
-    let out = env
-        .amili()
-        .args(["settlements", "get", UNKNOWN])
-        .output()
-        .unwrap();
+    let out = run(&env, &["settlements", "get", UNKNOWN]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -476,18 +393,17 @@ fn settlement_days_are_checked_before_anything_is_sent() {
         let err = stderr(&out);
         assert!(err.contains(flag) && err.contains(value), "{err}");
     }
-    let out = env
-        .amili()
-        .args([
+    let out = run(
+        &env,
+        &[
             "settlements",
             "list",
             "--from",
             "2025-03-31",
             "--to",
             "2025-03-01",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("--from 2025-03-31 is after --to 2025-03-01"),
@@ -499,38 +415,29 @@ fn settlement_days_are_checked_before_anything_is_sent() {
 
 #[test]
 fn lookups_work_against_the_embedded_sandbox() {
-    let out = amili_bare()
-        .args(["invoices", "list", "--sandbox", "--json"])
-        .output()
-        .unwrap();
+    let out = run_bare(&["invoices", "list", "--sandbox", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(json_lines(&out).len(), DEMO_INVOICES.len());
 
-    let out = amili_bare()
-        .args([
-            "invoices",
-            "find",
-            "--source-id",
-            "erp-order-9981",
-            "--sandbox",
-        ])
-        .output()
-        .unwrap();
+    let out = run_bare(&[
+        "invoices",
+        "find",
+        "--source-id",
+        "erp-order-9981",
+        "--sandbox",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("INV-2025-001"), "{}", stdout(&out));
 
-    let out = amili_bare()
-        .args([
-            "settlements",
-            "list",
-            "--from",
-            "2025-01-01",
-            "--to",
-            "2025-12-31",
-            "--sandbox",
-        ])
-        .output()
-        .unwrap();
+    let out = run_bare(&[
+        "settlements",
+        "list",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+        "--sandbox",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("0 settlements"), "{}", stderr(&out));
 }
