@@ -6,7 +6,7 @@ use amili_payments::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::args::{ConnectionArgs, OutputArgs};
-use crate::config::{Tuning, connect};
+use crate::config::with_client;
 use crate::exit::{Exit, UsageError};
 use crate::show::{self, instant, or_dash};
 
@@ -104,10 +104,9 @@ pub async fn run(command: InvoicesCommand) -> anyhow::Result<Exit> {
 }
 
 async fn get(id: Uuid, output: &OutputArgs, connection: &ConnectionArgs) -> anyhow::Result<Exit> {
-    let conn = connect(connection, Tuning::default()).await?;
-    let result = conn.client.invoice(id).await;
-    conn.close().await;
-    let invoice = result.map_err(|e| anyhow::anyhow!("invoice {id}: {e}"))?;
+    let invoice = with_client(connection, async |client| client.invoice(id).await)
+        .await?
+        .map_err(|e| anyhow::anyhow!("invoice {id}: {e}"))?;
     print_invoice(&invoice, output.json)?;
     Ok(Exit::Success)
 }
@@ -133,33 +132,34 @@ async fn list(args: ListArgs) -> anyhow::Result<Exit> {
     filter.customer_number = args.customer_number;
     filter.from = args.from;
     filter.to = args.to;
-    let conn = connect(&args.connection, Tuning::default()).await?;
     let header = format!(
         "{:<36} {:<16} {:<20} {:<10} {:<16} {:<8} {:>14} {:<8} CREATED",
         "INVOICE", "NUMBER", "SOURCE ID", "CUSTOMER", "TYPE", "STATUS", "AMOUNT", "CURRENCY"
     );
-    let result = show::listing(
-        conn.client.invoices(filter),
-        args.limit,
-        args.output.json,
-        &header,
-        |i: &Invoice| {
-            format!(
-                "{:<36} {:<16} {:<20} {:<10} {:<16} {:<8} {:>14} {:<8} {}",
-                i.id,
-                or_dash(i.invoice_number.as_ref()),
-                or_dash(i.unique_source_invoice_id.as_ref()),
-                or_dash(i.customer_number.as_ref()),
-                or_dash(i.kind.as_ref()),
-                or_dash(i.status.as_ref()),
-                or_dash(i.original_invoice_amount),
-                or_dash(i.currency.as_ref()),
-                or_dash(i.created_at.map(instant)),
-            )
-        },
-    )
-    .await;
-    conn.close().await;
+    let result = with_client(&args.connection, async |client| {
+        show::listing(
+            client.invoices(filter),
+            args.limit,
+            args.output.json,
+            &header,
+            |i: &Invoice| {
+                format!(
+                    "{:<36} {:<16} {:<20} {:<10} {:<16} {:<8} {:>14} {:<8} {}",
+                    i.id,
+                    or_dash(i.invoice_number.as_ref()),
+                    or_dash(i.unique_source_invoice_id.as_ref()),
+                    or_dash(i.customer_number.as_ref()),
+                    or_dash(i.kind.as_ref()),
+                    or_dash(i.status.as_ref()),
+                    or_dash(i.original_invoice_amount),
+                    or_dash(i.currency.as_ref()),
+                    or_dash(i.created_at.map(instant)),
+                )
+            },
+        )
+        .await
+    })
+    .await?;
     let count = result.map_err(|e| e.context("listing invoices"))?;
     if !args.output.json {
         eprintln!("{count} invoices");
@@ -182,23 +182,19 @@ async fn find(
     };
     // The library's resolver decides "exactly one" (and names the reference and the
     // matches when not); the invoice it found is then read whole.
-    let conn = connect(connection, Tuning::default()).await?;
-    let resolved = conn
-        .client
-        .invoice_resolver()
-        .resolve([reference.clone()])
-        .await;
-    let result = match resolved.into_iter().next() {
-        Some(Ok(id)) => conn
-            .client
-            .invoice(id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{reference}: reading invoice {id}: {e}")),
-        Some(Err(unresolved)) => Err(anyhow::anyhow!("{unresolved}")),
-        None => Err(anyhow::anyhow!("{reference}: the look-up gave no answer")),
-    };
-    conn.close().await;
-    print_invoice(&result?, output.json)?;
+    let invoice = with_client(connection, async |client| {
+        let resolved = client.invoice_resolver().resolve([reference.clone()]).await;
+        match resolved.into_iter().next() {
+            Some(Ok(id)) => client
+                .invoice(id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{reference}: reading invoice {id}: {e}")),
+            Some(Err(unresolved)) => Err(anyhow::anyhow!("{unresolved}")),
+            None => Err(anyhow::anyhow!("{reference}: the look-up gave no answer")),
+        }
+    })
+    .await??;
+    print_invoice(&invoice, output.json)?;
     Ok(Exit::Success)
 }
 

@@ -9,7 +9,7 @@ use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::args::{ConnectionArgs, OutputArgs};
-use crate::config::{Tuning, connect};
+use crate::config::with_client;
 use crate::exit::{Exit, UsageError};
 use crate::show::{self, or_dash};
 
@@ -72,9 +72,8 @@ async fn list(
     if from > to {
         return Err(UsageError(format!("--from {from} is after --to {to}")).into());
     }
-    let conn = connect(connection, Tuning::default()).await?;
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-    let stream = conn.client.settlements(from, to).inspect(|item| {
+    let mut count_totals = |item: &Result<Settlement, _>| {
         if let Ok(Settlement {
             amount: Some(amount),
             currency,
@@ -85,24 +84,27 @@ async fn list(
                 .entry(currency.clone().unwrap_or_else(|| "?".to_owned()))
                 .or_default() += *amount;
         }
-    });
+    };
     let header = format!(
         "{:<36} {:<10} {:>14} {:<8} {:<36} NUMBER",
         "SETTLEMENT", "DATE", "AMOUNT", "CURRENCY", "INVOICE"
     );
-    let result = show::listing(stream, limit, output.json, &header, |s: &Settlement| {
-        format!(
-            "{:<36} {:<10} {:>14} {:<8} {:<36} {}",
-            or_dash(s.id),
-            or_dash(s.settlement_date),
-            or_dash(s.amount),
-            or_dash(s.currency.as_ref()),
-            or_dash(s.invoice_id),
-            or_dash(s.invoice_number.as_ref()),
-        )
+    let result = with_client(connection, async |client| {
+        let stream = client.settlements(from, to).inspect(&mut count_totals);
+        show::listing(stream, limit, output.json, &header, |s: &Settlement| {
+            format!(
+                "{:<36} {:<10} {:>14} {:<8} {:<36} {}",
+                or_dash(s.id),
+                or_dash(s.settlement_date),
+                or_dash(s.amount),
+                or_dash(s.currency.as_ref()),
+                or_dash(s.invoice_id),
+                or_dash(s.invoice_number.as_ref()),
+            )
+        })
+        .await
     })
-    .await;
-    conn.close().await;
+    .await?;
     let count = result.map_err(|e| e.context(format!("listing settlements {from} to {to}")))?;
     if !output.json {
         let totals: Vec<String> = totals
@@ -119,10 +121,9 @@ async fn list(
 }
 
 async fn get(id: Uuid, output: &OutputArgs, connection: &ConnectionArgs) -> anyhow::Result<Exit> {
-    let conn = connect(connection, Tuning::default()).await?;
-    let result = conn.client.settlement(id).await;
-    conn.close().await;
-    let s = result.map_err(|e| anyhow::anyhow!("settlement {id}: {e}"))?;
+    let s = with_client(connection, async |client| client.settlement(id).await)
+        .await?
+        .map_err(|e| anyhow::anyhow!("settlement {id}: {e}"))?;
     let amount = show::money(s.amount, s.currency.as_ref());
     show::record(
         &s,
