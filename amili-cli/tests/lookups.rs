@@ -441,3 +441,34 @@ fn lookups_work_against_the_embedded_sandbox() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("0 settlements"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    // More JSON than a pipe holds, so the command is still writing when the reader leaves.
+    let many: Vec<amili_sandbox::SeedInvoice> = (0..600u128)
+        .map(|n| {
+            amili_sandbox::SeedInvoice::new(
+                uuid::Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0000 + n),
+                format!("BULK-{n:04}-{}", "x".repeat(100)),
+            )
+        })
+        .collect();
+    let env = Env::with(|b| b.seed_invoice_records(many));
+    let mut child = env
+        .amili_std()
+        .args(["invoices", "list", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).unwrap();
+    assert!(first.contains(&DEMO_INVOICES[0].to_string()), "{first}");
+    drop(reader);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let pages = env.sandbox.stats().invoice_reads;
+    assert!(pages < 610 / 4, "it stopped asking for pages: {pages}");
+}
