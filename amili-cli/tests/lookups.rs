@@ -215,6 +215,38 @@ fn a_listing_that_fails_midway_says_so_and_exits_1() {
 }
 
 #[test]
+fn invoice_amounts_are_printed_exactly() {
+    let priced = parse_invoice_csv(
+        "priced.csv",
+        "invoiceId,invoiceNumber,originalInvoiceAmount,currency\n\
+         7b0c1d3e-0000-4000-8000-0000000000a1,BIG-1,1234567890123.45,NOK\n\
+         7b0c1d3e-0000-4000-8000-0000000000a2,SMALL-1,0.30,SEK\n",
+    )
+    .unwrap();
+    let env = Env::with(|b| b.demo_invoices(false).seed_invoice_records(priced));
+
+    let out = run(&env, &["invoices", "list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(rows[1].contains(" 1234567890123.45 NOK "), "{}", rows[1]);
+    assert!(rows[2].contains(" 0.3 SEK "), "{}", rows[2]);
+
+    let out = run(&env, &["invoices", "find", "--number", "BIG-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        field(&stdout(&out), "amount").as_deref(),
+        Some("1234567890123.45 NOK")
+    );
+
+    let out = run(&env, &["invoices", "list", "--json"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines[0]["originalInvoiceAmount"], "1234567890123.45");
+    assert_eq!(lines[1]["currency"], "SEK");
+}
+
+#[test]
 fn invoices_find_exactly_one_none_or_ambiguous() {
     let twins = parse_invoice_csv(
         "twins.csv",
