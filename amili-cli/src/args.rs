@@ -1,5 +1,5 @@
 //! The command line: `amili payments …`, `amili corrections …`, `amili batches …`,
-//! `amili token check`, `amili sandbox`.
+//! `amili invoices …`, `amili settlements …`, `amili token check`, `amili sandbox`, …
 
 use std::path::PathBuf;
 
@@ -11,7 +11,8 @@ use crate::input::Format;
 pub const MAX_CHUNK_SIZE: u64 = 100_000;
 use crate::report::ReportFormat;
 
-/// Report payments to Amili's AutoCollect API from files and follow the batches Amili creates.
+/// Report payments to Amili's AutoCollect API from files and follow the batches Amili creates;
+/// look up invoices and settlements.
 ///
 /// Connection settings come from flags, then `AMILI_*` environment variables, then defaults.
 /// `--sandbox` runs against an embedded local Amili instead (no credentials, no network).
@@ -37,6 +38,12 @@ pub enum Command {
     /// Look at the batches Amili created.
     #[command(subcommand)]
     Batches(BatchesCommand),
+    /// Look up invoices: by id, filtered listings, by invoice number or your own id.
+    #[command(subcommand)]
+    Invoices(crate::commands::invoices::InvoicesCommand),
+    /// List what Amili paid out over a range of days, or show one settlement.
+    #[command(subcommand)]
+    Settlements(crate::commands::settlements::SettlementsCommand),
     /// Check credentials.
     #[command(subcommand)]
     Token(TokenCommand),

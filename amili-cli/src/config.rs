@@ -167,6 +167,18 @@ pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Co
     })
 }
 
+/// Runs `call` with a client for `args` (default tuning), then closes the connection
+/// (stopping the embedded sandbox) whatever `call` returned: the look-up commands' frame.
+pub async fn with_client<T>(
+    args: &ConnectionArgs,
+    call: impl AsyncFnOnce(&Client) -> T,
+) -> anyhow::Result<T> {
+    let conn = connect(args, Tuning::default()).await?;
+    let result = call(&conn.client).await;
+    conn.close().await;
+    Ok(result)
+}
+
 /// The poller the CLI follows batches with: quick at first (the sandbox and small batches
 /// finish in moments), at most every 5 s, giving up after `timeout` per batch.
 pub fn poller(client: &Client, timeout: Duration) -> Poller<'_> {

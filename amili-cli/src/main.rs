@@ -1,7 +1,8 @@
 //! `amili`: report payments from files to Amili's AutoCollect API and follow them.
 //!
 //! See `amili --help`. Exit codes: 0 success, 1 some payments or corrections failed /
-//! unknown / not sent, 2 usage or validation error.
+//! unknown / not sent (or a look-up found nothing, more than one, or failed), 2 usage or
+//! validation error.
 
 mod args;
 mod commands;
@@ -11,6 +12,7 @@ mod input;
 mod kind;
 mod output;
 mod report;
+mod show;
 mod spool;
 mod submit;
 mod validate;
@@ -97,6 +99,8 @@ async fn run(command: Command) -> anyhow::Result<Exit> {
         Command::Completions { shell } => commands::completions::print(shell),
         Command::Man { dir } => commands::completions::man(&dir),
         Command::Webhooks(command) => commands::webhooks::run(command).await,
+        Command::Invoices(command) => commands::invoices::run(command).await,
+        Command::Settlements(command) => commands::settlements::run(command).await,
     }
 }
 

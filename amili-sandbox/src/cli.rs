@@ -52,7 +52,7 @@ pub struct Args {
 
     /// A CSV file of invoices to know, with numbers and source ids (repeatable). Header:
     /// invoiceId,invoiceNumber and optionally uniqueSourceInvoiceId, customerNumber, type,
-    /// status; values without commas or quotes.
+    /// status, originalInvoiceAmount with currency; values without commas or quotes.
     #[arg(long = "seed-invoices-csv", value_name = "FILE")]
     pub seed_invoices_csv: Vec<std::path::PathBuf>,
 

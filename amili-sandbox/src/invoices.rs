@@ -16,6 +16,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -54,6 +55,8 @@ pub struct SeedInvoice {
     pub status: String,
     /// `createdAt`.
     pub created_at: DateTime<Utc>,
+    /// `originalInvoiceAmount`, exact, with its `currency` (absent unless set).
+    pub original_invoice_amount: Option<(Decimal, String)>,
 }
 
 impl SeedInvoice {
@@ -75,6 +78,7 @@ impl SeedInvoice {
             invoice_type: "PAYMENT_REMINDER".into(),
             status: "OPEN".into(),
             created_at: demo_epoch(),
+            original_invoice_amount: None,
         }
     }
 
@@ -99,6 +103,12 @@ impl SeedInvoice {
     /// Sets `status`.
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = status.into();
+        self
+    }
+
+    /// Sets `originalInvoiceAmount` and `currency`.
+    pub fn original_invoice_amount(mut self, amount: Decimal, currency: impl Into<String>) -> Self {
+        self.original_invoice_amount = Some((amount, currency.into()));
         self
     }
 
@@ -128,6 +138,10 @@ impl SeedInvoice {
         }
         out.insert("type".into(), json!(self.invoice_type));
         out.insert("status".into(), json!(self.status));
+        if let Some((amount, currency)) = &self.original_invoice_amount {
+            out.insert("originalInvoiceAmount".into(), exact_number(*amount));
+            out.insert("currency".into(), json!(currency));
+        }
         out.insert(
             "createdAt".into(),
             json!(self.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
@@ -167,8 +181,9 @@ pub fn demo_invoices() -> Vec<SeedInvoice> {
 }
 
 /// Reads invoices from CSV text: a header naming `invoiceId` and `invoiceNumber`, optionally
-/// `uniqueSourceInvoiceId`, `customerNumber`, `type`, `status`; one invoice per line, values
-/// without commas or quotes. `source` names the file in errors, which give the line.
+/// `uniqueSourceInvoiceId`, `customerNumber`, `type`, `status`, `originalInvoiceAmount` with
+/// `currency`; one invoice per line, values without commas or quotes. `source` names the
+/// file in errors, which give the line.
 ///
 /// ```
 /// let invoices = amili_sandbox::parse_invoice_csv(
@@ -183,7 +198,8 @@ pub fn demo_invoices() -> Vec<SeedInvoice> {
 /// # Errors
 ///
 /// A message naming `source`, the line and the column for a missing `invoiceId` column, a
-/// line with another number of values than the header, or an `invoiceId` that is not a UUID.
+/// line with another number of values than the header, an `invoiceId` that is not a UUID, or
+/// an `originalInvoiceAmount` that is not a decimal number or has no `currency`.
 pub fn parse_invoice_csv(source: &str, text: &str) -> Result<Vec<SeedInvoice>, String> {
     let mut lines = text
         .lines()
@@ -226,9 +242,26 @@ pub fn parse_invoice_csv(source: &str, text: &str) -> Result<Vec<SeedInvoice>, S
         if let Some(status) = value("status") {
             invoice.status = status.to_owned();
         }
+        if let Some(raw) = value("originalInvoiceAmount") {
+            let amount = raw.parse::<Decimal>().map_err(|_| {
+                format!(
+                    "{source}: line {line_number}: originalInvoiceAmount {raw:?} is not a decimal number"
+                )
+            })?;
+            let currency = value("currency").ok_or_else(|| {
+                format!("{source}: line {line_number}: originalInvoiceAmount without a currency")
+            })?;
+            invoice.original_invoice_amount = Some((amount, currency.to_owned()));
+        }
         invoices.push(invoice);
     }
     Ok(invoices)
+}
+
+/// `amount` as an exact JSON number: its own digits, never through f64.
+pub(crate) fn exact_number(amount: Decimal) -> Value {
+    let text = amount.normalize().to_string();
+    serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!(text))
 }
 
 /// Every invoice the sandbox describes, in seeding order (the list's order).
@@ -391,6 +424,43 @@ mod tests {
         assert_eq!(
             demo[0].unique_source_invoice_id.as_deref(),
             Some("erp-order-9981")
+        );
+    }
+
+    #[test]
+    fn csv_amounts_are_exact_and_need_a_currency() {
+        let invoices = parse_invoice_csv(
+            "a.csv",
+            "invoiceId,invoiceNumber,originalInvoiceAmount,currency\n\
+             4f163819-178d-470c-a246-d6768476a6ec,INV-1,1234.50,NOK\n\
+             de300000-0000-4000-8000-000000000001,INV-2,,\n",
+        )
+        .expect("a valid file");
+        assert_eq!(
+            invoices[0].original_invoice_amount,
+            Some((Decimal::new(123450, 2), "NOK".to_owned()))
+        );
+        assert_eq!(invoices[1].original_invoice_amount, None);
+        let rendered = invoices[0].render(Uuid::nil());
+        assert_eq!(rendered["originalInvoiceAmount"].to_string(), "1234.5");
+        assert_eq!(rendered["currency"], "NOK");
+
+        let no_currency = parse_invoice_csv(
+            "a.csv",
+            "invoiceId,originalInvoiceAmount\n4f163819-178d-470c-a246-d6768476a6ec,10\n",
+        );
+        assert_eq!(
+            no_currency.err().as_deref(),
+            Some("a.csv: line 2: originalInvoiceAmount without a currency")
+        );
+        let not_a_number = parse_invoice_csv(
+            "a.csv",
+            "invoiceId,originalInvoiceAmount,currency\n\
+             4f163819-178d-470c-a246-d6768476a6ec,12 kr,NOK\n",
+        );
+        assert_eq!(
+            not_a_number.err().as_deref(),
+            Some("a.csv: line 2: originalInvoiceAmount \"12 kr\" is not a decimal number")
         );
     }
 

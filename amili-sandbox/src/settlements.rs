@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::auth::{self, parse_uuid};
 use crate::corrections::BookedCorrection;
 use crate::error::ApiError;
-use crate::invoices::Invoices;
+use crate::invoices::{Invoices, exact_number};
 use crate::ledger::BookedPayment;
 use crate::state::AppState;
 use crate::{paging, request};
@@ -87,12 +87,7 @@ impl Settlement {
         if let Some(reference) = &self.customer_reference {
             out.insert("customerReference".into(), json!(reference));
         }
-        // An exact JSON number: the decimal's own digits, never through f64.
-        let amount = self.amount.normalize().to_string();
-        out.insert(
-            "amount".into(),
-            serde_json::from_str::<Value>(&amount).unwrap_or_else(|_| json!(amount)),
-        );
+        out.insert("amount".into(), exact_number(self.amount));
         Value::Object(out)
     }
 }

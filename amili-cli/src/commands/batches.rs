@@ -4,22 +4,21 @@ use std::time::Duration;
 
 use amili_payments::batches::{BatchFilter, BatchStatus};
 use amili_payments::{Batch, IdempotencyKey};
-use futures::StreamExt as _;
 use uuid::Uuid;
 
 use crate::args::{ConnectionArgs, OutputArgs};
-use crate::config::{Tuning, connect, poller};
+use crate::config::{poller, with_client};
 use crate::exit::{Exit, UsageError};
+use crate::show;
 
 pub async fn get(
     id: Uuid,
     output: &OutputArgs,
     connection: &ConnectionArgs,
 ) -> anyhow::Result<Exit> {
-    let conn = connect(connection, Tuning::default()).await?;
-    let result = conn.client.batch(id).await;
-    conn.close().await;
-    let batch = result.map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
+    let batch = with_client(connection, async |client| client.batch(id).await)
+        .await?
+        .map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
     print_batch(&batch, output.json)?;
     Ok(Exit::Success)
 }
@@ -30,12 +29,13 @@ pub async fn wait(
     output: &OutputArgs,
     connection: &ConnectionArgs,
 ) -> anyhow::Result<Exit> {
-    let conn = connect(connection, Tuning::default()).await?;
-    let result = poller(&conn.client, Duration::from_secs(timeout))
-        .until_done(id)
-        .await;
-    conn.close().await;
-    let batch = result.map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
+    let batch = with_client(connection, async |client| {
+        poller(client, Duration::from_secs(timeout))
+            .until_done(id)
+            .await
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
     print_batch(&batch, output.json)?;
     Ok(if batch.status == BatchStatus::Success {
         Exit::Success
@@ -61,50 +61,34 @@ pub async fn list(
             .map_err(|e| UsageError(format!("--idempotency-key: {e}")))?;
         filter = filter.with_idempotency_key(key);
     }
-    let conn = connect(connection, Tuning::default()).await?;
-    let mut stream = conn.client.batches(filter);
-    let mut count = 0usize;
-    let mut failure = None;
-    if !output.json {
-        println!(
-            "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
-            "BATCH", "TYPE", "STATUS", "CREATED", "SUCCEEDED", "FAILED"
-        );
-    }
-    while let Some(item) = stream.next().await {
-        if limit.is_some_and(|l| count >= l) {
-            break;
-        }
-        match item {
-            Ok(batch) => {
-                count += 1;
-                if output.json {
-                    println!("{}", serde_json::to_string(&batch)?);
-                } else {
-                    println!(
-                        "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
-                        batch.id,
-                        batch.kind.as_ref().map_or("-", |k| k.as_str()),
-                        batch.status.as_str(),
-                        batch
-                            .created_at
-                            .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
-                        batch.succeeded.len(),
-                        batch.failed.len()
-                    );
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    drop(stream);
-    conn.close().await;
-    if let Some(e) = failure {
-        return Err(anyhow::anyhow!("listing batches: {e}"));
-    }
+    let header = format!(
+        "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
+        "BATCH", "TYPE", "STATUS", "CREATED", "SUCCEEDED", "FAILED"
+    );
+    let result = with_client(connection, async |client| {
+        show::listing(
+            client.batches(filter),
+            limit,
+            output.json,
+            &header,
+            |batch: &Batch| {
+                format!(
+                    "{:<36} {:<8} {:<10} {:<25} {:>9} {:>6}",
+                    batch.id,
+                    batch.kind.as_ref().map_or("-", |k| k.as_str()),
+                    batch.status.as_str(),
+                    batch
+                        .created_at
+                        .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                    batch.succeeded.len(),
+                    batch.failed.len()
+                )
+            },
+        )
+        .await
+    })
+    .await?;
+    let count = result.map_err(|e| e.context("listing batches"))?;
     if !output.json {
         eprintln!("{count} batches");
     }
