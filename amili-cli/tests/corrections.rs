@@ -23,24 +23,16 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     let env = Env::new();
     // The payments they correct.
     let payments = env.file("p.csv", &csv_rows("P", 2));
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&payments)
-        .arg("--wait")
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &payments, &["--wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let paid_before = env.sandbox.paid_on(DEMO_INVOICES[0]);
 
     let input = corrections_file(&env);
-    let out = env
-        .amili()
-        .args(["corrections", "submit"])
-        .arg(&input)
-        .args(["--wait", "--report", "report.csv"])
-        .output()
-        .unwrap();
+    let out = env.run(
+        &["corrections", "submit"],
+        &input,
+        &["--wait", "--report", "report.csv"],
+    );
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
     assert!(so.contains("2 rows: 2 succeeded (1 batch)"), "{so}");
@@ -73,12 +65,7 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
 
     // The ledger remembers them (apart from payments): the same file sends nothing again.
     let requests = env.sandbox.stats().correction_requests;
-    let out = env
-        .amili()
-        .args(["corrections", "submit"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = env.run(&["corrections", "submit"], &input, &[]);
     let so = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
     assert!(so.contains("2 rows: 2 already accepted"), "{so}");
@@ -103,13 +90,7 @@ fn a_lost_answer_is_settled_by_its_key_and_nothing_is_booked_twice() {
     env.sandbox
         .faults()
         .push(Route::CreateCorrections, Fault::DropAfterProcessing);
-    let out = env
-        .amili()
-        .args(["corrections", "submit"])
-        .arg(&input)
-        .arg("--wait")
-        .output()
-        .unwrap();
+    let out = env.run(&["corrections", "submit"], &input, &["--wait"]);
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
     assert!(so.contains("2 rows: 2 succeeded"), "{so}");
@@ -133,12 +114,7 @@ fn bad_corrections_are_all_reported_with_lines_and_nothing_is_sent() {
             id = DEMO_INVOICES[3]
         ),
     );
-    let out = env
-        .amili()
-        .args(["corrections", "submit"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = env.run(&["corrections", "submit"], &input, &[]);
     let se = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{se}");
     for expected in [
@@ -154,12 +130,7 @@ fn bad_corrections_are_all_reported_with_lines_and_nothing_is_sent() {
     }
     assert_eq!(env.sandbox.stats().correction_requests, 0);
 
-    let out = env
-        .amili()
-        .args(["corrections", "validate"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = env.run(&["corrections", "validate"], &input, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stdout(&out).contains("4 of 5 rows are invalid"),
@@ -179,13 +150,7 @@ fn a_correction_amili_refuses_is_failed_with_its_reason_and_exit_1() {
             DEMO_INVOICES[4]
         ),
     );
-    let out = env
-        .amili()
-        .args(["corrections", "submit"])
-        .arg(&input)
-        .args(["--wait", "--json"])
-        .output()
-        .unwrap();
+    let out = env.run(&["corrections", "submit"], &input, &["--wait", "--json"]);
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(1), "stdout:\n{so}\nstderr:\n{se}");
     let summary: serde_json::Value = serde_json::from_str(so.trim()).unwrap();

@@ -24,13 +24,11 @@ fn payments_named_by_invoice_number_are_booked_on_their_invoices() {
         ),
     );
     let reads_before = env.sandbox.stats().invoice_reads;
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .args(["--wait", "--report", "report.json"])
-        .output()
-        .unwrap();
+    let out = env.run(
+        &["payments", "submit"],
+        &input,
+        &["--wait", "--report", "report.json"],
+    );
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
     assert!(se.contains("looking up 2 invoice references"), "{se}");
@@ -76,13 +74,7 @@ fn payments_named_by_source_invoice_id_in_json_lines() {
         ]
         .join("\n"),
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .arg("--wait")
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &input, &["--wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut booked: Vec<Uuid> = env.sandbox.ledger().iter().map(|p| p.invoice_id).collect();
     booked.sort();
@@ -110,12 +102,7 @@ fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
              INV-NOPE,DIRECT_PAYMENT,12.345,NOK,2025-03-09,d,BAD-4\n"
         ),
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &input, &[]);
     let se = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{se}");
     assert!(
@@ -147,13 +134,11 @@ fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
     assert_eq!(env.booked(), 0);
 
     // --skip-invalid sends the one good row, and reports the others with their reference.
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .args(["--skip-invalid", "--wait", "--report", "r.csv"])
-        .output()
-        .unwrap();
+    let out = env.run(
+        &["payments", "submit"],
+        &input,
+        &["--skip-invalid", "--wait", "--report", "r.csv"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(env.booked(), 1);
     let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
@@ -175,12 +160,7 @@ fn a_failed_look_up_sends_nothing_and_says_why() {
         "refs.csv",
         &format!("{BY_NUMBER}INV-2025-002,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,F-1\n"),
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &input, &[]);
     let se = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{se}");
     assert!(
@@ -191,13 +171,7 @@ fn a_failed_look_up_sends_nothing_and_says_why() {
     assert_eq!(env.sandbox.stats().payment_requests, 0);
 
     // Once Amili answers, the same command sends it.
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .arg("--wait")
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &input, &["--wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(env.sandbox.ledger()[0].invoice_id, DEMO_INVOICES[1]);
 }
@@ -209,12 +183,7 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
         "both.csv",
         "invoiceId,invoiceNumber,type,amount,currency,date,description,uniqueSourcePaymentId\n",
     );
-    let out = env
-        .amili()
-        .args(["payments", "validate"])
-        .arg(&both_columns)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "validate"], &both_columns, &[]);
     let se = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{se}");
     assert!(
@@ -229,12 +198,7 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
             DEMO_INVOICES[0]
         ),
     );
-    let out = env
-        .amili()
-        .args(["payments", "validate"])
-        .arg(&twice)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "validate"], &twice, &[]);
     let se = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{se}");
     assert!(
@@ -248,12 +212,7 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
         &format!("{BY_NUMBER}INV-ANY,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,O-1\n"),
     );
     let reads_before = env.sandbox.stats().invoice_reads;
-    let out = env
-        .amili()
-        .args(["payments", "validate"])
-        .arg(&offline)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "validate"], &offline, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("1 distinct invoice reference"),

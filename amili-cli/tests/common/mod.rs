@@ -100,6 +100,16 @@ impl Env {
         cmd
     }
 
+    /// Runs `amili COMMAND… FILE EXTRA…` against the sandbox and waits for it.
+    pub fn run(&self, command: &[&str], file: &Path, extra: &[&str]) -> std::process::Output {
+        self.amili()
+            .args(command)
+            .arg(file)
+            .args(extra)
+            .output()
+            .expect("amili runs")
+    }
+
     /// A library client for the test's sandbox (to look at what the CLI did from the outside).
     pub fn client(&self) -> amili_payments::Client {
         amili_payments::Client::builder()
