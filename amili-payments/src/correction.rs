@@ -216,7 +216,7 @@ impl Serialize for Correction {
         s.serialize_field("invoiceId", &self.invoice_id)?;
         s.serialize_field("amount", &amili_api::Amount::from(self.amount))?;
         s.serialize_field("currency", &self.currency)?;
-        s.serialize_field("date", &self.date)?;
+        s.serialize_field("date", &crate::wire_date::WireDate(&self.date))?;
         s.serialize_field("description", &self.description)?;
         s.end()
     }

@@ -147,6 +147,7 @@ mod submission;
 mod submittable;
 mod token;
 pub mod validation;
+mod wire_date;
 
 pub use backoff::Backoff;
 pub use batches::Batch;

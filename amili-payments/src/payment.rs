@@ -196,7 +196,7 @@ impl Serialize for Payment {
         s.serialize_field("type", &self.payment_type)?;
         s.serialize_field("amount", &amili_api::Amount::from(self.amount))?;
         s.serialize_field("currency", &self.currency)?;
-        s.serialize_field("date", &self.date)?;
+        s.serialize_field("date", &crate::wire_date::WireDate(&self.date))?;
         s.serialize_field("description", &self.description)?;
         s.serialize_field("uniqueSourcePaymentId", &self.unique_source_payment_id)?;
         s.end()
