@@ -99,3 +99,59 @@ fn an_unwritable_place_is_a_clear_error() {
         .unwrap_or_default();
     assert!(err.contains("/proc/no/such"), "{err}");
 }
+
+#[tokio::test]
+async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let batch = Uuid::new_v4();
+    let pending_key = IdempotencyKey::random();
+    {
+        // A file as the first schema wrote it: the scope's text in every row.
+        let old = rusqlite::Connection::open(&path)?;
+        old.execute_batch(
+            "CREATE TABLE items (
+                 scope TEXT NOT NULL, id TEXT NOT NULL, fingerprint BLOB NOT NULL,
+                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
+                 updated_at INTEGER NOT NULL, PRIMARY KEY (scope, id));
+             CREATE INDEX items_by_key ON items (scope, key);
+             PRAGMA user_version = 1;",
+        )?;
+        let row = "INSERT INTO items VALUES (?1, ?2, ?3, ?4, 'gone-owner', ?5, 0)";
+        old.execute(
+            row,
+            rusqlite::params![SCOPE, "P-1", [1u8; 32].as_slice(), "k1", batch.to_string()],
+        )?;
+        old.execute(
+            row,
+            rusqlite::params![
+                "other org",
+                "P-1",
+                [1u8; 32].as_slice(),
+                pending_key.as_str(),
+                None::<String>
+            ],
+        )?;
+    }
+    let ledger = SqliteLedger::open(&path, SCOPE)?;
+    let key = IdempotencyKey::random();
+    assert_eq!(
+        ledger.claim(&key, &items(&["P-1"], &[1u8; 32])).await?,
+        [Claim::AlreadyAccepted { batch_id: batch }]
+    );
+    let other = SqliteLedger::open(&path, "other org")?;
+    assert_eq!(
+        other.claim(&key, &items(&["P-1"], &[1u8; 32])).await?,
+        [Claim::Pending { key: pending_key }]
+    );
+    let mut scopes: Vec<String> = Vec::new();
+    ledger.for_each_item(true, |item| {
+        scopes.push(item.scope);
+        Ok(())
+    })?;
+    assert_eq!(scopes, [SCOPE, "other org"]);
+    // Opening again leaves the moved file as it is.
+    drop(SqliteLedger::open(&path, SCOPE)?);
+    assert_eq!(SqliteLedger::open(&path, SCOPE)?.items()?.len(), 1);
+    Ok(())
+}
