@@ -3,16 +3,21 @@
 //! into the library's raw input type and validated by the library.
 
 use amili_payments::validation::{AmountInput, FieldError, InputFormat};
-use amili_payments::{Correction, CorrectionInput, Payment, PaymentInput, Submittable};
-use serde::Serialize;
+use amili_payments::{
+    Correction, CorrectionInput, DateTime, Decimal, Payment, PaymentInput, PaymentType,
+    Submittable, Utc, Uuid,
+};
+use anyhow::Context as _;
 use serde::de::DeserializeOwned;
+
+use crate::spool::{Fields, Record};
 
 /// The columns that may name the invoice instead of `invoiceId`: resolved to an `invoiceId`
 /// through Amili's invoice look-ups before anything is sent.
 pub const REFERENCE_FIELDS: [&str; 2] = ["invoiceNumber", "uniqueSourceInvoiceId"];
 
 /// A kind of row a file can hold; the library's [`Submittable`] items.
-pub trait FileKind: Submittable + Serialize + DeserializeOwned {
+pub trait FileKind: Submittable + Sized {
     /// The library's raw row, every field optional.
     type Input: Default + DeserializeOwned;
 
@@ -44,6 +49,40 @@ pub trait FileKind: Submittable + Serialize + DeserializeOwned {
 
     /// The library's one validation path for the kind.
     fn validate(input: Self::Input, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
+
+    /// Writes the validated item into its spool record (see `spool.rs`).
+    fn spool(&self, record: &mut Record<'_>);
+
+    /// Reads an item back from its spool record, through the library's builder (which checks
+    /// every field again).
+    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Self>;
+}
+
+/// The fields both kinds spool the same way: amount, currency, date.
+fn spool_money_and_date(
+    record: &mut Record<'_>,
+    amount: Decimal,
+    currency: &str,
+    date: &DateTime<Utc>,
+) {
+    record.bytes(&amount.mantissa().to_le_bytes());
+    record.bytes(&amount.scale().to_le_bytes());
+    record.text(currency);
+    record.bytes(&date.timestamp().to_le_bytes());
+    record.bytes(&date.timestamp_subsec_nanos().to_le_bytes());
+}
+
+fn unspool_money_and_date<'a>(
+    fields: &mut Fields<'a>,
+) -> anyhow::Result<(Decimal, &'a str, DateTime<Utc>)> {
+    let mantissa = i128::from_le_bytes(fields.bytes()?);
+    let scale = u32::from_le_bytes(fields.bytes()?);
+    let amount = Decimal::try_from_i128_with_scale(mantissa, scale)?;
+    let currency = fields.text()?;
+    let seconds = i64::from_le_bytes(fields.bytes()?);
+    let nanos = u32::from_le_bytes(fields.bytes()?);
+    let date = DateTime::from_timestamp(seconds, nanos).context("a date out of range")?;
+    Ok((amount, currency, date))
 }
 
 /// The raw text of the fields both kinds have that messages quote.
@@ -107,6 +146,29 @@ impl FileKind for Payment {
     fn validate(input: PaymentInput, format: &InputFormat) -> Result<Payment, Vec<FieldError>> {
         Payment::from_input_with(input, format)
     }
+
+    fn spool(&self, record: &mut Record<'_>) {
+        record.bytes(self.invoice_id().as_bytes());
+        record.text(self.payment_type().as_str());
+        spool_money_and_date(record, self.amount(), self.currency().code(), &self.date());
+        record.text(self.description());
+        record.text(self.unique_source_payment_id());
+    }
+
+    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Payment> {
+        let invoice_id = Uuid::from_bytes(fields.bytes()?);
+        let payment_type = PaymentType::from(fields.text()?);
+        let (amount, currency, date) = unspool_money_and_date(fields)?;
+        Ok(Payment::builder()
+            .invoice_id(invoice_id)
+            .payment_type(payment_type)
+            .amount(amount)
+            .currency(currency)
+            .date(date)
+            .description(fields.text()?)
+            .unique_source_payment_id(fields.text()?)
+            .build()?)
+    }
 }
 
 impl FileKind for Correction {
@@ -156,5 +218,23 @@ impl FileKind for Correction {
         format: &InputFormat,
     ) -> Result<Correction, Vec<FieldError>> {
         Correction::from_input_with(input, format)
+    }
+
+    fn spool(&self, record: &mut Record<'_>) {
+        record.bytes(self.invoice_id().as_bytes());
+        spool_money_and_date(record, self.amount(), self.currency().code(), &self.date());
+        record.text(self.description());
+    }
+
+    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Correction> {
+        let invoice_id = Uuid::from_bytes(fields.bytes()?);
+        let (amount, currency, date) = unspool_money_and_date(fields)?;
+        Ok(Correction::builder()
+            .invoice_id(invoice_id)
+            .amount(amount)
+            .currency(currency)
+            .date(date)
+            .description(fields.text()?)
+            .build()?)
     }
 }

@@ -1,22 +1,23 @@
 //! The spool: what reading the file found, row by row, in a temporary file, so that the file
 //! is read and validated once and sending streams from here with flat memory.
 //!
-//! One line per row: `<line>\t<item JSON>` for a valid row (a payment or a correction),
-//! `<line>\t!<JSON of the invalid row>` for a row that failed validation (reported, not
-//! sent). A valid item is read back with the library's own `Deserialize`, which checks it
-//! again: the spool is a file on disk like any other input.
+//! One framed record per row: its length (4 bytes, little-endian), the row's line (8 bytes),
+//! a tag (valid or invalid), then fields — a valid item's in the compact form its kind writes
+//! ([`FileKind::spool`]: numbers as bytes, texts length-prefixed, no JSON, no date or amount
+//! text to parse again), an invalid row's three report texts. A valid item is read back
+//! through the library's builder ([`FileKind::unspool`]), which checks every field again: the
+//! spool is a file on disk like any other input.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
-
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 use std::marker::PhantomData;
 
 use anyhow::Context as _;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+
+use crate::kind::FileKind;
 
 /// An invalid row, kept for the report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct InvalidRow {
     pub source_id: String,
     pub invoice_id: String,
@@ -29,11 +30,14 @@ pub enum Spooled<K> {
     Invalid { line: u64, row: InvalidRow },
 }
 
+const VALID: u8 = 0;
+const INVALID: u8 = 1;
+
 /// Writes the spool while the file is read.
 pub struct SpoolWriter {
     file: tempfile::NamedTempFile,
     writer: BufWriter<File>,
-    buf: Vec<u8>,
+    record: Vec<u8>,
 }
 
 impl SpoolWriter {
@@ -43,18 +47,14 @@ impl SpoolWriter {
         Ok(SpoolWriter {
             file,
             writer,
-            buf: Vec::with_capacity(512),
+            record: Vec::with_capacity(512),
         })
     }
 
-    pub fn item(&mut self, line: u64, item: &impl Serialize) -> anyhow::Result<()> {
-        self.buf.clear();
-        write!(self.buf, "{line}\t")?;
-        serde_json::to_writer(&mut self.buf, item)?;
-        self.buf.push(b'\n');
-        self.writer
-            .write_all(&self.buf)
-            .context("cannot write the spool")
+    pub fn item<K: FileKind>(&mut self, line: u64, item: &K) -> anyhow::Result<()> {
+        self.start(line, VALID);
+        item.spool(&mut Record(&mut self.record));
+        self.write()
     }
 
     pub fn invalid(
@@ -64,19 +64,26 @@ impl SpoolWriter {
         invoice_id: &str,
         reason: &str,
     ) -> anyhow::Result<()> {
-        self.buf.clear();
-        write!(self.buf, "{line}\t!")?;
-        serde_json::to_writer(
-            &mut self.buf,
-            &InvalidRow {
-                source_id: source_id.to_owned(),
-                invoice_id: invoice_id.to_owned(),
-                reason: reason.to_owned(),
-            },
-        )?;
-        self.buf.push(b'\n');
+        self.start(line, INVALID);
+        let mut record = Record(&mut self.record);
+        record.text(source_id);
+        record.text(invoice_id);
+        record.text(reason);
+        self.write()
+    }
+
+    fn start(&mut self, line: u64, tag: u8) {
+        self.record.clear();
+        self.record.extend_from_slice(&line.to_le_bytes());
+        self.record.push(tag);
+    }
+
+    fn write(&mut self) -> anyhow::Result<()> {
+        // A row is at most 64 KiB of input (`input::MAX_ROW_BYTES`): its record fits.
+        let length = u32::try_from(self.record.len()).context("a spool record is too long")?;
         self.writer
-            .write_all(&self.buf)
+            .write_all(&length.to_le_bytes())
+            .and_then(|()| self.writer.write_all(&self.record))
             .context("cannot write the spool")
     }
 
@@ -87,9 +94,50 @@ impl SpoolWriter {
         Ok(SpoolReader {
             _file: self.file,
             reader,
-            buf: Vec::with_capacity(512),
+            record: Vec::with_capacity(512),
             kind: PhantomData,
         })
+    }
+}
+
+/// The fields of one record being written.
+pub struct Record<'a>(&'a mut Vec<u8>);
+
+impl Record<'_> {
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// A text, prefixed with its length.
+    pub fn text(&mut self, text: &str) {
+        // Texts come from rows of at most 64 KiB.
+        let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        self.0.extend_from_slice(&length.to_le_bytes());
+        self.0.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// The fields of one record being read, in the order they were written.
+pub struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    pub fn bytes<const N: usize>(&mut self) -> anyhow::Result<[u8; N]> {
+        let (head, rest) = self
+            .0
+            .split_first_chunk::<N>()
+            .context("the spool is damaged: a record ends early")?;
+        self.0 = rest;
+        Ok(*head)
+    }
+
+    pub fn text(&mut self) -> anyhow::Result<&'a str> {
+        let length = usize::try_from(u32::from_le_bytes(self.bytes()?))?;
+        if self.0.len() < length {
+            anyhow::bail!("the spool is damaged: a text ends early");
+        }
+        let (text, rest) = self.0.split_at(length);
+        self.0 = rest;
+        std::str::from_utf8(text).context("the spool is damaged: a text is not UTF-8")
     }
 }
 
@@ -97,33 +145,132 @@ impl SpoolWriter {
 pub struct SpoolReader<K> {
     _file: tempfile::NamedTempFile,
     reader: BufReader<File>,
-    buf: Vec<u8>,
+    record: Vec<u8>,
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K: DeserializeOwned> SpoolReader<K> {
+impl<K: FileKind> SpoolReader<K> {
     /// The next row, or `None` at the end.
     pub fn next_row(&mut self) -> anyhow::Result<Option<Spooled<K>>> {
-        self.buf.clear();
-        if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
-            return Ok(None);
+        let mut length = [0u8; 4];
+        match self.reader.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e).context("cannot read the spool"),
         }
-        let text = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-        let tab = text
-            .iter()
-            .position(|b| *b == b'\t')
-            .context("the spool is damaged")?;
-        let line: u64 = std::str::from_utf8(&text[..tab])?.parse()?;
-        let rest = &text[tab + 1..];
-        Ok(Some(match rest.strip_prefix(b"!") {
-            Some(json) => Spooled::Invalid {
+        self.record.clear();
+        let length = u64::from(u32::from_le_bytes(length));
+        (&mut self.reader)
+            .take(length)
+            .read_to_end(&mut self.record)
+            .context("cannot read the spool")?;
+        let mut fields = Fields(&self.record);
+        let line = u64::from_le_bytes(fields.bytes()?);
+        let [tag] = fields.bytes()?;
+        Ok(Some(match tag {
+            VALID => Spooled::Valid {
                 line,
-                row: serde_json::from_slice(json).context("the spool is damaged")?,
+                item: K::unspool(&mut fields)
+                    .with_context(|| format!("the spool is damaged at line {line}"))?,
             },
-            None => Spooled::Valid {
+            INVALID => Spooled::Invalid {
                 line,
-                item: serde_json::from_slice(rest).context("the spool is damaged")?,
+                row: InvalidRow {
+                    source_id: fields.text()?.to_owned(),
+                    invoice_id: fields.text()?.to_owned(),
+                    reason: fields.text()?.to_owned(),
+                },
             },
+            other => anyhow::bail!("the spool is damaged: tag {other} at line {line}"),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amili_payments::{Correction, Decimal, Payment, Uuid};
+
+    #[test]
+    fn rows_come_back_as_they_went_in() -> anyhow::Result<()> {
+        let payment = Payment::builder()
+            .invoice_id(Uuid::from_u128(7))
+            .amount(Decimal::new(450_050, 2))
+            .currency("NOK")
+            .date("2016-12-31T23:59:60.25Z".parse()?)
+            .description("a \"quoted\" text, æøå, 100 %")
+            .unique_source_payment_id("P-1")
+            .build()?;
+        let correction = Correction::builder()
+            .invoice_id(Uuid::from_u128(8))
+            .amount(Decimal::new(-15, 1))
+            .currency("SEK")
+            .date("2025-03-10T09:00:00.123456789Z".parse()?)
+            .build()?;
+        let mut writer = SpoolWriter::new()?;
+        writer.item(2, &payment)?;
+        writer.invalid(
+            3,
+            "P-2",
+            "not-a-uuid",
+            "invoiceId: \"not-a-uuid\" is not a UUID",
+        )?;
+        writer.item(4, &payment)?;
+        let mut reader = writer.finish::<Payment>()?;
+        let Some(Spooled::Valid { line: 2, item }) = reader.next_row()? else {
+            anyhow::bail!("line 2 is not the payment");
+        };
+        assert_eq!(item, payment);
+        let Some(Spooled::Invalid { line: 3, row }) = reader.next_row()? else {
+            anyhow::bail!("line 3 is not the invalid row");
+        };
+        assert_eq!(row.invoice_id, "not-a-uuid");
+        assert!(matches!(
+            reader.next_row()?,
+            Some(Spooled::Valid { line: 4, .. })
+        ));
+        assert!(reader.next_row()?.is_none());
+
+        let mut writer = SpoolWriter::new()?;
+        writer.item(9, &correction)?;
+        let mut reader = writer.finish::<Correction>()?;
+        let Some(Spooled::Valid { item, .. }) = reader.next_row()? else {
+            anyhow::bail!("no correction");
+        };
+        assert_eq!(item.id(), correction.id());
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_spool_is_an_error_not_a_payment() -> anyhow::Result<()> {
+        // A record whose fields read but which the library refuses (the currency).
+        let mut writer = SpoolWriter::new()?;
+        writer.start(2, VALID);
+        let mut record = Record(&mut writer.record);
+        record.bytes(Uuid::from_u128(7).as_bytes());
+        record.text("DIRECT_PAYMENT");
+        record.bytes(&100i128.to_le_bytes());
+        record.bytes(&0u32.to_le_bytes());
+        record.text("nok!");
+        record.bytes(&1_741_600_000i64.to_le_bytes());
+        record.bytes(&0u32.to_le_bytes());
+        record.text("");
+        record.text("P-1");
+        writer.write()?;
+        // And a record cut short.
+        writer.start(3, VALID);
+        Record(&mut writer.record).text("P-");
+        writer.write()?;
+        let mut reader = writer.finish::<Payment>()?;
+        for line in [2, 3] {
+            let error = reader.next_row().err().map(|e| format!("{e:#}"));
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(&format!("the spool is damaged at line {line}"))),
+                "{error:?}"
+            );
+        }
+        Ok(())
     }
 }
