@@ -39,8 +39,12 @@ impl<R: Read> Read for CrlfToLf<R> {
                 return Ok(usize::from(held));
             }
             let end = start + n;
-            let mut out = 0;
-            let mut i = 0;
+            // Most files have no `\r` at all: then there is nothing to move.
+            let Some(first_cr) = memchr::memchr(b'\r', &buf[..end]) else {
+                return Ok(end);
+            };
+            let mut out = first_cr;
+            let mut i = first_cr;
             while i < end {
                 let byte = buf[i];
                 if byte == b'\r' && i + 1 < end && buf[i + 1] == b'\n' {
