@@ -14,39 +14,56 @@ use uuid::Uuid;
 
 use crate::StoredItem;
 
-/// The schema, versioned with `PRAGMA user_version`. Scopes (long texts: API URL and
-/// organization) are numbered once in `scopes`, so the items and both their indexes carry a
-/// small integer instead (a claim of 20,000 payments: 7 % fewer instructions than with the
-/// text in every row). Statements that find a request's items by its key name
-/// `INDEXED BY ledger_items_by_key`: both indexes start with the scope, and without
-/// statistics SQLite may pick the primary key and scan the whole scope.
+/// The schema, versioned with `PRAGMA user_version`.
+///
+/// - `scopes` numbers each scope (a long text: API URL and organization) once.
+/// - `requests`: one row per request (its idempotency key, the run that owns it, and once
+///   known the batch Amili made of it): what a request's items share is written once, and
+///   recording a result updates one row, not one per item.
+/// - `ledger_items`: one small row per item (scope, id, fingerprint, request), keyed by
+///   (scope, id) in a `WITHOUT ROWID` table; found by request through `ledger_items_by_request`.
+///
+/// Against one table with everything in every row (schema 1), a 20,000-payment CLI
+/// submission runs 27 % fewer instructions in the ledger (callgrind).
 const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS scopes (
     id   INTEGER PRIMARY KEY,
     name TEXT    NOT NULL UNIQUE
 );
+CREATE TABLE IF NOT EXISTS requests (
+    id         INTEGER PRIMARY KEY,
+    scope      INTEGER NOT NULL REFERENCES scopes (id),
+    key        TEXT    NOT NULL,
+    owner      TEXT    NOT NULL,
+    batch_id   TEXT,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (scope, key)
+);
 CREATE TABLE IF NOT EXISTS ledger_items (
     scope       INTEGER NOT NULL REFERENCES scopes (id),
     id          TEXT    NOT NULL,
     fingerprint BLOB    NOT NULL,
-    key         TEXT    NOT NULL,
-    owner       TEXT    NOT NULL,
-    batch_id    TEXT,
-    updated_at  INTEGER NOT NULL,
+    request     INTEGER NOT NULL REFERENCES requests (id),
     PRIMARY KEY (scope, id)
-);
-CREATE INDEX IF NOT EXISTS ledger_items_by_key ON ledger_items (scope, key);
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ledger_items_by_request ON ledger_items (request);
 ";
 
-/// From schema 1 (one `items` table with the scope's text in every row): every row moves,
-/// in the transaction that creates schema 2.
+/// From schema 1 (one `items` table, everything in every row): every row moves, in the
+/// transaction that creates schema 2. The items of one key shared their owner, batch and
+/// time (claims and results were written per request).
 const FROM_SCHEMA_1: &str = "
 INSERT OR IGNORE INTO scopes (name) SELECT DISTINCT scope FROM items;
-INSERT INTO ledger_items (scope, id, fingerprint, key, owner, batch_id, updated_at)
-    SELECT scopes.id, items.id, items.fingerprint, items.key, items.owner, items.batch_id,
-           items.updated_at
-    FROM items JOIN scopes ON scopes.name = items.scope;
+INSERT INTO requests (scope, key, owner, batch_id, updated_at)
+    SELECT scopes.id, items.key, MIN(items.owner), MAX(items.batch_id), MAX(items.updated_at)
+    FROM items JOIN scopes ON scopes.name = items.scope
+    GROUP BY scopes.id, items.key;
+INSERT INTO ledger_items (scope, id, fingerprint, request)
+    SELECT scopes.id, items.id, items.fingerprint, requests.id
+    FROM items
+    JOIN scopes ON scopes.name = items.scope
+    JOIN requests ON requests.scope = scopes.id AND requests.key = items.key;
 DROP TABLE items;
 ";
 
@@ -162,8 +179,11 @@ impl SqliteLedger {
         let connection = lock(&self.connection);
         let mut statement = connection
             .prepare(
-                "SELECT scopes.name, ledger_items.id, key, batch_id, updated_at
-                 FROM ledger_items JOIN scopes ON scopes.id = ledger_items.scope
+                "SELECT scopes.name, ledger_items.id, requests.key, requests.batch_id,
+                        requests.updated_at
+                 FROM ledger_items
+                 JOIN scopes ON scopes.id = ledger_items.scope
+                 JOIN requests ON requests.id = ledger_items.request
                  WHERE ?1 OR ledger_items.scope = ?2 ORDER BY scopes.name, ledger_items.id",
             )
             .map_err(|e| self.error("read", &e))?;
@@ -214,18 +234,37 @@ impl SqliteLedger {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.error("write", &e))?;
         let now = unix_now();
+        // The request's row (a second round of claims under one key finds it).
+        transaction
+            .prepare_cached(
+                "INSERT INTO requests (scope, key, owner, batch_id, updated_at)
+                 VALUES (?1, ?2, ?3, NULL, ?4) ON CONFLICT (scope, key) DO NOTHING",
+            )
+            .and_then(|mut insert| {
+                insert.execute(params![self.scope_id, key.as_str(), self.owner, now])
+            })
+            .map_err(|e| self.error("write", &e))?;
+        let request: i64 = transaction
+            .prepare_cached("SELECT id FROM requests WHERE scope = ?1 AND key = ?2")
+            .and_then(|mut select| {
+                select.query_row(params![self.scope_id, key.as_str()], |row| row.get(0))
+            })
+            .map_err(|e| self.error("read", &e))?;
         let mut claims = Vec::with_capacity(items.len());
         let mut claimed_any = false;
         {
             let mut select = transaction
                 .prepare_cached(
-                    "SELECT fingerprint, key, owner, batch_id FROM ledger_items WHERE scope = ?1 AND id = ?2",
+                    "SELECT ledger_items.fingerprint, requests.key, requests.owner,
+                            requests.batch_id
+                     FROM ledger_items JOIN requests ON requests.id = ledger_items.request
+                     WHERE ledger_items.scope = ?1 AND ledger_items.id = ?2",
                 )
                 .map_err(|e| self.error("read", &e))?;
             let mut insert = transaction
                 .prepare_cached(
-                    "INSERT INTO ledger_items (scope, id, fingerprint, key, owner, batch_id, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT (scope, id) DO NOTHING",
+                    "INSERT INTO ledger_items (scope, id, fingerprint, request)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, id) DO NOTHING",
                 )
                 .map_err(|e| self.error("write", &e))?;
             let in_flight = lock(&self.in_flight);
@@ -236,9 +275,7 @@ impl SqliteLedger {
                         self.scope_id,
                         item.id,
                         item.fingerprint.as_slice(),
-                        key.as_str(),
-                        self.owner,
-                        now
+                        request
                     ])
                     .map_err(|e| self.error("write", &e))?;
                 if inserted == 1 {
@@ -282,6 +319,14 @@ impl SqliteLedger {
                 claims.push(claim);
             }
         }
+        // A request that claimed nothing is not sent: no row is left for it.
+        transaction
+            .execute(
+                "DELETE FROM requests WHERE id = ?1 AND NOT EXISTS
+                     (SELECT 1 FROM ledger_items WHERE request = ?1)",
+                params![request],
+            )
+            .map_err(|e| self.error("write", &e))?;
         transaction.commit().map_err(|e| self.error("write", &e))?;
         if claimed_any {
             lock(&self.in_flight).insert(key.as_str().to_owned());
@@ -293,8 +338,10 @@ impl SqliteLedger {
         let connection = lock(&self.connection);
         let mut statement = connection
             .prepare_cached(
-                "SELECT id, fingerprint FROM ledger_items INDEXED BY ledger_items_by_key
-                 WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL ORDER BY id",
+                "SELECT ledger_items.id, ledger_items.fingerprint
+                 FROM requests JOIN ledger_items ON ledger_items.request = requests.id
+                 WHERE requests.scope = ?1 AND requests.key = ?2 AND requests.batch_id IS NULL
+                 ORDER BY ledger_items.id",
             )
             .map_err(|e| self.error("read", &e))?;
         let rows = statement
@@ -322,8 +369,9 @@ impl SqliteLedger {
         let owners: Vec<String> = {
             let mut statement = transaction
                 .prepare_cached(
-                    "SELECT DISTINCT owner FROM ledger_items INDEXED BY ledger_items_by_key
-                     WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                    "SELECT owner FROM requests
+                     WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL
+                       AND EXISTS (SELECT 1 FROM ledger_items WHERE request = requests.id)",
                 )
                 .map_err(|e| self.error("read", &e))?;
             let rows = statement
@@ -345,7 +393,7 @@ impl SqliteLedger {
         }
         transaction
             .execute(
-                "UPDATE ledger_items INDEXED BY ledger_items_by_key SET owner = ?3, updated_at = ?4
+                "UPDATE requests SET owner = ?3, updated_at = ?4
                  WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
                 params![self.scope_id, key.as_str(), self.owner, unix_now()],
             )
@@ -356,29 +404,57 @@ impl SqliteLedger {
     }
 
     fn record_now(&self, key: &IdempotencyKey, settled: &Settled) -> Result<(), LedgerError> {
-        let connection = lock(&self.connection);
+        let mut connection = lock(&self.connection);
         // A lost result is recovered from the request's key; a lost claim could not be.
         connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| self.error("write", &e))?;
-        let now = unix_now();
-        let result = match settled {
-            Settled::Accepted { batch_id } => connection.execute(
-                "UPDATE ledger_items INDEXED BY ledger_items_by_key SET batch_id = ?3, updated_at = ?4
-                 WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
-                params![self.scope_id, key.as_str(), batch_id.to_string(), now],
-            ),
-            Settled::NotBooked => connection.execute(
-                "DELETE FROM ledger_items INDEXED BY ledger_items_by_key WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
-                params![self.scope_id, key.as_str()],
-            ),
-            // Stays pending under the key; a later claim settles it by looking it up.
-            _ => Ok(0),
-        };
+        let result = self.write_result(&mut connection, key, settled);
         let restored = connection.pragma_update(None, "synchronous", "FULL");
         result.map_err(|e| self.error("write", &e))?;
         restored.map_err(|e| self.error("write", &e))?;
         lock(&self.in_flight).remove(key.as_str());
+        Ok(())
+    }
+
+    fn write_result(
+        &self,
+        connection: &mut Connection,
+        key: &IdempotencyKey,
+        settled: &Settled,
+    ) -> rusqlite::Result<()> {
+        let request = params![self.scope_id, key.as_str()];
+        match settled {
+            Settled::Accepted { batch_id } => {
+                connection.execute(
+                    "UPDATE requests SET batch_id = ?3, updated_at = ?4
+                     WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                    params![
+                        self.scope_id,
+                        key.as_str(),
+                        batch_id.to_string(),
+                        unix_now()
+                    ],
+                )?;
+            }
+            // Not booked: its items are free to be claimed again.
+            Settled::NotBooked => {
+                let transaction = connection.transaction()?;
+                transaction.execute(
+                    "DELETE FROM ledger_items WHERE request =
+                         (SELECT id FROM requests
+                          WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL)",
+                    request,
+                )?;
+                transaction.execute(
+                    "DELETE FROM requests WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                    request,
+                )?;
+                transaction.commit()?;
+            }
+            // Stays pending under the key; a later claim settles it by looking it up.
+            _ => {}
+        }
         Ok(())
     }
 }
