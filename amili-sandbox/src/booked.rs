@@ -71,7 +71,7 @@ impl Booked {
             Some(run) if run.end == index => run.end += 1,
             _ => self.order.push(index..index.saturating_add(1)),
         }
-        let half = self.hash_half(payment.organization_id, payment.unique_source_payment_id);
+        let half = self.hash_half(payment.organization_id, &payment.unique_source_payment_id);
         let key = half << 32 | u64::from(index);
         self.recent
             .insert_unique(table_hash(half), key, |&key| table_hash(key >> 32));

@@ -248,7 +248,7 @@ impl Store {
             let invoice_known = self.knows_invoice(payment.invoice_id);
             let booked_in = self
                 .booked
-                .find(&self.payments, org, payment.unique_source_payment_id)
+                .find(&self.payments, org, &payment.unique_source_payment_id)
                 .and_then(|earlier| self.batch_of(earlier))
                 .map(|earlier| earlier.id);
             match rules::judge(&payment, invoice_known, booked_in) {
@@ -360,13 +360,13 @@ impl Store {
             organization_id: batch.organization_id,
             batch_id: batch.id,
             idempotency_key: batch.idempotency_key.clone(),
-            unique_source_payment_id: payment.unique_source_payment_id.to_owned(),
+            unique_source_payment_id: payment.unique_source_payment_id,
             invoice_id: payment.invoice_id,
             payment_type: payment.payment_type.to_owned(),
             amount: rules::decimal(payment.amount)?,
             currency: payment.currency.to_owned(),
             date: payment.date.into_owned(),
-            description: payment.description.to_owned(),
+            description: payment.description,
             booked_at: batch.finished_at?,
         })
     }
