@@ -10,6 +10,7 @@ mod config;
 mod exit;
 mod input;
 mod kind;
+mod malloc;
 mod output;
 mod report;
 mod show;
@@ -29,6 +30,7 @@ use crate::args::{
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
+    malloc::tune();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -214,9 +214,10 @@ struct Order {
     positions: HashMap<usize, u64>,
 }
 
+/// A row waiting for its outcome, or its report (boxed: most slots wait, and stay small).
 enum Slot {
     Pending { line: u64 },
-    Ready(ReportRow),
+    Ready(Box<ReportRow>),
 }
 
 impl Order {
@@ -227,7 +228,7 @@ impl Order {
     }
 
     fn push_ready(&mut self, row: ReportRow) {
-        self.queue.push_back(Slot::Ready(row));
+        self.queue.push_back(Slot::Ready(Box::new(row)));
     }
 
     fn fill(&mut self, index: usize, row: impl FnOnce(u64) -> ReportRow) {
@@ -241,7 +242,7 @@ impl Order {
             return;
         };
         if let Slot::Pending { line } = *slot {
-            *slot = Slot::Ready(row(line));
+            *slot = Slot::Ready(Box::new(row(line)));
         }
     }
 
@@ -249,7 +250,7 @@ impl Order {
         let mut rows = Vec::new();
         while matches!(self.queue.front(), Some(Slot::Ready(_))) {
             if let Some(Slot::Ready(row)) = self.queue.pop_front() {
-                rows.push(row);
+                rows.push(*row);
             }
             self.front += 1;
         }

@@ -140,6 +140,7 @@ pub mod ledger;
 mod pages;
 mod payment;
 mod poller;
+mod repeats;
 pub mod report;
 mod retry;
 pub mod settlements;

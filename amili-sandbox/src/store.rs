@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::booked::BookedIndex;
+use crate::booked::Booked;
 use crate::compact::{PaymentIndex, PaymentStore};
 use crate::error::ApiError;
 use crate::ledger::BookedPayment;
@@ -144,10 +144,9 @@ pub(crate) struct Store {
     idempotency: HashMap<(Uuid, String), usize>,
     /// Every payment of every batch, once.
     payments: PaymentStore,
-    /// (organization, uniqueSourcePaymentId) → the payment that booked it.
-    booked: BookedIndex,
-    /// The booked payments, in booking order.
-    ledger: Vec<PaymentIndex>,
+    /// The booked payments: the ledger, and (organization, uniqueSourcePaymentId) → the
+    /// payment that booked it.
+    booked: Booked,
     invoices: HashSet<Uuid>,
     accept_any_invoice: bool,
     /// Index of the oldest batch not processed yet.
@@ -249,13 +248,12 @@ impl Store {
             let invoice_known = self.knows_invoice(payment.invoice_id);
             let booked_in = self
                 .booked
-                .find(&self.payments, org, payment.unique_source_payment_id)
+                .find(&self.payments, org, &payment.unique_source_payment_id)
                 .and_then(|earlier| self.batch_of(earlier))
                 .map(|earlier| earlier.id);
             match rules::judge(&payment, invoice_known, booked_in) {
                 Verdict::Book(_) => {
-                    self.booked.insert(&self.payments, payment_index);
-                    self.ledger.push(payment_index);
+                    self.booked.book(&self.payments, payment_index);
                     booked += 1;
                 }
                 Verdict::Fail { .. } => failed.push(Failure {
@@ -341,16 +339,16 @@ impl Store {
 
     /// Every booked payment, in booking order.
     pub(crate) fn ledger(&self) -> impl Iterator<Item = BookedPayment> + '_ {
-        self.ledger
-            .iter()
-            .filter_map(|&index| self.booked_payment(index))
+        self.booked
+            .in_order()
+            .filter_map(|index| self.booked_payment(index))
     }
 
     /// How many times `source_id` was booked, in any organization.
     pub(crate) fn times_booked(&self, source_id: &str) -> usize {
-        self.ledger
-            .iter()
-            .filter_map(|&index| self.payments.get(index))
+        self.booked
+            .in_order()
+            .filter_map(|index| self.payments.get(index))
             .filter(|p| p.unique_source_payment_id == source_id)
             .count()
     }
@@ -362,13 +360,13 @@ impl Store {
             organization_id: batch.organization_id,
             batch_id: batch.id,
             idempotency_key: batch.idempotency_key.clone(),
-            unique_source_payment_id: payment.unique_source_payment_id.to_owned(),
+            unique_source_payment_id: payment.unique_source_payment_id,
             invoice_id: payment.invoice_id,
             payment_type: payment.payment_type.to_owned(),
             amount: rules::decimal(payment.amount)?,
             currency: payment.currency.to_owned(),
             date: payment.date.into_owned(),
-            description: payment.description.to_owned(),
+            description: payment.description,
             booked_at: batch.finished_at?,
         })
     }
