@@ -1,6 +1,6 @@
 //! What a file holds: payments or corrections. Reading, validating, spooling, sending and
 //! reporting are written once, over [`FileKind`]; each kind only says how its rows are read
-//! into the library's raw input type and validated by the library.
+//! into the library's raw input type, validated by the library, and kept in the spool.
 
 use amili_payments::validation::{AmountInput, FieldError, InputFormat};
 use amili_payments::{
