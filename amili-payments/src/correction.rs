@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
 use crate::payment::AmountInput;
+use crate::raw_fields;
 use crate::submittable::sealed::Kind;
 use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
@@ -309,29 +310,17 @@ impl CorrectionInput {
     ) -> Result<Correction, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut builder = Correction::builder();
-        if let Some(text) = self.invoice_id.as_deref().map(str::trim) {
-            match Uuid::parse_str(text) {
-                Ok(id) => builder = builder.invoice_id(id),
-                Err(_) => errors.push(FieldError::new(
-                    "invoiceId",
-                    format!("{text:?} is not a UUID"),
-                )),
-            }
+        if let Some(id) = raw_fields::invoice_id(self.invoice_id.as_deref(), &mut errors) {
+            builder = builder.invoice_id(id);
         }
-        if let Some(amount) = &self.amount {
-            match amount.to_decimal(format, true) {
-                Ok(value) => builder = builder.amount(value),
-                Err(message) => errors.push(FieldError::new("amount", message)),
-            }
+        if let Some(value) = raw_fields::amount(self.amount.as_ref(), format, true, &mut errors) {
+            builder = builder.amount(value);
         }
-        if let Some(code) = &self.currency {
+        if let Some(code) = raw_fields::required("currency", self.currency, &mut errors) {
             builder = builder.currency(code.trim());
         }
-        if let Some(text) = self.date.as_deref() {
-            match format.date(text) {
-                Ok(date) => builder = builder.date(date),
-                Err(message) => errors.push(FieldError::new("date", message)),
-            }
+        if let Some(date) = raw_fields::date(self.date.as_deref(), format, &mut errors) {
+            builder = builder.date(date);
         }
         if let Some(description) = self.description {
             builder = builder.description(description);
@@ -340,18 +329,7 @@ impl CorrectionInput {
             Ok(correction) if errors.is_empty() => Ok(correction),
             Ok(_) => Err(errors),
             Err(more) => {
-                // The builder says "is required" of the fields that failed to parse above.
-                for e in more {
-                    if !errors.iter().any(|known| known.field == e.field) {
-                        errors.push(e);
-                    }
-                }
-                errors.sort_by_key(|e| {
-                    Self::FIELDS
-                        .iter()
-                        .position(|f| *f == e.field)
-                        .unwrap_or(usize::MAX)
-                });
+                raw_fields::merge(&mut errors, more, &Self::FIELDS);
                 Err(errors)
             }
         }

@@ -140,6 +140,7 @@ pub mod ledger;
 mod pages;
 mod payment;
 mod poller;
+mod raw_fields;
 mod repeats;
 pub mod report;
 mod retry;

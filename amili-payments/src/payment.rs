@@ -17,6 +17,7 @@ use crate::currency::Currency;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
+use crate::raw_fields;
 use crate::submittable::sealed::Kind;
 use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
@@ -460,68 +461,38 @@ impl PaymentInput {
     ) -> Result<Payment, Invalid> {
         let mut errors = Vec::new();
         let mut builder = Payment::builder();
-
-        match self.invoice_id.as_deref().map(str::trim) {
-            Some(text) => match Uuid::parse_str(text) {
-                Ok(id) => builder = builder.invoice_id(id),
-                Err(_) => errors.push(FieldError::new(
-                    "invoiceId",
-                    format!("{text:?} is not a UUID"),
-                )),
-            },
-            None => errors.push(FieldError::new("invoiceId", "is required")),
+        if let Some(id) = raw_fields::invoice_id(self.invoice_id.as_deref(), &mut errors) {
+            builder = builder.invoice_id(id);
         }
         if let Some(kind) = self.payment_type {
             builder = builder.payment_type(PaymentType::from(kind));
         }
-        match self.amount {
-            Some(amount) => match amount.to_decimal(format, false) {
-                Ok(value) => builder = builder.amount(value),
-                Err(message) => errors.push(FieldError::new("amount", message)),
-            },
-            None => errors.push(FieldError::new("amount", "is required")),
+        if let Some(value) = raw_fields::amount(self.amount.as_ref(), format, false, &mut errors) {
+            builder = builder.amount(value);
         }
-        match self.currency {
-            Some(code) => builder = builder.currency(code.trim()),
-            None => errors.push(FieldError::new("currency", "is required")),
+        if let Some(code) = raw_fields::required("currency", self.currency, &mut errors) {
+            builder = builder.currency(code.trim());
         }
-        match self.date.as_deref() {
-            Some(text) => match format.date(text) {
-                Ok(date) => builder = builder.date(date),
-                Err(message) => errors.push(FieldError::new("date", message)),
-            },
-            None => errors.push(FieldError::new("date", "is required")),
+        if let Some(date) = raw_fields::date(self.date.as_deref(), format, &mut errors) {
+            builder = builder.date(date);
         }
         if let Some(description) = self.description {
             builder = builder.description(description);
         }
-        match self.unique_source_payment_id {
-            Some(id) => builder = builder.unique_source_payment_id(id),
-            None => errors.push(FieldError::new("uniqueSourcePaymentId", "is required")),
+        let id = self.unique_source_payment_id;
+        if let Some(id) = raw_fields::required("uniqueSourcePaymentId", id, &mut errors) {
+            builder = builder.unique_source_payment_id(id);
         }
 
         match builder.build_at(now) {
             Ok(payment) if errors.is_empty() => Ok(payment),
             Ok(payment) => Err((errors, Some(payment.unique_source_payment_id))),
             Err((more, id)) => {
-                // The builder repeats "is required" for the fields this function already named.
-                for e in more {
-                    if !errors.iter().any(|known| known.field == e.field) {
-                        errors.push(e);
-                    }
-                }
-                errors.sort_by_key(|e| field_order(e.field));
+                raw_fields::merge(&mut errors, more, &Self::FIELDS);
                 Err((errors, id))
             }
         }
     }
-}
-
-fn field_order(field: &str) -> usize {
-    PaymentInput::FIELDS
-        .iter()
-        .position(|f| *f == field)
-        .unwrap_or(usize::MAX)
 }
 
 /// An amount as it came: a JSON number or a decimal string.
