@@ -73,17 +73,13 @@ pub(crate) fn render(store: &Store, batch: &BatchRecord) -> Value {
     Value::Object(out)
 }
 
-fn path_error(rejection: PathRejection) -> ApiError {
-    ApiError::bad_request(format!("invalid path: {rejection}"))
-}
-
 /// `GET …/orgs/{organizationId}/batches/{batchId}`.
 pub(crate) async fn get_batch(
     State(state): State<Arc<AppState>>,
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, batch_id)) = path.map_err(path_error)?;
+    let Path((organization_id, batch_id)) = path.map_err(request::path_error)?;
     let caller = auth::authorize(&state, &headers, &organization_id)?;
     let batch_id = parse_uuid("batchId", &batch_id)?;
     let store = state.observe();
@@ -253,7 +249,7 @@ pub(crate) async fn list_batches(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) = path.map_err(path_error)?;
+    let Path(organization_id) = path.map_err(request::path_error)?;
     let caller = auth::authorize(&state, &headers, &organization_id)?;
     let query = parse_query(&state, &uri)?;
     let store = state.observe();

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::payments::{accepted, parse_items, read_write_request};
+use crate::request;
 use crate::rules::{self, Sign, Verdict};
 use crate::state::AppState;
 use crate::store::{Created, NewBatch};
@@ -150,8 +151,7 @@ pub(crate) async fn create_corrections(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(organization_id) =
-        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let Path(organization_id) = path.map_err(request::path_error)?;
     let (caller, idempotency_key, body) = read_write_request(
         &state,
         &organization_id,

@@ -374,8 +374,7 @@ pub(crate) async fn list_invoices(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) =
-        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let Path(organization_id) = path.map_err(request::path_error)?;
     let caller = auth::authorize(&state, &headers, &organization_id)?;
     let query = ListQuery::parse(&uri)?;
     let invoices = state.invoices();
@@ -395,8 +394,7 @@ pub(crate) async fn get_invoice(
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, invoice_id)) =
-        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let Path((organization_id, invoice_id)) = path.map_err(request::path_error)?;
     let caller = auth::authorize(&state, &headers, &organization_id)?;
     let invoice_id = parse_uuid("invoiceId", &invoice_id)?;
     let invoices = state.invoices();

@@ -38,8 +38,7 @@ pub(crate) async fn create_payments(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(organization_id) =
-        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let Path(organization_id) = path.map_err(request::path_error)?;
     let (caller, idempotency_key, body) = read_write_request(
         &state,
         &organization_id,

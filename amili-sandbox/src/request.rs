@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::{Bytes, BytesMut};
@@ -126,6 +127,11 @@ pub(crate) fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// A path that did not match the route's parameters: 400 naming why.
+pub(crate) fn path_error(rejection: PathRejection) -> ApiError {
+    ApiError::bad_request(format!("invalid path: {rejection}"))
 }
 
 #[cfg(test)]

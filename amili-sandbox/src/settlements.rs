@@ -197,8 +197,7 @@ pub(crate) async fn list_settlements(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) =
-        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let Path(organization_id) = path.map_err(request::path_error)?;
     let caller = auth::authorize(&state, &headers, &organization_id)?;
     let pairs = request::pairs(uri.query().unwrap_or_default().as_bytes());
     let get = |name| request::first(&pairs, name);
@@ -246,8 +245,7 @@ pub(crate) async fn get_settlement(
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, settlement_id)) =
-        path.map_err(|e| ApiError::bad_request(format!("invalid path: {e}")))?;
+    let Path((organization_id, settlement_id)) = path.map_err(request::path_error)?;
     let caller = auth::authorize(&state, &headers, &organization_id)?;
     let settlement_id = parse_uuid("settlementId", &settlement_id)?;
     let settlements = state.settlements();
