@@ -258,7 +258,10 @@ pub fn parse_invoice_csv(source: &str, text: &str) -> Result<Vec<SeedInvoice>, S
     Ok(invoices)
 }
 
-/// `amount` as an exact JSON number: its own digits, never through f64.
+/// `amount` as a JSON number for the sandbox's `Value` answers. `serde_json::Value` holds
+/// numbers as doubles (no `arbitrary_precision`: it would change how every crate of the
+/// workspace reads numbers), so the digits are exact for amounts of at most 15 significant
+/// digits, what money has; longer ones become the nearest double.
 pub(crate) fn exact_number(amount: Decimal) -> Value {
     let text = amount.normalize().to_string();
     serde_json::from_str::<Value>(&text).unwrap_or_else(|_| json!(text))
