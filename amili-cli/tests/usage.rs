@@ -155,6 +155,47 @@ fn secrets_are_never_printed() {
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
 
+    // The other commands that fetch a token: corrections, and the look-ups.
+    env.file(
+        "c.csv",
+        &format!(
+            "invoiceId,amount,currency,date,description\n{},-1.00,NOK,2025-03-09,x\n",
+            common::invoice(0)
+        ),
+    );
+    for command in [
+        &["corrections", "submit", "c.csv", "-vv"][..],
+        &["invoices", "list", "-vv"],
+        &["invoices", "find", "--number", "INV-2025-001", "-vv"],
+        &[
+            "settlements",
+            "list",
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-31",
+            "-vv",
+        ],
+    ] {
+        let out = env
+            .amili()
+            .env("AMILI_CLIENT_SECRET", SECRET)
+            .args(command)
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(0), "{command:?}");
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            !all.contains(SECRET),
+            "{command:?}: the secret leaked:\n{all}"
+        );
+        assert!(
+            all.contains("401") || all.contains("token"),
+            "{command:?}: {all}"
+        );
+    }
+    assert!(env.sandbox.corrections().is_empty());
+
     let out = env
         .amili()
         .env("AMILI_CLIENT_SECRET", SECRET)
