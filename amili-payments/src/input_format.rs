@@ -172,6 +172,31 @@ impl InputFormat {
         Ok(if negative { -magnitude } else { magnitude })
     }
 
+    /// Reads a day alone, as `2025-03-09` or `09.03.2025`: the day forms of
+    /// [`date`](Self::date), without turning the day into an instant (a settlement listing's
+    /// range).
+    ///
+    /// ```
+    /// use amili_payments::validation::InputFormat;
+    ///
+    /// let day = InputFormat::day("09.03.2025")?;
+    /// assert_eq!(day.to_string(), "2025-03-09");
+    /// assert!(InputFormat::day("2025-03-09T00:00:00Z").is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A message naming the text and the forms accepted.
+    pub fn day(text: &str) -> Result<NaiveDate, String> {
+        day(text.trim()).ok_or_else(|| {
+            format!(
+                "{:?} is not a day: use 2025-03-09 or 09.03.2025",
+                text.trim()
+            )
+        })
+    }
+
     /// Reads a payment date by the forms above.
     ///
     /// # Errors
@@ -181,9 +206,7 @@ impl InputFormat {
         let text = text.trim();
         let date = if let Ok(date) = DateTime::parse_from_rfc3339(text) {
             date.with_timezone(&Utc)
-        } else if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
-        {
+        } else if let Some(day) = day(text) {
             oslo_to_utc(day.and_time(NaiveTime::MIN))
         } else if let Some(pattern) = &self.date_format {
             if let Ok(date) = DateTime::parse_from_str(text, pattern) {
@@ -211,6 +234,13 @@ impl InputFormat {
         }
         Ok(date)
     }
+}
+
+/// A day as `2025-03-09` or `09.03.2025`.
+fn day(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
+        .ok()
 }
 
 /// The digits of a whole part whose thousands may be grouped by `decimal`'s counterparts

@@ -146,10 +146,7 @@ async fn get(id: Uuid, output: &OutputArgs, connection: &ConnectionArgs) -> anyh
     Ok(Exit::Success)
 }
 
-/// A day as `2025-03-09` or `09.03.2025` (the day forms payment files use).
+/// A day as `2025-03-09` or `09.03.2025`: the library's day forms, as payment files use them.
 fn parse_day(text: &str) -> Result<NaiveDate, String> {
-    let text = text.trim();
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
-        .map_err(|_| format!("{text:?} is not a day: use 2025-03-09 or 09.03.2025"))
+    amili_payments::validation::InputFormat::day(text)
 }
