@@ -9,7 +9,6 @@ use std::time::Duration;
 use amili_payments::{Client, Currency, Decimal, Environment, Payment, Utc, Uuid};
 use amili_sandbox::{DEMO_INVOICES, Sandbox};
 use amili_webhooks::Receiver;
-use tokio::sync::oneshot;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -54,31 +53,13 @@ pub fn payments(
         .collect()
 }
 
-/// A receiver served on `127.0.0.1:0` until dropped.
-pub struct Served {
-    pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+/// A receiver served on `127.0.0.1:0` until dropped: the receiver tests' own.
+#[path = "../loopback/mod.rs"]
+mod loopback;
+pub use loopback::Served;
 
 pub async fn serve(receiver: Receiver) -> Result<Served, std::io::Error> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/amili/webhooks", listener.local_addr()?);
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(receiver.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    Ok(Served {
-        url,
-        stop: Some(stop),
-    })
+    Served::start(receiver).await
 }
 
 /// Waits until `condition` holds; an error naming `what` if it does not within a minute.
