@@ -221,3 +221,43 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
     );
     assert_eq!(env.sandbox.stats().invoice_reads, reads_before);
 }
+
+#[test]
+fn look_ups_are_retried_and_one_that_times_out_every_time_sends_nothing() {
+    let env = Env::new();
+    let input = env.file(
+        "refs.csv",
+        &format!("{BY_NUMBER}INV-2025-002,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,T-1\n"),
+    );
+    // A 503 then a slow answer: retried, then resolved and sent.
+    let faults = env.sandbox.faults();
+    faults.push(
+        Route::ListInvoices,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    );
+    let out = env.run(&["payments", "submit"], &input, &["--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.booked(), 1);
+
+    // Every look-up slower than the timeout: the run ends, naming the reference; nothing sent.
+    faults.push_n(
+        Route::ListInvoices,
+        Fault::Delay(std::time::Duration::from_secs(5)),
+        20,
+    );
+    let other = env.file(
+        "refs2.csv",
+        &format!("{BY_NUMBER}INV-2025-003,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,T-2\n"),
+    );
+    let requests = env.sandbox.stats().payment_requests;
+    let out = env.run(&["payments", "submit"], &other, &["--timeout", "1"]);
+    let se = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{se}");
+    assert!(se.contains("nothing was sent"), "{se}");
+    assert!(se.contains("invoiceNumber \"INV-2025-003\""), "{se}");
+    assert!(se.contains("timed out"), "{se}");
+    assert_eq!(env.sandbox.stats().payment_requests, requests);
+}
