@@ -149,6 +149,7 @@ mod submission;
 mod submittable;
 mod token;
 pub mod validation;
+mod wire;
 mod wire_date;
 
 pub use backoff::Backoff;

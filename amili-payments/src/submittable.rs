@@ -46,6 +46,10 @@ pub(crate) mod sealed {
         /// Gives the item up for its id (no copy where the id is stored).
         fn into_id(self) -> String;
 
+        /// Appends the item's JSON to a request body: the bytes its `Serialize` impl gives
+        /// through `serde_json`, written directly (see `wire.rs`).
+        fn write_json(&self, out: &mut Vec<u8>);
+
         /// Sends one request whose body (`{"<BODY_FIELD>":[…]}`) is already serialized, through
         /// the call loop, under `key`.
         fn create<'a>(

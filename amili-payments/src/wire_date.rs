@@ -22,11 +22,31 @@ impl Serialize for WireDate<'_> {
     }
 }
 
+/// Writes `date` as a JSON string into `out`: what [`WireDate`] serializes to.
+pub(crate) fn write_quoted(date: &DateTime<Utc>, out: &mut Vec<u8>) {
+    let mut buffer = [0u8; 30];
+    match format(date, &mut buffer) {
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
+        // Years before 0 or after 9999: chrono's own form (writing into a Vec cannot fail).
+        None => {
+            let _ = serde_json::to_writer(out, date);
+        }
+    }
+}
+
 /// Writes `date` into `buffer`; `None` for a year outside 0..=9999.
 fn format<'b>(date: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b str> {
-    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
-    let mut nanos = date.nanosecond();
-    let mut second = date.second();
+    // The fields of the UTC date-time itself: `DateTime`'s own accessors add the (zero)
+    // offset again on every call.
+    let naive = date.naive_utc();
+    let (day, time) = (naive.date(), naive.time());
+    let year = u32::try_from(day.year()).ok().filter(|y| *y <= 9999)?;
+    let mut nanos = time.nanosecond();
+    let mut second = time.second();
     // chrono keeps a leap second as 1_000_000_000 or more nanoseconds of second 59.
     if nanos >= 1_000_000_000 {
         nanos -= 1_000_000_000;
@@ -35,24 +55,24 @@ fn format<'b>(date: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b str>
     let mut out = Out { buffer, at: 0 };
     out.digits(year, 4);
     out.byte(b'-');
-    out.digits(date.month(), 2);
+    out.digits(day.month(), 2);
     out.byte(b'-');
-    out.digits(date.day(), 2);
+    out.digits(day.day(), 2);
     out.byte(b'T');
-    out.digits(date.hour(), 2);
+    out.digits(time.hour(), 2);
     out.byte(b':');
-    out.digits(date.minute(), 2);
+    out.digits(time.minute(), 2);
     out.byte(b':');
     out.digits(second, 2);
-    let decimals = match nanos {
-        0 => 0,
-        n if n % 1_000_000 == 0 => 3,
-        n if n % 1_000 == 0 => 6,
-        _ => 9,
+    let (decimals, fraction) = match nanos {
+        0 => (0, 0),
+        n if n % 1_000_000 == 0 => (3, n / 1_000_000),
+        n if n % 1_000 == 0 => (6, n / 1_000),
+        n => (9, n),
     };
     if decimals > 0 {
         out.byte(b'.');
-        out.digits(nanos / 10u32.pow(9 - decimals), decimals);
+        out.digits(fraction, decimals);
     }
     out.byte(b'Z');
     let Out { buffer, at } = out;
@@ -73,11 +93,17 @@ impl Out<'_> {
         }
     }
 
-    /// `value`'s last `count` decimal digits, zero-padded.
-    fn digits(&mut self, value: u32, count: u32) {
-        for place in (0..count).rev() {
-            // A digit is 0..=9: the cast cannot truncate.
-            self.byte(b'0' + ((value / 10u32.pow(place)) % 10) as u8);
+    /// `value`'s last `count` decimal digits, zero-padded: filled from the last digit, each
+    /// a division by the constant 10 (a multiplication once compiled).
+    fn digits(&mut self, mut value: u32, count: usize) {
+        let end = self.at + count;
+        if let Some(slots) = self.buffer.get_mut(self.at..end) {
+            for slot in slots.iter_mut().rev() {
+                // A digit is 0..=9: the cast cannot truncate.
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+            self.at = end;
         }
     }
 }
@@ -89,6 +115,12 @@ mod tests {
 
     fn ours(date: &DateTime<Utc>) -> String {
         serde_json::to_string(&WireDate(date)).unwrap_or_default()
+    }
+
+    fn quoted(date: &DateTime<Utc>) -> String {
+        let mut out = Vec::new();
+        write_quoted(date, &mut out);
+        String::from_utf8(out).unwrap_or_default()
     }
 
     fn chronos(date: &DateTime<Utc>) -> String {
@@ -122,6 +154,7 @@ mod tests {
                 continue;
             };
             assert_eq!(ours(&date), chronos(&date), "{seconds} s {nanos} ns");
+            assert_eq!(quoted(&date), chronos(&date), "{seconds} s {nanos} ns");
         }
     }
 
@@ -135,6 +168,7 @@ mod tests {
         let before_zero = Utc.with_ymd_and_hms(-5, 1, 1, 0, 0, 0).single();
         for date in [leap, far, before_zero].into_iter().flatten() {
             assert_eq!(ours(&date), chronos(&date));
+            assert_eq!(quoted(&date), chronos(&date));
         }
         assert_eq!(
             leap.map(|d| ours(&d)).as_deref(),
