@@ -321,11 +321,11 @@ impl SqliteLedger {
         }
         // A request that claimed nothing is not sent: no row is left for it.
         transaction
-            .execute(
+            .prepare_cached(
                 "DELETE FROM requests WHERE id = ?1 AND NOT EXISTS
                      (SELECT 1 FROM ledger_items WHERE request = ?1)",
-                params![request],
             )
+            .and_then(|mut delete| delete.execute(params![request]))
             .map_err(|e| self.error("write", &e))?;
         transaction.commit().map_err(|e| self.error("write", &e))?;
         if claimed_any {
@@ -426,16 +426,18 @@ impl SqliteLedger {
         let request = params![self.scope_id, key.as_str()];
         match settled {
             Settled::Accepted { batch_id } => {
-                connection.execute(
-                    "UPDATE requests SET batch_id = ?3, updated_at = ?4
-                     WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
-                    params![
+                // Every accepted request comes here: the statement is prepared once.
+                connection
+                    .prepare_cached(
+                        "UPDATE requests SET batch_id = ?3, updated_at = ?4
+                         WHERE scope = ?1 AND key = ?2 AND batch_id IS NULL",
+                    )?
+                    .execute(params![
                         self.scope_id,
                         key.as_str(),
                         batch_id.to_string(),
                         unix_now()
-                    ],
-                )?;
+                    ])?;
             }
             // Not booked: its items are free to be claimed again.
             Settled::NotBooked => {
