@@ -249,14 +249,13 @@ impl Kind for Correction {
         out.reserve(160 + self.description.len());
         wire::raw(out, "{\"invoiceId\":");
         wire::uuid(out, self.invoice_id);
-        wire::raw(out, ",\"amount\":");
-        wire::amount(out, self.amount);
-        wire::raw(out, ",\"currency\":");
-        wire::string(out, self.currency.code());
-        wire::raw(out, ",\"date\":");
-        wire::date(out, &self.date);
-        wire::raw(out, ",\"description\":");
-        wire::string(out, &self.description);
+        wire::money(
+            out,
+            self.amount,
+            &self.currency,
+            &self.date,
+            &self.description,
+        );
         wire::raw(out, "}");
     }
 

@@ -166,14 +166,13 @@ impl Kind for Payment {
         wire::uuid(out, self.invoice_id);
         wire::raw(out, ",\"type\":");
         wire::string(out, self.payment_type.as_str());
-        wire::raw(out, ",\"amount\":");
-        wire::amount(out, self.amount);
-        wire::raw(out, ",\"currency\":");
-        wire::string(out, self.currency.code());
-        wire::raw(out, ",\"date\":");
-        wire::date(out, &self.date);
-        wire::raw(out, ",\"description\":");
-        wire::string(out, &self.description);
+        wire::money(
+            out,
+            self.amount,
+            &self.currency,
+            &self.date,
+            &self.description,
+        );
         wire::raw(out, ",\"uniqueSourcePaymentId\":");
         wire::string(out, &self.unique_source_payment_id);
         wire::raw(out, "}");

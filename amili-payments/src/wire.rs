@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::Currency;
+
 /// Appends `text`: the punctuation and field names between values (`{"invoiceId":`,
 /// `,"type":`, `}`), written as literals so each is a few stores.
 #[inline]
@@ -30,6 +32,25 @@ pub(crate) fn uuid(out: &mut Vec<u8>, value: Uuid) {
 /// A date as a JSON string (RFC 3339 in UTC, see `wire_date.rs`).
 pub(crate) fn date(out: &mut Vec<u8>, value: &DateTime<Utc>) {
     crate::wire_date::write_quoted(value, out);
+}
+
+/// The fields payments and corrections share, in their order:
+/// `,"amount":…,"currency":…,"date":…,"description":…`.
+pub(crate) fn money(
+    out: &mut Vec<u8>,
+    amount_value: Decimal,
+    currency: &Currency,
+    date_value: &DateTime<Utc>,
+    description: &str,
+) {
+    raw(out, ",\"amount\":");
+    amount(out, amount_value);
+    raw(out, ",\"currency\":");
+    string(out, currency.code());
+    raw(out, ",\"date\":");
+    date(out, date_value);
+    raw(out, ",\"description\":");
+    string(out, description);
 }
 
 /// A JSON string: copied as it is when nothing in it needs escaping (the common case),
