@@ -43,6 +43,60 @@ impl Amount {
     pub fn value(self) -> Decimal {
         self.0
     }
+
+    /// Appends the amount as the JSON number [`Serialize`] writes through serde_json: the
+    /// decimal's digits with the fraction's trailing zeros dropped (`1500`, `1000.5`,
+    /// `-0.05`). For callers that write request bodies as bytes themselves.
+    ///
+    /// ```
+    /// use amili_api::Amount;
+    /// use rust_decimal::Decimal;
+    ///
+    /// let mut body = Vec::new();
+    /// Amount::from(Decimal::new(-100_050, 2)).write_json(&mut body);
+    /// assert_eq!(body, b"-1000.5");
+    /// ```
+    pub fn write_json(self, out: &mut Vec<u8>) {
+        let value = self.0;
+        let magnitude = value.mantissa().unsigned_abs();
+        let mut buffer = itoa::Buffer::new();
+        // Almost every amount fits 64 bits, whose formatting is several times cheaper.
+        let mut digits = match u64::try_from(magnitude) {
+            Ok(small) => buffer.format(small),
+            Err(_) => buffer.format(magnitude),
+        }
+        .as_bytes();
+        // The fraction's trailing zeros are dropped from the digits rather than by
+        // `Decimal::normalize`, which divides the 96-bit mantissa by ten once per zero. The
+        // scale of a `Decimal` is at most 28.
+        let mut scale = value.scale() as usize;
+        while scale > 0
+            && let Some((b'0', rest)) = digits.split_last()
+        {
+            digits = rest;
+            scale -= 1;
+        }
+        if digits.is_empty() || magnitude == 0 {
+            // Zero, of any scale or sign.
+            out.push(b'0');
+            return;
+        }
+        if value.is_sign_negative() {
+            out.push(b'-');
+        }
+        if scale == 0 {
+            out.extend_from_slice(digits);
+        } else if digits.len() > scale {
+            let (whole, fraction) = digits.split_at(digits.len() - scale);
+            out.extend_from_slice(whole);
+            out.push(b'.');
+            out.extend_from_slice(fraction);
+        } else {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + scale - digits.len(), b'0');
+            out.extend_from_slice(digits);
+        }
+    }
 }
 
 impl From<Decimal> for Amount {
@@ -84,8 +138,14 @@ impl Serialize for Amount {
             return serializer.serialize_i64(whole);
         }
         // The decimal's own digits, written verbatim as a JSON number: never through f64.
-        let raw = serde_json::value::RawValue::from_string(value.to_string())
-            .map_err(|e| serde::ser::Error::custom(format!("amount {value}: {e}")))?;
+        let mut digits = Vec::with_capacity(32);
+        self.write_json(&mut digits);
+        let raw = String::from_utf8(digits)
+            .map_err(serde::ser::Error::custom)
+            .and_then(|text| {
+                serde_json::value::RawValue::from_string(text).map_err(serde::ser::Error::custom)
+            })
+            .map_err(|e: S::Error| serde::ser::Error::custom(format!("amount {value}: {e}")))?;
         raw.serialize(serializer)
     }
 }
@@ -145,6 +205,62 @@ mod tests {
         // More digits than a double holds, still exact.
         assert_eq!(json("12345678901234.567")?, "12345678901234.567");
         Ok(())
+    }
+
+    /// xorshift: a repeatable spread of values, no dependency needed.
+    fn numbers() -> impl FnMut() -> u64 {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    #[test]
+    fn writes_the_normalized_decimal_digits_and_serializes_them() {
+        let mut next = numbers();
+        let fixed = [
+            Decimal::ZERO,
+            Decimal::from_parts(0, 0, 0, true, 2),
+            Decimal::new(150_000, 2),
+            Decimal::new(100_050, 2),
+            Decimal::new(-5, 2),
+            Decimal::new(1, 28),
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::new(i64::MAX, 0),
+            Decimal::new(i64::MIN, 0),
+        ];
+        let random = (0..50_000).map(|_| {
+            let lo = next();
+            let hi = next();
+            let scale = (hi % 29) as u32;
+            let negative = hi & (1 << 40) != 0;
+            // Small, medium and full 96-bit mantissas.
+            let (lo, mid, top) = match hi % 3 {
+                0 => (lo as u32 % 1_000_000, 0, 0),
+                1 => (lo as u32, (lo >> 32) as u32, 0),
+                _ => (lo as u32, (lo >> 32) as u32, (hi >> 32) as u32),
+            };
+            Decimal::from_parts(lo, mid, top, negative, scale)
+        });
+        for value in fixed.into_iter().chain(random) {
+            let mut written = Vec::new();
+            Amount::from(value).write_json(&mut written);
+            let written = String::from_utf8(written).unwrap_or_default();
+            // The oracle: the normalized decimal's own text (`-0` normalizes to `0`).
+            let normalized = value.normalize();
+            let expected = if normalized.is_zero() {
+                "0".to_owned()
+            } else {
+                normalized.to_string()
+            };
+            assert_eq!(written, expected, "{value:?}");
+            let serialized = serde_json::to_string(&Amount::from(value)).unwrap_or_default();
+            assert_eq!(serialized, expected, "{value:?}");
+        }
     }
 
     #[test]

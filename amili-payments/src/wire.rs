@@ -4,9 +4,11 @@
 //! `serde_json` and the items' [`Serialize`](serde::Serialize) impls cost about 4,000
 //! instructions a payment, a quarter of it re-parsing the exact amount (`serde_json` can only
 //! take a number's digits verbatim as a `RawValue`, which it parses again). This module writes
-//! the same bytes directly, field by field (each item's `write_json`): the `Serialize` impls stay for callers, and the tests check that
-//! both write the same thing byte for byte (the ledger's fingerprints are digests of these
-//! bytes, so they must not change with the path).
+//! the same bytes directly, field by field (each item's `write_json`; the exact amount through
+//! `amili_api::Amount::write_json`, whose digits its `Serialize` uses too). The `Serialize`
+//! impls stay for callers, and the tests check that both write the same thing byte for byte
+//! (the ledger's fingerprints are digests of these bytes, so they must not change with the
+//! path).
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -44,7 +46,7 @@ pub(crate) fn money(
     description: &str,
 ) {
     raw(out, ",\"amount\":");
-    amount(out, amount_value);
+    amili_api::Amount::from(amount_value).write_json(out);
     raw(out, ",\"currency\":");
     string(out, currency.code());
     raw(out, ",\"date\":");
@@ -72,49 +74,6 @@ pub(crate) fn string(out: &mut Vec<u8>, value: &str) {
     let _ = serde::Serializer::serialize_str(&mut serde_json::Serializer::new(out), value);
 }
 
-/// An exact JSON number: the normalized decimal's digits (`1500`, `1000.5`, `-0.05`), what
-/// [`amili_api::Amount`]'s `Serialize` writes. The trailing zeros of the fraction are dropped
-/// from the digits rather than by `Decimal::normalize`, which divides the 96-bit mantissa by
-/// ten once per zero.
-pub(crate) fn amount(out: &mut Vec<u8>, value: Decimal) {
-    let magnitude = value.mantissa().unsigned_abs();
-    let mut buffer = itoa::Buffer::new();
-    // Almost every amount fits 64 bits, whose formatting is several times cheaper.
-    let mut digits = match u64::try_from(magnitude) {
-        Ok(small) => buffer.format(small),
-        Err(_) => buffer.format(magnitude),
-    }
-    .as_bytes();
-    // The scale of a `Decimal` is at most 28.
-    let mut scale = value.scale() as usize;
-    while scale > 0
-        && let Some((b'0', rest)) = digits.split_last()
-    {
-        digits = rest;
-        scale -= 1;
-    }
-    if digits.is_empty() || magnitude == 0 {
-        // Zero, of any scale or sign.
-        out.push(b'0');
-        return;
-    }
-    if value.is_sign_negative() {
-        out.push(b'-');
-    }
-    if scale == 0 {
-        out.extend_from_slice(digits);
-    } else if digits.len() > scale {
-        let (whole, fraction) = digits.split_at(digits.len() - scale);
-        out.extend_from_slice(whole);
-        out.push(b'.');
-        out.extend_from_slice(fraction);
-    } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + scale - digits.len(), b'0');
-        out.extend_from_slice(digits);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,46 +86,6 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             state
-        }
-    }
-
-    fn written(value: Decimal) -> String {
-        let mut out = Vec::new();
-        amount(&mut out, value);
-        String::from_utf8(out).unwrap_or_default()
-    }
-
-    #[test]
-    fn amounts_are_written_as_the_wire_amount_serializes() {
-        let mut next = numbers();
-        let fixed = [
-            Decimal::ZERO,
-            Decimal::from_parts(0, 0, 0, true, 2),
-            Decimal::new(150_000, 2),
-            Decimal::new(100_050, 2),
-            Decimal::new(-5, 2),
-            Decimal::new(1, 28),
-            Decimal::MAX,
-            Decimal::MIN,
-            Decimal::new(i64::MAX, 0),
-            Decimal::new(i64::MIN, 0),
-        ];
-        let random = (0..50_000).map(|_| {
-            let lo = next();
-            let hi = next();
-            let scale = (hi % 29) as u32;
-            let negative = hi & (1 << 40) != 0;
-            // Small, medium and full 96-bit mantissas.
-            let (lo, mid, top) = match hi % 3 {
-                0 => (lo as u32 % 1_000_000, 0, 0),
-                1 => (lo as u32, (lo >> 32) as u32, 0),
-                _ => (lo as u32, (lo >> 32) as u32, (hi >> 32) as u32),
-            };
-            Decimal::from_parts(lo, mid, top, negative, scale)
-        });
-        for value in fixed.into_iter().chain(random) {
-            let serde = serde_json::to_string(&amili_api::Amount::from(value)).unwrap_or_default();
-            assert_eq!(written(value), serde, "{value:?}");
         }
     }
 
