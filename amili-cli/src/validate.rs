@@ -8,18 +8,17 @@
 //! ([`Resolved`]): a reference that matches no invoice, or more than one, is the row's
 //! problem, with its line and value, like any other.
 //!
-//! Repeated ids are found with 8 bytes per valid row (a 64-bit hash of its
-//! `uniqueSourcePaymentId`, sorted at the end). Only when two hashes are equal does an exact
-//! pass compare the ids themselves (for those hashes only, re-reading the file), so a hash
-//! collision never rejects a row.
+//! Repeated ids are found with the library's [`IdHashes`] (8 bytes per valid row, the same
+//! check as a submitted list's). Only when two hashes are equal does an exact pass compare
+//! the ids themselves (for those ids only, re-reading the file), so a hash collision never
+//! rejects a row.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::path::Path;
 
 use amili_payments::Uuid;
 use amili_payments::invoices::{InvoiceRef, Unresolved};
-use amili_payments::validation::InputFormat;
+use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
@@ -244,12 +243,6 @@ fn with_value(value: &str, message: String) -> String {
     }
 }
 
-fn id_hash(id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
-}
-
 /// Reads `path` once: validates every row, spools each row's outcome (a valid item, or the
 /// invalid row for the report) when `spool` is given, and finds repeated ids. Invoice
 /// references get their answers from `invoices`; without answers, they are collected in
@@ -264,7 +257,7 @@ pub fn validate_file<K: FileKind>(
     let format = resolve_format(path, args.format)?;
     let max_errors = args.max_errors;
     let mut v = Validation::default();
-    let mut hashes: Vec<u64> = Vec::new();
+    let mut hashes = IdHashes::default();
     let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
         .map_err(|e| fatal(path, e))?;
     v.warnings = reading.warnings;
@@ -279,7 +272,7 @@ pub fn validate_file<K: FileKind>(
         match check_row::<K>(row, &text, invoices, &mut v.references) {
             Checked::Valid(item) => {
                 v.valid += 1;
-                hashes.push(id_hash(item.id()));
+                hashes.push(item.id());
                 if let Some(spool) = spool.as_deref_mut() {
                     spool.item(line, &item)?;
                 }
@@ -301,14 +294,7 @@ pub fn validate_file<K: FileKind>(
     }
     progress.validated(v.rows);
 
-    hashes.sort_unstable();
-    let mut suspects: HashSet<u64> = HashSet::new();
-    for pair in hashes.windows(2) {
-        if pair[0] == pair[1] {
-            suspects.insert(pair[0]);
-        }
-    }
-    drop(hashes);
+    let suspects = hashes.suspects();
     if !suspects.is_empty() {
         find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
     }
@@ -349,7 +335,7 @@ fn reason_of(problems: &[Problem]) -> String {
 fn find_repeats<K: FileKind>(
     path: &Path,
     args: &InputArgs,
-    suspects: &HashSet<u64>,
+    suspects: &RepeatSuspects,
     invoices: Option<&Resolved>,
     v: &mut Validation,
 ) -> anyhow::Result<()> {
@@ -366,7 +352,7 @@ fn find_repeats<K: FileKind>(
             continue;
         };
         let id = item.id();
-        if !suspects.contains(&id_hash(id)) {
+        if !suspects.may_repeat(id) {
             continue;
         }
         match first_line.get(id) {

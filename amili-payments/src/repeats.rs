@@ -1,17 +1,87 @@
-//! The ids a submitted stream has seen, to find repeats: a 64-bit hash of each id.
+//! Finding repeated ids by 64-bit hashes of them, without holding the ids.
 //!
-//! Most hashes sit in one sorted `Vec` (8 bytes an id, no load factor, so a million ids take
-//! 8 MiB where a hash set takes 18 MiB and briefly 27 while it grows). The latest ones sit in a
-//! small hash set that is merged into the vector, in place, once it holds a sixteenth as many:
-//! merges copy each hash about 16 times in all.
+//! [`IdHashes`] checks a whole list (or file) before anything is sent: 8 bytes an id, sorted
+//! once; only ids whose hash appears twice (a repeat, or rarely a collision) are compared
+//! exactly. The library's list check and the CLI's file check both use it.
 //!
-//! In front of both sits a bitmap with 8 to 16 bits per hash seen (at most 2 bytes an id), one bit
-//! set per hash: an id whose bit is clear is new for certain, and almost every id of a stream
-//! is new, so the binary search over the sorted hashes (about 20 cache-missing probes for a
-//! million) runs only for the one in ten or fewer whose bit another hash set.
+//! [`Repeats`] is the stream's filter, which answers id by id as items arrive. Most hashes sit
+//! in one sorted `Vec` (8 bytes an id, no load factor, so a million ids take 8 MiB where a hash
+//! set takes 18 MiB and briefly 27 while it grows). The latest ones sit in a small hash set
+//! that is merged into the vector, in place, once it holds a sixteenth as many: merges copy
+//! each hash about 16 times in all.
+//!
+//! In front of both sits a bitmap with 8 to 16 bits per hash seen (at most 2 bytes an id), one
+//! bit set per hash: an id whose bit is clear is new for certain, and almost every id of a
+//! stream is new, so the binary search over the sorted hashes (about 20 cache-missing probes
+//! for a million) runs only for the one in ten or fewer whose bit another hash set.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher, RandomState};
+
+/// The ids of a list or a file, by hash, to tell which may repeat: push every id, then ask
+/// for the [`RepeatSuspects`]. Reading each id once and sorting 8-byte values is several
+/// times cheaper than a hash map of 100,000 ids, and holds no id.
+///
+/// ```
+/// use amili_payments::validation::IdHashes;
+///
+/// let ids = ["P-1", "P-2", "P-1"];
+/// let mut hashes = IdHashes::default();
+/// for id in ids {
+///     hashes.push(id);
+/// }
+/// let suspects = hashes.suspects();
+/// // Only the suspects need an exact comparison (a second pass over the ids).
+/// let to_compare: Vec<&str> = ids.into_iter().filter(|id| suspects.may_repeat(id)).collect();
+/// assert_eq!(to_compare, ["P-1", "P-1"]);
+/// ```
+#[derive(Default)]
+pub struct IdHashes {
+    hashes: Vec<u64>,
+    state: RandomState,
+}
+
+impl IdHashes {
+    /// Adds an id.
+    pub fn push(&mut self, id: &str) {
+        self.hashes.push(self.state.hash_one(id));
+    }
+
+    /// The hashes seen more than once: none means no id repeats.
+    #[must_use]
+    pub fn suspects(mut self) -> RepeatSuspects {
+        self.hashes.sort_unstable();
+        let hashes = self
+            .hashes
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        RepeatSuspects {
+            hashes,
+            state: self.state,
+        }
+    }
+}
+
+/// The ids of an [`IdHashes`] that may repeat another: every repeated id, and (rarely) an id
+/// whose hash collides with another's. Compare these exactly.
+pub struct RepeatSuspects {
+    hashes: HashSet<u64>,
+    state: RandomState,
+}
+
+impl RepeatSuspects {
+    /// Whether no id repeats (nothing to compare).
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Whether `id` may repeat another of the ids pushed.
+    pub fn may_repeat(&self, id: &str) -> bool {
+        !self.hashes.is_empty() && self.hashes.contains(&self.state.hash_one(id))
+    }
+}
 
 /// The smallest number of recent hashes that triggers a merge.
 const MIN_RECENT: usize = 1024;
@@ -164,6 +234,25 @@ mod tests {
         assert!(repeats.first("P-new"));
         assert!(!repeats.first("P-new"));
         assert_eq!(repeats.sorted.len() + repeats.recent.len(), n as usize + 1);
+    }
+
+    #[test]
+    fn id_hashes_suspect_only_the_repeated_ids() {
+        let ids: Vec<String> = (0..100_000u32).map(|i| format!("P-{i}")).collect();
+        let mut unique = IdHashes::default();
+        for id in &ids {
+            unique.push(id);
+        }
+        assert!(unique.suspects().is_empty());
+
+        let mut repeated = IdHashes::default();
+        for id in ids.iter().chain(std::iter::once(&ids[4_242])) {
+            repeated.push(id);
+        }
+        let suspects = repeated.suspects();
+        assert!(!suspects.is_empty());
+        let named: Vec<&String> = ids.iter().filter(|id| suspects.may_repeat(id)).collect();
+        assert_eq!(named, [&ids[4_242]]);
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
-use std::hash::{BuildHasher as _, RandomState};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +20,7 @@ use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
 use crate::ledger::{Claim, Fingerprint, Ledger, LedgerItem, Settled};
 use crate::payment::Payment;
+use crate::repeats::IdHashes;
 use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
 use crate::submittable::Submittable;
 
@@ -721,24 +721,23 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Every id that appears more than once, with its positions, in order of first appearance.
 ///
-/// Almost every submission has none, so the first pass only proves that: a 64-bit hash per
-/// id, sorted, with no two equal (reading each id once, in order, and sorting 8-byte values
-/// is several times cheaper than a hash map over 100,000 ids). Equal hashes, a repeat or a
-/// collision, send the ids through a map that compares them exactly.
+/// Almost every submission has none: [`IdHashes`] proves that from hashes, and only the
+/// suspects it names go through a map that compares ids exactly.
 pub(crate) fn find_duplicates<'a>(
     ids: impl Iterator<Item = &'a str> + Clone,
 ) -> Vec<DuplicateSourceId> {
-    let state = RandomState::new();
-    let mut hashes: Vec<u64> = ids.clone().map(|id| state.hash_one(id)).collect();
-    hashes.sort_unstable();
-    if hashes.windows(2).all(|pair| pair[0] != pair[1]) {
+    let mut hashes = IdHashes::default();
+    for id in ids.clone() {
+        hashes.push(id);
+    }
+    let suspects = hashes.suspects();
+    if suspects.is_empty() {
         return Vec::new();
     }
-    drop(hashes);
     let mut first: HashMap<&'a str, usize> = HashMap::new();
     // Only repeated ids get a list of positions.
     let mut repeated: HashMap<&'a str, DuplicateSourceId> = HashMap::new();
-    for (index, id) in ids.enumerate() {
+    for (index, id) in ids.enumerate().filter(|(_, id)| suspects.may_repeat(id)) {
         match first.entry(id) {
             Entry::Vacant(slot) => {
                 slot.insert(index);

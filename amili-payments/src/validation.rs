@@ -12,6 +12,7 @@ use crate::currency::Currency;
 pub use crate::currency::InvalidCurrency;
 pub use crate::input_format::{EARLIEST_DATE, InputFormat};
 pub use crate::payment::{AmountInput, validate_all};
+pub use crate::repeats::{IdHashes, RepeatSuspects};
 
 /// The longest `description` accepted, in characters. Amili documents no limit; this one is
 /// generous and keeps a typo (a whole file pasted into one cell) from being sent.
