@@ -73,6 +73,11 @@ struct Args {
     /// A paragraph to add under the table (repeatable).
     #[arg(long, value_name = "TEXT")]
     note: Vec<String>,
+
+    /// Run nothing: start the stub, print the `amili` connection flags for it, and serve until
+    /// standard input closes (to time or profile one contender by hand).
+    #[arg(long)]
+    serve_stub: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -95,6 +100,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    if args.serve_stub {
+        return serve_stub();
+    }
     let bin_dir = match &args.bin_dir {
         Some(dir) => dir.clone(),
         None => std::env::current_exe()?
@@ -139,6 +147,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         report::write_section(path, &section)?;
         eprintln!("wrote the section to {}", path.display());
     }
+    Ok(())
+}
+
+fn serve_stub() -> anyhow::Result<()> {
+    let stub = amili_bench::stub::Stub::start(2)?;
+    let e = stub.endpoint();
+    println!(
+        "--api-url {} --token-url {} --client-id {} --client-secret {} --organization-id {}",
+        e.api_url, e.token_url, e.client_id, e.client_secret, e.organization_id
+    );
+    std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink())?;
+    eprintln!("{:?}", stub.take_counts());
     Ok(())
 }
 

@@ -19,7 +19,7 @@ pub const REFERENCE_FIELDS: [&str; 2] = ["invoiceNumber", "uniqueSourceInvoiceId
 /// A kind of row a file can hold; the library's [`Submittable`] items.
 pub trait FileKind: Submittable + Sized {
     /// The library's raw row, every field optional.
-    type Input: Default + DeserializeOwned;
+    type Input: Default + DeserializeOwned + Send + 'static;
 
     /// What one item is called: `payment`.
     const NAME: &'static str;

@@ -12,6 +12,7 @@ mod input;
 mod kind;
 mod malloc;
 mod output;
+mod read_ahead;
 mod report;
 mod show;
 mod spool;

@@ -15,6 +15,7 @@ use std::marker::PhantomData;
 use anyhow::Context as _;
 
 use crate::kind::FileKind;
+use crate::read_ahead::{ReadAhead, read_ahead};
 
 /// An invalid row, kept for the report.
 #[derive(Debug, Clone)]
@@ -150,6 +151,21 @@ pub struct SpoolReader<K> {
 }
 
 impl<K: FileKind> SpoolReader<K> {
+    /// Every row, in file order, read and checked on a thread of its own (see
+    /// `read_ahead.rs`); the first error ends the rows.
+    pub fn read_ahead(mut self) -> anyhow::Result<ReadAhead<anyhow::Result<Spooled<K>>>> {
+        let mut failed = false;
+        let rows = std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            let row = self.next_row().transpose();
+            failed = matches!(row, Some(Err(_)));
+            row
+        });
+        read_ahead("amili-spool", rows).context("cannot start a thread to read the spool")
+    }
+
     /// The next row, or `None` at the end.
     pub fn next_row(&mut self) -> anyhow::Result<Option<Spooled<K>>> {
         let mut length = [0u8; 4];

@@ -16,6 +16,7 @@ use futures::StreamExt as _;
 
 use crate::kind::FileKind;
 use crate::output::Progress;
+use crate::read_ahead::ReadAhead;
 use crate::report::ReportRow;
 use crate::spool::{SpoolReader, Spooled};
 
@@ -58,7 +59,7 @@ pub async fn send_all<K: FileKind>(
     sink: &mut dyn Sink,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Mutex::new(Feed {
-        spool,
+        spool: spool.read_ahead()?,
         order: Order::default(),
         next_index: 0,
         error: None,
@@ -128,7 +129,7 @@ pub async fn send_all<K: FileKind>(
             done += 1;
             sink.put(row)?;
         }
-        match feed.spool.next_row()? {
+        match feed.spool.next().transpose()? {
             None => break,
             Some(Spooled::Invalid { line, row }) => feed.order.push_ready(invalid(line, row)),
             Some(Spooled::Valid { line, item }) => {
@@ -147,7 +148,7 @@ pub async fn send_all<K: FileKind>(
 
 /// The spool being read, shared by the pipeline's source and the loop that renders reports.
 struct Feed<K> {
-    spool: SpoolReader<K>,
+    spool: ReadAhead<anyhow::Result<Spooled<K>>>,
     order: Order,
     next_index: usize,
     error: Option<anyhow::Error>,
@@ -158,7 +159,7 @@ impl<K: FileKind> Feed<K> {
     /// The next item for the pipeline; rows that are not sent are queued as they are met.
     fn next_item(&mut self) -> Option<K> {
         loop {
-            match self.spool.next_row() {
+            match self.spool.next().transpose() {
                 Ok(None) => return None,
                 Err(e) => {
                     self.error = Some(e);

@@ -24,6 +24,7 @@ use crate::args::{DecimalMark, InputArgs};
 use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::output::Progress;
+use crate::read_ahead::read_ahead;
 use crate::spool::SpoolWriter;
 
 /// What Amili answered for each invoice reference of a file.
@@ -262,7 +263,10 @@ pub fn validate_file<K: FileKind>(
         .map_err(|e| fatal(path, e))?;
     v.warnings = reading.warnings;
     let text = input_format(args, reading.delimiter);
-    for row in reading.rows {
+    // Parsing on a second core, validating and spooling on this one.
+    let rows = read_ahead("amili-read", reading.rows)
+        .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
+    for row in rows {
         let row = row.map_err(|e| fatal(path, e))?;
         let line = row.line;
         v.rows += 1;

@@ -155,3 +155,123 @@ async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::er
     assert_eq!(SqliteLedger::open(&path, SCOPE)?.items()?.len(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let batch = Uuid::new_v4();
+    let pending_key = IdempotencyKey::random();
+    {
+        // A file as the second schema wrote it: a request's items found by an index.
+        let old = rusqlite::Connection::open(&path)?;
+        old.execute_batch(
+            "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE requests (
+                 id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
+                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
+                 updated_at INTEGER NOT NULL, UNIQUE (scope, key));
+             CREATE TABLE ledger_items (
+                 scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
+                 fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
+                 PRIMARY KEY (scope, id)) WITHOUT ROWID;
+             CREATE INDEX ledger_items_by_request ON ledger_items (request);
+             PRAGMA user_version = 2;",
+        )?;
+        old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
+        let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
+        old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
+        old.execute(
+            request,
+            rusqlite::params![2, pending_key.as_str(), None::<String>],
+        )?;
+        let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3)";
+        old.execute(item, rusqlite::params!["P-1", [1u8; 32].as_slice(), 1])?;
+        for (id, fp) in [("P-3", 3u8), ("P-2", 2u8)] {
+            old.execute(item, rusqlite::params![id, [fp; 32].as_slice(), 2])?;
+        }
+    }
+    let ledger = SqliteLedger::open(&path, SCOPE)?;
+    let key = IdempotencyKey::random();
+    assert_eq!(
+        ledger.claim(&key, &items(&["P-1"], &[1u8; 32])).await?,
+        [Claim::AlreadyAccepted { batch_id: batch }]
+    );
+    // The interrupted request still has both its items, in id order, and can be released.
+    assert_eq!(
+        ledger.pending(&pending_key).await?,
+        [("P-2".to_owned(), [2u8; 32]), ("P-3".to_owned(), [3u8; 32])]
+    );
+    assert!(ledger.adopt(&pending_key).await?);
+    ledger.record(&pending_key, &Settled::NotBooked).await?;
+    assert!(ledger.pending(&pending_key).await?.is_empty());
+    assert_eq!(
+        ledger
+            .claim(
+                &IdempotencyKey::random(),
+                &items(&["P-2", "P-3"], &[9u8; 32])
+            )
+            .await?,
+        [Claim::Claimed, Claim::Claimed]
+    );
+    // The index is gone and the file is at the current version.
+    let check = rusqlite::Connection::open(&path)?;
+    let indexes: i64 = check.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'ledger_items_by_request'",
+        [],
+        |row| row.get(0),
+    )?;
+    assert_eq!(indexes, 0);
+    let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    assert_eq!(version, 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_second_round_under_one_key_adds_to_its_request() -> Result<(), Box<dyn std::error::Error>>
+{
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let fp = [4u8; 32];
+    let key = IdempotencyKey::random();
+    {
+        let first = SqliteLedger::open(&path, SCOPE)?;
+        assert_eq!(
+            first.claim(&key, &items(&["P-2"], &fp)).await?,
+            [Claim::Claimed]
+        );
+        // A second round under the same key: one more item claimed, one already its own.
+        assert_eq!(
+            first.claim(&key, &items(&["P-1", "P-2"], &fp)).await?,
+            [Claim::Claimed, Claim::Busy]
+        );
+        // A round that claims nothing keeps the request and what it claimed.
+        assert_eq!(
+            first.claim(&key, &items(&["P-2"], &fp)).await?,
+            [Claim::Busy]
+        );
+    }
+    // Its owner died: the request holds both items.
+    let second = SqliteLedger::open(&path, SCOPE)?;
+    assert_eq!(
+        second.pending(&key).await?,
+        [("P-1".to_owned(), fp), ("P-2".to_owned(), fp)]
+    );
+    second.record(&key, &Settled::NotBooked).await?;
+    assert!(second.items()?.is_empty());
+    // A request that claims nothing leaves no row behind.
+    let none = IdempotencyKey::random();
+    assert_eq!(
+        second
+            .claim(&IdempotencyKey::random(), &items(&["P-5"], &fp))
+            .await?,
+        [Claim::Claimed]
+    );
+    assert_eq!(
+        second.claim(&none, &items(&["P-5"], &fp)).await?,
+        [Claim::Busy]
+    );
+    assert!(!second.adopt(&none).await?);
+    assert!(second.pending(&none).await?.is_empty());
+    Ok(())
+}

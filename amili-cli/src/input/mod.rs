@@ -114,7 +114,7 @@ impl From<io::Error> for InputError {
 }
 
 /// A stream of rows.
-pub type Rows<'a, I> = Box<dyn Iterator<Item = Result<Row<I>, InputError>> + 'a>;
+pub type Rows<'a, I> = Box<dyn Iterator<Item = Result<Row<I>, InputError>> + Send + 'a>;
 
 /// What a reader found at the start of the file, and its rows.
 pub struct Reading<'a, I> {
@@ -131,7 +131,7 @@ pub struct Reading<'a, I> {
 /// For CSV the delimiter is `delimiter`, else detected from the header line (the most
 /// frequent of `,`, `;` and tab); the header is checked first: a missing column is an error
 /// before any row is read; unknown columns are returned as warnings and ignored.
-pub fn rows<'a, K: FileKind, R: BufRead + 'a>(
+pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
     mut reader: R,
     format: Format,
     delimiter: Option<u8>,

@@ -1,0 +1,102 @@
+//! Reading ahead on a thread of its own: the file's rows are parsed (first pass) and the
+//! spool's records decoded (sending) on a second core while this thread validates, sends and
+//! reports. Items come back in order, in batches through a bounded channel, so memory stays
+//! flat: at most [`BATCHES`] × [`BATCH`] items wait.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// Items handed over at once (one channel operation per batch, not per row).
+const BATCH: usize = 256;
+/// Batches that may wait for the consumer.
+const BATCHES: usize = 8;
+
+/// `items`, produced on a thread named `name`. The thread stops at the end of `items`, or
+/// when the returned iterator is dropped (at its next batch).
+///
+/// # Errors
+///
+/// When the thread cannot be started.
+pub fn read_ahead<T, I>(name: &str, items: I) -> std::io::Result<ReadAhead<T>>
+where
+    T: Send + 'static,
+    I: Iterator<Item = T> + Send + 'static,
+{
+    let (sender, receiver) = sync_channel(BATCHES);
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || produce(items, &sender))?;
+    Ok(ReadAhead {
+        receiver,
+        batch: Vec::new().into_iter(),
+    })
+}
+
+fn produce<T, I: Iterator<Item = T>>(mut items: I, sender: &SyncSender<Vec<T>>) {
+    loop {
+        let batch: Vec<T> = items.by_ref().take(BATCH).collect();
+        let last = batch.len() < BATCH;
+        if batch.is_empty() || sender.send(batch).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// The items of [`read_ahead`], in order.
+pub struct ReadAhead<T> {
+    receiver: Receiver<Vec<T>>,
+    batch: std::vec::IntoIter<T>,
+}
+
+impl<T> Iterator for ReadAhead<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(item) = self.batch.next() {
+                return Some(item);
+            }
+            // The thread ended (the end of the items, or it panicked): nothing more.
+            self.batch = self.receiver.recv().ok()?.into_iter();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_comes_in_order() -> std::io::Result<()> {
+        for n in [0, 1, BATCH - 1, BATCH, BATCH + 1, BATCH * BATCHES * 3 + 7] {
+            let got: Vec<usize> = read_ahead("test", 0..n)?.collect();
+            assert_eq!(got, (0..n).collect::<Vec<_>>(), "{n} items");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn dropping_it_stops_the_thread() -> std::io::Result<()> {
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        struct Guard(std::sync::mpsc::Sender<()>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let guard = Guard(done);
+        // An endless source: the thread ends only because the reader is gone.
+        let endless = std::iter::repeat(1u8).inspect(move |_| {
+            let _ = &guard;
+        });
+        let mut items = read_ahead("test", endless)?;
+        assert_eq!(items.next(), Some(1));
+        drop(items);
+        assert!(
+            finished
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .is_ok(),
+            "the thread still runs"
+        );
+        Ok(())
+    }
+}
