@@ -4,7 +4,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
 
 use amili_payments::IdempotencyKey;
 use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
@@ -75,68 +76,70 @@ INSERT INTO ledger_items (scope, id, fingerprint, request)
 DROP TABLE items;
 ";
 
-/// What the ledger's calls share with the blocking threads they run on.
-struct Store {
+mod writer;
+
+use writer::{InFlight, Job, Writer};
+
+/// Who this ledger is, which its calls need: the file, the scope's number, the owner.
+struct Session {
     path: PathBuf,
-    scope: String,
     /// The scope's number in `scopes` (-1, matching nothing, for the empty scope that only
     /// lists).
     scope_id: i64,
     owner: String,
-    connection: Mutex<Connection>,
-    /// This ledger's own keys claimed and not yet recorded: requests in flight.
-    in_flight: Mutex<HashSet<String>>,
-    /// Held while the ledger lives: tells other processes this owner is alive.
-    _owner_lock: File,
 }
 
-impl Store {
-    fn open(path: impl AsRef<Path>, scope: impl Into<String>) -> Result<Self, LedgerError> {
-        let path = path.as_ref().to_path_buf();
-        let fail = |what: &str, e: &dyn fmt::Display| {
-            LedgerError::new(format!("{what} {}: {e}", path.display()))
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| fail("cannot create the folder of", &e))?;
-        }
-        let mut connection = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
-        connection
-            .busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(|e| fail("cannot configure", &e))?;
-        connection
-            .pragma_update(None, "journal_mode", "WAL")
-            .and_then(|()| connection.pragma_update(None, "synchronous", "FULL"))
-            .map_err(|e| fail("cannot configure", &e))?;
-        let version = schema_version(&connection).map_err(|e| fail("cannot read", &e))?;
-        if version < SCHEMA_VERSION {
-            upgrade(&mut connection).map_err(|e| fail("cannot create the tables of", &e))?;
-        } else if version > SCHEMA_VERSION {
-            return Err(fail(
-                "a newer version of amili wrote",
-                &format!("schema {version}, this version knows {SCHEMA_VERSION}"),
-            ));
-        }
-        let scope = scope.into();
-        let scope_id = scope_id(&connection, &scope).map_err(|e| fail("cannot write", &e))?;
-        let owner = Uuid::new_v4().to_string();
-        let owner_lock = lock_owner(&path, &owner)?;
-        Ok(Self {
+/// Opens the file, upgrading its schema, and registers this owner.
+fn open_writer(path: &Path, scope: &str) -> Result<Writer, LedgerError> {
+    let path = path.to_path_buf();
+    let fail = |what: &str, e: &dyn fmt::Display| {
+        LedgerError::new(format!("{what} {}: {e}", path.display()))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| fail("cannot create the folder of", &e))?;
+    }
+    let mut connection = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
+    connection
+        .busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(|e| fail("cannot configure", &e))?;
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .and_then(|()| connection.pragma_update(None, "synchronous", "FULL"))
+        .map_err(|e| fail("cannot configure", &e))?;
+    let version = schema_version(&connection).map_err(|e| fail("cannot read", &e))?;
+    if version < SCHEMA_VERSION {
+        upgrade(&mut connection).map_err(|e| fail("cannot create the tables of", &e))?;
+    } else if version > SCHEMA_VERSION {
+        return Err(fail(
+            "a newer version of amili wrote",
+            &format!("schema {version}, this version knows {SCHEMA_VERSION}"),
+        ));
+    }
+    let scope_id = scope_id(&connection, scope).map_err(|e| fail("cannot write", &e))?;
+    let owner = Uuid::new_v4().to_string();
+    let owner_lock = lock_owner(&path, &owner)?;
+    Ok(Writer {
+        session: Session {
             path,
-            scope,
             scope_id,
             owner,
-            connection: Mutex::new(connection),
-            in_flight: Mutex::new(HashSet::new()),
-            _owner_lock: owner_lock,
-        })
-    }
+        },
+        connection,
+        in_flight: HashSet::new(),
+        owner_lock,
+    })
+}
 
+impl Session {
     fn for_each_item(
         &self,
         all_scopes: bool,
         mut each: impl FnMut(StoredItem) -> Result<(), LedgerError>,
     ) -> Result<(), LedgerError> {
-        let connection = lock(&self.connection);
+        // A connection of its own: the writer's belongs to its thread.
+        let connection =
+            Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|e| self.error("read", &e))?;
         let mut statement = connection
             .prepare(
                 "SELECT scopes.name, ledger_items.id, requests.key, requests.batch_id,
@@ -184,15 +187,13 @@ impl Store {
         file.try_lock().is_err()
     }
 
-    fn claim_now(
+    fn claim(
         &self,
+        transaction: &Connection,
+        in_flight: &mut InFlight<'_>,
         key: &IdempotencyKey,
         items: &[(String, Fingerprint)],
     ) -> Result<Vec<Claim>, LedgerError> {
-        let mut connection = lock(&self.connection);
-        let transaction = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.error("write", &e))?;
         let now = unix_now();
         // The request's row (a second round of claims under one key finds it).
         transaction
@@ -236,7 +237,6 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, id) DO NOTHING",
                 )
                 .map_err(|e| self.error("write", &e))?;
-            let in_flight = lock(&self.in_flight);
             for (id, fingerprint) in items {
                 // New payments (the usual case) are claimed by the insert alone.
                 let inserted = insert
@@ -298,17 +298,19 @@ impl Store {
                 .and_then(|mut delete| delete.execute(params![request]))
                 .map_err(|e| self.error("write", &e))?;
         }
-        transaction.commit().map_err(|e| self.error("write", &e))?;
         if claimed_any {
-            lock(&self.in_flight).insert(key.as_str().to_owned());
+            in_flight.insert(key.as_str());
         }
         Ok(claims)
     }
 
-    fn pending_now(&self, key: &IdempotencyKey) -> Result<Vec<(String, Fingerprint)>, LedgerError> {
-        let connection = lock(&self.connection);
+    fn pending(
+        &self,
+        connection: &Connection,
+        key: &IdempotencyKey,
+    ) -> Result<Vec<(String, Fingerprint)>, LedgerError> {
         let Some((request, ids)) = self
-            .unrecorded_request(&connection, key)
+            .unrecorded_request(connection, key)
             .map_err(|e| self.error("read", &e))?
         else {
             return Ok(Vec::new());
@@ -357,11 +359,12 @@ impl Store {
             .optional()
     }
 
-    fn adopt_now(&self, key: &IdempotencyKey) -> Result<bool, LedgerError> {
-        let mut connection = lock(&self.connection);
-        let transaction = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.error("write", &e))?;
+    fn adopt(
+        &self,
+        transaction: &Connection,
+        in_flight: &mut InFlight<'_>,
+        key: &IdempotencyKey,
+    ) -> Result<bool, LedgerError> {
         let owners: Vec<String> = {
             let mut statement = transaction
                 .prepare_cached(
@@ -376,7 +379,6 @@ impl Store {
             rows.collect::<Result<_, _>>()
                 .map_err(|e| self.error("read", &e))?
         };
-        let mut in_flight = lock(&self.in_flight);
         let taken = owners.iter().any(|owner| {
             if *owner == self.owner {
                 in_flight.contains(key.as_str())
@@ -394,33 +396,29 @@ impl Store {
                 params![self.scope_id, key.as_str(), self.owner, unix_now()],
             )
             .map_err(|e| self.error("write", &e))?;
-        transaction.commit().map_err(|e| self.error("write", &e))?;
-        in_flight.insert(key.as_str().to_owned());
+        in_flight.insert(key.as_str());
         Ok(true)
     }
 
-    fn record_now(&self, key: &IdempotencyKey, settled: &Settled) -> Result<(), LedgerError> {
-        let mut connection = lock(&self.connection);
-        // A lost result is recovered from the request's key; a lost claim could not be.
-        // Prepared once: parsing the pragma twice a request was a tenth of the ledger's time.
-        let synchronous = |connection: &Connection, level: &str| {
-            connection
-                .prepare_cached(&format!("PRAGMA synchronous = {level}"))
-                .and_then(|mut pragma| pragma.execute([]))
-                .map(drop)
-        };
-        synchronous(&connection, "NORMAL").map_err(|e| self.error("write", &e))?;
-        let result = self.write_result(&mut connection, key, settled);
-        let restored = synchronous(&connection, "FULL");
-        result.map_err(|e| self.error("write", &e))?;
-        restored.map_err(|e| self.error("write", &e))?;
-        lock(&self.in_flight).remove(key.as_str());
+    /// Records a request's result (written with `synchronous = NORMAL` unless a claim shares
+    /// its transaction: a lost result is recovered from the request's key; a lost claim could
+    /// not be).
+    fn record(
+        &self,
+        connection: &Connection,
+        in_flight: &mut InFlight<'_>,
+        key: &IdempotencyKey,
+        settled: &Settled,
+    ) -> Result<(), LedgerError> {
+        self.write_result(connection, key, settled)
+            .map_err(|e| self.error("write", &e))?;
+        in_flight.remove(key.as_str());
         Ok(())
     }
 
     fn write_result(
         &self,
-        connection: &mut Connection,
+        connection: &Connection,
         key: &IdempotencyKey,
         settled: &Settled,
     ) -> rusqlite::Result<()> {
@@ -441,8 +439,8 @@ impl Store {
             }
             // Not booked: its items are free to be claimed again.
             Settled::NotBooked => {
-                let transaction = connection.transaction()?;
-                if let Some((row, ids)) = self.unrecorded_request(&transaction, key)? {
+                let transaction = connection;
+                if let Some((row, ids)) = self.unrecorded_request(transaction, key)? {
                     let ids = decode_ids(&ids).map_err(|e| {
                         rusqlite::Error::FromSqlConversionFailure(
                             0,
@@ -461,7 +459,6 @@ impl Store {
                         .execute("DELETE FROM request_items WHERE request = ?1", params![row])?;
                     transaction.execute("DELETE FROM requests WHERE id = ?1", params![row])?;
                 }
-                transaction.commit()?;
             }
             // Stays pending under the key; a later claim settles it by looking it up.
             _ => {}
@@ -485,13 +482,18 @@ impl Store {
 /// - **Scope**: rows belong to one scope (API URL and organization); the same id in another
 ///   scope is another payment.
 ///
-/// Each call runs on a blocking thread of the caller's tokio runtime (`spawn_blocking`; on
-/// the calling thread when there is none): a claim of 500 payments is a few milliseconds of
-/// SQLite work, which the pipeline's own thread spends writing the next request instead.
-/// A call's transaction finishes even when its future is dropped; a claim whose request is
-/// then never sent stays pending, as after a crash, and a later run settles it by its key.
+/// Calls run on a thread of the ledger's own, which commits the calls waiting for it
+/// together (`writer.rs`): a claim of 500 payments is a few milliseconds of SQLite work and
+/// an `fsync`, which the pipeline's thread spends writing the next request instead, and
+/// claims that queue share one `fsync`. No async runtime is needed. A call's transaction
+/// finishes even when its future is dropped; a claim whose request is then never sent stays
+/// pending, as after a crash, and a later run settles it by its key.
 pub struct SqliteLedger {
-    store: Arc<Store>,
+    session: Session,
+    scope: String,
+    /// The writer's queue; `None` once dropped.
+    jobs: Option<Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl SqliteLedger {
@@ -501,19 +503,31 @@ impl SqliteLedger {
     ///
     /// When the file cannot be created or opened as a SQLite database of this schema.
     pub fn open(path: impl AsRef<Path>, scope: impl Into<String>) -> Result<Self, LedgerError> {
+        let scope = scope.into();
+        let writer = open_writer(path.as_ref(), &scope)?;
+        let session = Session {
+            path: writer.session.path.clone(),
+            scope_id: writer.session.scope_id,
+            owner: writer.session.owner.clone(),
+        };
+        let (jobs, thread) =
+            writer::start(writer).map_err(|e| session.error("start a thread for", &e))?;
         Ok(Self {
-            store: Arc::new(Store::open(path, scope)?),
+            session,
+            scope,
+            jobs: Some(jobs),
+            writer: Some(thread),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.store.path
+        &self.session.path
     }
 
     /// The scope this ledger records for.
     pub fn scope(&self) -> &str {
-        &self.store.scope
+        &self.scope
     }
 
     /// Every item of the scope, ordered by id.
@@ -541,23 +555,42 @@ impl SqliteLedger {
         all_scopes: bool,
         each: impl FnMut(StoredItem) -> Result<(), LedgerError>,
     ) -> Result<(), LedgerError> {
-        self.store.for_each_item(all_scopes, each)
+        self.session.for_each_item(all_scopes, each)
     }
 
-    /// Runs `call` on the store, off the async thread.
+    /// Hands `call` to the writer thread; `durable` when it must be on disk before it is
+    /// answered.
     fn run<T: Send + 'static>(
         &self,
-        call: impl FnOnce(&Store) -> Result<T, LedgerError> + Send + 'static,
+        durable: bool,
+        call: impl FnOnce(&Session, &Connection, &mut InFlight<'_>) -> Result<T, LedgerError>
+        + Send
+        + 'static,
     ) -> BoxFuture<'static, Result<T, LedgerError>> {
-        let store = Arc::clone(&self.store);
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => Box::pin(async move {
-                runtime
-                    .spawn_blocking(move || call(&store))
-                    .await
-                    .map_err(|e| LedgerError::new(format!("the ledger's thread failed: {e}")))?
-            }),
-            Err(_) => Box::pin(std::future::ready(call(&store))),
+        let (job, answer) = Job::new(durable, call);
+        let queued = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        let stopped = self
+            .session
+            .error("write", &"the ledger's thread has stopped");
+        Box::pin(async move {
+            if !queued {
+                return Err(stopped);
+            }
+            answer.await.map_err(|_| stopped)?
+        })
+    }
+}
+
+/// Closing the queue ends the writer; waiting for it releases the owner's lock before the
+/// drop returns (another ledger opened next finds this owner gone).
+impl Drop for SqliteLedger {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
         }
     }
 }
@@ -565,8 +598,8 @@ impl SqliteLedger {
 impl fmt::Debug for SqliteLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteLedger")
-            .field("path", &self.store.path)
-            .field("scope", &self.store.scope)
+            .field("path", &self.session.path)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -582,7 +615,9 @@ impl Ledger for SqliteLedger {
             .iter()
             .map(|item| (item.id.to_owned(), *item.fingerprint))
             .collect();
-        self.run(move |store| store.claim_now(&key, &items))
+        self.run(true, move |session, connection, in_flight| {
+            session.claim(connection, in_flight, &key, &items)
+        })
     }
 
     fn pending<'a>(
@@ -590,12 +625,16 @@ impl Ledger for SqliteLedger {
         key: &'a IdempotencyKey,
     ) -> BoxFuture<'a, Result<Vec<(String, Fingerprint)>, LedgerError>> {
         let key = key.clone();
-        self.run(move |store| store.pending_now(&key))
+        self.run(false, move |session, connection, _| {
+            session.pending(connection, &key)
+        })
     }
 
     fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>> {
         let key = key.clone();
-        self.run(move |store| store.adopt_now(&key))
+        self.run(true, move |session, connection, in_flight| {
+            session.adopt(connection, in_flight, &key)
+        })
     }
 
     fn record<'a>(
@@ -605,7 +644,9 @@ impl Ledger for SqliteLedger {
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
         let key = key.clone();
         let settled = settled.clone();
-        self.run(move |store| store.record_now(&key, &settled))
+        self.run(false, move |session, connection, in_flight| {
+            session.record(connection, in_flight, &key, &settled)
+        })
     }
 }
 
@@ -753,8 +794,4 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -275,3 +275,42 @@ async fn a_second_round_under_one_key_adds_to_its_request() -> Result<(), Box<dy
     assert!(second.pending(&none).await?.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn calls_that_queue_commit_together_and_fail_alone() -> Result<(), Box<dyn std::error::Error>>
+{
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let fp = [5u8; 32];
+    let broken = IdempotencyKey::random();
+    {
+        let first = SqliteLedger::open(&path, SCOPE)?;
+        first.claim(&broken, &items(&["P-0"], &fp)).await?;
+    }
+    // Damage that request's list of items: reading it fails.
+    rusqlite::Connection::open(&path)?.execute("UPDATE request_items SET ids = x'ff'", [])?;
+
+    let ledger = SqliteLedger::open(&path, SCOPE)?;
+    let keys: Vec<IdempotencyKey> = (0..20).map(|_| IdempotencyKey::random()).collect();
+    let ids: Vec<String> = (1..=20).map(|n| format!("P-{n}")).collect();
+    // Every call is queued before any is awaited: they share the writer's transactions.
+    let ledger = &ledger;
+    let claims: Vec<_> = keys
+        .iter()
+        .zip(&ids)
+        .map(|(key, id)| {
+            let id = id.as_str();
+            async move { ledger.claim(key, &items(&[id], &fp)).await }
+        })
+        .collect();
+    let damaged = ledger.pending(&broken);
+    let (claims, damaged) = futures::future::join(futures::future::join_all(claims), damaged).await;
+    let error = damaged.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("ends early"), "{error}");
+    for claim in claims {
+        assert_eq!(claim?, [Claim::Claimed]);
+    }
+    // Committed: another open sees all twenty (and the damaged request's item).
+    assert_eq!(SqliteLedger::open(&path, SCOPE)?.items()?.len(), 21);
+    Ok(())
+}
