@@ -11,7 +11,9 @@ const BATCH: usize = 256;
 const BATCHES: usize = 8;
 
 /// `items`, produced on a thread named `name`. The thread stops at the end of `items`, or
-/// when the returned iterator is dropped (at its next batch).
+/// when the returned iterator is dropped (at its next batch). A panic on that thread is
+/// raised again on the reader's when it reaches that point: the rows after it are never
+/// mistaken for the end of the file.
 ///
 /// # Errors
 ///
@@ -22,12 +24,13 @@ where
     I: Iterator<Item = T> + Send + 'static,
 {
     let (sender, receiver) = sync_channel(BATCHES);
-    std::thread::Builder::new()
+    let producer = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || produce(items, &sender))?;
     Ok(ReadAhead {
         receiver,
         batch: Vec::new().into_iter(),
+        producer: Some(producer),
     })
 }
 
@@ -45,6 +48,7 @@ fn produce<T, I: Iterator<Item = T>>(mut items: I, sender: &SyncSender<Vec<T>>) 
 pub struct ReadAhead<T> {
     receiver: Receiver<Vec<T>>,
     batch: std::vec::IntoIter<T>,
+    producer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl<T> Iterator for ReadAhead<T> {
@@ -55,8 +59,16 @@ impl<T> Iterator for ReadAhead<T> {
             if let Some(item) = self.batch.next() {
                 return Some(item);
             }
-            // The thread ended (the end of the items, or it panicked): nothing more.
-            self.batch = self.receiver.recv().ok()?.into_iter();
+            match self.receiver.recv() {
+                Ok(batch) => self.batch = batch.into_iter(),
+                // The thread ended: at the end of the items, or in a panic, raised here.
+                Err(_) => {
+                    if let Some(Err(panic)) = self.producer.take().map(|t| t.join()) {
+                        std::panic::resume_unwind(panic);
+                    }
+                    return None;
+                }
+            }
         }
     }
 }
@@ -71,6 +83,28 @@ mod tests {
             let got: Vec<usize> = read_ahead("test", 0..n)?.collect();
             assert_eq!(got, (0..n).collect::<Vec<_>>(), "{n} items");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_panic_while_reading_is_not_the_end_of_the_items() -> std::io::Result<()> {
+        let failing = (0..BATCH * 2).map(|n| {
+            assert!(n < BATCH + 3, "the parser failed");
+            n
+        });
+        let mut items = read_ahead("test", failing)?;
+        let read =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| items.by_ref().count()));
+        let message = read
+            .err()
+            .and_then(|panic| {
+                panic
+                    .downcast_ref::<&str>()
+                    .map(|m| (*m).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+            })
+            .unwrap_or_default();
+        assert!(message.contains("the parser failed"), "{message:?}");
         Ok(())
     }
 
