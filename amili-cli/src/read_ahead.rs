@@ -88,10 +88,7 @@ mod tests {
 
     #[test]
     fn a_panic_while_reading_is_not_the_end_of_the_items() -> std::io::Result<()> {
-        let failing = (0..BATCH * 2).map(|n| {
-            assert!(n < BATCH + 3, "the parser failed");
-            n
-        });
+        let failing = (0..BATCH * 2).inspect(|n| assert!(*n < BATCH + 3, "the parser failed"));
         let mut items = read_ahead("test", failing)?;
         let read =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| items.by_ref().count()));
