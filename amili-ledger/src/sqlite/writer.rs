@@ -128,8 +128,9 @@ impl InFlight<'_> {
         self.changes.push((key.to_owned(), was));
     }
 
-    fn undo(self) {
-        for (key, was) in self.changes.into_iter().rev() {
+    /// Undoes the changes made since `mark` (a length of `changes`).
+    fn undo_since(&mut self, mark: usize) {
+        for (key, was) in self.changes.drain(mark..).rev() {
             if was {
                 self.keys.insert(key);
             } else {
@@ -204,6 +205,7 @@ impl Writer {
                     continue;
                 }
             };
+            let mark = in_flight.changes.len();
             let answer = job.work.run(session, &savepoint, &mut in_flight);
             // A call that failed leaves none of its writes (dropping a savepoint rolls it
             // back); one that succeeded keeps them in the transaction.
@@ -214,8 +216,15 @@ impl Writer {
                 Ok(())
             };
             match kept {
-                Ok(()) => answers.push(answer),
-                Err(e) => (answer.send)(Some(&session.error("write", &e))),
+                Ok(()) if answer.ok => answers.push(answer),
+                Ok(()) => {
+                    in_flight.undo_since(mark);
+                    answers.push(answer);
+                }
+                Err(e) => {
+                    in_flight.undo_since(mark);
+                    (answer.send)(Some(&session.error("write", &e)));
+                }
             }
         }
         match transaction.commit() {
@@ -225,7 +234,7 @@ impl Writer {
                 }
             }
             Err(e) => {
-                in_flight.undo();
+                in_flight.undo_since(0);
                 let error = session.error("write", &e);
                 for answer in answers {
                     (answer.send)(Some(&error));
@@ -241,4 +250,27 @@ fn set_synchronous(connection: &Connection, level: &str) -> rusqlite::Result<()>
         .prepare_cached(&format!("PRAGMA synchronous = {level}"))
         .and_then(|mut pragma| pragma.execute([]))
         .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undoing_restores_the_keys_as_they_were() {
+        let mut keys: HashSet<String> = HashSet::from(["a".to_owned()]);
+        let mut in_flight = InFlight {
+            keys: &mut keys,
+            changes: Vec::new(),
+        };
+        in_flight.insert("b");
+        let mark = in_flight.changes.len();
+        in_flight.remove("a");
+        in_flight.insert("c");
+        in_flight.insert("b");
+        in_flight.undo_since(mark);
+        assert!(in_flight.contains("a") && in_flight.contains("b") && !in_flight.contains("c"));
+        in_flight.undo_since(0);
+        assert_eq!(keys, HashSet::from(["a".to_owned()]));
+    }
 }
