@@ -167,7 +167,7 @@ impl<K: FileKind> SpoolReader<K> {
     }
 
     /// The next row, or `None` at the end.
-    pub fn next_row(&mut self) -> anyhow::Result<Option<Spooled<K>>> {
+    fn next_row(&mut self) -> anyhow::Result<Option<Spooled<K>>> {
         let mut length = [0u8; 4];
         match self.reader.read_exact(&mut length) {
             Ok(()) => {}
