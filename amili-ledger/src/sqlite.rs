@@ -471,9 +471,9 @@ impl Session {
 ///
 /// - **Durability**: WAL journal. A claim is written with `synchronous = FULL` (on disk, not
 ///   only in the OS, before the request it covers is sent); a result with `synchronous =
-///   NORMAL` (it survives the process crashing; a power loss may undo it, and then the next
-///   run settles the payment by its request's key, as after any crash), so each request costs
-///   one `fsync`. A full disk fails the transaction (and so stops the submission), never
+///   NORMAL` unless it shares a transaction with a claim (it survives the process crashing; a
+///   power loss may undo it, and then the next run settles the payment by its request's key,
+///   as after any crash), so each request costs at most one `fsync`. A full disk fails the transaction (and so stops the submission), never
 ///   silently.
 /// - **Several processes**: each open ledger holds an exclusive lock on a file of its own
 ///   (`<db>.owners/<owner>.lock`) for as long as it lives. An item pending under a live
