@@ -91,3 +91,40 @@ fn every_contender_delivers_every_payment_to_the_stub() {
         assert!(table.contains(label), "{label} missing from\n{table}");
     }
 }
+
+#[test]
+fn the_stub_served_alone_answers_the_flags_it_prints() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+
+    let mut stub = Command::new(env!("CARGO_BIN_EXE_amili-bench"))
+        .arg("--serve-stub")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amili-bench starts");
+    let mut line = String::new();
+    std::io::BufReader::new(stub.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .expect("the flags are printed");
+    let flags: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(flags.first(), Some(&"--api-url"), "{line}");
+
+    let checked = Command::new(binaries().amili)
+        .args(["token", "check"])
+        .args(&flags)
+        .output()
+        .expect("amili runs");
+    // Closing stdin stops the stub, which then says what it saw.
+    drop(stub.stdin.take());
+    let stopped = stub.wait_with_output().expect("the stub stops");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert!(stopped.status.success());
+    let seen = String::from_utf8_lossy(&stopped.stderr);
+    assert!(seen.contains("token_requests: 1"), "{seen}");
+}
