@@ -76,6 +76,15 @@ impl InputFormat {
     ///
     /// A message naming the text and what is wrong with it.
     pub fn amount(&self, text: &str) -> Result<Decimal, String> {
+        let decimal = if self.decimal_comma { ',' } else { '.' };
+        match plain_amount(text.trim(), decimal) {
+            Some(value) => Ok(value),
+            None => self.amount_by_grammar(text),
+        }
+    }
+
+    /// [`amount`](Self::amount) by the whole grammar, for any text.
+    fn amount_by_grammar(&self, text: &str) -> Result<Decimal, String> {
         let text = text.trim();
         let (decimal, other) = if self.decimal_comma {
             (',', '.')
@@ -245,6 +254,33 @@ fn day(text: &str) -> Option<NaiveDate> {
 
 /// The digits of a whole part whose thousands may be grouped by `decimal`'s counterparts
 /// (space, no-break space, `other`); `None` when the grouping is wrong.
+/// The common case without allocating: digits, optionally the dialect's decimal mark and
+/// more digits, at most 18 digits in all (they fit an `i64`). Anything else is `None` and
+/// goes through the whole grammar of [`InputFormat::amount`], which gives the same value
+/// (mantissa and scale) for these texts (tested).
+fn plain_amount(text: &str, decimal: char) -> Option<Decimal> {
+    let (whole, fraction) = match text.split_once(decimal) {
+        Some((whole, fraction)) => (whole, fraction),
+        None => (text, ""),
+    };
+    let has_mark = whole.len() < text.len();
+    let plain = |digits: &str| digits.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty()
+        || (has_mark && fraction.is_empty())
+        || whole.len() + fraction.len() > 18
+        || !plain(whole)
+        || !plain(fraction)
+    {
+        return None;
+    }
+    let mantissa = whole
+        .bytes()
+        .chain(fraction.bytes())
+        .fold(0_i64, |n, b| n * 10 + i64::from(b - b'0'));
+    // At most 18 digits: the scale is at most 17, within a Decimal's 28.
+    Decimal::try_new(mantissa, fraction.len() as u32).ok()
+}
+
 fn group_thousands(whole: &str, decimal: char, other: char) -> Option<String> {
     let is_separator = |c: char| c == ' ' || c == '\u{a0}' || (c == other && c != decimal);
     let groups: Vec<&str> = whole.split(is_separator).collect();
@@ -329,6 +365,60 @@ mod tests {
         }
         let message = point.amount("4,500").err().unwrap_or_default();
         assert!(message.contains("reads two ways"), "{message}");
+    }
+
+    /// The allocation-free path gives what the whole grammar gives, to the scale.
+    #[test]
+    fn plain_amounts_read_as_the_whole_grammar_reads_them() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = ['0', '1', '5', '9', '.', ',', ' '];
+        let mut samples: Vec<String> = [
+            "0",
+            "0.00",
+            "007.50",
+            "8019.31",
+            "999999999999999999",
+            "99999999999999999.9",
+            "9999999999999999999",
+            "1.",
+            ".5",
+            "1.2.3",
+            "12,5",
+            "1,2",
+            "",
+            "1234567890.12345678",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        for _ in 0..20_000 {
+            let len = (next() % 22) as usize;
+            samples.push(
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        for format in [InputFormat::default(), InputFormat::decimal_comma()] {
+            let decimal = if format.decimal_comma { ',' } else { '.' };
+            let mut plain = 0;
+            for sample in &samples {
+                let Some(fast) = plain_amount(sample, decimal) else {
+                    continue;
+                };
+                plain += 1;
+                let whole = format.amount_by_grammar(sample);
+                let parts = |d: Decimal| (d.mantissa(), d.scale());
+                assert_eq!(whole.map(parts), Ok(parts(fast)), "{sample:?}");
+            }
+            assert!(plain > 1_000, "only {plain} plain samples");
+        }
     }
 
     #[test]
