@@ -148,6 +148,9 @@ fn contender_label(contender: Contender) -> &'static str {
         Contender::Generated => "(2) generated `amili-api` client",
         Contender::AmiliPayments => "(3) `amili-payments` submit",
         Contender::CsvLoop => "(4) `csv` + raw `reqwest` loop (process) — baseline",
+        Contender::CsvLoopRules => {
+            "(4r) the loop (4) with the CLI's two costliest rules: every row read first, a SQLite row per payment committed before its request — for reference"
+        }
         Contender::Cli => "(5) `amili payments submit FILE` (process)",
         Contender::CliEmbedded => {
             "(6) `amili payments submit FILE --sandbox --wait` (process, its own sandbox)"

@@ -52,6 +52,10 @@ pub enum Contender {
     AmiliPayments,
     /// (4) `amili-bench-csv-loop` (csv crate + raw reqwest), a process: the CLI baseline.
     CsvLoop,
+    /// (4r) the same loop under the CLI's two costliest rules (every row read before the
+    /// first request; a SQLite row per payment committed before its request): the fastest
+    /// any CLI that keeps them can be (for reference).
+    CsvLoopRules,
     /// (5) `amili payments submit FILE`, a process.
     Cli,
     /// (6) `amili payments submit FILE --sandbox --wait`, a process holding its own sandbox.
@@ -67,7 +71,7 @@ impl Contender {
         Contender::AmiliPayments,
     ];
     /// The CLI contenders, baseline first.
-    pub const CLI: [Contender; 2] = [Contender::CsvLoop, Contender::Cli];
+    pub const CLI: [Contender; 3] = [Contender::CsvLoop, Contender::CsvLoopRules, Contender::Cli];
 
     /// The process contenders that run against `server`.
     pub fn processes_for(server: Server) -> &'static [Contender] {
@@ -84,7 +88,7 @@ impl Contender {
             | Contender::RawSerializing
             | Contender::Generated
             | Contender::AmiliPayments => Contender::RawReqwest,
-            Contender::CsvLoop | Contender::Cli => Contender::CsvLoop,
+            Contender::CsvLoop | Contender::CsvLoopRules | Contender::Cli => Contender::CsvLoop,
             Contender::CliEmbedded => Contender::CliEmbedded,
         }
     }
@@ -93,7 +97,7 @@ impl Contender {
     pub fn is_process(self) -> bool {
         matches!(
             self,
-            Contender::CsvLoop | Contender::Cli | Contender::CliEmbedded
+            Contender::CsvLoop | Contender::CsvLoopRules | Contender::Cli | Contender::CliEmbedded
         )
     }
 
@@ -105,6 +109,7 @@ impl Contender {
             Contender::Generated => "amili-api",
             Contender::AmiliPayments => "amili-payments",
             Contender::CsvLoop => "csv-loop",
+            Contender::CsvLoopRules => "csv-loop-rules",
             Contender::Cli => "amili-cli",
             Contender::CliEmbedded => "amili-cli-embedded",
         }
@@ -400,7 +405,7 @@ fn measure_library(
             ));
             (start.elapsed(), accepted)
         }
-        Contender::CsvLoop | Contender::Cli | Contender::CliEmbedded => {
+        Contender::CsvLoop | Contender::CsvLoopRules | Contender::Cli | Contender::CliEmbedded => {
             bail!("{what}: not a library contender")
         }
     };
@@ -459,6 +464,14 @@ fn measure_process(
     let b = &config.binaries;
     let mut command = match contender {
         Contender::CsvLoop => process::launch(&b.measure, &result, &b.csv_loop),
+        Contender::CsvLoopRules => {
+            let mut command = process::launch(&b.measure, &result, &b.csv_loop);
+            command
+                .arg("--read-first")
+                .arg("--journal")
+                .arg(dir.join("journal.db"));
+            command
+        }
         Contender::Cli => {
             let mut command = process::launch(&b.measure, &result, &b.amili);
             command.args(["payments", "submit"]);
@@ -549,6 +562,16 @@ fn accepted_count(contender: Contender, stdout: &str, rows: u64) -> Option<u64> 
             .lines()
             .find(|l| l.starts_with("sent "))
             .and_then(|l| number_before(l, "payments")),
+        // Only what is also in its journal counts.
+        Contender::CsvLoopRules => {
+            let count = |start: &str| {
+                stdout
+                    .lines()
+                    .find(|l| l.starts_with(start))
+                    .and_then(|l| number_before(l, "payments"))
+            };
+            count("sent ").filter(|&sent| count("journaled ") == Some(sent))
+        }
         Contender::Cli | Contender::CliEmbedded => Some(
             stdout
                 .lines()
@@ -599,6 +622,16 @@ mod tests {
             accepted_count(Contender::Cli, "x\n12 rows: 12 accepted (1 batch)\n", 99),
             Some(12)
         );
+        let rules = |out| accepted_count(Contender::CsvLoopRules, out, 99);
+        assert_eq!(
+            rules("sent 7 payments in 1 requests\njournaled 7 payments\n"),
+            Some(7)
+        );
+        assert_eq!(
+            rules("sent 7 payments in 1 requests\njournaled 6 payments\n"),
+            None
+        );
+        assert_eq!(rules("sent 7 payments in 1 requests\n"), None);
         assert_eq!(
             rotated(&Contender::LIBRARY, 3),
             [

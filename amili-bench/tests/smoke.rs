@@ -53,8 +53,8 @@ fn every_contender_delivers_every_payment_to_the_stub() {
 
     assert_eq!(
         measurements.len(),
-        6,
-        "six contenders, one round, one server"
+        7,
+        "seven contenders, one round, one server"
     );
     for m in &measurements {
         let expected = if m.contender.is_process() {
@@ -86,6 +86,7 @@ fn every_contender_delivers_every_payment_to_the_stub() {
         "(2) generated",
         "(3) `amili-payments`",
         "(4) `csv`",
+        "(4r) the loop",
         "(5) `amili payments submit",
     ] {
         assert!(table.contains(label), "{label} missing from\n{table}");
