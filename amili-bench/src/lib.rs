@@ -1,6 +1,6 @@
 //! The submission throughput harness of issue 9, run by `cargo xtask bench`.
 //!
-//! In one go and interleaved over several rounds, five contenders (and one for reference)
+//! In one go and interleaved over several rounds, five contenders (and two for reference)
 //! send the same payments to two servers, 500 payments per request and 4 requests in flight:
 //!
 //! | | contender | compared with |
@@ -10,6 +10,7 @@
 //! | (2) | the generated `amili-api` client ([`library::run_generated`]) | (1) |
 //! | (3) | `amili-payments` ([`library::run_amili_payments`]) | (1) |
 //! | (4) | `amili-bench-csv-loop`: `csv` crate + raw `reqwest`, a process | – (baseline) |
+//! | (4r) | the same loop, every row read before the first request and a SQLite row per payment committed before its request (`--read-first --journal`; for reference) | (4) |
 //! | (5) | `amili payments submit FILE`, a process | (4) |
 //!
 //! The servers are a minimal local HTTP stub ([`stub`]) and the `amili-sandbox` binary

@@ -4,14 +4,13 @@
 //! library reports.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amili_payments::BatchWakeups;
 use amili_payments::Client;
 use amili_payments::ledger::Ledger;
 use amili_payments::report::{Outcome, RequestReport};
+use amili_payments::{BatchWakeups, StopHandle};
 use futures::StreamExt as _;
 
 use crate::kind::FileKind;
@@ -41,8 +40,9 @@ pub struct Sending {
     pub repeats: HashSet<u64>,
     /// Rows in the file (for progress).
     pub rows: u64,
-    /// Set on Ctrl-C: no new payment is handed to the pipeline from then on.
-    pub interrupted: Arc<AtomicBool>,
+    /// Stopped on Ctrl-C (with [`INTERRUPTED`]) or by the submission itself: no new payment
+    /// is handed to the pipeline from then on, and the rest are reported with its reason.
+    pub stop: StopHandle,
     /// Woken by BATCH_COMPLETED webhooks (`--webhook-port`): the poller then polls slowly.
     pub wakeups: Option<BatchWakeups>,
 }
@@ -66,9 +66,9 @@ pub async fn send_all<K: FileKind>(
         repeats: sending.repeats,
     }));
     let feeder = Arc::clone(&shared);
-    let interrupted = Arc::clone(&sending.interrupted);
+    let stop = sending.stop.clone();
     let items = futures::stream::iter(std::iter::from_fn(move || {
-        if interrupted.load(Ordering::SeqCst) {
+        if stop.reason().is_some() {
             return None;
         }
         lock(&feeder).next_item()
@@ -85,7 +85,8 @@ pub async fn send_all<K: FileKind>(
     let mut submission = client
         .submit_stream(items)
         .with_chunk_size(sending.chunk_size)
-        .with_concurrency(sending.concurrency);
+        .with_concurrency(sending.concurrency)
+        .with_stop_handle(sending.stop.clone());
     if let Some(ledger) = sending.ledger {
         submission = submission.with_ledger(ledger);
     }
@@ -118,7 +119,9 @@ pub async fn send_all<K: FileKind>(
         }
         progress.sent(done, sending.rows);
     }
-    // Ctrl-C: the rest of the file is reported, not sent.
+    // Stopped (Ctrl-C, or the submission stopped itself): the rest of the file is reported
+    // not sent, with why.
+    let unsent = sending.stop.reason().unwrap_or_else(|| INTERRUPTED.into());
     let mut feed = lock(&shared);
     if let Some(e) = feed.error.take() {
         return Err(e);
@@ -136,7 +139,7 @@ pub async fn send_all<K: FileKind>(
                 let outcome = if feed.repeats.contains(&line) {
                     Outcome::Invalid(K::REPEATS.into())
                 } else {
-                    Outcome::NotSent(INTERRUPTED.into())
+                    Outcome::NotSent(unsent.clone())
                 };
                 feed.order.push_ready(item_row(line, &item, outcome));
             }

@@ -22,6 +22,7 @@ use crate::ledger::{Claim, Fingerprint, Ledger, LedgerItem, Settled};
 use crate::payment::Payment;
 use crate::repeats::IdHashes;
 use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
+use crate::stop::StopHandle;
 use crate::submittable::Submittable;
 
 /// Requests that fail in a row, after all their retries, before a submission stops.
@@ -50,13 +51,16 @@ pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
 ///    looking that request's batch up by its key. The result is recorded after the request.
 /// 4. **Sending** — through the client's call loop (retries, token refresh, look-up by key
 ///    after an ambiguous failure: never a blind resend), at most
-///    [`with_concurrency`](Self::with_concurrency) requests at once. The body is serialized
-///    once; retries resend the same bytes.
+///    [`with_concurrency`](Self::with_concurrency) requests at once, while as many more are
+///    prepared (serialized and claimed) to go next. The body is serialized once; retries
+///    resend the same bytes.
 /// 5. **Stopping** — an answer every later request would get too (credentials refused, `403`,
-///    `404` for the organization), a ledger that cannot record, or
+///    `404` for the organization), a ledger that cannot record,
 ///    [`with_circuit_breaker`](Self::with_circuit_breaker) requests in a row failing after all
-///    retries stop the submission: requests not yet sent are reported
-///    [`Outcome::NotSent`] with the cause.
+///    retries, or the caller through [`with_stop_handle`](Self::with_stop_handle) stop the
+///    submission: requests not yet sent are reported
+///    [`Outcome::NotSent`] with the cause (a request claimed ahead and not sent gives its
+///    items back to the ledger).
 ///
 /// ```no_run
 /// # async fn demo(client: amili_payments::Client, payments: Vec<amili_payments::Payment>)
@@ -83,6 +87,7 @@ pub struct Submission<'c, T: Submittable = Payment> {
     key: Option<IdempotencyKey>,
     ledger: Option<Arc<dyn Ledger>>,
     circuit_breaker: u32,
+    stop: StopHandle,
 }
 
 impl<T: Submittable> fmt::Debug for Submission<'_, T> {
@@ -93,6 +98,7 @@ impl<T: Submittable> fmt::Debug for Submission<'_, T> {
             .field("idempotency_key", &self.key)
             .field("ledger", &self.ledger)
             .field("circuit_breaker", &self.circuit_breaker)
+            .field("stop", &self.stop)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +149,7 @@ impl Client {
             key: None,
             ledger: None,
             circuit_breaker: DEFAULT_CIRCUIT_BREAKER,
+            stop: StopHandle::new(),
         }
     }
 }
@@ -183,6 +190,13 @@ impl<'c, T: Submittable> Submission<'c, T> {
         self
     }
 
+    /// Stops the submission when `stop` is stopped (see [`StopHandle`]); the submission stops
+    /// itself through it too, so it tells why it stopped.
+    pub fn with_stop_handle(mut self, stop: StopHandle) -> Self {
+        self.stop = stop;
+        self
+    }
+
     /// Sends everything and returns the whole report, requests in submission order.
     ///
     /// # Errors
@@ -215,12 +229,13 @@ impl<'c, T: Submittable> Submission<'c, T> {
             ledger: self.ledger,
             fixed_key: Mutex::new(self.key.clone()),
             single_request: self.key.is_some(),
-            stop: Mutex::new(None),
+            stop: self.stop,
             failures_in_row: AtomicU32::new(0),
             circuit_breaker: self.circuit_breaker,
             resolved: Mutex::new(HashMap::new()),
         });
         let mut seen = self.filter_repeats.then(crate::repeats::Repeats::default);
+        let sending = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let span = tracing::info_span!(
             "amili.submit",
             operation = "submit",
@@ -241,10 +256,23 @@ impl<'c, T: Submittable> Submission<'c, T> {
             .chunks(self.chunk_size)
             .enumerate()
             .map(move |(n, chunk)| {
-                let run = Arc::clone(&run);
-                async move { run.request(n, chunk).await }.instrument(span.clone())
+                let (run, sending) = (Arc::clone(&run), Arc::clone(&sending));
+                async move {
+                    let ready = match run.prepare(n, chunk).await {
+                        Ok(ready) => ready,
+                        Err(report) => return report,
+                    };
+                    // Never closed: `acquire` cannot fail, and the permit is held while the
+                    // request is sent.
+                    let _sending = sending.acquire().await;
+                    run.finish(ready).await
+                }
+                .instrument(span.clone())
             })
-            .buffer_unordered(self.concurrency);
+            // `concurrency` requests are sent at once while as many more are prepared
+            // (serialized, claimed): a durable ledger's claims overlap the sending, and claims
+            // that queue share one commit.
+            .buffer_unordered(2 * self.concurrency);
         Ok(requests)
     }
 }
@@ -256,6 +284,19 @@ struct Pending<T> {
     repeated: bool,
 }
 
+/// A request prepared ahead of its turn to be sent.
+struct Ready<T> {
+    chunk: Vec<Pending<T>>,
+    plans: Vec<Plan>,
+    key: IdempotencyKey,
+    /// Whether this submission chose the key (rather than the caller).
+    fresh_key: bool,
+    /// The body carrying the whole chunk, in id order.
+    whole_chunk: Bytes,
+    /// Each item's span of it.
+    bodies: Vec<Bytes>,
+}
+
 /// Shared state of one submission.
 struct Run {
     client: Client,
@@ -263,8 +304,8 @@ struct Run {
     /// The caller's key, taken by the first request.
     fixed_key: Mutex<Option<IdempotencyKey>>,
     single_request: bool,
-    /// Set when the submission stops: why later requests are not sent.
-    stop: Mutex<Option<Reason>>,
+    /// Stopped when the submission stops: why later requests are not sent.
+    stop: StopHandle,
     failures_in_row: AtomicU32,
     circuit_breaker: u32,
     /// Earlier requests' keys already looked up in this submission.
@@ -286,20 +327,21 @@ enum Plan {
 
 impl Run {
     fn stopped(&self) -> Option<Reason> {
-        lock(&self.stop).clone()
+        self.stop.reason()
     }
 
     fn halt(&self, reason: String) {
-        let mut stop = lock(&self.stop);
-        if stop.is_none() {
-            tracing::warn!(%reason, "stopping the submission");
-            *stop = Some(Reason::from(reason));
-        }
+        self.stop.stop(reason);
     }
 
-    /// Runs request `n` of the submission (and, with a ledger, the resumed requests of an
-    /// interrupted earlier submission whose items it holds).
-    async fn request<T: Submittable>(&self, n: usize, chunk: Vec<Pending<T>>) -> RequestReport {
+    /// Prepares request `n` of the submission: its key, its body serialized once and, with a
+    /// ledger, its items claimed (and the interrupted earlier requests it holds adopted). A
+    /// request that will not be sent is its report already.
+    async fn prepare<T: Submittable>(
+        &self,
+        n: usize,
+        chunk: Vec<Pending<T>>,
+    ) -> Result<Ready<T>, RequestReport> {
         let mut plans: Vec<Plan> = chunk
             .iter()
             .map(|p| {
@@ -315,14 +357,14 @@ impl Run {
                 "not sent: a caller-chosen idempotency key covers one request, and the \
                  submission needed more",
             );
-            return not_sent(chunk, reason);
+            return Err(not_sent(chunk, reason));
         }
         if let Some(reason) = self.stopped() {
-            return not_sent(chunk, reason);
+            return Err(not_sent(chunk, reason));
         }
-        let key = lock(&self.fixed_key)
-            .take()
-            .unwrap_or_else(IdempotencyKey::random);
+        let callers_key = lock(&self.fixed_key).take();
+        let fresh_key = callers_key.is_none();
+        let key = callers_key.unwrap_or_else(IdempotencyKey::random);
 
         // Serialize once, in id order (a request resumed later, from any file order, has the
         // same bytes): the body of a request carrying the whole chunk, each item a span of it
@@ -354,11 +396,33 @@ impl Run {
                 .await
         {
             self.halt(reason.to_string());
+            return Err(not_sent(chunk, reason));
+        }
+        Ok(Ready {
+            chunk,
+            plans,
+            key,
+            fresh_key,
+            whole_chunk,
+            bodies,
+        })
+    }
+
+    /// Sends a prepared request (the requests it makes: its own key for new items, an
+    /// earlier key for each interrupted request resumed whole) and records each result.
+    async fn finish<T: Submittable>(&self, ready: Ready<T>) -> RequestReport {
+        let Ready {
+            chunk,
+            mut plans,
+            key,
+            fresh_key,
+            whole_chunk,
+            bodies,
+        } = ready;
+        if let Some(reason) = self.stopped() {
+            self.release(&key, fresh_key, &plans).await;
             return not_sent(chunk, reason);
         }
-
-        // The requests: this chunk's own key for new items, an earlier key for each
-        // interrupted request resumed whole.
         let mut groups: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
             let group_key = match plan {
@@ -417,6 +481,33 @@ impl Run {
             idempotency_key,
             result,
             items,
+        }
+    }
+
+    /// Gives back what a prepared request claimed when the submission stopped before it was
+    /// sent: its own key's items are free again (nothing was sent under a key this submission
+    /// chose; a caller's key may have been used before, so it stays pending), and the
+    /// interrupted requests it adopted stay pending under their keys for a later run.
+    async fn release(&self, key: &IdempotencyKey, fresh_key: bool, plans: &[Plan]) {
+        let Some(ledger) = &self.ledger else {
+            return;
+        };
+        let mut keys: Vec<(&IdempotencyKey, Settled)> = Vec::new();
+        for plan in plans {
+            let (group_key, settled) = match plan {
+                Plan::Send if fresh_key => (key, Settled::NotBooked),
+                Plan::Send => (key, Settled::Unknown),
+                Plan::Resume(earlier) => (earlier, Settled::Unknown),
+                Plan::Done(..) | Plan::Sent(..) => continue,
+            };
+            if !keys.iter().any(|(k, _)| *k == group_key) {
+                keys.push((group_key, settled));
+            }
+        }
+        for (group_key, settled) in keys {
+            if let Err(e) = ledger.record(group_key, &settled).await {
+                tracing::warn!(key = %group_key, error = %e, "the ledger could not release a request that was not sent");
+            }
         }
     }
 

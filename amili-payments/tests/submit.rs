@@ -150,6 +150,134 @@ async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission
     Ok(())
 }
 
+/// Requests are prepared (claimed) while earlier ones are sent; when the submission stops, the
+/// ones claimed and never sent are given back, and a later run sends them.
+#[tokio::test]
+async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestResult {
+    let sandbox = sandbox().await;
+    sandbox.faults().random(
+        Route::CreatePayments,
+        Fault::Status {
+            status: 403,
+            retry_after: None,
+        },
+        1.0,
+    );
+    let (client, proxy) = proxied(&sandbox).await;
+    let journal = Arc::new(Journal {
+        inner: MemoryLedger::default(),
+        proxy: proxy.clone(),
+        claims: Mutex::default(),
+        records: Mutex::default(),
+        refuse_after: None,
+    });
+    let report = client
+        .submit(payments(0..12))
+        .with_chunk_size(1)
+        .with_concurrency(2)
+        .with_ledger(journal.clone())
+        .send()
+        .await?;
+
+    let sent: Vec<IdempotencyKey> = report
+        .requests
+        .iter()
+        .filter_map(|r| r.idempotency_key.clone())
+        .collect();
+    assert!((1..=2).contains(&sent.len()), "{sent:?}");
+    assert_eq!(proxy.payment_keys().len(), sent.len());
+    let claims = journal.claims.lock().map(|c| c.clone()).unwrap_or_default();
+    assert!(
+        claims.len() > sent.len(),
+        "nothing was claimed ahead of its turn: {} claims, {} sent",
+        claims.len(),
+        sent.len()
+    );
+    // Every claim was settled: refused (sent) or given back (not sent): nothing is left
+    // pending, and every payment is reported not booked, safe to send again.
+    let records = journal
+        .records
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    for (key, _, _) in &claims {
+        assert!(
+            records
+                .iter()
+                .any(|(k, settled)| k == key && *settled == Settled::NotBooked),
+            "claim {key} was not given back: {records:?}"
+        );
+    }
+    assert!(journal.inner.is_empty(), "{:?}", journal.inner);
+    assert_eq!(report.counts().rejected, sent.len());
+    assert_eq!(report.counts().not_sent, 12 - sent.len());
+    assert!(report.items().all(|i| i.outcome.is_safe_to_resend()));
+
+    // The next run, with the refusal gone, sends every payment once.
+    sandbox.faults().clear();
+    let again = client
+        .submit(payments(0..12))
+        .with_chunk_size(1)
+        .with_concurrency(2)
+        .with_ledger(journal.clone())
+        .send()
+        .await?;
+    assert_eq!(again.counts().accepted, 12, "{again:?}");
+    assert_eq!(proxy.payment_keys().len(), sent.len() + 12);
+    Ok(())
+}
+
+/// A caller stops the submission (Ctrl-C): the request being sent finishes and is recorded;
+/// the requests prepared behind it are given back to the ledger and reported not sent with
+/// the caller's reason; nothing more is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> TestResult {
+    let sandbox = sandbox().await;
+    sandbox.faults().push(
+        Route::CreatePayments,
+        Fault::Delay(std::time::Duration::from_millis(500)),
+    );
+    let (client, proxy) = proxied(&sandbox).await;
+    let ledger = Arc::new(MemoryLedger::default());
+    let stop = amili_payments::StopHandle::new();
+    let stopper = {
+        let (stop, proxy) = (stop.clone(), proxy.clone());
+        tokio::spawn(async move {
+            while proxy.payment_keys().is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            stop.stop("not sent: the caller stopped");
+        })
+    };
+    let report = client
+        .submit(payments(0..6))
+        .with_chunk_size(1)
+        .with_concurrency(1)
+        .with_ledger(ledger.clone())
+        .with_stop_handle(stop.clone())
+        .send()
+        .await?;
+    stopper.await?;
+
+    assert_eq!(
+        proxy.payment_keys().len(),
+        1,
+        "only the request in flight was sent"
+    );
+    assert_eq!(report.counts().accepted, 1, "{report:?}");
+    assert_eq!(report.counts().not_sent, 5);
+    for item in report.items().filter(|i| i.outcome != Outcome::Accepted) {
+        assert_eq!(not_sent_reason(item), "not sent: the caller stopped");
+    }
+    // The ledger holds the one payment sent; the ones claimed ahead were given back.
+    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(
+        stop.reason().map(|r| r.to_string()).as_deref(),
+        Some("not sent: the caller stopped")
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
     let sandbox = sandbox().await;

@@ -4,12 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use amili_ledger::{PostgresLedger, SqliteLedger};
-use amili_payments::BatchWakeups;
 use amili_payments::ledger::Ledger;
+use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
 
 use crate::config::Secret;
@@ -23,7 +22,7 @@ use crate::kind::FileKind;
 use crate::output::{Progress, Table, all_good, print_problems};
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::spool::SpoolWriter;
-use crate::submit::{Sending, Sink, send_all};
+use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Resolved, Validation, validate_file};
 
 /// The final rows go to the summary table and the report file.
@@ -158,8 +157,8 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         args.chunk_size
     );
 
-    let interrupted = Arc::new(AtomicBool::new(false));
-    watch_ctrl_c(Arc::clone(&interrupted));
+    let stop = StopHandle::new();
+    watch_ctrl_c(stop.clone());
 
     let report = match &args.report {
         Some(p) => Some(
@@ -184,7 +183,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         wait: args.wait.then(|| Duration::from_secs(args.wait_timeout)),
         repeats: v.repeats.clone(),
         rows: v.rows,
-        interrupted,
+        stop,
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
     };
     let result = send_all::<K>(
@@ -429,7 +428,7 @@ pub fn state_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
 /// On Ctrl-C: stop sending new requests (those in flight finish and are recorded in the ledger); a second
 /// Ctrl-C exits at once (the ledger still keeps a rerun safe). The listener is registered
 /// before this returns, so no early signal is missed.
-fn watch_ctrl_c(flag: Arc<AtomicBool>) {
+fn watch_ctrl_c(stop: StopHandle) {
     #[cfg(unix)]
     let mut signal = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
     {
@@ -449,7 +448,7 @@ fn watch_ctrl_c(flag: Arc<AtomicBool>) {
                 "\ninterrupted: finishing the requests in flight, sending nothing new \
                  (Ctrl-C again to stop at once; the ledger keeps a rerun safe)"
             );
-            flag.store(true, Ordering::SeqCst);
+            stop.stop(INTERRUPTED);
             if next().await {
                 std::process::exit(130);
             }
