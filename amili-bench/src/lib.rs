@@ -1,12 +1,13 @@
 //! The submission throughput harness of issue 9, run by `cargo xtask bench`.
 //!
-//! In one go and interleaved over several rounds, five contenders (and two for reference)
+//! In one go and interleaved over several rounds, five contenders (and three for reference)
 //! send the same payments to two servers, 500 payments per request and 4 requests in flight:
 //!
 //! | | contender | compared with |
 //! |---|---|---|
 //! | (1) | raw `reqwest` + `serde_json` posting pre-built bodies ([`library::run_raw_reqwest`]) | – (baseline) |
 //! | (1b) | the same, serializing each body in the loop ([`library::run_raw_serializing`]; for reference) | (1) |
+//! | (1w) | the same, each body written straight into bytes in the loop ([`library::run_raw_writing`], [`direct`]; for reference) | (1) |
 //! | (2) | the generated `amili-api` client ([`library::run_generated`]) | (1) |
 //! | (3) | `amili-payments` ([`library::run_amili_payments`]) | (1) |
 //! | (4) | `amili-bench-csv-loop`: `csv` crate + raw `reqwest`, a process | – (baseline) |
@@ -18,6 +19,7 @@
 //! Markdown table of `BENCHMARKS.md`. Every run is checked to have delivered every payment.
 
 pub mod data;
+pub mod direct;
 pub mod library;
 pub mod process;
 pub mod raw;

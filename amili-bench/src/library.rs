@@ -5,6 +5,9 @@
 //!
 //!    1b. [`run_raw_serializing`]: the same, but serializing each body with `serde_json` while
 //!    sending (informational: it separates the cost of serialization from the libraries' own);
+//!
+//!    1w. [`run_raw_writing`]: the same, each body written straight into bytes while sending
+//!    (informational: the least serializing any client handed typed payments must do);
 //! 2. [`run_generated`]: the generated `amili-api` client, serializing typed requests;
 //! 3. [`run_amili_payments`]: `amili-payments`' submission of validated payments.
 //!
@@ -57,6 +60,30 @@ pub async fn run_raw_serializing(
             let poster = &poster;
             async move {
                 let body = serde_json::to_vec(request).context("serializing a body")?;
+                poster.post(body.into()).await?;
+                anyhow::Ok(request.payments.len() as u64)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_fold(0, |sum, n| async move { Ok(sum + n) })
+        .await
+}
+
+/// Contender (1w), informational: plain `reqwest` like (1), each body written in the loop
+/// straight into bytes ([`crate::direct`]): the least serializing any client handed typed
+/// payments must do, so the nearest such a client can come to (1).
+pub async fn run_raw_writing(
+    endpoint: &Endpoint,
+    requests: &[CreatePaymentsRequest],
+    concurrency: usize,
+) -> anyhow::Result<u64> {
+    let poster = RawPoster::connect(endpoint).await?;
+    futures::stream::iter(requests)
+        .map(|request| {
+            let poster = &poster;
+            async move {
+                let mut body = Vec::with_capacity(request.payments.len() * 256 + 16);
+                crate::direct::write_body(&request.payments, &mut body);
                 poster.post(body.into()).await?;
                 anyhow::Ok(request.payments.len() as u64)
             }

@@ -80,6 +80,8 @@ pub struct Row {
     pub ratio: Option<Spread>,
     /// Throughput divided by that of (1b) in the same round (library contenders (2), (3)).
     pub ratio_serializing: Option<Spread>,
+    /// Throughput divided by that of (1w) in the same round (library contenders (2), (3)).
+    pub ratio_writing: Option<Spread>,
     /// Peak RSS in MiB (process contenders).
     pub rss_mib: Option<Spread>,
 }
@@ -117,10 +119,13 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
             let ratio = (contender.baseline() != contender)
                 .then(|| ratio_to(contender.baseline()))
                 .flatten();
-            let ratio_serializing =
-                matches!(contender, Contender::Generated | Contender::AmiliPayments)
-                    .then(|| ratio_to(Contender::RawSerializing))
-                    .flatten();
+            let serializer = matches!(contender, Contender::Generated | Contender::AmiliPayments);
+            let ratio_serializing = serializer
+                .then(|| ratio_to(Contender::RawSerializing))
+                .flatten();
+            let ratio_writing = serializer
+                .then(|| ratio_to(Contender::RawWriting))
+                .flatten();
             let rss: Vec<f64> = runs
                 .iter()
                 .filter_map(|m| m.max_rss_kib)
@@ -133,6 +138,7 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
                 throughput,
                 ratio,
                 ratio_serializing,
+                ratio_writing,
                 rss_mib: Spread::of(&rss),
             })
         })
@@ -144,6 +150,9 @@ fn contender_label(contender: Contender) -> &'static str {
         Contender::RawReqwest => "(1) raw `reqwest` + `serde_json`, pre-built bodies — baseline",
         Contender::RawSerializing => {
             "(1b) raw `reqwest`, `serde_json` serializing in the loop — for reference"
+        }
+        Contender::RawWriting => {
+            "(1w) raw `reqwest`, bodies written straight into bytes in the loop — for reference"
         }
         Contender::Generated => "(2) generated `amili-api` client",
         Contender::AmiliPayments => "(3) `amili-payments` submit",
@@ -187,8 +196,8 @@ fn met(ok: bool) -> &'static str {
 /// The Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1b), same round | peak RSS: median (max) | target (on the median) |\n\
-         |---|---|---:|---:|---:|---:|---:|---|\n",
+        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1b), same round | vs (1w), same round | peak RSS: median (max) | target (on the median) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         let ratio = row.ratio.map_or_else(
@@ -203,10 +212,14 @@ pub fn table(rows: &[Row]) -> String {
             },
             |r| format!("**{:.2}×** ({:.2}–{:.2})", r.median, r.min, r.max),
         );
-        let ratio_serializing = row.ratio_serializing.map_or_else(
-            || "–".to_owned(),
-            |r| format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max),
-        );
+        let plain = |r: Option<Spread>| {
+            r.map_or_else(
+                || "–".to_owned(),
+                |r| format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max),
+            )
+        };
+        let (ratio_serializing, ratio_writing) =
+            (plain(row.ratio_serializing), plain(row.ratio_writing));
         let rss = row.rss_mib.map_or_else(
             || "–".to_owned(),
             |r| format!("{:.1} MiB ({:.1})", r.median, r.max),
@@ -225,7 +238,7 @@ pub fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} |",
             contender_label(row.contender),
             row.server,
             thousands(row.payments as f64),
@@ -234,6 +247,7 @@ pub fn table(rows: &[Row]) -> String {
             thousands(row.throughput.max),
             ratio,
             ratio_serializing,
+            ratio_writing,
             rss,
             targets,
         );

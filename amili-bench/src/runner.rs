@@ -46,6 +46,8 @@ pub enum Contender {
     RawReqwest,
     /// (1b) raw `reqwest`, `serde_json` serializing each body in the loop (informational).
     RawSerializing,
+    /// (1w) raw `reqwest`, each body written straight into bytes in the loop (informational).
+    RawWriting,
     /// (2) the generated `amili-api` client.
     Generated,
     /// (3) `amili-payments`.
@@ -64,9 +66,10 @@ pub enum Contender {
 
 impl Contender {
     /// The library contenders, baseline first.
-    pub const LIBRARY: [Contender; 4] = [
+    pub const LIBRARY: [Contender; 5] = [
         Contender::RawReqwest,
         Contender::RawSerializing,
+        Contender::RawWriting,
         Contender::Generated,
         Contender::AmiliPayments,
     ];
@@ -86,6 +89,7 @@ impl Contender {
         match self {
             Contender::RawReqwest
             | Contender::RawSerializing
+            | Contender::RawWriting
             | Contender::Generated
             | Contender::AmiliPayments => Contender::RawReqwest,
             Contender::CsvLoop | Contender::CsvLoopRules | Contender::Cli => Contender::CsvLoop,
@@ -106,6 +110,7 @@ impl Contender {
         match self {
             Contender::RawReqwest => "raw-reqwest",
             Contender::RawSerializing => "raw-serialize",
+            Contender::RawWriting => "raw-write",
             Contender::Generated => "amili-api",
             Contender::AmiliPayments => "amili-payments",
             Contender::CsvLoop => "csv-loop",
@@ -387,6 +392,15 @@ fn measure_library(
             ));
             (start.elapsed(), accepted)
         }
+        Contender::RawWriting => {
+            let start = Instant::now();
+            let accepted = runtime.block_on(library::run_raw_writing(
+                &endpoint,
+                &inputs.requests,
+                concurrency,
+            ));
+            (start.elapsed(), accepted)
+        }
         Contender::Generated => {
             let requests = inputs.requests.clone();
             let start = Instant::now();
@@ -635,10 +649,11 @@ mod tests {
         assert_eq!(
             rotated(&Contender::LIBRARY, 3),
             [
+                Contender::Generated,
                 Contender::AmiliPayments,
                 Contender::RawReqwest,
                 Contender::RawSerializing,
-                Contender::Generated,
+                Contender::RawWriting,
             ]
         );
     }

@@ -53,8 +53,8 @@ fn every_contender_delivers_every_payment_to_the_stub() {
 
     assert_eq!(
         measurements.len(),
-        7,
-        "seven contenders, one round, one server"
+        8,
+        "eight contenders, one round, one server"
     );
     for m in &measurements {
         let expected = if m.contender.is_process() {
@@ -83,6 +83,7 @@ fn every_contender_delivers_every_payment_to_the_stub() {
     for label in [
         "(1) raw",
         "(1b) raw",
+        "(1w) raw",
         "(2) generated",
         "(3) `amili-payments`",
         "(4) `csv`",
