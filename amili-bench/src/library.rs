@@ -54,19 +54,10 @@ pub async fn run_raw_serializing(
     requests: &[CreatePaymentsRequest],
     concurrency: usize,
 ) -> anyhow::Result<u64> {
-    let poster = RawPoster::connect(endpoint).await?;
-    futures::stream::iter(requests)
-        .map(|request| {
-            let poster = &poster;
-            async move {
-                let body = serde_json::to_vec(request).context("serializing a body")?;
-                poster.post(body.into()).await?;
-                anyhow::Ok(request.payments.len() as u64)
-            }
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_fold(0, |sum, n| async move { Ok(sum + n) })
-        .await
+    run_raw_with(endpoint, requests, concurrency, |request| {
+        serde_json::to_vec(request).context("serializing a body")
+    })
+    .await
 }
 
 /// Contender (1w), informational: plain `reqwest` like (1), each body written in the loop
@@ -77,14 +68,27 @@ pub async fn run_raw_writing(
     requests: &[CreatePaymentsRequest],
     concurrency: usize,
 ) -> anyhow::Result<u64> {
+    run_raw_with(endpoint, requests, concurrency, |request| {
+        let mut body = Vec::with_capacity(request.payments.len() * 256 + 16);
+        crate::direct::write_body(&request.payments, &mut body);
+        Ok(body)
+    })
+    .await
+}
+
+/// Posts each request with `reqwest`, its body made by `serialize` in the timed loop.
+async fn run_raw_with(
+    endpoint: &Endpoint,
+    requests: &[CreatePaymentsRequest],
+    concurrency: usize,
+    serialize: fn(&CreatePaymentsRequest) -> anyhow::Result<Vec<u8>>,
+) -> anyhow::Result<u64> {
     let poster = RawPoster::connect(endpoint).await?;
     futures::stream::iter(requests)
         .map(|request| {
             let poster = &poster;
             async move {
-                let mut body = Vec::with_capacity(request.payments.len() * 256 + 16);
-                crate::direct::write_body(&request.payments, &mut body);
-                poster.post(body.into()).await?;
+                poster.post(serialize(request)?.into()).await?;
                 anyhow::Ok(request.payments.len() as u64)
             }
         })

@@ -27,6 +27,27 @@ struct Journal {
     refuse_after: Option<usize>,
 }
 
+impl Journal {
+    /// An empty journal in front of `proxy` that refuses claims after `refuse_after`.
+    fn new(proxy: &TestServer, refuse_after: Option<usize>) -> Arc<Journal> {
+        Arc::new(Journal {
+            inner: MemoryLedger::default(),
+            proxy: proxy.clone(),
+            claims: Mutex::default(),
+            records: Mutex::default(),
+            refuse_after,
+        })
+    }
+
+    fn claims(&self) -> Vec<(IdempotencyKey, Vec<String>, usize)> {
+        self.claims.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn records(&self) -> Vec<(IdempotencyKey, Settled)> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
 impl Ledger for Journal {
     fn claim<'a>(
         &'a self,
@@ -87,13 +108,7 @@ impl Ledger for Journal {
 async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission() -> TestResult {
     let sandbox = sandbox().await;
     let (client, proxy) = proxied(&sandbox).await;
-    let journal = Arc::new(Journal {
-        inner: MemoryLedger::default(),
-        proxy: proxy.clone(),
-        claims: Mutex::default(),
-        records: Mutex::default(),
-        refuse_after: Some(2),
-    });
+    let journal = Journal::new(&proxy, Some(2));
     let report = client
         .submit(payments(0..7))
         .with_chunk_size(2)
@@ -102,7 +117,7 @@ async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission
         .send()
         .await?;
 
-    let claims = journal.claims.lock().map(|c| c.clone()).unwrap_or_default();
+    let claims = journal.claims();
     assert_eq!(claims.len(), 2);
     assert_eq!(claims[0].1, ["P-000000", "P-000001"]);
     assert!(
@@ -124,11 +139,7 @@ async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission
             .map(|k| Some(k.to_string()))
             .collect::<Vec<_>>()
     );
-    let records = journal
-        .records
-        .lock()
-        .map(|r| r.clone())
-        .unwrap_or_default();
+    let records = journal.records();
     assert_eq!(records.len(), 2);
     assert!(
         records
@@ -164,13 +175,7 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
         1.0,
     );
     let (client, proxy) = proxied(&sandbox).await;
-    let journal = Arc::new(Journal {
-        inner: MemoryLedger::default(),
-        proxy: proxy.clone(),
-        claims: Mutex::default(),
-        records: Mutex::default(),
-        refuse_after: None,
-    });
+    let journal = Journal::new(&proxy, None);
     let report = client
         .submit(payments(0..12))
         .with_chunk_size(1)
@@ -186,7 +191,7 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
         .collect();
     assert!((1..=2).contains(&sent.len()), "{sent:?}");
     assert_eq!(proxy.payment_keys().len(), sent.len());
-    let claims = journal.claims.lock().map(|c| c.clone()).unwrap_or_default();
+    let claims = journal.claims();
     assert!(
         claims.len() > sent.len(),
         "nothing was claimed ahead of its turn: {} claims, {} sent",
@@ -195,11 +200,7 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
     );
     // Every claim was settled: refused (sent) or given back (not sent): nothing is left
     // pending, and every payment is reported not booked, safe to send again.
-    let records = journal
-        .records
-        .lock()
-        .map(|r| r.clone())
-        .unwrap_or_default();
+    let records = journal.records();
     for (key, _, _) in &claims {
         assert!(
             records
