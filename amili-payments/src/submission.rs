@@ -421,7 +421,21 @@ impl Run {
         } = ready;
         if let Some(reason) = self.stopped() {
             self.release(&key, fresh_key, &plans).await;
-            return not_sent(chunk, reason);
+            // What the ledger decided stands (already accepted, conflict, …); the rest was
+            // not sent.
+            let items = chunk
+                .into_iter()
+                .zip(plans)
+                .map(|(pending, plan)| match plan {
+                    Plan::Done(outcome, batch_id) => item(pending, outcome, batch_id, None),
+                    _ => item(pending, Outcome::NotSent(reason.clone()), None, None),
+                })
+                .collect();
+            return RequestReport {
+                idempotency_key: None,
+                result: RequestResult::NotSent,
+                items,
+            };
         }
         let mut groups: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
         for (i, plan) in plans.iter().enumerate() {

@@ -279,6 +279,63 @@ async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> Tes
     Ok(())
 }
 
+/// A request prepared ahead whose items the ledger already knew keeps saying so when the
+/// submission stops before it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestResult {
+    let sandbox = sandbox().await;
+    let (client, proxy) = proxied(&sandbox).await;
+    let ledger = Arc::new(MemoryLedger::default());
+    let all = payments(0..6);
+    let first = client
+        .submit(all[2..4].to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    assert_eq!(first.counts().accepted, 2);
+    sandbox.faults().push(
+        Route::CreatePayments,
+        Fault::Delay(std::time::Duration::from_millis(500)),
+    );
+    let stop = amili_payments::StopHandle::new();
+    let stopper = {
+        let (stop, proxy) = (stop.clone(), proxy.clone());
+        tokio::spawn(async move {
+            while proxy.payment_keys().len() < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            stop.stop("not sent: the caller stopped");
+        })
+    };
+    // Requests: [P0, P1] sent (slowly); [P2, P3] prepared meanwhile, both already accepted.
+    let report = client
+        .submit(all)
+        .with_chunk_size(2)
+        .with_concurrency(1)
+        .with_ledger(ledger.clone())
+        .with_stop_handle(stop)
+        .send()
+        .await?;
+    stopper.await?;
+
+    let outcome = |id: &str| {
+        report
+            .items()
+            .find(|i| i.id == id)
+            .map(|i| i.outcome.clone())
+    };
+    assert_eq!(outcome("P-000000"), Some(Outcome::Accepted));
+    assert_eq!(outcome("P-000002"), Some(Outcome::AlreadyAccepted));
+    assert_eq!(outcome("P-000003"), Some(Outcome::AlreadyAccepted));
+    assert_eq!(report.counts().not_sent, 2, "{report:?}");
+    assert_eq!(
+        proxy.payment_keys().len(),
+        2,
+        "the first run's request and one more"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
     let sandbox = sandbox().await;
