@@ -124,8 +124,9 @@ impl Client {
     }
 
     /// Starts a submission of a stream of payments or corrections, read as requests are sent:
-    /// only the requests in flight hold their items. A repeated id is reported `NotSent`
-    /// (checked with a 64-bit hash of each id seen, so memory grows by about 8 bytes per item).
+    /// only the requests in flight, and as many prepared to go next, hold their items. A
+    /// repeated id is reported `NotSent` (checked with a 64-bit hash of each id seen, so
+    /// memory grows by about 8 bytes per item).
     pub fn submit_stream<S, T>(&self, items: S) -> Submission<'_, T>
     where
         S: Stream<Item = T> + Send + 'static,

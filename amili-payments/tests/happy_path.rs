@@ -171,7 +171,7 @@ async fn the_stream_of_reports_does_not_read_the_source_ahead() -> TestResult {
 
     let first = reports.next().await.ok_or("no report")?;
     // The first request's report arrives while the source is still mostly unread: only the
-    // requests in flight hold payments.
+    // requests in flight and those prepared to go next hold payments.
     let read = pulled.load(Ordering::SeqCst);
     assert!(read <= 30, "{read} pulled before the first report");
     assert!(
