@@ -531,6 +531,67 @@ async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResu
     Ok(())
 }
 
+/// An interrupted earlier request, adopted by a request prepared ahead, stays pending under
+/// its key when the submission stops before resending it: a later run resumes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key() -> TestResult {
+    let sandbox = sandbox().await;
+    let ledger = Arc::new(MemoryLedger::default());
+    let all = payments(0..6);
+    // Straight to the sandbox: the proxy would turn the dropped answer into a 599.
+    let earlier = interrupted(&sandbox, &client_for(&sandbox), &ledger, &all[3..6]).await?;
+    let (client, proxy) = proxied(&sandbox).await;
+    let booked_in = sandbox.ledger()[0].batch_id;
+
+    // [P0, P1, P2] is sent, slowly; [P3, P4, P5], the interrupted request whole, is
+    // prepared meanwhile (adopted under its key); then the caller stops.
+    sandbox.faults().push(
+        Route::CreatePayments,
+        Fault::Delay(std::time::Duration::from_millis(500)),
+    );
+    let stop = amili_payments::StopHandle::new();
+    let stopper = {
+        let (stop, proxy) = (stop.clone(), proxy.clone());
+        tokio::spawn(async move {
+            while proxy.payment_keys().is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            stop.stop("not sent: the caller stopped");
+        })
+    };
+    let second = client
+        .submit(all.clone())
+        .with_chunk_size(3)
+        .with_concurrency(1)
+        .with_ledger(ledger.clone())
+        .with_stop_handle(stop)
+        .send()
+        .await?;
+    stopper.await?;
+    assert_eq!(second.counts().accepted, 3, "{second:?}");
+    assert_eq!(second.counts().not_sent, 3, "{second:?}");
+    let earlier_text = Some(earlier.to_string());
+    assert_eq!(proxy.payment_keys().len(), 1, "only [P0, P1, P2] was sent");
+    assert!(!proxy.payment_keys().contains(&earlier_text));
+    // Still pending under its own key, whole.
+    assert_eq!(ledger.pending(&earlier).await?.len(), 3);
+
+    // The next run resumes it under that key, and the server answers with its first batch.
+    let third = client
+        .submit(all[3..6].to_vec())
+        .with_ledger(ledger.clone())
+        .send()
+        .await?;
+    let request = only_request(&third);
+    assert_eq!(request.idempotency_key.as_ref(), Some(&earlier));
+    assert_eq!(request.batch_id(), Some(booked_in));
+    assert!(proxy.payment_keys().contains(&earlier_text));
+    for id in ["P-000003", "P-000004", "P-000005"] {
+        assert_eq!(sandbox.times_booked(id), 1, "{id}");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> TestResult {
     let sandbox = sandbox().await;
