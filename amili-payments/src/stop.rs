@@ -35,12 +35,17 @@ impl StopHandle {
     /// Stops the submission, unless it stopped already; `reason` is what its unsent items
     /// say.
     pub fn stop(&self, reason: impl Into<Reason>) {
+        self.stop_first(reason.into());
+    }
+
+    /// Stops it with `reason`; `true` when this call stopped it (not an earlier one).
+    pub(crate) fn stop_first(&self, reason: Reason) -> bool {
         let mut stop = self.lock();
-        if stop.is_none() {
-            let reason = reason.into();
-            tracing::warn!(%reason, "stopping the submission");
+        let first = stop.is_none();
+        if first {
             *stop = Some(reason);
         }
+        first
     }
 
     /// Why the submission stopped, once it has.

@@ -331,8 +331,12 @@ impl Run {
         self.stop.reason()
     }
 
+    /// The submission stops itself (a caller's own stop is the caller's to report).
     fn halt(&self, reason: String) {
-        self.stop.stop(reason);
+        let reason = Reason::from(reason);
+        if self.stop.stop_first(reason.clone()) {
+            tracing::warn!(%reason, "stopping the submission");
+        }
     }
 
     /// Prepares request `n` of the submission: its key, its body serialized once and, with a
