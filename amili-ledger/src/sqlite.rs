@@ -60,8 +60,8 @@ CREATE TABLE IF NOT EXISTS request_items (
 ";
 
 /// From schema 1 (one `items` table, everything in every row): every row moves, in the
-/// transaction that creates the current schema. The items of one key shared their owner, batch and
-/// time (claims and results were written per request).
+/// transaction that creates the current schema. The items of one key shared their owner,
+/// batch and time (claims and results were written per request).
 const FROM_SCHEMA_1: &str = "
 INSERT OR IGNORE INTO scopes (name) SELECT DISTINCT scope FROM items;
 INSERT INTO requests (scope, key, owner, batch_id, updated_at)
@@ -291,15 +291,13 @@ impl Session {
                 )
                 .and_then(|mut insert| insert.execute(params![request, claimed]))
                 .map_err(|e| self.error("write", &e))?;
+            in_flight.insert(key.as_str());
         } else if !claimed_before {
             // A request that claimed nothing is not sent: no row is left for it.
             transaction
                 .prepare_cached("DELETE FROM requests WHERE id = ?1")
                 .and_then(|mut delete| delete.execute(params![request]))
                 .map_err(|e| self.error("write", &e))?;
-        }
-        if claimed_any {
-            in_flight.insert(key.as_str());
         }
         Ok(claims)
     }
@@ -439,8 +437,7 @@ impl Session {
             }
             // Not booked: its items are free to be claimed again.
             Settled::NotBooked => {
-                let transaction = connection;
-                if let Some((row, ids)) = self.unrecorded_request(transaction, key)? {
+                if let Some((row, ids)) = self.unrecorded_request(connection, key)? {
                     let ids = decode_ids(&ids).map_err(|e| {
                         rusqlite::Error::FromSqlConversionFailure(
                             0,
@@ -448,16 +445,16 @@ impl Session {
                             e.into(),
                         )
                     })?;
-                    let mut delete = transaction.prepare_cached(
+                    let mut delete = connection.prepare_cached(
                         "DELETE FROM ledger_items WHERE scope = ?1 AND id = ?2 AND request = ?3",
                     )?;
                     for id in ids {
                         delete.execute(params![self.scope_id, id, row])?;
                     }
                     drop(delete);
-                    transaction
+                    connection
                         .execute("DELETE FROM request_items WHERE request = ?1", params![row])?;
-                    transaction.execute("DELETE FROM requests WHERE id = ?1", params![row])?;
+                    connection.execute("DELETE FROM requests WHERE id = ?1", params![row])?;
                 }
             }
             // Stays pending under the key; a later claim settles it by looking it up.
@@ -473,8 +470,8 @@ impl Session {
 ///   only in the OS, before the request it covers is sent); a result with `synchronous =
 ///   NORMAL` unless it shares a transaction with a claim (it survives the process crashing; a
 ///   power loss may undo it, and then the next run settles the payment by its request's key,
-///   as after any crash), so each request costs at most one `fsync`. A full disk fails the transaction (and so stops the submission), never
-///   silently.
+///   as after any crash), so each request costs at most one `fsync`. A full disk fails the
+///   transaction (and so stops the submission), never silently.
 /// - **Several processes**: each open ledger holds an exclusive lock on a file of its own
 ///   (`<db>.owners/<owner>.lock`) for as long as it lives. An item pending under a live
 ///   owner's key is [`Claim::Busy`] (another run is sending it); under a dead owner's key it is
@@ -678,7 +675,7 @@ fn upgrade(connection: &mut Connection) -> rusqlite::Result<()> {
 fn fill_request_items(connection: &Connection) -> rusqlite::Result<()> {
     let mut select =
         connection.prepare("SELECT request, id FROM ledger_items ORDER BY request, id")?;
-    let mut update =
+    let mut insert =
         connection.prepare("INSERT INTO request_items (request, ids) VALUES (?1, ?2)")?;
     let mut rows = select.query([])?;
     let mut current: Option<(i64, Vec<u8>)> = None;
@@ -689,7 +686,7 @@ fn fill_request_items(connection: &Connection) -> rusqlite::Result<()> {
             Some((r, items)) if *r == request => encode_id(items, &id),
             _ => {
                 if let Some((r, items)) = current.take() {
-                    update.execute(params![r, items])?;
+                    insert.execute(params![r, items])?;
                 }
                 let mut items = Vec::new();
                 encode_id(&mut items, &id);
@@ -698,7 +695,7 @@ fn fill_request_items(connection: &Connection) -> rusqlite::Result<()> {
         }
     }
     if let Some((r, items)) = current {
-        update.execute(params![r, items])?;
+        insert.execute(params![r, items])?;
     }
     Ok(())
 }
