@@ -27,6 +27,31 @@ struct Journal {
     refuse_after: Option<usize>,
 }
 
+/// A caller that stops the submission while a request is in flight: the next
+/// `CreatePayments` is slowed down, and the handle is stopped ("not sent: the caller
+/// stopped") once the proxy has seen `posts` of them.
+fn stop_while_sending(
+    sandbox: &amili_sandbox::Sandbox,
+    proxy: &TestServer,
+    posts: usize,
+) -> (amili_payments::StopHandle, tokio::task::JoinHandle<()>) {
+    sandbox.faults().push(
+        Route::CreatePayments,
+        Fault::Delay(std::time::Duration::from_millis(500)),
+    );
+    let stop = amili_payments::StopHandle::new();
+    let stopper = {
+        let (stop, proxy) = (stop.clone(), proxy.clone());
+        tokio::spawn(async move {
+            while proxy.payment_keys().len() < posts {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            stop.stop("not sent: the caller stopped");
+        })
+    };
+    (stop, stopper)
+}
+
 impl Journal {
     /// An empty journal in front of `proxy` that refuses claims after `refuse_after`.
     fn new(proxy: &TestServer, refuse_after: Option<usize>) -> Arc<Journal> {
@@ -234,22 +259,9 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> TestResult {
     let sandbox = sandbox().await;
-    sandbox.faults().push(
-        Route::CreatePayments,
-        Fault::Delay(std::time::Duration::from_millis(500)),
-    );
     let (client, proxy) = proxied(&sandbox).await;
     let ledger = Arc::new(MemoryLedger::default());
-    let stop = amili_payments::StopHandle::new();
-    let stopper = {
-        let (stop, proxy) = (stop.clone(), proxy.clone());
-        tokio::spawn(async move {
-            while proxy.payment_keys().is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            stop.stop("not sent: the caller stopped");
-        })
-    };
+    let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 1);
     let report = client
         .submit(payments(0..6))
         .with_chunk_size(1)
@@ -293,20 +305,7 @@ async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestRe
         .send()
         .await?;
     assert_eq!(first.counts().accepted, 2);
-    sandbox.faults().push(
-        Route::CreatePayments,
-        Fault::Delay(std::time::Duration::from_millis(500)),
-    );
-    let stop = amili_payments::StopHandle::new();
-    let stopper = {
-        let (stop, proxy) = (stop.clone(), proxy.clone());
-        tokio::spawn(async move {
-            while proxy.payment_keys().len() < 2 {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            stop.stop("not sent: the caller stopped");
-        })
-    };
+    let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 2);
     // Requests: [P0, P1] sent (slowly); [P2, P3] prepared meanwhile, both already accepted.
     let report = client
         .submit(all)
@@ -545,20 +544,7 @@ async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key
 
     // [P0, P1, P2] is sent, slowly; [P3, P4, P5], the interrupted request whole, is
     // prepared meanwhile (adopted under its key); then the caller stops.
-    sandbox.faults().push(
-        Route::CreatePayments,
-        Fault::Delay(std::time::Duration::from_millis(500)),
-    );
-    let stop = amili_payments::StopHandle::new();
-    let stopper = {
-        let (stop, proxy) = (stop.clone(), proxy.clone());
-        tokio::spawn(async move {
-            while proxy.payment_keys().is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            stop.stop("not sent: the caller stopped");
-        })
-    };
+    let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 1);
     let second = client
         .submit(all.clone())
         .with_chunk_size(3)
