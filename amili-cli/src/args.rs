@@ -229,8 +229,8 @@ pub struct SubmitArgs {
     /// The shared webhook secret for --webhook-port (signatures: HMAC-SHA256 of the body).
     /// Prefer AMILI_WEBHOOK_SECRET: flags show in `ps`. With --sandbox a random one is used.
     #[arg(long, env = "AMILI_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true,
-          value_parser = crate::config::Secret::parse)]
-    pub webhook_secret: Option<crate::config::Secret>,
+          value_parser = crate::secret::Secret::parse)]
+    pub webhook_secret: Option<crate::secret::Secret>,
 
     /// Check the settings and validate the file, and send nothing.
     #[arg(long, conflicts_with = "wait")]
@@ -371,13 +371,13 @@ pub struct ConnectionArgs {
 
     /// The OAuth2 client secret (prefer the AMILI_CLIENT_SECRET variable: flags show in `ps`).
     #[arg(long, env = "AMILI_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true,
-          value_parser = crate::config::Secret::parse)]
-    pub client_secret: Option<crate::config::Secret>,
+          value_parser = crate::secret::Secret::parse)]
+    pub client_secret: Option<crate::secret::Secret>,
 
     /// A ready bearer token instead of client credentials (prefer the AMILI_TOKEN variable).
     #[arg(long = "token", env = "AMILI_TOKEN", value_name = "TOKEN", hide_env_values = true,
-          value_parser = crate::config::Secret::parse)]
-    pub bearer_token: Option<crate::config::Secret>,
+          value_parser = crate::secret::Secret::parse)]
+    pub bearer_token: Option<crate::secret::Secret>,
 
     /// The organization id Amili issued.
     #[arg(long, env = "AMILI_ORGANIZATION_ID", value_name = "UUID")]

@@ -11,7 +11,7 @@ use amili_payments::ledger::Ledger;
 use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use amili_payments::report::OutcomeCounts;
 use serde::Serialize;
 
@@ -19,7 +19,8 @@ use crate::args::SubmitArgs;
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
-use crate::output::{Progress, Table, all_good, print_problems};
+use crate::output::{Table, all_good, print_problems};
+use crate::progress::Progress;
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::spool::SpoolWriter;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
@@ -71,12 +72,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         conn.client.api_url(),
         conn.client.organization_id()
     );
-    // Corrections are remembered apart from payments (their ids are content digests, a
-    // payment's are the creditor's own): one ledger scope each.
-    let scope = match K::NAME {
-        "payment" => target.clone(),
-        _ => format!("{target} {}", K::PLURAL),
-    };
+    let scope = K::ledger_scope(&target);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
@@ -166,7 +162,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
                 p,
                 args.report_format
                     .unwrap_or_else(|| ReportFormat::from_path(p)),
-                K::ID_COLUMN,
+                K::ID_FIELD,
             )
             .map_err(usage)?,
         ),

@@ -4,7 +4,8 @@
 use crate::args::ValidateArgs;
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
-use crate::output::{Progress, print_problems};
+use crate::output::print_problems;
+use crate::progress::Progress;
 use crate::validate::validate_file;
 
 pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
