@@ -2,8 +2,10 @@
 
 pub mod batches;
 pub mod completions;
+pub mod corrections;
 pub mod invoices;
 pub mod ledger;
+pub mod payments;
 pub mod sandbox;
 pub mod schema;
 pub mod settlements;
