@@ -68,16 +68,19 @@ pub struct Table {
     limit: usize,
     /// What a row is: `payment`, `correction`.
     noun: &'static str,
+    /// And many: `payments`, `corrections`.
+    plural: &'static str,
     shown: Vec<ReportRow>,
     pub counts: OutcomeCounts,
     pub batches: std::collections::BTreeSet<Uuid>,
 }
 
 impl Table {
-    pub fn new(limit: usize, noun: &'static str) -> Table {
+    pub fn new(limit: usize, noun: &'static str, plural: &'static str) -> Table {
         Table {
             limit,
             noun,
+            plural,
             shown: Vec::new(),
             counts: OutcomeCounts::default(),
             batches: Default::default(),
@@ -129,9 +132,9 @@ impl Table {
         if total > shown {
             let _ = writeln!(
                 out,
-                "… {} more {}s not shown{}",
+                "… {} more {} not shown{}",
                 total - shown,
-                self.noun,
+                self.plural,
                 match report {
                     Some(p) => format!(" (all are in {})", p.display()),
                     None => format!(" (use --report FILE for every {})", self.noun),
@@ -143,7 +146,7 @@ impl Table {
             out,
             "{} rows: {} ({} batch{})",
             total,
-            summary(&self.counts, &format!("{}s", self.noun)),
+            summary(&self.counts, self.plural),
             self.batches.len(),
             if self.batches.len() == 1 { "" } else { "es" }
         );

@@ -5,7 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{Env, amili_bare, csv_rows, stderr, stdout};
+use common::{Env, amili_bare, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout};
 use serde_json::Value;
 
 #[test]
@@ -34,11 +34,7 @@ fn validate_says_valid_or_lists_problems() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("line 4: invoiceId"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "line 4: invoiceId");
     assert_eq!(
         env.sandbox.stats().token_requests,
         0,
@@ -98,11 +94,7 @@ fn batches_get_list_and_wait() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("status     SUCCESS"),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "status     SUCCESS");
 
     let out = env
         .amili()
@@ -117,7 +109,7 @@ fn batches_get_list_and_wait() {
     let out = env.amili().args(["batches", "list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains(&batch));
-    assert!(stderr(&out).contains("2 batches"), "{}", stderr(&out));
+    assert_stderr_has(&out, "2 batches");
 
     let out = env
         .amili()
@@ -125,7 +117,7 @@ fn batches_get_list_and_wait() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+    assert_stderr_has(&out, "404");
 }
 
 #[test]

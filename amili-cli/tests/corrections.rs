@@ -4,7 +4,7 @@ mod common;
 
 use amili_payments::{Decimal, Uuid};
 use amili_sandbox::{DEMO_INVOICES, Fault, Route};
-use common::{Env, csv_rows, stderr, stdout};
+use common::{Env, assert_stdout_has, csv_rows, stderr, stdout};
 
 const HEADER: &str = "invoiceId;amount;currency;date;description\n";
 
@@ -132,11 +132,7 @@ fn bad_corrections_are_all_reported_with_lines_and_nothing_is_sent() {
 
     let out = env.run(&["corrections", "validate"], &input, &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stdout(&out).contains("4 of 5 rows are invalid"),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "4 of 5 rows are invalid");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 mod common;
 
 use amili_payments::Decimal;
-use common::{Env, stderr, stdout};
+use common::{Env, assert_exit, assert_stdout_has, stderr, stdout};
 
 fn excel_example() -> String {
     std::fs::read_to_string(common::repo_root().join("examples/payments-excel-no.csv")).unwrap()
@@ -21,13 +21,7 @@ fn an_excel_file_is_booked_with_the_amounts_it_shows() {
         .args(["payments", "submit", "excel.csv", "--wait"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     // Every amount of the file, in major units, is what the sandbox booked.
     let mut expected: Vec<(String, Decimal)> = text
         .trim_start_matches('\u{feff}')
@@ -100,18 +94,8 @@ fn fix_and_rerun_sends_only_the_fixed_rows() {
         .arg("--skip-invalid")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stdout(&out).contains("3 succeeded, 1 invalid"),
-        "{}",
-        stdout(&out)
-    );
+    assert_exit(&out, 1);
+    assert_stdout_has(&out, "3 succeeded, 1 invalid");
     let requests = env.sandbox.stats().payment_requests;
 
     // Fixed, and run again: only the fixed row is sent; the others are known as accepted.
@@ -143,13 +127,7 @@ fn a_wrong_url_first_does_not_block_the_corrected_run() {
         .args(["payments", "submit", "p.csv"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     // The failed run reached nothing; the corrected one sent the file once.
     assert_eq!(env.sandbox.stats().payment_requests, 1);
 }

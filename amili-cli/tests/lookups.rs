@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use amili_payments::NaiveDate;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, parse_invoice_csv};
-use common::{Env, HEADER, amili_bare, stderr, stdout};
+use common::{Env, HEADER, amili_bare, assert_stderr_has, assert_stdout_has, stderr, stdout};
 use serde_json::Value;
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
@@ -96,7 +96,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
 
     let out = run(&env, &["invoices", "get", "INV-2025-001"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("'INV-2025-001'"), "{}", stderr(&out));
+    assert_stderr_has(&out, "'INV-2025-001'");
     assert_eq!(env.sandbox.stats().invoice_reads, 3, "a bad id is not sent");
 }
 
@@ -136,7 +136,7 @@ fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     ] {
         assert!(rows[3].contains(field), "{field} in {}", rows[3]);
     }
-    assert!(stderr(&out).contains("10 invoices"), "{}", stderr(&out));
+    assert_stderr_has(&out, "10 invoices");
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn invoices_list_filters_combine() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is after --to"), "{}", stderr(&out));
+    assert_stderr_has(&out, "is after --to");
 }
 
 #[test]
@@ -277,11 +277,7 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
     let out = run(&env, &["invoices", "find", "--number", "INV-404"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
-    assert!(
-        stderr(&out).contains(r#"invoiceNumber "INV-404": no invoice matches"#),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, r#"invoiceNumber "INV-404": no invoice matches"#);
 
     let out = run(&env, &["invoices", "find", "--number", "DUP-1"]);
     assert_eq!(out.status.code(), Some(1));
@@ -300,7 +296,7 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
     ] {
         let out = env.amili().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&out).contains("--number"), "{}", stderr(&out));
+        assert_stderr_has(&out, "--number");
     }
 }
 
@@ -362,11 +358,7 @@ fn settlements_list_a_range_of_days_exactly() {
         "{first}"
     );
     // 0.3 + 1000.01 + … + 1000.06 + 5, exactly.
-    assert!(
-        stderr(&out).contains("8 settlements, total NOK 6005.51"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "8 settlements, total NOK 6005.51");
 
     let out = list("2025-03-01", "2025-03-31", &["--limit", "2", "--json"]);
     assert_eq!(json_lines(&out).len(), 2);
@@ -437,11 +429,7 @@ fn settlement_days_are_checked_before_anything_is_sent() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--from 2025-03-31 is after --to 2025-03-01"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "--from 2025-03-31 is after --to 2025-03-01");
     assert_eq!(env.sandbox.stats().token_requests, 0, "nothing was sent");
 }
 
@@ -459,7 +447,7 @@ fn lookups_work_against_the_embedded_sandbox() {
         "--sandbox",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("INV-2025-001"), "{}", stdout(&out));
+    assert_stdout_has(&out, "INV-2025-001");
 
     let out = run_bare(&[
         "settlements",
@@ -471,7 +459,7 @@ fn lookups_work_against_the_embedded_sandbox() {
         "--sandbox",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("0 settlements"), "{}", stderr(&out));
+    assert_stderr_has(&out, "0 settlements");
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{Env, amili_bare, csv_rows, stderr, stdout};
+use common::{
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout,
+};
 use serde_json::Value;
 
 #[test]
@@ -21,11 +23,7 @@ fn json_summary_on_stdout_matches_the_report() {
     // Only the JSON object on stdout; the table went to stderr.
     assert_eq!(so.lines().count(), 1, "{so}");
     let summary: Value = serde_json::from_str(&so).unwrap();
-    assert!(
-        stderr(&out).contains("3 rows: 3 succeeded"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "3 rows: 3 succeeded");
     let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
     let rows: Vec<Value> = report
         .lines()
@@ -146,14 +144,8 @@ fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected()
         .env("AMILI_TIMEOUT", "5")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(stdout(&out).contains("2 succeeded"), "{}", stdout(&out));
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "2 succeeded");
     assert_eq!(env.sandbox.stats().payment_requests, 2);
     assert_eq!(env.booked(), 2);
 }
@@ -199,7 +191,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
+    assert_stderr_has(&out, "no ledger at");
 }
 
 #[test]
@@ -217,13 +209,7 @@ fn a_batch_that_cannot_be_read_leaves_its_payments_accepted_with_why() {
         .args(["--wait-timeout", "5"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
     for row in report.lines().skip(1) {
         assert!(

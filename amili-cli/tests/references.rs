@@ -5,7 +5,7 @@ mod common;
 
 use amili_payments::Uuid;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, SeedInvoice};
-use common::{Env, stderr, stdout};
+use common::{Env, assert_stderr_has, stderr, stdout};
 use serde_json::Value;
 
 const BY_NUMBER: &str =
@@ -214,11 +214,7 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
     let reads_before = env.sandbox.stats().invoice_reads;
     let out = env.run(&["payments", "validate"], &offline, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("1 distinct invoice reference"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "1 distinct invoice reference");
     assert_eq!(env.sandbox.stats().invoice_reads, reads_before);
 }
 

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route};
-use common::{Env, csv_rows, stderr, stdout};
+use common::{Env, assert_exit, assert_stdout_has, csv_rows, stderr, stdout};
 
 /// `amili payments submit payments.csv` in requests of 2, one at a time.
 const ARGS: [&str; 7] = [
@@ -150,18 +150,8 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
     assert_eq!(report.matches(",not_sent,").count(), 4, "{report}");
 
     let out = env.amili().args(args).arg("--wait").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stdout(&out).contains("10 rows: 4 succeeded, 6 already accepted"),
-        "{}",
-        stdout(&out)
-    );
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "10 rows: 4 succeeded, 6 already accepted");
     assert_eq!(env.sandbox.stats().payment_requests, 5);
     for i in 0..10 {
         assert_eq!(env.sandbox.times_booked(&format!("INT-{i}")), 1);

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use amili_sandbox::{Fault, Route};
-use common::{Env, HEADER, csv_rows, stderr, stdout};
+use common::{Env, HEADER, assert_exit, csv_rows, stderr, stdout};
 
 #[test]
 fn two_processes_on_overlapping_files_send_each_payment_once() {
@@ -73,13 +73,7 @@ fn two_processes_on_overlapping_files_send_each_payment_once() {
             .args(["payments", "submit", name, "--wait", "--state", &url])
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}\n{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        assert_exit(&out, 0);
     }
     for i in 0..90 {
         assert_eq!(booked_or_queued(&format!("SHARED-{i}")), 1, "SHARED-{i}");

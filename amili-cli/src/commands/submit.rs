@@ -241,7 +241,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         None => None,
     };
     let mut output = Output {
-        table: Table::new(args.table_limit, K::NAME),
+        table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
     };
     let sending = Sending {
