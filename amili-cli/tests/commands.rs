@@ -5,7 +5,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{Env, amili_bare, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout};
+use common::{
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stdout,
+};
 use serde_json::Value;
 
 #[test]
@@ -82,7 +84,7 @@ fn batches_get_list_and_wait() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
     let first: Value = serde_json::from_str(report.lines().next().unwrap()).unwrap();
     let batch = first["batch_id"].as_str().unwrap().to_owned();
@@ -93,7 +95,7 @@ fn batches_get_list_and_wait() {
         .args(["batches", "wait", &batch])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_stdout_has(&out, "status     SUCCESS");
 
     let out = env
@@ -124,13 +126,13 @@ fn batches_get_list_and_wait() {
 fn token_check() {
     let env = Env::new();
     let out = env.amili().args(["token", "check"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(stdout(&out).contains("token OK"));
     let out = amili_bare()
         .args(["token", "check", "--sandbox"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 #[test]

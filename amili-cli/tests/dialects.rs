@@ -73,7 +73,7 @@ fn a_bad_row_in_an_excel_file_is_named_by_its_physical_line() {
         .output()
         .unwrap();
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(se.contains("line 4: amount: \"1.250\""), "{se}");
     assert!(se.contains("reads two ways"), "{se}");
     assert_eq!(env.sandbox.stats().payment_requests, 0);
@@ -102,7 +102,7 @@ fn fix_and_rerun_sends_only_the_fixed_rows() {
     env.file("p.csv", &good);
     let out = env.amili().args(args).output().unwrap();
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(so.contains("1 succeeded, 3 already accepted"), "{so}");
     assert_eq!(env.sandbox.stats().payment_requests, requests + 1);
     for i in 0..4 {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use amili_payments::NaiveDate;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, parse_invoice_csv};
-use common::{Env, HEADER, amili_bare, assert_stderr_has, assert_stdout_has, stderr, stdout};
+use common::{
+    Env, HEADER, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, stderr, stdout,
+};
 use serde_json::Value;
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
@@ -62,7 +64,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
     let env = Env::new();
     let first = DEMO_INVOICES[0].to_string();
     let out = run(&env, &["invoices", "get", &first]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let text = stdout(&out);
     for (key, value) in [
         ("invoice", first.as_str()),
@@ -80,7 +82,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
         );
     }
     let out = run(&env, &["invoices", "get", &first, "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], first.as_str());
     assert_eq!(got["invoiceNumber"], "INV-2025-001");
@@ -104,7 +106,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
 fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     let env = Env::new();
     let out = run(&env, &["invoices", "list", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let lines = json_lines(&out);
     assert_eq!(ids(&lines, "id"), demo_ids(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
     assert_eq!(
@@ -115,12 +117,12 @@ fn invoices_list_follows_every_page_and_stops_at_the_limit() {
 
     // The limit is reached on the second page: no third page is asked for.
     let out = run(&env, &["invoices", "list", "--json", "--limit", "5"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(ids(&json_lines(&out), "id"), demo_ids(&[0, 1, 2, 3, 4]));
     assert_eq!(env.sandbox.stats().invoice_reads, 3 + 2);
 
     let out = run(&env, &["invoices", "list"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows.len(), 11, "a header and 10 invoices:\n{text}");
@@ -226,7 +228,7 @@ fn invoice_amounts_are_printed_exactly() {
     let env = Env::with(|b| b.demo_invoices(false).seed_invoice_records(priced));
 
     let out = run(&env, &["invoices", "list"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows.len(), 3, "{text}");
@@ -234,7 +236,7 @@ fn invoice_amounts_are_printed_exactly() {
     assert!(rows[2].contains(" 0.3 SEK "), "{}", rows[2]);
 
     let out = run(&env, &["invoices", "find", "--number", "BIG-1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(
         field(&stdout(&out), "amount").as_deref(),
         Some("1234567890123.45 NOK")
@@ -261,12 +263,12 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
         &env,
         &["invoices", "find", "--number", "INV-2025-003", "--json"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], DEMO_INVOICES[2].to_string());
 
     let out = run(&env, &["invoices", "find", "--source-id", "erp-b"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(
         field(&stdout(&out), "invoice").as_deref(),
         Some("7b0c1d3e-0000-4000-8000-000000000002"),
@@ -317,7 +319,7 @@ fn settlements_list_a_range_of_days_exactly() {
     }
     env.file("p.csv", &csv);
     let out = run(&env, &["payments", "submit", "p.csv", "--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     // 7 settlements on March 10th, then one more on the 11th.
     assert_eq!(env.sandbox.settle(day("2025-03-10")).len(), 7);
     env.file(
@@ -328,7 +330,7 @@ fn settlements_list_a_range_of_days_exactly() {
         ),
     );
     let out = run(&env, &["payments", "submit", "q.csv", "--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(env.sandbox.settle(day("2025-03-11")).len(), 1);
 
     // `settlements list --from F --to T MORE…`, which must succeed.
@@ -370,7 +372,7 @@ fn settlements_list_a_range_of_days_exactly() {
         .find(|s| s.settlement_date == day("2025-03-11"))
         .unwrap();
     let out = run(&env, &["settlements", "get", &late.id.to_string()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let text = stdout(&out);
     for (key, value) in [
         ("settlement", late.id.to_string()),
@@ -436,7 +438,7 @@ fn settlement_days_are_checked_before_anything_is_sent() {
 #[test]
 fn lookups_work_against_the_embedded_sandbox() {
     let out = run_bare(&["invoices", "list", "--sandbox", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(json_lines(&out).len(), DEMO_INVOICES.len());
 
     let out = run_bare(&[
@@ -446,7 +448,7 @@ fn lookups_work_against_the_embedded_sandbox() {
         "erp-order-9981",
         "--sandbox",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_stdout_has(&out, "INV-2025-001");
 
     let out = run_bare(&[
@@ -458,7 +460,7 @@ fn lookups_work_against_the_embedded_sandbox() {
         "2025-12-31",
         "--sandbox",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_stderr_has(&out, "0 settlements");
 }
 
@@ -487,7 +489,7 @@ fn a_reader_that_stops_early_ends_the_listing_quietly() {
     assert!(first.contains(&DEMO_INVOICES[0].to_string()), "{first}");
     drop(reader);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     let pages = env.sandbox.stats().invoice_reads;
     assert!(pages < 610 / 4, "it stopped asking for pages: {pages}");

@@ -18,7 +18,7 @@ fn json_summary_on_stdout_matches_the_report() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let so = stdout(&out);
     // Only the JSON object on stdout; the table went to stderr.
     assert_eq!(so.lines().count(), 1, "{so}");
@@ -67,7 +67,7 @@ fn dry_run_checks_settings_and_file_and_sends_nothing() {
         .args(["payments", "submit", "p.csv", "--dry-run"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(stderr(&out).contains("4 of 4 rows are valid; nothing was sent"));
     assert_eq!(env.sandbox.stats().payment_requests, 0);
     // A refused credential fails the dry run too.
@@ -77,7 +77,7 @@ fn dry_run_checks_settings_and_file_and_sends_nothing() {
         .env("AMILI_CLIENT_SECRET", "wrong")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_exit(&out, 2);
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn settings_are_checked_before_the_file_is_read() {
         .output()
         .unwrap();
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(se.contains("cannot get an access token"), "{se}");
     assert!(!se.contains("XXX"), "the file was read first:\n{se}");
     assert!(
@@ -118,7 +118,7 @@ fn completions_for_bash_zsh_and_fish() {
 fn man_pages_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = amili_bare().arg("man").arg(dir.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let page = std::fs::read_to_string(dir.path().join("amili.1")).unwrap();
     assert!(page.contains(".TH amili"), "{page}");
     assert!(dir.path().join("amili-payments-submit.1").exists());
@@ -159,7 +159,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
         .args(["payments", "submit", "p.csv"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let scope = format!(
         "{} org {}",
         env.sandbox.api_url(),
@@ -170,7 +170,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
         .args(["ledger", "show", "--json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let shown: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(shown[&scope]["accepted"], 3, "{shown}");
     assert_eq!(shown[&scope]["pending"], 0, "{shown}");

@@ -16,8 +16,8 @@ fn happy_path_books_every_payment_and_exits_0() {
         &input,
         &["--wait", "--report", "report.json"],
     );
-    let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    let so = stdout(&out);
+    assert_exit(&out, 0);
     assert!(so.contains("12 rows: 12 succeeded (1 batch)"), "{so}");
     assert!(so.contains("NO-INNB-2025-000101"), "{so}");
     assert_eq!(env.booked(), 12);
@@ -45,7 +45,7 @@ fn without_wait_payments_are_accepted_and_exit_0() {
     let input = env.file("p.csv", &csv_rows("ACC", 7));
     let out = env.run(&["payments", "submit"], &input, &["--chunk-size", "3"]);
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(so.contains("7 rows: 7 accepted (3 batches)"), "{so}");
 }
 
@@ -61,7 +61,7 @@ fn bad_rows_are_all_reported_with_lines_and_nothing_is_sent() {
         .output()
         .unwrap();
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     for expected in [
         "line 3: amount: \"12.345\" has 3 decimals, NOK allows 2",
         "line 4: invoiceId: \"10023\" is not a UUID",
@@ -89,7 +89,7 @@ fn skip_invalid_sends_the_rest_and_reports_the_batch_failure_with_exit_1() {
         &["--wait", "--skip-invalid", "--report", "report.csv"],
     );
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         so.contains("2 succeeded, 1 failed, 6 invalid (skipped)"),
         "{so}"
@@ -203,14 +203,14 @@ fn an_edited_row_after_acceptance_is_a_conflict_and_new_rows_are_sent() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("CHG", 3));
     let out = env.run(&["payments", "submit"], &input, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     // One more row, and row 2's description changed.
     let text = csv_rows("CHG", 4).replacen(",Innbetaling 1,", ",edited,", 1);
     assert!(text.contains(",edited,"), "{text}");
     env.file("p.csv", &text);
     let out = env.run(&["payments", "submit", "--wait"], &input, &[]);
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         so.contains("1 succeeded, 2 already accepted") && so.contains("1 conflict"),
         "{so}"
@@ -245,8 +245,7 @@ fn a_403_stops_the_whole_submission_after_at_most_concurrency_requests() {
         .args(["--report", "r.csv"])
         .output()
         .unwrap();
-    let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         env.sandbox.stats().payment_requests <= 3,
         "{:?}",
@@ -272,7 +271,7 @@ fn the_reported_keys_and_batches_are_the_ones_amili_knows() {
         .args(["payments", "submit", "p.csv", "--report", "r.json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("r.json")).unwrap())
             .unwrap();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, amili_bare, assert_stderr_has, csv_rows, stderr, stdout};
+use common::{Env, amili_bare, assert_exit, assert_stderr_has, csv_rows, stderr, stdout};
 
 #[test]
 fn a_missing_file_is_a_usage_error() {
@@ -124,7 +124,7 @@ fn secrets_are_never_printed() {
         .output()
         .unwrap();
     // Refused credentials are a settings error: exit 2, nothing sent.
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_exit(&out, 2);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
     assert_eq!(env.booked(), 0);
