@@ -10,7 +10,7 @@ use amili_payments::{
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
-use crate::spool::{Fields, Record, Spool};
+use crate::spool::{Fields, Record, SpoolItem};
 
 /// The columns that may name the invoice instead of `invoiceId`: resolved to an `invoiceId`
 /// through Amili's invoice look-ups before anything is sent.
@@ -19,7 +19,7 @@ pub const REFERENCE_FIELDS: [&str; 2] = ["invoiceNumber", "uniqueSourceInvoiceId
 /// A kind of row a file can hold: the library's [`Submittable`] items, whose names, fields and
 /// id column the library gives; here only how a file's rows become items, and how they are
 /// remembered and kept.
-pub trait FileKind: Submittable + Spool {
+pub trait FileKind: Submittable + SpoolItem {
     /// The library's raw row, every field optional.
     type Input: Default + DeserializeOwned + Send + 'static;
 
@@ -139,7 +139,7 @@ impl FileKind for Payment {
     }
 }
 
-impl Spool for Payment {
+impl SpoolItem for Payment {
     fn spool(&self, record: &mut Record<'_>) {
         record.bytes(self.invoice_id().as_bytes());
         record.text(self.payment_type().as_str());
@@ -215,7 +215,7 @@ impl FileKind for Correction {
     }
 }
 
-impl Spool for Correction {
+impl SpoolItem for Correction {
     fn spool(&self, record: &mut Record<'_>) {
         record.bytes(self.invoice_id().as_bytes());
         spool_money_and_date(record, self.amount(), self.currency().code(), &self.date());

@@ -1,4 +1,6 @@
-//! One module per command.
+//! One module per noun (`amili payments …`, `amili batches …`, …), each with its clap
+//! arguments and what runs them; `submit` and `validate` are written once for both kinds of
+//! file (`kind.rs`), `schema` is the payment row's.
 
 pub mod batches;
 pub mod completions;
