@@ -71,7 +71,7 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     assert!(so.contains("2 rows: 2 already accepted"), "{so}");
     assert_eq!(env.sandbox.stats().correction_requests, requests);
     assert_eq!(env.sandbox.corrections().len(), 2);
-    let out = env.amili().args(["ledger", "show"]).output().unwrap();
+    let out = env.output(&["ledger", "show"]);
     let so = stdout(&out);
     assert!(so.contains(" corrections: 2 accepted"), "{so}");
     assert!(

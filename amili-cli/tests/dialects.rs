@@ -16,11 +16,7 @@ fn an_excel_file_is_booked_with_the_amounts_it_shows() {
     let env = Env::new();
     let text = excel_example();
     env.file("excel.csv", &text);
-    let out = env
-        .amili()
-        .args(["payments", "submit", "excel.csv", "--wait"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "excel.csv", "--wait"]);
     assert_exit(&out, 0);
     // Every amount of the file, in major units, is what the sandbox booked.
     let mut expected: Vec<(String, Decimal)> = text
@@ -67,11 +63,7 @@ fn a_bad_row_in_an_excel_file_is_named_by_its_physical_line() {
         })
         .collect();
     env.file("excel.csv", &text.join("\r\n"));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "excel.csv"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "excel.csv"]);
     let se = stderr(&out);
     assert_exit(&out, 2);
     assert!(se.contains("line 4: amount: \"1.250\""), "{se}");
@@ -122,11 +114,7 @@ fn a_wrong_url_first_does_not_block_the_corrected_run() {
         .output()
         .unwrap();
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "p.csv"]);
     assert_exit(&out, 0);
     // The failed run reached nothing; the corrected one sent the file once.
     assert_eq!(env.sandbox.stats().payment_requests, 1);

@@ -15,11 +15,6 @@ use serde_json::Value;
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
 
-/// `amili ARGS` against the test's sandbox.
-fn run(env: &Env, args: &[&str]) -> Output {
-    env.amili().args(args).output().unwrap()
-}
-
 /// `amili ARGS` with no connection settings (for `--sandbox`).
 fn run_bare(args: &[&str]) -> Output {
     amili_bare().args(args).output().unwrap()
@@ -63,7 +58,7 @@ fn day(text: &str) -> NaiveDate {
 fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
     let env = Env::new();
     let first = DEMO_INVOICES[0].to_string();
-    let out = run(&env, &["invoices", "get", &first]);
+    let out = env.output(&["invoices", "get", &first]);
     assert_exit(&out, 0);
     let text = stdout(&out);
     for (key, value) in [
@@ -81,13 +76,13 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
             "{key} in\n{text}"
         );
     }
-    let out = run(&env, &["invoices", "get", &first, "--json"]);
+    let out = env.output(&["invoices", "get", &first, "--json"]);
     assert_exit(&out, 0);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], first.as_str());
     assert_eq!(got["invoiceNumber"], "INV-2025-001");
 
-    let out = run(&env, &["invoices", "get", UNKNOWN]);
+    let out = env.output(&["invoices", "get", UNKNOWN]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let err = stderr(&out);
@@ -96,7 +91,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
         "{err}"
     );
 
-    let out = run(&env, &["invoices", "get", "INV-2025-001"]);
+    let out = env.output(&["invoices", "get", "INV-2025-001"]);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "'INV-2025-001'");
     assert_eq!(env.sandbox.stats().invoice_reads, 3, "a bad id is not sent");
@@ -105,7 +100,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
 #[test]
 fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     let env = Env::new();
-    let out = run(&env, &["invoices", "list", "--json"]);
+    let out = env.output(&["invoices", "list", "--json"]);
     assert_exit(&out, 0);
     let lines = json_lines(&out);
     assert_eq!(ids(&lines, "id"), demo_ids(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
@@ -116,12 +111,12 @@ fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     );
 
     // The limit is reached on the second page: no third page is asked for.
-    let out = run(&env, &["invoices", "list", "--json", "--limit", "5"]);
+    let out = env.output(&["invoices", "list", "--json", "--limit", "5"]);
     assert_exit(&out, 0);
     assert_eq!(ids(&json_lines(&out), "id"), demo_ids(&[0, 1, 2, 3, 4]));
     assert_eq!(env.sandbox.stats().invoice_reads, 3 + 2);
 
-    let out = run(&env, &["invoices", "list"]);
+    let out = env.output(&["invoices", "list"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
@@ -174,22 +169,19 @@ fn invoices_list_filters_combine() {
     );
     assert_eq!(list(&["--from", "2025-03-09T09:00:00Z"]), demo_ids(&[8, 9]));
 
-    let out = run(&env, &["invoices", "list", "--from", "yesterday"]);
+    let out = env.output(&["invoices", "list", "--from", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("--from") && err.contains("yesterday"), "{err}");
 
-    let out = run(
-        &env,
-        &[
-            "invoices",
-            "list",
-            "--from",
-            "2025-03-05",
-            "--to",
-            "2025-03-01",
-        ],
-    );
+    let out = env.output(&[
+        "invoices",
+        "list",
+        "--from",
+        "2025-03-05",
+        "--to",
+        "2025-03-01",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "is after --to");
 }
@@ -206,7 +198,7 @@ fn a_listing_that_fails_midway_says_so_and_exits_1() {
             retry_after: None,
         },
     );
-    let out = run(&env, &["invoices", "list", "--json"]);
+    let out = env.output(&["invoices", "list", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_lines(&out).len(), 4, "the first page was printed");
     let err = stderr(&out);
@@ -227,7 +219,7 @@ fn invoice_amounts_are_printed_exactly() {
     .unwrap();
     let env = Env::with(|b| b.demo_invoices(false).seed_invoice_records(priced));
 
-    let out = run(&env, &["invoices", "list"]);
+    let out = env.output(&["invoices", "list"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
@@ -235,14 +227,14 @@ fn invoice_amounts_are_printed_exactly() {
     assert!(rows[1].contains(" 1234567890123.45 NOK "), "{}", rows[1]);
     assert!(rows[2].contains(" 0.3 SEK "), "{}", rows[2]);
 
-    let out = run(&env, &["invoices", "find", "--number", "BIG-1"]);
+    let out = env.output(&["invoices", "find", "--number", "BIG-1"]);
     assert_exit(&out, 0);
     assert_eq!(
         field(&stdout(&out), "amount").as_deref(),
         Some("1234567890123.45 NOK")
     );
 
-    let out = run(&env, &["invoices", "list", "--json"]);
+    let out = env.output(&["invoices", "list", "--json"]);
     let lines = json_lines(&out);
     assert_eq!(lines[0]["originalInvoiceAmount"], "1234567890123.45");
     assert_eq!(lines[1]["currency"], "SEK");
@@ -259,15 +251,12 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
     .unwrap();
     let env = Env::with(|b| b.seed_invoice_records(twins));
 
-    let out = run(
-        &env,
-        &["invoices", "find", "--number", "INV-2025-003", "--json"],
-    );
+    let out = env.output(&["invoices", "find", "--number", "INV-2025-003", "--json"]);
     assert_exit(&out, 0);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], DEMO_INVOICES[2].to_string());
 
-    let out = run(&env, &["invoices", "find", "--source-id", "erp-b"]);
+    let out = env.output(&["invoices", "find", "--source-id", "erp-b"]);
     assert_exit(&out, 0);
     assert_eq!(
         field(&stdout(&out), "invoice").as_deref(),
@@ -276,12 +265,12 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
         stdout(&out)
     );
 
-    let out = run(&env, &["invoices", "find", "--number", "INV-404"]);
+    let out = env.output(&["invoices", "find", "--number", "INV-404"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     assert_stderr_has(&out, r#"invoiceNumber "INV-404": no invoice matches"#);
 
-    let out = run(&env, &["invoices", "find", "--number", "DUP-1"]);
+    let out = env.output(&["invoices", "find", "--number", "DUP-1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     let err = stderr(&out);
@@ -318,7 +307,7 @@ fn settlements_list_a_range_of_days_exactly() {
         ));
     }
     env.file("p.csv", &csv);
-    let out = run(&env, &["payments", "submit", "p.csv", "--wait"]);
+    let out = env.output(&["payments", "submit", "p.csv", "--wait"]);
     assert_exit(&out, 0);
     // 7 settlements on March 10th, then one more on the 11th.
     assert_eq!(env.sandbox.settle(day("2025-03-10")).len(), 7);
@@ -329,7 +318,7 @@ fn settlements_list_a_range_of_days_exactly() {
             DEMO_INVOICES[9]
         ),
     );
-    let out = run(&env, &["payments", "submit", "q.csv", "--wait"]);
+    let out = env.output(&["payments", "submit", "q.csv", "--wait"]);
     assert_exit(&out, 0);
     assert_eq!(env.sandbox.settle(day("2025-03-11")).len(), 1);
 
@@ -337,7 +326,7 @@ fn settlements_list_a_range_of_days_exactly() {
     let list = |from: &str, to: &str, more: &[&str]| {
         let mut args = vec!["settlements", "list", "--from", from, "--to", to];
         args.extend(more);
-        let out = run(&env, &args);
+        let out = env.output(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         out
     };
@@ -371,7 +360,7 @@ fn settlements_list_a_range_of_days_exactly() {
         .into_iter()
         .find(|s| s.settlement_date == day("2025-03-11"))
         .unwrap();
-    let out = run(&env, &["settlements", "get", &late.id.to_string()]);
+    let out = env.output(&["settlements", "get", &late.id.to_string()]);
     assert_exit(&out, 0);
     let text = stdout(&out);
     for (key, value) in [
@@ -385,7 +374,7 @@ fn settlements_list_a_range_of_days_exactly() {
         assert_eq!(field(&text, key), Some(value), "{key} in\n{text}");
     }
 
-    let out = run(&env, &["settlements", "get", UNKNOWN]);
+    let out = env.output(&["settlements", "get", UNKNOWN]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -419,17 +408,14 @@ fn settlement_days_are_checked_before_anything_is_sent() {
         let err = stderr(&out);
         assert!(err.contains(flag) && err.contains(value), "{err}");
     }
-    let out = run(
-        &env,
-        &[
-            "settlements",
-            "list",
-            "--from",
-            "2025-03-31",
-            "--to",
-            "2025-03-01",
-        ],
-    );
+    let out = env.output(&[
+        "settlements",
+        "list",
+        "--from",
+        "2025-03-31",
+        "--to",
+        "2025-03-01",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert_stderr_has(&out, "--from 2025-03-31 is after --to 2025-03-01");
     assert_eq!(env.sandbox.stats().token_requests, 0, "nothing was sent");

@@ -11,13 +11,9 @@ use serde_json::Value;
 fn json_summary_on_stdout_matches_the_report() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("JSON", 3));
-    let out = env
-        .amili()
-        .args([
-            "payments", "submit", "p.csv", "--wait", "--json", "--report", "r.jsonl",
-        ])
-        .output()
-        .unwrap();
+    let out = env.output(&[
+        "payments", "submit", "p.csv", "--wait", "--json", "--report", "r.jsonl",
+    ]);
     assert_exit(&out, 0);
     let so = stdout(&out);
     // Only the JSON object on stdout; the table went to stderr.
@@ -41,11 +37,7 @@ fn json_summary_on_stdout_matches_the_report() {
 fn json_summary_says_why_nothing_was_sent() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("BAD", 2).replace(",NOK,", ",XXX,"));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--json"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "p.csv", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(summary["exit_code"], 2);
@@ -62,11 +54,7 @@ fn json_summary_says_why_nothing_was_sent() {
 fn dry_run_checks_settings_and_file_and_sends_nothing() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("DRY", 4));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--dry-run"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "p.csv", "--dry-run"]);
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("4 of 4 rows are valid; nothing was sent"));
     assert_eq!(env.sandbox.stats().payment_requests, 0);
@@ -154,28 +142,20 @@ fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected()
 fn the_ledger_can_be_looked_at_and_exported() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("LOOK", 3));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "p.csv"]);
     assert_exit(&out, 0);
     let scope = format!(
         "{} org {}",
         env.sandbox.api_url(),
         env.sandbox.organization_id()
     );
-    let out = env
-        .amili()
-        .args(["ledger", "show", "--json"])
-        .output()
-        .unwrap();
+    let out = env.output(&["ledger", "show", "--json"]);
     assert_exit(&out, 0);
     let shown: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(shown[&scope]["accepted"], 3, "{shown}");
     assert_eq!(shown[&scope]["pending"], 0, "{shown}");
 
-    let out = env.amili().args(["ledger", "export"]).output().unwrap();
+    let out = env.output(&["ledger", "export"]);
     let csv = stdout(&out);
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(

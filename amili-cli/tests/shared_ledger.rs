@@ -68,11 +68,7 @@ fn two_processes_on_overlapping_files_send_each_payment_once() {
     let booked_or_queued = |id: &str| env.sandbox.times_booked(id);
     // Follow up: both files again, waiting for the batches; everything ends booked once.
     for name in ["a.csv", "b.csv"] {
-        let out = env
-            .amili()
-            .args(["payments", "submit", name, "--wait", "--state", &url])
-            .output()
-            .unwrap();
+        let out = env.output(&["payments", "submit", name, "--wait", "--state", &url]);
         assert_exit(&out, 0);
     }
     for i in 0..90 {

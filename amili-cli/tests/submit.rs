@@ -266,11 +266,7 @@ fn a_403_stops_the_whole_submission_after_at_most_concurrency_requests() {
 fn the_reported_keys_and_batches_are_the_ones_amili_knows() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("KEY", 3));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--report", "r.json"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "p.csv", "--report", "r.json"]);
     assert_exit(&out, 0);
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("r.json")).unwrap())

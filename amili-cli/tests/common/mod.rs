@@ -107,6 +107,11 @@ impl Env {
         cmd
     }
 
+    /// Runs `amili ARGS…` against the sandbox and waits for it.
+    pub fn output(&self, args: &[&str]) -> std::process::Output {
+        self.amili().args(args).output().expect("amili runs")
+    }
+
     /// Runs `amili COMMAND… FILE EXTRA…` against the sandbox and waits for it.
     pub fn run(&self, command: &[&str], file: &Path, extra: &[&str]) -> std::process::Output {
         self.amili()
