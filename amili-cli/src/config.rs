@@ -5,7 +5,6 @@
 //! `ClientBuilder::from_env` reads). `--sandbox` ignores them all and starts an embedded
 //! sandbox instead.
 
-use std::fmt;
 use std::time::Duration;
 
 use amili_payments::{Backoff, Client, Environment, Poller};
@@ -13,31 +12,7 @@ use amili_sandbox::Sandbox;
 
 use crate::args::{ConnectionArgs, EnvironmentArg};
 use crate::exit::UsageError;
-
-/// A secret from a flag or variable: never printed, not even by `Debug`.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// clap's value parser.
-    pub fn parse(text: &str) -> Result<Secret, String> {
-        if text.is_empty() {
-            Err("must not be empty".to_owned())
-        } else {
-            Ok(Secret(text.to_owned()))
-        }
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
+use crate::secret::Secret;
 
 /// How submissions are paced.
 #[derive(Debug, Clone)]

@@ -10,32 +10,30 @@ use amili_payments::{
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
-use crate::spool::{Fields, Record};
+use crate::spool::{Fields, Record, SpoolItem};
 
 /// The columns that may name the invoice instead of `invoiceId`: resolved to an `invoiceId`
 /// through Amili's invoice look-ups before anything is sent.
 pub const REFERENCE_FIELDS: [&str; 2] = ["invoiceNumber", "uniqueSourceInvoiceId"];
 
-/// A kind of row a file can hold; the library's [`Submittable`] items.
-pub trait FileKind: Submittable + Sized {
+/// A kind of row a file can hold: the library's [`Submittable`] items, whose names, fields and
+/// id column the library gives; here only how a file's rows become items, and how they are
+/// remembered and kept.
+pub trait FileKind: Submittable + SpoolItem {
     /// The library's raw row, every field optional.
     type Input: Default + DeserializeOwned + Send + 'static;
 
-    /// What one item is called: `payment`.
-    const NAME: &'static str;
-    /// And many: `payments`.
-    const PLURAL: &'static str;
-    /// The API's field names, the CSV header's columns, in the documented order.
-    const FIELDS: &'static [&'static str];
-    /// The report's column for the item's id.
-    const ID_COLUMN: &'static str;
     /// Why a later row with an earlier row's id is not sent.
     const REPEATS: &'static str;
 
     /// The problem of a row whose id (`id`) repeats line `first`'s: its field and message.
     fn repeat_problem(id: &str, first: u64) -> (Option<&'static str>, String);
 
-    /// Puts one CSV cell (trimmed) into its field (one of [`Self::FIELDS`]).
+    /// The ledger scope the items are remembered under, for `target` (API URL and
+    /// organization).
+    fn ledger_scope(target: &str) -> String;
+
+    /// Puts one CSV cell (trimmed) into its field (one of [`Submittable::FIELDS`]).
     fn set(input: &mut Self::Input, field: &'static str, text: String);
 
     /// The row's `invoiceId`, which a resolved invoice reference fills.
@@ -49,13 +47,6 @@ pub trait FileKind: Submittable + Sized {
 
     /// The library's one validation path for the kind.
     fn validate(input: Self::Input, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
-
-    /// Writes the validated item into its spool record (see `spool.rs`).
-    fn spool(&self, record: &mut Record<'_>);
-
-    /// Reads an item back from its spool record, through the library's builder (which checks
-    /// every field again).
-    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Self>;
 }
 
 /// The fields both kinds spool the same way: amount, currency, date.
@@ -106,10 +97,6 @@ fn raw_text(
 
 impl FileKind for Payment {
     type Input = PaymentInput;
-    const NAME: &'static str = "payment";
-    const PLURAL: &'static str = "payments";
-    const FIELDS: &'static [&'static str] = &PaymentInput::FIELDS;
-    const ID_COLUMN: &'static str = "uniqueSourcePaymentId";
     const REPEATS: &'static str = "uniqueSourcePaymentId: repeats the id of an earlier row";
 
     fn repeat_problem(id: &str, first: u64) -> (Option<&'static str>, String) {
@@ -117,6 +104,10 @@ impl FileKind for Payment {
             Some("uniqueSourcePaymentId"),
             format!("{id:?} repeats the id of line {first}"),
         )
+    }
+
+    fn ledger_scope(target: &str) -> String {
+        target.to_owned()
     }
 
     fn set(input: &mut PaymentInput, field: &'static str, text: String) {
@@ -146,7 +137,9 @@ impl FileKind for Payment {
     fn validate(input: PaymentInput, format: &InputFormat) -> Result<Payment, Vec<FieldError>> {
         Payment::from_input_with(input, format)
     }
+}
 
+impl SpoolItem for Payment {
     fn spool(&self, record: &mut Record<'_>) {
         record.bytes(self.invoice_id().as_bytes());
         record.text(self.payment_type().as_str());
@@ -173,11 +166,6 @@ impl FileKind for Payment {
 
 impl FileKind for Correction {
     type Input = CorrectionInput;
-    const NAME: &'static str = "correction";
-    const PLURAL: &'static str = "corrections";
-    const FIELDS: &'static [&'static str] = &CorrectionInput::FIELDS;
-    // Amili gives a correction no client id: the library derives one from its content.
-    const ID_COLUMN: &'static str = "correctionId";
     const REPEATS: &'static str = "repeats an earlier row exactly (the same correction twice; if both are meant, tell \
          them apart in the description)";
 
@@ -189,6 +177,12 @@ impl FileKind for Correction {
                  tell them apart in the description)"
             ),
         )
+    }
+
+    // Remembered apart from payments: a correction's id is a content digest, a payment's the
+    // creditor's own.
+    fn ledger_scope(target: &str) -> String {
+        format!("{target} {}", Self::PLURAL)
     }
 
     fn set(input: &mut CorrectionInput, field: &'static str, text: String) {
@@ -219,7 +213,9 @@ impl FileKind for Correction {
     ) -> Result<Correction, Vec<FieldError>> {
         Correction::from_input_with(input, format)
     }
+}
 
+impl SpoolItem for Correction {
     fn spool(&self, record: &mut Record<'_>) {
         record.bytes(self.invoice_id().as_bytes());
         spool_money_and_date(record, self.amount(), self.currency().code(), &self.date());

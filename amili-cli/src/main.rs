@@ -5,6 +5,7 @@
 //! validation error.
 
 mod args;
+mod cli;
 mod commands;
 mod config;
 mod exit;
@@ -12,10 +13,13 @@ mod input;
 mod kind;
 mod malloc;
 mod output;
+mod progress;
 mod read_ahead;
 mod report;
+mod secret;
 mod show;
 mod spool;
+mod state;
 mod submit;
 mod validate;
 
@@ -23,11 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use amili_payments::{Correction, Payment};
-
-use crate::args::{
-    BatchesCommand, Cli, Command, CorrectionsCommand, LedgerCommand, PaymentsCommand, TokenCommand,
-};
+use crate::cli::Cli;
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             return Exit::Failures.into();
         }
     };
-    let result = runtime.block_on(run(cli.command));
+    let result = runtime.block_on(cli.command.run());
     // Do not wait for blocked readers or lingering connections on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
@@ -53,57 +53,6 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             exit::for_error(&e).into()
         }
-    }
-}
-
-async fn run(command: Command) -> anyhow::Result<Exit> {
-    match command {
-        Command::Payments(PaymentsCommand::Submit(args)) => {
-            commands::submit::run::<Payment>(&args).await
-        }
-        Command::Payments(PaymentsCommand::Validate(args)) => {
-            commands::validate::run::<Payment>(&args)
-        }
-        Command::Corrections(CorrectionsCommand::Submit(args)) => {
-            commands::submit::run::<Correction>(&args).await
-        }
-        Command::Corrections(CorrectionsCommand::Validate(args)) => {
-            commands::validate::run::<Correction>(&args)
-        }
-        Command::Payments(PaymentsCommand::Schema) => commands::schema::run(),
-        Command::Batches(BatchesCommand::Get {
-            id,
-            output,
-            connection,
-        }) => commands::batches::get(id, &output, &connection).await,
-        Command::Batches(BatchesCommand::List {
-            status,
-            idempotency_key,
-            limit,
-            output,
-            connection,
-        }) => commands::batches::list(status, idempotency_key, limit, &output, &connection).await,
-        Command::Batches(BatchesCommand::Wait {
-            id,
-            wait_timeout,
-            output,
-            connection,
-        }) => commands::batches::wait(id, wait_timeout, &output, &connection).await,
-        Command::Token(TokenCommand::Check { connection }) => {
-            commands::token::check(&connection).await
-        }
-        Command::Sandbox(args) => commands::sandbox::run(args).await,
-        Command::Ledger(LedgerCommand::Show { state, json }) => {
-            commands::ledger::show(state.as_deref(), json).await
-        }
-        Command::Ledger(LedgerCommand::Export { state, format }) => {
-            commands::ledger::export(state.as_deref(), format).await
-        }
-        Command::Completions { shell } => commands::completions::print(shell),
-        Command::Man { dir } => commands::completions::man(&dir),
-        Command::Webhooks(command) => commands::webhooks::run(command).await,
-        Command::Invoices(command) => commands::invoices::run(command).await,
-        Command::Settlements(command) => commands::settlements::run(command).await,
     }
 }
 

@@ -1,86 +1,12 @@
-//! What the user sees: progress (a bar on a terminal, plain lines otherwise), the summary
-//! table, error lists.
+//! What the user sees of a file's run: the summary table, the rows' problems.
 
-use std::io::{IsTerminal as _, Write};
-use std::sync::Mutex;
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write;
 
 use amili_payments::Uuid;
 use amili_payments::report::OutcomeCounts;
 
 use crate::report::ReportRow;
 use crate::validate::{Problem, Validation};
-
-/// Progress on stderr: an indicatif bar per phase on a terminal (whole numbers and an ETA);
-/// nothing when stderr is not a terminal (logs and pipes stay clean).
-pub struct Progress {
-    terminal: bool,
-    bar: Mutex<Option<ProgressBar>>,
-}
-
-impl Progress {
-    pub fn new() -> Progress {
-        Progress {
-            terminal: std::io::stderr().is_terminal(),
-            bar: Mutex::new(None),
-        }
-    }
-
-    /// Runs `f` on the current bar, starting one with `template` (and `len`) if none runs.
-    fn with_bar(&self, template: &str, len: Option<u64>, f: impl FnOnce(&ProgressBar)) {
-        if !self.terminal {
-            return;
-        }
-        let Ok(mut slot) = self.bar.lock() else {
-            return;
-        };
-        let bar = slot.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(template)
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        f(bar);
-    }
-
-    /// Validation has read `rows` rows.
-    pub fn validated(&self, rows: u64) {
-        self.with_bar("{spinner} validating {human_pos} rows", None, |bar| {
-            bar.set_position(rows);
-        });
-    }
-
-    /// Starts the sending phase for `total` items (`plural`: what they are called).
-    pub fn start_sending(&self, total: u64, plural: &str) {
-        self.finish();
-        self.with_bar(
-            &format!("sending [{{bar:30}}] {{human_pos}}/{{human_len}} {plural}, {{eta}} left"),
-            Some(total),
-            |_| {},
-        );
-    }
-
-    /// `done` of `total` items have an outcome (sent, skipped or failed; with `--wait`:
-    /// processed).
-    pub fn sent(&self, done: u64, total: u64) {
-        self.with_bar("", Some(total), |bar| bar.set_position(done));
-    }
-
-    /// Clears the current bar (the next phase starts a new one).
-    pub fn finish(&self) {
-        if let Ok(mut slot) = self.bar.lock()
-            && let Some(bar) = slot.take()
-        {
-            bar.finish_and_clear();
-        }
-    }
-}
 
 /// Prints the bad rows of a validation (capped) to stderr.
 pub fn print_problems(file: &str, v: &Validation) {
@@ -142,16 +68,19 @@ pub struct Table {
     limit: usize,
     /// What a row is: `payment`, `correction`.
     noun: &'static str,
+    /// And many: `payments`, `corrections`.
+    plural: &'static str,
     shown: Vec<ReportRow>,
     pub counts: OutcomeCounts,
     pub batches: std::collections::BTreeSet<Uuid>,
 }
 
 impl Table {
-    pub fn new(limit: usize, noun: &'static str) -> Table {
+    pub fn new(limit: usize, noun: &'static str, plural: &'static str) -> Table {
         Table {
             limit,
             noun,
+            plural,
             shown: Vec::new(),
             counts: OutcomeCounts::default(),
             batches: Default::default(),
@@ -203,9 +132,9 @@ impl Table {
         if total > shown {
             let _ = writeln!(
                 out,
-                "… {} more {}s not shown{}",
+                "… {} more {} not shown{}",
                 total - shown,
-                self.noun,
+                self.plural,
                 match report {
                     Some(p) => format!(" (all are in {})", p.display()),
                     None => format!(" (use --report FILE for every {})", self.noun),
@@ -217,7 +146,7 @@ impl Table {
             out,
             "{} rows: {} ({} batch{})",
             total,
-            summary(&self.counts, &format!("{}s", self.noun)),
+            summary(&self.counts, self.plural),
             self.batches.len(),
             if self.batches.len() == 1 { "" } else { "es" }
         );

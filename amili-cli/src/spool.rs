@@ -3,9 +3,9 @@
 //!
 //! One framed record per row: its length (4 bytes, little-endian), the row's line (8 bytes),
 //! a tag (valid or invalid), then fields — a valid item's in the compact form its kind writes
-//! ([`FileKind::spool`]: numbers as bytes, texts length-prefixed, no JSON, no date or amount
+//! ([`SpoolItem::spool`]: numbers as bytes, texts length-prefixed, no JSON, no date or amount
 //! text to parse again), an invalid row's three report texts. A valid item is read back
-//! through the library's builder ([`FileKind::unspool`]), which checks every field again: the
+//! through the library's builder ([`SpoolItem::unspool`]), which checks every field again: the
 //! spool is a file on disk like any other input.
 
 use std::fs::File;
@@ -14,8 +14,17 @@ use std::marker::PhantomData;
 
 use anyhow::Context as _;
 
-use crate::kind::FileKind;
 use crate::read_ahead::{ReadAhead, read_ahead};
+
+/// An item the spool keeps: written into its record, and read back.
+pub trait SpoolItem: Sized {
+    /// Writes the validated item into its record.
+    fn spool(&self, record: &mut Record<'_>);
+
+    /// Reads an item back from its record, through the library's builder (which checks
+    /// every field again).
+    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Self>;
+}
 
 /// An invalid row, kept for the report.
 #[derive(Debug, Clone)]
@@ -52,7 +61,7 @@ impl SpoolWriter {
         })
     }
 
-    pub fn item<K: FileKind>(&mut self, line: u64, item: &K) -> anyhow::Result<()> {
+    pub fn item<K: SpoolItem>(&mut self, line: u64, item: &K) -> anyhow::Result<()> {
         self.start(line, VALID);
         item.spool(&mut Record(&mut self.record));
         self.write()
@@ -150,7 +159,7 @@ pub struct SpoolReader<K> {
     kind: PhantomData<fn() -> K>,
 }
 
-impl<K: FileKind> SpoolReader<K> {
+impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
     /// Every row, in file order, read and checked on a thread of its own (see
     /// `read_ahead.rs`); the first error ends the rows.
     pub fn read_ahead(mut self) -> anyhow::Result<ReadAhead<anyhow::Result<Spooled<K>>>> {

@@ -14,7 +14,7 @@ use amili_payments::{BatchWakeups, StopHandle};
 use futures::StreamExt as _;
 
 use crate::kind::FileKind;
-use crate::output::Progress;
+use crate::progress::Progress;
 use crate::read_ahead::ReadAhead;
 use crate::report::ReportRow;
 use crate::spool::{SpoolReader, Spooled};

@@ -23,7 +23,7 @@ use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
-use crate::output::Progress;
+use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
 use crate::spool::SpoolWriter;
 

@@ -5,7 +5,9 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{Env, amili_bare, csv_rows, stderr, stdout};
+use common::{
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stdout,
+};
 use serde_json::Value;
 
 #[test]
@@ -34,11 +36,7 @@ fn validate_says_valid_or_lists_problems() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("line 4: invoiceId"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "line 4: invoiceId");
     assert_eq!(
         env.sandbox.stats().token_requests,
         0,
@@ -73,72 +71,52 @@ fn schema_describes_one_row() {
 fn batches_get_list_and_wait() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("BAT", 4));
-    let out = env
-        .amili()
-        .args([
-            "payments",
-            "submit",
-            "p.csv",
-            "--chunk-size",
-            "2",
-            "--report",
-            "r.jsonl",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&[
+        "payments",
+        "submit",
+        "p.csv",
+        "--chunk-size",
+        "2",
+        "--report",
+        "r.jsonl",
+    ]);
+    assert_exit(&out, 0);
     let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
     let first: Value = serde_json::from_str(report.lines().next().unwrap()).unwrap();
     let batch = first["batch_id"].as_str().unwrap().to_owned();
     assert_eq!(first["outcome"], "accepted");
 
-    let out = env
-        .amili()
-        .args(["batches", "wait", &batch])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("status     SUCCESS"),
-        "{}",
-        stdout(&out)
-    );
+    let out = env.output(&["batches", "wait", &batch]);
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "status     SUCCESS");
 
-    let out = env
-        .amili()
-        .args(["batches", "get", &batch, "--json"])
-        .output()
-        .unwrap();
+    let out = env.output(&["batches", "get", &batch, "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], batch.as_str());
     assert_eq!(got["succeeded"].as_array().unwrap().len(), 2);
 
-    let out = env.amili().args(["batches", "list"]).output().unwrap();
+    let out = env.output(&["batches", "list"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains(&batch));
-    assert!(stderr(&out).contains("2 batches"), "{}", stderr(&out));
+    assert_stderr_has(&out, "2 batches");
 
-    let out = env
-        .amili()
-        .args(["batches", "get", "00000000-0000-4000-8000-000000000000"])
-        .output()
-        .unwrap();
+    let out = env.output(&["batches", "get", "00000000-0000-4000-8000-000000000000"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+    assert_stderr_has(&out, "404");
 }
 
 #[test]
 fn token_check() {
     let env = Env::new();
-    let out = env.amili().args(["token", "check"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["token", "check"]);
+    assert_exit(&out, 0);
     assert!(stdout(&out).contains("token OK"));
     let out = amili_bare()
         .args(["token", "check", "--sandbox"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
 }
 
 #[test]

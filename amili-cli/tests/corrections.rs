@@ -4,7 +4,7 @@ mod common;
 
 use amili_payments::{Decimal, Uuid};
 use amili_sandbox::{DEMO_INVOICES, Fault, Route};
-use common::{Env, csv_rows, stderr, stdout};
+use common::{Env, assert_exit, assert_stdout_has, csv_rows, stderr, stdout};
 
 const HEADER: &str = "invoiceId;amount;currency;date;description\n";
 
@@ -24,7 +24,7 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     // The payments they correct.
     let payments = env.file("p.csv", &csv_rows("P", 2));
     let out = env.run(&["payments", "submit"], &payments, &["--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let paid_before = env.sandbox.paid_on(DEMO_INVOICES[0]);
 
     let input = corrections_file(&env);
@@ -33,8 +33,8 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
         &input,
         &["--wait", "--report", "report.csv"],
     );
-    let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    let so = stdout(&out);
+    assert_exit(&out, 0);
     assert!(so.contains("2 rows: 2 succeeded (1 batch)"), "{so}");
     assert!(so.contains("CORRECTION"), "{so}");
     let booked = env.sandbox.corrections();
@@ -67,11 +67,11 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     let requests = env.sandbox.stats().correction_requests;
     let out = env.run(&["corrections", "submit"], &input, &[]);
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(so.contains("2 rows: 2 already accepted"), "{so}");
     assert_eq!(env.sandbox.stats().correction_requests, requests);
     assert_eq!(env.sandbox.corrections().len(), 2);
-    let out = env.amili().args(["ledger", "show"]).output().unwrap();
+    let out = env.output(&["ledger", "show"]);
     let so = stdout(&out);
     assert!(so.contains(" corrections: 2 accepted"), "{so}");
     assert!(
@@ -91,8 +91,8 @@ fn a_lost_answer_is_settled_by_its_key_and_nothing_is_booked_twice() {
         .faults()
         .push(Route::CreateCorrections, Fault::DropAfterProcessing);
     let out = env.run(&["corrections", "submit"], &input, &["--wait"]);
-    let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    let so = stdout(&out);
+    assert_exit(&out, 0);
     assert!(so.contains("2 rows: 2 succeeded"), "{so}");
     assert_eq!(env.sandbox.corrections().len(), 2);
     // Resent under the same key or found by it: never a second batch.
@@ -116,7 +116,7 @@ fn bad_corrections_are_all_reported_with_lines_and_nothing_is_sent() {
     );
     let out = env.run(&["corrections", "submit"], &input, &[]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     for expected in [
         "line 2: amount: \"0,00\": is 0: a correction must change the amount",
         "line 3: amount: \"--5\" is not an amount: it has two signs",
@@ -132,11 +132,7 @@ fn bad_corrections_are_all_reported_with_lines_and_nothing_is_sent() {
 
     let out = env.run(&["corrections", "validate"], &input, &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stdout(&out).contains("4 of 5 rows are invalid"),
-        "{}",
-        stdout(&out)
-    );
+    assert_stdout_has(&out, "4 of 5 rows are invalid");
 }
 
 #[test]
@@ -152,7 +148,7 @@ fn a_correction_amili_refuses_is_failed_with_its_reason_and_exit_1() {
     );
     let out = env.run(&["corrections", "submit"], &input, &["--wait", "--json"]);
     let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{so}\nstderr:\n{se}");
+    assert_exit(&out, 1);
     let summary: serde_json::Value = serde_json::from_str(so.trim()).unwrap();
     assert_eq!(summary["counts"]["succeeded"], 1, "{so}");
     assert_eq!(summary["counts"]["failed"], 1, "{so}");

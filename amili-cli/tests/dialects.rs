@@ -5,7 +5,7 @@
 mod common;
 
 use amili_payments::Decimal;
-use common::{Env, stderr, stdout};
+use common::{Env, assert_exit, assert_stdout_has, stderr, stdout};
 
 fn excel_example() -> String {
     std::fs::read_to_string(common::repo_root().join("examples/payments-excel-no.csv")).unwrap()
@@ -16,18 +16,8 @@ fn an_excel_file_is_booked_with_the_amounts_it_shows() {
     let env = Env::new();
     let text = excel_example();
     env.file("excel.csv", &text);
-    let out = env
-        .amili()
-        .args(["payments", "submit", "excel.csv", "--wait"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = env.output(&["payments", "submit", "excel.csv", "--wait"]);
+    assert_exit(&out, 0);
     // Every amount of the file, in major units, is what the sandbox booked.
     let mut expected: Vec<(String, Decimal)> = text
         .trim_start_matches('\u{feff}')
@@ -73,13 +63,9 @@ fn a_bad_row_in_an_excel_file_is_named_by_its_physical_line() {
         })
         .collect();
     env.file("excel.csv", &text.join("\r\n"));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "excel.csv"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "excel.csv"]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(se.contains("line 4: amount: \"1.250\""), "{se}");
     assert!(se.contains("reads two ways"), "{se}");
     assert_eq!(env.sandbox.stats().payment_requests, 0);
@@ -100,25 +86,15 @@ fn fix_and_rerun_sends_only_the_fixed_rows() {
         .arg("--skip-invalid")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stdout(&out).contains("3 succeeded, 1 invalid"),
-        "{}",
-        stdout(&out)
-    );
+    assert_exit(&out, 1);
+    assert_stdout_has(&out, "3 succeeded, 1 invalid");
     let requests = env.sandbox.stats().payment_requests;
 
     // Fixed, and run again: only the fixed row is sent; the others are known as accepted.
     env.file("p.csv", &good);
     let out = env.amili().args(args).output().unwrap();
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(so.contains("1 succeeded, 3 already accepted"), "{so}");
     assert_eq!(env.sandbox.stats().payment_requests, requests + 1);
     for i in 0..4 {
@@ -138,18 +114,8 @@ fn a_wrong_url_first_does_not_block_the_corrected_run() {
         .output()
         .unwrap();
     assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = env.output(&["payments", "submit", "p.csv"]);
+    assert_exit(&out, 0);
     // The failed run reached nothing; the corrected one sent the file once.
     assert_eq!(env.sandbox.stats().payment_requests, 1);
 }

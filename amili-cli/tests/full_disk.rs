@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Env, csv_rows, stderr, stdout};
+use common::{Env, assert_exit, csv_rows, stderr, stdout};
 
 struct Tmpfs(std::path::PathBuf);
 
@@ -57,7 +57,7 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
         .output()
         .unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
+    assert_exit(&out, 1);
     assert!(so.contains("not sent"), "{so}");
     assert!(
         se.contains("full") || so.contains("full"),

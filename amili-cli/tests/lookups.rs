@@ -8,15 +8,12 @@ use std::time::Duration;
 
 use amili_payments::NaiveDate;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, parse_invoice_csv};
-use common::{Env, HEADER, amili_bare, stderr, stdout};
+use common::{
+    Env, HEADER, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, stderr, stdout,
+};
 use serde_json::Value;
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
-
-/// `amili ARGS` against the test's sandbox.
-fn run(env: &Env, args: &[&str]) -> Output {
-    env.amili().args(args).output().unwrap()
-}
 
 /// `amili ARGS` with no connection settings (for `--sandbox`).
 fn run_bare(args: &[&str]) -> Output {
@@ -61,8 +58,8 @@ fn day(text: &str) -> NaiveDate {
 fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
     let env = Env::new();
     let first = DEMO_INVOICES[0].to_string();
-    let out = run(&env, &["invoices", "get", &first]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "get", &first]);
+    assert_exit(&out, 0);
     let text = stdout(&out);
     for (key, value) in [
         ("invoice", first.as_str()),
@@ -79,13 +76,13 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
             "{key} in\n{text}"
         );
     }
-    let out = run(&env, &["invoices", "get", &first, "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "get", &first, "--json"]);
+    assert_exit(&out, 0);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], first.as_str());
     assert_eq!(got["invoiceNumber"], "INV-2025-001");
 
-    let out = run(&env, &["invoices", "get", UNKNOWN]);
+    let out = env.output(&["invoices", "get", UNKNOWN]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let err = stderr(&out);
@@ -94,17 +91,17 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
         "{err}"
     );
 
-    let out = run(&env, &["invoices", "get", "INV-2025-001"]);
+    let out = env.output(&["invoices", "get", "INV-2025-001"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("'INV-2025-001'"), "{}", stderr(&out));
+    assert_stderr_has(&out, "'INV-2025-001'");
     assert_eq!(env.sandbox.stats().invoice_reads, 3, "a bad id is not sent");
 }
 
 #[test]
 fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     let env = Env::new();
-    let out = run(&env, &["invoices", "list", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "list", "--json"]);
+    assert_exit(&out, 0);
     let lines = json_lines(&out);
     assert_eq!(ids(&lines, "id"), demo_ids(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
     assert_eq!(
@@ -114,13 +111,13 @@ fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     );
 
     // The limit is reached on the second page: no third page is asked for.
-    let out = run(&env, &["invoices", "list", "--json", "--limit", "5"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "list", "--json", "--limit", "5"]);
+    assert_exit(&out, 0);
     assert_eq!(ids(&json_lines(&out), "id"), demo_ids(&[0, 1, 2, 3, 4]));
     assert_eq!(env.sandbox.stats().invoice_reads, 3 + 2);
 
-    let out = run(&env, &["invoices", "list"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "list"]);
+    assert_exit(&out, 0);
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows.len(), 11, "a header and 10 invoices:\n{text}");
@@ -136,7 +133,7 @@ fn invoices_list_follows_every_page_and_stops_at_the_limit() {
     ] {
         assert!(rows[3].contains(field), "{field} in {}", rows[3]);
     }
-    assert!(stderr(&out).contains("10 invoices"), "{}", stderr(&out));
+    assert_stderr_has(&out, "10 invoices");
 }
 
 #[test]
@@ -172,24 +169,21 @@ fn invoices_list_filters_combine() {
     );
     assert_eq!(list(&["--from", "2025-03-09T09:00:00Z"]), demo_ids(&[8, 9]));
 
-    let out = run(&env, &["invoices", "list", "--from", "yesterday"]);
+    let out = env.output(&["invoices", "list", "--from", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("--from") && err.contains("yesterday"), "{err}");
 
-    let out = run(
-        &env,
-        &[
-            "invoices",
-            "list",
-            "--from",
-            "2025-03-05",
-            "--to",
-            "2025-03-01",
-        ],
-    );
+    let out = env.output(&[
+        "invoices",
+        "list",
+        "--from",
+        "2025-03-05",
+        "--to",
+        "2025-03-01",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is after --to"), "{}", stderr(&out));
+    assert_stderr_has(&out, "is after --to");
 }
 
 #[test]
@@ -204,7 +198,7 @@ fn a_listing_that_fails_midway_says_so_and_exits_1() {
             retry_after: None,
         },
     );
-    let out = run(&env, &["invoices", "list", "--json"]);
+    let out = env.output(&["invoices", "list", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_lines(&out).len(), 4, "the first page was printed");
     let err = stderr(&out);
@@ -225,22 +219,22 @@ fn invoice_amounts_are_printed_exactly() {
     .unwrap();
     let env = Env::with(|b| b.demo_invoices(false).seed_invoice_records(priced));
 
-    let out = run(&env, &["invoices", "list"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "list"]);
+    assert_exit(&out, 0);
     let text = stdout(&out);
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows.len(), 3, "{text}");
     assert!(rows[1].contains(" 1234567890123.45 NOK "), "{}", rows[1]);
     assert!(rows[2].contains(" 0.3 SEK "), "{}", rows[2]);
 
-    let out = run(&env, &["invoices", "find", "--number", "BIG-1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "find", "--number", "BIG-1"]);
+    assert_exit(&out, 0);
     assert_eq!(
         field(&stdout(&out), "amount").as_deref(),
         Some("1234567890123.45 NOK")
     );
 
-    let out = run(&env, &["invoices", "list", "--json"]);
+    let out = env.output(&["invoices", "list", "--json"]);
     let lines = json_lines(&out);
     assert_eq!(lines[0]["originalInvoiceAmount"], "1234567890123.45");
     assert_eq!(lines[1]["currency"], "SEK");
@@ -257,16 +251,13 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
     .unwrap();
     let env = Env::with(|b| b.seed_invoice_records(twins));
 
-    let out = run(
-        &env,
-        &["invoices", "find", "--number", "INV-2025-003", "--json"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "find", "--number", "INV-2025-003", "--json"]);
+    assert_exit(&out, 0);
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["id"], DEMO_INVOICES[2].to_string());
 
-    let out = run(&env, &["invoices", "find", "--source-id", "erp-b"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["invoices", "find", "--source-id", "erp-b"]);
+    assert_exit(&out, 0);
     assert_eq!(
         field(&stdout(&out), "invoice").as_deref(),
         Some("7b0c1d3e-0000-4000-8000-000000000002"),
@@ -274,16 +265,12 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
         stdout(&out)
     );
 
-    let out = run(&env, &["invoices", "find", "--number", "INV-404"]);
+    let out = env.output(&["invoices", "find", "--number", "INV-404"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
-    assert!(
-        stderr(&out).contains(r#"invoiceNumber "INV-404": no invoice matches"#),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, r#"invoiceNumber "INV-404": no invoice matches"#);
 
-    let out = run(&env, &["invoices", "find", "--number", "DUP-1"]);
+    let out = env.output(&["invoices", "find", "--number", "DUP-1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     let err = stderr(&out);
@@ -300,7 +287,7 @@ fn invoices_find_exactly_one_none_or_ambiguous() {
     ] {
         let out = env.amili().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&out).contains("--number"), "{}", stderr(&out));
+        assert_stderr_has(&out, "--number");
     }
 }
 
@@ -320,8 +307,8 @@ fn settlements_list_a_range_of_days_exactly() {
         ));
     }
     env.file("p.csv", &csv);
-    let out = run(&env, &["payments", "submit", "p.csv", "--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["payments", "submit", "p.csv", "--wait"]);
+    assert_exit(&out, 0);
     // 7 settlements on March 10th, then one more on the 11th.
     assert_eq!(env.sandbox.settle(day("2025-03-10")).len(), 7);
     env.file(
@@ -331,15 +318,15 @@ fn settlements_list_a_range_of_days_exactly() {
             DEMO_INVOICES[9]
         ),
     );
-    let out = run(&env, &["payments", "submit", "q.csv", "--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["payments", "submit", "q.csv", "--wait"]);
+    assert_exit(&out, 0);
     assert_eq!(env.sandbox.settle(day("2025-03-11")).len(), 1);
 
     // `settlements list --from F --to T MORE…`, which must succeed.
     let list = |from: &str, to: &str, more: &[&str]| {
         let mut args = vec!["settlements", "list", "--from", from, "--to", to];
         args.extend(more);
-        let out = run(&env, &args);
+        let out = env.output(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
         out
     };
@@ -362,11 +349,7 @@ fn settlements_list_a_range_of_days_exactly() {
         "{first}"
     );
     // 0.3 + 1000.01 + … + 1000.06 + 5, exactly.
-    assert!(
-        stderr(&out).contains("8 settlements, total NOK 6005.51"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "8 settlements, total NOK 6005.51");
 
     let out = list("2025-03-01", "2025-03-31", &["--limit", "2", "--json"]);
     assert_eq!(json_lines(&out).len(), 2);
@@ -377,8 +360,8 @@ fn settlements_list_a_range_of_days_exactly() {
         .into_iter()
         .find(|s| s.settlement_date == day("2025-03-11"))
         .unwrap();
-    let out = run(&env, &["settlements", "get", &late.id.to_string()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["settlements", "get", &late.id.to_string()]);
+    assert_exit(&out, 0);
     let text = stdout(&out);
     for (key, value) in [
         ("settlement", late.id.to_string()),
@@ -391,7 +374,7 @@ fn settlements_list_a_range_of_days_exactly() {
         assert_eq!(field(&text, key), Some(value), "{key} in\n{text}");
     }
 
-    let out = run(&env, &["settlements", "get", UNKNOWN]);
+    let out = env.output(&["settlements", "get", UNKNOWN]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -425,30 +408,23 @@ fn settlement_days_are_checked_before_anything_is_sent() {
         let err = stderr(&out);
         assert!(err.contains(flag) && err.contains(value), "{err}");
     }
-    let out = run(
-        &env,
-        &[
-            "settlements",
-            "list",
-            "--from",
-            "2025-03-31",
-            "--to",
-            "2025-03-01",
-        ],
-    );
+    let out = env.output(&[
+        "settlements",
+        "list",
+        "--from",
+        "2025-03-31",
+        "--to",
+        "2025-03-01",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--from 2025-03-31 is after --to 2025-03-01"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "--from 2025-03-31 is after --to 2025-03-01");
     assert_eq!(env.sandbox.stats().token_requests, 0, "nothing was sent");
 }
 
 #[test]
 fn lookups_work_against_the_embedded_sandbox() {
     let out = run_bare(&["invoices", "list", "--sandbox", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(json_lines(&out).len(), DEMO_INVOICES.len());
 
     let out = run_bare(&[
@@ -458,8 +434,8 @@ fn lookups_work_against_the_embedded_sandbox() {
         "erp-order-9981",
         "--sandbox",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("INV-2025-001"), "{}", stdout(&out));
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "INV-2025-001");
 
     let out = run_bare(&[
         "settlements",
@@ -470,8 +446,8 @@ fn lookups_work_against_the_embedded_sandbox() {
         "2025-12-31",
         "--sandbox",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("0 settlements"), "{}", stderr(&out));
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "0 settlements");
 }
 
 #[test]
@@ -499,7 +475,7 @@ fn a_reader_that_stops_early_ends_the_listing_quietly() {
     assert!(first.contains(&DEMO_INVOICES[0].to_string()), "{first}");
     drop(reader);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     let pages = env.sandbox.stats().invoice_reads;
     assert!(pages < 610 / 4, "it stopped asking for pages: {pages}");

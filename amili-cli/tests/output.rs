@@ -2,30 +2,24 @@
 
 mod common;
 
-use common::{Env, amili_bare, csv_rows, stderr, stdout};
+use common::{
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout,
+};
 use serde_json::Value;
 
 #[test]
 fn json_summary_on_stdout_matches_the_report() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("JSON", 3));
-    let out = env
-        .amili()
-        .args([
-            "payments", "submit", "p.csv", "--wait", "--json", "--report", "r.jsonl",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&[
+        "payments", "submit", "p.csv", "--wait", "--json", "--report", "r.jsonl",
+    ]);
+    assert_exit(&out, 0);
     let so = stdout(&out);
     // Only the JSON object on stdout; the table went to stderr.
     assert_eq!(so.lines().count(), 1, "{so}");
     let summary: Value = serde_json::from_str(&so).unwrap();
-    assert!(
-        stderr(&out).contains("3 rows: 3 succeeded"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "3 rows: 3 succeeded");
     let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
     let rows: Vec<Value> = report
         .lines()
@@ -43,11 +37,7 @@ fn json_summary_on_stdout_matches_the_report() {
 fn json_summary_says_why_nothing_was_sent() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("BAD", 2).replace(",NOK,", ",XXX,"));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--json"])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "submit", "p.csv", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(summary["exit_code"], 2);
@@ -64,12 +54,8 @@ fn json_summary_says_why_nothing_was_sent() {
 fn dry_run_checks_settings_and_file_and_sends_nothing() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("DRY", 4));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["payments", "submit", "p.csv", "--dry-run"]);
+    assert_exit(&out, 0);
     assert!(stderr(&out).contains("4 of 4 rows are valid; nothing was sent"));
     assert_eq!(env.sandbox.stats().payment_requests, 0);
     // A refused credential fails the dry run too.
@@ -79,7 +65,7 @@ fn dry_run_checks_settings_and_file_and_sends_nothing() {
         .env("AMILI_CLIENT_SECRET", "wrong")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_exit(&out, 2);
 }
 
 #[test]
@@ -94,7 +80,7 @@ fn settings_are_checked_before_the_file_is_read() {
         .output()
         .unwrap();
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(se.contains("cannot get an access token"), "{se}");
     assert!(!se.contains("XXX"), "the file was read first:\n{se}");
     assert!(
@@ -120,7 +106,7 @@ fn completions_for_bash_zsh_and_fish() {
 fn man_pages_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = amili_bare().arg("man").arg(dir.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let page = std::fs::read_to_string(dir.path().join("amili.1")).unwrap();
     assert!(page.contains(".TH amili"), "{page}");
     assert!(dir.path().join("amili-payments-submit.1").exists());
@@ -146,14 +132,8 @@ fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected()
         .env("AMILI_TIMEOUT", "5")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(stdout(&out).contains("2 succeeded"), "{}", stdout(&out));
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "2 succeeded");
     assert_eq!(env.sandbox.stats().payment_requests, 2);
     assert_eq!(env.booked(), 2);
 }
@@ -162,28 +142,20 @@ fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected()
 fn the_ledger_can_be_looked_at_and_exported() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("LOOK", 3));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["payments", "submit", "p.csv"]);
+    assert_exit(&out, 0);
     let scope = format!(
         "{} org {}",
         env.sandbox.api_url(),
         env.sandbox.organization_id()
     );
-    let out = env
-        .amili()
-        .args(["ledger", "show", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["ledger", "show", "--json"]);
+    assert_exit(&out, 0);
     let shown: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(shown[&scope]["accepted"], 3, "{shown}");
     assert_eq!(shown[&scope]["pending"], 0, "{shown}");
 
-    let out = env.amili().args(["ledger", "export"]).output().unwrap();
+    let out = env.output(&["ledger", "export"]);
     let csv = stdout(&out);
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(
@@ -199,7 +171,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
+    assert_stderr_has(&out, "no ledger at");
 }
 
 #[test]
@@ -217,13 +189,7 @@ fn a_batch_that_cannot_be_read_leaves_its_payments_accepted_with_why() {
         .args(["--wait-timeout", "5"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
     for row in report.lines().skip(1) {
         assert!(

@@ -5,7 +5,7 @@ mod common;
 
 use amili_payments::Uuid;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, SeedInvoice};
-use common::{Env, stderr, stdout};
+use common::{Env, assert_exit, assert_stderr_has, stderr};
 use serde_json::Value;
 
 const BY_NUMBER: &str =
@@ -29,8 +29,8 @@ fn payments_named_by_invoice_number_are_booked_on_their_invoices() {
         &input,
         &["--wait", "--report", "report.json"],
     );
-    let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    let se = stderr(&out);
+    assert_exit(&out, 0);
     assert!(se.contains("looking up 2 invoice references"), "{se}");
     // Each distinct number is looked up once.
     assert_eq!(env.sandbox.stats().invoice_reads - reads_before, 2);
@@ -75,7 +75,7 @@ fn payments_named_by_source_invoice_id_in_json_lines() {
         .join("\n"),
     );
     let out = env.run(&["payments", "submit"], &input, &["--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     let mut booked: Vec<Uuid> = env.sandbox.ledger().iter().map(|p| p.invoice_id).collect();
     booked.sort();
     let mut expected = vec![DEMO_INVOICES[1], DEMO_INVOICES[9]];
@@ -104,7 +104,7 @@ fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
     );
     let out = env.run(&["payments", "submit"], &input, &[]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(
         se.contains("line 3: invoiceNumber: \"INV-NOPE\" matches no invoice"),
         "{se}"
@@ -139,7 +139,7 @@ fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
         &input,
         &["--skip-invalid", "--wait", "--report", "r.csv"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_exit(&out, 1);
     assert_eq!(env.booked(), 1);
     let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
     assert!(report.contains("3,BAD-2,INV-NOPE,,,invalid,"), "{report}");
@@ -162,7 +162,7 @@ fn a_failed_look_up_sends_nothing_and_says_why() {
     );
     let out = env.run(&["payments", "submit"], &input, &[]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{se}");
+    assert_exit(&out, 1);
     assert!(
         se.contains("cannot look up 1 of the file's invoice references, nothing was sent"),
         "{se}"
@@ -172,7 +172,7 @@ fn a_failed_look_up_sends_nothing_and_says_why() {
 
     // Once Amili answers, the same command sends it.
     let out = env.run(&["payments", "submit"], &input, &["--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(env.sandbox.ledger()[0].invoice_id, DEMO_INVOICES[1]);
 }
 
@@ -185,7 +185,7 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
     );
     let out = env.run(&["payments", "validate"], &both_columns, &[]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(
         se.contains("line 1: header: the invoice is named by both invoiceId and invoiceNumber"),
         "{se}"
@@ -200,7 +200,7 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
     );
     let out = env.run(&["payments", "validate"], &twice, &[]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     assert!(
         se.contains("line 1: invoiceNumber: the invoice is named twice"),
         "{se}"
@@ -213,12 +213,8 @@ fn the_invoice_is_named_once_per_file_and_per_row() {
     );
     let reads_before = env.sandbox.stats().invoice_reads;
     let out = env.run(&["payments", "validate"], &offline, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("1 distinct invoice reference"),
-        "{}",
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "1 distinct invoice reference");
     assert_eq!(env.sandbox.stats().invoice_reads, reads_before);
 }
 
@@ -239,7 +235,7 @@ fn look_ups_are_retried_and_one_that_times_out_every_time_sends_nothing() {
         },
     );
     let out = env.run(&["payments", "submit"], &input, &["--wait"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0);
     assert_eq!(env.booked(), 1);
 
     // Every look-up slower than the timeout: the run ends, naming the reference; nothing sent.
@@ -255,7 +251,7 @@ fn look_ups_are_retried_and_one_that_times_out_every_time_sends_nothing() {
     let requests = env.sandbox.stats().payment_requests;
     let out = env.run(&["payments", "submit"], &other, &["--timeout", "1"]);
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{se}");
+    assert_exit(&out, 1);
     assert!(se.contains("nothing was sent"), "{se}");
     assert!(se.contains("invoiceNumber \"INV-2025-003\""), "{se}");
     assert!(se.contains("timed out"), "{se}");

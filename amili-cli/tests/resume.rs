@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route};
-use common::{Env, csv_rows, stderr, stdout};
+use common::{Env, assert_exit, assert_stdout_has, csv_rows, stderr, stdout};
 
 /// `amili payments submit payments.csv` in requests of 2, one at a time.
 const ARGS: [&str; 7] = [
@@ -75,7 +75,7 @@ fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
 
     let out = env.amili().args(ARGS).arg("--wait").output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    assert_exit(&out, 0);
     assert!(
         so.contains("10 rows: 6 succeeded, 4 already accepted (5 batches)"),
         "{so}\n{se}"
@@ -139,7 +139,7 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{so}\nstderr:\n{se}");
+    assert_exit(&out, 1);
     assert!(se.contains("interrupted"), "{se}");
     // Said once, by the CLI; the library does not log the caller's own stop as a warning.
     assert!(!se.contains("WARN"), "{se}");
@@ -150,18 +150,8 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
     assert_eq!(report.matches(",not_sent,").count(), 4, "{report}");
 
     let out = env.amili().args(args).arg("--wait").output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stdout(&out).contains("10 rows: 4 succeeded, 6 already accepted"),
-        "{}",
-        stdout(&out)
-    );
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "10 rows: 4 succeeded, 6 already accepted");
     assert_eq!(env.sandbox.stats().payment_requests, 5);
     for i in 0..10 {
         assert_eq!(env.sandbox.times_booked(&format!("INT-{i}")), 1);
@@ -186,8 +176,8 @@ fn a_file_edited_after_a_kill_sends_only_what_was_never_accepted() {
     assert!(edited.contains("(rettet)"));
     env.file("payments.csv", &edited);
     let out = env.amili().args(ARGS).arg("--wait").output().unwrap();
-    let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    let so = stdout(&out);
+    assert_exit(&out, 0);
     assert!(so.contains("4 already accepted"), "{so}");
     for i in 0..12 {
         assert_eq!(

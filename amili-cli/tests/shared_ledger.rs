@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use amili_sandbox::{Fault, Route};
-use common::{Env, HEADER, csv_rows, stderr, stdout};
+use common::{Env, HEADER, assert_exit, csv_rows, stderr, stdout};
 
 #[test]
 fn two_processes_on_overlapping_files_send_each_payment_once() {
@@ -68,18 +68,8 @@ fn two_processes_on_overlapping_files_send_each_payment_once() {
     let booked_or_queued = |id: &str| env.sandbox.times_booked(id);
     // Follow up: both files again, waiting for the batches; everything ends booked once.
     for name in ["a.csv", "b.csv"] {
-        let out = env
-            .amili()
-            .args(["payments", "submit", name, "--wait", "--state", &url])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}\n{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        let out = env.output(&["payments", "submit", name, "--wait", "--state", &url]);
+        assert_exit(&out, 0);
     }
     for i in 0..90 {
         assert_eq!(booked_or_queued(&format!("SHARED-{i}")), 1, "SHARED-{i}");

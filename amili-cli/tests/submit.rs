@@ -4,25 +4,20 @@ mod common;
 
 use amili_sandbox::{Fault, Route};
 
-use common::{Env, csv_rows, repo_root, stderr, stdout};
+use common::{Env, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout};
 use serde_json::Value;
 
 #[test]
 fn happy_path_books_every_payment_and_exits_0() {
     let env = Env::new();
-    let input = env.file(
-        "payments.csv",
-        &std::fs::read_to_string(repo_root().join("examples/payments.csv")).unwrap(),
+    let input = env.example("payments.csv", "payments.csv");
+    let out = env.run(
+        &["payments", "submit"],
+        &input,
+        &["--wait", "--report", "report.json"],
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .args(["--wait", "--report", "report.json"])
-        .output()
-        .unwrap();
-    let (so, se) = (stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{so}\nstderr:\n{se}");
+    let so = stdout(&out);
+    assert_exit(&out, 0);
     assert!(so.contains("12 rows: 12 succeeded (1 batch)"), "{so}");
     assert!(so.contains("NO-INNB-2025-000101"), "{so}");
     assert_eq!(env.booked(), 12);
@@ -48,25 +43,16 @@ fn happy_path_books_every_payment_and_exits_0() {
 fn without_wait_payments_are_accepted_and_exit_0() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("ACC", 7));
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .args(["--chunk-size", "3"])
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &input, &["--chunk-size", "3"]);
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 0);
     assert!(so.contains("7 rows: 7 accepted (3 batches)"), "{so}");
 }
 
 #[test]
 fn bad_rows_are_all_reported_with_lines_and_nothing_is_sent() {
     let env = Env::new();
-    let input = env.file(
-        "problems.csv",
-        &std::fs::read_to_string(repo_root().join("examples/payments-with-problems.csv")).unwrap(),
-    );
+    let input = env.example("payments-with-problems.csv", "problems.csv");
     let out = env
         .amili()
         .args(["payments", "submit"])
@@ -75,7 +61,7 @@ fn bad_rows_are_all_reported_with_lines_and_nothing_is_sent() {
         .output()
         .unwrap();
     let se = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{se}");
+    assert_exit(&out, 2);
     for expected in [
         "line 3: amount: \"12.345\" has 3 decimals, NOK allows 2",
         "line 4: invoiceId: \"10023\" is not a UUID",
@@ -96,19 +82,14 @@ fn bad_rows_are_all_reported_with_lines_and_nothing_is_sent() {
 #[test]
 fn skip_invalid_sends_the_rest_and_reports_the_batch_failure_with_exit_1() {
     let env = Env::new();
-    let input = env.file(
-        "problems.csv",
-        &std::fs::read_to_string(repo_root().join("examples/payments-with-problems.csv")).unwrap(),
+    let input = env.example("payments-with-problems.csv", "problems.csv");
+    let out = env.run(
+        &["payments", "submit"],
+        &input,
+        &["--wait", "--skip-invalid", "--report", "report.csv"],
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .args(["--wait", "--skip-invalid", "--report", "report.csv"])
-        .output()
-        .unwrap();
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         so.contains("2 succeeded, 1 failed, 6 invalid (skipped)"),
         "{so}"
@@ -167,13 +148,7 @@ fn jsonl_and_json_array_inputs() {
             .arg("--wait")
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}\n{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        assert_exit(&out, 0);
         assert!(stdout(&out).contains(&format!("{n} succeeded")));
     }
     assert_eq!(env.booked(), 5);
@@ -183,18 +158,9 @@ fn jsonl_and_json_array_inputs() {
         "bad.jsonl",
         &format!("{}\n{{\"amount\": \n{}\n", row(5), row(6)),
     );
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit"], &bad, &[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("line 2: not a JSON object"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "line 2: not a JSON object");
     assert_eq!(env.booked(), 5);
 }
 
@@ -211,18 +177,8 @@ fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
             .unwrap()
     };
     let out = run(&input);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    assert!(
-        stdout(&out).contains("5 succeeded (3 batches)"),
-        "{}",
-        stdout(&out)
-    );
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "5 succeeded (3 batches)");
 
     // The same file again, a copy, and the file moved to an archive folder: the ledger knows
     // every payment, so nothing is sent and the run still ends well.
@@ -234,18 +190,8 @@ fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
     std::fs::rename(&input, &moved).unwrap();
     for file in [&copy, &link, &moved] {
         let out = run(file);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}\n{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        assert!(
-            stdout(&out).contains("5 already accepted"),
-            "{}",
-            stdout(&out)
-        );
+        assert_exit(&out, 0);
+        assert_stdout_has(&out, "5 already accepted");
     }
     assert_eq!(env.sandbox.stats().payment_requests, 3);
     assert_eq!(env.booked(), 5);
@@ -256,25 +202,15 @@ fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
 fn an_edited_row_after_acceptance_is_a_conflict_and_new_rows_are_sent() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("CHG", 3));
-    let out = env
-        .amili()
-        .args(["payments", "submit"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.run(&["payments", "submit"], &input, &[]);
+    assert_exit(&out, 0);
     // One more row, and row 2's description changed.
     let text = csv_rows("CHG", 4).replacen(",Innbetaling 1,", ",edited,", 1);
     assert!(text.contains(",edited,"), "{text}");
     env.file("p.csv", &text);
-    let out = env
-        .amili()
-        .args(["payments", "submit", "--wait"])
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = env.run(&["payments", "submit", "--wait"], &input, &[]);
     let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         so.contains("1 succeeded, 2 already accepted") && so.contains("1 conflict"),
         "{so}"
@@ -309,8 +245,7 @@ fn a_403_stops_the_whole_submission_after_at_most_concurrency_requests() {
         .args(["--report", "r.csv"])
         .output()
         .unwrap();
-    let so = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{so}\n{}", stderr(&out));
+    assert_exit(&out, 1);
     assert!(
         env.sandbox.stats().payment_requests <= 3,
         "{:?}",
@@ -331,12 +266,8 @@ fn a_403_stops_the_whole_submission_after_at_most_concurrency_requests() {
 fn the_reported_keys_and_batches_are_the_ones_amili_knows() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("KEY", 3));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--report", "r.json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.output(&["payments", "submit", "p.csv", "--report", "r.json"]);
+    assert_exit(&out, 0);
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("r.json")).unwrap())
             .unwrap();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, amili_bare, csv_rows, stderr, stdout};
+use common::{Env, amili_bare, assert_exit, assert_stderr_has, csv_rows, stderr, stdout};
 
 #[test]
 fn a_missing_file_is_a_usage_error() {
@@ -16,11 +16,7 @@ fn a_missing_file_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("cannot open /nonexistent/payments.csv"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "cannot open /nonexistent/payments.csv");
 }
 
 #[test]
@@ -35,7 +31,7 @@ fn an_unreadable_or_unknown_file_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+    assert_stderr_has(&out, "is a directory");
 
     // No extension and no --format.
     let plain = dir.path().join("payments.txt");
@@ -46,11 +42,7 @@ fn an_unreadable_or_unknown_file_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("pass --format csv, jsonl or json"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "pass --format csv, jsonl or json");
 }
 
 #[test]
@@ -65,7 +57,7 @@ fn the_wrong_format_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--format jsonl"), "{}", stderr(&out));
+    assert_stderr_has(&out, "--format jsonl");
     // JSON read as CSV: the header lacks the API's columns.
     let out = amili_bare()
         .args(["payments", "validate", "--format", "csv"])
@@ -73,11 +65,7 @@ fn the_wrong_format_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("header: missing columns"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "header: missing columns");
 }
 
 #[test]
@@ -91,7 +79,7 @@ fn an_empty_file_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no payments"), "{}", stderr(&out));
+    assert_stderr_has(&out, "no payments");
 }
 
 #[test]
@@ -120,11 +108,7 @@ fn missing_credentials_say_what_to_set() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("AMILI_CLIENT_SECRET"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "AMILI_CLIENT_SECRET");
 }
 
 #[test]
@@ -140,7 +124,7 @@ fn secrets_are_never_printed() {
         .output()
         .unwrap();
     // Refused credentials are a settings error: exit 2, nothing sent.
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_exit(&out, 2);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
     assert_eq!(env.booked(), 0);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use amili_payments::{Client, Currency, Decimal, Environment, Payment, Utc, Uuid};
 use amili_sandbox::{DEMO_INVOICES, Sandbox, WebhookFault};
-use common::{amili_bare, stderr};
+use common::{amili_bare, assert_exit, assert_stderr_has};
 use serde_json::Value;
 
 const SECRET: &str = "cli-webhook-secret";
@@ -153,11 +153,7 @@ fn listen_needs_a_secret_or_the_named_opt_out() {
         .output()
         .expect("amili runs");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--insecure-no-verification"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "--insecure-no-verification");
 
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"))
         .env_clear()
@@ -217,13 +213,7 @@ fn submit_wait_over_webhooks_ends_like_polling_with_fewer_batch_reads() {
                 .env("AMILI_WEBHOOK_SECRET", SECRET);
         }
         let out = command.output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}\n{}",
-            common::stdout(&out),
-            stderr(&out)
-        );
+        assert_exit(&out, 0);
         let table: Vec<String> = common::stdout(&out)
             .lines()
             .filter(|l| l.contains("HOOK-"))

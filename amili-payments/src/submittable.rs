@@ -13,9 +13,26 @@ use crate::idempotency::IdempotencyKey;
 /// An item [`Client::submit`] sends: a [`Payment`](crate::Payment) or a
 /// [`Correction`](crate::Correction). Sealed: the pipeline knows how to send each kind.
 ///
-/// What differs between kinds is only what is listed here: the item's id (the ledger's and
-/// the report's key), the request body's field, and the generated call that sends it.
-pub trait Submittable: Serialize + Send + Sync + 'static + sealed::Kind {
+/// What differs between kinds is only what is listed here: what the kind and its fields are
+/// called, the item's id (the ledger's and the report's key), the request body's field, and the
+/// generated call that sends it.
+pub trait Submittable: Serialize + Send + Sync + 'static + sealed::Kind + sealed::Fields {
+    /// What one item is called in messages: `payment`, `correction`.
+    const NAME: &'static str = <Self as sealed::Kind>::NOUN;
+
+    /// What several are called: `payments`, `corrections` (the request body's array field).
+    const PLURAL: &'static str = <Self as sealed::Kind>::BODY_FIELD;
+
+    /// The item's fields as the API names them, in the documented order: the keys of its JSON
+    /// and of its raw input ([`PaymentInput::FIELDS`](crate::PaymentInput::FIELDS),
+    /// [`CorrectionInput::FIELDS`](crate::CorrectionInput::FIELDS)), a CSV file's columns.
+    const FIELDS: &'static [&'static str] = <Self as sealed::Fields>::FIELD_NAMES;
+
+    /// What the item's [`id`](Self::id) is called as a field (a report's column, a JSON key):
+    /// `uniqueSourcePaymentId`, the API's own; `correctionId` for a correction's
+    /// content-derived id, which Amili has no field for.
+    const ID_FIELD: &'static str = <Self as sealed::Fields>::ID_FIELD_NAME;
+
     /// The item's id: a payment's `uniqueSourcePaymentId`, a correction's content-derived id.
     /// A submission sends each id once; the ledger remembers items by it.
     fn id(&self) -> &str;
@@ -57,6 +74,24 @@ pub(crate) mod sealed {
             key: &'a IdempotencyKey,
             body: &'a Bytes,
         ) -> BoxFuture<'a, Result<Created, Error>>;
+    }
+
+    /// The field names of [`Submittable`], for each kind side by side.
+    pub trait Fields {
+        /// [`Submittable::FIELDS`] (named apart, so that `T::FIELDS` is not ambiguous).
+        const FIELD_NAMES: &'static [&'static str];
+        /// [`Submittable::ID_FIELD`].
+        const ID_FIELD_NAME: &'static str;
+    }
+
+    impl Fields for crate::Payment {
+        const FIELD_NAMES: &'static [&'static str] = &crate::PaymentInput::FIELDS;
+        const ID_FIELD_NAME: &'static str = "uniqueSourcePaymentId";
+    }
+
+    impl Fields for crate::Correction {
+        const FIELD_NAMES: &'static [&'static str] = &crate::CorrectionInput::FIELDS;
+        const ID_FIELD_NAME: &'static str = "correctionId";
     }
 }
 

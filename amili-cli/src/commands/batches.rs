@@ -11,11 +11,71 @@ use crate::config::{poller, with_client};
 use crate::exit::{Exit, UsageError};
 use crate::show;
 
-pub async fn get(
-    id: Uuid,
-    output: &OutputArgs,
-    connection: &ConnectionArgs,
-) -> anyhow::Result<Exit> {
+#[derive(Debug, clap::Subcommand)]
+pub enum BatchesCommand {
+    /// Show one batch with its succeeded and failed items.
+    Get {
+        /// The batch id.
+        id: uuid::Uuid,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// List the organization's batches (all pages).
+    List {
+        /// Only batches with this status (QUEUED, SUCCESS, PARTIAL, FAILED, …).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only the batch created with this idempotency key.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Stop after this many batches.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Wait until a batch is processed; exit 0 if it succeeded, 1 otherwise.
+    Wait {
+        /// The batch id.
+        id: uuid::Uuid,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        wait_timeout: u64,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+}
+
+pub async fn run(command: BatchesCommand) -> anyhow::Result<Exit> {
+    match command {
+        BatchesCommand::Get {
+            id,
+            output,
+            connection,
+        } => get(id, &output, &connection).await,
+        BatchesCommand::List {
+            status,
+            idempotency_key,
+            limit,
+            output,
+            connection,
+        } => list(status, idempotency_key, limit, &output, &connection).await,
+        BatchesCommand::Wait {
+            id,
+            wait_timeout,
+            output,
+            connection,
+        } => wait(id, wait_timeout, &output, &connection).await,
+    }
+}
+
+async fn get(id: Uuid, output: &OutputArgs, connection: &ConnectionArgs) -> anyhow::Result<Exit> {
     let batch = with_client(connection, async |client| client.batch(id).await)
         .await?
         .map_err(|e| anyhow::anyhow!("batch {id}: {e}"))?;
@@ -23,7 +83,7 @@ pub async fn get(
     Ok(Exit::Success)
 }
 
-pub async fn wait(
+async fn wait(
     id: Uuid,
     timeout: u64,
     output: &OutputArgs,
@@ -44,7 +104,7 @@ pub async fn wait(
     })
 }
 
-pub async fn list(
+async fn list(
     status: Option<String>,
     idempotency_key: Option<String>,
     limit: Option<usize>,

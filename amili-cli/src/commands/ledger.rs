@@ -7,9 +7,40 @@ use amili_ledger::{PostgresLedger, SqliteLedger, StoredItem};
 use amili_payments::ledger::LedgerError;
 use serde::Serialize;
 
-use crate::commands::submit::{is_postgres_url, state_path};
 use crate::exit::{Exit, usage};
 use crate::report::ReportFormat;
+use crate::state::{is_postgres_url, state_path};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LedgerCommand {
+    /// Counts per API and organization: payments accepted, and pending (claimed by a run that
+    /// never recorded the answer; the next submission settles them).
+    Show {
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (scope, id,
+    /// idempotency key, batch, last update).
+    Export {
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        /// `csv` or `jsonl`.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+    },
+}
+
+pub async fn run(command: LedgerCommand) -> anyhow::Result<Exit> {
+    match command {
+        LedgerCommand::Show { state, json } => show(state.as_deref(), json).await,
+        LedgerCommand::Export { state, format } => export(state.as_deref(), format).await,
+    }
+}
 
 /// Hands every item of the ledger `state` names to `each`.
 async fn each_item(
@@ -40,7 +71,7 @@ struct ScopeCounts {
 }
 
 /// Counts per scope: accepted, and pending (claimed, no result recorded).
-pub async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
+async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
     let mut scopes: BTreeMap<String, ScopeCounts> = BTreeMap::new();
     let place = each_item(state, |item| {
         let counts = scopes.entry(item.scope).or_default();
@@ -70,7 +101,7 @@ pub async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
 }
 
 /// Every item, as CSV or JSON Lines on stdout.
-pub async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exit> {
+async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exit> {
     let stdout = std::io::stdout();
     let mut csv = (format == ReportFormat::Csv).then(|| csv::Writer::from_writer(stdout.lock()));
     let mut lines = std::io::BufWriter::new(stdout.lock());

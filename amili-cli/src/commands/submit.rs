@@ -2,28 +2,101 @@
 //! (resolving invoice references first), send through the library's pipeline (with the
 //! ledger), follow with its poller (`--wait`), report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amili_ledger::{PostgresLedger, SqliteLedger};
 use amili_payments::ledger::Ledger;
+use amili_payments::report::OutcomeCounts;
 use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
-
-use crate::config::Secret;
-use amili_payments::report::OutcomeCounts;
 use serde::Serialize;
 
-use crate::args::SubmitArgs;
+use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
-use crate::output::{Progress, Table, all_good, print_problems};
+use crate::output::{Table, all_good, print_problems};
+use crate::progress::Progress;
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
+use crate::secret::Secret;
 use crate::spool::SpoolWriter;
+use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Resolved, Validation, validate_file};
+
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Skip rows that fail validation (they are reported as `invalid`) and send the rest.
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Follow the batches until Amili has processed them and report each row's outcome.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// With --wait: learn that batches finished from Amili's BATCH_COMPLETED webhooks,
+    /// received on this local port (127.0.0.1), instead of polling often; the batch is still
+    /// read from the API before its outcomes are reported, and polled slowly in case no event
+    /// comes. With --sandbox the embedded sandbox sends them.
+    #[arg(long, value_name = "PORT", requires = "wait")]
+    pub webhook_port: Option<u16>,
+
+    /// The shared webhook secret for --webhook-port (signatures: HMAC-SHA256 of the body).
+    /// Prefer AMILI_WEBHOOK_SECRET: flags show in `ps`. With --sandbox a random one is used.
+    #[arg(long, env = "AMILI_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true,
+          value_parser = Secret::parse)]
+    pub webhook_secret: Option<Secret>,
+
+    /// Check the settings and validate the file, and send nothing.
+    #[arg(long, conflicts_with = "wait")]
+    pub dry_run: bool,
+
+    /// Print the final summary as one JSON object on stdout (the table then goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Give up following batches after this many seconds (with --wait).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+
+    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batch
+    /// id, idempotency key, outcome, Amili's reason). Format from the extension: .csv, .jsonl,
+    /// otherwise JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// The report's format (default: from the report file's extension).
+    #[arg(long, value_enum, requires = "report")]
+    pub report_format: Option<ReportFormat>,
+
+    /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
+    /// sends one twice: a SQLite file (default: `$XDG_STATE_HOME/amili/ledger.db`, else
+    /// `~/.local/state/amili/ledger.db`), or a `postgres://user@host/db` URL shared by several
+    /// machines. Not used with --sandbox (its state dies with the run).
+    #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+    pub state: Option<String>,
+
+    /// How many payments (or corrections) one request carries at most.
+    #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",
+          default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNK_SIZE))]
+    pub chunk_size: u64,
+
+    /// How many requests (and invoice look-ups) are in flight at once.
+    #[arg(long, env = "AMILI_CONCURRENCY", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+
+    /// How many per-row lines the summary table prints before it only counts.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub table_limit: usize,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
 
 /// The final rows go to the summary table and the report file.
 struct Output {
@@ -71,12 +144,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         conn.client.api_url(),
         conn.client.organization_id()
     );
-    // Corrections are remembered apart from payments (their ids are content digests, a
-    // payment's are the creditor's own): one ledger scope each.
-    let scope = match K::NAME {
-        "payment" => target.clone(),
-        _ => format!("{target} {}", K::PLURAL),
-    };
+    let scope = K::ledger_scope(&target);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
@@ -166,14 +234,14 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
                 p,
                 args.report_format
                     .unwrap_or_else(|| ReportFormat::from_path(p)),
-                K::ID_COLUMN,
+                K::ID_FIELD,
             )
             .map_err(usage)?,
         ),
         None => None,
     };
     let mut output = Output {
-        table: Table::new(args.table_limit, K::NAME),
+        table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
     };
     let sending = Sending {
@@ -387,42 +455,6 @@ impl Summary {
         }
         exit
     }
-}
-
-/// The ledger `--state` (or `AMILI_STATE`) names, for `target` (API URL and organization).
-pub async fn open_ledger(state: Option<&str>, target: &str) -> anyhow::Result<Arc<dyn Ledger>> {
-    if let Some(url) = state.filter(|s| is_postgres_url(s)) {
-        return Ok(Arc::new(PostgresLedger::connect(url, target).await?));
-    }
-    let file = state_path(state.map(Path::new))?;
-    Ok(Arc::new(SqliteLedger::open(&file, target)?))
-}
-
-/// Whether `--state` names a PostgreSQL ledger rather than a SQLite file.
-pub fn is_postgres_url(state: &str) -> bool {
-    state.starts_with("postgres://") || state.starts_with("postgresql://")
-}
-
-/// The ledger file: `--state`, else `AMILI_STATE` (clap reads it into the flag), else
-/// `$XDG_STATE_HOME/amili/ledger.db`, else `~/.local/state/amili/ledger.db`.
-pub fn state_path(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(path) = flag {
-        return Ok(path.to_path_buf());
-    }
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|home| PathBuf::from(home).join(".local").join("state"))
-        })
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no place for the ledger: set --state FILE, AMILI_STATE, XDG_STATE_HOME or HOME"
-            )
-        })?;
-    Ok(base.join("amili").join("ledger.db"))
 }
 
 /// On Ctrl-C: stop sending new requests (those in flight finish and are recorded in the ledger); a second

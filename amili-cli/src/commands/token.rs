@@ -4,7 +4,22 @@ use crate::args::ConnectionArgs;
 use crate::config::with_client;
 use crate::exit::Exit;
 
-pub async fn check(connection: &ConnectionArgs) -> anyhow::Result<Exit> {
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Fetch a token with the configured credentials and say whether it works (never prints it).
+    Check {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+}
+
+pub async fn run(command: TokenCommand) -> anyhow::Result<Exit> {
+    match command {
+        TokenCommand::Check { connection } => check(&connection).await,
+    }
+}
+
+async fn check(connection: &ConnectionArgs) -> anyhow::Result<Exit> {
     with_client(connection, async |client| {
         match client.check_token().await {
             Ok(info) => {

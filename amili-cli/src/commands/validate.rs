@@ -1,11 +1,18 @@
 //! `amili payments validate FILE`, `amili corrections validate FILE`: the first read alone
 //! (offline: invoice references are counted, not looked up).
 
-use crate::args::ValidateArgs;
+use crate::args::InputArgs;
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
-use crate::output::{Progress, print_problems};
+use crate::output::print_problems;
+use crate::progress::Progress;
 use crate::validate::validate_file;
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+}
 
 pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let path = &args.input.file;

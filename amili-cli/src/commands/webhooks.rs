@@ -10,8 +10,8 @@ use amili_webhooks::{Delivery, HmacSha256Verifier, Receiver, Verifier, insecure_
 use anyhow::Context as _;
 use tokio::sync::Notify;
 
-use crate::config::Secret;
 use crate::exit::{Exit, UsageError};
+use crate::secret::Secret;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum WebhooksCommand {

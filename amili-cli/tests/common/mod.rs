@@ -73,6 +73,13 @@ impl Env {
         path
     }
 
+    /// Copies `examples/{example}` into the test's directory as `name`.
+    pub fn example(&self, example: &str, name: &str) -> PathBuf {
+        let path = repo_root().join("examples").join(example);
+        let text = std::fs::read_to_string(&path).expect("read an example file");
+        self.file(name, &text)
+    }
+
     /// `amili` with the sandbox's connection in `AMILI_*` variables (and nothing else from
     /// the environment), run in the test's directory.
     pub fn amili_std(&self) -> std::process::Command {
@@ -98,6 +105,11 @@ impl Env {
         let mut cmd = Command::from_std(self.amili_std());
         cmd.timeout(Duration::from_secs(60));
         cmd
+    }
+
+    /// Runs `amili ARGS…` against the sandbox and waits for it.
+    pub fn output(&self, args: &[&str]) -> std::process::Output {
+        self.amili().args(args).output().expect("amili runs")
     }
 
     /// Runs `amili COMMAND… FILE EXTRA…` against the sandbox and waits for it.
@@ -152,4 +164,30 @@ pub fn stdout(output: &std::process::Output) -> String {
 
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts the run's exit code, showing both outputs when it differs.
+#[track_caller]
+pub fn assert_exit(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Asserts that the run's stdout contains `text`.
+#[track_caller]
+pub fn assert_stdout_has(output: &std::process::Output, text: &str) {
+    let out = stdout(output);
+    assert!(out.contains(text), "{out}");
+}
+
+/// Asserts that the run's stderr contains `text`.
+#[track_caller]
+pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
+    let err = stderr(output);
+    assert!(err.contains(text), "{err}");
 }
