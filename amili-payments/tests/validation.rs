@@ -74,9 +74,9 @@ fn invalid_rows() -> Vec<(Value, &'static str, &'static str)> {
             "significant digits",
         ),
         (
-            with("R-8", "currency", json!("nok")),
+            with("R-8", "currency", json!("kr")),
             "currency",
-            "did you mean `NOK`",
+            "three upper-case letters",
         ),
         (
             with("R-9", "currency", json!("ABC")),
