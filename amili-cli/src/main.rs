@@ -18,6 +18,7 @@ mod read_ahead;
 mod report;
 mod secret;
 mod show;
+mod source;
 mod spool;
 mod state;
 mod submit;

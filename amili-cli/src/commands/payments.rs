@@ -6,6 +6,7 @@ use crate::commands::submit::SubmitArgs;
 use crate::commands::validate::ValidateArgs;
 use crate::commands::{schema, submit, validate};
 use crate::exit::Exit;
+use crate::source;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PaymentsCommand {
@@ -41,8 +42,14 @@ pub enum PaymentsCommand {
 
 pub async fn run(command: PaymentsCommand) -> anyhow::Result<Exit> {
     match command {
-        PaymentsCommand::Submit(args) => submit::run::<Payment>(&args).await,
-        PaymentsCommand::Validate(args) => validate::run::<Payment>(&args),
+        PaymentsCommand::Submit(mut args) => {
+            source::prepare::<Payment>(&mut args.input)?;
+            submit::run::<Payment>(&args).await
+        }
+        PaymentsCommand::Validate(mut args) => {
+            source::prepare::<Payment>(&mut args.input)?;
+            validate::run::<Payment>(&args)
+        }
         PaymentsCommand::Schema => schema::run(),
     }
 }

@@ -178,12 +178,14 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
-    let refusal = if v.rows == 0 {
-        Some(format!(
-            "{name}: no {} in the file; nothing was sent",
-            K::PLURAL
-        ))
-    } else if !v.is_valid() && !args.skip_invalid {
+    // A header and no rows (a scheduled export's empty day) is not a mistake.
+    if v.rows == 0 {
+        conn.close().await;
+        let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
+        eprintln!("{said}");
+        return Ok(summary.finish(Exit::Success, said));
+    }
+    let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
             "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
              --skip-invalid to send the {} valid rows.",
