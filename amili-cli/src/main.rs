@@ -89,18 +89,6 @@ fn init_tracing(verbose: u8, color: clap::ColorChoice) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(colour_logs(color))
+        .with_ansi(amili_sandbox::cli::colour_logs(color))
         .try_init();
-}
-
-fn colour_logs(color: clap::ColorChoice) -> bool {
-    use std::io::IsTerminal as _;
-    match color {
-        clap::ColorChoice::Always => true,
-        clap::ColorChoice::Never => false,
-        clap::ColorChoice::Auto => {
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    }
 }

@@ -7,17 +7,21 @@ use std::process::Stdio;
 
 use common::{Env, amili_bare, assert_exit, stderr};
 
-/// Runs `amili ARGS` with a stdout whose reader is already gone, so the first write fails.
-fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+/// Runs `cmd` with a stdout whose reader is already gone, so the first write fails.
+fn with_closed_stdout_of(mut cmd: std::process::Command) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
+    cmd.stdout(Stdio::from(writer)).stderr(Stdio::piped());
+    cmd.output().unwrap()
+}
+
+/// `amili ARGS` (no settings) with a closed stdout.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .args(args)
-        .stdout(Stdio::from(writer))
-        .stderr(Stdio::piped());
-    cmd.output().unwrap()
+        .args(args);
+    with_closed_stdout_of(cmd)
 }
 
 #[test]
@@ -38,6 +42,20 @@ fn a_closed_stdout_ends_printing_commands_quietly() {
     let out = with_closed_stdout(&["payments", "validate", &example]);
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_closed_stdout_ends_a_ledger_export_quietly() {
+    let env = Env::new();
+    let file = env.example("payments.csv", "payments.csv");
+    assert_exit(&env.run(&["payments", "submit"], &file, &[]), 0);
+    for format in ["csv", "jsonl"] {
+        let mut cmd = env.amili_std();
+        cmd.args(["ledger", "export", "--format", format]);
+        let out = with_closed_stdout_of(cmd);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{format}");
+    }
 }
 
 #[test]
