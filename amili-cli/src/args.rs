@@ -33,8 +33,8 @@ pub struct InputArgs {
     #[arg(long = "column", value_name = "NAME=FIELD", value_parser = parse_column)]
     pub columns: Vec<(String, String)>,
 
-    /// A CSV column to ignore (repeatable). Columns that are neither fields, mapped nor
-    /// ignored are an error.
+    /// A CSV column or JSON key to ignore (repeatable). Columns and keys that are neither
+    /// fields, mapped nor ignored are an error.
     #[arg(long = "ignore-column", value_name = "NAME")]
     pub ignored_columns: Vec<String>,
 

@@ -1,6 +1,13 @@
-//! Which CSV column holds which field, beyond the API's own names: columns renamed
-//! (`--column Fakturanr=invoiceNumber`), ignored (`--ignore-column`), and fields given for
-//! every row of a file that has no column for them (`--type`, `--currency`).
+//! The names a file's columns (CSV) or keys (JSON) may have: the kind's fields and invoice
+//! references; beyond them, columns renamed (`--column Fakturanr=invoiceNumber`), ignored
+//! (`--ignore-column`), and fields given for every row that has none (`--type`,
+//! `--currency`). A name of the other kind's files names that kind's command.
+
+use std::collections::HashMap;
+
+use amili_payments::Submittable as _;
+
+use crate::kind::{FileKind, REFERENCE_FIELDS};
 
 /// How a file's columns are read.
 #[derive(Debug, Default, Clone)]
@@ -43,4 +50,105 @@ pub fn normalized(name: &str) -> String {
         .filter(|c| !matches!(c, ' ' | '_' | '-' | '\u{a0}'))
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// The columns a file of `K` may have: the API's fields and the invoice references.
+pub(super) fn known<K: FileKind>() -> impl Iterator<Item = &'static str> {
+    K::FIELDS.iter().chain(REFERENCE_FIELDS.iter()).copied()
+}
+
+/// The column a header names, matched without regard to case and spaces.
+pub(super) fn field_of<K: FileKind>(name: &str) -> Option<&'static str> {
+    let name = normalized(name);
+    known::<K>().find(|f| normalized(f) == name)
+}
+
+/// The column a misspelt header most likely means.
+pub(super) fn did_you_mean<K: FileKind>(name: &str) -> Option<&'static str> {
+    let name = normalized(name);
+    known::<K>()
+        .map(|f| (strsim::damerau_levenshtein(&name, &normalized(f)), f))
+        .filter(|(distance, f)| *distance <= (f.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, f)| f)
+}
+
+/// The names a file of `K` may use: `invoiceId (or invoiceNumber, uniqueSourceInvoiceId),
+/// type, …`.
+pub(super) fn accepted<K: FileKind>() -> String {
+    K::FIELDS
+        .iter()
+        .map(|f| match *f {
+            "invoiceId" => format!("invoiceId (or {})", REFERENCE_FIELDS.join(", ")),
+            f => f.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The fields only the other kind's rows have (`type`, `uniqueSourcePaymentId` for a
+/// correction).
+pub(super) fn other_only<K: FileKind>() -> Vec<&'static str> {
+    K::Other::FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !K::FIELDS.contains(f))
+        .collect()
+}
+
+/// The keys a JSON row of a kind may have (exactly as the API spells them).
+pub struct Keys {
+    known: Vec<&'static str>,
+    other_only: Vec<&'static str>,
+    ignored: Vec<String>,
+    /// This kind's and the other kind's names, for messages.
+    names: [&'static str; 3],
+    accepted: String,
+    suggest: fn(&str) -> Option<&'static str>,
+}
+
+impl Keys {
+    pub fn of<K: FileKind>(columns: &Columns) -> Keys {
+        Keys {
+            known: known::<K>().collect(),
+            other_only: other_only::<K>(),
+            ignored: columns.ignored.clone(),
+            names: [K::NAME, K::Other::NAME, K::Other::PLURAL],
+            accepted: accepted::<K>(),
+            suggest: did_you_mean::<K>,
+        }
+    }
+
+    /// Why the JSON object `text` does not belong in the file: a key of the other kind's
+    /// rows, or one that is no field and not ignored. Text that is no JSON object passes
+    /// (reading the row says what is wrong with it).
+    pub fn check(&self, text: &[u8]) -> Result<(), String> {
+        let Ok(object) = serde_json::from_slice::<HashMap<String, serde::de::IgnoredAny>>(text)
+        else {
+            return Ok(());
+        };
+        let mut keys: Vec<&str> = object
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !self.known.contains(k) && !self.ignored.iter().any(|i| i == k))
+            .collect();
+        keys.sort_unstable();
+        let [this, other, other_plural] = self.names;
+        if let Some(key) = keys.iter().find(|k| self.other_only.contains(k)) {
+            return Err(format!(
+                "{key:?} is a field of a {other}, not a {this}: use `amili {other_plural} \
+                 submit` (or --ignore-column {key})"
+            ));
+        }
+        match keys.first() {
+            None => Ok(()),
+            Some(key) => Err(format!(
+                "unknown field {key:?}{}; accepted: {}; skip it with --ignore-column {key}",
+                (self.suggest)(key)
+                    .map(|f| format!(" (did you mean \"{f}\"?)"))
+                    .unwrap_or_default(),
+                self.accepted
+            )),
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use amili_payments::Submittable as _;
 use amili_payments::invoices::InvoiceRef;
 
-use super::columns::{Columns, normalized};
+use super::columns::{Columns, accepted, did_you_mean, field_of, normalized, other_only};
 use super::{InputError, Row};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 
@@ -26,40 +26,6 @@ pub struct CsvRows<R: Read, K: FileKind> {
     /// Rows skipped because every cell is empty.
     empty: Arc<AtomicU64>,
     kind: PhantomData<fn() -> K>,
-}
-
-/// The columns a file of `K` may have: the API's fields and the invoice references.
-fn known<K: FileKind>() -> impl Iterator<Item = &'static str> {
-    K::FIELDS.iter().chain(REFERENCE_FIELDS.iter()).copied()
-}
-
-/// The column a header names, matched without regard to case and spaces.
-fn field_of<K: FileKind>(name: &str) -> Option<&'static str> {
-    let name = normalized(name);
-    known::<K>().find(|f| normalized(f) == name)
-}
-
-/// The column a misspelt header most likely means.
-fn did_you_mean<K: FileKind>(name: &str) -> Option<&'static str> {
-    let name = normalized(name);
-    known::<K>()
-        .map(|f| (strsim::damerau_levenshtein(&name, &normalized(f)), f))
-        .filter(|(distance, f)| *distance <= (f.len() / 3).max(2))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, f)| f)
-}
-
-/// The names a file of `K` may use: `invoiceId (or invoiceNumber, uniqueSourceInvoiceId),
-/// type, …`.
-fn accepted<K: FileKind>() -> String {
-    K::FIELDS
-        .iter()
-        .map(|f| match *f {
-            "invoiceId" => format!("invoiceId (or {})", REFERENCE_FIELDS.join(", ")),
-            f => f.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn header_error(message: String) -> InputError {
@@ -120,11 +86,7 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
                 )));
             }
         }
-        let other_only: Vec<&str> = K::Other::FIELDS
-            .iter()
-            .copied()
-            .filter(|f| !K::FIELDS.contains(f))
-            .collect();
+        let other_only = other_only::<K>();
         let mut columns = Vec::with_capacity(names.len());
         let mut unknown = Vec::new();
         let mut of_other = Vec::new();

@@ -13,7 +13,7 @@ mod json_array;
 mod jsonl;
 mod line_ends;
 
-pub use columns::Columns;
+pub use columns::{Columns, Keys};
 pub use encoding::{Encoding, is_utf8};
 
 use std::fmt;
@@ -164,12 +164,16 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
         Format::Jsonl => Ok(Reading {
             rows: Box::new(jsonl::JsonlRows::<_, K::Input>::new(
                 line_ends::LineCap::new(reader, MAX_ROW_BYTES),
+                Keys::of::<K>(columns),
             )),
             empty_rows: Arc::default(),
             delimiter: None,
         }),
         Format::Json => Ok(Reading {
-            rows: Box::new(json_array::JsonArrayRows::<_, K::Input>::new(reader)),
+            rows: Box::new(json_array::JsonArrayRows::<_, K::Input>::new(
+                reader,
+                Keys::of::<K>(columns),
+            )),
             empty_rows: Arc::default(),
             delimiter: None,
         }),
@@ -222,17 +226,25 @@ pub fn open(path: &Path, encoding: Encoding) -> anyhow::Result<Box<dyn BufRead +
     })
 }
 
-/// Reads one JSON object: the library's input type and the invoice reference, if any.
-fn parse_row<I: DeserializeOwned>(line: u64, text: &[u8]) -> Row<I> {
+/// Reads one JSON object: the library's input type and the invoice reference, if any. A key
+/// that does not belong in the file (`keys`) ends the reading: the file is not what the
+/// command reads.
+fn parse_row<I: DeserializeOwned>(
+    keys: &Keys,
+    line: u64,
+    text: &[u8],
+) -> Result<Row<I>, InputError> {
+    keys.check(text)
+        .map_err(|message| InputError::Syntax { line, message })?;
     let (input, reference) = match (parse_object(text), parse_reference(text)) {
         (Ok(input), Ok(reference)) => (Ok(input), reference),
         (Err(e), _) | (Ok(_), Err(e)) => (Err(e), None),
     };
-    Row {
+    Ok(Row {
         line,
         input,
         reference,
-    }
+    })
 }
 
 /// The invoice reference of a JSON object: `invoiceNumber` or `uniqueSourceInvoiceId` (read
