@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use crate::args::InputArgs;
 use crate::exit::usage;
-use crate::input::{self, Encoding};
+use crate::input::{self, Encoding, Format};
 use crate::kind::FileKind;
 
 /// Settles `args` for reading a file of `K`; every error is a usage error.
@@ -25,6 +25,12 @@ pub fn prepare<K: FileKind>(args: &mut InputArgs) -> anyhow::Result<()> {
             args.format = Some(input::sniff_format(&start));
         }
         args.stdin_copy = Some(copy);
+    }
+    let format = args.format.or_else(|| Format::from_path(&args.file));
+    if !args.columns.is_empty() && format.is_some_and(|f| f != Format::Csv) {
+        return Err(usage(anyhow::anyhow!(
+            "--column renames CSV columns; a JSON row's keys are the API's field names"
+        )));
     }
     // A file that cannot be read is reported when it is opened, as every other.
     if args.encoding.is_none()

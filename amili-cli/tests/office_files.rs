@@ -109,6 +109,31 @@ fn norwegian_columns_without_a_mapping_are_refused_naming_them_and_the_accepted_
 }
 
 #[test]
+fn a_bad_row_of_a_windows_1252_file_is_named_by_its_physical_line() {
+    let env = Env::new();
+    // The second data row (line 3) gets an amount that reads two ways.
+    let mut bad = excel_1252();
+    let at = bad.windows(6).position(|w| w == b"780,25").unwrap();
+    bad.splice(at..at + 6, *b"1.250");
+    let path = env.dir.path().join("bank.csv");
+    std::fs::write(&path, bad).unwrap();
+    let mut args = vec![
+        "payments",
+        "validate",
+        "bank.csv",
+        "--type",
+        "DIRECT_PAYMENT",
+    ];
+    args.extend(MAPPING);
+    args.extend(["--currency", "NOK"]);
+    let out = env.output(&args);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("bank.csv: line 3: amount: \"1.250\""), "{err}");
+    assert_eq!(err.matches("line ").count(), 1, "{err}");
+}
+
+#[test]
 fn an_unknown_column_is_refused_then_accepted_when_ignored() {
     let env = Env::new();
     let text = common::csv_rows("IGN", 2).replacen(
