@@ -7,6 +7,9 @@
 /// The crate's `println!`: std's, except that a failed write does not panic (see
 /// `stdout.rs`). Defined before the modules, so it is the one they all use.
 macro_rules! println {
+    () => {
+        $crate::stdout::line(format_args!(""))
+    };
     ($($arg:tt)*) => {
         $crate::stdout::line(format_args!($($arg)*))
     };

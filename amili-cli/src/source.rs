@@ -36,6 +36,13 @@ pub fn prepare<K: FileKind>(args: &mut InputArgs) -> anyhow::Result<()> {
     if args.encoding.is_none()
         && let Ok(utf8) = input::is_utf8(args.path_to_read())
     {
+        if !utf8 && is_utf16(args.path_to_read()) {
+            return Err(usage(anyhow::anyhow!(
+                "{} is UTF-16 (Excel's \"Unicode text\"); save it as \"CSV UTF-8\" or \"CSV \
+                 (semikolonseparert)\"",
+                args.file.display()
+            )));
+        }
         args.encoding = Some(if utf8 {
             Encoding::Utf8
         } else {
@@ -70,4 +77,12 @@ fn copy_stdin() -> anyhow::Result<tempfile::TempPath> {
         .context("cannot copy standard input to a temporary file")?;
     file.flush()?;
     Ok(file.into_temp_path())
+}
+
+/// Whether the file starts with a UTF-16 byte-order mark.
+fn is_utf16(path: &Path) -> bool {
+    let mut start = [0; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut start))
+        .is_ok_and(|()| start == [0xFF, 0xFE] || start == [0xFE, 0xFF])
 }

@@ -213,3 +213,21 @@ fn secrets_are_never_printed() {
     assert!(!stdout(&out).contains(SECRET));
     assert!(stdout(&out).contains("--client-secret"));
 }
+
+#[test]
+fn a_utf16_file_is_refused_saying_how_to_save_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.csv");
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(common::HEADER.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&path, utf16).unwrap();
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "is UTF-16");
+}
