@@ -3,7 +3,7 @@
 //! (`--ignore-column`), and fields given for every row that has none (`--type`,
 //! `--currency`). A name of the other kind's files names that kind's command.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use amili_payments::Submittable as _;
 
@@ -123,18 +123,15 @@ impl Keys {
     /// rows, or one that is no field and not ignored. Text that is no JSON object passes
     /// (reading the row says what is wrong with it).
     pub fn check(&self, text: &[u8]) -> Result<(), String> {
-        let Ok(object) = serde_json::from_slice::<HashMap<String, serde::de::IgnoredAny>>(text)
+        let mut deserializer = serde_json::Deserializer::from_slice(text);
+        let Ok(mut keys) =
+            serde::Deserializer::deserialize_map(&mut deserializer, Strangers { keys: self })
         else {
             return Ok(());
         };
-        let mut keys: Vec<&str> = object
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !self.known.contains(k) && !self.ignored.iter().any(|i| i == k))
-            .collect();
         keys.sort_unstable();
         let [this, other, other_plural] = self.names;
-        if let Some(key) = keys.iter().find(|k| self.other_only.contains(k)) {
+        if let Some(key) = keys.iter().find(|k| self.other_only.contains(&k.as_str())) {
             return Err(format!(
                 "{key:?} is a field of a {other}, not a {this}: use `amili {other_plural} \
                  submit` (or --ignore-column {key})"
@@ -150,5 +147,53 @@ impl Keys {
                 self.accepted
             )),
         }
+    }
+}
+
+/// Reads a JSON object's keys (values skipped) and keeps those [`Keys`] does not know: most
+/// rows have none, so a row costs no allocation beyond its unknown keys.
+struct Strangers<'a> {
+    keys: &'a Keys,
+}
+
+impl<'de> serde::de::Visitor<'de> for Strangers<'_> {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+        let mut strangers = Vec::new();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            map.next_value::<serde::de::IgnoredAny>()?;
+            let key: &str = &key;
+            if !self.keys.known.contains(&key) && !self.keys.ignored.iter().any(|i| i == key) {
+                strangers.push(key.to_owned());
+            }
+        }
+        Ok(strangers)
+    }
+}
+
+/// An object key, borrowed from the text unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 }
