@@ -1,0 +1,184 @@
+//! The record layer of camt: each entry (`Ntry`) and its transaction details (`TxDtls`)
+//! exactly as the file says them (text untrimmed), with their place in the file.
+
+use std::io::BufRead;
+
+use super::xml::{Event, MAX_TEXT_CHARS, XmlError, XmlReader};
+
+/// One `Ntry` as the file says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The 1-based number of the entry in the file.
+    pub number: u64,
+    /// The byte offset of its `<Ntry>` tag's end in the file.
+    pub offset: u64,
+    /// The account of the statement or notification it is in: `Acct/Id/IBAN`, else
+    /// `Acct/Id/Othr/Id`.
+    pub account: Option<String>,
+    /// `Amt` and its `Ccy`.
+    pub amount: Option<Amount>,
+    /// `CdtDbtInd`: `CRDT` or `DBIT`.
+    pub credit_debit: Option<String>,
+    /// `RvslInd`.
+    pub reversal: Option<String>,
+    /// `Sts` (.02–.07) or `Sts/Cd` (.08 and later).
+    pub status: Option<String>,
+    /// `BookgDt/Dt` or `BookgDt/DtTm`.
+    pub booking_date: Option<String>,
+    /// `ValDt/Dt` or `ValDt/DtTm`.
+    pub value_date: Option<String>,
+    /// The entry's `AcctSvcrRef` (may repeat across entries at some banks).
+    pub bank_reference: Option<String>,
+    /// `NtryRef` (unique only within one notification).
+    pub entry_reference: Option<String>,
+    /// `NtryDtls/Btch/NbOfTxs`.
+    pub batch_transactions: Option<String>,
+    /// `AddtlNtryInf`.
+    pub additional_info: Option<String>,
+    /// The `NtryDtls/TxDtls`, in order.
+    pub details: Vec<TxDetail>,
+}
+
+/// An amount as the file writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Amount {
+    /// The decimal text.
+    pub value: String,
+    /// The `Ccy` attribute.
+    pub currency: String,
+}
+
+/// One `NtryDtls/TxDtls` as the file says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TxDetail {
+    /// `Refs/AcctSvcrRef`: the bank's reference for the transaction.
+    pub bank_reference: Option<String>,
+    /// `Refs/EndToEndId` (often `NOTPROVIDED`).
+    pub end_to_end_id: Option<String>,
+    /// `Amt` (.08 and later).
+    pub amount: Option<Amount>,
+    /// `AmtDtls/TxAmt/Amt` (.02 and later).
+    pub transaction_amount: Option<Amount>,
+    /// `CdtDbtInd` (.08 and later).
+    pub credit_debit: Option<String>,
+    /// The first `RmtInf/Strd/CdtrRefInf/Ref`.
+    pub creditor_reference: Option<String>,
+    /// Its `Tp/CdOrPrtry/Cd` (`SCOR`).
+    pub reference_code: Option<String>,
+    /// Its `Tp/CdOrPrtry/Prtry`.
+    pub reference_proprietary: Option<String>,
+    /// Its `Tp/Issr` (`ISO` for RF references).
+    pub reference_issuer: Option<String>,
+    /// Every `RmtInf/Ustrd`, joined by a space.
+    pub unstructured: Option<String>,
+    /// `RltdPties/Dbtr/Nm` (.02) or `RltdPties/Dbtr/Pty/Nm` (.08 and later).
+    pub debtor_name: Option<String>,
+    /// `AddtlTxInf`.
+    pub additional_info: Option<String>,
+}
+
+/// Reads the rest of an entry whose `<Ntry>` was just read, until its `</Ntry>`.
+pub(crate) fn read_entry<R: BufRead>(
+    xml: &mut XmlReader<R>,
+    mut entry: Entry,
+) -> Result<Entry, XmlError> {
+    let base = xml.path().len();
+    let mut text = String::new();
+    let mut ccy: Option<String> = None;
+    loop {
+        match xml.next()? {
+            Event::Start { name, ccy: c } => {
+                text.clear();
+                ccy = c;
+                if name == "TxDtls" && relative(xml, base) == ["NtryDtls", "TxDtls"] {
+                    entry.details.push(TxDetail::default());
+                }
+            }
+            Event::Text(piece) => {
+                if text.len() + piece.len() > MAX_TEXT_CHARS {
+                    return Err(xml.error(format!(
+                        "more than {MAX_TEXT_CHARS} bytes of text in one element; refused"
+                    )));
+                }
+                text.push_str(&piece);
+            }
+            Event::End => {
+                if xml.path().len() == base {
+                    return Ok(entry);
+                }
+                let path: Vec<&str> = relative(xml, base).iter().map(String::as_str).collect();
+                let value = std::mem::take(&mut text);
+                let amount = || Amount {
+                    value: value.clone(),
+                    currency: ccy.clone().unwrap_or_default(),
+                };
+                set_entry_field(&mut entry, &path, &value, amount);
+            }
+            Event::Eof => return Err(xml.error("the document ends inside an entry")),
+        }
+    }
+}
+
+fn relative<R: BufRead>(xml: &XmlReader<R>, base: usize) -> &[String] {
+    &xml.path()[base..]
+}
+
+fn set_entry_field(entry: &mut Entry, path: &[&str], value: &str, amount: impl Fn() -> Amount) {
+    let owned = || Some(value.to_owned());
+    match path {
+        ["Amt"] => entry.amount = Some(amount()),
+        ["CdtDbtInd"] => entry.credit_debit = owned(),
+        ["RvslInd"] => entry.reversal = owned(),
+        ["Sts"] | ["Sts", "Cd"] if !value.trim().is_empty() => entry.status = owned(),
+        ["BookgDt", "Dt" | "DtTm"] => entry.booking_date = owned(),
+        ["ValDt", "Dt" | "DtTm"] => entry.value_date = owned(),
+        ["AcctSvcrRef"] => entry.bank_reference = owned(),
+        ["NtryRef"] => entry.entry_reference = owned(),
+        ["NtryDtls", "Btch", "NbOfTxs"] => entry.batch_transactions = owned(),
+        ["AddtlNtryInf"] => entry.additional_info = owned(),
+        ["NtryDtls", "TxDtls", rest @ ..] => {
+            if let Some(detail) = entry.details.last_mut() {
+                set_detail_field(detail, rest, value, amount);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn set_detail_field(
+    detail: &mut TxDetail,
+    path: &[&str],
+    value: &str,
+    amount: impl Fn() -> Amount,
+) {
+    let owned = || Some(value.to_owned());
+    match path {
+        ["Refs", "AcctSvcrRef"] => detail.bank_reference = owned(),
+        ["Refs", "EndToEndId"] => detail.end_to_end_id = owned(),
+        ["Amt"] => detail.amount = Some(amount()),
+        ["AmtDtls", "TxAmt", "Amt"] => detail.transaction_amount = Some(amount()),
+        ["CdtDbtInd"] => detail.credit_debit = owned(),
+        ["RmtInf", "Strd", "CdtrRefInf", rest @ ..] if detail.creditor_reference.is_none() => {
+            match rest {
+                ["Ref"] => detail.creditor_reference = owned(),
+                ["Tp", "CdOrPrtry", "Cd"] => detail.reference_code = owned(),
+                ["Tp", "CdOrPrtry", "Prtry"] => detail.reference_proprietary = owned(),
+                ["Tp", "Issr"] => detail.reference_issuer = owned(),
+                _ => {}
+            }
+        }
+        ["RmtInf", "Ustrd"] => {
+            detail.unstructured = Some(match detail.unstructured.take() {
+                Some(before) => format!("{before} {value}"),
+                None => value.to_owned(),
+            });
+        }
+        ["RltdPties", "Dbtr", "Nm"] | ["RltdPties", "Dbtr", "Pty", "Nm"] => {
+            detail.debtor_name = owned();
+        }
+        ["AddtlTxInf"] => detail.additional_info = owned(),
+        _ => {}
+    }
+}

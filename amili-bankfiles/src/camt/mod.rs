@@ -1,0 +1,13 @@
+//! ISO 20022 camt.053 (statement) and camt.054 (debit/credit notification): the record layer
+//! ([`Entry`], [`CamtEntries`]) and the credit view ([`CamtReader`]).
+//!
+//! Elements are matched by local name, whatever the namespace, so every version Norwegian
+//! banks send (001.02 to 001.08 and later) reads the same way.
+
+mod entry;
+mod reader;
+mod xml;
+
+pub use entry::{Amount, Entry, TxDetail};
+pub use reader::{CamtEntries, CamtReader};
+pub use xml::{MAX_DEPTH, MAX_EVENT_BYTES, MAX_TEXT_CHARS};

@@ -1,0 +1,534 @@
+//! Reading camt: entries one at a time (the record layer) and the credit view.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::BufRead;
+use std::str::FromStr;
+
+use amili_payments::Currency;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::entry::{Amount, Entry, TxDetail, read_entry};
+use super::xml::{Event, XmlError, XmlReader};
+use crate::credit::{Credit, Item, NotTaken, Position, Reason, Reference, ReferenceKind, Warning};
+use crate::{Error, kid, source_id};
+
+/// The record layer: every `Ntry` of a camt.053 or camt.054 file, in order, one at a time.
+pub struct CamtEntries<R> {
+    xml: XmlReader<R>,
+    entries: u64,
+    account: Option<String>,
+    root_checked: bool,
+    failed: bool,
+}
+
+impl<R: BufRead> CamtEntries<R> {
+    /// Reads entries from `reader` (UTF-8 XML).
+    pub fn new(reader: R) -> Self {
+        CamtEntries {
+            xml: XmlReader::new(reader),
+            entries: 0,
+            account: None,
+            root_checked: false,
+            failed: false,
+        }
+    }
+
+    fn error(&self, e: XmlError, entry: Option<u64>) -> Error {
+        Error::Camt {
+            entry,
+            transaction: None,
+            path: e.path,
+            message: e.message,
+        }
+    }
+
+    fn next_entry(&mut self) -> Result<Option<Entry>, Error> {
+        let mut text = String::new();
+        loop {
+            let event = self.xml.next().map_err(|e| self.error(e, None))?;
+            match event {
+                Event::Start { name, .. } => {
+                    text.clear();
+                    let depth = self.xml.path().len();
+                    if depth == 2 && !self.root_checked {
+                        self.check_root()?;
+                    }
+                    if matches!(name.as_str(), "Stmt" | "Ntfctn" | "Rpt") {
+                        self.account = None;
+                    }
+                    if name == "Ntry" && self.in_report(depth - 1) {
+                        self.entries += 1;
+                        let entry = Entry {
+                            number: self.entries,
+                            offset: self.xml.offset(),
+                            account: self.account.clone(),
+                            ..Entry::default()
+                        };
+                        let number = self.entries;
+                        let entry = read_entry(&mut self.xml, entry)
+                            .map_err(|e| self.error(e, Some(number)))?;
+                        return Ok(Some(entry));
+                    }
+                }
+                Event::Text(piece) => {
+                    if text.len() < 256 {
+                        text.push_str(&piece);
+                    }
+                }
+                Event::End => {
+                    self.account_id(&text);
+                    text.clear();
+                }
+                Event::Eof => {
+                    if !self.root_checked {
+                        return Err(Error::Camt {
+                            entry: None,
+                            transaction: None,
+                            path: "(document)".into(),
+                            message: "no camt.053 or camt.054 message in the document".into(),
+                        });
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The document must be `Document/BkToCstmrStmt` (camt.053) or
+    /// `Document/BkToCstmrDbtCdtNtfctn` (camt.054).
+    fn check_root(&mut self) -> Result<(), Error> {
+        let path = self.xml.path();
+        let ok = path[0] == "Document"
+            && matches!(path[1].as_str(), "BkToCstmrStmt" | "BkToCstmrDbtCdtNtfctn");
+        if !ok {
+            return Err(Error::Camt {
+                entry: None,
+                transaction: None,
+                path: self.xml.path_text(),
+                message: "not a camt.053 (Document/BkToCstmrStmt) or camt.054 \
+                          (Document/BkToCstmrDbtCdtNtfctn) document"
+                    .into(),
+            });
+        }
+        self.root_checked = true;
+        Ok(())
+    }
+
+    /// Whether the element at `depth` (1-based) is a statement or notification.
+    fn in_report(&self, depth: usize) -> bool {
+        depth >= 1
+            && self
+                .xml
+                .path()
+                .get(depth - 1)
+                .is_some_and(|p| matches!(p.as_str(), "Stmt" | "Ntfctn"))
+    }
+
+    /// Notes the account of the statement (`Acct/Id/IBAN` or `Acct/Id/Othr/Id`) as its
+    /// element ends (the path still holds the ending element).
+    fn account_id(&mut self, text: &str) {
+        let path = self.xml.path();
+        let n = path.len();
+        let tail: Vec<&str> = path
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(String::as_str)
+            .collect();
+        let found = match tail.as_slice() {
+            [.., "Stmt" | "Ntfctn", "Acct", "Id", "IBAN"] => true,
+            ["Stmt" | "Ntfctn", "Acct", "Id", "Othr", "Id"] => true,
+            _ => false,
+        };
+        if found && n >= 4 {
+            self.account = Some(text.trim().to_owned());
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for CamtEntries<R> {
+    type Item = Result<Entry, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_entry() {
+            Ok(Some(entry)) => Some(Ok(entry)),
+            Ok(None) => {
+                self.failed = true;
+                None
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The credit view of a camt.053 or camt.054 file: an iterator of [`Item`]s, one per
+/// transaction detail (one per entry without details), in file order, holding one entry at
+/// a time.
+pub struct CamtReader<R> {
+    entries: CamtEntries<R>,
+    queue: VecDeque<Item>,
+    /// How often each transaction `AcctSvcrRef` (by digest) was seen, to keep ids distinct.
+    references: HashMap<[u8; 16], u64>,
+    /// How often each set of identifying fields (by digest) was seen.
+    fingerprints: HashMap<[u8; 16], u64>,
+    done: bool,
+}
+
+impl<R: BufRead> CamtReader<R> {
+    /// Reads the credit view from `reader`.
+    pub fn new(reader: R) -> Self {
+        CamtReader {
+            entries: CamtEntries::new(reader),
+            queue: VecDeque::new(),
+            references: HashMap::new(),
+            fingerprints: HashMap::new(),
+            done: false,
+        }
+    }
+
+    fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
+        let place = Place {
+            entry: entry.number,
+        };
+        let (amount, currency) = place.amount(entry.amount.as_ref(), "Ntry/Amt", None)?;
+        let sign = place.sign(entry.credit_debit.as_deref(), "Ntry/CdtDbtInd", None)?;
+        let entry_amount = amount * sign;
+        let reversal = matches!(entry.reversal.as_deref().map(str::trim), Some("true" | "1"));
+        let status = entry.status.as_deref().map(str::trim).ok_or_else(|| {
+            place.error(None, "Ntry/Sts", "the entry has no status (Sts or Sts/Cd)")
+        })?;
+        let booking_date = place.date(entry)?;
+        let account = entry.account.as_deref().map(str::trim).unwrap_or("");
+
+        let alone = [TxDetail::default()];
+        let details: &[TxDetail] = if entry.details.is_empty() {
+            &alone
+        } else {
+            &entry.details
+        };
+        if let (Some(count), false) = (&entry.batch_transactions, entry.details.is_empty()) {
+            let count = count.trim();
+            if count != details.len().to_string() {
+                return Err(place.error(
+                    None,
+                    "Ntry/NtryDtls/Btch/NbOfTxs",
+                    format!(
+                        "says {count} transactions, the entry has {} TxDtls",
+                        details.len()
+                    ),
+                ));
+            }
+        }
+        let mut amounts = Vec::with_capacity(details.len());
+        for (i, detail) in details.iter().enumerate() {
+            let transaction = Some(i as u64 + 1);
+            let given = detail
+                .amount
+                .as_ref()
+                .or(detail.transaction_amount.as_ref());
+            let (value, ccy) = match given {
+                Some(_) => place.amount(given, "TxDtls/Amt", transaction)?,
+                None if details.len() == 1 => (amount, currency.clone()),
+                None => {
+                    return Err(place.error(
+                        transaction,
+                        "TxDtls/Amt",
+                        "a detail of a batch has no amount (Amt or AmtDtls/TxAmt/Amt)",
+                    ));
+                }
+            };
+            if ccy != currency {
+                return Err(place.error(
+                    transaction,
+                    "TxDtls/Amt/@Ccy",
+                    format!("{ccy}, but the entry's amount is in {currency}"),
+                ));
+            }
+            let sign = match detail.credit_debit.as_deref() {
+                Some(indicator) => place.sign(Some(indicator), "TxDtls/CdtDbtInd", transaction)?,
+                None => sign,
+            };
+            amounts.push(value * sign);
+        }
+        let sum: Decimal = amounts.iter().sum();
+        if sum != entry_amount {
+            self.queue.push_back(Item::NotTaken(NotTaken {
+                reason: Reason::DetailsDoNotAddUp {
+                    entry: entry_amount,
+                    details: sum,
+                },
+                position: Position::Camt {
+                    entry: entry.number,
+                    transaction: 0,
+                },
+                transaction: None,
+            }));
+            return Ok(());
+        }
+
+        for (i, (detail, signed)) in details.iter().zip(amounts).enumerate() {
+            let position = Position::Camt {
+                entry: entry.number,
+                transaction: i as u64 + 1,
+            };
+            let reference = reference(detail);
+            let mut warnings = Vec::new();
+            if let Some(r) = &reference
+                && r.kind == ReferenceKind::Kid
+                && !kid::is_valid(&r.value)
+            {
+                warnings.push(Warning::KidCheckDigit);
+            }
+            let bank_reference = trimmed(&detail.bank_reference);
+            let source_payment_id = self.source_id(entry, detail, i, account, &bank_reference);
+            let credit = Credit {
+                reference,
+                amount: signed,
+                currency: currency.clone(),
+                booking_date,
+                bank_reference: bank_reference.or_else(|| trimmed(&entry.bank_reference)),
+                payer: trimmed(&detail.debtor_name),
+                text: trimmed(&detail.unstructured),
+                position,
+                source_payment_id,
+                warnings,
+            };
+            let reason = if reversal {
+                Some(Reason::Reversal)
+            } else if signed < Decimal::ZERO {
+                Some(Reason::Debit)
+            } else if status != "BOOK" {
+                Some(Reason::NotBooked(status.to_owned()))
+            } else if credit.reference.is_none() {
+                Some(Reason::NoReference)
+            } else {
+                None
+            };
+            self.queue.push_back(match reason {
+                None => Item::Credit(credit),
+                Some(reason) => Item::NotTaken(NotTaken {
+                    reason,
+                    position,
+                    transaction: Some(credit),
+                }),
+            });
+        }
+        Ok(())
+    }
+
+    fn source_id(
+        &mut self,
+        entry: &Entry,
+        detail: &TxDetail,
+        index: usize,
+        account: &str,
+        bank_reference: &Option<String>,
+    ) -> String {
+        if let Some(reference) = bank_reference {
+            let key = short(source_id::fingerprint(&[account, reference]));
+            let seen = self.references.entry(key).or_insert(0);
+            *seen += 1;
+            return source_id::camt_bank_reference(account, reference, *seen);
+        }
+        let index = index.to_string();
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
+        let amount = |a: &Option<Amount>| {
+            a.as_ref()
+                .map(|a| format!("{} {}", a.value.trim(), a.currency.trim()))
+                .unwrap_or_default()
+        };
+        let fields = [
+            account.to_owned(),
+            amount(&entry.amount),
+            text(&entry.credit_debit),
+            text(&entry.booking_date),
+            text(&entry.value_date),
+            text(&entry.bank_reference),
+            index,
+            amount(&detail.amount),
+            amount(&detail.transaction_amount),
+            text(&detail.end_to_end_id),
+            text(&detail.creditor_reference),
+            text(&detail.debtor_name),
+            text(&detail.unstructured),
+        ];
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let digest = source_id::fingerprint(&fields);
+        let seen = self.fingerprints.entry(short(digest)).or_insert(0);
+        *seen += 1;
+        source_id::camt_digest(account, &digest, *seen)
+    }
+}
+
+fn short(digest: [u8; 32]) -> [u8; 16] {
+    let mut out = [0; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+fn trimmed(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The reference of a detail: `RmtInf/Strd/CdtrRefInf/Ref`, a KID when typed `SCOR` (an RF
+/// reference when also issued by `ISO`, or written `RF` and two check digits).
+fn reference(detail: &TxDetail) -> Option<Reference> {
+    let value = trimmed(&detail.creditor_reference)?;
+    let code = trimmed(&detail.reference_code);
+    let issuer = trimmed(&detail.reference_issuer);
+    let looks_rf = value.len() > 4
+        && value[..2].eq_ignore_ascii_case("RF")
+        && value.as_bytes()[2..4].iter().all(u8::is_ascii_digit);
+    let kind = if issuer.as_deref() == Some("ISO") || looks_rf {
+        ReferenceKind::Rf
+    } else if code.as_deref() == Some("SCOR") {
+        ReferenceKind::Kid
+    } else {
+        ReferenceKind::Other(
+            code.or_else(|| trimmed(&detail.reference_proprietary))
+                .unwrap_or_default(),
+        )
+    };
+    Some(Reference { kind, value })
+}
+
+/// The entry being read, to name it in errors.
+struct Place {
+    entry: u64,
+}
+
+impl Place {
+    fn error(&self, transaction: Option<u64>, path: &str, message: impl Into<String>) -> Error {
+        Error::Camt {
+            entry: Some(self.entry),
+            transaction,
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// An exact amount: digits with at most the currency's minor units of decimals.
+    fn amount(
+        &self,
+        amount: Option<&Amount>,
+        path: &str,
+        transaction: Option<u64>,
+    ) -> Result<(Decimal, String), Error> {
+        let Some(amount) = amount else {
+            return Err(self.error(transaction, path, "the amount is missing"));
+        };
+        let code = amount.currency.trim();
+        let currency = Currency::iso(code).map_err(|e| {
+            self.error(
+                transaction,
+                &format!("{path}/@Ccy"),
+                format!("{code:?}: {e}"),
+            )
+        })?;
+        let text = amount.value.trim();
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !digits(whole)
+            || !digits(fraction)
+            || (text.contains('.') && fraction.is_empty())
+        {
+            return Err(self.error(
+                transaction,
+                path,
+                format!("{text:?} is not an amount (digits, a point and decimals)"),
+            ));
+        }
+        let minor = currency.minor_units().unwrap_or(0) as usize;
+        if fraction.len() > minor {
+            return Err(self.error(
+                transaction,
+                path,
+                format!("{text}: {} decimals, {code} has {minor}", fraction.len()),
+            ));
+        }
+        if whole.trim_start_matches('0').len() + fraction.len() > 18 {
+            return Err(self.error(transaction, path, format!("{text}: more than 18 digits")));
+        }
+        let value = Decimal::from_str(text)
+            .map_err(|e| self.error(transaction, path, format!("{text}: {e}")))?;
+        Ok((value, code.to_owned()))
+    }
+
+    fn sign(
+        &self,
+        indicator: Option<&str>,
+        path: &str,
+        transaction: Option<u64>,
+    ) -> Result<Decimal, Error> {
+        match indicator.map(str::trim) {
+            Some("CRDT") => Ok(Decimal::ONE),
+            Some("DBIT") => Ok(Decimal::NEGATIVE_ONE),
+            Some(other) => Err(self.error(
+                transaction,
+                path,
+                format!("{other:?}, expected CRDT or DBIT"),
+            )),
+            None => Err(self.error(transaction, path, "missing (CRDT or DBIT)")),
+        }
+    }
+
+    /// `BookgDt`, else `ValDt`: a date, or the date part of a date-time.
+    fn date(&self, entry: &Entry) -> Result<NaiveDate, Error> {
+        let (text, path) = match (&entry.booking_date, &entry.value_date) {
+            (Some(d), _) => (d, "Ntry/BookgDt"),
+            (None, Some(d)) => (d, "Ntry/ValDt"),
+            (None, None) => {
+                return Err(self.error(
+                    None,
+                    "Ntry/BookgDt",
+                    "the entry has neither BookgDt nor ValDt",
+                ));
+            }
+        };
+        let text = text.trim();
+        text.get(..10)
+            .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+            .ok_or_else(|| self.error(None, path, format!("{text:?} is not a date (YYYY-MM-DD)")))
+    }
+}
+
+impl<R: BufRead> Iterator for CamtReader<R> {
+    type Item = Result<Item, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.done {
+                return None;
+            }
+            let result = match self.entries.next() {
+                None => {
+                    self.done = true;
+                    continue;
+                }
+                Some(Ok(entry)) => self.entry(&entry),
+                Some(Err(e)) => Err(e),
+            };
+            if let Err(e) = result {
+                self.done = true;
+                self.queue.clear();
+                return Some(Err(e));
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The `uniqueSourcePaymentId` of a bank credit, derived from the bank's own identifiers so
+//! that the same transaction always gets the same id, whichever copy of the file it is read
+//! from. See the crate docs ("Payment ids") for the rules.
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+/// Amili's limit on `uniqueSourcePaymentId` (characters).
+pub const MAX_LEN: usize = amili_payments::validation::MAX_SOURCE_ID_CHARS;
+
+/// OCR giro: `ocr:<agreement id>:<assignment number>:<transaction number>:<settlement date>`,
+/// such as `ocr:001234567:0000001:0000001:20240131` (at most 41 characters). The archive
+/// reference is not part of it: several transactions share one.
+pub fn ocr(
+    agreement_id: &str,
+    assignment: &str,
+    transaction: u32,
+    settlement: NaiveDate,
+) -> String {
+    format!(
+        "ocr:{agreement_id}:{assignment}:{transaction:07}:{}",
+        settlement.format("%Y%m%d")
+    )
+}
+
+/// camt with the transaction's `AcctSvcrRef`: `camt:<account>:<AcctSvcrRef>` (the account
+/// `-` when the file names none), with `:<n>` added for the n-th (n ≥ 2) repeat of the same
+/// reference in one file.
+pub fn camt_bank_reference(account: &str, reference: &str, repeat: u64) -> String {
+    let account = if account.is_empty() { "-" } else { account };
+    match repeat {
+        0 | 1 => format!("camt:{account}:{reference}"),
+        n => format!("camt:{account}:{reference}:{n}"),
+    }
+}
+
+/// camt without a transaction `AcctSvcrRef`: `camt:<account>:h<digest>` where the digest is
+/// the first 32 hex digits of a SHA-256 [`fingerprint`] of the identifying fields, with
+/// `:<n>` added for the n-th (n ≥ 2) entry with the very same fields in one file.
+pub fn camt_digest(account: &str, fingerprint: &[u8; 32], repeat: u64) -> String {
+    let hex: String = fingerprint[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    camt_bank_reference(account, &format!("h{hex}"), repeat)
+}
+
+/// SHA-256 over `fields`, each followed by U+001F (the ASCII unit separator).
+pub fn fingerprint(fields: &[&str]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for field in fields {
+        hasher.update(field.as_bytes());
+        hasher.update([0x1f]);
+    }
+    hasher.finalize().into()
+}
