@@ -274,7 +274,14 @@ impl<R: BufRead> CamtReader<R> {
             return Ok(());
         }
 
-        for (i, (detail, signed)) in details.iter().zip(amounts).enumerate() {
+        let ids = Identity {
+            entry,
+            account,
+            amount: entry_amount,
+            currency: &currency,
+            detail_amounts: &amounts,
+        };
+        for (i, (detail, &signed)) in details.iter().zip(&amounts).enumerate() {
             let position = Position::Camt {
                 entry: entry.number,
                 transaction: i as u64 + 1,
@@ -288,7 +295,7 @@ impl<R: BufRead> CamtReader<R> {
                 warnings.push(Warning::KidCheckDigit);
             }
             let bank_reference = trimmed(&detail.bank_reference);
-            let source_payment_id = self.source_id(entry, detail, i, account, &bank_reference);
+            let source_payment_id = self.source_id(&ids, detail, i);
             let credit = Credit {
                 reference,
                 amount: signed,
@@ -324,37 +331,27 @@ impl<R: BufRead> CamtReader<R> {
         Ok(())
     }
 
-    fn source_id(
-        &mut self,
-        entry: &Entry,
-        detail: &TxDetail,
-        index: usize,
-        account: &str,
-        bank_reference: &Option<String>,
-    ) -> String {
-        if let Some(reference) = bank_reference {
-            let key = short(source_id::fingerprint(&[account, reference]));
+    /// The payment id (see the crate docs): from the detail's `AcctSvcrRef`, else a digest
+    /// of the identifying fields as read (amounts and dates normalised, so that every schema
+    /// version of the same entry gives the same id).
+    fn source_id(&mut self, ids: &Identity<'_>, detail: &TxDetail, index: usize) -> String {
+        let account = ids.account;
+        if let Some(reference) = trimmed(&detail.bank_reference) {
+            let key = short(source_id::fingerprint(&[account, &reference]));
             let seen = self.references.entry(key).or_insert(0);
             *seen += 1;
-            return source_id::camt_bank_reference(account, reference, *seen);
+            return source_id::camt_bank_reference(account, &reference, *seen);
         }
-        let index = index.to_string();
         let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
-        let amount = |a: &Option<Amount>| {
-            a.as_ref()
-                .map(|a| format!("{} {}", a.value.trim(), a.currency.trim()))
-                .unwrap_or_default()
-        };
+        let day = |v: &Option<String>| text(v).chars().take(10).collect::<String>();
         let fields = [
             account.to_owned(),
-            amount(&entry.amount),
-            text(&entry.credit_debit),
-            text(&entry.booking_date),
-            text(&entry.value_date),
-            text(&entry.bank_reference),
-            index,
-            amount(&detail.amount),
-            amount(&detail.transaction_amount),
+            format!("{} {}", ids.amount.normalize(), ids.currency),
+            text(&ids.entry.bank_reference),
+            day(&ids.entry.booking_date),
+            day(&ids.entry.value_date),
+            index.to_string(),
+            ids.detail_amounts[index].normalize().to_string(),
             text(&detail.end_to_end_id),
             text(&detail.creditor_reference),
             text(&detail.debtor_name),
@@ -366,6 +363,17 @@ impl<R: BufRead> CamtReader<R> {
         *seen += 1;
         source_id::camt_digest(account, &digest, *seen)
     }
+}
+
+/// What identifies an entry's transactions.
+struct Identity<'a> {
+    entry: &'a Entry,
+    account: &'a str,
+    /// The entry's amount, signed.
+    amount: Decimal,
+    currency: &'a str,
+    /// Each detail's amount, signed.
+    detail_amounts: &'a [Decimal],
 }
 
 fn short(digest: [u8; 32]) -> [u8; 16] {

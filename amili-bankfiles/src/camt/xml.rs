@@ -24,7 +24,8 @@ pub(crate) enum Event {
     Start { name: String, ccy: Option<String> },
     /// A piece of text (entities resolved) of the innermost element.
     Text(String),
-    /// The innermost element ends.
+    /// The innermost element ends (it is still the last of [`XmlReader::path`] until the
+    /// next event).
     End,
     /// The document ended.
     Eof,
@@ -79,6 +80,9 @@ pub(crate) struct XmlReader<R> {
     used: Rc<Cell<u64>>,
     buf: Vec<u8>,
     path: Vec<String>,
+    /// An element ended: its name stays on the path until the next event, so that the caller
+    /// sees which element ended.
+    ended: bool,
 }
 
 impl<R: BufRead> XmlReader<R> {
@@ -96,6 +100,7 @@ impl<R: BufRead> XmlReader<R> {
             used,
             buf: Vec::new(),
             path: Vec::new(),
+            ended: false,
         }
     }
 
@@ -121,6 +126,9 @@ impl<R: BufRead> XmlReader<R> {
     /// The next event that matters (declarations, comments and processing instructions are
     /// skipped).
     pub(crate) fn next(&mut self) -> Result<Event, XmlError> {
+        if std::mem::take(&mut self.ended) {
+            self.path.pop();
+        }
         loop {
             self.buf.clear();
             self.used.set(0);
@@ -155,7 +163,7 @@ impl<R: BufRead> XmlReader<R> {
                     return Ok(Event::Start { name, ccy });
                 }
                 XmlEvent::End(_) => {
-                    self.path.pop();
+                    self.ended = true;
                     return Ok(Event::End);
                 }
                 XmlEvent::Text(text) => {
