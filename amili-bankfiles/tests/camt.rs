@@ -156,13 +156,11 @@ fn the_record_layer_says_what_each_entry_says() {
     assert_eq!(batch.batch_transactions.as_deref(), Some("3"));
     assert_eq!(batch.details.len(), 3);
     assert_eq!(
-        batch.details[0]
-            .transaction_amount
-            .as_ref()
-            .map(|a| a.value.as_str()),
-        Some("1000.00")
+        batch.details[0].transaction_amount().map(|a| a.value),
+        Some("1000.00".to_owned())
     );
-    assert_eq!(batch.details[1].reference_issuer.as_deref(), Some("ISO"));
+    assert_eq!(batch.details[1].reference_issuer(), Some("ISO"));
+    assert_eq!(batch.details[2].debtor_name(), Some("Per Hansen"));
     assert_eq!(entries[2].reversal.as_deref(), Some("true"));
     assert_eq!(entries[4].status.as_deref(), Some("PDNG"));
 }

@@ -3,7 +3,11 @@
 
 use std::io::BufRead;
 
+use super::detail::{Field, TxDetail};
 use super::xml::{Event, MAX_TEXT_CHARS, XmlError, XmlReader};
+
+/// The most transaction details one entry may have.
+pub const MAX_DETAILS: usize = 1_000_000;
 
 /// One `Ntry` as the file says it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,36 +53,6 @@ pub struct Amount {
     pub currency: String,
 }
 
-/// One `NtryDtls/TxDtls` as the file says it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TxDetail {
-    /// `Refs/AcctSvcrRef`: the bank's reference for the transaction.
-    pub bank_reference: Option<String>,
-    /// `Refs/EndToEndId` (often `NOTPROVIDED`).
-    pub end_to_end_id: Option<String>,
-    /// `Amt` (.08 and later).
-    pub amount: Option<Amount>,
-    /// `AmtDtls/TxAmt/Amt` (.02 and later).
-    pub transaction_amount: Option<Amount>,
-    /// `CdtDbtInd` (.08 and later).
-    pub credit_debit: Option<String>,
-    /// The first `RmtInf/Strd/CdtrRefInf/Ref`.
-    pub creditor_reference: Option<String>,
-    /// Its `Tp/CdOrPrtry/Cd` (`SCOR`).
-    pub reference_code: Option<String>,
-    /// Its `Tp/CdOrPrtry/Prtry`.
-    pub reference_proprietary: Option<String>,
-    /// Its `Tp/Issr` (`ISO` for RF references).
-    pub reference_issuer: Option<String>,
-    /// Every `RmtInf/Ustrd`, joined by a space.
-    pub unstructured: Option<String>,
-    /// `RltdPties/Dbtr/Nm` (.02) or `RltdPties/Dbtr/Pty/Nm` (.08 and later).
-    pub debtor_name: Option<String>,
-    /// `AddtlTxInf`.
-    pub additional_info: Option<String>,
-}
-
 /// Reads the rest of an entry whose `<Ntry>` was just read, until its `</Ntry>`.
 pub(crate) fn read_entry<R: BufRead>(
     xml: &mut XmlReader<R>,
@@ -93,6 +67,14 @@ pub(crate) fn read_entry<R: BufRead>(
                 text.clear();
                 ccy = c;
                 if name == "TxDtls" && relative(xml, base) == ["NtryDtls", "TxDtls"] {
+                    if entry.details.len() >= MAX_DETAILS {
+                        return Err(xml.error(format!(
+                            "more than {MAX_DETAILS} transaction details in one entry; refused"
+                        )));
+                    }
+                    if let Some(last) = entry.details.last_mut() {
+                        last.finish();
+                    }
                     entry.details.push(TxDetail::default());
                 }
             }
@@ -106,6 +88,9 @@ pub(crate) fn read_entry<R: BufRead>(
             }
             Event::End => {
                 if xml.path().len() == base {
+                    if let Some(last) = entry.details.last_mut() {
+                        last.finish();
+                    }
                     return Ok(entry);
                 }
                 let path: Vec<&str> = relative(xml, base).iter().map(String::as_str).collect();
@@ -114,7 +99,8 @@ pub(crate) fn read_entry<R: BufRead>(
                     value: value.clone(),
                     currency: ccy.clone().unwrap_or_default(),
                 };
-                set_entry_field(&mut entry, &path, &value, amount);
+                set_entry_field(&mut entry, &path, &value, ccy.as_deref(), amount)
+                    .map_err(|message| xml.error(message))?;
             }
             Event::Eof => return Err(xml.error("the document ends inside an entry")),
         }
@@ -125,7 +111,13 @@ fn relative<R: BufRead>(xml: &XmlReader<R>, base: usize) -> &[String] {
     &xml.path()[base..]
 }
 
-fn set_entry_field(entry: &mut Entry, path: &[&str], value: &str, amount: impl Fn() -> Amount) {
+fn set_entry_field(
+    entry: &mut Entry,
+    path: &[&str],
+    value: &str,
+    ccy: Option<&str>,
+    amount: impl Fn() -> Amount,
+) -> Result<(), String> {
     let owned = || Some(value.to_owned());
     match path {
         ["Amt"] => entry.amount = Some(amount()),
@@ -140,45 +132,48 @@ fn set_entry_field(entry: &mut Entry, path: &[&str], value: &str, amount: impl F
         ["AddtlNtryInf"] => entry.additional_info = owned(),
         ["NtryDtls", "TxDtls", rest @ ..] => {
             if let Some(detail) = entry.details.last_mut() {
-                set_detail_field(detail, rest, value, amount);
+                set_detail_field(detail, rest, value, ccy)?;
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 fn set_detail_field(
     detail: &mut TxDetail,
     path: &[&str],
     value: &str,
-    amount: impl Fn() -> Amount,
-) {
-    let owned = || Some(value.to_owned());
-    match path {
-        ["Refs", "AcctSvcrRef"] => detail.bank_reference = owned(),
-        ["Refs", "EndToEndId"] => detail.end_to_end_id = owned(),
-        ["Amt"] => detail.amount = Some(amount()),
-        ["AmtDtls", "TxAmt", "Amt"] => detail.transaction_amount = Some(amount()),
-        ["CdtDbtInd"] => detail.credit_debit = owned(),
-        ["RmtInf", "Strd", "CdtrRefInf", rest @ ..] if detail.creditor_reference.is_none() => {
+    ccy: Option<&str>,
+) -> Result<(), String> {
+    let (field, ccy_field) = match path {
+        ["Refs", "AcctSvcrRef"] => (Field::BankReference, None),
+        ["Refs", "EndToEndId"] => (Field::EndToEndId, None),
+        ["Amt"] => (Field::Amount, Some(Field::AmountCcy)),
+        ["AmtDtls", "TxAmt", "Amt"] => {
+            (Field::TransactionAmount, Some(Field::TransactionAmountCcy))
+        }
+        ["CdtDbtInd"] => (Field::CreditDebit, None),
+        // The first structured creditor reference only.
+        ["RmtInf", "Strd", "CdtrRefInf", rest @ ..] if detail.creditor_reference().is_none() => {
             match rest {
-                ["Ref"] => detail.creditor_reference = owned(),
-                ["Tp", "CdOrPrtry", "Cd"] => detail.reference_code = owned(),
-                ["Tp", "CdOrPrtry", "Prtry"] => detail.reference_proprietary = owned(),
-                ["Tp", "Issr"] => detail.reference_issuer = owned(),
-                _ => {}
+                ["Ref"] => (Field::CreditorReference, None),
+                ["Tp", "CdOrPrtry", "Cd"] => (Field::ReferenceCode, None),
+                ["Tp", "CdOrPrtry", "Prtry"] => (Field::ReferenceProprietary, None),
+                ["Tp", "Issr"] => (Field::ReferenceIssuer, None),
+                _ => return Ok(()),
             }
         }
-        ["RmtInf", "Ustrd"] => {
-            detail.unstructured = Some(match detail.unstructured.take() {
-                Some(before) => format!("{before} {value}"),
-                None => value.to_owned(),
-            });
-        }
+        ["RmtInf", "Ustrd"] => (Field::Unstructured, None),
         ["RltdPties", "Dbtr", "Nm"] | ["RltdPties", "Dbtr", "Pty", "Nm"] => {
-            detail.debtor_name = owned();
+            (Field::DebtorName, None)
         }
-        ["AddtlTxInf"] => detail.additional_info = owned(),
-        _ => {}
+        ["AddtlTxInf"] => (Field::AdditionalInfo, None),
+        _ => return Ok(()),
+    };
+    detail.set(field, value)?;
+    if let Some(ccy_field) = ccy_field {
+        detail.set(ccy_field, ccy.unwrap_or(""))?;
     }
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Reading camt: entries one at a time (the record layer) and the credit view.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::str::FromStr;
 
@@ -8,7 +8,8 @@ use amili_payments::Currency;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::entry::{Amount, Entry, TxDetail, read_entry};
+use super::detail::{EMPTY, TxDetail};
+use super::entry::{Amount, Entry, read_entry};
 use super::xml::{Event, XmlError, XmlReader};
 use crate::credit::{Credit, Item, NotTaken, Position, Reason, Reference, ReferenceKind, Warning};
 use crate::{Error, kid, source_id};
@@ -170,11 +171,13 @@ impl<R: BufRead> Iterator for CamtEntries<R> {
 }
 
 /// The credit view of a camt.053 or camt.054 file: an iterator of [`Item`]s, one per
-/// transaction detail (one per entry without details), in file order, holding one entry at
-/// a time.
+/// transaction detail (one per entry without details), in file order.
+///
+/// It holds one entry at a time (its details compactly, about 250 bytes each, until they are
+/// known to add up), and makes each item as it is asked for.
 pub struct CamtReader<R> {
     entries: CamtEntries<R>,
-    queue: VecDeque<Item>,
+    current: Option<Current>,
     /// How often each transaction `AcctSvcrRef` (by digest) was seen, to keep ids distinct.
     references: HashMap<[u8; 16], u64>,
     /// How often each set of identifying fields (by digest) was seen.
@@ -182,19 +185,45 @@ pub struct CamtReader<R> {
     done: bool,
 }
 
+/// An entry whose details add up, and the next detail to yield.
+struct Current {
+    entry: Entry,
+    /// The entry's amount, signed by `CdtDbtInd`.
+    amount: Decimal,
+    currency: String,
+    /// Each detail's amount, signed.
+    amounts: Vec<Decimal>,
+    status: String,
+    reversal: bool,
+    booking_date: NaiveDate,
+    next: usize,
+}
+
+impl Current {
+    fn detail(&self, index: usize) -> &TxDetail {
+        self.entry.details.get(index).unwrap_or(&EMPTY)
+    }
+
+    fn account(&self) -> &str {
+        self.entry.account.as_deref().map(str::trim).unwrap_or("")
+    }
+}
+
 impl<R: BufRead> CamtReader<R> {
     /// Reads the credit view from `reader`.
     pub fn new(reader: R) -> Self {
         CamtReader {
             entries: CamtEntries::new(reader),
-            queue: VecDeque::new(),
+            current: None,
             references: HashMap::new(),
             fingerprints: HashMap::new(),
             done: false,
         }
     }
 
-    fn entry(&mut self, entry: &Entry) -> Result<(), Error> {
+    /// Checks an entry: an error for what breaks the format, a refusal when its details do
+    /// not add up, else the entry ready to yield.
+    fn entry(entry: Entry) -> Result<Result<Current, NotTaken>, Error> {
         let place = Place {
             entry: entry.number,
         };
@@ -202,41 +231,34 @@ impl<R: BufRead> CamtReader<R> {
         let sign = place.sign(entry.credit_debit.as_deref(), "Ntry/CdtDbtInd", None)?;
         let entry_amount = amount * sign;
         let reversal = matches!(entry.reversal.as_deref().map(str::trim), Some("true" | "1"));
-        let status = entry.status.as_deref().map(str::trim).ok_or_else(|| {
-            place.error(None, "Ntry/Sts", "the entry has no status (Sts or Sts/Cd)")
-        })?;
-        let booking_date = place.date(entry)?;
-        let account = entry.account.as_deref().map(str::trim).unwrap_or("");
-
-        let alone = [TxDetail::default()];
-        let details: &[TxDetail] = if entry.details.is_empty() {
-            &alone
-        } else {
-            &entry.details
-        };
-        if let (Some(count), false) = (&entry.batch_transactions, entry.details.is_empty()) {
-            let count = count.trim();
-            if count != details.len().to_string() {
+        let status = entry
+            .status
+            .as_deref()
+            .map(str::trim)
+            .ok_or_else(|| {
+                place.error(None, "Ntry/Sts", "the entry has no status (Sts or Sts/Cd)")
+            })?
+            .to_owned();
+        let booking_date = place.date(&entry)?;
+        let count = entry.details.len().max(1);
+        if let (Some(stated), false) = (&entry.batch_transactions, entry.details.is_empty()) {
+            let stated = stated.trim();
+            if stated != count.to_string() {
                 return Err(place.error(
                     None,
                     "Ntry/NtryDtls/Btch/NbOfTxs",
-                    format!(
-                        "says {count} transactions, the entry has {} TxDtls",
-                        details.len()
-                    ),
+                    format!("says {stated} transactions, the entry has {count} TxDtls"),
                 ));
             }
         }
-        let mut amounts = Vec::with_capacity(details.len());
-        for (i, detail) in details.iter().enumerate() {
+        let mut amounts = Vec::with_capacity(count);
+        for i in 0..count {
+            let detail = entry.details.get(i).unwrap_or(&EMPTY);
             let transaction = Some(i as u64 + 1);
-            let given = detail
-                .amount
-                .as_ref()
-                .or(detail.transaction_amount.as_ref());
+            let given = detail.amount().or_else(|| detail.transaction_amount());
             let (value, ccy) = match given {
-                Some(_) => place.amount(given, "TxDtls/Amt", transaction)?,
-                None if details.len() == 1 => (amount, currency.clone()),
+                Some(given) => place.amount(Some(&given), "TxDtls/Amt", transaction)?,
+                None if count == 1 => (amount, currency.clone()),
                 None => {
                     return Err(place.error(
                         transaction,
@@ -252,7 +274,7 @@ impl<R: BufRead> CamtReader<R> {
                     format!("{ccy}, but the entry's amount is in {currency}"),
                 ));
             }
-            let sign = match detail.credit_debit.as_deref() {
+            let sign = match detail.credit_debit() {
                 Some(indicator) => place.sign(Some(indicator), "TxDtls/CdtDbtInd", transaction)?,
                 None => sign,
             };
@@ -260,7 +282,7 @@ impl<R: BufRead> CamtReader<R> {
         }
         let sum: Decimal = amounts.iter().sum();
         if sum != entry_amount {
-            self.queue.push_back(Item::NotTaken(NotTaken {
+            return Ok(Err(NotTaken {
                 reason: Reason::DetailsDoNotAddUp {
                     entry: entry_amount,
                     details: sum,
@@ -271,91 +293,96 @@ impl<R: BufRead> CamtReader<R> {
                 },
                 transaction: None,
             }));
-            return Ok(());
         }
-
-        let ids = Identity {
+        Ok(Ok(Current {
             entry,
-            account,
             amount: entry_amount,
-            currency: &currency,
-            detail_amounts: &amounts,
+            currency,
+            amounts,
+            status,
+            reversal,
+            booking_date,
+            next: 0,
+        }))
+    }
+
+    /// The item of the current entry's detail `index`.
+    fn item(&mut self, current: &Current, index: usize) -> Item {
+        let detail = current.detail(index);
+        let signed = current.amounts[index];
+        let position = Position::Camt {
+            entry: current.entry.number,
+            transaction: index as u64 + 1,
         };
-        for (i, (detail, &signed)) in details.iter().zip(&amounts).enumerate() {
-            let position = Position::Camt {
-                entry: entry.number,
-                transaction: i as u64 + 1,
-            };
-            let reference = reference(detail);
-            let mut warnings = Vec::new();
-            if let Some(r) = &reference
-                && r.kind == ReferenceKind::Kid
-                && !kid::is_valid(&r.value)
-            {
-                warnings.push(Warning::KidCheckDigit);
-            }
-            let bank_reference = trimmed(&detail.bank_reference);
-            let source_payment_id = self.source_id(&ids, detail, i);
-            let credit = Credit {
-                reference,
-                amount: signed,
-                currency: currency.clone(),
-                booking_date,
-                bank_reference: bank_reference.or_else(|| trimmed(&entry.bank_reference)),
-                payer: trimmed(&detail.debtor_name),
-                text: trimmed(&detail.unstructured),
-                position,
-                source_payment_id,
-                warnings,
-            };
-            let reason = if reversal {
-                Some(Reason::Reversal)
-            } else if signed < Decimal::ZERO {
-                Some(Reason::Debit)
-            } else if status != "BOOK" {
-                Some(Reason::NotBooked(status.to_owned()))
-            } else if credit.reference.is_none() {
-                Some(Reason::NoReference)
-            } else {
-                None
-            };
-            self.queue.push_back(match reason {
-                None => Item::Credit(credit),
-                Some(reason) => Item::NotTaken(NotTaken {
-                    reason,
-                    position,
-                    transaction: Some(credit),
-                }),
-            });
+        let reference = reference(detail);
+        let mut warnings = Vec::new();
+        if let Some(r) = &reference
+            && r.kind == ReferenceKind::Kid
+            && !kid::is_valid(&r.value)
+        {
+            warnings.push(Warning::KidCheckDigit);
         }
-        Ok(())
+        let credit = Credit {
+            reference,
+            amount: signed,
+            currency: current.currency.clone(),
+            booking_date: current.booking_date,
+            bank_reference: trimmed(detail.bank_reference())
+                .or_else(|| trimmed(current.entry.bank_reference.as_deref())),
+            payer: trimmed(detail.debtor_name()),
+            text: trimmed(detail.unstructured()),
+            position,
+            source_payment_id: self.source_id(current, index),
+            warnings,
+        };
+        let reason = if current.reversal {
+            Some(Reason::Reversal)
+        } else if signed < Decimal::ZERO {
+            Some(Reason::Debit)
+        } else if current.status != "BOOK" {
+            Some(Reason::NotBooked(current.status.clone()))
+        } else if credit.reference.is_none() {
+            Some(Reason::NoReference)
+        } else {
+            None
+        };
+        match reason {
+            None => Item::Credit(credit),
+            Some(reason) => Item::NotTaken(NotTaken {
+                reason,
+                position,
+                transaction: Some(credit),
+            }),
+        }
     }
 
     /// The payment id (see the crate docs): from the detail's `AcctSvcrRef`, else a digest
     /// of the identifying fields as read (amounts and dates normalised, so that every schema
     /// version of the same entry gives the same id).
-    fn source_id(&mut self, ids: &Identity<'_>, detail: &TxDetail, index: usize) -> String {
-        let account = ids.account;
-        if let Some(reference) = trimmed(&detail.bank_reference) {
+    fn source_id(&mut self, current: &Current, index: usize) -> String {
+        let account = current.account();
+        let detail = current.detail(index);
+        if let Some(reference) = trimmed(detail.bank_reference()) {
             let key = short(source_id::fingerprint(&[account, &reference]));
             let seen = self.references.entry(key).or_insert(0);
             *seen += 1;
             return source_id::camt_bank_reference(account, &reference, *seen);
         }
-        let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
-        let day = |v: &Option<String>| text(v).chars().take(10).collect::<String>();
+        let text = |v: Option<&str>| v.map(str::trim).unwrap_or("").to_owned();
+        let day = |v: Option<&str>| text(v).chars().take(10).collect::<String>();
+        let entry = &current.entry;
         let fields = [
             account.to_owned(),
-            format!("{} {}", ids.amount.normalize(), ids.currency),
-            text(&ids.entry.bank_reference),
-            day(&ids.entry.booking_date),
-            day(&ids.entry.value_date),
+            format!("{} {}", current.amount.normalize(), current.currency),
+            text(entry.bank_reference.as_deref()),
+            day(entry.booking_date.as_deref()),
+            day(entry.value_date.as_deref()),
             index.to_string(),
-            ids.detail_amounts[index].normalize().to_string(),
-            text(&detail.end_to_end_id),
-            text(&detail.creditor_reference),
-            text(&detail.debtor_name),
-            text(&detail.unstructured),
+            current.amounts[index].normalize().to_string(),
+            text(detail.end_to_end_id()),
+            text(detail.creditor_reference()),
+            text(detail.debtor_name()),
+            text(detail.unstructured()),
         ];
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         let digest = source_id::fingerprint(&fields);
@@ -365,26 +392,14 @@ impl<R: BufRead> CamtReader<R> {
     }
 }
 
-/// What identifies an entry's transactions.
-struct Identity<'a> {
-    entry: &'a Entry,
-    account: &'a str,
-    /// The entry's amount, signed.
-    amount: Decimal,
-    currency: &'a str,
-    /// Each detail's amount, signed.
-    detail_amounts: &'a [Decimal],
-}
-
 fn short(digest: [u8; 32]) -> [u8; 16] {
     let mut out = [0; 16];
     out.copy_from_slice(&digest[..16]);
     out
 }
 
-fn trimmed(value: &Option<String>) -> Option<String> {
+fn trimmed(value: Option<&str>) -> Option<String> {
     value
-        .as_deref()
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
@@ -393,9 +408,9 @@ fn trimmed(value: &Option<String>) -> Option<String> {
 /// The reference of a detail: `RmtInf/Strd/CdtrRefInf/Ref`, a KID when typed `SCOR` (an RF
 /// reference when also issued by `ISO`, or written `RF` and two check digits).
 fn reference(detail: &TxDetail) -> Option<Reference> {
-    let value = trimmed(&detail.creditor_reference)?;
-    let code = trimmed(&detail.reference_code);
-    let issuer = trimmed(&detail.reference_issuer);
+    let value = trimmed(detail.creditor_reference())?;
+    let code = trimmed(detail.reference_code());
+    let issuer = trimmed(detail.reference_issuer());
     let looks_rf = value.len() > 4
         && value[..2].eq_ignore_ascii_case("RF")
         && value.as_bytes()[2..4].iter().all(u8::is_ascii_digit);
@@ -405,7 +420,7 @@ fn reference(detail: &TxDetail) -> Option<Reference> {
         ReferenceKind::Kid
     } else {
         ReferenceKind::Other(
-            code.or_else(|| trimmed(&detail.reference_proprietary))
+            code.or_else(|| trimmed(detail.reference_proprietary()))
                 .unwrap_or_default(),
         )
     };
@@ -518,24 +533,34 @@ impl<R: BufRead> Iterator for CamtReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(item) = self.queue.pop_front() {
-                return Some(Ok(item));
+            if let Some(current) = self.current.take() {
+                if current.next < current.amounts.len() {
+                    let item = self.item(&current, current.next);
+                    self.current = Some(Current {
+                        next: current.next + 1,
+                        ..current
+                    });
+                    return Some(Ok(item));
+                }
             }
             if self.done {
                 return None;
             }
-            let result = match self.entries.next() {
+            let checked = match self.entries.next() {
                 None => {
                     self.done = true;
-                    continue;
+                    return None;
                 }
-                Some(Ok(entry)) => self.entry(&entry),
+                Some(Ok(entry)) => Self::entry(entry),
                 Some(Err(e)) => Err(e),
             };
-            if let Err(e) = result {
-                self.done = true;
-                self.queue.clear();
-                return Some(Err(e));
+            match checked {
+                Ok(Ok(current)) => self.current = Some(current),
+                Ok(Err(refused)) => return Some(Ok(Item::NotTaken(refused))),
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
             }
         }
     }
