@@ -114,7 +114,7 @@ pub enum Position {
         /// The 1-based entry (`Ntry`) number in the file.
         entry: u64,
         /// The 1-based transaction detail (`TxDtls`) number in the entry (1 when the entry
-        /// has none).
+        /// has none; 0 for the entry as a whole, as in [`Reason::DetailsDoNotAddUp`]).
         transaction: u64,
     },
 }
@@ -216,4 +216,18 @@ pub enum Item {
     Credit(Credit),
     /// Not a payment to report, with why.
     NotTaken(NotTaken),
+}
+
+impl Item {
+    /// The transaction as a credit, or, with a reason, as not taken.
+    pub(crate) fn new(credit: Credit, reason: Option<Reason>) -> Item {
+        match reason {
+            None => Item::Credit(credit),
+            Some(reason) => Item::NotTaken(NotTaken {
+                reason,
+                position: credit.position,
+                transaction: Some(credit),
+            }),
+        }
+    }
 }

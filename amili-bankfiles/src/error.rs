@@ -34,9 +34,10 @@ pub enum Error {
         "OCR giro line {line} (record {record}): the {figure} says {stated}, the file holds {counted}; the file does not add up and is refused whole"
     )]
     Control {
-        /// The 1-based line number of the end record.
+        /// The 1-based line number of the record.
         line: u64,
-        /// `88` (end of assignment) or `89` (end of transmission).
+        /// `88` (end of assignment), `89` (end of transmission), or `30` for a transaction
+        /// number out of sequence.
         record: u8,
         /// Which figure, such as `number of transactions (9–16)`.
         figure: &'static str,

@@ -2,9 +2,9 @@
 
 use std::io::{BufRead, Seek, SeekFrom};
 
-use crate::Error;
 use crate::camt::CamtReader;
 use crate::credit::Item;
+use crate::error::Error;
 use crate::ocr::OcrReader;
 
 /// The kinds of bank file this crate reads.
@@ -37,8 +37,8 @@ pub fn detect<R: BufRead>(reader: &mut R) -> Result<Format, Error> {
 pub enum Items<R> {
     /// An OCR giro file.
     Ocr(OcrReader<R>),
-    /// A camt.053 or camt.054 file.
-    Camt(CamtReader<R>),
+    /// A camt.053 or camt.054 file (boxed: its reader is the larger).
+    Camt(Box<CamtReader<R>>),
 }
 
 impl<R: BufRead> Items<R> {
@@ -73,7 +73,7 @@ impl<R: BufRead> Iterator for Items<R> {
 pub fn read<R: BufRead>(mut reader: R) -> Result<Items<R>, Error> {
     Ok(match detect(&mut reader)? {
         Format::OcrGiro => Items::Ocr(OcrReader::new(reader)),
-        Format::Camt => Items::Camt(CamtReader::new(reader)),
+        Format::Camt => Items::Camt(Box::new(CamtReader::new(reader))),
     })
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::entry::Amount;
+use super::amount::Amount;
 
 /// The most bytes of text one detail may keep.
 pub const MAX_DETAIL_BYTES: usize = 4 << 20;

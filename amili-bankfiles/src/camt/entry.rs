@@ -3,6 +3,7 @@
 
 use std::io::BufRead;
 
+use super::amount::Amount;
 use super::detail::{Field, TxDetail};
 use super::xml::{Event, MAX_TEXT_CHARS, XmlError, XmlReader};
 
@@ -42,15 +43,6 @@ pub struct Entry {
     pub additional_info: Option<String>,
     /// The `NtryDtls/TxDtls`, in order.
     pub details: Vec<TxDetail>,
-}
-
-/// An amount as the file writes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Amount {
-    /// The decimal text.
-    pub value: String,
-    /// The `Ccy` attribute.
-    pub currency: String,
 }
 
 /// Reads the rest of an entry whose `<Ntry>` was just read, until its `</Ntry>`.

@@ -4,12 +4,14 @@
 //! Elements are matched by local name, whatever the namespace, so every version Norwegian
 //! banks send (001.02 to 001.08 and later) reads the same way.
 
+mod amount;
 mod detail;
 mod entry;
 mod reader;
 mod xml;
 
+pub use amount::Amount;
 pub use detail::{MAX_DETAIL_BYTES, TxDetail};
-pub use entry::{Amount, Entry, MAX_DETAILS};
+pub use entry::{Entry, MAX_DETAILS};
 pub use reader::{CamtEntries, CamtReader};
 pub use xml::{MAX_DEPTH, MAX_EVENT_BYTES, MAX_TEXT_CHARS};

@@ -8,11 +8,13 @@ use amili_payments::Currency;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::amount::Amount;
 use super::detail::{EMPTY, TxDetail};
-use super::entry::{Amount, Entry, read_entry};
+use super::entry::{Entry, read_entry};
 use super::xml::{Event, XmlError, XmlReader};
 use crate::credit::{Credit, Item, NotTaken, Position, Reason, Reference, ReferenceKind, Warning};
-use crate::{Error, kid, source_id};
+use crate::error::Error;
+use crate::{kid, source_id};
 
 /// The record layer: every `Ntry` of a camt.053 or camt.054 file, in order, one at a time.
 pub struct CamtEntries<R> {
@@ -130,7 +132,6 @@ impl<R: BufRead> CamtEntries<R> {
     /// element ends (the path still holds the ending element).
     fn account_id(&mut self, text: &str) {
         let path = self.xml.path();
-        let n = path.len();
         let tail: Vec<&str> = path
             .iter()
             .rev()
@@ -138,12 +139,11 @@ impl<R: BufRead> CamtEntries<R> {
             .rev()
             .map(String::as_str)
             .collect();
-        let found = match tail.as_slice() {
-            [.., "Stmt" | "Ntfctn", "Acct", "Id", "IBAN"] => true,
-            ["Stmt" | "Ntfctn", "Acct", "Id", "Othr", "Id"] => true,
-            _ => false,
-        };
-        if found && n >= 4 {
+        if matches!(
+            tail.as_slice(),
+            [.., "Stmt" | "Ntfctn", "Acct", "Id", "IBAN"]
+                | ["Stmt" | "Ntfctn", "Acct", "Id", "Othr", "Id"]
+        ) {
             self.account = Some(text.trim().to_owned());
         }
     }
@@ -346,14 +346,7 @@ impl<R: BufRead> CamtReader<R> {
         } else {
             None
         };
-        match reason {
-            None => Item::Credit(credit),
-            Some(reason) => Item::NotTaken(NotTaken {
-                reason,
-                position,
-                transaction: Some(credit),
-            }),
-        }
+        Item::new(credit, reason)
     }
 
     /// The payment id (see the crate docs): from the detail's `AcctSvcrRef`, else a digest
@@ -533,15 +526,15 @@ impl<R: BufRead> Iterator for CamtReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(current) = self.current.take() {
-                if current.next < current.amounts.len() {
-                    let item = self.item(&current, current.next);
-                    self.current = Some(Current {
-                        next: current.next + 1,
-                        ..current
-                    });
-                    return Some(Ok(item));
-                }
+            if let Some(current) = self.current.take()
+                && current.next < current.amounts.len()
+            {
+                let item = self.item(&current, current.next);
+                self.current = Some(Current {
+                    next: current.next + 1,
+                    ..current
+                });
+                return Some(Ok(item));
             }
             if self.done {
                 return None;

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, Read};
 
-use crate::Error;
+use crate::error::Error;
 
 /// The fixed width of every OCR giro record.
 pub const RECORD_LEN: usize = 80;

@@ -13,7 +13,8 @@ use super::records::{
     SERVICE_AVTALEGIRO, TransmissionEnd, parse_record,
 };
 use crate::credit::{Credit, Item, NotTaken, Position, Reason, Reference, ReferenceKind, Warning};
-use crate::{Error, kid, source_id};
+use crate::error::Error;
+use crate::{kid, source_id};
 
 /// The largest total a 17-digit control figure can state, in øre.
 const MAX_TOTAL_ORE: i128 = 99_999_999_999_999_999;
@@ -478,14 +479,7 @@ fn transaction_item(
     } else {
         None
     };
-    match reason {
-        None => Item::Credit(credit),
-        Some(reason) => Item::NotTaken(NotTaken {
-            reason,
-            position: credit.position,
-            transaction: Some(credit),
-        }),
-    }
+    Item::new(credit, reason)
 }
 
 fn check_assignment(line: u64, end: &AssignmentEnd, a: &Assignment) -> Result<(), Error> {

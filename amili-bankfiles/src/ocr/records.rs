@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::lines::{RECORD_LEN, latin1};
-use crate::Error;
+use crate::error::Error;
 
 /// Service code `00`: transmission start and end records.
 pub const SERVICE_TRANSMISSION: u8 = 0;
