@@ -354,3 +354,33 @@ fn the_format_is_told_from_the_first_bytes() {
     assert!(read_checked(Cursor::new(broken)).is_err());
     assert_eq!(read_checked(Cursor::new(camt)).expect("reads").count(), 8);
 }
+
+#[test]
+fn several_entry_detail_groups_are_one_batch_that_must_add_up() {
+    // .02 allows several NtryDtls in one entry, each with its own Btch count.
+    let text = fixture("camt054-v02.xml").replacen(
+        "</TxDtls>\n          <TxDtls>",
+        "</TxDtls>\n        </NtryDtls>\n        <NtryDtls>\n          <TxDtls>",
+        1,
+    );
+    assert_ne!(text, fixture("camt054-v02.xml"));
+    let entries: Vec<_> = CamtEntries::new(text.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("reads");
+    assert_eq!((entries[1].detail_groups, entries[1].details.len()), (2, 3));
+    let credits = items(&text)
+        .expect("reads")
+        .into_iter()
+        .filter(|i| matches!(i, Item::Credit(_)))
+        .count();
+    assert_eq!(credits, 4);
+}
+
+#[test]
+fn a_proprietary_status_is_not_booked() {
+    let text = fixture("camt054-v08.xml").replacen("<Cd>BOOK</Cd>", "<Prtry>HELD</Prtry>", 1);
+    let Item::NotTaken(first) = &items(&text).expect("reads")[0] else {
+        panic!()
+    };
+    assert_eq!(first.reason, Reason::NotBooked("HELD".into()));
+}

@@ -27,7 +27,7 @@ pub struct Entry {
     pub credit_debit: Option<String>,
     /// `RvslInd`.
     pub reversal: Option<String>,
-    /// `Sts` (.02–.07) or `Sts/Cd` (.08 and later).
+    /// `Sts` (.02–.07) or `Sts/Cd` or `Sts/Prtry` (.08 and later).
     pub status: Option<String>,
     /// `BookgDt/Dt` or `BookgDt/DtTm`.
     pub booking_date: Option<String>,
@@ -37,8 +37,10 @@ pub struct Entry {
     pub bank_reference: Option<String>,
     /// `NtryRef` (unique only within one notification).
     pub entry_reference: Option<String>,
-    /// `NtryDtls/Btch/NbOfTxs`.
+    /// `NtryDtls/Btch/NbOfTxs` (of the last `NtryDtls` when the entry has several).
     pub batch_transactions: Option<String>,
+    /// How many `NtryDtls` the entry has (.02 to .07 allow several, each a batch).
+    pub detail_groups: u32,
     /// `AddtlNtryInf`.
     pub additional_info: Option<String>,
     /// The `NtryDtls/TxDtls`, in order.
@@ -58,6 +60,9 @@ pub(crate) fn read_entry<R: BufRead>(
             Event::Start { name, ccy: c } => {
                 text.clear();
                 ccy = c;
+                if name == "NtryDtls" && relative(xml, base) == ["NtryDtls"] {
+                    entry.detail_groups += 1;
+                }
                 if name == "TxDtls" && relative(xml, base) == ["NtryDtls", "TxDtls"] {
                     if entry.details.len() >= MAX_DETAILS {
                         return Err(xml.error(format!(
@@ -115,7 +120,9 @@ fn set_entry_field(
         ["Amt"] => entry.amount = Some(amount()),
         ["CdtDbtInd"] => entry.credit_debit = owned(),
         ["RvslInd"] => entry.reversal = owned(),
-        ["Sts"] | ["Sts", "Cd"] if !value.trim().is_empty() => entry.status = owned(),
+        ["Sts"] | ["Sts", "Cd" | "Prtry"] if !value.trim().is_empty() => {
+            entry.status = owned();
+        }
         ["BookgDt", "Dt" | "DtTm"] => entry.booking_date = owned(),
         ["ValDt", "Dt" | "DtTm"] => entry.value_date = owned(),
         ["AcctSvcrRef"] => entry.bank_reference = owned(),

@@ -241,7 +241,12 @@ impl<R: BufRead> CamtReader<R> {
             .to_owned();
         let booking_date = place.date(&entry)?;
         let count = entry.details.len().max(1);
-        if let (Some(stated), false) = (&entry.batch_transactions, entry.details.is_empty()) {
+        // With several NtryDtls, each batch states its own count: only the sum is checked.
+        if let (Some(stated), false, 1) = (
+            &entry.batch_transactions,
+            entry.details.is_empty(),
+            entry.detail_groups,
+        ) {
             let stated = stated.trim();
             if stated != count.to_string() {
                 return Err(place.error(
