@@ -384,3 +384,14 @@ fn a_proprietary_status_is_not_booked() {
     };
     assert_eq!(first.reason, Reason::NotBooked("HELD".into()));
 }
+
+#[test]
+fn an_xml_error_inside_a_detail_names_the_entry_and_the_detail() {
+    let text = fixture("camt054-v02.xml").replace("Per Hansen", "Per &nbsp; Hansen");
+    let (entry, transaction, path, message) = camt_error(&text);
+    assert_eq!((entry, transaction), (Some(2), Some(3)), "{message}");
+    assert!(
+        path.ends_with("Ntry/NtryDtls/TxDtls/RltdPties/Dbtr/Nm"),
+        "{path}"
+    );
+}

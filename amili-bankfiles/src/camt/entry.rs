@@ -48,11 +48,32 @@ pub struct Entry {
 }
 
 /// Reads the rest of an entry whose `<Ntry>` was just read, until its `</Ntry>`.
+///
+/// # Errors
+///
+/// The XML problem, and the 1-based number of the transaction detail it is in, if any.
 pub(crate) fn read_entry<R: BufRead>(
     xml: &mut XmlReader<R>,
     mut entry: Entry,
-) -> Result<Entry, XmlError> {
+) -> Result<Entry, (XmlError, Option<u64>)> {
     let base = xml.path().len();
+    match read_entry_into(xml, &mut entry, base) {
+        Ok(()) => Ok(entry),
+        Err(e) => {
+            let in_detail = xml
+                .path()
+                .get(base..base + 2)
+                .is_some_and(|p| p == ["NtryDtls", "TxDtls"]);
+            Err((e, in_detail.then_some(entry.details.len() as u64)))
+        }
+    }
+}
+
+fn read_entry_into<R: BufRead>(
+    xml: &mut XmlReader<R>,
+    entry: &mut Entry,
+    base: usize,
+) -> Result<(), XmlError> {
     let mut text = String::new();
     let mut ccy: Option<String> = None;
     loop {
@@ -88,7 +109,7 @@ pub(crate) fn read_entry<R: BufRead>(
                     if let Some(last) = entry.details.last_mut() {
                         last.finish();
                     }
-                    return Ok(entry);
+                    return Ok(());
                 }
                 let path: Vec<&str> = relative(xml, base).iter().map(String::as_str).collect();
                 let value = std::mem::take(&mut text);
@@ -96,7 +117,7 @@ pub(crate) fn read_entry<R: BufRead>(
                     value: value.clone(),
                     currency: ccy.clone().unwrap_or_default(),
                 };
-                set_entry_field(&mut entry, &path, &value, ccy.as_deref(), amount)
+                set_entry_field(entry, &path, &value, ccy.as_deref(), amount)
                     .map_err(|message| xml.error(message))?;
             }
             Event::Eof => return Err(xml.error("the document ends inside an entry")),

@@ -69,8 +69,15 @@ impl<R: BufRead> CamtEntries<R> {
                             ..Entry::default()
                         };
                         let number = self.entries;
-                        let entry = read_entry(&mut self.xml, entry)
-                            .map_err(|e| self.error(e, Some(number)))?;
+                        let entry =
+                            read_entry(&mut self.xml, entry).map_err(|(e, transaction)| {
+                                Error::Camt {
+                                    entry: Some(number),
+                                    transaction,
+                                    path: e.path,
+                                    message: e.message,
+                                }
+                            })?;
                         return Ok(Some(entry));
                     }
                 }
