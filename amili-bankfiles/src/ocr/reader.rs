@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::lines::Lines;
 use super::records::{
     AmountItem1, AmountItem2, AmountItem3, AssignmentEnd, AssignmentStart, Located, Record,
-    SERVICE_AVTALEGIRO, TransmissionEnd, parse_record,
+    SERVICE_AVTALEGIRO, SERVICE_OCR_GIRO, TransmissionEnd, parse_record,
 };
 use crate::credit::{Credit, Item, NotTaken, Position, Reason, Reference, ReferenceKind, Warning};
 use crate::error::Error;
@@ -211,22 +211,26 @@ impl<R: BufRead> OcrReader<R> {
                 ));
             }
             (State::InAssignment(mut a), record) => {
-                if record.record_type() != 88 {
-                    let service = match &record {
-                        Record::AvtaleGiro(_) => SERVICE_AVTALEGIRO,
-                        _ => super::records::SERVICE_OCR_GIRO,
-                    };
-                    if service != a.start.service_code {
-                        return Err(Error::Ocr {
-                            line,
-                            record: Some(record.record_type()),
-                            field: "service code (3–4)",
-                            message: format!(
-                                "{service:02} inside an assignment of service code {:02} (line {})",
-                                a.start.service_code, a.line
-                            ),
-                        });
+                // The amount records' service code (20, 88 and 89 are checked on their own).
+                let service = match &record {
+                    Record::AvtaleGiro(_) => Some(SERVICE_AVTALEGIRO),
+                    Record::AmountItem1(_) | Record::AmountItem2(_) | Record::AmountItem3(_) => {
+                        Some(SERVICE_OCR_GIRO)
                     }
+                    _ => None,
+                };
+                if let Some(service) = service
+                    && service != a.start.service_code
+                {
+                    return Err(Error::Ocr {
+                        line,
+                        record: Some(record.record_type()),
+                        field: "service code (3–4)",
+                        message: format!(
+                            "{service:02} inside an assignment of service code {:02} (line {})",
+                            a.start.service_code, a.line
+                        ),
+                    });
                 }
                 match record {
                     Record::AssignmentEnd(end) => {
