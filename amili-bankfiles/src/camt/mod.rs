@@ -6,12 +6,15 @@
 
 mod amount;
 mod detail;
+mod entries;
 mod entry;
 mod reader;
+mod values;
 mod xml;
 
 pub use amount::Amount;
 pub use detail::{MAX_DETAIL_BYTES, TxDetail};
+pub use entries::CamtEntries;
 pub use entry::{Entry, MAX_DETAILS};
-pub use reader::{CamtEntries, CamtReader};
+pub use reader::CamtReader;
 pub use xml::{MAX_DEPTH, MAX_EVENT_BYTES, MAX_TEXT_CHARS};

@@ -1,78 +1,20 @@
-//! Reading OCR giro: records one line at a time, and the credit view with the grammar
-//! `10 (20 (30 31 [32])+ 88)+ 89` and every control figure checked.
+//! The credit view of OCR giro: the grammar `10 (20 (30 31 [32])+ 88)+ 89` and every control
+//! figure checked, one transaction at a time.
 
 use std::collections::VecDeque;
 use std::io::BufRead;
 
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::lines::Lines;
+use super::control::{MAX_TOTAL_ORE, Totals, check_assignment, check_transmission};
+use super::record_stream::{Line, OcrRecords};
 use super::records::{
-    AmountItem1, AmountItem2, AmountItem3, AssignmentEnd, AssignmentStart, Located, Record,
-    SERVICE_AVTALEGIRO, SERVICE_OCR_GIRO, TransmissionEnd, parse_record,
+    AmountItem1, AmountItem2, AmountItem3, AssignmentStart, Located, Record, SERVICE_AVTALEGIRO,
+    SERVICE_OCR_GIRO,
 };
 use crate::credit::{Credit, Item, NotTaken, Position, Reason, Reference, ReferenceKind, Warning};
 use crate::error::Error;
 use crate::{kid, source_id};
-
-/// The largest total a 17-digit control figure can state, in øre.
-const MAX_TOTAL_ORE: i128 = 99_999_999_999_999_999;
-
-/// The record layer: every line of an OCR giro file as a [`Record`], in order, without the
-/// grammar or the control figures checked. Blank lines are skipped.
-pub struct OcrRecords<R> {
-    lines: Lines<R>,
-    failed: bool,
-}
-
-impl<R: BufRead> OcrRecords<R> {
-    /// Reads records from `reader` (ISO-8859-1, CRLF or LF).
-    pub fn new(reader: R) -> Self {
-        OcrRecords {
-            lines: Lines::new(reader),
-            failed: false,
-        }
-    }
-
-    /// The next non-blank line's record, or the next blank line's number.
-    fn next_line(&mut self) -> Result<Option<Line>, Error> {
-        let Some((line, bytes)) = self.lines.next_line()? else {
-            return Ok(None);
-        };
-        if bytes.iter().all(|&b| b == b' ' || b == 0x1a) {
-            return Ok(Some(Line::Blank(line)));
-        }
-        Ok(Some(Line::Record(Located {
-            line,
-            record: parse_record(line, bytes)?,
-        })))
-    }
-}
-
-enum Line {
-    Record(Located),
-    Blank(u64),
-}
-
-impl<R: BufRead> Iterator for OcrRecords<R> {
-    type Item = Result<Located, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.failed {
-            match self.next_line() {
-                Ok(Some(Line::Record(located))) => return Some(Ok(located)),
-                Ok(Some(Line::Blank(_))) => {}
-                Ok(None) => return None,
-                Err(e) => {
-                    self.failed = true;
-                    return Some(Err(e));
-                }
-            }
-        }
-        None
-    }
-}
 
 /// The credit view of an OCR giro file: an iterator of [`Item`]s, one per transaction (one
 /// per skipped AvtaleGiro assignment), in file order, holding one transaction at a time.
@@ -97,20 +39,10 @@ enum State {
     Ended,
 }
 
-/// What the records so far add up to.
-#[derive(Default)]
-struct Totals {
-    transactions: u64,
-    records: u64,
-    total_ore: i128,
-}
-
 struct Assignment {
     line: u64,
     start: AssignmentStart,
     totals: Totals,
-    earliest: Option<NaiveDate>,
-    latest: Option<NaiveDate>,
     last_number: Option<u32>,
     pending: Option<Transaction>,
 }
@@ -194,8 +126,6 @@ impl<R: BufRead> OcrReader<R> {
                         records: 1,
                         ..Totals::default()
                     },
-                    earliest: None,
-                    latest: None,
                     last_number: None,
                     pending: None,
                 }))
@@ -236,7 +166,7 @@ impl<R: BufRead> OcrReader<R> {
                     Record::AssignmentEnd(end) => {
                         a.totals.records += 1;
                         self.flush(&mut a, line)?;
-                        check_assignment(line, &end, &a)?;
+                        check_assignment(line, &end, &a.totals, &a.start, a.line)?;
                         self.transmission.transactions += a.totals.transactions;
                         self.transmission.records += a.totals.records;
                         self.transmission.total_ore += a.totals.total_ore;
@@ -350,8 +280,7 @@ impl<R: BufRead> OcrReader<R> {
         }
         a.last_number = Some(item1.transaction_number);
         let date = item1.settlement_date;
-        a.earliest = Some(a.earliest.map_or(date, |d| d.min(date)));
-        a.latest = Some(a.latest.map_or(date, |d| d.max(date)));
+        a.totals.settled(date);
         self.add(a, line, item1.signed_ore())?;
         a.pending = Some(Transaction {
             line,
@@ -484,94 +413,6 @@ fn transaction_item(
         None
     };
     Item::new(credit, reason)
-}
-
-fn check_assignment(line: u64, end: &AssignmentEnd, a: &Assignment) -> Result<(), Error> {
-    let control = |figure, stated: String, counted: String| {
-        if stated == counted {
-            Ok(())
-        } else {
-            Err(Error::Control {
-                line,
-                record: 88,
-                figure,
-                stated,
-                counted,
-            })
-        }
-    };
-    if end.service_code != a.start.service_code {
-        return Err(Error::Ocr {
-            line,
-            record: Some(88),
-            field: "service code (3–4)",
-            message: format!(
-                "{:02}, but the assignment (line {}) has {:02}",
-                end.service_code, a.line, a.start.service_code
-            ),
-        });
-    }
-    control(
-        "number of transactions (9–16)",
-        end.transactions.to_string(),
-        a.totals.transactions.to_string(),
-    )?;
-    control(
-        "number of records (17–24)",
-        end.records.to_string(),
-        a.totals.records.to_string(),
-    )?;
-    control(
-        "total amount in øre (25–41)",
-        end.total_ore.to_string(),
-        a.totals.total_ore.to_string(),
-    )?;
-    if a.start.service_code != SERVICE_AVTALEGIRO {
-        let date = |d: Option<NaiveDate>| d.map_or_else(|| "none".to_owned(), |d| d.to_string());
-        if end.earliest.is_some() || a.earliest.is_none() {
-            control(
-                "earliest settlement date (48–53)",
-                date(end.earliest),
-                date(a.earliest),
-            )?;
-        }
-        if end.latest.is_some() || a.latest.is_none() {
-            control(
-                "latest settlement date (54–59)",
-                date(end.latest),
-                date(a.latest),
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn check_transmission(line: u64, end: &TransmissionEnd, t: &Totals) -> Result<(), Error> {
-    let figures = [
-        (
-            "number of transactions (9–16)",
-            end.transactions as i128,
-            t.transactions as i128,
-        ),
-        (
-            "number of records (17–24)",
-            end.records as i128,
-            t.records as i128,
-        ),
-        ("total amount in øre (25–41)", end.total_ore, t.total_ore),
-    ];
-    for (figure, stated, counted) in figures {
-        if stated != counted {
-            return Err(Error::Control {
-                line,
-                record: 89,
-                figure,
-                stated: stated.to_string(),
-                counted: counted.to_string(),
-            });
-        }
-    }
-    Ok(())
 }
 
 impl<R: BufRead> Iterator for OcrReader<R> {
