@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 pub const MAX_LEN: usize = amili_payments::validation::MAX_SOURCE_ID_CHARS;
 
 /// OCR giro: `ocr:<agreement id>:<assignment number>:<transaction number>:<settlement date>`,
-/// such as `ocr:001234567:0000001:0000001:20240131` (at most 41 characters). The archive
+/// such as `ocr:001234567:0000001:0000001:20240131` (38 characters). The archive
 /// reference is not part of it: several transactions share one.
 pub fn ocr(
     agreement_id: &str,
