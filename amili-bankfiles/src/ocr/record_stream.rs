@@ -6,7 +6,7 @@ use super::lines::Lines;
 use super::records::{Located, parse_record};
 use crate::error::Error;
 
-/// The record layer: every line of an OCR giro file as a [`Record`], in order, without the
+/// The record layer: every line of an OCR giro file as a [`Record`](super::records::Record), in order, without the
 /// grammar or the control figures checked. Blank lines are skipped.
 pub struct OcrRecords<R> {
     lines: Lines<R>,
