@@ -1,19 +1,14 @@
-//! Who may call the collection API: bearer token → organization, checked against the path.
+//! Who may call the collection API (routes floor, shared by the handlers): bearer token →
+//! organization, checked against the path.
 
 use axum::http::{HeaderMap, StatusCode};
 use uuid::Uuid;
 
+use crate::domain::store::Caller;
+use crate::domain::tokens::Claims;
 use crate::error::ApiError;
 use crate::request;
 use crate::state::AppState;
-use crate::token::Claims;
-
-/// The caller, once authorized for the organization named in the path.
-#[derive(Debug, Clone)]
-pub(crate) struct Caller {
-    pub(crate) organization_id: Uuid,
-    pub(crate) created_by: Uuid,
-}
 
 /// Checks the bearer token (401 when missing, invalid or expired), parses the path's
 /// organization id (400 when it is not a UUID) and checks that the token is for it (403).

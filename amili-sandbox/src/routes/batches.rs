@@ -1,5 +1,5 @@
 //! `GET …/orgs/{organizationId}/batches/{batchId}` (GetBatchById) and
-//! `GET …/orgs/{organizationId}/batches` (GetBatchesByOrganization).
+//! `GET …/orgs/{organizationId}/batches` (GetBatchesByOrganization), on the routes floor.
 //!
 //! A batch of another organization is a 404, like an unknown one (its existence is not
 //! revealed). The list understands every documented query parameter:
@@ -29,11 +29,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, parse_uuid};
+use crate::domain::store::{BatchRecord, Status, Store};
 use crate::error::ApiError;
 use crate::request;
+use crate::routes::auth::{self, parse_uuid};
 use crate::state::AppState;
-use crate::store::{BatchRecord, Status, Store};
 
 /// Page size when `PageSize` is absent.
 pub const DEFAULT_PAGE_SIZE: usize = 50;

@@ -1,5 +1,5 @@
-//! Offset cursors and page answers shared by the invoice and settlement lists (batches keep
-//! their keyset cursors, `batches.rs`). A cursor is `{prefix}{offset}`: the number of matching
+//! Offset cursors and page answers shared by the invoice and settlement lists (routes floor;
+//! batches keep their keyset cursors, `batches.rs`). A cursor is `{prefix}{offset}`: the number of matching
 //! items earlier pages served.
 
 use axum::http::StatusCode;
