@@ -86,6 +86,11 @@ impl ApiError {
         }])
     }
 
+    /// A 400 naming the query or path parameter (or header) at fault.
+    pub(crate) fn bad_param(name: &str, message: impl Into<String>) -> Self {
+        Self::invalid_field(StatusCode::BAD_REQUEST, name, message)
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }

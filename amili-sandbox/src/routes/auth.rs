@@ -1,7 +1,9 @@
 //! Who may call the collection API (routes floor, shared by the handlers): bearer token →
 //! organization, checked against the path.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
+use axum::http::HeaderMap;
 use uuid::Uuid;
 
 use crate::domain::store::Caller;
@@ -40,13 +42,31 @@ pub(crate) fn authorize(
     })
 }
 
+/// The caller of a route under `…/orgs/{organizationId}`: a path that does not fit is a 400,
+/// then [`authorize`].
+pub(crate) fn org_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Caller, ApiError> {
+    let Path(organization_id) = path.map_err(request::path_error)?;
+    authorize(state, headers, &organization_id)
+}
+
+/// The caller and the item id of a route under `…/orgs/{organizationId}/…/{id}`: as
+/// [`org_caller`], then the id, a UUID (400 naming `id_name` otherwise).
+pub(crate) fn item_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    id_name: &str,
+) -> Result<(Caller, Uuid), ApiError> {
+    let Path((organization_id, id)) = path.map_err(request::path_error)?;
+    let caller = authorize(state, headers, &organization_id)?;
+    Ok((caller, parse_uuid(id_name, &id)?))
+}
+
 /// A path or query parameter that must be a UUID (400 naming it otherwise).
 pub(crate) fn parse_uuid(name: &str, value: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(value).map_err(|_| {
-        ApiError::invalid_field(
-            StatusCode::BAD_REQUEST,
-            name,
-            format!("{name} must be a UUID"),
-        )
-    })
+    Uuid::try_parse(value).map_err(|_| ApiError::bad_param(name, format!("{name} must be a UUID")))
 }

@@ -16,7 +16,6 @@ use axum::response::Response;
 use crate::domain::corrections::{CORRECTION_BATCH_TYPE, IncomingCorrection};
 use crate::domain::store::{Created, NewBatch};
 use crate::error::ApiError;
-use crate::request;
 use crate::routes::write::{accepted, parse_items, read_write_request};
 use crate::state::AppState;
 
@@ -27,15 +26,8 @@ pub(crate) async fn create_corrections(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let (caller, idempotency_key, body) = read_write_request(
-        &state,
-        &organization_id,
-        &headers,
-        body,
-        &state.schemas.corrections,
-    )
-    .await?;
+    let (caller, idempotency_key, body) =
+        read_write_request(&state, path, &headers, body, &state.schemas.corrections).await?;
     let corrections: Vec<IncomingCorrection> = parse_items(&body, "corrections")?;
     let organization = caller.organization_id;
     let created = {

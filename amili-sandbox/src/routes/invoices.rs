@@ -11,15 +11,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::domain::invoices::SeedInvoice;
 use crate::error::ApiError;
 use crate::request;
-use crate::routes::auth::{self, parse_uuid};
-use crate::routes::paging;
+use crate::routes::{auth, paging};
 use crate::state::AppState;
 
 /// How many invoices one page of `GetInvoicesByOrganization` holds (small, so that clients
@@ -49,8 +48,7 @@ impl ListQuery {
                     DateTime::parse_from_rfc3339(value)
                         .map(|at| at.with_timezone(&Utc))
                         .map_err(|_| {
-                            ApiError::invalid_field(
-                                StatusCode::BAD_REQUEST,
+                            ApiError::bad_param(
                                 name,
                                 format!("{name} {value:?} is not an RFC 3339 date-time"),
                             )
@@ -100,8 +98,7 @@ pub(crate) async fn list_invoices(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
+    let caller = auth::org_caller(&state, &headers, path)?;
     let query = ListQuery::parse(&uri)?;
     let invoices = state.invoices();
     let matching: Vec<&SeedInvoice> = invoices.all().iter().filter(|i| query.matches(i)).collect();
@@ -120,9 +117,7 @@ pub(crate) async fn get_invoice(
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, invoice_id)) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
-    let invoice_id = parse_uuid("invoiceId", &invoice_id)?;
+    let (caller, invoice_id) = auth::item_caller(&state, &headers, path, "invoiceId")?;
     let invoices = state.invoices();
     let invoice = invoices
         .get(invoice_id)

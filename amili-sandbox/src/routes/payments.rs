@@ -19,7 +19,6 @@ use axum::response::Response;
 
 use crate::domain::store::NewBatch;
 use crate::error::ApiError;
-use crate::request;
 use crate::routes::write::{accepted, parse_items, read_write_request};
 use crate::state::AppState;
 
@@ -30,15 +29,8 @@ pub(crate) async fn create_payments(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let (caller, idempotency_key, body) = read_write_request(
-        &state,
-        &organization_id,
-        &headers,
-        body,
-        &state.schemas.payments,
-    )
-    .await?;
+    let (caller, idempotency_key, body) =
+        read_write_request(&state, path, &headers, body, &state.schemas.payments).await?;
     let payments = parse_items(&body, "payments")?;
     let organization = caller.organization_id;
     let created = state.store().create(NewBatch {

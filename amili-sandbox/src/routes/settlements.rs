@@ -12,15 +12,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::domain::settlements::Settlement;
 use crate::error::ApiError;
 use crate::request;
-use crate::routes::auth::{self, parse_uuid};
-use crate::routes::paging;
+use crate::routes::{auth, paging};
 use crate::state::AppState;
 
 /// Page size of `GetSettlements` when `pageSize` is absent (small, so that clients and tests
@@ -29,14 +28,11 @@ pub const SETTLEMENT_PAGE_SIZE: usize = 3;
 /// The largest page of settlements the sandbox serves.
 pub const MAX_SETTLEMENT_PAGE_SIZE: usize = 100;
 
-fn bad_param(name: &str, message: String) -> ApiError {
-    ApiError::invalid_field(StatusCode::BAD_REQUEST, name, message)
-}
-
 /// A `YYYY-MM-DD` query parameter (400 naming it otherwise).
 pub(crate) fn parse_day(name: &str, value: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| bad_param(name, format!("{name} {value:?} is not a date (YYYY-MM-DD)")))
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+        ApiError::bad_param(name, format!("{name} {value:?} is not a date (YYYY-MM-DD)"))
+    })
 }
 
 const CURSOR_PREFIX: &str = "settlements-after-";
@@ -48,30 +44,19 @@ pub(crate) async fn list_settlements(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
+    let caller = auth::org_caller(&state, &headers, path)?;
     let pairs = request::pairs(uri.query().unwrap_or_default().as_bytes());
     let get = |name| request::first(&pairs, name);
     let from = get("fromDate")
         .map(|v| parse_day("fromDate", v))
         .transpose()?;
     let to = get("toDate").map(|v| parse_day("toDate", v)).transpose()?;
-    let page_size = match get("pageSize") {
-        None => SETTLEMENT_PAGE_SIZE,
-        Some(value) => value
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|size| (1..=i64::from(i32::MAX)).contains(size))
-            .and_then(|size| usize::try_from(size).ok())
-            .map(|size| size.min(MAX_SETTLEMENT_PAGE_SIZE))
-            .ok_or_else(|| {
-                bad_param(
-                    "pageSize",
-                    format!("pageSize {value:?} is not an integer from 1 to 2147483647"),
-                )
-            })?,
-    };
+    let page_size = paging::page_size(
+        get("pageSize"),
+        "pageSize",
+        SETTLEMENT_PAGE_SIZE,
+        MAX_SETTLEMENT_PAGE_SIZE,
+    )?;
     let offset = paging::offset(get("pageToken"), CURSOR_PREFIX, "pageToken")?;
     let settlements = state.settlements();
     let matching: Vec<&Settlement> = settlements
@@ -96,9 +81,7 @@ pub(crate) async fn get_settlement(
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, settlement_id)) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
-    let settlement_id = parse_uuid("settlementId", &settlement_id)?;
+    let (caller, settlement_id) = auth::item_caller(&state, &headers, path, "settlementId")?;
     let settlements = state.settlements();
     let settlement = settlements
         .all()

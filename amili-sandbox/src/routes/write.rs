@@ -3,6 +3,8 @@
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -42,12 +44,12 @@ pub(crate) fn accepted(state: &AppState, organization: Uuid, created: Created) -
 /// size, JSON syntax and the operation's request schema (422 naming every problem).
 pub(crate) async fn read_write_request(
     state: &AppState,
-    organization_id: &str,
+    path: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
     schema: &RequestValidator,
 ) -> Result<(Caller, Option<String>, Value), ApiError> {
-    let caller = auth::authorize(state, headers, organization_id)?;
+    let caller = auth::org_caller(state, headers, path)?;
     if request::media_type(headers).is_none() {
         // No Content-Type: an absent body is a malformed request (400), a body of unknown
         // type is unsupported (415).
@@ -89,8 +91,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     let bad = |why: &str| {
-        ApiError::invalid_field(
-            StatusCode::BAD_REQUEST,
+        ApiError::bad_param(
             IDEMPOTENCY_KEY_HEADER,
             format!("the IdempotencyKey header {why}"),
         )
