@@ -1,3 +1,6 @@
+// The crate's front door, above every floor: its documentation, its floors and every public
+// name (each re-exported from the file that defines it).
+
 //! A stateful local Amili AutoCollect API, for tests and demos.
 //!
 //! The sandbox speaks the part of Amili's API described in `openapi/autocollect.yaml`
@@ -186,8 +189,8 @@
 //!    payment records and the booked payments, corrections, invoices, settlements, tokens,
 //!    faults, counters and the webhook events;
 //! 3. **shared state**: `state` (`AppState`, the domain's parts under their locks);
-//! 4. **HTTP and webhooks**: `routes/` (one file per resource, and the router), `server` (the
-//!    accept loop that applies faults) and `webhooks` (the courier, signing and the clock);
+//! 4. **routes**: `routes/` (one file per resource, and the router), `server` (the accept loop
+//!    that applies faults) and `webhooks` (delivery: the courier, signing and the clock);
 //! 5. **handle**: `sandbox` ([`Sandbox`], [`SandboxBuilder`]), and [`cli`] above it.
 
 #![warn(missing_docs)]

@@ -1,5 +1,5 @@
-//! Validating request bodies against the spec's JSON Schema (base floor), with errors that name the item
-//! and the field (`payments[3].amount: "abc" is not of type "number"`, `corrections[1].date: …`).
+//! Validating request bodies against the spec's JSON Schema (base floor), with errors that
+//! name the item and the field (`payments[3].amount: "abc" is not of type "number"`, `corrections[1].date: …`).
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;

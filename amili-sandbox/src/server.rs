@@ -1,4 +1,4 @@
-//! The HTTP server (top floor): the routes of `routes/` behind an accept loop that can apply
+//! The HTTP server (on the routes floor, above `routes/`): the routes behind an accept loop that can apply
 //! faults, including closing a connection without an answer (which `axum::serve` cannot do,
 //! as its service must be infallible: here the service returns `Err` and hyper drops the
 //! connection).

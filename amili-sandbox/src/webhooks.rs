@@ -1,4 +1,4 @@
-//! Webhook delivery (top floor, beside the routes): the events of `domain::events` posted to
+//! Webhook delivery (on the routes floor, beside `routes/`): the events of `domain::events` posted to
 //! the configured URL with Amili's documented headers, signed, retried with backoff, and — on
 //! request — delivered twice or out of order.
 //!

@@ -1,4 +1,4 @@
-//! The HTTP routes (routes floor, above [`AppState`]): one file per resource of the
+//! The HTTP routes (the routes floor, above [`AppState`]): one file per resource of the
 //! collection API, the token endpoint and the sandbox's admin route, and the router that
 //! joins them. Handlers take the shared [`AppState`] and answer JSON; `auth`, `write` and
 //! `paging` are what several of them share.
