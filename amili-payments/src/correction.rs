@@ -352,6 +352,7 @@ impl CorrectionInput {
 /// Builds a [`Correction`]; [`build`](Self::build) checks every field and reports every
 /// problem.
 #[derive(Debug, Clone, Default)]
+#[must_use]
 pub struct CorrectionBuilder {
     money: MoneyFields,
 }

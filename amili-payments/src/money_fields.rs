@@ -48,7 +48,7 @@ impl MoneyFields {
 }
 
 /// The setters of the [`MoneyFields`] a builder keeps in its `money` field, each with the
-/// builder's own doc line.
+/// builder's own doc line. The builder type is `#[must_use]`, and so are they.
 macro_rules! money_setters {
     (
         invoice_id: $invoice_id:literal,
@@ -59,7 +59,6 @@ macro_rules! money_setters {
     ) => {
         #[doc = $invoice_id]
         #[inline]
-        #[must_use]
         pub fn invoice_id(mut self, invoice_id: Uuid) -> Self {
             self.money.invoice_id = Some(invoice_id);
             self
@@ -67,7 +66,6 @@ macro_rules! money_setters {
 
         #[doc = $amount]
         #[inline]
-        #[must_use]
         pub fn amount(mut self, amount: Decimal) -> Self {
             self.money.amount = Some(amount);
             self
@@ -75,7 +73,6 @@ macro_rules! money_setters {
 
         #[doc = $currency]
         #[inline]
-        #[must_use]
         pub fn currency<C>(mut self, currency: C) -> Self
         where
             C: TryInto<Currency>,
@@ -87,7 +84,6 @@ macro_rules! money_setters {
 
         #[doc = $date]
         #[inline]
-        #[must_use]
         pub fn date(mut self, date: DateTime<Utc>) -> Self {
             self.money.date = Some(date);
             self
@@ -95,7 +91,6 @@ macro_rules! money_setters {
 
         #[doc = $description]
         #[inline]
-        #[must_use]
         pub fn description(mut self, description: impl Into<String>) -> Self {
             self.money.description = Some(description.into());
             self
