@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::PaymentType;
 use crate::client::Client;
 use crate::currency::Currency;
 use crate::error::Error;
@@ -21,6 +20,7 @@ use crate::raw_fields::{self, AmountInput};
 use crate::submittable::sealed::Kind;
 use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
+use amili_api::PaymentType;
 
 /// One payment a creditor received for an invoice handed to Amili, **valid by construction**.
 ///
