@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Mutex;
 
 use amili_payments::IdempotencyKey;
-use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use amili_payments::ledger::{
+    Claim, Fingerprint, Held, Ledger, LedgerError, LedgerItem, Settled, decide,
+};
 use futures::future::BoxFuture;
 use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
@@ -186,32 +188,29 @@ impl PostgresLedger {
                 claims.push(Claim::Busy);
                 continue;
             };
-            claims.push(match batch {
-                Some(batch_id) if fingerprint.as_slice() == item.fingerprint.as_slice() => {
-                    Claim::AlreadyAccepted {
+            let earlier_key: IdempotencyKey;
+            let held =
+                match batch {
+                    Some(batch_id) => Held::Accepted {
+                        fingerprint,
                         batch_id: *batch_id,
-                    }
-                }
-                Some(batch_id) => Claim::Conflict {
-                    batch_id: *batch_id,
-                },
-                None => {
-                    let busy = if *owner == self.owner {
-                        lock(&self.in_flight).contains(earlier)
-                    } else {
-                        self.alive(*owner).await?
-                    };
-                    if busy {
-                        Claim::Busy
-                    } else {
-                        Claim::Pending {
-                            key: earlier.parse().map_err(
-                                |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
-                            )?,
+                    },
+                    None => {
+                        earlier_key = earlier.parse().map_err(
+                            |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
+                        )?;
+                        let sending = if *owner == self.owner {
+                            lock(&self.in_flight).contains(earlier)
+                        } else {
+                            self.alive(*owner).await?
+                        };
+                        Held::Pending {
+                            key: &earlier_key,
+                            sending,
                         }
                     }
-                }
-            });
+                };
+            claims.push(decide(held, item.fingerprint));
         }
         Ok(claims)
     }

@@ -8,7 +8,9 @@ use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 
 use amili_payments::IdempotencyKey;
-use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use amili_payments::ledger::{
+    Claim, Fingerprint, Held, Ledger, LedgerError, LedgerItem, Settled, decide,
+};
 use futures::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
@@ -254,34 +256,33 @@ impl Session {
                     })
                     .optional()
                     .map_err(|e| self.error("read", &e))?;
-                let claim = match known {
+                let earlier_key: IdempotencyKey;
+                let held = match &known {
                     // Gone between the insert and the read: cannot be; say busy, not claimed.
-                    None => Claim::Busy,
-                    Some((stored, _, _, Some(batch))) => {
-                        let batch_id = batch.parse().map_err(|e| self.error("read", &e))?;
-                        if stored == fingerprint.as_slice() {
-                            Claim::AlreadyAccepted { batch_id }
-                        } else {
-                            Claim::Conflict { batch_id }
-                        }
+                    None => {
+                        claims.push(Claim::Busy);
+                        continue;
                     }
+                    Some((stored, _, _, Some(batch))) => Held::Accepted {
+                        fingerprint: stored,
+                        batch_id: batch.parse().map_err(|e| self.error("read", &e))?,
+                    },
                     Some((_, earlier, owner, None)) => {
-                        let busy = if owner == self.owner {
-                            in_flight.contains(&earlier)
+                        earlier_key = earlier.parse().map_err(
+                            |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
+                        )?;
+                        let sending = if *owner == self.owner {
+                            in_flight.contains(earlier)
                         } else {
-                            self.owner_alive(&owner)
+                            self.owner_alive(owner)
                         };
-                        if busy {
-                            Claim::Busy
-                        } else {
-                            let key = earlier.parse().map_err(
-                                |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
-                            )?;
-                            Claim::Pending { key }
+                        Held::Pending {
+                            key: &earlier_key,
+                            sending,
                         }
                     }
                 };
-                claims.push(claim);
+                claims.push(decide(held, fingerprint));
             }
         }
         if claimed_any {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use amili_ledger::PostgresLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled};
+use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled, conformance};
 
 fn url() -> String {
     std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
@@ -133,6 +133,17 @@ async fn a_dead_owners_request_is_pending_adopted_once_or_released()
         ledger.claim(&again, &items(&ids, &fp)).await?,
         [Claim::Claimed]
     );
+    Ok(())
+}
+
+/// The claim decision's table of cases (the one every store is held to), each run a new
+/// connection to one scope.
+#[tokio::test]
+async fn claims_follow_the_table_every_store_follows() -> Result<(), String> {
+    let (url, scope) = (url(), scope());
+    let open = || PostgresLedger::connect(&url, scope.clone());
+    let ran = conformance::check_claims(open, true).await?;
+    assert_eq!(ran, conformance::CASES.len());
     Ok(())
 }
 
