@@ -94,11 +94,13 @@ async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
 /// The claim decision's table of cases (the one every store is held to), each run a new open
 /// of the same file.
 #[tokio::test]
-async fn claims_follow_the_table_every_store_follows() -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+async fn claims_follow_the_table_every_store_follows() -> Result<(), std::io::Error> {
+    let dir = tempfile::tempdir()?;
     let path = dir.path().join("ledger.db");
     let open = || std::future::ready(SqliteLedger::open(&path, SCOPE));
-    let ran = conformance::check_claims(open, true).await?;
+    let ran = conformance::check_claims(open, true)
+        .await
+        .unwrap_or_else(|failures| panic!("{failures}"));
     assert_eq!(ran, conformance::CASES.len());
     Ok(())
 }
