@@ -1,7 +1,8 @@
 //! The claim decision: what a store answers for one item, from what it holds for the item's
-//! id. Written once, here; the memory, SQLite and PostgreSQL stores read their row and ask
-//! [`decide`] (the SQL stores claim a new id with an atomic insert first, the same rule's
-//! first line in SQL), and one table of cases (`conformance.rs`) holds each store to it.
+//! id. The memory, SQLite and PostgreSQL stores read their row and ask [`decide`]; the SQL
+//! stores claim a new id by an atomic insert first (the rule's first line, in SQL, so that
+//! two runs cannot both claim it). One table of cases (`conformance.rs`) holds every store
+//! to the rule.
 
 use uuid::Uuid;
 
@@ -36,13 +37,13 @@ pub enum Held<'a> {
 /// The answer to a claim of an item with content `fingerprint`, given what the store holds
 /// for its id:
 ///
-/// | held                            | answer                                     |
-/// |---------------------------------|--------------------------------------------|
-/// | nothing                         | [`Claim::Claimed`]: record it pending, send |
-/// | accepted, same content          | [`Claim::AlreadyAccepted`]                 |
-/// | accepted, other content         | [`Claim::Conflict`]                        |
-/// | pending, being sent             | [`Claim::Busy`]                            |
-/// | pending, nobody sending it      | [`Claim::Pending`]: adopt or settle it     |
+/// | held                       | answer                                                |
+/// |----------------------------|-------------------------------------------------------|
+/// | nothing                    | [`Claim::Claimed`]: recorded pending, sent            |
+/// | accepted, same content     | [`Claim::AlreadyAccepted`]: not sent                  |
+/// | accepted, other content    | [`Claim::Conflict`]: not sent                         |
+/// | pending, being sent        | [`Claim::Busy`]: not sent                             |
+/// | pending, nobody sending it | [`Claim::Pending`]: its request is adopted or settled |
 ///
 /// A store that answers [`Claim::Claimed`] must have recorded the item as pending under the
 /// claiming key, atomically with reading what it held.
