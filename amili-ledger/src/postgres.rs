@@ -105,10 +105,12 @@ impl PostgresLedger {
         self.error(what, &explain(e))
     }
 
-    /// Whether the owner of a pending payment is alive (holds its advisory lock).
-    async fn alive(&self, owner: Uuid) -> Result<bool, LedgerError> {
+    /// Whether the request under `key`, pending under `owner`, is being sent now: this
+    /// ledger's while it is in flight, another's while its owner is alive (holds its advisory
+    /// lock).
+    async fn sending(&self, owner: Uuid, key: &str) -> Result<bool, LedgerError> {
         if owner == self.owner {
-            return Ok(true);
+            return Ok(lock(&self.in_flight).contains(key));
         }
         let (high, low) = lock_ids(owner);
         let row = self
@@ -199,14 +201,9 @@ impl PostgresLedger {
                         earlier_key = earlier.parse().map_err(
                             |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
                         )?;
-                        let sending = if *owner == self.owner {
-                            lock(&self.in_flight).contains(earlier)
-                        } else {
-                            self.alive(*owner).await?
-                        };
                         Held::Pending {
                             key: &earlier_key,
-                            sending,
+                            sending: self.sending(*owner, earlier).await?,
                         }
                     }
                 };
@@ -280,12 +277,7 @@ impl PostgresLedger {
             return Ok(false);
         }
         for owner in &owners {
-            let busy = if *owner == self.owner {
-                lock(&self.in_flight).contains(key.as_str())
-            } else {
-                self.alive(*owner).await?
-            };
-            if busy {
+            if self.sending(*owner, key.as_str()).await? {
                 return Ok(false);
             }
         }

@@ -174,10 +174,11 @@ impl Session {
         LedgerError::new(format!("cannot {what} {}: {e}", self.path.display()))
     }
 
-    /// Whether another process that opened this ledger is still running.
-    fn owner_alive(&self, owner: &str) -> bool {
+    /// Whether the request under `key`, pending under `owner`, is being sent now: this
+    /// ledger's while it is in flight, another process's while that process runs.
+    fn sending(&self, in_flight: &InFlight<'_>, owner: &str, key: &str) -> bool {
         if owner == self.owner {
-            return true;
+            return in_flight.contains(key);
         }
         let Ok(file) = File::options()
             .write(true)
@@ -271,14 +272,9 @@ impl Session {
                         earlier_key = earlier.parse().map_err(
                             |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
                         )?;
-                        let sending = if *owner == self.owner {
-                            in_flight.contains(earlier)
-                        } else {
-                            self.owner_alive(owner)
-                        };
                         Held::Pending {
                             key: &earlier_key,
-                            sending,
+                            sending: self.sending(in_flight, owner, earlier),
                         }
                     }
                 };
@@ -378,13 +374,9 @@ impl Session {
             rows.collect::<Result<_, _>>()
                 .map_err(|e| self.error("read", &e))?
         };
-        let taken = owners.iter().any(|owner| {
-            if *owner == self.owner {
-                in_flight.contains(key.as_str())
-            } else {
-                self.owner_alive(owner)
-            }
-        });
+        let taken = owners
+            .iter()
+            .any(|owner| self.sending(in_flight, owner, key.as_str()));
         if taken || owners.is_empty() {
             return Ok(false);
         }
