@@ -248,3 +248,77 @@ fn submit_wait_over_webhooks_ends_like_polling_with_fewer_batch_reads() {
         "webhooks: {woken_gets} batch reads, polling: {polled_gets}"
     );
 }
+
+/// A signed delivery of a `BATCH_COMPLETED` made now, as raw HTTP/1.1 closing the connection.
+fn signed_delivery(key: &str) -> Vec<u8> {
+    let event = format!(
+        r#"{{"id":"{}","type":"BATCH_COMPLETED","source":"COLLECTION","timeStamp":"{}","data":{{"batchId":"db6a7ff4-3a20-4042-b271-a9485ded6333","status":"SUCCESS"}}}}"#,
+        Uuid::new_v4(),
+        Utc::now().to_rfc3339()
+    );
+    let signature = amili_webhooks::HmacSha256Verifier::new(SECRET).sign(event.as_bytes());
+    format!(
+        "POST / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nIdempotencyKey: {key}\r\n\
+         X-Webhook-Signature: {signature}\r\nContent-Length: {}\r\n\r\n{event}",
+        event.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn listen_answers_a_delivery_while_idle_connections_hold_every_descriptor() {
+    use std::io::{Read as _, Write as _};
+    // About 20 descriptors for connections (the runtime holds about 11): the idle
+    // connections below take them all, and more wait in the listen queue.
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 32 && exec "$0" "$@""#)
+        .arg(assert_cmd::cargo::cargo_bin!("amili"))
+        .args(["webhooks", "listen", "--port", "0"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AMILI_WEBHOOK_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("amili starts");
+    let mut child = Listening(child);
+    let stderr = child.0.stderr.take().expect("stderr");
+    let mut stderr = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = stderr.next().expect("a listening line").expect("stderr");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split('/').next().unwrap_or_default().to_owned();
+        }
+    };
+    std::thread::spawn(move || stderr.for_each(drop));
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (lines, printed) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+
+    let idle: Vec<std::net::TcpStream> = (0..30)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connects"))
+        .collect();
+    let mut genuine = std::net::TcpStream::connect(&addr).expect("connects");
+    genuine
+        .set_read_timeout(Some(Duration::from_secs(90)))
+        .expect("a read timeout");
+    genuine
+        .write_all(&signed_delivery("genuine"))
+        .expect("sent");
+    // Answered once the idle connections were closed (after the 10 s header read timeout);
+    // a server that keeps them open never gets a descriptor for it.
+    let mut answer = String::new();
+    let read = genuine.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{read:?}: {answer:?} (with {} idle connections)",
+        idle.len()
+    );
+    let line = printed.recv_timeout(WAIT).expect("the event printed");
+    assert!(line.contains("BATCH_COMPLETED"), "{line}");
+}
