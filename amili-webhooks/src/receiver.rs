@@ -81,6 +81,7 @@ struct Inner {
     body_read_timeout: Duration,
     replay_window: Duration,
     wakeups: Option<BatchWakeups>,
+    refusal_log_interval: Duration,
     refused: RefusalLog,
     repeated: RefusalLog,
 }
@@ -299,6 +300,7 @@ impl ReceiverBuilder {
                 body_read_timeout: self.body_read_timeout,
                 replay_window: self.replay_window,
                 wakeups: self.wakeups,
+                refusal_log_interval: self.refusal_log_interval,
                 refused: RefusalLog::new(self.refusal_log_interval),
                 repeated: RefusalLog::new(self.refusal_log_interval),
             }),
@@ -406,6 +408,11 @@ impl Receiver {
         .await;
         span.record("status", response.status().as_u16());
         response
+    }
+
+    /// How often refusals from one source are logged (`serve` logs cut-off connections so).
+    pub(crate) fn refusal_log_interval(&self) -> Duration {
+        self.inner.refusal_log_interval
     }
 
     /// A refusal, logged once per source and interval.

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::http::Request;
@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::receiver::Receiver;
+use crate::refusals::RefusalLog;
 
 /// How long a connection may take to send a request's headers by default, counted from when
 /// the server waits for them: also how long a kept-alive connection may sit idle.
@@ -126,6 +127,8 @@ impl Receiver {
             .header_read_timeout(limits.header_read_timeout)
             .max_buf_size(limits.max_header_bytes.max(MIN_HEADER_BYTES));
         let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        // Connections cut off (a head too large or too slow) are logged like refusals.
+        let cut_off = Arc::new(RefusalLog::new(self.refusal_log_interval()));
         let graceful = GracefulShutdown::new();
         let mut shutdown = pin!(shutdown);
         loop {
@@ -158,9 +161,12 @@ impl Receiver {
                 async move { Ok::<_, Infallible>(receiver.receive(request).await) }
             });
             let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            let cut_off = Arc::clone(&cut_off);
             tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(error = %e, %peer, "connection ended");
+                if let Err(e) = connection.await
+                    && let Some(unlogged) = cut_off.admit(Some(peer.ip()), Instant::now())
+                {
+                    tracing::debug!(error = %e, %peer, unlogged, "connection cut off");
                 }
                 drop(permit);
             });
