@@ -39,13 +39,12 @@ fn payment(i: usize) -> Payment {
         .expect("a valid payment")
 }
 
-#[test]
-fn listen_prints_each_verified_event_once() {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"))
-        .env_clear()
+/// Starts `command` (an `amili webhooks listen` with the secret): the running child, the URL
+/// it listens on, and the lines it prints on stdout.
+fn listen(mut command: std::process::Command) -> (Listening, String, mpsc::Receiver<String>) {
+    let child = command
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AMILI_WEBHOOK_SECRET", SECRET)
-        .args(["webhooks", "listen", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -75,6 +74,16 @@ fn listen_prints_each_verified_event_once() {
             }
         }
     });
+    (child, url, printed)
+}
+
+#[test]
+fn listen_prints_each_verified_event_once() {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"));
+    command
+        .env_clear()
+        .args(["webhooks", "listen", "--port", "0"]);
+    let (child, url, printed) = listen(command);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -270,35 +279,18 @@ fn listen_answers_a_delivery_while_idle_connections_hold_every_descriptor() {
     use std::io::{Read as _, Write as _};
     // About 20 descriptors for connections (the runtime holds about 11): the idle
     // connections below take them all, and more wait in the listen queue.
-    let child = std::process::Command::new("sh")
+    let mut command = std::process::Command::new("sh");
+    command
+        .env_clear()
         .arg("-c")
         .arg(r#"ulimit -n 32 && exec "$0" "$@""#)
         .arg(assert_cmd::cargo::cargo_bin!("amili"))
-        .args(["webhooks", "listen", "--port", "0"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AMILI_WEBHOOK_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("amili starts");
-    let mut child = Listening(child);
-    let stderr = child.0.stderr.take().expect("stderr");
-    let mut stderr = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = stderr.next().expect("a listening line").expect("stderr");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest.split('/').next().unwrap_or_default().to_owned();
-        }
-    };
-    std::thread::spawn(move || stderr.for_each(drop));
-    let stdout = child.0.stdout.take().expect("stdout");
-    let (lines, printed) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+        .args(["webhooks", "listen", "--port", "0"]);
+    let (_child, url, printed) = listen(command);
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
 
     let idle: Vec<std::net::TcpStream> = (0..30)
         .map(|_| std::net::TcpStream::connect(&addr).expect("connects"))

@@ -21,7 +21,7 @@ pub const REQUEST_ID_HEADER: &str = "x-amili-request-id";
 
 /// How many signatures one header may list (e.g. during a secret rotation) before the rest are
 /// ignored.
-pub(crate) const MAX_CANDIDATES: usize = 8;
+const MAX_CANDIDATES: usize = 8;
 
 /// The longest delivery id a verifier hands the receiver ([`Verifier::delivery_id`]): longer
 /// ones are refused, so that a dedupe store never holds a key an attacker made large.
@@ -193,27 +193,34 @@ impl Verifier for HmacSha256Verifier {
             return Err(VerifyError::Mismatch);
         };
         mac.update(body);
-        let mut well_formed = false;
         let candidates = values
             .filter_map(|value| value.to_str().ok())
             .flat_map(|text| text.split(|c: char| c == ',' || c.is_ascii_whitespace()))
             .filter(|candidate| !candidate.is_empty())
-            .take(MAX_CANDIDATES);
-        for candidate in candidates {
-            let Some(signature) = decode_signature(candidate) else {
-                continue;
-            };
-            well_formed = true;
-            if mac.clone().verify_slice(&signature).is_ok() {
-                return Ok(());
-            }
-        }
-        Err(if well_formed {
-            VerifyError::Mismatch
-        } else {
-            VerifyError::Malformed
-        })
+            .map(decode_signature);
+        match_any(&mac, candidates)
     }
+}
+
+/// `Ok` when one of the first [`MAX_CANDIDATES`] decoded signatures (`None`: not well
+/// formed) is `mac`'s, compared in constant time; else `Mismatch` when one was well formed,
+/// `Malformed` when none was.
+pub(crate) fn match_any(
+    mac: &Hmac<Sha256>,
+    candidates: impl Iterator<Item = Option<Vec<u8>>>,
+) -> Result<(), VerifyError> {
+    let mut well_formed = false;
+    for signature in candidates.take(MAX_CANDIDATES).flatten() {
+        well_formed = true;
+        if mac.clone().verify_slice(&signature).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(if well_formed {
+        VerifyError::Mismatch
+    } else {
+        VerifyError::Malformed
+    })
 }
 
 /// The verifier that accepts every request; made only by [`insecure_no_verification`].

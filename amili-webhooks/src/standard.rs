@@ -12,7 +12,7 @@ use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretSlice};
 use sha2::Sha256;
 
-use crate::signature::{MAX_CANDIDATES, MAX_DELIVERY_ID_BYTES, Verifier, VerifyError};
+use crate::signature::{MAX_DELIVERY_ID_BYTES, Verifier, VerifyError, match_any};
 
 /// The header naming the message (the same on every retry of it).
 pub const WEBHOOK_ID_HEADER: &str = "webhook-id";
@@ -137,29 +137,15 @@ impl StandardWebhooksVerifier {
             return Err(VerifyError::Stale);
         }
         let mac = self.mac(id, timestamp, body).ok_or(VerifyError::Mismatch)?;
-        let mut well_formed = false;
         let candidates = values
             .filter_map(|value| value.to_str().ok())
             .flat_map(str::split_ascii_whitespace)
-            .take(MAX_CANDIDATES);
-        for candidate in candidates {
-            // Other versions (`v1a,…` asymmetric signatures) are not this verifier's.
-            let Some(encoded) = candidate.strip_prefix("v1,") else {
-                continue;
-            };
-            let Some(signature) = STANDARD.decode(encoded).ok().filter(|s| s.len() == 32) else {
-                continue;
-            };
-            well_formed = true;
-            if mac.clone().verify_slice(&signature).is_ok() {
-                return Ok(());
-            }
-        }
-        Err(if well_formed {
-            VerifyError::Mismatch
-        } else {
-            VerifyError::Malformed
-        })
+            .map(|candidate| {
+                // Other versions (`v1a,…` asymmetric signatures) are not this verifier's.
+                let encoded = candidate.strip_prefix("v1,")?;
+                STANDARD.decode(encoded).ok().filter(|s| s.len() == 32)
+            });
+        match_any(&mac, candidates)
     }
 }
 

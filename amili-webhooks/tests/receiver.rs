@@ -9,9 +9,12 @@ use std::time::Duration;
 mod loopback;
 
 use amili_webhooks::{
-    Delivery, Event, HmacSha256Verifier, MAX_IDEMPOTENCY_KEY_BYTES, MemoryDedupeStore, Utc,
+    Delivery, Event, HmacSha256Verifier, MAX_IDEMPOTENCY_KEY_BYTES, MemoryDedupeStore,
+    StandardWebhooksVerifier, Utc,
 };
-use loopback::{SECRET, Served, TestResult, body, body_at, builder, count, recording};
+use loopback::{
+    SECRET, Served, TestResult, body, body_at, builder, count, recording, recording_by,
+};
 use tokio::sync::Notify;
 
 #[tokio::test]
@@ -66,20 +69,7 @@ async fn a_captured_delivery_replayed_under_fresh_keys_is_a_repeat() -> TestResu
 
 #[tokio::test]
 async fn events_outside_the_replay_window_are_refused() -> TestResult {
-    let (receiver, seen) = {
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = Arc::clone(&seen);
-        let receiver = builder().replay_window(Duration::from_secs(3600)).handler(
-            move |delivery: Delivery| {
-                let log = Arc::clone(&log);
-                async move {
-                    log.lock().map_err(|e| e.to_string())?.push(delivery);
-                    Ok::<_, String>(())
-                }
-            },
-        );
-        (receiver, seen)
-    };
+    let (receiver, seen) = recording_by(builder().replay_window(Duration::from_secs(3600)));
     let served = Served::start(receiver).await?;
     let now = Utc::now();
     let old = body_at("BATCH_COMPLETED", 1, now - chrono::Duration::hours(2));
@@ -312,5 +302,50 @@ async fn other_methods_and_oversized_bodies_are_refused() -> TestResult {
             .0,
         413
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn standard_webhooks_repeats_are_recognised_by_the_signed_message_id() -> TestResult {
+    let verifier = StandardWebhooksVerifier::from_bytes(*b"standard-secret");
+    let sender = StandardWebhooksVerifier::from_bytes(*b"standard-secret");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let receiver = amili_webhooks::Receiver::builder(verifier).handler(move |_d: Delivery| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, String>(()) }
+    });
+    let served = Served::start(receiver).await?;
+    let now = u64::try_from(Utc::now().timestamp())?;
+    let post = |id: &'static str, at: u64, event: String| {
+        let signature = sender.sign(id, at, event.as_bytes());
+        served
+            .http
+            .post(&served.url)
+            .header("webhook-id", id)
+            .header("webhook-timestamp", at.to_string())
+            .header("webhook-signature", signature)
+            .body(event)
+            .send()
+    };
+    assert_eq!(
+        post("msg_1", now, body("BATCH_COMPLETED", 1))
+            .await?
+            .status(),
+        200
+    );
+    // Another body (another event id even) under the same signed message id: a repeat.
+    let again = post("msg_1", now, body("BATCH_COMPLETED", 2)).await?;
+    assert_eq!(again.text().await?, r#"{"status":"duplicate"}"#);
+    // Signed long ago: refused before the store is asked.
+    let stale = post("msg_2", now - 3600, body("BATCH_COMPLETED", 3)).await?;
+    assert_eq!(stale.status().as_u16(), 401);
+    assert_eq!(
+        post("msg_3", now, body("BATCH_COMPLETED", 3))
+            .await?
+            .status(),
+        200
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
     Ok(())
 }

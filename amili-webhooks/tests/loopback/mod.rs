@@ -100,9 +100,14 @@ pub fn builder() -> ReceiverBuilder {
 
 /// A receiver whose handler records every delivery it is given.
 pub fn recording() -> (Receiver, Arc<Mutex<Vec<Delivery>>>) {
+    recording_by(builder())
+}
+
+/// [`recording`], configured by `builder`.
+pub fn recording_by(builder: ReceiverBuilder) -> (Receiver, Arc<Mutex<Vec<Delivery>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let receiver = builder().handler(move |delivery: Delivery| {
+    let receiver = builder.handler(move |delivery: Delivery| {
         let log = Arc::clone(&log);
         async move {
             log.lock().map_err(|e| e.to_string())?.push(delivery);
