@@ -257,7 +257,10 @@ impl ReceiverBuilder {
     }
 
     /// How often a refused or repeated delivery from one source is logged (default once a
-    /// minute, with the number not logged since).
+    /// minute, with the number not logged since). The source is the peer address in axum's
+    /// `ConnectInfo<SocketAddr>`: [`serve`](Receiver::serve) sets it; in your own axum server
+    /// use `into_make_service_with_connect_info::<SocketAddr>()`, else every request shares
+    /// one source.
     pub fn log_refusals_every(mut self, interval: Duration) -> Self {
         self.refusal_log_interval = interval;
         self
