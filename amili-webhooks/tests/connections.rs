@@ -156,3 +156,25 @@ async fn idle_connections_do_not_keep_a_delivery_from_being_answered() -> TestRe
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_head_limit_does_not_limit_bodies() -> TestResult {
+    let server = serve(accepting(), ServeLimits::default()).await?;
+    // 600 KiB of undocumented data: past the 16 KiB head limit, within the 1 MiB body limit.
+    let padding = "p".repeat(600 * 1024);
+    let event = body("BATCH_COMPLETED", 1).replace(
+        r#""status":"SUCCESS""#,
+        &format!(r#""status":"SUCCESS","note":"{padding}""#),
+    );
+    let signature = HmacSha256Verifier::new(SECRET).sign(event.as_bytes());
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nX-Webhook-Signature: {signature}\r\n\
+         Content-Length: {}\r\n\r\n{event}",
+        event.len()
+    );
+    let mut stream = TcpStream::connect(server.addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let answered = until_closed(&mut stream).await?;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    Ok(())
+}
