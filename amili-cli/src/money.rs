@@ -100,29 +100,65 @@ impl Serialize for Sums {
 }
 
 /// Sums per category (an outcome's camelCase name, as in the counts: `succeeded`, `notSent`;
-/// or `valid`/`invalid` for a file that was only validated), then per currency.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SumsBy(BTreeMap<&'static str, Sums>);
+/// or `valid`/`invalid` for a file that was only validated), then per currency; in the
+/// order of [`CATEGORIES`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SumsBy(Vec<(&'static str, Sums)>);
+
+/// The order the categories are written in: what went well first.
+const CATEGORIES: [&str; 10] = [
+    "valid",
+    "succeeded",
+    "accepted",
+    "alreadyAccepted",
+    "failed",
+    "rejected",
+    "unknown",
+    "notSent",
+    "conflict",
+    "invalid",
+];
+
+fn rank(category: &str) -> usize {
+    CATEGORIES
+        .iter()
+        .position(|c| *c == category)
+        .unwrap_or(CATEGORIES.len())
+}
 
 impl SumsBy {
     pub fn add(&mut self, category: &'static str, money: &Money) {
-        self.0.entry(category).or_default().add(money);
+        let at = match self.0.iter().position(|(c, _)| *c == category) {
+            Some(at) => at,
+            None => {
+                let at = self.0.partition_point(|(c, _)| rank(c) <= rank(category));
+                self.0.insert(at, (category, Sums::default()));
+                at
+            }
+        };
+        self.0[at].1.add(money);
     }
 
     /// Moves `money` out of a category's sums.
     pub fn remove(&mut self, category: &'static str, money: &Money) {
-        if let Some(sums) = self.0.get_mut(category) {
+        if let Some((_, sums)) = self.0.iter_mut().find(|(c, _)| *c == category) {
             sums.remove(money);
         }
     }
 
     pub fn get(&self, category: &str) -> Option<&Sums> {
-        self.0.get(category)
+        self.0.iter().find(|(c, _)| *c == category).map(|(_, s)| s)
     }
 
-    /// `(category, sums)`, in category order.
+    /// `(category, sums)`, in the order of [`CATEGORIES`].
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Sums)> {
         self.0.iter().map(|(c, s)| (*c, s))
+    }
+}
+
+impl Serialize for SumsBy {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
     }
 }
 
@@ -156,5 +192,23 @@ mod tests {
         sums.remove(&money("0.2", "NOK"));
         assert_eq!(sums.to_string(), "0.10 NOK, 10.00 SEK");
         assert_eq!(Sums::default().to_string(), "nothing");
+    }
+
+    #[test]
+    fn categories_are_written_in_a_fixed_order() {
+        let mut by = SumsBy::default();
+        for category in ["invalid", "failed", "succeeded", "notSent", "failed"] {
+            by.add(category, &money("1", "NOK"));
+        }
+        let order: Vec<&str> = by.iter().map(|(c, _)| c).collect();
+        assert_eq!(order, ["succeeded", "failed", "notSent", "invalid"]);
+        assert_eq!(
+            by.get("failed").map(ToString::to_string).as_deref(),
+            Some("2.00 NOK")
+        );
+        assert_eq!(
+            serde_json::to_string(&by).unwrap(),
+            r#"{"succeeded":{"NOK":"1.00"},"failed":{"NOK":"2.00"},"notSent":{"NOK":"1.00"},"invalid":{"NOK":"1.00"}}"#
+        );
     }
 }
