@@ -10,8 +10,8 @@ use amili_payments::{Decimal, Uuid};
 use common::{Env, HEADER, assert_exit, csv_rows, invoice, stderr, stdout};
 use serde_json::{Value, json};
 
-/// Checks `instance` against `schemas/{name}` (whose `$ref`s name `defs.json`).
-fn assert_schema(name: &str, instance: &Value) {
+/// Hands `check` the validator of `schemas/{name}` (whose `$ref`s name `defs.json`).
+fn with_schema(name: &str, check: impl FnOnce(&jsonschema::Validator)) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
     let read = |file: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap()
@@ -27,11 +27,18 @@ fn assert_schema(name: &str, instance: &Value) {
         .with_registry(&registry)
         .build(&read(name))
         .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{name}: {errors:#?}\n{instance:#}");
+    check(&validator);
+}
+
+/// Checks `instance` against `schemas/{name}`.
+fn assert_schema(name: &str, instance: &Value) {
+    with_schema(name, |validator| {
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}\n{instance:#}");
+    });
 }
 
 /// Every key of `value` is camelCase (`notSent`, `exitCode`); the only other keys allowed are
@@ -292,6 +299,31 @@ fn a_dry_run_shows_the_sum_it_would_send() {
 }
 
 #[test]
+fn a_run_that_ends_in_an_error_still_prints_its_json() {
+    let env = Env::new();
+    let file = mixed_file(&env);
+    let out = env
+        .amili()
+        .args(["payments", "submit"])
+        .arg(&file)
+        .arg("--json")
+        .env("AMILI_CLIENT_SECRET", "wrong")
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_schema("submit.json", &summary);
+    assert_eq!(summary["exitCode"], 2);
+    assert!(
+        summary["exitReason"]
+            .as_str()
+            .unwrap()
+            .contains("cannot get an access token"),
+        "{summary:#}"
+    );
+}
+
+#[test]
 fn validate_json_lists_every_problem_and_the_sums() {
     let env = Env::new();
     let file = mixed_file(&env);
@@ -392,26 +424,14 @@ fn a_schema_refuses_what_the_commands_must_not_write() {
                    "notSent": 0, "alreadyAccepted": 0, "conflict": 0, "invalid": 0},
     });
     assert_schema("submit.json", &summary);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
-    let defs: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("defs.json")).unwrap()).unwrap();
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("submit.json")).unwrap()).unwrap();
-    let registry = jsonschema::Registry::new()
-        .add(defs["$id"].as_str().unwrap(), defs.clone())
-        .unwrap()
-        .prepare()
-        .unwrap();
-    let validator = jsonschema::options()
-        .with_registry(&registry)
-        .build(&schema)
-        .unwrap();
-    summary["exit_code"] = json!(0);
-    assert!(!validator.is_valid(&summary));
-    summary.as_object_mut().unwrap().remove("exit_code");
-    summary["sums"]["valid"]["NOK"] = json!(1.0);
-    assert!(!validator.is_valid(&summary));
-    summary["sums"]["valid"]["NOK"] = json!("1.00");
-    summary.as_object_mut().unwrap().remove("problems");
-    assert!(!validator.is_valid(&summary));
+    with_schema("submit.json", |validator| {
+        summary["exit_code"] = json!(0);
+        assert!(!validator.is_valid(&summary));
+        summary.as_object_mut().unwrap().remove("exit_code");
+        summary["sums"]["valid"]["NOK"] = json!(1.0);
+        assert!(!validator.is_valid(&summary));
+        summary["sums"]["valid"]["NOK"] = json!("1.00");
+        summary.as_object_mut().unwrap().remove("problems");
+        assert!(!validator.is_valid(&summary));
+    });
 }

@@ -56,7 +56,8 @@ pub struct SubmitArgs {
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
 
-    /// Print the final summary as one JSON object on stdout (the table then goes to stderr).
+    /// Print the final summary as one JSON object on stdout (the table then goes to stderr):
+    /// counts and sums per outcome, the rows' problems; also when the run ends in an error.
     #[arg(long)]
     pub json: bool,
 
@@ -64,9 +65,9 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
 
-    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batch
-    /// id, idempotency key, outcome, Amili's reason). Format from the extension: .csv, .jsonl,
-    /// otherwise JSON.
+    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batchId,
+    /// idempotencyKey, amount, currency, outcome, reasonCode, reasonMessage), also when
+    /// validation stops the run. Format from the extension: .csv, .jsonl, otherwise JSON.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -116,11 +117,27 @@ impl Sink for Output {
 }
 
 pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
+    let mut summary = Summary::new(&args.input.file.display().to_string(), args);
+    match submit::<K>(args, &mut summary).await {
+        Ok((exit, reason)) => Ok(summary.finish(exit, reason)),
+        // With --json, a run that ends in an error still prints its object (with what was
+        // learnt by then), the error as its reason.
+        Err(e) => {
+            summary.finish(crate::exit::for_error(&e), format!("{e:#}"));
+            Err(e)
+        }
+    }
+}
+
+/// The run; fills in `summary` as it learns, and hands back the exit and why.
+async fn submit<K: FileKind>(
+    args: &SubmitArgs,
+    summary: &mut Summary,
+) -> anyhow::Result<(Exit, String)> {
     let started = Instant::now();
     let path = &args.input.file;
     let name = path.display().to_string();
     let progress = Progress::new();
-    let mut summary = Summary::new(&name, args);
 
     // Settings first — everything that can be checked without the file: a refused
     // credential or a wrong URL is said at once, not after a million rows were read.
@@ -205,7 +222,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         let table = report_unsent::<K>(args, spool, &v, &refusal)?;
         summary.counts = table.counts;
         summary.sums = table.sums;
-        return Ok(summary.finish(Exit::Usage, refusal));
+        return Ok((Exit::Usage, refusal));
     }
     if args.dry_run {
         conn.close().await;
@@ -217,7 +234,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         );
         eprintln!("{said}");
         summary.sums = v.sums;
-        return Ok(summary.finish(Exit::Success, said));
+        return Ok((Exit::Success, said));
     }
 
     if conn.sandbox.is_some() {
@@ -296,7 +313,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
             ),
         )
     };
-    Ok(summary.finish(exit, reason))
+    Ok((exit, reason))
 }
 
 /// The report file of `--report`, if asked for.
@@ -490,11 +507,11 @@ impl Summary {
     }
 
     /// Prints the object (with `--json`) and hands back the exit.
-    fn finish(mut self, exit: Exit, reason: String) -> Exit {
+    fn finish(&mut self, exit: Exit, reason: String) -> Exit {
         self.exit_code = exit.code();
         self.exit_reason = reason;
         if self.json {
-            match serde_json::to_string(&self) {
+            match serde_json::to_string(&*self) {
                 Ok(line) => println!("{line}"),
                 Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
             }
