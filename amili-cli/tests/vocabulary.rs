@@ -379,6 +379,16 @@ fn validate_json_lists_every_problem_and_the_sums() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_schema("validate.json", &v);
     assert_eq!(v["sums"], json!({"valid": {"NOK": "-75.50"}}));
+
+    // A file that cannot be read at all still gets its object.
+    let out = env.output(&["payments", "validate", "missing.csv", "--json"]);
+    assert_exit(&out, 2);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_schema("validate.json", &v);
+    assert!(
+        v["exitReason"].as_str().unwrap().contains("missing.csv"),
+        "{v:#}"
+    );
 }
 
 #[test]

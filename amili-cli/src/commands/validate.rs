@@ -26,7 +26,23 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let path = &args.input.file;
     let file = path.display().to_string();
     let progress = Progress::new();
-    let v = validate_file::<K>(path, &args.input, &progress, None, None).map_err(usage)?;
+    let v = match validate_file::<K>(path, &args.input, &progress, None, None).map_err(usage) {
+        Ok(v) => v,
+        // With --json, a file that cannot be read still gets its object, the error as reason.
+        Err(e) => {
+            progress.finish();
+            if args.json {
+                let summary = ValidateSummary::new(
+                    file,
+                    Validation::default(),
+                    Exit::Usage,
+                    format!("{e:#}"),
+                );
+                println!("{}", serde_json::to_string(&summary)?);
+            }
+            return Err(e);
+        }
+    };
     progress.finish();
     print_problems(&file, &v);
     if !v.references.is_empty() {
