@@ -23,6 +23,7 @@ use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
+use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
 use crate::spool::SpoolWriter;
@@ -30,8 +31,8 @@ use crate::spool::SpoolWriter;
 /// What Amili answered for each invoice reference of a file.
 pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
 
-/// One problem of one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem of one row (in `--json`: `{"line", "field", "message"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub line: u64,
     /// The API field the problem is about, if any.
@@ -69,7 +70,14 @@ pub struct Validation {
     /// The distinct invoice references of the file, when it was read without answers for
     /// them (those rows were checked with a stand-in invoice id).
     pub references: HashSet<InvoiceRef>,
+    /// The sums of the valid rows (what would be sent) and of the invalid rows whose amount
+    /// and currency can be read, per currency.
+    pub sums: SumsBy,
 }
+
+/// The sums' categories of a validated file.
+pub const VALID: &str = "valid";
+pub const INVALID: &str = "invalid";
 
 impl Validation {
     pub fn is_valid(&self) -> bool {
@@ -103,6 +111,8 @@ pub enum Checked<K> {
         /// The row's own id and its invoice as written, for the report.
         source_id: String,
         invoice_id: String,
+        /// Its amount and currency, when both can be read.
+        money: Option<Money>,
     },
 }
 
@@ -136,6 +146,7 @@ pub fn check_row<K: FileKind>(
                 problems: vec![problem(field, message)],
                 source_id: String::new(),
                 invoice_id: String::new(),
+                money: None,
             };
         }
     };
@@ -182,16 +193,19 @@ pub fn check_row<K: FileKind>(
         if !problems.is_empty() {
             // Reported as written: the reference, not the stand-in.
             let source_id = K::reported_id(&input);
+            let money = K::raw_money(&input, format);
             problems.extend(validation_problems::<K>(input, format, line));
             return Checked::Invalid {
                 problems,
                 source_id,
                 invoice_id: text,
+                money,
             };
         }
     }
     let source_id = K::reported_id(&input);
     let invoice_id = K::raw(&input, "invoiceId").unwrap_or_default();
+    let money = K::raw_money(&input, format);
     let raw: Vec<(&'static str, String)> = ["amount", "date"]
         .into_iter()
         .filter_map(|f| K::raw(&input, f).map(|text| (f, text)))
@@ -211,6 +225,7 @@ pub fn check_row<K: FileKind>(
                 .collect(),
             source_id,
             invoice_id,
+            money,
         },
     }
 }
@@ -276,6 +291,7 @@ pub fn validate_file<K: FileKind>(
         match check_row::<K>(row, &text, invoices, &mut v.references) {
             Checked::Valid(item) => {
                 v.valid += 1;
+                v.sums.add(VALID, &item.money());
                 hashes.push(item.id());
                 if let Some(spool) = spool.as_deref_mut() {
                     spool.item(line, &item)?;
@@ -285,10 +301,15 @@ pub fn validate_file<K: FileKind>(
                 problems,
                 source_id,
                 invoice_id,
+                money,
             } => {
                 v.invalid += 1;
+                if let Some(money) = &money {
+                    v.sums.add(INVALID, money);
+                }
                 if let Some(spool) = spool.as_deref_mut() {
-                    spool.invalid(line, &source_id, &invoice_id, &reason_of(&problems))?;
+                    let reason = reason_of(&problems);
+                    spool.invalid(line, &source_id, &invoice_id, &reason, money.as_ref())?;
                 }
                 for p in problems {
                     v.push(p, max_errors);
@@ -362,6 +383,9 @@ fn find_repeats<K: FileKind>(
         match first_line.get(id) {
             Some(first) => {
                 let (field, message) = K::repeat_problem(id, *first);
+                let money = item.money();
+                v.sums.remove(VALID, &money);
+                v.sums.add(INVALID, &money);
                 repeats.push((
                     line,
                     Problem {
