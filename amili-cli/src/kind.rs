@@ -10,6 +10,7 @@ use amili_payments::{
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
+use crate::money::Money;
 use crate::spool::{Fields, Record, SpoolItem};
 
 /// The columns that may name the invoice instead of `invoiceId`: resolved to an `invoiceId`
@@ -54,6 +55,29 @@ pub trait FileKind: Submittable + SpoolItem {
 
     /// The library's one validation path for the kind.
     fn validate(input: Self::Input, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
+
+    /// The item's amount and currency.
+    fn money(&self) -> Money;
+
+    /// An invalid row's amount and currency, when both can be read (for the sums of the
+    /// invalid rows).
+    fn raw_money(input: &Self::Input, format: &InputFormat) -> Option<Money>;
+}
+
+/// The amount and currency of a row, when both can be read; the amount as a correction's
+/// (signed), so that a payment's negative amount is still summed among the invalid.
+fn money_of(
+    amount: Option<&AmountInput>,
+    currency: Option<&str>,
+    format: &InputFormat,
+) -> Option<Money> {
+    let amount = match amount? {
+        AmountInput::Text(text) => format.signed_amount(text).ok()?,
+        AmountInput::Integer(n) => Decimal::try_from_i128_with_scale(*n, 0).ok()?,
+        AmountInput::Number(n) => n.to_string().parse().ok()?,
+    };
+    let currency = amili_payments::Currency::iso(currency?.trim()).ok()?;
+    Some(Money { amount, currency })
 }
 
 /// The fields both kinds spool the same way: amount, currency, date.
@@ -156,6 +180,17 @@ impl FileKind for Payment {
     fn validate(input: PaymentInput, format: &InputFormat) -> Result<Payment, Vec<FieldError>> {
         Payment::from_input_with(input, format)
     }
+
+    fn money(&self) -> Money {
+        Money {
+            amount: self.amount(),
+            currency: self.currency().clone(),
+        }
+    }
+
+    fn raw_money(input: &PaymentInput, format: &InputFormat) -> Option<Money> {
+        money_of(input.amount.as_ref(), input.currency.as_deref(), format)
+    }
 }
 
 impl SpoolItem for Payment {
@@ -239,6 +274,17 @@ impl FileKind for Correction {
         format: &InputFormat,
     ) -> Result<Correction, Vec<FieldError>> {
         Correction::from_input_with(input, format)
+    }
+
+    fn money(&self) -> Money {
+        Money {
+            amount: self.amount(),
+            currency: self.currency().clone(),
+        }
+    }
+
+    fn raw_money(input: &CorrectionInput, format: &InputFormat) -> Option<Money> {
+        money_of(input.amount.as_ref(), input.currency.as_deref(), format)
     }
 }
 

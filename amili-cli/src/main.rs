@@ -23,6 +23,7 @@ mod exit;
 mod input;
 mod kind;
 mod malloc;
+mod money;
 mod output;
 mod progress;
 mod read_ahead;

@@ -25,6 +25,7 @@ use crate::input::{
     self, Columns, Encoding, Format, InputError, Row, reference_field, reference_text,
 };
 use crate::kind::{FileKind, REFERENCE_FIELDS};
+use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
 use crate::spool::SpoolWriter;
@@ -32,8 +33,8 @@ use crate::spool::SpoolWriter;
 /// What Amili answered for each invoice reference of a file.
 pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
 
-/// One problem of one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem of one row (in `--json`: `{"line", "field", "message"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub line: u64,
     /// The API field the problem is about, if any.
@@ -66,12 +67,19 @@ pub struct Validation {
     /// Valid rows whose `uniqueSourcePaymentId` repeats an earlier valid row's (by line);
     /// they count as invalid.
     pub repeats: HashSet<u64>,
-    /// Notes about the file (empty rows skipped).
-    pub notes: Vec<String>,
+    /// Notes about the file (empty rows skipped), printed as `note:`.
+    pub warnings: Vec<String>,
     /// The distinct invoice references of the file, when it was read without answers for
     /// them (those rows were checked with a stand-in invoice id).
     pub references: HashSet<InvoiceRef>,
+    /// The sums of the valid rows (what would be sent) and of the invalid rows whose amount
+    /// and currency can be read, per currency.
+    pub sums: SumsBy,
 }
+
+/// The sums' categories of a validated file.
+pub const VALID: &str = "valid";
+pub const INVALID: &str = "invalid";
 
 impl Validation {
     pub fn is_valid(&self) -> bool {
@@ -105,6 +113,8 @@ pub enum Checked<K> {
         /// The row's own id and its invoice as written, for the report.
         source_id: String,
         invoice_id: String,
+        /// Its amount and currency, when both can be read.
+        money: Option<Money>,
     },
 }
 
@@ -138,6 +148,7 @@ pub fn check_row<K: FileKind>(
                 problems: vec![problem(field, message)],
                 source_id: String::new(),
                 invoice_id: String::new(),
+                money: None,
             };
         }
     };
@@ -184,16 +195,19 @@ pub fn check_row<K: FileKind>(
         if !problems.is_empty() {
             // Reported as written: the reference, not the stand-in.
             let source_id = K::reported_id(&input);
+            let money = K::raw_money(&input, format);
             problems.extend(validation_problems::<K>(input, format, line));
             return Checked::Invalid {
                 problems,
                 source_id,
                 invoice_id: text,
+                money,
             };
         }
     }
     let source_id = K::reported_id(&input);
     let invoice_id = K::raw(&input, "invoiceId").unwrap_or_default();
+    let money = K::raw_money(&input, format);
     let raw: Vec<(&'static str, String)> = ["amount", "date"]
         .into_iter()
         .filter_map(|f| K::raw(&input, f).map(|text| (f, text)))
@@ -213,6 +227,7 @@ pub fn check_row<K: FileKind>(
                 .collect(),
             source_id,
             invoice_id,
+            money,
         },
     }
 }
@@ -279,6 +294,7 @@ pub fn validate_file<K: FileKind>(
         match check_row::<K>(row, &text, invoices, &mut v.references) {
             Checked::Valid(item) => {
                 v.valid += 1;
+                v.sums.add(VALID, &item.money());
                 hashes.push(item.id());
                 if let Some(spool) = spool.as_deref_mut() {
                     spool.item(line, &item)?;
@@ -288,10 +304,15 @@ pub fn validate_file<K: FileKind>(
                 problems,
                 source_id,
                 invoice_id,
+                money,
             } => {
                 v.invalid += 1;
+                if let Some(money) = &money {
+                    v.sums.add(INVALID, money);
+                }
                 if let Some(spool) = spool.as_deref_mut() {
-                    spool.invalid(line, &source_id, &invoice_id, &reason_of(&problems))?;
+                    let reason = reason_of(&problems);
+                    spool.invalid(line, &source_id, &invoice_id, &reason, money.as_ref())?;
                 }
                 for p in problems {
                     v.push(p, max_errors);
@@ -302,8 +323,8 @@ pub fn validate_file<K: FileKind>(
     progress.validated(v.rows);
     match empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
         0 => {}
-        1 => v.notes.push("1 empty row skipped".to_owned()),
-        n => v.notes.push(format!("{n} empty rows skipped")),
+        1 => v.warnings.push("1 empty row skipped".to_owned()),
+        n => v.warnings.push(format!("{n} empty rows skipped")),
     }
 
     let suspects = hashes.suspects();
@@ -399,6 +420,9 @@ fn find_repeats<K: FileKind>(
         match first_line.get(id) {
             Some(first) => {
                 let (field, message) = K::repeat_problem(id, *first);
+                let money = item.money();
+                v.sums.remove(VALID, &money);
+                v.sums.add(INVALID, &money);
                 repeats.push((
                     line,
                     Problem {
