@@ -238,7 +238,10 @@ pub fn check_row<K: FileKind>(
 
 /// A reference as the report shows it: an over-long one cut to its first characters.
 fn abridged(text: String) -> String {
-    match text.char_indices().nth(amili_payments::invoices::MAX_REFERENCE_CHARS) {
+    match text
+        .char_indices()
+        .nth(amili_payments::invoices::MAX_REFERENCE_CHARS)
+    {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text,
     }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::invoice_cache::InvoiceCache;
 use crate::kind::FileKind;
 use crate::money::SumsBy;
 use crate::output::{Table, all_good, print_problems};
@@ -22,7 +23,6 @@ use crate::progress::Progress;
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::secret::Secret;
 use crate::spool::SpoolWriter;
-use crate::invoice_cache::InvoiceCache;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
@@ -477,7 +477,9 @@ async fn resolve_references(
         )
     };
     if args.skip_invalid {
-        eprintln!("note: {summary}; with --skip-invalid, their rows are invalid and the rest is sent");
+        eprintln!(
+            "note: {summary}; with --skip-invalid, their rows are invalid and the rest is sent"
+        );
         return Ok(resolved);
     }
     anyhow::bail!("{summary}; nothing was sent (run again when Amili answers)")
