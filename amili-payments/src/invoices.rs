@@ -519,8 +519,13 @@ impl Resolver {
         let answer = self.look_up(reference).await;
         match &answer {
             Err(Unresolved::Failed { error, .. }) => {
-                if let Some(in_row) = breaker.failure() {
-                    tracing::warn!(in_row, error = %error, "invoice look-ups are failing; not looking up the rest");
+                // Said once, when it trips.
+                if breaker.failure() == Some(self.circuit_breaker) {
+                    tracing::warn!(
+                        in_row = self.circuit_breaker,
+                        error = %error,
+                        "invoice look-ups are failing; not looking up the rest"
+                    );
                 }
             }
             _ => breaker.success(),
