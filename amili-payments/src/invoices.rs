@@ -275,8 +275,12 @@ impl InvoiceRef {
         }
     }
 
-    /// Why this reference cannot be looked up as written: longer than
-    /// [`MAX_REFERENCE_CHARS`].
+    /// Whether this reference may be looked up as written.
+    ///
+    /// # Errors
+    ///
+    /// Why not: longer than [`MAX_REFERENCE_CHARS`] (`"300 characters, at most 255 are
+    /// allowed"`).
     pub fn check_length(&self) -> Result<(), String> {
         let text = self.text();
         // Bytes bound characters from above: count only when it may matter.
