@@ -144,7 +144,11 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         conn.client.api_url(),
         conn.client.organization_id()
     );
-    let scope = K::ledger_scope(&target);
+    let scope = amili_payments::ledger::scope(
+        conn.client.api_url(),
+        conn.client.organization_id(),
+        K::LEDGER,
+    );
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
