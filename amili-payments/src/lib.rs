@@ -76,7 +76,7 @@
 //! | [`Client::settlements`], [`Client::settlement`] | what Amili paid out over a date range (money as [`Decimal`]) |
 //! | [`Client::poller`] → [`Poller`] | poll a batch once or until done (woken early by events with [`BatchWakeups`]); follow a request or a report to `Succeeded` / `Failed` |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
-//! | [`Client::check_token`] | check the credentials |
+//! | [`Client::check_token`], [`Client::check_organization`] | check the credentials, and that they may act for the organization |
 //!
 //! Every call goes through one call loop (retries with the [`RetryPolicy`]'s [`Backoff`],
 //! one token refresh after a `401`, look-up by key after an ambiguous write).

@@ -155,6 +155,11 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
             "cannot get an access token, nothing was sent: {e}"
         )));
     }
+    // A token is issued for a wrong organization id too; every request would be refused.
+    if let Err(e) = crate::config::check_organization(&conn.client).await {
+        conn.close().await;
+        return Err(e.context("nothing was sent"));
+    }
     // What was sent is remembered per payment in the ledger. The embedded sandbox's state
     // dies with this process, so there is nothing to remember across runs: no ledger then.
     let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
@@ -214,9 +219,6 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         return Ok(summary.finish(Exit::Success, said));
     }
 
-    if conn.sandbox.is_some() {
-        eprintln!("using an embedded sandbox at {}", conn.client.api_url());
-    }
     let skipped = if v.invalid > 0 {
         format!(" ({} invalid rows skipped)", v.invalid)
     } else {
