@@ -22,6 +22,7 @@ mod spool;
 mod state;
 mod submit;
 mod validate;
+mod words;
 
 use std::process::ExitCode;
 

@@ -237,7 +237,7 @@ fn validation_problems<K: FileKind>(
 /// future: …`) says it as written instead (`"12,345" has 3 decimals, …`), once.
 fn with_value(value: &str, message: String) -> String {
     let value = value.trim();
-    if value.is_empty() || message.contains(value) {
+    if value.is_empty() {
         return message;
     }
     let leads_with_value = message.starts_with(|c: char| c.is_ascii_digit() || c == '-');
@@ -247,6 +247,7 @@ fn with_value(value: &str, message: String) -> String {
         .min();
     match verb {
         Some(at) if leads_with_value => format!("{value:?}{}", &message[at..]),
+        _ if message.contains(value) => message,
         _ => format!("{value:?}: {message}"),
     }
 }
@@ -440,7 +441,11 @@ mod tests {
                 "2027-03-03",
                 "2027-03-03 is in the future: today is 2026-12-07 (Oslo time)"
             ),
-            "2027-03-03 is in the future: today is 2026-12-07 (Oslo time)"
+            "\"2027-03-03\" is in the future: today is 2026-12-07 (Oslo time)"
+        );
+        assert_eq!(
+            said("abc", "\"abc\" is not an amount: 'a' is not allowed"),
+            "\"abc\" is not an amount: 'a' is not allowed"
         );
         assert_eq!(
             said("XYZ", "not a currency code"),

@@ -148,3 +148,53 @@ fn submitting_for_a_wrong_organization_is_one_settings_error_and_sends_nothing()
     assert_eq!(env.sandbox.stats().payment_requests, 0);
     assert_eq!(env.booked(), 0);
 }
+
+#[test]
+fn an_id_that_is_not_a_uuid_is_named_for_what_it_should_be() {
+    for (command, what) in [
+        ("invoices", "an invoice"),
+        ("batches", "a batch"),
+        ("settlements", "a settlement"),
+    ] {
+        let out = amili_bare()
+            .args([command, "get", "12345", "--sandbox"])
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        assert_eq!(
+            stderr_lines(&out).first().map(String::as_str),
+            Some(
+                format!(
+                    "error: invalid value '12345' for '<ID>': not {what} id (a UUID such as \
+                     3fa85f64-5717-4562-b3fc-2c963f66afa6)"
+                )
+                .as_str()
+            )
+        );
+    }
+}
+
+#[test]
+fn a_rerun_says_nothing_is_sent_and_counts_are_singular_or_plural() {
+    let env = Env::new();
+    let file = env.file("p.csv", &csv_rows("RERUN", 1));
+    let out = env.run(&["payments", "submit"], &file, &[]);
+    assert_exit(&out, 0);
+    let said = stderr(&out);
+    assert!(said.contains("submitting 1 payment from "), "{said}");
+    assert!(said.contains("p.csv, up to 500 per request\n"), "{said}");
+    assert!(said.contains("\nsent 1 payment; done in "), "{said}");
+
+    let out = env.run(&["payments", "submit"], &file, &[]);
+    assert_exit(&out, 0);
+    let said = stderr(&out);
+    assert!(
+        said.contains("\nnothing to send: the payment was already accepted; done in "),
+        "{said}"
+    );
+    assert_eq!(env.sandbox.stats().payment_requests, 1);
+
+    let out = env.output(&["payments", "validate", "p.csv"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "p.csv: 1 payment, all valid\n");
+}

@@ -24,6 +24,7 @@ use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Resolved, Validation, validate_file};
+use crate::words::{count, sent, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -139,11 +140,6 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let target = format!(
-        "{} org {}",
-        conn.client.api_url(),
-        conn.client.organization_id()
-    );
     let scope = amili_payments::ledger::scope(
         conn.client.api_url(),
         conn.client.organization_id(),
@@ -194,9 +190,14 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         ))
     } else if !v.is_valid() && !args.skip_invalid {
         Some(format!(
-            "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
-             --skip-invalid to send the {} valid rows.",
-            v.invalid, v.rows, v.valid
+            "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
+             {}.",
+            some_of_rows(v.invalid, v.rows, "invalid"),
+            if v.valid == 1 {
+                "valid row".to_owned()
+            } else {
+                format!("{} valid rows", v.valid)
+            }
         ))
     } else if v.valid == 0 {
         Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
@@ -212,22 +213,26 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     if args.dry_run {
         conn.close().await;
         let said = format!(
-            "dry run: the settings work and {} of {} rows are valid; nothing was sent",
-            v.valid, v.rows
+            "dry run: the settings work and {}; nothing was sent",
+            some_of_rows(v.valid, v.rows, "valid")
         );
         eprintln!("{said}");
         return Ok(summary.finish(Exit::Success, said));
     }
 
     let skipped = if v.invalid > 0 {
-        format!(" ({} invalid rows skipped)", v.invalid)
+        format!(
+            " ({} skipped)",
+            count(v.invalid, "invalid row", "invalid rows")
+        )
     } else {
         String::new()
     };
+    // What is sent is said after the run: the ledger decides, request by request, what
+    // Amili has already.
     eprintln!(
-        "sending {} {} from {name}{skipped} to {target}, up to {} per request",
-        v.valid,
-        K::PLURAL,
+        "submitting {} from {name}{skipped}, up to {} per request",
+        count(v.valid, K::NAME, K::PLURAL),
         args.chunk_size
     );
 
@@ -280,7 +285,19 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     }
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    let went_out =
+        counts.accepted + counts.succeeded + counts.failed + counts.unknown + counts.rejected;
+    eprintln!(
+        "{}; done in {:.1}s",
+        sent(
+            went_out as u64,
+            counts.already_accepted as u64,
+            v.valid,
+            K::NAME,
+            K::PLURAL
+        ),
+        started.elapsed().as_secs_f64()
+    );
     if counts.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \

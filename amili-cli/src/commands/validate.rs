@@ -7,6 +7,7 @@ use crate::kind::FileKind;
 use crate::output::print_problems;
 use crate::progress::Progress;
 use crate::validate::validate_file;
+use crate::words::{count, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -34,15 +35,18 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
         );
     }
     if v.is_valid() {
-        println!("{}: {} {}, all valid", path.display(), v.rows, K::PLURAL);
+        println!(
+            "{}: {}, all valid",
+            path.display(),
+            count(v.rows, K::NAME, K::PLURAL)
+        );
         Ok(Exit::Success)
     } else {
         println!(
-            "{}: {} of {} rows are invalid ({} problems)",
+            "{}: {} ({})",
             path.display(),
-            v.invalid,
-            v.rows,
-            v.problem_count
+            some_of_rows(v.invalid, v.rows, "invalid"),
+            count(v.problem_count, "problem", "problems")
         );
         Ok(Exit::Usage)
     }
