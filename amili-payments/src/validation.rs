@@ -99,7 +99,7 @@ impl fmt::Display for ItemError {
 /// assert_eq!(errors.len(), 1);
 /// let text = errors.to_string();
 /// assert!(text.contains("payment #0 (P-1): invoiceId:"), "{text}");
-/// assert!(text.contains("amount: 3 decimals, NOK allows 2"), "{text}");
+/// assert!(text.contains("amount: 10.005 has 3 decimals, NOK allows 2"), "{text}");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
