@@ -196,5 +196,6 @@ fn a_rerun_says_nothing_is_sent_and_counts_are_singular_or_plural() {
 
     let out = env.output(&["payments", "validate", "p.csv"]);
     assert_exit(&out, 0);
-    assert_eq!(stdout(&out), "p.csv: 1 payment, all valid\n");
+    let said = stdout(&out);
+    assert!(said.starts_with("p.csv: 1 payment, all valid ("), "{said}");
 }
