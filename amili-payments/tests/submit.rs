@@ -190,11 +190,13 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
         .random(Route::CreatePayments, status(403), 1.0);
     let (client, proxy) = proxied(&sandbox).await;
     let journal = Journal::new(&proxy, None);
-    let report = remembered(&client, &journal, payments(0..12))
-        .with_chunk_size(1)
-        .with_concurrency(2)
-        .send()
-        .await?;
+    let report = refused(
+        remembered(&client, &journal, payments(0..12))
+            .with_chunk_size(1)
+            .with_concurrency(2)
+            .send()
+            .await,
+    );
 
     let sent = sent_keys(&report);
     assert!((1..=2).contains(&sent.len()), "{sent:?}");

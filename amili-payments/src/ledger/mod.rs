@@ -4,6 +4,8 @@
 //! - `store.rs`: what a store is, the [`Ledger`] trait and its words.
 //! - `decision.rs`: how a store answers a claim, [`decide`], the one rule every store follows.
 //! - `memory.rs`: the store in memory, [`MemoryLedger`].
+//! - `scope.rs`: the name a durable store keeps one API's and organization's items under,
+//!   [`scope`] (the CLI's, so a service can share its ledger).
 //! - `protocol.rs`: how the submission pipeline uses a store (intent before the first attempt,
 //!   result after, adopt or settle what an earlier run left pending).
 
@@ -13,8 +15,10 @@ pub mod conformance;
 mod decision;
 mod memory;
 pub(crate) mod protocol;
+mod scope;
 mod store;
 
 pub use decision::{Held, decide};
 pub use memory::MemoryLedger;
+pub use scope::{Kind, scope};
 pub use store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};

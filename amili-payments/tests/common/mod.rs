@@ -288,6 +288,19 @@ pub fn outcomes(report: &SubmitReport) -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// The report of a submission that must have been stopped by an answer every request would
+/// get: `send` returned [`Error::Refused`](amili_payments::Error::Refused), its report
+/// reachable from the error.
+pub fn refused(result: Result<SubmitReport, amili_payments::Error>) -> SubmitReport {
+    match result {
+        Err(e @ amili_payments::Error::Refused { .. }) => match e.report() {
+            Some(report) => report.clone(),
+            None => panic!("a refusal without its report: {e:?}"),
+        },
+        other => panic!("expected the submission to be refused, got {other:?}"),
+    }
+}
+
 /// The one request of a report that must have exactly one.
 pub fn only_request(report: &SubmitReport) -> &RequestReport {
     match report.requests.as_slice() {
