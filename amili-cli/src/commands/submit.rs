@@ -194,14 +194,22 @@ async fn submit<K: FileKind>(
     // source id is read again once Amili has answered for every distinct reference.
     // Found invoice ids are kept for the next run next to the ledger (not with the embedded
     // sandbox: its invoices die with the run).
-    let cache_target = ledger.is_some().then_some(target.as_str());
-    let (v, spool) = match read_file::<K>(&conn.client, args, &progress, cache_target).await {
-        Ok(read) => read,
-        Err(e) => {
-            conn.close().await;
-            return Err(e);
-        }
-    };
+    // Invoices are the organization's whatever the kind: keyed by the payments' scope.
+    let cache_target = ledger.is_some().then(|| {
+        amili_payments::ledger::scope(
+            conn.client.api_url(),
+            conn.client.organization_id(),
+            amili_payments::ledger::Kind::Payments,
+        )
+    });
+    let (v, spool) =
+        match read_file::<K>(&conn.client, args, &progress, cache_target.as_deref()).await {
+            Ok(read) => read,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
