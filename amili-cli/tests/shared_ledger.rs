@@ -13,12 +13,7 @@ use common::{Env, HEADER, assert_exit, csv_rows, stderr, stdout};
 
 #[test]
 fn two_processes_on_overlapping_files_send_each_payment_once() {
-    let url = std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!(
-            "AMILI_TEST_POSTGRES_URL is not set: this test needs a PostgreSQL server; run \
-             `bash scripts/with-postgres.sh cargo test --workspace --locked`"
-        )
-    });
+    let url = postgres_url();
     let env = Env::new();
     // Slow answers, so that the two runs are sending at the same time.
     env.sandbox.faults().push_n(
@@ -27,15 +22,7 @@ fn two_processes_on_overlapping_files_send_each_payment_once() {
         1000,
     );
     let all = csv_rows("SHARED", 90);
-    let rows: Vec<&str> = all.lines().skip(1).collect();
-    let file = |name: &str, range: std::ops::Range<usize>| {
-        let mut text = HEADER.to_owned();
-        for row in &rows[range] {
-            text.push_str(row);
-            text.push('\n');
-        }
-        env.file(name, &text)
-    };
+    let file = |name: &str, range: std::ops::Range<usize>| env.file(name, &slice(&all, range));
     file("a.csv", 0..60);
     file("b.csv", 30..90);
     let run = |name: &str| {
@@ -102,12 +89,7 @@ fn a_run_cut_from_the_ledger_is_not_sent_again_by_another_nor_by_its_rerun() {
 /// while the request may still arrive). Run B then submits an overlapping file with other
 /// chunk boundaries, and A runs again: every payment ends booked exactly once.
 fn takeover(cut: Cut) {
-    let url = std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!(
-            "AMILI_TEST_POSTGRES_URL is not set: this test needs a PostgreSQL server; run \
-             `bash scripts/with-postgres.sh cargo test -p amili-cli`"
-        )
-    });
+    let url = postgres_url();
     let env = Env::new();
     env.sandbox.faults().push_n(
         Route::CreatePayments,
@@ -115,15 +97,7 @@ fn takeover(cut: Cut) {
         1000,
     );
     let all = csv_rows("TAKE", 60);
-    let rows: Vec<&str> = all.lines().skip(1).collect();
-    let file = |name: &str, range: std::ops::Range<usize>| {
-        let mut text = HEADER.to_owned();
-        for row in &rows[range] {
-            text.push_str(row);
-            text.push('\n');
-        }
-        env.file(name, &text)
-    };
+    let file = |name: &str, range: std::ops::Range<usize>| env.file(name, &slice(&all, range));
     // A: requests of 10 (0..10, 10..20, …); B: requests of 7 from 5 (5..12, 12..19, …), so
     // that no request of B holds one of A's whole.
     file("a.csv", 0..40);
@@ -192,6 +166,26 @@ fn takeover(cut: Cut) {
         );
     }
     assert_eq!(env.booked(), 60);
+}
+
+/// The PostgreSQL server's URL the tests run against.
+fn postgres_url() -> String {
+    std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "AMILI_TEST_POSTGRES_URL is not set: this test needs a PostgreSQL server; run \
+             `bash scripts/with-postgres.sh cargo test --workspace --locked`"
+        )
+    })
+}
+
+/// The header and the data rows `range` of a CSV text.
+fn slice(csv: &str, range: std::ops::Range<usize>) -> String {
+    let mut text = HEADER.to_owned();
+    for row in csv.lines().skip(1).take(range.end).skip(range.start) {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
 }
 
 /// Polls `done` every 50 ms, for up to a minute.

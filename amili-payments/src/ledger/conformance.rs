@@ -8,6 +8,7 @@
 //! library build turns it on, and users who do not ask for it do not compile it. It is hidden
 //! from the docs and is not part of the API (it may change in any release).
 
+use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -146,15 +147,26 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<L, LedgerError>>,
 {
+    let cases = CASES
+        .iter()
+        .filter(|case| runs_share_the_store || !case.before.needs_another_run());
+    run_cases(cases, async |n, case| {
+        let id = format!("case-{n}-{}", Uuid::new_v4());
+        check_one(&open, case, &id).await
+    })
+    .await
+}
+
+/// Runs `check` on every case (numbered from 0); how many ran, or every failure by case.
+async fn run_cases<'c, C: fmt::Debug + 'c>(
+    cases: impl Iterator<Item = &'c C>,
+    check: impl AsyncFn(usize, &'c C) -> Result<(), String>,
+) -> Result<usize, String> {
     let mut ran = 0;
     let mut failures = Vec::new();
-    for (n, case) in CASES.iter().enumerate() {
-        if case.before.needs_another_run() && !runs_share_the_store {
-            continue;
-        }
+    for (n, case) in cases.enumerate() {
         ran += 1;
-        let id = format!("case-{n}-{}", Uuid::new_v4());
-        if let Err(e) = check_one(&open, case, &id).await {
+        if let Err(e) = check(n, case).await {
             failures.push(format!("{case:?}: {e}"));
         }
     }
@@ -319,26 +331,17 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<L, LedgerError>>,
 {
-    let mut ran = 0;
-    let mut failures = Vec::new();
-    for (n, case) in RELEASES.iter().enumerate() {
-        if case.before.needs_another_run() && !runs_share_the_store {
-            continue;
-        }
-        ran += 1;
+    let cases = RELEASES
+        .iter()
+        .filter(|case| runs_share_the_store || !case.before.needs_another_run());
+    run_cases(cases, async |n, case| {
         let ids = [
             format!("release-{n}-a-{}", Uuid::new_v4()),
             format!("release-{n}-b-{}", Uuid::new_v4()),
         ];
-        if let Err(e) = check_release(&open, case, &ids).await {
-            failures.push(format!("{case:?}: {e}"));
-        }
-    }
-    if failures.is_empty() {
-        Ok(ran)
-    } else {
-        Err(failures.join("\n"))
-    }
+        check_release(&open, case, &ids).await
+    })
+    .await
 }
 
 async fn check_release<L, F, Fut>(
