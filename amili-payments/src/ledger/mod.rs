@@ -8,6 +8,16 @@
 //!   [`scope`] (the CLI's, so a service can share its ledger).
 //! - `protocol.rs`: how the submission pipeline uses a store (intent before the first attempt,
 //!   result after, adopt or settle what an earlier run left pending).
+//!
+//! **A pending claim of another run is never read as "not booked" while its request can
+//! still arrive.** A free liveness lock says the owner left the ledger, not that its request
+//! is gone: a machine cut off from the database keeps sending, and a server finishes a
+//! request whose client died. A run that holds the earlier request whole resends it under
+//! its own key (Amili answers with the first batch if it arrived). A run that holds only part
+//! of it looks its batch up by key; when there is none, [`Ledger::release`] frees the items
+//! that run holds — never the others — and only once the claim's last update is older than
+//! twice the retry budget (the owner's request waits at most one budget for its turn and
+//! retries for at most another). Until then those items are not sent and stay pending.
 
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
