@@ -179,7 +179,10 @@ mod tests {
     fn json_and_csv_reports() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");
-        let failed = Outcome::Failed(Some("unknown invoice, \"x\"".into()));
+        let failed = Outcome::Failed(amili_payments::report::Failure::new(
+            Some("unknown invoice, \"x\""),
+            None,
+        ));
         let mut w = ReportWriter::create(&json, ReportFormat::from_path(&json), ID).unwrap();
         w.write(&row(2, Outcome::Succeeded)).unwrap();
         w.write(&row(3, failed.clone())).unwrap();
