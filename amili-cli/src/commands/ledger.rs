@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use amili_ledger::{PostgresLedger, SqliteLedger, StoredItem};
 use amili_payments::ledger::LedgerError;
+use amili_payments::{DateTime, Utc, Uuid};
 use serde::Serialize;
 
 use crate::exit::{Exit, usage};
@@ -24,7 +25,9 @@ pub enum LedgerCommand {
         json: bool,
     },
     /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (scope, id,
-    /// idempotency key, batch, last update).
+    /// idempotency key, batch, last update, then how its batch processed it once learned:
+    /// outcome `succeeded` or `failed`, Amili's reason code and message, when it was
+    /// learned). Times in RFC 3339 (UTC).
     Export {
         /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
         #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
@@ -100,6 +103,40 @@ async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// One exported row: the stored item, its times in RFC 3339.
+#[derive(Serialize)]
+struct Exported {
+    scope: String,
+    id: String,
+    idempotency_key: String,
+    batch_id: Option<Uuid>,
+    updated_at: Option<String>,
+    outcome: Option<String>,
+    reason_code: Option<String>,
+    reason_message: Option<String>,
+    outcome_at: Option<String>,
+}
+
+impl From<StoredItem> for Exported {
+    fn from(item: StoredItem) -> Exported {
+        let rfc3339 = |unix: i64| {
+            DateTime::<Utc>::from_timestamp(unix, 0)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        };
+        Exported {
+            updated_at: rfc3339(item.updated_at),
+            outcome_at: item.outcome_at.and_then(rfc3339),
+            scope: item.scope,
+            id: item.id,
+            idempotency_key: item.idempotency_key,
+            batch_id: item.batch_id,
+            outcome: item.outcome,
+            reason_code: item.reason_code,
+            reason_message: item.reason_message,
+        }
+    }
+}
+
 /// Every item, as CSV or JSON Lines on stdout.
 async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exit> {
     let stdout = std::io::stdout();
@@ -107,8 +144,8 @@ async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exi
     let mut lines = std::io::BufWriter::new(stdout.lock());
     let fail = |e: &dyn std::fmt::Display| LedgerError::new(format!("cannot write: {e}"));
     each_item(state, |item| match &mut csv {
-        Some(w) => w.serialize(&item).map_err(|e| fail(&e)),
-        None => serde_json::to_writer(&mut lines, &item)
+        Some(w) => w.serialize(Exported::from(item)).map_err(|e| fail(&e)),
+        None => serde_json::to_writer(&mut lines, &Exported::from(item))
             .map_err(|e| fail(&e))
             .and_then(|()| lines.write_all(b"\n").map_err(|e| fail(&e))),
     })

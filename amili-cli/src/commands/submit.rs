@@ -99,9 +99,9 @@ pub struct SubmitArgs {
 }
 
 /// The final rows go to the summary table and the report file.
-struct Output {
-    table: Table,
-    report: Option<ReportWriter>,
+pub(crate) struct Output {
+    pub(crate) table: Table,
+    pub(crate) report: Option<ReportWriter>,
 }
 
 impl Sink for Output {
@@ -168,13 +168,14 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     // Read the file once: validate every row before sending anything, spooling what was
     // found so that sending streams from the spool. A file that names invoices by number or
     // source id is read again once Amili has answered for every distinct reference.
-    let (v, spool) = match read_file::<K>(&conn.client, args, &progress).await {
-        Ok(read) => read,
-        Err(e) => {
-            conn.close().await;
-            return Err(e);
-        }
-    };
+    let (v, spool) =
+        match read_file::<K>(&conn.client, &args.input, args.concurrency, &progress).await {
+            Ok(read) => read,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
@@ -253,6 +254,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         rows: v.rows,
         stop,
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
+        status_only: false,
     };
     let result = send_all::<K>(
         &conn.client,
@@ -282,6 +284,14 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
             K::NAME
         );
     }
+    if counts.failed > 0 {
+        eprintln!(
+            "{} failed in Amili: fix them in the file and run the same command again (a \
+             failed {} was not booked: its fix is sent, an unchanged row is not resent)",
+            counts.failed,
+            K::NAME
+        );
+    }
     summary.counts = counts;
     summary.batches = output.table.batches.len();
     let (exit, reason) = if all_good(&counts, args.wait) {
@@ -303,15 +313,15 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
 /// looked up (each distinct one once, `--concurrency` at a time) and the file read again
 /// with the answers. A look-up that fails (not "no match": the call itself) ends the run
 /// with nothing sent.
-async fn read_file<K: FileKind>(
+pub(crate) async fn read_file<K: FileKind>(
     client: &amili_payments::Client,
-    args: &SubmitArgs,
+    input: &InputArgs,
+    concurrency: u64,
     progress: &Progress,
 ) -> anyhow::Result<(Validation, crate::spool::SpoolWriter)> {
-    let path = &args.input.file;
+    let path = &input.file;
     let mut spool = SpoolWriter::new()?;
-    let v =
-        validate_file::<K>(path, &args.input, progress, Some(&mut spool), None).map_err(usage)?;
+    let v = validate_file::<K>(path, input, progress, Some(&mut spool), None).map_err(usage)?;
     if v.references.is_empty() {
         return Ok((v, spool));
     }
@@ -322,16 +332,10 @@ async fn read_file<K: FileKind>(
         if v.references.len() == 1 { "" } else { "s" },
         path.display()
     );
-    let resolved = resolve_references(client, v.references, args.concurrency).await?;
+    let resolved = resolve_references(client, v.references, concurrency).await?;
     let mut spool = SpoolWriter::new()?;
-    let v = validate_file::<K>(
-        path,
-        &args.input,
-        progress,
-        Some(&mut spool),
-        Some(&resolved),
-    )
-    .map_err(usage)?;
+    let v = validate_file::<K>(path, input, progress, Some(&mut spool), Some(&resolved))
+        .map_err(usage)?;
     Ok((v, spool))
 }
 
