@@ -122,6 +122,7 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
     let mut output = Output {
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
+        earlier: 0,
     };
     let sending = Sending {
         chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amili_payments::ledger::Ledger;
-use amili_payments::report::OutcomeCounts;
+use amili_payments::report::{Outcome, OutcomeCounts};
 use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
 use serde::Serialize;
@@ -102,12 +102,21 @@ pub struct SubmitArgs {
 pub(crate) struct Output {
     pub(crate) table: Table,
     pub(crate) report: Option<ReportWriter>,
+    /// Rows the ledger knew as accepted by an earlier run (not sent by this one).
+    pub(crate) earlier: usize,
 }
 
 impl Sink for Output {
     fn put(&mut self, row: ReportRow) -> anyhow::Result<()> {
         if let Some(report) = &mut self.report {
             report.write(&row)?;
+        }
+        let known = matches!(
+            row.outcome,
+            Outcome::AlreadyAccepted | Outcome::Succeeded | Outcome::Failed(_)
+        );
+        if known && row.idempotency_key.is_none() && row.batch_id.is_some() {
+            self.earlier += 1;
         }
         self.table.add(&row);
         Ok(())
@@ -244,6 +253,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let mut output = Output {
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
+        earlier: 0,
     };
     let sending = Sending {
         chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
@@ -277,6 +287,18 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    if output.earlier > 0 {
+        eprintln!(
+            "{} {} accepted by an earlier run were not sent again (shown with what is known \
+             of them)",
+            output.earlier,
+            if output.earlier == 1 {
+                K::NAME
+            } else {
+                K::PLURAL
+            }
+        );
+    }
     if counts.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \
