@@ -127,6 +127,21 @@ impl Ledger for Journal {
             self.inner.record(key, settled).await
         })
     }
+
+    fn record_outcomes<'a>(
+        &'a self,
+        batch_id: amili_payments::Uuid,
+        outcomes: &'a [(&'a str, amili_payments::ledger::Processed)],
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        self.inner.record_outcomes(batch_id, outcomes)
+    }
+
+    fn known<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<amili_payments::ledger::Known>>, LedgerError>> {
+        self.inner.known(ids)
+    }
 }
 
 #[tokio::test]
