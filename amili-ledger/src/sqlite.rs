@@ -247,13 +247,7 @@ impl Session {
         let mut claimed_any = false;
         {
             let mut select = transaction
-                .prepare_cached(
-                    "SELECT ledger_items.fingerprint, requests.key, requests.owner,
-                            requests.batch_id, ledger_items.outcome, ledger_items.reason_code,
-                            ledger_items.reason_message
-                     FROM ledger_items JOIN requests ON requests.id = ledger_items.request
-                     WHERE ledger_items.scope = ?1 AND ledger_items.id = ?2",
-                )
+                .prepare_cached(ItemRow::SELECT)
                 .map_err(|e| self.error("read", &e))?;
             let mut insert = transaction
                 .prepare_cached(
@@ -280,19 +274,10 @@ impl Session {
                     claims.push(Claim::Claimed);
                     continue;
                 }
-                let known: Option<(Vec<u8>, String, String, Option<String>, Option<Processed>)> =
-                    select
-                        .query_row(params![self.scope_id, id], |row| {
-                            Ok((
-                                row.get(0)?,
-                                row.get(1)?,
-                                row.get(2)?,
-                                row.get(3)?,
-                                processed(row, 4)?,
-                            ))
-                        })
-                        .optional()
-                        .map_err(|e| self.error("read", &e))?;
+                let known = select
+                    .query_row(params![self.scope_id, id], ItemRow::read)
+                    .optional()
+                    .map_err(|e| self.error("read", &e))?;
                 let earlier_key: IdempotencyKey;
                 let held = match &known {
                     // Gone between the insert and the read: cannot be; say busy, not claimed.
@@ -300,12 +285,22 @@ impl Session {
                         claims.push(Claim::Busy);
                         continue;
                     }
-                    Some((stored, _, _, Some(batch), processed)) => Held::Accepted {
+                    Some(ItemRow {
+                        fingerprint: stored,
+                        batch: Some(batch),
+                        processed,
+                        ..
+                    }) => Held::Accepted {
                         fingerprint: stored,
                         batch_id: batch.parse().map_err(|e| self.error("read", &e))?,
                         processed: processed.as_ref(),
                     },
-                    Some((_, earlier, owner, None, _)) => {
+                    Some(ItemRow {
+                        key: earlier,
+                        owner,
+                        batch: None,
+                        ..
+                    }) => {
                         earlier_key = earlier.parse().map_err(
                             |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
                         )?;
@@ -476,22 +471,22 @@ impl Session {
         ids: &[String],
     ) -> Result<Vec<Option<Known>>, LedgerError> {
         let mut select = connection
-            .prepare_cached(
-                "SELECT ledger_items.fingerprint, requests.key, requests.batch_id,
-                        ledger_items.outcome, ledger_items.reason_code, ledger_items.reason_message
-                 FROM ledger_items JOIN requests ON requests.id = ledger_items.request
-                 WHERE ledger_items.scope = ?1 AND ledger_items.id = ?2",
-            )
+            .prepare_cached(ItemRow::SELECT)
             .map_err(|e| self.error("read", &e))?;
         let mut known = Vec::with_capacity(ids.len());
         for id in ids {
-            let row: Option<(Vec<u8>, String, Option<String>, Option<Processed>)> = select
-                .query_row(params![self.scope_id, id], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, processed(row, 3)?))
-                })
+            let row = select
+                .query_row(params![self.scope_id, id], ItemRow::read)
                 .optional()
                 .map_err(|e| self.error("read", &e))?;
-            let Some((fingerprint, key, batch, processed)) = row else {
+            let Some(ItemRow {
+                fingerprint,
+                key,
+                batch,
+                processed,
+                ..
+            }) = row
+            else {
                 known.push(None);
                 continue;
             };
@@ -789,6 +784,35 @@ fn processed(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Proc
     let code: Option<String> = row.get(at + 1)?;
     let message: Option<String> = row.get(at + 2)?;
     Ok(name.and_then(|name| Processed::from_stored(&name, code.as_deref(), message.as_deref())))
+}
+
+/// What the ledger holds for one id, as read by a claim and by `known`.
+struct ItemRow {
+    fingerprint: Vec<u8>,
+    /// The key of the request that carried it last, its owner and, once accepted, its batch.
+    key: String,
+    owner: String,
+    batch: Option<String>,
+    processed: Option<Processed>,
+}
+
+impl ItemRow {
+    /// Reads one id (`?1` the scope's number, `?2` the id).
+    const SELECT: &str = "SELECT ledger_items.fingerprint, requests.key, requests.owner,
+            requests.batch_id, ledger_items.outcome, ledger_items.reason_code,
+            ledger_items.reason_message
+     FROM ledger_items JOIN requests ON requests.id = ledger_items.request
+     WHERE ledger_items.scope = ?1 AND ledger_items.id = ?2";
+
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
+        Ok(ItemRow {
+            fingerprint: row.get(0)?,
+            key: row.get(1)?,
+            owner: row.get(2)?,
+            batch: row.get(3)?,
+            processed: processed(row, 4)?,
+        })
+    }
 }
 
 fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
