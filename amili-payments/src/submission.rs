@@ -241,7 +241,6 @@ impl<'c, T: Submittable> Submission<'c, T> {
             failures_in_row: AtomicU32::new(0),
             circuit_breaker: self.circuit_breaker,
         });
-        let mut seen = self.filter_repeats.then(crate::repeats::Repeats::default);
         let sending = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let span = tracing::info_span!(
             "amili.submit",
@@ -249,18 +248,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
             chunk_size = self.chunk_size,
             concurrency = self.concurrency
         );
-        let requests = self
-            .items
-            .enumerate()
-            .map(move |(index, item)| {
-                let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
-                Pending {
-                    index,
-                    item,
-                    repeated,
-                }
-            })
-            .chunks(self.chunk_size)
+        let requests = chunks(self.items, self.filter_repeats, self.chunk_size)
             .enumerate()
             .map(move |(n, chunk)| {
                 let (run, sending) = (Arc::clone(&run), Arc::clone(&sending));
@@ -306,20 +294,8 @@ impl<'c, T: Submittable> Submission<'c, T> {
             ));
         };
         let protocol = Arc::new(Protocol::new(ledger, self.client.clone()));
-        let mut seen = self.filter_repeats.then(crate::repeats::Repeats::default);
-        let requests = self
-            .items
-            .enumerate()
-            .map(move |(index, item)| {
-                let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
-                Pending {
-                    index,
-                    item,
-                    repeated,
-                }
-            })
-            .chunks(self.chunk_size)
-            .then(move |chunk| {
+        let requests =
+            chunks(self.items, self.filter_repeats, self.chunk_size).then(move |chunk| {
                 let protocol = Arc::clone(&protocol);
                 async move {
                     let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
@@ -364,6 +340,27 @@ impl<'c, T: Submittable> Submission<'c, T> {
             });
         Ok(requests)
     }
+}
+
+/// The items with their positions (a repeated id marked, when `filter_repeats`), cut into
+/// chunks of at most `chunk_size`.
+fn chunks<T: Submittable>(
+    items: BoxStream<'_, T>,
+    filter_repeats: bool,
+    chunk_size: usize,
+) -> impl Stream<Item = Vec<Pending<T>>> + Send + '_ {
+    let mut seen = filter_repeats.then(crate::repeats::Repeats::default);
+    items
+        .enumerate()
+        .map(move |(index, item)| {
+            let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
+            Pending {
+                index,
+                item,
+                repeated,
+            }
+        })
+        .chunks(chunk_size)
 }
 
 /// One item on its way, with its position.
