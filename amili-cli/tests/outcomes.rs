@@ -150,6 +150,24 @@ fn status_finishes_what_a_run_without_wait_or_past_its_timeout_left_unknown() {
         stdout(&out)
     );
 
+    // A rerun with --wait follows the batches accepted earlier; given up at once, their
+    // outcome is still not known: not a clean exit.
+    let out = env.output(&[
+        "payments",
+        "submit",
+        "p.csv",
+        "--wait",
+        "--wait-timeout",
+        "0",
+    ]);
+    assert_exit(&out, 1);
+    assert!(
+        row(&stdout(&out), "RR-2").contains("already_accepted"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.sandbox.stats().payment_requests, 2);
+
     // A status before the batches finish: not known yet, not a clean exit.
     let out = env.output(&["payments", "status", "q.csv", "--wait-timeout", "0"]);
     assert_exit(&out, 1);
