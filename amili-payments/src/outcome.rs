@@ -151,9 +151,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Whether nothing more will change it by following its batch.
+    /// Whether nothing more will change it by following its batch (`Accepted` and
+    /// `AlreadyAccepted` wait for their batch's outcome).
     pub fn is_final(&self) -> bool {
-        !matches!(self, Outcome::Accepted)
+        !matches!(self, Outcome::Accepted | Outcome::AlreadyAccepted)
     }
 
     /// Whether Amili has it (queued, processed, or known from an earlier submission).
@@ -277,5 +278,34 @@ impl OutcomeCounts {
     /// Items Amili has (accepted, succeeded, failed in a batch, or already accepted).
     pub fn accepted_total(&self) -> usize {
         self.accepted + self.succeeded + self.failed + self.already_accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_and_serializes_as_code_and_message() {
+        let failed = Outcome::Failed(Failure::new(Some("UNKNOWN_INVOICE"), Some(" no such ")));
+        assert_eq!(failed.to_string(), "failed: UNKNOWN_INVOICE: no such");
+        assert_eq!(
+            serde_json::to_value(&failed).ok(),
+            Some(serde_json::json!({"outcome": "failed", "reason": "UNKNOWN_INVOICE: no such"}))
+        );
+        let bare = Outcome::Failed(Failure::new(Some(" "), None));
+        assert_eq!(bare.reason(), None);
+        assert_eq!(bare.to_string(), "failed");
+        assert_eq!(
+            serde_json::to_value(&bare).ok(),
+            Some(serde_json::json!({"outcome": "failed", "reason": null}))
+        );
+        let same = Failure::new(Some("CLOSED"), Some("CLOSED"));
+        assert_eq!(
+            (same.code(), same.message()),
+            (Some("CLOSED"), Some("CLOSED"))
+        );
+        assert_eq!(same.to_string(), "CLOSED");
+        assert!(!Outcome::AlreadyAccepted.is_final());
     }
 }
