@@ -4,9 +4,9 @@
 //! One framed record per row: its length (4 bytes, little-endian), the row's line (8 bytes),
 //! a tag (valid or invalid), then fields — a valid item's in the compact form its kind writes
 //! ([`SpoolItem::spool`]: numbers as bytes, texts length-prefixed, no JSON, no date or amount
-//! text to parse again), an invalid row's three report texts. A valid item is read back
-//! through the library's builder ([`SpoolItem::unspool`]), which checks every field again: the
-//! spool is a file on disk like any other input.
+//! text to parse again), an invalid row's three report texts and its amount if it could be
+//! read. A valid item is read back through the library's builder ([`SpoolItem::unspool`]),
+//! which checks every field again: the spool is a file on disk like any other input.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 
 use anyhow::Context as _;
 
+use crate::money::Money;
 use crate::read_ahead::{ReadAhead, read_ahead};
 
 /// An item the spool keeps: written into its record, and read back.
@@ -32,6 +33,8 @@ pub struct InvalidRow {
     pub source_id: String,
     pub invoice_id: String,
     pub reason: String,
+    /// Its amount and currency, when both could be read.
+    pub money: Option<Money>,
 }
 
 /// One row of the spool.
@@ -73,12 +76,22 @@ impl SpoolWriter {
         source_id: &str,
         invoice_id: &str,
         reason: &str,
+        money: Option<&Money>,
     ) -> anyhow::Result<()> {
         self.start(line, INVALID);
         let mut record = Record(&mut self.record);
         record.text(source_id);
         record.text(invoice_id);
         record.text(reason);
+        match money {
+            None => record.bytes(&[0]),
+            Some(money) => {
+                record.bytes(&[1]);
+                record.bytes(&money.amount.mantissa().to_le_bytes());
+                record.bytes(&money.amount.scale().to_le_bytes());
+                record.text(money.currency.code());
+            }
+        }
         self.write()
     }
 
@@ -204,11 +217,25 @@ impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
                     source_id: fields.text()?.to_owned(),
                     invoice_id: fields.text()?.to_owned(),
                     reason: fields.text()?.to_owned(),
+                    money: unspool_money(&mut fields)?,
                 },
             },
             other => anyhow::bail!("the spool is damaged: tag {other} at line {line}"),
         }))
     }
+}
+
+/// An invalid row's amount and currency, if it had them.
+fn unspool_money(fields: &mut Fields<'_>) -> anyhow::Result<Option<Money>> {
+    let [flag] = fields.bytes()?;
+    if flag == 0 {
+        return Ok(None);
+    }
+    let mantissa = i128::from_le_bytes(fields.bytes()?);
+    let scale = u32::from_le_bytes(fields.bytes()?);
+    let amount = amili_payments::Decimal::try_from_i128_with_scale(mantissa, scale)?;
+    let currency = amili_payments::Currency::iso(fields.text()?)?;
+    Ok(Some(Money { amount, currency }))
 }
 
 #[cfg(test)]
@@ -239,6 +266,10 @@ mod tests {
             "P-2",
             "not-a-uuid",
             "invoiceId: \"not-a-uuid\" is not a UUID",
+            Some(&Money {
+                amount: Decimal::new(-1050, 2),
+                currency: amili_payments::Currency::SEK,
+            }),
         )?;
         writer.item(4, &payment)?;
         let mut reader = writer.finish::<Payment>()?;
@@ -250,6 +281,10 @@ mod tests {
             anyhow::bail!("line 3 is not the invalid row");
         };
         assert_eq!(row.invoice_id, "not-a-uuid");
+        assert_eq!(
+            row.money.map(|m| m.to_string()).as_deref(),
+            Some("-10.50 SEK")
+        );
         assert!(matches!(
             reader.next_row()?,
             Some(Spooled::Valid { line: 4, .. })

@@ -21,8 +21,11 @@ use amili_payments::invoices::{InvoiceRef, Unresolved};
 use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 
 use crate::args::{DecimalMark, InputArgs};
-use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
+use crate::input::{
+    self, Columns, Encoding, Format, InputError, Row, reference_field, reference_text,
+};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
+use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead;
 use crate::spool::SpoolWriter;
@@ -30,8 +33,8 @@ use crate::spool::SpoolWriter;
 /// What Amili answered for each invoice reference of a file.
 pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
 
-/// One problem of one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem of one row (in `--json`: `{"line", "field", "message"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub line: u64,
     /// The API field the problem is about, if any.
@@ -64,12 +67,19 @@ pub struct Validation {
     /// Valid rows whose `uniqueSourcePaymentId` repeats an earlier valid row's (by line);
     /// they count as invalid.
     pub repeats: HashSet<u64>,
-    /// Warnings about the file (ignored columns).
+    /// Notes about the file (empty rows skipped), printed as `note:`.
     pub warnings: Vec<String>,
     /// The distinct invoice references of the file, when it was read without answers for
     /// them (those rows were checked with a stand-in invoice id).
     pub references: HashSet<InvoiceRef>,
+    /// The sums of the valid rows (what would be sent) and of the invalid rows whose amount
+    /// and currency can be read, per currency.
+    pub sums: SumsBy,
 }
+
+/// The sums' categories of a validated file.
+pub const VALID: &str = "valid";
+pub const INVALID: &str = "invalid";
 
 impl Validation {
     pub fn is_valid(&self) -> bool {
@@ -103,6 +113,8 @@ pub enum Checked<K> {
         /// The row's own id and its invoice as written, for the report.
         source_id: String,
         invoice_id: String,
+        /// Its amount and currency, when both can be read.
+        money: Option<Money>,
     },
 }
 
@@ -136,6 +148,7 @@ pub fn check_row<K: FileKind>(
                 problems: vec![problem(field, message)],
                 source_id: String::new(),
                 invoice_id: String::new(),
+                money: None,
             };
         }
     };
@@ -182,16 +195,19 @@ pub fn check_row<K: FileKind>(
         if !problems.is_empty() {
             // Reported as written: the reference, not the stand-in.
             let source_id = K::reported_id(&input);
+            let money = K::raw_money(&input, format);
             problems.extend(validation_problems::<K>(input, format, line));
             return Checked::Invalid {
                 problems,
                 source_id,
                 invoice_id: text,
+                money,
             };
         }
     }
     let source_id = K::reported_id(&input);
     let invoice_id = K::raw(&input, "invoiceId").unwrap_or_default();
+    let money = K::raw_money(&input, format);
     let raw: Vec<(&'static str, String)> = ["amount", "date"]
         .into_iter()
         .filter_map(|f| K::raw(&input, f).map(|text| (f, text)))
@@ -211,6 +227,7 @@ pub fn check_row<K: FileKind>(
                 .collect(),
             source_id,
             invoice_id,
+            money,
         },
     }
 }
@@ -259,15 +276,16 @@ pub fn validate_file<K: FileKind>(
     let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes = IdHashes::default();
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+    let columns = columns::<K>(args);
+    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
         .map_err(|e| fatal(path, e))?;
-    v.warnings = reading.warnings;
+    let empty_rows = reading.empty_rows;
     let text = input_format(args, reading.delimiter);
     // Parsing on a second core, validating and spooling on this one.
     let rows = read_ahead("amili-read", reading.rows)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
     for row in rows {
-        let row = row.map_err(|e| fatal(path, e))?;
+        let row = with_defaults::<K>(row.map_err(|e| fatal(path, e))?, &columns);
         let line = row.line;
         v.rows += 1;
         if v.rows % 10_000 == 0 {
@@ -276,6 +294,7 @@ pub fn validate_file<K: FileKind>(
         match check_row::<K>(row, &text, invoices, &mut v.references) {
             Checked::Valid(item) => {
                 v.valid += 1;
+                v.sums.add(VALID, &item.money());
                 hashes.push(item.id());
                 if let Some(spool) = spool.as_deref_mut() {
                     spool.item(line, &item)?;
@@ -285,10 +304,15 @@ pub fn validate_file<K: FileKind>(
                 problems,
                 source_id,
                 invoice_id,
+                money,
             } => {
                 v.invalid += 1;
+                if let Some(money) = &money {
+                    v.sums.add(INVALID, money);
+                }
                 if let Some(spool) = spool.as_deref_mut() {
-                    spool.invalid(line, &source_id, &invoice_id, &reason_of(&problems))?;
+                    let reason = reason_of(&problems);
+                    spool.invalid(line, &source_id, &invoice_id, &reason, money.as_ref())?;
                 }
                 for p in problems {
                     v.push(p, max_errors);
@@ -297,12 +321,45 @@ pub fn validate_file<K: FileKind>(
         }
     }
     progress.validated(v.rows);
+    match empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => {}
+        1 => v.warnings.push("1 empty row skipped".to_owned()),
+        n => v.warnings.push(format!("{n} empty rows skipped")),
+    }
 
     let suspects = hashes.suspects();
     if !suspects.is_empty() {
         find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
     }
     Ok(v)
+}
+
+/// Opens the file (or the copy of standard input) in its encoding.
+fn open(args: &InputArgs) -> anyhow::Result<Box<dyn std::io::BufRead + Send>> {
+    input::open(args.path_to_read(), args.encoding.unwrap_or(Encoding::Utf8))
+}
+
+/// How the file's columns are read: `--column`, `--ignore-column`, `--type`, `--currency`.
+fn columns<K: FileKind>(args: &InputArgs) -> Columns {
+    let defaults = [("type", &args.payment_type), ("currency", &args.currency)]
+        .into_iter()
+        .filter(|(field, _)| K::FIELDS.contains(field))
+        .filter_map(|(field, value)| Some((field, value.clone()?)));
+    Columns {
+        renamed: args.columns.clone(),
+        ignored: args.ignored_columns.clone(),
+        defaults: defaults.collect(),
+    }
+}
+
+/// The row with `--type` and `--currency` in the fields it has no value for.
+fn with_defaults<K: FileKind>(mut row: Row<K::Input>, columns: &Columns) -> Row<K::Input> {
+    if let Ok(input) = &mut row.input {
+        for (field, value) in &columns.defaults {
+            K::fill(input, field, value);
+        }
+    }
+    row
 }
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
@@ -344,13 +401,14 @@ fn find_repeats<K: FileKind>(
     v: &mut Validation,
 ) -> anyhow::Result<()> {
     let format = resolve_format(path, args.format)?;
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+    let columns = columns::<K>(args);
+    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
         .map_err(|e| fatal(path, e))?;
     let text = input_format(args, reading.delimiter);
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
     for row in reading.rows {
-        let row = row.map_err(|e| fatal(path, e))?;
+        let row = with_defaults::<K>(row.map_err(|e| fatal(path, e))?, &columns);
         let line = row.line;
         let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
             continue;
@@ -362,6 +420,9 @@ fn find_repeats<K: FileKind>(
         match first_line.get(id) {
             Some(first) => {
                 let (field, message) = K::repeat_problem(id, *first);
+                let money = item.money();
+                v.sums.remove(VALID, &money);
+                v.sums.add(INVALID, &money);
                 repeats.push((
                     line,
                     Problem {

@@ -87,8 +87,8 @@ fn fail_fix_resend(state: &str) {
     let csv = stdout(&out);
     assert!(
         csv.starts_with(
-            "scope,id,idempotency_key,batch_id,updated_at,outcome,reason_code,reason_message,\
-             outcome_at\n"
+            "scope,id,idempotencyKey,batchId,updatedAt,outcome,reasonCode,reasonMessage,\
+             outcomeAt\n"
         ),
         "{csv}"
     );
@@ -211,9 +211,9 @@ fn status_finishes_what_a_run_without_wait_or_past_its_timeout_left_unknown() {
         .find(|v| v["id"] == "RR-2")
         .unwrap_or_default();
     assert_eq!(rr2["outcome"], "failed", "{rr2}");
-    assert_eq!(rr2["reason_code"], "UNKNOWN_INVOICE", "{rr2}");
+    assert_eq!(rr2["reasonCode"], "UNKNOWN_INVOICE", "{rr2}");
     assert!(
-        rr2["updated_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        rr2["outcomeAt"].as_str().is_some_and(|t| t.ends_with('Z')),
         "{rr2}"
     );
 

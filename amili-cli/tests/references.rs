@@ -142,7 +142,10 @@ fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
     assert_exit(&out, 1);
     assert_eq!(env.booked(), 1);
     let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
-    assert!(report.contains("3,BAD-2,INV-NOPE,,,invalid,"), "{report}");
+    assert!(
+        report.contains("3,BAD-2,INV-NOPE,,,100.00,NOK,invalid,"),
+        "{report}"
+    );
 }
 
 #[test]

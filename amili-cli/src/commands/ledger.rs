@@ -24,10 +24,10 @@ pub enum LedgerCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (scope, id,
-    /// idempotency key, batch, last update, then how its batch processed it once learned:
-    /// outcome `succeeded` or `failed`, Amili's reason code and message, when it was
-    /// learned). Times in RFC 3339 (UTC).
+    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (`scope`, `id`,
+    /// `idempotencyKey`, `batchId`, `updatedAt`, then what its batch did with it once learned:
+    /// `outcome` (`succeeded` or `failed`), Amili's `reasonCode` and `reasonMessage`,
+    /// `outcomeAt`; times in RFC 3339).
     Export {
         /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
         #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
@@ -103,38 +103,45 @@ async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// One exported row: the stored item, its times in RFC 3339.
+/// One exported item (`schemas/ledger-export.json`): the keys in the API's camelCase, the
+/// time in RFC 3339.
 #[derive(Serialize)]
-struct Exported {
-    scope: String,
-    id: String,
-    idempotency_key: String,
+#[serde(rename_all = "camelCase")]
+struct ExportRow<'a> {
+    scope: &'a str,
+    id: &'a str,
+    idempotency_key: &'a str,
     batch_id: Option<Uuid>,
-    updated_at: Option<String>,
-    outcome: Option<String>,
-    reason_code: Option<String>,
-    reason_message: Option<String>,
+    updated_at: String,
+    outcome: Option<&'a str>,
+    reason_code: Option<&'a str>,
+    reason_message: Option<&'a str>,
     outcome_at: Option<String>,
 }
 
-impl From<StoredItem> for Exported {
-    fn from(item: StoredItem) -> Exported {
-        let rfc3339 = |unix: i64| {
-            DateTime::<Utc>::from_timestamp(unix, 0)
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        };
-        Exported {
-            updated_at: rfc3339(item.updated_at),
-            outcome_at: item.outcome_at.and_then(rfc3339),
-            scope: item.scope,
-            id: item.id,
-            idempotency_key: item.idempotency_key,
+impl<'a> From<&'a StoredItem> for ExportRow<'a> {
+    fn from(item: &'a StoredItem) -> ExportRow<'a> {
+        ExportRow {
+            scope: &item.scope,
+            id: &item.id,
+            idempotency_key: &item.idempotency_key,
             batch_id: item.batch_id,
-            outcome: item.outcome,
-            reason_code: item.reason_code,
-            reason_message: item.reason_message,
+            updated_at: rfc3339(item.updated_at),
+            outcome: item.outcome.as_deref(),
+            reason_code: item.reason_code.as_deref(),
+            reason_message: item.reason_message.as_deref(),
+            outcome_at: item.outcome_at.map(rfc3339),
         }
     }
+}
+
+/// Unix seconds as RFC 3339 in UTC (`2026-12-07T04:47:54Z`); the number itself if out of
+/// range.
+fn rfc3339(seconds: i64) -> String {
+    DateTime::<Utc>::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
 }
 
 /// Every item, as CSV or JSON Lines on stdout.
@@ -142,14 +149,30 @@ async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exi
     let stdout = std::io::stdout();
     let mut csv = (format == ReportFormat::Csv).then(|| csv::Writer::from_writer(stdout.lock()));
     let mut lines = std::io::BufWriter::new(stdout.lock());
-    let fail = |e: &dyn std::fmt::Display| LedgerError::new(format!("cannot write: {e}"));
-    each_item(state, |item| match &mut csv {
-        Some(w) => w.serialize(Exported::from(item)).map_err(|e| fail(&e)),
-        None => serde_json::to_writer(&mut lines, &Exported::from(item))
-            .map_err(|e| fail(&e))
-            .and_then(|()| lines.write_all(b"\n").map_err(|e| fail(&e))),
+    // The write error itself, to tell a reader that went away (`| head`) from a failure.
+    let mut unwritten: Option<std::io::Error> = None;
+    let exported = each_item(state, |item| {
+        let written = match &mut csv {
+            Some(w) => w
+                .serialize(ExportRow::from(&item))
+                .map_err(std::io::Error::from),
+            None => serde_json::to_writer(&mut lines, &ExportRow::from(&item))
+                .map_err(std::io::Error::from)
+                .and_then(|()| lines.write_all(b"\n")),
+        };
+        written.map_err(|e| {
+            let error = LedgerError::new(format!("cannot write: {e}"));
+            unwritten = Some(e);
+            error
+        })
     })
-    .await?;
+    .await;
+    if let Err(e) = exported {
+        return Err(match unwritten {
+            Some(io) => io.into(),
+            None => e,
+        });
+    }
     if let Some(mut w) = csv {
         w.flush()?;
     }

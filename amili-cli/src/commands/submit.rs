@@ -16,6 +16,7 @@ use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
+use crate::money::SumsBy;
 use crate::output::{Table, all_good, print_problems};
 use crate::progress::Progress;
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
@@ -23,7 +24,7 @@ use crate::secret::Secret;
 use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
-use crate::validate::{Resolved, Validation, validate_file};
+use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -55,7 +56,8 @@ pub struct SubmitArgs {
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
 
-    /// Print the final summary as one JSON object on stdout (the table then goes to stderr).
+    /// Print the final summary as one JSON object on stdout (the table then goes to stderr):
+    /// counts and sums per outcome, the rows' problems; also when the run ends in an error.
     #[arg(long)]
     pub json: bool,
 
@@ -63,9 +65,9 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
 
-    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batch
-    /// id, idempotency key, outcome, Amili's reason). Format from the extension: .csv, .jsonl,
-    /// otherwise JSON.
+    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batchId,
+    /// idempotencyKey, amount, currency, outcome, reasonCode, reasonMessage), also when
+    /// validation stops the run. Format from the extension: .csv, .jsonl, otherwise JSON.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -124,11 +126,27 @@ impl Sink for Output {
 }
 
 pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
+    let mut summary = Summary::new(&args.input.file.display().to_string(), args);
+    match submit::<K>(args, &mut summary).await {
+        Ok((exit, reason)) => Ok(summary.finish(exit, reason)),
+        // With --json, a run that ends in an error still prints its object (with what was
+        // learnt by then), the error as its reason.
+        Err(e) => {
+            summary.finish(crate::exit::for_error(&e), format!("{e:#}"));
+            Err(e)
+        }
+    }
+}
+
+/// The run; fills in `summary` as it learns, and hands back the exit and why.
+async fn submit<K: FileKind>(
+    args: &SubmitArgs,
+    summary: &mut Summary,
+) -> anyhow::Result<(Exit, String)> {
     let started = Instant::now();
     let path = &args.input.file;
     let name = path.display().to_string();
     let progress = Progress::new();
-    let mut summary = Summary::new(&name, args);
 
     // Settings first — everything that can be checked without the file: a refused
     // credential or a wrong URL is said at once, not after a million rows were read.
@@ -188,12 +206,19 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
-    let refusal = if v.rows == 0 {
-        Some(format!(
-            "{name}: no {} in the file; nothing was sent",
-            K::PLURAL
-        ))
-    } else if !v.is_valid() && !args.skip_invalid {
+    summary.problem_count = v.problem_count;
+    summary.problems = v.problems.clone();
+    summary.warnings = v.warnings.clone();
+    // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
+    // for is written, empty.
+    if v.rows == 0 {
+        conn.close().await;
+        let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
+        eprintln!("{said}");
+        report_unsent::<K>(args, spool, &v, &said)?;
+        return Ok((Exit::Success, said));
+    }
+    let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
             "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
              --skip-invalid to send the {} valid rows.",
@@ -207,17 +232,23 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     if let Some(refusal) = refusal {
         conn.close().await;
         eprintln!("{refusal}");
-        summary.counts.invalid = usize::try_from(v.invalid).unwrap_or(usize::MAX);
-        return Ok(summary.finish(Exit::Usage, refusal));
+        // Every row, with its problems or as not sent, in the report and the counts.
+        let table = report_unsent::<K>(args, spool, &v, &refusal)?;
+        summary.counts = table.counts;
+        summary.sums = table.sums;
+        return Ok((Exit::Usage, refusal));
     }
     if args.dry_run {
         conn.close().await;
+        let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
         let said = format!(
-            "dry run: the settings work and {} of {} rows are valid; nothing was sent",
+            "dry run: the settings work and {} of {} rows are valid ({would_send}); nothing \
+             was sent",
             v.valid, v.rows
         );
         eprintln!("{said}");
-        return Ok(summary.finish(Exit::Success, said));
+        summary.sums = v.sums;
+        return Ok((Exit::Success, said));
     }
 
     if conn.sandbox.is_some() {
@@ -238,18 +269,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let stop = StopHandle::new();
     watch_ctrl_c(stop.clone());
 
-    let report = match &args.report {
-        Some(p) => Some(
-            ReportWriter::create(
-                p,
-                args.report_format
-                    .unwrap_or_else(|| ReportFormat::from_path(p)),
-                K::ID_FIELD,
-            )
-            .map_err(usage)?,
-        ),
-        None => None,
-    };
+    let report = create_report::<K>(args)?;
     let mut output = Output {
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
@@ -315,6 +335,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         );
     }
     summary.counts = counts;
+    summary.sums = output.table.sums;
     summary.batches = output.table.batches.len();
     let (exit, reason) = if all_good(&counts, args.wait) {
         (Exit::Success, format!("every {} accepted", K::NAME))
@@ -328,7 +349,43 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
             ),
         )
     };
-    Ok(summary.finish(exit, reason))
+    Ok((exit, reason))
+}
+
+/// The report file of `--report`, if asked for.
+fn create_report<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Option<ReportWriter>> {
+    let Some(path) = &args.report else {
+        return Ok(None);
+    };
+    let format = args
+        .report_format
+        .unwrap_or_else(|| ReportFormat::from_path(path));
+    Ok(Some(
+        ReportWriter::create(path, format, K::ID_FIELD).map_err(usage)?,
+    ))
+}
+
+/// When validation stopped the run: every row of the spool into the report (if asked for) and
+/// the counts, the invalid with their problems, the valid as not sent with why.
+fn report_unsent<K: FileKind>(
+    args: &SubmitArgs,
+    spool: SpoolWriter,
+    v: &Validation,
+    refusal: &str,
+) -> anyhow::Result<Table> {
+    let mut output = Output {
+        table: Table::new(0, K::NAME, K::PLURAL),
+        report: create_report::<K>(args)?,
+        earlier: 0,
+    };
+    let not_sent = format!("not sent: {refusal}").into();
+    for row in spool.finish::<K>()?.read_ahead()? {
+        output.put(crate::submit::unsent_row(row?, &v.repeats, &not_sent))?;
+    }
+    if let Some(report) = output.report.take() {
+        report.finish()?;
+    }
+    Ok(output.table)
 }
 
 /// Reads and validates the file into a spool. Invoice references found by the first read are
@@ -441,14 +498,21 @@ impl WebhookListener {
     }
 }
 
-/// The one JSON object `--json` prints on stdout at the end.
+/// The one JSON object `--json` prints on stdout at the end (`schemas/submit.json`).
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Summary {
     file: String,
     rows: u64,
     counts: OutcomeCounts,
+    /// Per outcome and currency; on a dry run per `valid` / `invalid`.
+    sums: SumsBy,
     batches: usize,
     report: Option<PathBuf>,
+    /// The rows' problems (the first `--max-errors`), and how many there are in all.
+    problems: Vec<Problem>,
+    problem_count: u64,
+    warnings: Vec<String>,
     exit_code: u8,
     exit_reason: String,
     #[serde(skip)]
@@ -461,8 +525,12 @@ impl Summary {
             file: file.to_owned(),
             rows: 0,
             counts: OutcomeCounts::default(),
+            sums: SumsBy::default(),
             batches: 0,
             report: args.report.clone(),
+            problems: Vec::new(),
+            problem_count: 0,
+            warnings: Vec::new(),
             exit_code: 0,
             exit_reason: String::new(),
             json: args.json,
@@ -470,11 +538,11 @@ impl Summary {
     }
 
     /// Prints the object (with `--json`) and hands back the exit.
-    fn finish(mut self, exit: Exit, reason: String) -> Exit {
+    fn finish(&mut self, exit: Exit, reason: String) -> Exit {
         self.exit_code = exit.code();
         self.exit_reason = reason;
         if self.json {
-            match serde_json::to_string(&self) {
+            match serde_json::to_string(&*self) {
                 Ok(line) => println!("{line}"),
                 Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
             }
