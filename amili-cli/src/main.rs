@@ -21,6 +21,7 @@ mod commands;
 mod config;
 mod exit;
 mod input;
+mod invoice_cache;
 mod kind;
 mod malloc;
 mod money;

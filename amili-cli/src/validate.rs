@@ -166,6 +166,10 @@ pub fn check_row<K: FileKind>(
         } else if text.is_empty() {
             problems.push(problem(Some(field.to_owned()), "is required".to_owned()));
             *slot = Some(stand_in);
+        } else if let Err(too_long) = reference.check_length() {
+            // Refused before any look-up: no query of 100 KB.
+            problems.push(problem(Some(field.to_owned()), too_long));
+            *slot = Some(stand_in);
         } else {
             match invoices.map(|answers| answers.get(&reference)) {
                 None => {
@@ -184,7 +188,7 @@ pub fn check_row<K: FileKind>(
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
-                        Some(Err(e @ Unresolved::Failed { .. })) => e.to_string(),
+                        Some(Err(e)) if e.is_look_up_failure() => e.to_string(),
                         _ => format!("{text:?} matches no invoice"),
                     };
                     problems.push(problem(Some(field.to_owned()), why));
@@ -200,7 +204,7 @@ pub fn check_row<K: FileKind>(
             return Checked::Invalid {
                 problems,
                 source_id,
-                invoice_id: text,
+                invoice_id: abridged(text),
                 money,
             };
         }
@@ -229,6 +233,17 @@ pub fn check_row<K: FileKind>(
             invoice_id,
             money,
         },
+    }
+}
+
+/// A reference as the report shows it: an over-long one cut to its first characters.
+fn abridged(text: String) -> String {
+    match text
+        .char_indices()
+        .nth(amili_payments::invoices::MAX_REFERENCE_CHARS)
+    {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
     }
 }
 

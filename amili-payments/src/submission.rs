@@ -4,7 +4,6 @@
 //! reported request by request.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -12,6 +11,7 @@ use futures::stream::{self, BoxStream, Stream, StreamExt};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::breaker::{Breaker, DEFAULT_CIRCUIT_BREAKER};
 use crate::client::Client;
 use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
@@ -23,9 +23,6 @@ use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, 
 use crate::stop::StopHandle;
 use crate::submittable::Submittable;
 use crate::wire::request_body;
-
-/// Requests that fail in a row, after all their retries, before a submission stops.
-pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
 
 /// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
 /// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
@@ -238,8 +235,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
             fixed_key: Mutex::new(self.key.clone()),
             single_request: self.key.is_some(),
             stop: self.stop,
-            failures_in_row: AtomicU32::new(0),
-            circuit_breaker: self.circuit_breaker,
+            breaker: Breaker::new(self.circuit_breaker),
         });
         let sending = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let span = tracing::info_span!(
@@ -393,8 +389,8 @@ struct Run {
     single_request: bool,
     /// Stopped when the submission stops: why later requests are not sent.
     stop: StopHandle,
-    failures_in_row: AtomicU32,
-    circuit_breaker: u32,
+    /// Requests failing in a row after all retries.
+    breaker: Breaker,
 }
 
 impl Run {
@@ -605,7 +601,7 @@ impl Run {
         match &result {
             RequestResult::Accepted { batch_id, .. } => {
                 tracing::info!(%batch_id, "{}s accepted", T::NOUN);
-                self.failures_in_row.store(0, Ordering::Release);
+                self.breaker.success();
             }
             RequestResult::Rejected(e) if stops_every_request(e) => {
                 self.halt(format!(
@@ -615,8 +611,7 @@ impl Run {
             RequestResult::Rejected(e) | RequestResult::Unknown(e)
                 if e.is_retryable() || e.is_outcome_unknown() =>
             {
-                let in_row = self.failures_in_row.fetch_add(1, Ordering::AcqRel) + 1;
-                if self.circuit_breaker > 0 && in_row >= self.circuit_breaker {
+                if let Some(in_row) = self.breaker.failure() {
                     self.halt(format!(
                         "not sent: {in_row} requests in a row failed after all retries (the \
                          last: {e}); try again later"

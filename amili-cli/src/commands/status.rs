@@ -9,7 +9,7 @@ use std::time::Duration;
 use amili_payments::StopHandle;
 
 use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
-use crate::commands::submit::{Output, read_file};
+use crate::commands::submit::{Output, Reading, read_file};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
@@ -91,8 +91,15 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
             return Err(usage(e));
         }
     };
+    let reading = Reading {
+        input: &args.input,
+        concurrency: args.concurrency,
+        skip_invalid: false,
+        state: args.state.as_deref(),
+    };
+    // Invoice ids found earlier (by `submit`) are used, and kept, as `submit` does.
     let (v, spool) =
-        match read_file::<K>(&conn.client, &args.input, args.concurrency, &progress).await {
+        match read_file::<K>(&conn.client, &reading, &progress, Some(target.as_str())).await {
             Ok(read) => read,
             Err(e) => {
                 conn.close().await;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::invoice_cache::InvoiceCache;
 use crate::kind::FileKind;
 use crate::money::SumsBy;
 use crate::output::{Table, all_good, print_problems};
@@ -195,14 +196,22 @@ async fn submit<K: FileKind>(
     // Read the file once: validate every row before sending anything, spooling what was
     // found so that sending streams from the spool. A file that names invoices by number or
     // source id is read again once Amili has answered for every distinct reference.
-    let (v, spool) =
-        match read_file::<K>(&conn.client, &args.input, args.concurrency, &progress).await {
-            Ok(read) => read,
-            Err(e) => {
-                conn.close().await;
-                return Err(e);
-            }
-        };
+    // Found invoice ids are kept for the next run next to the ledger (not with the embedded
+    // sandbox: its invoices die with the run).
+    let cache_target = ledger.is_some().then_some(target.as_str());
+    let reading = Reading {
+        input: &args.input,
+        concurrency: args.concurrency,
+        skip_invalid: args.skip_invalid,
+        state: args.state.as_deref(),
+    };
+    let (v, spool) = match read_file::<K>(&conn.client, &reading, &progress, cache_target).await {
+        Ok(read) => read,
+        Err(e) => {
+            conn.close().await;
+            return Err(e);
+        }
+    };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
@@ -388,19 +397,32 @@ fn report_unsent<K: FileKind>(
     Ok(output.table)
 }
 
+/// What reading a file needs of a command's arguments (`submit`'s, `status`'s).
+pub(crate) struct Reading<'a> {
+    pub(crate) input: &'a InputArgs,
+    /// How many invoice look-ups are in flight at once.
+    pub(crate) concurrency: u64,
+    /// Whether a failed look-up is its rows' problem rather than the run's end.
+    pub(crate) skip_invalid: bool,
+    /// The ledger `--state` names (the invoice id cache lives beside it).
+    pub(crate) state: Option<&'a str>,
+}
+
 /// Reads and validates the file into a spool. Invoice references found by the first read are
-/// looked up (each distinct one once, `--concurrency` at a time) and the file read again
-/// with the answers. A look-up that fails (not "no match": the call itself) ends the run
-/// with nothing sent.
+/// looked up (each distinct one once, `--concurrency` at a time, those found by an earlier run
+/// for `cache_target` taken from the [`InvoiceCache`]) and the file read again with the
+/// answers. A look-up that fails (not "no match": the call itself) ends the run with nothing
+/// sent, unless `--skip-invalid` makes it its rows' problem.
 pub(crate) async fn read_file<K: FileKind>(
     client: &amili_payments::Client,
-    input: &InputArgs,
-    concurrency: u64,
+    args: &Reading<'_>,
     progress: &Progress,
+    cache_target: Option<&str>,
 ) -> anyhow::Result<(Validation, crate::spool::SpoolWriter)> {
-    let path = &input.file;
+    let path = &args.input.file;
     let mut spool = SpoolWriter::new()?;
-    let v = validate_file::<K>(path, input, progress, Some(&mut spool), None).map_err(usage)?;
+    let v =
+        validate_file::<K>(path, args.input, progress, Some(&mut spool), None).map_err(usage)?;
     if v.references.is_empty() {
         return Ok((v, spool));
     }
@@ -411,43 +433,105 @@ pub(crate) async fn read_file<K: FileKind>(
         if v.references.len() == 1 { "" } else { "s" },
         path.display()
     );
-    let resolved = resolve_references(client, v.references, concurrency).await?;
+    let mut cache = cache_target.and_then(|target| {
+        InvoiceCache::for_state(args.state, target)
+            .map_err(|e| eprintln!("note: invoice ids found earlier are not used: {e}"))
+            .ok()
+    });
+    let resolved = resolve_references(client, v.references, args, cache.as_mut()).await?;
+    if let Some(cache) = &cache
+        && let Err(e) = cache.save()
+    {
+        eprintln!("note: the invoice ids found are not kept for the next run: {e}");
+    }
     let mut spool = SpoolWriter::new()?;
-    let v = validate_file::<K>(path, input, progress, Some(&mut spool), Some(&resolved))
-        .map_err(usage)?;
+    let v = validate_file::<K>(
+        path,
+        args.input,
+        progress,
+        Some(&mut spool),
+        Some(&resolved),
+    )
+    .map_err(usage)?;
     Ok((v, spool))
 }
 
-/// Amili's answer for every reference; an error when any look-up failed.
+/// Amili's answer for every reference (found ones from `cache` when it has them, and kept in
+/// it); an error when any look-up failed, unless `--skip-invalid` makes those rows' problem.
 async fn resolve_references(
     client: &amili_payments::Client,
     references: std::collections::HashSet<amili_payments::invoices::InvoiceRef>,
-    concurrency: u64,
+    args: &Reading<'_>,
+    mut cache: Option<&mut InvoiceCache>,
 ) -> anyhow::Result<Resolved> {
     use amili_payments::invoices::Unresolved;
-    let references: Vec<_> = references.into_iter().collect();
+    let mut resolved = Resolved::with_capacity(references.len());
+    let mut missing = Vec::with_capacity(references.len());
+    for reference in references {
+        match cache.as_deref().and_then(|c| c.get(&reference)) {
+            Some(id) => {
+                resolved.insert(reference, Ok(id));
+            }
+            None => missing.push(reference),
+        }
+    }
+    if let Some(cache) = cache.as_deref().filter(|_| !resolved.is_empty()) {
+        eprintln!(
+            "{} of them found by an earlier run (kept {} days in {})",
+            resolved.len(),
+            crate::invoice_cache::LIFETIME_DAYS,
+            cache.path().display(),
+        );
+    }
     let answers = client
         .invoice_resolver()
-        .with_concurrency(usize::try_from(concurrency).unwrap_or(1))
-        .resolve(references.iter().cloned())
+        .with_concurrency(usize::try_from(args.concurrency).unwrap_or(1))
+        .resolve(missing.iter().cloned())
         .await;
-    let resolved: Resolved = references.into_iter().zip(answers).collect();
-    let failed: Vec<String> = resolved
+    for (reference, answer) in missing.into_iter().zip(answers) {
+        if let (Some(cache), Ok(id)) = (cache.as_deref_mut(), &answer) {
+            cache.insert(&reference, *id);
+        }
+        resolved.insert(reference, answer);
+    }
+    let mut failed = resolved
         .values()
-        .filter_map(|answer| match answer {
+        .filter_map(|answer| answer.as_ref().err())
+        .filter(|e| e.is_look_up_failure());
+    let Some(first) = failed.next() else {
+        return Ok(resolved);
+    };
+    let count = 1 + failed.count();
+    let not_looked_up = resolved
+        .values()
+        .filter(|a| matches!(a, Err(Unresolved::NotLookedUp { .. })))
+        .count();
+    // The breaker tripped: say why once, from a look-up that ran.
+    let why = resolved
+        .values()
+        .find_map(|a| match a {
             Err(e @ Unresolved::Failed { .. }) => Some(e.to_string()),
             _ => None,
         })
-        .collect();
-    if let Some(first) = failed.first() {
-        anyhow::bail!(
-            "cannot look up {} of the file's invoice references, nothing was sent (run again \
-             when Amili answers): {first}{}",
-            failed.len(),
-            if failed.len() > 1 { ", …" } else { "" }
+        .unwrap_or_else(|| first.to_string());
+    let summary = if not_looked_up > 0 {
+        format!(
+            "invoice look-up is failing: {why}; {not_looked_up} reference{} not looked up",
+            if not_looked_up == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "cannot look up {count} of the file's invoice references: {first}{}",
+            if count > 1 { ", …" } else { "" }
+        )
+    };
+    if args.skip_invalid {
+        eprintln!(
+            "note: {summary}; with --skip-invalid, their rows are invalid and the rest is sent"
         );
+        return Ok(resolved);
     }
-    Ok(resolved)
+    anyhow::bail!("{summary}; nothing was sent (run again when Amili answers)")
 }
 
 /// The webhook receiver of `--webhook-port`: wakes the pollers of `--wait`.
