@@ -79,12 +79,12 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
     let conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let target = format!(
-        "{} org {}",
+    let scope = amili_payments::ledger::scope(
         conn.client.api_url(),
-        conn.client.organization_id()
+        conn.client.organization_id(),
+        K::LEDGER,
     );
-    let ledger = match open_ledger(args.state.as_deref(), &K::ledger_scope(&target)).await {
+    let ledger = match open_ledger(args.state.as_deref(), &scope).await {
         Ok(ledger) => ledger,
         Err(e) => {
             conn.close().await;
@@ -98,8 +98,13 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         state: args.state.as_deref(),
     };
     // Invoice ids found earlier (by `submit`) are used, and kept, as `submit` does.
+    let cache_target = amili_payments::ledger::scope(
+        conn.client.api_url(),
+        conn.client.organization_id(),
+        amili_payments::ledger::Kind::Payments,
+    );
     let (v, spool) =
-        match read_file::<K>(&conn.client, &reading, &progress, Some(target.as_str())).await {
+        match read_file::<K>(&conn.client, &reading, &progress, Some(&cache_target)).await {
             Ok(read) => read,
             Err(e) => {
                 conn.close().await;

@@ -26,6 +26,7 @@ use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
+use crate::words::{count, sent, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -167,17 +168,21 @@ async fn submit<K: FileKind>(
     let conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let target = format!(
-        "{} org {}",
+    let scope = amili_payments::ledger::scope(
         conn.client.api_url(),
-        conn.client.organization_id()
+        conn.client.organization_id(),
+        K::LEDGER,
     );
-    let scope = K::ledger_scope(&target);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
             "cannot get an access token, nothing was sent: {e}"
         )));
+    }
+    // A token is issued for a wrong organization id too; every request would be refused.
+    if let Err(e) = crate::config::check_organization(&conn.client).await {
+        conn.close().await;
+        return Err(e.context("nothing was sent"));
     }
     // What was sent is remembered per payment in the ledger. The embedded sandbox's state
     // dies with this process, so there is nothing to remember across runs: no ledger then.
@@ -198,20 +203,28 @@ async fn submit<K: FileKind>(
     // source id is read again once Amili has answered for every distinct reference.
     // Found invoice ids are kept for the next run next to the ledger (not with the embedded
     // sandbox: its invoices die with the run).
-    let cache_target = ledger.is_some().then_some(target.as_str());
+    // Invoices are the organization's whatever the kind: keyed by the payments' scope.
+    let cache_target = ledger.is_some().then(|| {
+        amili_payments::ledger::scope(
+            conn.client.api_url(),
+            conn.client.organization_id(),
+            amili_payments::ledger::Kind::Payments,
+        )
+    });
     let reading = Reading {
         input: &args.input,
         concurrency: args.concurrency,
         skip_invalid: args.skip_invalid,
         state: args.state.as_deref(),
     };
-    let (v, spool) = match read_file::<K>(&conn.client, &reading, &progress, cache_target).await {
-        Ok(read) => read,
-        Err(e) => {
-            conn.close().await;
-            return Err(e);
-        }
-    };
+    let (v, spool) =
+        match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await {
+            Ok(read) => read,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
@@ -229,9 +242,14 @@ async fn submit<K: FileKind>(
     }
     let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
-            "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
-             --skip-invalid to send the {} valid rows.",
-            v.invalid, v.rows, v.valid
+            "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
+             {}.",
+            some_of_rows(v.invalid, v.rows, "invalid"),
+            if v.valid == 1 {
+                "valid row".to_owned()
+            } else {
+                format!("{} valid rows", v.valid)
+            }
         ))
     } else if v.valid == 0 {
         Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
@@ -251,27 +269,27 @@ async fn submit<K: FileKind>(
         conn.close().await;
         let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
         let said = format!(
-            "dry run: the settings work and {} of {} rows are valid ({would_send}); nothing \
-             was sent",
-            v.valid, v.rows
+            "dry run: the settings work and {} ({would_send}); nothing was sent",
+            some_of_rows(v.valid, v.rows, "valid")
         );
         eprintln!("{said}");
         summary.sums = v.sums;
         return Ok((Exit::Success, said));
     }
 
-    if conn.sandbox.is_some() {
-        eprintln!("using an embedded sandbox at {}", conn.client.api_url());
-    }
     let skipped = if v.invalid > 0 {
-        format!(" ({} invalid rows skipped)", v.invalid)
+        format!(
+            " ({} skipped)",
+            count(v.invalid, "invalid row", "invalid rows")
+        )
     } else {
         String::new()
     };
+    // What is sent is said after the run: the ledger decides, request by request, what
+    // Amili has already.
     eprintln!(
-        "sending {} {} from {name}{skipped} to {target}, up to {} per request",
-        v.valid,
-        K::PLURAL,
+        "submitting {} from {name}{skipped}, up to {} per request",
+        count(v.valid, K::NAME, K::PLURAL),
         args.chunk_size
     );
 
@@ -315,19 +333,26 @@ async fn submit<K: FileKind>(
     }
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    if output.earlier > 0 {
-        eprintln!(
-            "{} {} accepted by an earlier run were not sent again (shown with what is known \
-             of them)",
-            output.earlier,
-            if output.earlier == 1 {
-                K::NAME
-            } else {
-                K::PLURAL
-            }
-        );
-    }
+    // Rows the ledger knew from an earlier run (already accepted, or their outcome) were
+    // not sent.
+    let went_out = (counts.accepted
+        + counts.succeeded
+        + counts.failed
+        + counts.unknown
+        + counts.rejected
+        + counts.already_accepted)
+        .saturating_sub(output.earlier);
+    eprintln!(
+        "{}; done in {:.1}s",
+        sent(
+            went_out as u64,
+            output.earlier as u64,
+            v.valid,
+            K::NAME,
+            K::PLURAL
+        ),
+        started.elapsed().as_secs_f64()
+    );
     if counts.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use uuid::Uuid;
@@ -67,6 +68,21 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         &'a self,
         ids: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>>;
+
+    /// Releases the items `ids` pending under `key` (a request Amili has no batch for, left
+    /// by a run that ended or recorded its result unknown), so that they may be claimed
+    /// again — but only once the request was last claimed or taken over at least `quiet`
+    /// ago, by the store's clock: until then the request may still arrive, and the items are
+    /// left as they are. The other items pending under `key` are never touched.
+    ///
+    /// `true` when none of `ids` is pending under `key` any more (released now or before);
+    /// `false` when the request is too recent and they stay pending.
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>>;
 }
 
 /// How Amili processed an item in its batch, as the ledger records it.
@@ -267,5 +283,14 @@ impl<L: Ledger + ?Sized> Ledger for Arc<L> {
         ids: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>> {
         (**self).known(ids)
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        (**self).release(key, ids, quiet)
     }
 }
