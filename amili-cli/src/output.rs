@@ -32,10 +32,15 @@ fn problem_line(file: &str, p: &Problem) -> String {
     format!("{file}: {p}")
 }
 
-/// Whether a run ended well: every row accepted (with `--wait`: processed successfully).
+/// Whether a run ended well: every row accepted (with `--wait`: processed successfully; a row
+/// accepted earlier whose batch could not be followed is not known to be).
 pub fn all_good(counts: &OutcomeCounts, waited: bool) -> bool {
-    let good =
-        counts.succeeded + counts.already_accepted + if waited { 0 } else { counts.accepted };
+    let good = counts.succeeded
+        + if waited {
+            0
+        } else {
+            counts.accepted + counts.already_accepted
+        };
     counts.total() > 0 && good == counts.total()
 }
 

@@ -38,8 +38,13 @@ impl ReportRow {
     }
 
     /// The reason as Amili's code and the message: `(Some("UNKNOWN_INVOICE"), "unknown
-    /// invoice …")`; a reason without a code is all message.
+    /// invoice …")` (a failure's as Amili gave them); a reason without a code is all message.
     pub fn reason_parts(&self) -> (Option<&str>, Option<&str>) {
+        if let Outcome::Failed(failure) = &self.outcome
+            && (failure.code().is_some() || failure.message().is_some())
+        {
+            return (failure.code(), failure.message());
+        }
         match self.reason() {
             Some(reason) => {
                 let (code, message) = split_reason(reason);
@@ -51,8 +56,9 @@ impl ReportRow {
 }
 
 /// Splits `CODE: message`, where the code is an upper-case identifier (`UNKNOWN_INVOICE`),
-/// into the code and the message; any other text is all message. The one place that reads a
-/// code out of the text: once the library's outcome carries the code apart, this goes.
+/// into the code and the message; any other text is all message. A failure's code and
+/// message come apart from the library ([`Failure`](amili_payments::report::Failure)); this
+/// reads the other reasons' text.
 pub fn split_reason(reason: &str) -> (Option<&str>, &str) {
     match reason.split_once(": ") {
         Some((code, message))
@@ -247,7 +253,10 @@ mod tests {
     fn json_and_csv_reports() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");
-        let failed = Outcome::Failed(Some("UNKNOWN_INVOICE: unknown invoice, \"x\"".into()));
+        let failed = Outcome::Failed(amili_payments::report::Failure::new(
+            Some("UNKNOWN_INVOICE"),
+            Some("unknown invoice, \"x\""),
+        ));
         let mut w = ReportWriter::create(&json, ReportFormat::from_path(&json), ID).unwrap();
         w.write(&row(2, Outcome::Succeeded)).unwrap();
         w.write(&row(3, failed.clone())).unwrap();

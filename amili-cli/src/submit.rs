@@ -1,7 +1,8 @@
 //! Sending: the spool → the library's submission pipeline (chunking, keys, concurrency,
 //! retries, the ledger, stopping) → the library's poller (`--wait`) → report rows, in file
 //! order. Nothing here plans requests: it feeds payments or corrections and renders what the
-//! library reports.
+//! library reports. `status` runs the same way with the pipeline's status report, which sends
+//! nothing.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,8 @@ pub struct Sending {
     pub stop: StopHandle,
     /// Woken by BATCH_COMPLETED webhooks (`--webhook-port`): the poller then polls slowly.
     pub wakeups: Option<BatchWakeups>,
+    /// Send nothing: report what the ledger knows of each row (`status`).
+    pub status_only: bool,
 }
 
 /// How many batches are followed at once (following holds their payments' outcomes only).
@@ -76,6 +79,11 @@ pub async fn send_all<K: FileKind>(
     }));
     let poller = sending.wait.map(|timeout| {
         let poller = crate::config::poller(client, timeout);
+        // What the poller learns is recorded: a rerun and `status` know it.
+        let poller = match &sending.ledger {
+            Some(ledger) => poller.with_ledger(Arc::clone(ledger)),
+            None => poller,
+        };
         match &sending.wakeups {
             Some(wakeups) => poller.with_wakeups(wakeups.clone()).with_fallback_backoff(
                 amili_payments::Backoff::new(Duration::from_secs(5), Duration::from_secs(60)),
@@ -95,8 +103,12 @@ pub async fn send_all<K: FileKind>(
     // refused, the organization not allowed or unknown); its requests are reported already.
     let refusal: Arc<Mutex<Option<amili_payments::Error>>> = Arc::default();
     let refused = Arc::clone(&refusal);
-    let requests = submission
-        .stream()?
+    let reports = if sending.status_only {
+        submission.status()?.map(Ok).boxed()
+    } else {
+        submission.stream()?.boxed()
+    };
+    let requests = reports
         .filter_map(move |request| {
             let report = match request {
                 Ok(report) => Some(report),
@@ -111,7 +123,8 @@ pub async fn send_all<K: FileKind>(
             let poller = poller.clone();
             async move {
                 // A batch that cannot be followed (unreadable, timed out) leaves its payments
-                // accepted, with why in the report; the other batches go on.
+                // accepted (or already accepted), with why in the report; the other batches
+                // go on.
                 let mut note = None;
                 if let Some(poller) = poller
                     && let Err(e) = poller.follow(&mut request).await
@@ -203,10 +216,14 @@ impl<K: FileKind> Feed<K> {
     /// The rows now ready, in file order, after `request`'s outcomes.
     fn settle(&mut self, request: RequestReport, note: Option<&str>) -> Vec<ReportRow> {
         for item in request.items {
-            let note = (item.outcome == Outcome::Accepted)
-                .then_some(note)
-                .flatten()
-                .map(str::to_owned);
+            let note = match item.outcome {
+                Outcome::Accepted | Outcome::AlreadyAccepted => note.map(str::to_owned),
+                // Known from the ledger, not sent in this run.
+                Outcome::Succeeded if item.idempotency_key.is_none() => {
+                    Some("succeeded earlier; not sent again".to_owned())
+                }
+                _ => None,
+            };
             self.order.fill(item.index, |line, money| ReportRow {
                 line,
                 money: Some(money),

@@ -66,12 +66,14 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     assert_eq!(first[2], DEMO_INVOICES[0].to_string());
     assert_eq!(first[7], "succeeded");
 
-    // The ledger remembers them (apart from payments): the same file sends nothing again.
+    // The ledger remembers them (apart from payments), and that their batch booked them: the
+    // same file sends nothing again.
     let requests = env.sandbox.stats().correction_requests;
     let out = env.run(&["corrections", "submit"], &input, &[]);
     let so = stdout(&out);
     assert_exit(&out, 0);
-    assert!(so.contains("2 rows: 2 already accepted"), "{so}");
+    assert!(so.contains("2 rows: 2 succeeded"), "{so}");
+    assert!(so.contains("succeeded earlier; not sent again"), "{so}");
     assert_eq!(env.sandbox.stats().correction_requests, requests);
     assert_eq!(env.sandbox.corrections().len(), 2);
     let out = env.output(&["ledger", "show"]);

@@ -95,7 +95,12 @@ fn fix_and_rerun_sends_only_the_fixed_rows() {
     let out = env.amili().args(args).output().unwrap();
     let so = stdout(&out);
     assert_exit(&out, 0);
-    assert!(so.contains("1 succeeded, 3 already accepted"), "{so}");
+    assert!(so.contains("4 succeeded"), "{so}");
+    assert_eq!(
+        so.matches("succeeded earlier; not sent again").count(),
+        3,
+        "{so}"
+    );
     assert_eq!(env.sandbox.stats().payment_requests, requests + 1);
     for i in 0..4 {
         assert_eq!(env.sandbox.times_booked(&format!("FIX-{i}")), 1);

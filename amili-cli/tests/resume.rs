@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route};
-use common::{Env, assert_exit, assert_stdout_has, csv_rows, stderr, stdout};
+use common::{Env, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout};
 
 /// `amili payments submit payments.csv` in requests of 2, one at a time.
 const ARGS: [&str; 7] = [
@@ -76,9 +76,14 @@ fn killed_mid_way_then_rerun_books_every_payment_exactly_once() {
     let out = env.amili().args(ARGS).arg("--wait").output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
     assert_exit(&out, 0);
+    // The four accepted before the kill are followed too (their outcome was not known).
     assert!(
-        so.contains("10 rows: 6 succeeded, 4 already accepted (5 batches)"),
+        so.contains("10 rows: 10 succeeded (5 batches)"),
         "{so}\n{se}"
+    );
+    assert!(
+        se.contains("4 already accepted before, not sent again"),
+        "{se}"
     );
     for i in 0..10 {
         assert_eq!(
@@ -151,7 +156,8 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
 
     let out = env.amili().args(args).arg("--wait").output().unwrap();
     assert_exit(&out, 0);
-    assert_stdout_has(&out, "10 rows: 4 succeeded, 6 already accepted");
+    assert_stdout_has(&out, "10 rows: 10 succeeded");
+    assert_stderr_has(&out, "6 already accepted before, not sent again");
     assert_eq!(env.sandbox.stats().payment_requests, 5);
     for i in 0..10 {
         assert_eq!(env.sandbox.times_booked(&format!("INT-{i}")), 1);
@@ -179,7 +185,12 @@ fn a_file_edited_after_a_kill_sends_only_what_was_never_accepted() {
     let out = env.amili().args(ARGS).arg("--wait").output().unwrap();
     let so = stdout(&out);
     assert_exit(&out, 1);
-    assert!(so.contains("4 already accepted"), "{so}");
+    // The four accepted before the kill are not sent, and --wait learns what Amili did.
+    assert!(
+        stderr(&out).contains("4 already accepted before, not sent again"),
+        "{}",
+        stderr(&out)
+    );
     // The killed run's third request (EDIT-4, EDIT-5) is still at the server, which will
     // finish it: not held whole here, so not sent, and not read as "not booked" either.
     assert!(so.contains("may still arrive"), "{so}");

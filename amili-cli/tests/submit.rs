@@ -186,7 +186,7 @@ fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
     assert_stdout_has(&out, "5 succeeded (3 batches)");
 
     // The same file again, a copy, and the file moved to an archive folder: the ledger knows
-    // every payment, so nothing is sent and the run still ends well.
+    // every payment booked, so nothing is sent and the run still ends well.
     let copy = env.file("copy.csv", &std::fs::read_to_string(&input).unwrap());
     let link = env.dir.path().join("link.csv");
     std::os::unix::fs::symlink(&copy, &link).unwrap();
@@ -196,7 +196,8 @@ fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
     for file in [&copy, &link, &moved] {
         let out = run(file);
         assert_exit(&out, 0);
-        assert_stdout_has(&out, "5 already accepted");
+        assert_stdout_has(&out, "5 succeeded (3 batches)");
+        assert_stdout_has(&out, "succeeded earlier; not sent again");
     }
     assert_eq!(env.sandbox.stats().payment_requests, 3);
     assert_eq!(env.booked(), 5);
@@ -213,11 +214,12 @@ fn an_edited_row_after_acceptance_is_a_conflict_and_new_rows_are_sent() {
     let text = csv_rows("CHG", 4).replacen(",Innbetaling 1,", ",edited,", 1);
     assert!(text.contains(",edited,"), "{text}");
     env.file("p.csv", &text);
+    // With --wait, the rerun also follows the batch of the two accepted earlier.
     let out = env.run(&["payments", "submit", "--wait"], &input, &[]);
     let so = stdout(&out);
     assert_exit(&out, 1);
     assert!(
-        so.contains("1 succeeded, 2 already accepted") && so.contains("1 conflict"),
+        so.contains("3 succeeded") && so.contains("1 conflict"),
         "{so}"
     );
     assert_eq!(env.sandbox.stats().payment_requests, 2, "{so}");

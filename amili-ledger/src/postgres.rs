@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use amili_payments::IdempotencyKey;
 use amili_payments::ledger::{
-    Claim, Fingerprint, Held, Ledger, LedgerError, LedgerItem, Settled, decide,
+    Claim, Fingerprint, Held, Known, Ledger, LedgerError, LedgerItem, Processed, Settled, decide,
 };
 use futures::future::BoxFuture;
 use tokio_postgres::{Client, NoTls};
@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 /// Creating the table once, even when several machines start at the same moment (an
 /// advisory lock for the transaction: concurrent `CREATE … IF NOT EXISTS` may otherwise clash).
+/// A table made before outcomes were recorded gets their columns (NULL: not known) in place.
 const SCHEMA: &str = "
 BEGIN;
 SELECT pg_advisory_xact_lock(7171792);
@@ -29,6 +30,11 @@ CREATE TABLE IF NOT EXISTS amili_ledger_items (
     PRIMARY KEY (scope, id)
 );
 CREATE INDEX IF NOT EXISTS amili_ledger_items_by_key ON amili_ledger_items (scope, key);
+ALTER TABLE amili_ledger_items
+    ADD COLUMN IF NOT EXISTS outcome        TEXT,
+    ADD COLUMN IF NOT EXISTS reason_code    TEXT,
+    ADD COLUMN IF NOT EXISTS reason_message TEXT,
+    ADD COLUMN IF NOT EXISTS outcome_at     TIMESTAMPTZ;
 COMMIT;
 ";
 
@@ -171,8 +177,9 @@ impl PostgresLedger {
             for row in self
                 .client
                 .query(
-                    "SELECT id, fingerprint, key, owner, batch_id FROM amili_ledger_items
-                     WHERE scope = $1 AND id = ANY($2)",
+                    "SELECT id, fingerprint, key, owner, batch_id, outcome, reason_code,
+                            reason_message
+                     FROM amili_ledger_items WHERE scope = $1 AND id = ANY($2)",
                     &[&self.scope, &others],
                 )
                 .await
@@ -183,7 +190,7 @@ impl PostgresLedger {
                 let earlier: String = row.get(2);
                 let owner: Uuid = row.get(3);
                 let batch: Option<Uuid> = row.get(4);
-                known.insert(id, (fingerprint, earlier, owner, batch));
+                known.insert(id, (fingerprint, earlier, owner, batch, processed(&row, 5)));
             }
         }
         let mut claims = Vec::with_capacity(items.len());
@@ -192,7 +199,7 @@ impl PostgresLedger {
                 claims.push(Claim::Claimed);
                 continue;
             }
-            let Some((fingerprint, earlier, owner, batch)) = known.get(item.id) else {
+            let Some((fingerprint, earlier, owner, batch, processed)) = known.get(item.id) else {
                 // Released between the insert and the read: try again next round.
                 claims.push(Claim::Busy);
                 continue;
@@ -203,6 +210,7 @@ impl PostgresLedger {
                     Some(batch_id) => Held::Accepted {
                         fingerprint,
                         batch_id: *batch_id,
+                        processed: processed.as_ref(),
                     },
                     None => {
                         earlier_key = earlier.parse().map_err(
@@ -214,9 +222,96 @@ impl PostgresLedger {
                         }
                     }
                 };
-            claims.push(decide(held, item.fingerprint));
+            let mut claim = decide(held, item.fingerprint);
+            if claim == Claim::Claimed {
+                // A failed item's fix takes its row over, unless another machine did first.
+                let taken = self
+                    .client
+                    .execute(
+                        "UPDATE amili_ledger_items
+                         SET fingerprint = $3, key = $4, owner = $5, batch_id = NULL,
+                             outcome = NULL, reason_code = NULL, reason_message = NULL,
+                             outcome_at = NULL, updated_at = now()
+                         WHERE scope = $1 AND id = $2 AND batch_id = $6 AND outcome = 'failed'
+                           AND fingerprint = $7",
+                        &[
+                            &self.scope,
+                            &item.id,
+                            &item.fingerprint.as_slice(),
+                            &key.as_str(),
+                            &self.owner,
+                            batch,
+                            fingerprint,
+                        ],
+                    )
+                    .await
+                    .map_err(|e| self.pg_error("write", &e))?;
+                if taken == 1 {
+                    lock(&self.in_flight).insert(key.as_str().to_owned());
+                } else {
+                    claim = Claim::Busy;
+                }
+            }
+            claims.push(claim);
         }
         Ok(claims)
+    }
+
+    async fn record_outcomes_now(
+        &self,
+        batch_id: Uuid,
+        outcomes: &[(&str, Processed)],
+    ) -> Result<(), LedgerError> {
+        let ids: Vec<&str> = outcomes.iter().map(|(id, _)| *id).collect();
+        let names: Vec<&str> = outcomes.iter().map(|(_, p)| p.name()).collect();
+        let codes: Vec<Option<&str>> = outcomes
+            .iter()
+            .map(|(_, p)| p.failure().and_then(|f| f.code()))
+            .collect();
+        let messages: Vec<Option<&str>> = outcomes
+            .iter()
+            .map(|(_, p)| p.failure().and_then(|f| f.message()))
+            .collect();
+        self.client
+            .execute(
+                "UPDATE amili_ledger_items AS items
+                 SET outcome = t.outcome, reason_code = t.code, reason_message = t.message,
+                     outcome_at = now()
+                 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
+                      AS t(id, outcome, code, message)
+                 WHERE items.scope = $1 AND items.batch_id = $2 AND items.id = t.id",
+                &[&self.scope, &batch_id, &ids, &names, &codes, &messages],
+            )
+            .await
+            .map_err(|e| self.pg_error("write", &e))?;
+        Ok(())
+    }
+
+    async fn known_now(&self, ids: &[&str]) -> Result<Vec<Option<Known>>, LedgerError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, fingerprint, key, batch_id, outcome, reason_code, reason_message
+                 FROM amili_ledger_items WHERE scope = $1 AND id = ANY($2)",
+                &[&self.scope, &ids],
+            )
+            .await
+            .map_err(|e| self.pg_error("read", &e))?;
+        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.get(0);
+            let fingerprint: Vec<u8> = row.get(1);
+            let fingerprint: Fingerprint = fingerprint
+                .try_into()
+                .map_err(|_| self.error("read", &"a fingerprint of the wrong size"))?;
+            let key: String = row.get(2);
+            let key: IdempotencyKey = key
+                .parse()
+                .map_err(|e: amili_payments::InvalidIdempotencyKey| self.error("read", &e))?;
+            let known = Known::new(fingerprint, key, row.get(3), processed(&row, 4));
+            by_id.insert(id, known);
+        }
+        Ok(ids.iter().map(|id| by_id.get(*id).cloned()).collect())
     }
 
     async fn pending_now(
@@ -376,7 +471,9 @@ impl PostgresLedger {
         let rows = self
             .client
             .query(
-                "SELECT scope, id, key, batch_id, extract(epoch FROM updated_at)::bigint
+                "SELECT scope, id, key, batch_id, extract(epoch FROM updated_at)::bigint,
+                        outcome, reason_code, reason_message,
+                        extract(epoch FROM outcome_at)::bigint
                  FROM amili_ledger_items WHERE $1 OR scope = $2 ORDER BY scope, id",
                 &[&all_scopes, &self.scope],
             )
@@ -389,6 +486,10 @@ impl PostgresLedger {
                 idempotency_key: row.get(2),
                 batch_id: row.get(3),
                 updated_at: row.get(4),
+                outcome: row.get(5),
+                reason_code: row.get(6),
+                reason_message: row.get(7),
+                outcome_at: row.get(8),
             })?;
         }
         Ok(())
@@ -432,6 +533,21 @@ impl Ledger for PostgresLedger {
         Box::pin(self.record_now(key, settled))
     }
 
+    fn record_outcomes<'a>(
+        &'a self,
+        batch_id: Uuid,
+        outcomes: &'a [(&'a str, Processed)],
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        Box::pin(self.record_outcomes_now(batch_id, outcomes))
+    }
+
+    fn known<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>> {
+        Box::pin(self.known_now(ids))
+    }
+
     fn release<'a>(
         &'a self,
         key: &'a IdempotencyKey,
@@ -440,6 +556,12 @@ impl Ledger for PostgresLedger {
     ) -> BoxFuture<'a, Result<bool, LedgerError>> {
         Box::pin(self.release_now(key, ids, quiet))
     }
+}
+
+/// The outcome recorded in columns `at`, `at + 1` (code), `at + 2` (message) of a row.
+fn processed(row: &tokio_postgres::Row, at: usize) -> Option<Processed> {
+    let name: Option<&str> = row.get(at);
+    Processed::from_stored(name?, row.get(at + 1), row.get(at + 2))
 }
 
 /// The server's own message ("db error" alone says nothing), or the client's cause.

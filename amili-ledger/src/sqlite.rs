@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use amili_payments::IdempotencyKey;
 use amili_payments::ledger::{
-    Claim, Fingerprint, Held, Ledger, LedgerError, LedgerItem, Settled, decide,
+    Claim, Fingerprint, Held, Known, Ledger, LedgerError, LedgerItem, Processed, Settled, decide,
 };
 use futures::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -24,7 +24,9 @@ use crate::StoredItem;
 ///   known the batch Amili made of it): what a request's items share is written once, and
 ///   recording a result updates one row, not one per item.
 /// - `ledger_items`: one small row per item (scope, id, fingerprint, request), keyed by
-///   (scope, id) in a `WITHOUT ROWID` table.
+///   (scope, id) in a `WITHOUT ROWID` table; once its batch is followed, how the batch
+///   processed it (`outcome`: `succeeded` or `failed`, Amili's `reason_code` and
+///   `reason_message`, `outcome_at`), NULL while unknown (schema 4).
 /// - `request_items`: the ids of the items each request claimed, one value per request (see
 ///   [`encode_id`]), apart from `requests` so that recording a result does not rewrite them.
 ///
@@ -33,7 +35,7 @@ use crate::StoredItem;
 /// found through `request_items` rather than an index on `ledger_items (request)`
 /// (schema 2): only resuming and releasing a request look them up, while every claim paid
 /// for the index, about a third of a claim's time (BENCHMARKS.md).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS scopes (
     id   INTEGER PRIMARY KEY,
@@ -53,6 +55,10 @@ CREATE TABLE IF NOT EXISTS ledger_items (
     id          TEXT    NOT NULL,
     fingerprint BLOB    NOT NULL,
     request     INTEGER NOT NULL REFERENCES requests (id),
+    outcome        TEXT,
+    reason_code    TEXT,
+    reason_message TEXT,
+    outcome_at     INTEGER,
     PRIMARY KEY (scope, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS request_items (
@@ -76,6 +82,15 @@ INSERT INTO ledger_items (scope, id, fingerprint, request)
     JOIN scopes ON scopes.name = items.scope
     JOIN requests ON requests.scope = scopes.id AND requests.key = items.key;
 DROP TABLE items;
+";
+
+/// From schemas 2 and 3 (`ledger_items` without outcomes): the outcome columns, NULL (not
+/// known) for every item already there.
+const OUTCOME_COLUMNS: &str = "
+ALTER TABLE ledger_items ADD COLUMN outcome TEXT;
+ALTER TABLE ledger_items ADD COLUMN reason_code TEXT;
+ALTER TABLE ledger_items ADD COLUMN reason_message TEXT;
+ALTER TABLE ledger_items ADD COLUMN outcome_at INTEGER;
 ";
 
 mod writer;
@@ -145,7 +160,8 @@ impl Session {
         let mut statement = connection
             .prepare(
                 "SELECT scopes.name, ledger_items.id, requests.key, requests.batch_id,
-                        requests.updated_at
+                        requests.updated_at, ledger_items.outcome, ledger_items.reason_code,
+                        ledger_items.reason_message, ledger_items.outcome_at
                  FROM ledger_items
                  JOIN scopes ON scopes.id = ledger_items.scope
                  JOIN requests ON requests.id = ledger_items.request
@@ -161,6 +177,10 @@ impl Session {
                     idempotency_key: row.get(2)?,
                     batch_id: batch.and_then(|b| b.parse().ok()),
                     updated_at: row.get(4)?,
+                    outcome: row.get(5)?,
+                    reason_code: row.get(6)?,
+                    reason_message: row.get(7)?,
+                    outcome_at: row.get(8)?,
                 })
             })
             .map_err(|e| self.error("read", &e))?;
@@ -227,17 +247,20 @@ impl Session {
         let mut claimed_any = false;
         {
             let mut select = transaction
-                .prepare_cached(
-                    "SELECT ledger_items.fingerprint, requests.key, requests.owner,
-                            requests.batch_id
-                     FROM ledger_items JOIN requests ON requests.id = ledger_items.request
-                     WHERE ledger_items.scope = ?1 AND ledger_items.id = ?2",
-                )
+                .prepare_cached(ItemRow::SELECT)
                 .map_err(|e| self.error("read", &e))?;
             let mut insert = transaction
                 .prepare_cached(
                     "INSERT INTO ledger_items (scope, id, fingerprint, request)
                      VALUES (?1, ?2, ?3, ?4) ON CONFLICT (scope, id) DO NOTHING",
+                )
+                .map_err(|e| self.error("write", &e))?;
+            // A failed item claimed again with changed content (its fix) takes the row over.
+            let mut replace = transaction
+                .prepare_cached(
+                    "UPDATE ledger_items SET fingerprint = ?3, request = ?4, outcome = NULL,
+                            reason_code = NULL, reason_message = NULL, outcome_at = NULL
+                     WHERE scope = ?1 AND id = ?2",
                 )
                 .map_err(|e| self.error("write", &e))?;
             for (id, fingerprint) in items {
@@ -251,10 +274,8 @@ impl Session {
                     claims.push(Claim::Claimed);
                     continue;
                 }
-                let known: Option<(Vec<u8>, String, String, Option<String>)> = select
-                    .query_row(params![self.scope_id, id], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-                    })
+                let known = select
+                    .query_row(params![self.scope_id, id], ItemRow::read)
                     .optional()
                     .map_err(|e| self.error("read", &e))?;
                 let earlier_key: IdempotencyKey;
@@ -264,11 +285,22 @@ impl Session {
                         claims.push(Claim::Busy);
                         continue;
                     }
-                    Some((stored, _, _, Some(batch))) => Held::Accepted {
+                    Some(ItemRow {
+                        fingerprint: stored,
+                        batch: Some(batch),
+                        processed,
+                        ..
+                    }) => Held::Accepted {
                         fingerprint: stored,
                         batch_id: batch.parse().map_err(|e| self.error("read", &e))?,
+                        processed: processed.as_ref(),
                     },
-                    Some((_, earlier, owner, None)) => {
+                    Some(ItemRow {
+                        key: earlier,
+                        owner,
+                        batch: None,
+                        ..
+                    }) => {
                         earlier_key = earlier.parse().map_err(
                             |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
                         )?;
@@ -278,7 +310,15 @@ impl Session {
                         }
                     }
                 };
-                claims.push(decide(held, fingerprint));
+                let claim = decide(held, fingerprint);
+                if claim == Claim::Claimed {
+                    replace
+                        .execute(params![self.scope_id, id, fingerprint.as_slice(), request])
+                        .map_err(|e| self.error("write", &e))?;
+                    claimed_any = true;
+                    encode_id(&mut claimed, id);
+                }
+                claims.push(claim);
             }
         }
         if claimed_any {
@@ -389,6 +429,80 @@ impl Session {
             .map_err(|e| self.error("write", &e))?;
         in_flight.insert(key.as_str());
         Ok(true)
+    }
+
+    /// Records how batch `batch_id` processed items accepted in it; an item claimed again
+    /// since (its row names another request) is left alone.
+    fn record_outcomes(
+        &self,
+        connection: &Connection,
+        batch_id: Uuid,
+        outcomes: &[(String, Processed)],
+    ) -> Result<(), LedgerError> {
+        let mut update = connection
+            .prepare_cached(
+                "UPDATE ledger_items SET outcome = ?4, reason_code = ?5, reason_message = ?6,
+                        outcome_at = ?7
+                 WHERE scope = ?1 AND id = ?2 AND request IN
+                       (SELECT id FROM requests WHERE scope = ?1 AND batch_id = ?3)",
+            )
+            .map_err(|e| self.error("write", &e))?;
+        let (batch, now) = (batch_id.to_string(), unix_now());
+        for (id, processed) in outcomes {
+            let failure = processed.failure();
+            update
+                .execute(params![
+                    self.scope_id,
+                    id,
+                    batch,
+                    processed.name(),
+                    failure.and_then(|f| f.code()),
+                    failure.and_then(|f| f.message()),
+                    now
+                ])
+                .map_err(|e| self.error("write", &e))?;
+        }
+        Ok(())
+    }
+
+    fn known(
+        &self,
+        connection: &Connection,
+        ids: &[String],
+    ) -> Result<Vec<Option<Known>>, LedgerError> {
+        let mut select = connection
+            .prepare_cached(ItemRow::SELECT)
+            .map_err(|e| self.error("read", &e))?;
+        let mut known = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = select
+                .query_row(params![self.scope_id, id], ItemRow::read)
+                .optional()
+                .map_err(|e| self.error("read", &e))?;
+            let Some(ItemRow {
+                fingerprint,
+                key,
+                batch,
+                processed,
+                ..
+            }) = row
+            else {
+                known.push(None);
+                continue;
+            };
+            let fingerprint: Fingerprint = fingerprint
+                .try_into()
+                .map_err(|_| self.error("read", &"a fingerprint of the wrong size"))?;
+            let key: IdempotencyKey = key
+                .parse()
+                .map_err(|e: amili_payments::InvalidIdempotencyKey| self.error("read", &e))?;
+            let batch_id = match batch {
+                Some(b) => Some(b.parse().map_err(|e| self.error("read", &e))?),
+                None => None,
+            };
+            known.push(Some(Known::new(fingerprint, key, batch_id, processed)));
+        }
+        Ok(known)
     }
 
     /// Records a request's result (written with `synchronous = NORMAL` unless a claim shares
@@ -721,6 +835,30 @@ impl Ledger for SqliteLedger {
         })
     }
 
+    fn record_outcomes<'a>(
+        &'a self,
+        batch_id: Uuid,
+        outcomes: &'a [(&'a str, Processed)],
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let outcomes: Vec<(String, Processed)> = outcomes
+            .iter()
+            .map(|(id, processed)| ((*id).to_owned(), processed.clone()))
+            .collect();
+        self.run(false, move |session, connection, _| {
+            session.record_outcomes(connection, batch_id, &outcomes)
+        })
+    }
+
+    fn known<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>> {
+        let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+        self.run(false, move |session, connection, _| {
+            session.known(connection, &ids)
+        })
+    }
+
     fn release<'a>(
         &'a self,
         key: &'a IdempotencyKey,
@@ -731,6 +869,43 @@ impl Ledger for SqliteLedger {
         let ids: Vec<String> = ids.iter().map(|&id| id.to_owned()).collect();
         self.run(true, move |session, connection, _| {
             session.release(connection, &key, &ids, quiet)
+        })
+    }
+}
+
+/// The outcome recorded in columns `at`, `at + 1` (code), `at + 2` (message) of a row.
+fn processed(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Processed>> {
+    let name: Option<String> = row.get(at)?;
+    let code: Option<String> = row.get(at + 1)?;
+    let message: Option<String> = row.get(at + 2)?;
+    Ok(name.and_then(|name| Processed::from_stored(&name, code.as_deref(), message.as_deref())))
+}
+
+/// What the ledger holds for one id, as read by a claim and by `known`.
+struct ItemRow {
+    fingerprint: Vec<u8>,
+    /// The key of the request that carried it last, its owner and, once accepted, its batch.
+    key: String,
+    owner: String,
+    batch: Option<String>,
+    processed: Option<Processed>,
+}
+
+impl ItemRow {
+    /// Reads one id (`?1` the scope's number, `?2` the id).
+    const SELECT: &str = "SELECT ledger_items.fingerprint, requests.key, requests.owner,
+            requests.batch_id, ledger_items.outcome, ledger_items.reason_code,
+            ledger_items.reason_message
+     FROM ledger_items JOIN requests ON requests.id = ledger_items.request
+     WHERE ledger_items.scope = ?1 AND ledger_items.id = ?2";
+
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
+        Ok(ItemRow {
+            fingerprint: row.get(0)?,
+            key: row.get(1)?,
+            owner: row.get(2)?,
+            batch: row.get(3)?,
+            processed: processed(row, 4)?,
         })
     }
 }
@@ -752,6 +927,9 @@ fn upgrade(connection: &mut Connection) -> rusqlite::Result<()> {
         if version == 1 || version == 2 {
             fill_request_items(&transaction)?;
             transaction.execute_batch("DROP INDEX IF EXISTS ledger_items_by_request;")?;
+        }
+        if version == 2 || version == 3 {
+            transaction.execute_batch(OUTCOME_COLUMNS)?;
         }
         transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }

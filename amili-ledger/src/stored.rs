@@ -16,4 +16,12 @@ pub struct StoredItem {
     pub batch_id: Option<Uuid>,
     /// When it was last written (Unix seconds).
     pub updated_at: i64,
+    /// How its batch processed it, once learned: `succeeded` or `failed`.
+    pub outcome: Option<String>,
+    /// Amili's reason code, when it failed.
+    pub reason_code: Option<String>,
+    /// Amili's message, when it failed.
+    pub reason_message: Option<String>,
+    /// When the outcome was learned (Unix seconds).
+    pub outcome_at: Option<i64>,
 }

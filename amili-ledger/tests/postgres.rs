@@ -170,3 +170,102 @@ async fn an_unreachable_server_is_a_clear_error_without_the_password() {
     assert!(err.contains("postgres://amili@127.0.0.1:9/none"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// A table as the ledger made it before outcomes were recorded gets their columns in place,
+/// and keeps its rows. In a database of its own: other tests share the usual table.
+#[tokio::test]
+async fn a_table_without_outcomes_is_migrated_in_place() -> Result<(), Box<dyn std::error::Error>> {
+    use amili_payments::ledger::Processed;
+    use amili_payments::report::Failure;
+
+    let url = url();
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let db = format!("amili_old_{}", Uuid::new_v4().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await?;
+    let old_url = match url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{db}"),
+        None => panic!("a URL without a database: {url}"),
+    };
+    let scope = scope();
+    let batch = Uuid::new_v4();
+    {
+        let (old, connection) = tokio_postgres::connect(&old_url, tokio_postgres::NoTls).await?;
+        let task = tokio::spawn(connection);
+        old.batch_execute(
+            "CREATE TABLE amili_ledger_items (
+                 scope TEXT NOT NULL, id TEXT NOT NULL, fingerprint BYTEA NOT NULL,
+                 key TEXT NOT NULL, owner UUID NOT NULL, batch_id UUID,
+                 updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (scope, id));
+             CREATE INDEX amili_ledger_items_by_key ON amili_ledger_items (scope, key);",
+        )
+        .await?;
+        for id in ["P-1", "P-2"] {
+            old.execute(
+                "INSERT INTO amili_ledger_items (scope, id, fingerprint, key, owner, batch_id)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &scope,
+                    &id,
+                    &[1u8; 32].as_slice(),
+                    &IdempotencyKey::random().as_str(),
+                    &Uuid::new_v4(),
+                    &batch,
+                ],
+            )
+            .await?;
+        }
+        drop(old);
+        task.await??;
+    }
+    let ledger = PostgresLedger::connect(&old_url, scope).await?;
+    let ids = vec!["P-1".to_owned(), "P-2".to_owned()];
+    let key = IdempotencyKey::random();
+    assert_eq!(
+        ledger.claim(&key, &items(&ids, &[1u8; 32])).await?,
+        [
+            Claim::AlreadyAccepted { batch_id: batch },
+            Claim::AlreadyAccepted { batch_id: batch }
+        ]
+    );
+    let failure = Failure::new(Some("UNKNOWN_INVOICE"), Some("no such invoice"));
+    ledger
+        .record_outcomes(batch, &[("P-2", Processed::Failed(failure.clone()))])
+        .await?;
+    assert_eq!(
+        ledger.claim(&key, &items(&ids, &[1u8; 32])).await?,
+        [
+            Claim::AlreadyAccepted { batch_id: batch },
+            Claim::FailedEarlier {
+                batch_id: batch,
+                failure
+            }
+        ]
+    );
+    let mut outcomes = Vec::new();
+    ledger
+        .for_each_item(false, |item| {
+            outcomes.push((item.id, item.outcome, item.reason_code));
+            Ok(())
+        })
+        .await?;
+    assert_eq!(
+        outcomes,
+        [
+            ("P-1".to_owned(), None, None),
+            (
+                "P-2".to_owned(),
+                Some("failed".to_owned()),
+                Some("UNKNOWN_INVOICE".to_owned())
+            )
+        ]
+    );
+    drop(ledger);
+    // Best effort: the server is thrown away after the tests anyway.
+    let _ = admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await;
+    Ok(())
+}

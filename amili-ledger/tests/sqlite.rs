@@ -3,7 +3,8 @@
 use amili_ledger::SqliteLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled, conformance};
+use amili_payments::ledger::{Claim, Ledger, LedgerItem, Processed, Settled, conformance};
+use amili_payments::report::Failure;
 
 const SCOPE: &str = "http://127.0.0.1/collection/v1 org 1";
 
@@ -251,7 +252,104 @@ async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::e
     )?;
     assert_eq!(indexes, 0);
     let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let batch = Uuid::new_v4();
+    let pending_key = IdempotencyKey::random();
+    {
+        // A file as the third schema wrote it: no outcomes.
+        let old = rusqlite::Connection::open(&path)?;
+        old.execute_batch(
+            "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE requests (
+                 id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
+                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
+                 updated_at INTEGER NOT NULL, UNIQUE (scope, key));
+             CREATE TABLE ledger_items (
+                 scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
+                 fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
+                 PRIMARY KEY (scope, id)) WITHOUT ROWID;
+             CREATE TABLE request_items (
+                 request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
+             PRAGMA user_version = 3;",
+        )?;
+        old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
+        let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
+        old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
+        old.execute(
+            request,
+            rusqlite::params![2, pending_key.as_str(), None::<String>],
+        )?;
+        let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3)";
+        for id in ["P-1", "P-2"] {
+            old.execute(item, rusqlite::params![id, [1u8; 32].as_slice(), 1])?;
+        }
+        old.execute(item, rusqlite::params!["P-3", [3u8; 32].as_slice(), 2])?;
+        // P-3's request lists its one item: 4 bytes of length, then the id.
+        let mut ids = 3u32.to_le_bytes().to_vec();
+        ids.extend_from_slice(b"P-3");
+        old.execute(
+            "INSERT INTO request_items VALUES (2, ?1)",
+            rusqlite::params![ids],
+        )?;
+    }
+    let ledger = SqliteLedger::open(&path, SCOPE)?;
+    // Every entry is kept, outcome unknown.
+    let entries = ledger.items()?;
+    assert_eq!(entries.len(), 3);
+    assert!(entries.iter().all(|e| e.outcome.is_none()));
+    assert_eq!(
+        ledger.pending(&pending_key).await?,
+        [("P-3".to_owned(), [3u8; 32])]
+    );
+    // The batch's outcomes are learned and recorded.
+    let failure = Failure::new(Some("UNKNOWN_INVOICE"), Some("no such invoice"));
+    ledger
+        .record_outcomes(
+            batch,
+            &[
+                ("P-1", Processed::Succeeded),
+                ("P-2", Processed::Failed(failure.clone())),
+            ],
+        )
+        .await?;
+    let key = IdempotencyKey::random();
+    assert_eq!(
+        ledger
+            .claim(&key, &items(&["P-1", "P-2"], &[1u8; 32]))
+            .await?,
+        [
+            Claim::SucceededEarlier { batch_id: batch },
+            Claim::FailedEarlier {
+                batch_id: batch,
+                failure: failure.clone()
+            }
+        ]
+    );
+    let entries = ledger.items()?;
+    assert_eq!(entries[1].outcome.as_deref(), Some("failed"));
+    assert_eq!(entries[1].reason_code.as_deref(), Some("UNKNOWN_INVOICE"));
+    assert_eq!(
+        entries[1].reason_message.as_deref(),
+        Some("no such invoice")
+    );
+    assert!(entries[1].outcome_at.is_some());
+    // The fix of the failed one is claimed again; the file is at the current version.
+    assert_eq!(
+        ledger.claim(&key, &items(&["P-2"], &[2u8; 32])).await?,
+        [Claim::Claimed]
+    );
+    drop(ledger);
+    let check = rusqlite::Connection::open(&path)?;
+    let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    assert_eq!(version, 4);
     Ok(())
 }
 

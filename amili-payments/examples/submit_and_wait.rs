@@ -110,12 +110,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     poller.follow_all(&mut report).await?;
     println!("processed: {:?}", report.counts());
     for item in report.items() {
-        if let Outcome::Failed(reason) = &item.outcome {
+        if let Outcome::Failed(failure) = &item.outcome {
             println!(
                 "{} failed: {}",
                 item.id,
-                reason.as_ref().map_or("no reason given", |r| r.as_str())
+                failure.code().unwrap_or("no reason given")
             );
+            if let Some(message) = failure.message() {
+                println!("  {message}");
+            }
         }
     }
 

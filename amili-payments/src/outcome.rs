@@ -1,5 +1,6 @@
 //! The one outcome vocabulary: where an item of a submission ended ([`Outcome`], with its
-//! [`Reason`]) and how many items ended in each ([`OutcomeCounts`]).
+//! [`Reason`], or Amili's [`Failure`] for an item its batch failed) and how many items ended
+//! in each ([`OutcomeCounts`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,6 +49,71 @@ impl Serialize for Reason {
     }
 }
 
+/// Why Amili failed an item of a batch: the item's `reason` (a code such as
+/// `UNKNOWN_INVOICE`) and `message`, each when the batch gave it. Displayed as `CODE: message`
+/// (or whichever is present). Cheap to clone.
+///
+/// ```
+/// use amili_payments::report::Failure;
+///
+/// let failure = Failure::new(Some("UNKNOWN_INVOICE"), Some("no such invoice"));
+/// assert_eq!(failure.code(), Some("UNKNOWN_INVOICE"));
+/// assert_eq!(failure.to_string(), "UNKNOWN_INVOICE: no such invoice");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Failure {
+    code: Option<Reason>,
+    message: Option<Reason>,
+    /// `CODE: message`, written once (every report of the item shows it).
+    text: Option<Reason>,
+}
+
+impl Failure {
+    /// A failure with Amili's reason code and message (blank ones are left out).
+    pub fn new(code: Option<&str>, message: Option<&str>) -> Self {
+        let keep = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(Reason::from);
+        let (code, message) = (keep(code), keep(message));
+        let text = match (&code, &message) {
+            (Some(c), Some(m)) if c != m => Some(Reason::from(format!("{c}: {m}"))),
+            (Some(one), _) | (None, Some(one)) => Some(one.clone()),
+            (None, None) => None,
+        };
+        Self {
+            code,
+            message,
+            text,
+        }
+    }
+
+    /// Amili's reason code (the item's `reason`), when given.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_ref().map(Reason::as_str)
+    }
+
+    /// Amili's message, when given.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_ref().map(Reason::as_str)
+    }
+
+    /// `CODE: message` (or whichever is present), `None` when the batch gave neither.
+    pub fn as_reason(&self) -> Option<&Reason> {
+        self.text.as_ref()
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text.as_ref().map_or("", Reason::as_str))
+    }
+}
+
+/// As its text (`CODE: message`), or `null` when Amili gave no reason.
+impl Serialize for Failure {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.text.serialize(serializer)
+    }
+}
+
 /// Where one item (a payment) of a submission ended up. The `amili` CLI prints, stores and
 /// exits on these; it has no outcome type of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,10 +123,13 @@ pub enum Outcome {
     /// Queued in a batch (`202`), not processed yet; [`Poller::follow`](crate::Poller::follow)
     /// turns it into `Succeeded` or `Failed`.
     Accepted,
-    /// The batch processed it successfully.
+    /// The batch processed it successfully. Known from an earlier submission (the ledger
+    /// recorded it; the item carries that batch and no idempotency key), it was not sent again.
     Succeeded,
-    /// The batch processed it and it failed, with Amili's reason when the batch gave one.
-    Failed(Option<Reason>),
+    /// The batch processed it and it failed, with Amili's reason code and message when the
+    /// batch gave them. Known from an earlier submission (the ledger recorded it), it was not
+    /// sent again: unchanged, it would fail the same way.
+    Failed(Failure),
     /// It may or may not have been booked: do **not** resend it under a new key.
     Unknown(Reason),
     /// It was sent and refused, or sending gave up before it could have been processed;
@@ -69,8 +138,9 @@ pub enum Outcome {
     /// It never left: the submission stopped (a fatal answer, the circuit breaker, the ledger),
     /// or its id repeated an earlier item's. Nothing was booked.
     NotSent(Reason),
-    /// The ledger knew it as accepted by an earlier submission (its batch id is on the item);
-    /// it was not sent again.
+    /// The ledger knew it as accepted by an earlier submission (its batch id is on the item),
+    /// without knowing yet how its batch processed it; it was not sent again.
+    /// [`Poller::follow`](crate::Poller::follow) learns its outcome.
     AlreadyAccepted,
     /// The ledger knew it as accepted by an earlier submission with *different* content; it was
     /// not sent. Correct it in Amili, or give the corrected payment a new id.
@@ -81,9 +151,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Whether nothing more will change it by following its batch.
+    /// Whether nothing more will change it by following its batch (`Accepted` and
+    /// `AlreadyAccepted` wait for their batch's outcome).
     pub fn is_final(&self) -> bool {
-        !matches!(self, Outcome::Accepted)
+        !matches!(self, Outcome::Accepted | Outcome::AlreadyAccepted)
     }
 
     /// Whether Amili has it (queued, processed, or known from an earlier submission).
@@ -114,10 +185,10 @@ impl Outcome {
         }
     }
 
-    /// The reason, when the outcome carries one.
+    /// The reason, when the outcome carries one (a failure's as `CODE: message`).
     pub fn reason(&self) -> Option<&Reason> {
         match self {
-            Outcome::Failed(reason) => reason.as_ref(),
+            Outcome::Failed(failure) => failure.as_reason(),
             Outcome::Unknown(r)
             | Outcome::Rejected(r)
             | Outcome::NotSent(r)
@@ -207,5 +278,34 @@ impl OutcomeCounts {
     /// Items Amili has (accepted, succeeded, failed in a batch, or already accepted).
     pub fn accepted_total(&self) -> usize {
         self.accepted + self.succeeded + self.failed + self.already_accepted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_and_serializes_as_code_and_message() {
+        let failed = Outcome::Failed(Failure::new(Some("UNKNOWN_INVOICE"), Some(" no such ")));
+        assert_eq!(failed.to_string(), "failed: UNKNOWN_INVOICE: no such");
+        assert_eq!(
+            serde_json::to_value(&failed).ok(),
+            Some(serde_json::json!({"outcome": "failed", "reason": "UNKNOWN_INVOICE: no such"}))
+        );
+        let bare = Outcome::Failed(Failure::new(Some(" "), None));
+        assert_eq!(bare.reason(), None);
+        assert_eq!(bare.to_string(), "failed");
+        assert_eq!(
+            serde_json::to_value(&bare).ok(),
+            Some(serde_json::json!({"outcome": "failed", "reason": null}))
+        );
+        let same = Failure::new(Some("CLOSED"), Some("CLOSED"));
+        assert_eq!(
+            (same.code(), same.message()),
+            (Some("CLOSED"), Some("CLOSED"))
+        );
+        assert_eq!(same.to_string(), "CLOSED");
+        assert!(!Outcome::AlreadyAccepted.is_final());
     }
 }

@@ -2,6 +2,7 @@
 //! finished batch's items back to the payments a request carried.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::{self, Either};
@@ -15,7 +16,8 @@ use crate::batches::Batch;
 use crate::batches::BatchItem;
 use crate::client::Client;
 use crate::error::Error;
-use crate::report::{Outcome, Reason, RequestReport, SubmitReport};
+use crate::ledger::{Ledger, Processed};
+use crate::report::{Failure, Outcome, Reason, RequestReport, SubmitReport};
 
 /// Follows batches: [`poll`](Self::poll) once, [`until_done`](Self::until_done), or
 /// [`follow`](Self::follow) a request (and [`follow_all`](Self::follow_all) of a report) to
@@ -50,6 +52,7 @@ pub struct Poller<'c> {
     concurrency: usize,
     wakeups: Option<BatchWakeups>,
     fallback: Backoff,
+    ledger: Option<Arc<dyn Ledger>>,
 }
 
 /// How many wake-ups a poller may fall behind before it simply reads its batch again.
@@ -131,6 +134,7 @@ impl Client {
             concurrency: self.shared.concurrency,
             wakeups: None,
             fallback: Backoff::new(Duration::from_secs(5), Duration::from_secs(60)),
+            ledger: None,
         }
     }
 }
@@ -159,6 +163,14 @@ impl Poller<'_> {
     /// 5 s doubling to 60 s, with jitter): the pace when no event comes.
     pub fn with_fallback_backoff(mut self, backoff: Backoff) -> Self {
         self.fallback = backoff;
+        self
+    }
+
+    /// Records in `ledger` how each batch it follows processed its items
+    /// ([`Ledger::record_outcomes`]), so that later submissions know which payments
+    /// succeeded and which failed (and may be sent again once fixed).
+    pub fn with_ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
         self
     }
 
@@ -244,20 +256,26 @@ impl Poller<'_> {
     }
 
     /// Follows the batches of the request's `Accepted` payments (its own, and that of any
-    /// resumed earlier request) and settles those payments: `Succeeded`, `Failed` with
-    /// Amili's reason, or `Unknown` when the finished batch has no item for a payment.
+    /// resumed earlier request) and of its `AlreadyAccepted` ones (accepted by an earlier
+    /// submission, outcome not known yet), and settles those payments: `Succeeded`, `Failed`
+    /// with Amili's reason, or `Unknown` when the finished batch has no item for a payment.
+    /// With [`with_ledger`](Self::with_ledger), what was learned is recorded there.
     ///
     /// # Errors
     ///
     /// As [`until_done`](Self::until_done), for the first batch that could not be followed;
-    /// its payments then stay `Accepted` and the other batches are still settled.
+    /// its payments then keep their outcome and the other batches are still settled.
+    /// [`Error::Ledger`] when the ledger could not record (the outcomes are reported anyway).
     pub async fn follow(&self, request: &mut RequestReport) -> Result<(), Error> {
+        let open =
+            |outcome: &Outcome| matches!(outcome, Outcome::Accepted | Outcome::AlreadyAccepted);
         let mut batches: Vec<Uuid> = request
             .items
             .iter()
-            .filter(|i| i.outcome == Outcome::Accepted)
+            .filter(|i| open(&i.outcome))
             .filter_map(|i| i.batch_id)
             .collect();
+        batches.sort_unstable();
         batches.dedup();
         let mut first_error = None;
         for batch_id in batches {
@@ -268,17 +286,37 @@ impl Poller<'_> {
                     continue;
                 }
             };
-            let mut open: Vec<_> = request
+            let mut items: Vec<_> = request
                 .items
                 .iter_mut()
-                .filter(|i| i.outcome == Outcome::Accepted && i.batch_id == Some(batch_id))
+                .filter(|i| open(&i.outcome) && i.batch_id == Some(batch_id))
                 .collect();
-            let carried: Vec<(&str, Uuid)> =
-                open.iter().map(|i| (i.id.as_str(), i.invoice_id)).collect();
-            if let Some(outcomes) = batch.settle(&carried) {
-                for (item, outcome) in open.iter_mut().zip(outcomes) {
-                    item.outcome = outcome;
+            let carried: Vec<(&str, Uuid)> = items
+                .iter()
+                .map(|i| (i.id.as_str(), i.invoice_id))
+                .collect();
+            let Some(outcomes) = batch.settle(&carried) else {
+                continue;
+            };
+            if let Some(ledger) = &self.ledger {
+                let learned: Vec<(&str, Processed)> = carried
+                    .iter()
+                    .zip(&outcomes)
+                    .filter_map(|((id, _), outcome)| match outcome {
+                        Outcome::Succeeded => Some((*id, Processed::Succeeded)),
+                        Outcome::Failed(failure) => Some((*id, Processed::Failed(failure.clone()))),
+                        _ => None,
+                    })
+                    .collect();
+                if !learned.is_empty()
+                    && let Err(e) = ledger.record_outcomes(batch_id, &learned).await
+                {
+                    tracing::warn!(%batch_id, error = %e, "the ledger could not record the batch's outcomes");
+                    first_error.get_or_insert(Error::Ledger(e));
                 }
+            }
+            for (item, outcome) in items.iter_mut().zip(outcomes) {
+                item.outcome = outcome;
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -316,7 +354,7 @@ impl Batch {
     /// An item is matched by `uniqueSourcePaymentId`, else by invoice id when exactly one of
     /// the payments has that invoice. A payment no item matches becomes
     /// [`Outcome::Unknown`] with a reason — never silently `Succeeded`. Failed items carry
-    /// Amili's reason (`reason: message` when both are present).
+    /// Amili's reason code and message ([`Failure`]).
     pub(crate) fn settle(&self, carried: &[(&str, Uuid)]) -> Option<Vec<Outcome>> {
         if !self.is_terminal() {
             return None;
@@ -355,7 +393,7 @@ impl Batch {
                 Some([(Listed::Failed, item), rest @ ..])
                     if rest.iter().all(|(l, _)| *l == Listed::Failed) =>
                 {
-                    Outcome::Failed(failure_reason(item).map(Reason::from))
+                    Outcome::Failed(failure(item))
                 }
                 Some([_, ..]) => Outcome::Unknown(Reason::from(format!(
                     "batch {} lists this payment both as succeeded and as failed",
@@ -390,9 +428,9 @@ impl Batch {
     }
 }
 
-/// `reason` and `message` together when an item has both (`UNKNOWN_INVOICE: invoice … is not
-/// known`), else whichever it has.
-fn failure_reason(item: &BatchItem) -> Option<String> {
+/// Amili's reason for a failed item: its `reason` (the code) and `message`; an item with
+/// neither gives its `error` as the message.
+fn failure(item: &BatchItem) -> Failure {
     let field = |key: &str| {
         item.fields()
             .get(key)
@@ -401,8 +439,8 @@ fn failure_reason(item: &BatchItem) -> Option<String> {
             .filter(|s| !s.is_empty())
     };
     match (field("reason"), field("message")) {
-        (Some(reason), Some(message)) if reason != message => Some(format!("{reason}: {message}")),
-        _ => item.reason().map(str::to_owned),
+        (None, None) => Failure::new(None, field("error")),
+        (code, message) => Failure::new(code, message),
     }
 }
 
@@ -448,7 +486,10 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(outcomes[0], Outcome::Succeeded);
         assert_eq!(outcomes[1], Outcome::Succeeded);
-        assert_eq!(outcomes[2], Outcome::Failed(Some("invoice closed".into())));
+        assert_eq!(
+            outcomes[2],
+            Outcome::Failed(Failure::new(Some("invoice closed"), None))
+        );
         assert!(matches!(outcomes[3], Outcome::Unknown(_)));
     }
 
@@ -484,9 +525,19 @@ mod tests {
         );
         assert_eq!(
             batch.settle(&[("P-1", Uuid::nil())]),
-            Some(vec![Outcome::Failed(Some(
-                "UNKNOWN_INVOICE: no such invoice".into()
+            Some(vec![Outcome::Failed(Failure::new(
+                Some("UNKNOWN_INVOICE"),
+                Some("no such invoice")
             ))])
         );
+        let Some(Outcome::Failed(failure)) = batch
+            .settle(&[("P-1", Uuid::nil())])
+            .and_then(|o| o.into_iter().next())
+        else {
+            panic!("not failed");
+        };
+        assert_eq!(failure.code(), Some("UNKNOWN_INVOICE"));
+        assert_eq!(failure.message(), Some("no such invoice"));
+        assert_eq!(failure.to_string(), "UNKNOWN_INVOICE: no such invoice");
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Refusal};
 use crate::idempotency::IdempotencyKey;
-pub use crate::outcome::{Outcome, OutcomeCounts, Reason};
+pub use crate::outcome::{Failure, Outcome, OutcomeCounts, Reason};
 
 /// One item of a submission and where it ended up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

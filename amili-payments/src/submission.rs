@@ -252,7 +252,6 @@ impl<'c, T: Submittable> Submission<'c, T> {
             stop: self.stop,
             breaker: Breaker::new(self.circuit_breaker),
         });
-        let mut seen = self.filter_repeats.then(crate::repeats::Repeats::default);
         let sending = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
         let span = tracing::info_span!(
             "amili.submit",
@@ -261,18 +260,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
             concurrency = self.concurrency
         );
         let last = Arc::clone(&run);
-        let requests = self
-            .items
-            .enumerate()
-            .map(move |(index, item)| {
-                let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
-                Pending {
-                    index,
-                    item,
-                    repeated,
-                }
-            })
-            .chunks(self.chunk_size)
+        let requests = chunks(self.items, self.filter_repeats, self.chunk_size)
             .enumerate()
             .map(move |(n, chunk)| {
                 let (run, sending) = (Arc::clone(&run), Arc::clone(&sending));
@@ -299,6 +287,97 @@ impl<'c, T: Submittable> Submission<'c, T> {
             );
         Ok(requests)
     }
+}
+
+impl<'c, T: Submittable> Submission<'c, T> {
+    /// Sends nothing: reports, request by request (the same chunks as a submission), what the
+    /// [ledger](Self::with_ledger) knows of each item now — `Succeeded`, `Failed` with Amili's
+    /// reason, `AlreadyAccepted` (its batch's outcome not learned yet: follow it with a
+    /// [`Poller`](crate::Poller)), `Unknown` (claimed, no result recorded), `Conflict` (accepted
+    /// with other content), `NotSent` (the ledger has no record of it, or it failed and was
+    /// changed since). Each item carries its batch and the key of the request that carried
+    /// it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] without a ledger; as [`send`](Self::send), before the stream starts.
+    pub fn status(self) -> Result<impl Stream<Item = RequestReport> + Send + 'c, Error> {
+        if let Some(error) = self.refused {
+            return Err(error);
+        }
+        let Some(ledger) = self.ledger else {
+            return Err(Error::Usage(
+                "a status report needs a ledger (with_ledger)".to_owned(),
+            ));
+        };
+        let protocol = Arc::new(Protocol::new(ledger, self.client.clone()));
+        let requests =
+            chunks(self.items, self.filter_repeats, self.chunk_size).then(move |chunk| {
+                let protocol = Arc::clone(&protocol);
+                async move {
+                    let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
+                    let bodies: Vec<Bytes> = chunk
+                        .iter()
+                        .map(|p| {
+                            let mut json = Vec::with_capacity(256);
+                            p.item.write_json(&mut json);
+                            Bytes::from(json)
+                        })
+                        .collect();
+                    let known = protocol.status(&ids, &bodies).await;
+                    let items = chunk
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, pending)| {
+                            if pending.repeated {
+                                return item(
+                                    pending,
+                                    Outcome::NotSent(repeated::<T>()),
+                                    None,
+                                    None,
+                                );
+                            }
+                            match &known {
+                                Ok(known) => {
+                                    let (outcome, batch_id, key) = known[i].clone();
+                                    item(pending, outcome, batch_id, key)
+                                }
+                                Err(reason) => {
+                                    item(pending, Outcome::Unknown(reason.clone()), None, None)
+                                }
+                            }
+                        })
+                        .collect();
+                    RequestReport {
+                        idempotency_key: None,
+                        result: RequestResult::NotSent,
+                        items,
+                    }
+                }
+            });
+        Ok(requests)
+    }
+}
+
+/// The items with their positions (a repeated id marked, when `filter_repeats`), cut into
+/// chunks of at most `chunk_size`.
+fn chunks<T: Submittable>(
+    items: BoxStream<'_, T>,
+    filter_repeats: bool,
+    chunk_size: usize,
+) -> impl Stream<Item = Vec<Pending<T>>> + Send + '_ {
+    let mut seen = filter_repeats.then(crate::repeats::Repeats::default);
+    items
+        .enumerate()
+        .map(move |(index, item)| {
+            let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
+            Pending {
+                index,
+                item,
+                repeated,
+            }
+        })
+        .chunks(chunk_size)
 }
 
 /// One item on its way, with its position.

@@ -289,8 +289,8 @@ async fn failed_items_carry_amili_reasons() -> TestResult {
     let items: Vec<_> = report.items().collect();
     assert_eq!(items[0].outcome, Outcome::Succeeded);
     match &items[1].outcome {
-        Outcome::Failed(Some(reason)) => {
-            assert!(reason.as_str().contains("UNKNOWN_INVOICE"), "{reason}")
+        Outcome::Failed(failure) => {
+            assert_eq!(failure.code(), Some("UNKNOWN_INVOICE"), "{failure}")
         }
         other => panic!("expected a failure with a reason, got {other:?}"),
     }

@@ -318,10 +318,11 @@ async fn an_undocumented_payment_type_is_sent_and_its_failure_reported() -> Test
     quick_poller(&client).follow_all(&mut report).await?;
     let items: Vec<_> = report.items().collect();
     match &items[0].outcome {
-        Outcome::Failed(Some(reason)) => {
-            assert!(
-                reason.as_str().contains("UNSUPPORTED_PAYMENT_TYPE"),
-                "{reason}"
+        Outcome::Failed(failure) => {
+            assert_eq!(
+                failure.code(),
+                Some("UNSUPPORTED_PAYMENT_TYPE"),
+                "{failure}"
             )
         }
         other => panic!("expected a failure, got {other:?}"),

@@ -115,7 +115,7 @@ async fn woken_by_events_same_outcomes_as_polling_with_far_fewer_reads() -> Test
     assert_eq!(outcomes(&by_events), outcomes(&by_polling));
     let failed: Vec<_> = outcomes(&by_events)
         .into_iter()
-        .filter(|(_, o)| matches!(o, Outcome::Failed(Some(reason)) if reason.as_str().contains("UNKNOWN_INVOICE")))
+        .filter(|(_, o)| matches!(o, Outcome::Failed(failure) if failure.code() == Some("UNKNOWN_INVOICE")))
         .collect();
     assert_eq!(failed.len(), 1, "{:?}", outcomes(&by_events));
     assert_eq!(

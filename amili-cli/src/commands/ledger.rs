@@ -25,7 +25,9 @@ pub enum LedgerCommand {
         json: bool,
     },
     /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (`scope`, `id`,
-    /// `idempotencyKey`, `batchId`, `updatedAt` in RFC 3339).
+    /// `idempotencyKey`, `batchId`, `updatedAt`, then what its batch did with it once learned:
+    /// `outcome` (`succeeded` or `failed`), Amili's `reasonCode` and `reasonMessage`,
+    /// `outcomeAt`; times in RFC 3339).
     Export {
         /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
         #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
@@ -111,6 +113,10 @@ struct ExportRow<'a> {
     idempotency_key: &'a str,
     batch_id: Option<Uuid>,
     updated_at: String,
+    outcome: Option<&'a str>,
+    reason_code: Option<&'a str>,
+    reason_message: Option<&'a str>,
+    outcome_at: Option<String>,
 }
 
 impl<'a> From<&'a StoredItem> for ExportRow<'a> {
@@ -121,6 +127,10 @@ impl<'a> From<&'a StoredItem> for ExportRow<'a> {
             idempotency_key: &item.idempotency_key,
             batch_id: item.batch_id,
             updated_at: rfc3339(item.updated_at),
+            outcome: item.outcome.as_deref(),
+            reason_code: item.reason_code.as_deref(),
+            reason_message: item.reason_message.as_deref(),
+            outcome_at: item.outcome_at.map(rfc3339),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod payments;
 pub mod sandbox;
 pub mod schema;
 pub mod settlements;
+pub mod status;
 pub mod submit;
 pub mod token;
 pub mod validate;

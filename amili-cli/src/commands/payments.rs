@@ -1,10 +1,11 @@
-//! `amili payments submit|validate|schema`.
+//! `amili payments submit|status|validate|schema`.
 
 use amili_payments::Payment;
 
+use crate::commands::status::StatusArgs;
 use crate::commands::submit::SubmitArgs;
 use crate::commands::validate::ValidateArgs;
-use crate::commands::{schema, submit, validate};
+use crate::commands::{schema, status, submit, validate};
 use crate::exit::Exit;
 use crate::source;
 
@@ -16,7 +17,11 @@ pub enum PaymentsCommand {
     /// validated; if any is bad, all bad rows are listed (with line number and field) and
     /// nothing is sent, unless --skip-invalid. A ledger of every payment sent (see --state)
     /// makes the command safe to run again — after a crash, a kill, Ctrl-C, or with a fixed,
-    /// copied or moved file: a payment Amili accepted is never sent twice.
+    /// copied or moved file: a payment Amili accepted is never sent twice. A payment whose
+    /// batch failed it is known as failed (with --wait, or after `payments status`): a rerun
+    /// reports it failed and does not resend it unchanged, and sends its fix (the row
+    /// changed) again under its id. With --wait, a rerun also follows the batches of payments
+    /// accepted earlier whose outcome is not known yet.
     ///
     /// Files: CSV with a header naming the API's fields (any case; `invoiceId`, `type`,
     /// `amount`, `currency`, `date`, `description`, `uniqueSourcePaymentId`), delimited by `,`,
@@ -38,6 +43,17 @@ pub enum PaymentsCommand {
     /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown,
     /// in conflict or not sent; 2 usage, settings or validation error (nothing sent).
     Submit(Box<SubmitArgs>),
+    /// Show what the ledger and Amili know now of each row of a file, sending nothing.
+    ///
+    /// The file is read as `submit` reads it. Each row is shown with what the ledger recorded:
+    /// `succeeded`, `failed` with Amili's reason, `already_accepted` (its batch's outcome not
+    /// learned yet: the batch is followed now, up to --wait-timeout, and what is learned is
+    /// recorded), `conflict` (accepted with other content), `unknown` (claimed by a run that
+    /// did not record its result), or `not_sent` (the ledger has no record of it, or it
+    /// failed and was changed since: `submit` sends the fix).
+    ///
+    /// Exit codes: 0 every row succeeded; 1 otherwise; 2 usage or settings error.
+    Status(Box<StatusArgs>),
     /// Validate a file without sending anything (exit 0 valid, 2 invalid).
     Validate(ValidateArgs),
     /// Print the JSON Schema of one input row.
@@ -49,6 +65,10 @@ pub async fn run(command: PaymentsCommand) -> anyhow::Result<Exit> {
         PaymentsCommand::Submit(mut args) => {
             source::prepare::<Payment>(&mut args.input)?;
             submit::run::<Payment>(&args).await
+        }
+        PaymentsCommand::Status(mut args) => {
+            source::prepare::<Payment>(&mut args.input)?;
+            status::run::<Payment>(&args).await
         }
         PaymentsCommand::Validate(mut args) => {
             source::prepare::<Payment>(&mut args.input)?;

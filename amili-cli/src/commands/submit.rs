@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amili_payments::ledger::Ledger;
-use amili_payments::report::OutcomeCounts;
+use amili_payments::report::{Outcome, OutcomeCounts};
 use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
 use serde::Serialize;
@@ -103,15 +103,24 @@ pub struct SubmitArgs {
 }
 
 /// The final rows go to the summary table and the report file.
-struct Output {
-    table: Table,
-    report: Option<ReportWriter>,
+pub(crate) struct Output {
+    pub(crate) table: Table,
+    pub(crate) report: Option<ReportWriter>,
+    /// Rows the ledger knew as accepted by an earlier run (not sent by this one).
+    pub(crate) earlier: usize,
 }
 
 impl Sink for Output {
     fn put(&mut self, row: ReportRow) -> anyhow::Result<()> {
         if let Some(report) = &mut self.report {
             report.write(&row)?;
+        }
+        let known = matches!(
+            row.outcome,
+            Outcome::AlreadyAccepted | Outcome::Succeeded | Outcome::Failed(_)
+        );
+        if known && row.idempotency_key.is_none() && row.batch_id.is_some() {
+            self.earlier += 1;
         }
         self.table.add(&row);
         Ok(())
@@ -202,8 +211,14 @@ async fn submit<K: FileKind>(
             amili_payments::ledger::Kind::Payments,
         )
     });
+    let reading = Reading {
+        input: &args.input,
+        concurrency: args.concurrency,
+        skip_invalid: args.skip_invalid,
+        state: args.state.as_deref(),
+    };
     let (v, spool) =
-        match read_file::<K>(&conn.client, args, &progress, cache_target.as_deref()).await {
+        match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await {
             Ok(read) => read,
             Err(e) => {
                 conn.close().await;
@@ -285,6 +300,7 @@ async fn submit<K: FileKind>(
     let mut output = Output {
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
+        earlier: 0,
     };
     let sending = Sending {
         chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
@@ -295,6 +311,7 @@ async fn submit<K: FileKind>(
         rows: v.rows,
         stop,
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
+        status_only: false,
     };
     let result = send_all::<K>(
         &conn.client,
@@ -316,13 +333,20 @@ async fn submit<K: FileKind>(
     }
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
-    let went_out =
-        counts.accepted + counts.succeeded + counts.failed + counts.unknown + counts.rejected;
+    // Rows the ledger knew from an earlier run (already accepted, or their outcome) were
+    // not sent.
+    let went_out = (counts.accepted
+        + counts.succeeded
+        + counts.failed
+        + counts.unknown
+        + counts.rejected
+        + counts.already_accepted)
+        .saturating_sub(output.earlier);
     eprintln!(
         "{}; done in {:.1}s",
         sent(
             went_out as u64,
-            counts.already_accepted as u64,
+            output.earlier as u64,
             v.valid,
             K::NAME,
             K::PLURAL
@@ -333,6 +357,14 @@ async fn submit<K: FileKind>(
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \
              every {} Amili accepted, so nothing is sent twice",
+            K::NAME
+        );
+    }
+    if counts.failed > 0 {
+        eprintln!(
+            "{} failed in Amili: fix them in the file and run the same command again (a \
+             failed {} was not booked: its fix is sent, an unchanged row is not resent)",
+            counts.failed,
             K::NAME
         );
     }
@@ -378,6 +410,7 @@ fn report_unsent<K: FileKind>(
     let mut output = Output {
         table: Table::new(0, K::NAME, K::PLURAL),
         report: create_report::<K>(args)?,
+        earlier: 0,
     };
     let not_sent = format!("not sent: {refusal}").into();
     for row in spool.finish::<K>()?.read_ahead()? {
@@ -389,21 +422,32 @@ fn report_unsent<K: FileKind>(
     Ok(output.table)
 }
 
+/// What reading a file needs of a command's arguments (`submit`'s, `status`'s).
+pub(crate) struct Reading<'a> {
+    pub(crate) input: &'a InputArgs,
+    /// How many invoice look-ups are in flight at once.
+    pub(crate) concurrency: u64,
+    /// Whether a failed look-up is its rows' problem rather than the run's end.
+    pub(crate) skip_invalid: bool,
+    /// The ledger `--state` names (the invoice id cache lives beside it).
+    pub(crate) state: Option<&'a str>,
+}
+
 /// Reads and validates the file into a spool. Invoice references found by the first read are
 /// looked up (each distinct one once, `--concurrency` at a time, those found by an earlier run
 /// for `cache_target` taken from the [`InvoiceCache`]) and the file read again with the
 /// answers. A look-up that fails (not "no match": the call itself) ends the run with nothing
 /// sent, unless `--skip-invalid` makes it its rows' problem.
-async fn read_file<K: FileKind>(
+pub(crate) async fn read_file<K: FileKind>(
     client: &amili_payments::Client,
-    args: &SubmitArgs,
+    args: &Reading<'_>,
     progress: &Progress,
     cache_target: Option<&str>,
 ) -> anyhow::Result<(Validation, crate::spool::SpoolWriter)> {
     let path = &args.input.file;
     let mut spool = SpoolWriter::new()?;
     let v =
-        validate_file::<K>(path, &args.input, progress, Some(&mut spool), None).map_err(usage)?;
+        validate_file::<K>(path, args.input, progress, Some(&mut spool), None).map_err(usage)?;
     if v.references.is_empty() {
         return Ok((v, spool));
     }
@@ -415,7 +459,7 @@ async fn read_file<K: FileKind>(
         path.display()
     );
     let mut cache = cache_target.and_then(|target| {
-        InvoiceCache::for_state(args.state.as_deref(), target)
+        InvoiceCache::for_state(args.state, target)
             .map_err(|e| eprintln!("note: invoice ids found earlier are not used: {e}"))
             .ok()
     });
@@ -428,7 +472,7 @@ async fn read_file<K: FileKind>(
     let mut spool = SpoolWriter::new()?;
     let v = validate_file::<K>(
         path,
-        &args.input,
+        args.input,
         progress,
         Some(&mut spool),
         Some(&resolved),
@@ -442,7 +486,7 @@ async fn read_file<K: FileKind>(
 async fn resolve_references(
     client: &amili_payments::Client,
     references: std::collections::HashSet<amili_payments::invoices::InvoiceRef>,
-    args: &SubmitArgs,
+    args: &Reading<'_>,
     mut cache: Option<&mut InvoiceCache>,
 ) -> anyhow::Result<Resolved> {
     use amili_payments::invoices::Unresolved;

@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use super::store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Processed, Settled};
 use crate::idempotency::IdempotencyKey;
+use crate::outcome::Failure;
 
 /// What the store holds for the id before the claim, and how it came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +25,12 @@ pub enum Before {
     Nothing,
     /// Claimed by this run under an earlier key, then released (recorded not booked).
     Released,
-    /// Claimed by this run under an earlier key and recorded accepted.
+    /// Claimed by this run under an earlier key and recorded accepted, its outcome unknown.
     Accepted,
+    /// Accepted, then recorded succeeded in its batch.
+    Succeeded,
+    /// Accepted, then recorded failed in its batch.
+    Failed,
     /// Claimed by this run under an earlier key, whose request is being sent (no result yet).
     Sending,
     /// Claimed by this run under an earlier key, whose result was recorded unknown.
@@ -59,6 +64,10 @@ pub enum Expect {
     Claimed,
     /// [`Claim::AlreadyAccepted`] in the earlier batch.
     AlreadyAccepted,
+    /// [`Claim::SucceededEarlier`] in the earlier batch.
+    SucceededEarlier,
+    /// [`Claim::FailedEarlier`] in the earlier batch, with the recorded failure.
+    FailedEarlier,
     /// [`Claim::Conflict`] with the earlier batch.
     Conflict,
     /// [`Claim::Busy`].
@@ -74,7 +83,7 @@ pub enum After {
     PendingUnderClaim,
     /// Pending under the earlier key, with the earlier content.
     PendingUnderEarlier,
-    /// Accepted in the earlier batch, with the earlier content.
+    /// Accepted in the earlier batch, with the earlier content (and outcome).
     StillAccepted,
 }
 
@@ -115,6 +124,10 @@ pub const CASES: &[Case] = {
         case(Released,      Changed, Claimed,         PendingUnderClaim),
         case(Accepted,      Same,    AlreadyAccepted, StillAccepted),
         case(Accepted,      Changed, Conflict,        StillAccepted),
+        case(Succeeded,     Same,    SucceededEarlier, StillAccepted),
+        case(Succeeded,     Changed, Conflict,        StillAccepted),
+        case(Failed,        Same,    FailedEarlier,   StillAccepted),
+        case(Failed,        Changed, Claimed,         PendingUnderClaim),
         case(Sending,       Same,    Busy,            PendingUnderEarlier),
         case(Sending,       Changed, Busy,            PendingUnderEarlier),
         case(Unknown,       Same,    Pending,         PendingUnderEarlier),
@@ -129,6 +142,11 @@ pub const CASES: &[Case] = {
 /// The content claimed earlier, and the changed content.
 const EARLIER: Fingerprint = [1; 32];
 const CHANGED: Fingerprint = [2; 32];
+
+/// The failure recorded for [`Before::Failed`].
+fn failure() -> Failure {
+    Failure::new(Some("UNKNOWN_INVOICE"), Some("no such invoice"))
+}
 
 /// Runs every case of [`CASES`] against a store, each with an id of its own, and returns how
 /// many ran; the error names every case that failed.
@@ -206,12 +224,45 @@ where
     }
     let settled = match case.before {
         Before::Released => Some(Settled::NotBooked),
-        Before::Accepted => Some(Settled::Accepted { batch_id }),
+        Before::Accepted | Before::Succeeded | Before::Failed => {
+            Some(Settled::Accepted { batch_id })
+        }
         Before::Unknown => Some(Settled::Unknown),
         _ => None,
     };
     if let Some(settled) = settled {
         run.record(&earlier, &settled).await.map_err(fail)?;
+    }
+    let processed = match case.before {
+        Before::Succeeded => Some(Processed::Succeeded),
+        Before::Failed => Some(Processed::Failed(failure())),
+        _ => None,
+    };
+    if let Some(processed) = &processed {
+        // An outcome for another batch is not this item's: it must be left alone.
+        let elsewhere = [(id, Processed::Failed(failure()))];
+        run.record_outcomes(Uuid::new_v4(), &elsewhere)
+            .await
+            .map_err(fail)?;
+        run.record_outcomes(batch_id, &[(id, processed.clone())])
+            .await
+            .map_err(fail)?;
+    }
+    if matches!(
+        case.before,
+        Before::Accepted | Before::Succeeded | Before::Failed
+    ) {
+        let known = run.known(&[id]).await.map_err(fail)?;
+        let held = known.first().cloned().flatten();
+        let as_recorded = held.as_ref().is_some_and(|k| {
+            k.fingerprint == EARLIER
+                && k.key == earlier
+                && k.batch_id == Some(batch_id)
+                && k.processed == processed
+        });
+        if !as_recorded {
+            return Err(format!("known before the claim: {held:?}"));
+        }
     }
     if case.before == Before::OtherRunEnded {
         drop(other_run.take());
@@ -239,6 +290,11 @@ where
     let expected = match case.expect {
         Expect::Claimed => Claim::Claimed,
         Expect::AlreadyAccepted => Claim::AlreadyAccepted { batch_id },
+        Expect::SucceededEarlier => Claim::SucceededEarlier { batch_id },
+        Expect::FailedEarlier => Claim::FailedEarlier {
+            batch_id,
+            failure: failure(),
+        },
         Expect::Conflict => Claim::Conflict { batch_id },
         Expect::Busy => Claim::Busy,
         Expect::Pending => Claim::Pending {
@@ -267,10 +323,32 @@ where
             .claim(&IdempotencyKey::random(), &before)
             .await
             .map_err(fail)?;
-        if probe != [Claim::AlreadyAccepted { batch_id }] {
+        let same = match processed {
+            None => Claim::AlreadyAccepted { batch_id },
+            Some(Processed::Succeeded) => Claim::SucceededEarlier { batch_id },
+            Some(Processed::Failed(failure)) => Claim::FailedEarlier { batch_id, failure },
+        };
+        if probe != [same] {
             return Err(format!(
                 "the earlier content, claimed again after, answered {probe:?}"
             ));
+        }
+    }
+    if case.after == After::PendingUnderClaim && case.before == Before::Failed {
+        // The fix replaced the failure: a late outcome of the earlier batch is not its.
+        run.record_outcomes(batch_id, &[(id, Processed::Succeeded)])
+            .await
+            .map_err(fail)?;
+        let known = run.known(&[id]).await.map_err(fail)?;
+        let held = known.first().cloned().flatten();
+        let replaced = held.as_ref().is_some_and(|k| {
+            k.fingerprint == CHANGED
+                && k.key == key
+                && k.batch_id.is_none()
+                && k.processed.is_none()
+        });
+        if !replaced {
+            return Err(format!("known after the fix was claimed: {held:?}"));
         }
     }
     drop(other_run);
@@ -436,8 +514,8 @@ mod tests {
         let ran = check_claims(open, false)
             .await
             .unwrap_or_else(|failures| panic!("{failures}"));
-        // The fourteen rows but the four about another run.
-        assert_eq!(ran, 10);
+        // The eighteen rows but the four about another run.
+        assert_eq!(ran, 14);
     }
 
     #[tokio::test]

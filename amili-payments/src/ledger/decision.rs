@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use super::store::{Claim, Fingerprint};
+use super::store::{Claim, Fingerprint, Processed};
 use crate::idempotency::IdempotencyKey;
 
 /// What a store holds for an id when it is claimed.
@@ -16,12 +16,15 @@ pub enum Held<'a> {
     ///
     /// [`Settled::NotBooked`]: super::Settled::NotBooked
     Nothing,
-    /// Accepted for good in a batch.
+    /// Accepted in a batch.
     Accepted {
         /// The content accepted (its fingerprint as stored).
         fingerprint: &'a [u8],
         /// The batch it was queued in.
         batch_id: Uuid,
+        /// How the batch processed it, once recorded
+        /// ([`record_outcomes`](super::Ledger::record_outcomes)).
+        processed: Option<&'a Processed>,
     },
     /// Claimed under `key` by a request whose result is not recorded.
     Pending {
@@ -37,24 +40,44 @@ pub enum Held<'a> {
 /// The answer to a claim of an item with content `fingerprint`, given what the store holds
 /// for its id:
 ///
-/// | held                       | answer                                                |
-/// |----------------------------|-------------------------------------------------------|
-/// | nothing                    | [`Claim::Claimed`]: recorded pending, sent            |
-/// | accepted, same content     | [`Claim::AlreadyAccepted`]: not sent                  |
-/// | accepted, other content    | [`Claim::Conflict`]: not sent                         |
-/// | pending, being sent        | [`Claim::Busy`]: not sent                             |
-/// | pending, nobody sending it | [`Claim::Pending`]: its request is adopted or settled |
+/// | held                                  | answer                                          |
+/// |---------------------------------------|-------------------------------------------------|
+/// | nothing                               | [`Claim::Claimed`]: recorded pending, sent      |
+/// | accepted, outcome unknown, same       | [`Claim::AlreadyAccepted`]: not sent            |
+/// | accepted, succeeded, same content     | [`Claim::SucceededEarlier`]: not sent           |
+/// | accepted, failed, same content        | [`Claim::FailedEarlier`]: not sent (would fail) |
+/// | accepted, failed, other content       | [`Claim::Claimed`]: pending again, sent         |
+/// | accepted, not failed, other content   | [`Claim::Conflict`]: not sent                   |
+/// | pending, being sent                   | [`Claim::Busy`]: not sent                       |
+/// | pending, nobody sending it            | [`Claim::Pending`]: adopted or settled          |
+///
+/// A failed item is claimed again with changed content (the fix) because Amili did not book
+/// it: sending its id again is allowed (the assumption `openapi/autocollect.yaml` states on
+/// the batch's `failed` list). Its new claim replaces the failed one.
 ///
 /// A store that answers [`Claim::Claimed`] must have recorded the item as pending under the
-/// claiming key, atomically with reading what it held.
+/// claiming key (with the claimed content, and no outcome), atomically with reading what it
+/// held.
 pub fn decide(held: Held<'_>, fingerprint: &Fingerprint) -> Claim {
     match held {
         Held::Nothing => Claim::Claimed,
         Held::Accepted {
             fingerprint: stored,
             batch_id,
-        } if stored == fingerprint.as_slice() => Claim::AlreadyAccepted { batch_id },
-        Held::Accepted { batch_id, .. } => Claim::Conflict { batch_id },
+            processed,
+        } => {
+            let same = stored == fingerprint.as_slice();
+            match (processed, same) {
+                (None, true) => Claim::AlreadyAccepted { batch_id },
+                (Some(Processed::Succeeded), true) => Claim::SucceededEarlier { batch_id },
+                (Some(Processed::Failed(failure)), true) => Claim::FailedEarlier {
+                    batch_id,
+                    failure: failure.clone(),
+                },
+                (Some(Processed::Failed(_)), false) => Claim::Claimed,
+                (_, false) => Claim::Conflict { batch_id },
+            }
+        }
         Held::Pending { sending: true, .. } => Claim::Busy,
         Held::Pending { key, .. } => Claim::Pending { key: key.clone() },
     }

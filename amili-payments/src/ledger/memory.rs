@@ -9,7 +9,9 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use super::decision::{Held, decide};
-use super::store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use super::store::{
+    Claim, Fingerprint, Known, Ledger, LedgerError, LedgerItem, Processed, Settled,
+};
 use crate::idempotency::IdempotencyKey;
 
 /// A ledger in memory: nothing is sent twice by one process. Share one (`Arc`) across
@@ -44,6 +46,7 @@ struct Entry {
     fingerprint: Fingerprint,
     key: IdempotencyKey,
     batch_id: Option<Uuid>,
+    processed: Option<Processed>,
 }
 
 impl MemoryLedger {
@@ -87,10 +90,12 @@ impl Ledger for MemoryLedger {
                     Some(Entry {
                         batch_id: Some(batch_id),
                         fingerprint,
+                        processed,
                         ..
                     }) => Held::Accepted {
                         fingerprint,
                         batch_id: *batch_id,
+                        processed: processed.as_ref(),
                     },
                     Some(Entry { key, .. }) => Held::Pending {
                         key,
@@ -105,6 +110,7 @@ impl Ledger for MemoryLedger {
                             fingerprint: *item.fingerprint,
                             key: key.clone(),
                             batch_id: None,
+                            processed: None,
                         },
                     );
                     claimed.push(item.id.to_owned());
@@ -176,6 +182,43 @@ impl Ledger for MemoryLedger {
             Settled::Unknown => {}
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn record_outcomes<'a>(
+        &'a self,
+        batch_id: Uuid,
+        outcomes: &'a [(&'a str, Processed)],
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        let mut state = self.lock();
+        for (id, processed) in outcomes {
+            if let Some(entry) = state.items.get_mut(*id)
+                && entry.batch_id == Some(batch_id)
+            {
+                entry.processed = Some(processed.clone());
+            }
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn known<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>> {
+        let state = self.lock();
+        let known = ids
+            .iter()
+            .map(|id| {
+                state.items.get(*id).map(|e| {
+                    Known::new(
+                        e.fingerprint,
+                        e.key.clone(),
+                        e.batch_id,
+                        e.processed.clone(),
+                    )
+                })
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(known)))
     }
 
     fn release<'a>(

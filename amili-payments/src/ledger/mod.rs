@@ -18,6 +18,14 @@
 //! that run holds — never the others — and only once the claim's last update is older than
 //! twice the retry budget (the owner's request waits at most one budget for its turn and
 //! retries for at most another). Until then those items are not sent and stay pending.
+//!
+//! A store also records how each accepted item's batch processed it ([`Processed`]: booked, or
+//! failed with Amili's reason), once a poller learns it. This rests on one assumption about
+//! Amili: **an item its batch lists as failed was not booked**, so sending the same
+//! `uniqueSourcePaymentId` again is allowed. A failed item is therefore not final: its fix
+//! (changed content) is claimed and sent again under its id, and its new outcome replaces the
+//! failure; unchanged, it is not sent (it would fail the same way) and is reported failed
+//! with the recorded reason.
 
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
@@ -31,4 +39,4 @@ mod store;
 pub use decision::{Held, decide};
 pub use memory::MemoryLedger;
 pub use scope::{Kind, scope};
-pub use store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+pub use store::{Claim, Fingerprint, Known, Ledger, LedgerError, LedgerItem, Processed, Settled};

@@ -3,7 +3,9 @@
 //! 1. **Intent before the first attempt**: the request's items are [claimed](Ledger::claim)
 //!    under its idempotency key before it is sent, and only the items claimed are sent. A
 //!    store answers each claim by one rule, [`decide`](super::decide): new → claimed, accepted
-//!    → not sent (a conflict when the content changed), being sent by another request → busy,
+//!    → not sent, reported with its known outcome (a conflict when the content changed),
+//!    failed in its batch → not sent when unchanged (it would fail the same way), claimed and
+//!    sent again under its id when changed (the fix), being sent by another request → busy,
 //!    pending under a request nobody is sending → that request is adopted or settled.
 //! 2. **Result after**: how the request ended is [recorded](Ledger::record) under its key:
 //!    accepted for good, released when provably not booked (rejected), left pending when
@@ -20,7 +22,15 @@
 //!    it). Until then its items are not sent ("may still arrive; run again later") and stay
 //!    pending under its key, for a run that holds it whole to send it again under that key.
 //!    Released items are claimed again.
-//! 5. **Release**: a request claimed ahead and not sent because the submission stopped
+//! 5. **Outcomes**: a poller built [`with_ledger`](crate::Poller::with_ledger) records how
+//!    each batch it follows processed its items ([`Ledger::record_outcomes`]): succeeded, or
+//!    failed with Amili's reason. A failed item is assumed not booked (see the `failed` list
+//!    of a batch in `openapi/autocollect.yaml`), so its fix may be sent under the same id;
+//!    the new claim replaces the failure.
+//! 6. **Status**: [`Submission::status`](crate::Submission::status) sends nothing: it reads
+//!    what the ledger holds for each item ([`Ledger::known`]) and says what a submission of
+//!    the same items would find.
+//! 7. **Release**: a request claimed ahead and not sent because the submission stopped
 //!    gives its items back: released under a key this submission chose; left pending under
 //!    a caller's key (it may have been used before) or an adopted one, for a later run.
 
@@ -32,7 +42,9 @@ use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use super::store::{
+    Claim, Fingerprint, Known, Ledger, LedgerError, LedgerItem, Processed, Settled,
+};
 use crate::client::Client;
 use crate::idempotency::IdempotencyKey;
 use crate::report::{Outcome, Reason, RequestResult};
@@ -113,13 +125,15 @@ impl Protocol {
                     Claim::AlreadyAccepted { batch_id } => {
                         Plan::Done(Outcome::AlreadyAccepted, Some(batch_id))
                     }
-                    Claim::Conflict { batch_id } => Plan::Done(
-                        Outcome::Conflict(Reason::from(format!(
-                            "accepted earlier (batch {batch_id}) with other content; not sent \
-                             again: correct it in Amili or give it a new id"
-                        ))),
-                        Some(batch_id),
-                    ),
+                    Claim::SucceededEarlier { batch_id } => {
+                        Plan::Done(Outcome::Succeeded, Some(batch_id))
+                    }
+                    Claim::FailedEarlier { batch_id, failure } => {
+                        Plan::Done(Outcome::Failed(failure), Some(batch_id))
+                    }
+                    Claim::Conflict { batch_id } => {
+                        Plan::Done(Outcome::Conflict(conflict(batch_id)), Some(batch_id))
+                    }
                     Claim::Busy => Plan::Done(
                         Outcome::NotSent("not sent: another submission is sending it".into()),
                         None,
@@ -190,6 +204,28 @@ impl Protocol {
             );
         }
         Ok(())
+    }
+
+    /// What the ledger holds for each item (`ids`, with their JSON `bodies`), as the outcome a
+    /// status report gives it, with its batch and the key of the request that carried it.
+    pub(crate) async fn status(
+        &self,
+        ids: &[&str],
+        bodies: &[Bytes],
+    ) -> Result<Vec<(Outcome, Option<Uuid>, Option<IdempotencyKey>)>, Reason> {
+        let known = self
+            .ledger
+            .known(ids)
+            .await
+            .map_err(|e| Reason::from(format!("the ledger could not be read ({e})")))?;
+        Ok(known
+            .into_iter()
+            .zip(bodies)
+            .map(|(known, body)| {
+                let fingerprint: Fingerprint = Sha256::digest(body).into();
+                status_of(known, &fingerprint)
+            })
+            .collect())
     }
 
     /// An earlier request whose result was never recorded: its batch, looked up by its key
@@ -283,4 +319,43 @@ impl Protocol {
             }
         }
     }
+}
+
+/// Why an item accepted earlier with other content is not sent.
+fn conflict(batch_id: Uuid) -> Reason {
+    Reason::from(format!(
+        "accepted earlier (batch {batch_id}) with other content; not sent again: correct it in \
+         Amili or give it a new id"
+    ))
+}
+
+/// What a status report says of an item with content `fingerprint`, given what the ledger
+/// holds for its id: its known outcome, or what a submission would do with it.
+fn status_of(
+    known: Option<Known>,
+    fingerprint: &Fingerprint,
+) -> (Outcome, Option<Uuid>, Option<IdempotencyKey>) {
+    let Some(known) = known else {
+        return (
+            Outcome::NotSent(Reason::from("not sent: the ledger has no record of it")),
+            None,
+            None,
+        );
+    };
+    let same = known.fingerprint == *fingerprint;
+    let outcome = match (known.batch_id, known.processed, same) {
+        (None, _, _) => Outcome::Unknown(Reason::from(format!(
+            "claimed under idempotency key {} by a run that did not record its result; \
+             submitting again settles it",
+            known.key
+        ))),
+        (Some(_), None, true) => Outcome::AlreadyAccepted,
+        (Some(_), Some(Processed::Succeeded), true) => Outcome::Succeeded,
+        (Some(_), Some(Processed::Failed(failure)), true) => Outcome::Failed(failure),
+        (Some(_), Some(Processed::Failed(failure)), false) => Outcome::NotSent(Reason::from(
+            format!("failed earlier ({failure}) and changed since: submitting sends the fix"),
+        )),
+        (Some(batch_id), _, false) => Outcome::Conflict(conflict(batch_id)),
+    };
+    (outcome, known.batch_id, Some(known.key))
 }

@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::idempotency::IdempotencyKey;
+use crate::outcome::Failure;
 
 /// A store the submission pipeline asks before each request and tells after it.
 ///
@@ -16,7 +17,9 @@ use crate::idempotency::IdempotencyKey;
 /// key (the *intent*, recorded before the first attempt), sends only the items it got, then
 /// **records** the result. Items are identified by their id (a payment's
 /// `uniqueSourcePaymentId`) within the ledger's scope (one API and organization: a store is
-/// opened for one) and carry a fingerprint of their content.
+/// opened for one) and carry a fingerprint of their content. Once a poller learns how a
+/// batch processed its items, it **records their outcomes** (succeeded, or failed with
+/// Amili's reason), which later claims answer with.
 ///
 /// `amili-payments` ships [`MemoryLedger`](super::MemoryLedger); the `amili-ledger` crate has SQLite and
 /// PostgreSQL stores. Implementations answer each claim with [`decide`](super::decide) (or
@@ -51,6 +54,21 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         settled: &'a Settled,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
 
+    /// Records how batch `batch_id` processed items accepted in it (learned by following the
+    /// batch), replacing what was known. An id the ledger does not hold as accepted in that
+    /// batch (unknown, or claimed again since) is left alone.
+    fn record_outcomes<'a>(
+        &'a self,
+        batch_id: Uuid,
+        outcomes: &'a [(&'a str, Processed)],
+    ) -> BoxFuture<'a, Result<(), LedgerError>>;
+
+    /// What the ledger holds for each of `ids`, in order (`None`: nothing).
+    fn known<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>>;
+
     /// Releases the items `ids` pending under `key` (a request Amili has no batch for, left
     /// by a run that ended or recorded its result unknown), so that they may be claimed
     /// again — but only once the request was last claimed or taken over at least `quiet`
@@ -65,6 +83,75 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         ids: &'a [&'a str],
         quiet: Duration,
     ) -> BoxFuture<'a, Result<bool, LedgerError>>;
+}
+
+/// How Amili processed an item in its batch, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// Booked.
+    Succeeded,
+    /// Failed, with Amili's reason. Assumed not booked: a failed item may be sent again under
+    /// its id (changed content only: unchanged, it would fail the same way).
+    Failed(Failure),
+}
+
+impl Processed {
+    /// `succeeded` or `failed`, as stored.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Processed::Succeeded => "succeeded",
+            Processed::Failed(_) => "failed",
+        }
+    }
+
+    /// From what a store holds: the name ([`name`](Self::name)) and the failure's code and
+    /// message; `None` for a name this version does not know.
+    pub fn from_stored(name: &str, code: Option<&str>, message: Option<&str>) -> Option<Self> {
+        match name {
+            "succeeded" => Some(Processed::Succeeded),
+            "failed" => Some(Processed::Failed(Failure::new(code, message))),
+            _ => None,
+        }
+    }
+
+    /// The failure, when it failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Processed::Failed(failure) => Some(failure),
+            Processed::Succeeded => None,
+        }
+    }
+}
+
+/// What a ledger holds for one id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Known {
+    /// The content claimed last.
+    pub fingerprint: Fingerprint,
+    /// The key of the request that carried it last.
+    pub key: IdempotencyKey,
+    /// The batch it was accepted in; `None` while pending (no result recorded).
+    pub batch_id: Option<Uuid>,
+    /// How that batch processed it, once learned.
+    pub processed: Option<Processed>,
+}
+
+impl Known {
+    /// What a store read for an id.
+    pub fn new(
+        fingerprint: Fingerprint,
+        key: IdempotencyKey,
+        batch_id: Option<Uuid>,
+        processed: Option<Processed>,
+    ) -> Self {
+        Self {
+            fingerprint,
+            key,
+            batch_id,
+            processed,
+        }
+    }
 }
 
 /// One item as the ledger sees it.
@@ -85,12 +172,26 @@ pub type Fingerprint = [u8; 32];
 pub enum Claim {
     /// Recorded as pending under the claiming key: send it.
     Claimed,
-    /// Accepted earlier (same content) in this batch: do not send it.
+    /// Accepted earlier (same content) in this batch, its outcome not known yet: do not send
+    /// it.
     AlreadyAccepted {
         /// The batch it was queued in.
         batch_id: Uuid,
     },
-    /// Accepted earlier with other content: do not send it.
+    /// Accepted earlier (same content) in this batch, which booked it: do not send it.
+    SucceededEarlier {
+        /// The batch that booked it.
+        batch_id: Uuid,
+    },
+    /// Accepted earlier (same content) in this batch, which failed it: do not send it (it
+    /// would fail the same way). Changed content is claimed instead, and sent again.
+    FailedEarlier {
+        /// The batch that failed it.
+        batch_id: Uuid,
+        /// Amili's reason.
+        failure: Failure,
+    },
+    /// Accepted earlier with other content, and not known to have failed: do not send it.
     Conflict {
         /// The batch it was queued in.
         batch_id: Uuid,
@@ -167,6 +268,21 @@ impl<L: Ledger + ?Sized> Ledger for Arc<L> {
         settled: &'a Settled,
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
         (**self).record(key, settled)
+    }
+
+    fn record_outcomes<'a>(
+        &'a self,
+        batch_id: Uuid,
+        outcomes: &'a [(&'a str, Processed)],
+    ) -> BoxFuture<'a, Result<(), LedgerError>> {
+        (**self).record_outcomes(batch_id, outcomes)
+    }
+
+    fn known<'a>(
+        &'a self,
+        ids: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Known>>, LedgerError>> {
+        (**self).known(ids)
     }
 
     fn release<'a>(
