@@ -19,7 +19,9 @@ pub struct InputArgs {
     /// (.json).
     pub file: PathBuf,
 
-    /// The file's format (default: from the extension).
+    /// The file's format (default: a bank file is told from its content, an OCR giro file by
+    /// its `NY000010` start record, camt.053/054 by its ISO 20022 namespace; other files from
+    /// the extension).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
@@ -41,6 +43,9 @@ pub struct InputArgs {
     /// Norway, Europe/Oslo, converted to UTC).
     #[arg(long, value_name = "PATTERN")]
     pub date_format: Option<String>,
+
+    #[command(flatten)]
+    pub bank: crate::input::bank::BankArgs,
 }
 
 /// How amounts in a file separate decimals.

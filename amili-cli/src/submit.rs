@@ -135,6 +135,7 @@ pub async fn send_all<K: FileKind>(
         match feed.spool.next().transpose()? {
             None => break,
             Some(Spooled::Invalid { line, row }) => feed.order.push_ready(invalid(line, row)),
+            Some(Spooled::NotTaken { line, row }) => feed.order.push_ready(not_taken(line, row)),
             Some(Spooled::Valid { line, item }) => {
                 let outcome = if feed.repeats.contains(&line) {
                     Outcome::Invalid(K::REPEATS.into())
@@ -170,6 +171,9 @@ impl<K: FileKind> Feed<K> {
                 }
                 Ok(Some(Spooled::Invalid { line, row })) => {
                     self.order.push_ready(invalid(line, row));
+                }
+                Ok(Some(Spooled::NotTaken { line, row })) => {
+                    self.order.push_ready(not_taken(line, row));
                 }
                 Ok(Some(Spooled::Valid { line, item })) if self.repeats.contains(&line) => {
                     self.order.push_ready(item_row(
@@ -271,6 +275,14 @@ fn invalid(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
         idempotency_key: None,
         outcome: Outcome::Invalid(row.reason.into()),
         note: None,
+    }
+}
+
+/// A bank transaction that is not a payment: `not_sent`, with why.
+fn not_taken(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
+    ReportRow {
+        outcome: Outcome::NotSent(row.reason.clone().into()),
+        ..invalid(line, row)
     }
 }
 

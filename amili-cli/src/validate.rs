@@ -21,10 +21,11 @@ use amili_payments::invoices::{InvoiceRef, Unresolved};
 use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 
 use crate::args::{DecimalMark, InputArgs};
+use crate::input::bank::{self, Entries, Entry, NotTakenSummary};
 use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::progress::Progress;
-use crate::read_ahead::read_ahead;
+use crate::read_ahead::read_ahead_with;
 use crate::spool::SpoolWriter;
 
 /// What Amili answered for each invoice reference of a file.
@@ -69,6 +70,9 @@ pub struct Validation {
     /// The distinct invoice references of the file, when it was read without answers for
     /// them (those rows were checked with a stand-in invoice id).
     pub references: HashSet<InvoiceRef>,
+    /// A bank file's transactions that are not payments (counted in `rows`, neither valid
+    /// nor invalid): reported `not_sent` with their reason.
+    pub not_taken: NotTakenSummary,
 }
 
 impl Validation {
@@ -84,12 +88,17 @@ impl Validation {
     }
 }
 
-/// The format to read `path` as: the flag, else the extension.
+/// The format to read `path` as: the flag, else a bank file's told from the content, else the
+/// extension.
 pub fn resolve_format(path: &Path, flag: Option<Format>) -> anyhow::Result<Format> {
-    match flag.or_else(|| Format::from_path(path)) {
+    match flag
+        .or_else(|| bank::detect(path))
+        .or_else(|| Format::from_path(path))
+    {
         Some(format) => Ok(format),
         None => anyhow::bail!(
-            "cannot tell the format of {} from its extension; pass --format csv, jsonl or json",
+            "cannot tell the format of {} from its content or extension; pass --format csv, \
+             jsonl, json, ocr or camt",
             path.display()
         ),
     }
@@ -259,21 +268,54 @@ pub fn validate_file<K: FileKind>(
     let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes = IdHashes::default();
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
-        .map_err(|e| fatal(path, e))?;
-    v.warnings = reading.warnings;
-    let text = input_format(args, reading.delimiter);
+    let (entries, warnings, text) = open_entries::<K>(path, args, format)?;
+    v.warnings = warnings;
     // Parsing on a second core, validating and spooling on this one.
-    let rows = read_ahead("amili-read", reading.rows)
+    let rows = read_ahead_with("amili-read", entries)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
-    for row in rows {
-        let row = row.map_err(|e| fatal(path, e))?;
-        let line = row.line;
+    for entry in rows {
+        let entry = entry.map_err(|e| fatal(path, e))?;
         v.rows += 1;
         if v.rows % 10_000 == 0 {
             progress.validated(v.rows);
         }
-        match check_row::<K>(row, &text, invoices, &mut v.references) {
+        let (line, checked) = match entry {
+            Entry::Row(row) => (
+                row.line,
+                check_row::<K>(row, &text, invoices, &mut v.references),
+            ),
+            Entry::Invalid {
+                line,
+                field,
+                message,
+                source_id,
+                reference,
+            } => (
+                line,
+                Checked::Invalid {
+                    problems: vec![Problem {
+                        line,
+                        field: Some(field.to_owned()),
+                        message,
+                    }],
+                    source_id,
+                    invoice_id: reference,
+                },
+            ),
+            Entry::NotTaken(unsent) => {
+                if let Some(spool) = spool.as_deref_mut() {
+                    spool.not_taken(
+                        unsent.line,
+                        &unsent.source_id,
+                        &unsent.reference,
+                        &unsent.reason,
+                    )?;
+                }
+                v.not_taken.add(&unsent);
+                continue;
+            }
+        };
+        match checked {
             Checked::Valid(item) => {
                 v.valid += 1;
                 hashes.push(item.id());
@@ -303,6 +345,33 @@ pub fn validate_file<K: FileKind>(
         find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
     }
     Ok(v)
+}
+
+/// Makes a file's entries on the thread that reads them.
+type MakeEntries<I> = Box<dyn FnOnce() -> Entries<'static, I> + Send>;
+
+/// The file's entries (a bank file's transactions; another file's rows), its warnings, and how
+/// its text is read. The file is opened (and a CSV header read) here, so that its problems
+/// are said at once.
+fn open_entries<K: FileKind>(
+    path: &Path,
+    args: &InputArgs,
+    format: Format,
+) -> anyhow::Result<(MakeEntries<K::Input>, Vec<String>, InputFormat)> {
+    if format.is_bank() {
+        let naming = bank::naming::<K>(&args.bank).map_err(crate::exit::usage)?;
+        let reader = input::open(path)?;
+        let make = move || bank::entries::<K, _>(reader, format, naming);
+        // A bank file's amounts and dates are the crate's, not text to read by the flags.
+        return Ok((Box::new(make), Vec::new(), InputFormat::default()));
+    }
+    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+        .map_err(|e| fatal(path, e))?;
+    let text = input_format(args, reading.delimiter);
+    let rows = reading.rows;
+    let make =
+        move || -> Entries<'static, K::Input> { Box::new(rows.map(|row| row.map(Entry::Row))) };
+    Ok((Box::new(make), reading.warnings, text))
 }
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
@@ -344,13 +413,13 @@ fn find_repeats<K: FileKind>(
     v: &mut Validation,
 ) -> anyhow::Result<()> {
     let format = resolve_format(path, args.format)?;
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
-        .map_err(|e| fatal(path, e))?;
-    let text = input_format(args, reading.delimiter);
+    let (entries, _, text) = open_entries::<K>(path, args, format)?;
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
-    for row in reading.rows {
-        let row = row.map_err(|e| fatal(path, e))?;
+    for entry in entries() {
+        let Entry::Row(row) = entry.map_err(|e| fatal(path, e))? else {
+            continue;
+        };
         let line = row.line;
         let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
             continue;
@@ -398,5 +467,9 @@ pub fn fatal(path: &Path, e: InputError) -> anyhow::Error {
         InputError::Syntax { line, message } => anyhow::Error::new(crate::exit::UsageError(
             format!("{}: line {line}: {message}", path.display()),
         )),
+        InputError::Refused(message) => anyhow::Error::new(crate::exit::UsageError(format!(
+            "{}: {message}; nothing was sent",
+            path.display()
+        ))),
     }
 }

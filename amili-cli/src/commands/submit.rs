@@ -178,6 +178,12 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
+    summary.not_taken = v.not_taken.count;
+    // A bank file's transactions that are not payments: said before anything else happens.
+    let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
+    if let Some(line) = &not_taken {
+        eprintln!("{line}");
+    }
     let refusal = if v.rows == 0 {
         Some(format!(
             "{name}: no {} in the file; nothing was sent",
@@ -207,7 +213,10 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
             v.valid, v.rows
         );
         eprintln!("{said}");
-        return Ok(summary.finish(Exit::Success, said));
+        return Ok(match not_taken {
+            Some(line) => summary.finish(Exit::Failures, line),
+            None => summary.finish(Exit::Success, said),
+        });
     }
 
     if conn.sandbox.is_some() {
@@ -275,7 +284,16 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    if counts.not_sent + counts.unknown > 0 {
+    // The bank transactions that are not payments are counted `not_sent` like the rest, but
+    // no rerun sends them.
+    let mut sendable = counts;
+    sendable.not_sent = counts
+        .not_sent
+        .saturating_sub(usize::try_from(v.not_taken.count).unwrap_or(usize::MAX));
+    if let Some(line) = &not_taken {
+        eprintln!("{line}");
+    }
+    if sendable.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \
              every {} Amili accepted, so nothing is sent twice",
@@ -286,6 +304,8 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     summary.batches = output.table.batches.len();
     let (exit, reason) = if all_good(&counts, args.wait) {
         (Exit::Success, format!("every {} accepted", K::NAME))
+    } else if let Some(line) = not_taken.filter(|_| all_good(&sendable, args.wait)) {
+        (Exit::Failures, line)
     } else {
         (
             Exit::Failures,
@@ -423,6 +443,9 @@ struct Summary {
     counts: OutcomeCounts,
     batches: usize,
     report: Option<PathBuf>,
+    /// A bank file's transactions that are not payments (in `counts` as not sent).
+    #[serde(skip_serializing_if = "is_zero")]
+    not_taken: u64,
     exit_code: u8,
     exit_reason: String,
     #[serde(skip)]
@@ -437,6 +460,7 @@ impl Summary {
             counts: OutcomeCounts::default(),
             batches: 0,
             report: args.report.clone(),
+            not_taken: 0,
             exit_code: 0,
             exit_reason: String::new(),
             json: args.json,
@@ -455,6 +479,10 @@ impl Summary {
         }
         exit
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// On Ctrl-C: stop sending new requests (those in flight finish and are recorded in the ledger); a second
