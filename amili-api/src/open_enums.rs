@@ -101,8 +101,8 @@ open_enum! {
     ///
     /// ```
     /// use amili_api::BatchStatus;
-    /// assert!(BatchStatus::Partial.is_terminal());
-    /// assert!(!BatchStatus::from("RUNNING").is_terminal());
+    /// assert_eq!(BatchStatus::from("PARTIAL"), BatchStatus::Partial);
+    /// assert_eq!(BatchStatus::from("RUNNING").to_string(), "RUNNING");
     /// ```
     BatchStatus {
         /// Accepted, not processed yet.
@@ -113,14 +113,6 @@ open_enum! {
         Partial => "PARTIAL",
         /// No item succeeded.
         Failed => "FAILED",
-    }
-}
-
-impl BatchStatus {
-    /// Whether the batch is done. Unknown values are taken as not done: a poller keeps waiting
-    /// (until its deadline) rather than reading a half-processed batch as final.
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Success | Self::Partial | Self::Failed)
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use amili_payments::ledger::MemoryLedger;
 use amili_payments::report::{Outcome, RequestResult};
 use amili_payments::{
-    Backoff, Client, Currency, Decimal, Environment, Payment, SubmitReport, Utc, Uuid,
+    Backoff, Client, Currency, Decimal, Environment, Payment, Utc, Uuid, report::SubmitReport,
 };
 use amili_sandbox::{DEMO_INVOICES, Sandbox};
 use futures::StreamExt;

@@ -6,7 +6,6 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use serde::Serialize;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::client::Client;
@@ -44,6 +43,28 @@ impl Batch {
     /// Whether the batch is done (`SUCCESS`, `PARTIAL` or `FAILED`).
     pub fn is_terminal(&self) -> bool {
         self.status.is_terminal()
+    }
+}
+
+/// When a [`BatchStatus`] counts as done: the polling policy, kept here rather than in the
+/// raw `amili-api` types.
+///
+/// ```
+/// use amili_payments::batches::{BatchStatus, BatchStatusExt};
+///
+/// assert!(BatchStatus::Partial.is_terminal());
+/// assert!(!BatchStatus::from("RUNNING").is_terminal());
+/// ```
+pub trait BatchStatusExt {
+    /// Whether the batch is done (`SUCCESS`, `PARTIAL` or `FAILED`). Unknown values are taken
+    /// as not done: a poller keeps waiting (until its deadline) rather than reading a
+    /// half-processed batch as final.
+    fn is_terminal(&self) -> bool;
+}
+
+impl BatchStatusExt for BatchStatus {
+    fn is_terminal(&self) -> bool {
+        matches!(self, Self::Success | Self::Partial | Self::Failed)
     }
 }
 
@@ -131,6 +152,8 @@ impl BatchFilter {
     }
 }
 
+const LIST: &str = "get_batches_by_organization";
+
 impl Client {
     /// One batch by id.
     ///
@@ -139,19 +162,16 @@ impl Client {
     /// [`Error`] with the API's status when Amili refuses the call (404: no such batch),
     /// after the call loop's retries for throttling and transport failures.
     pub async fn batch(&self, batch_id: Uuid) -> Result<Batch, Error> {
-        let span = tracing::info_span!("amili.get_batch", operation = "get_batch_by_id", %batch_id);
-        let shared = &self.shared;
-        self.read("get_batch_by_id", || {
-            shared
-                .raw
-                .get_batch_by_id()
-                .organization_id(shared.organization_id)
+        const OPERATION: &str = "get_batch_by_id";
+        let span = tracing::info_span!("amili.get_batch", operation = OPERATION, %batch_id);
+        self.read_in(OPERATION, span, |raw, organization_id| {
+            raw.get_batch_by_id()
+                .organization_id(organization_id)
                 .batch_id(batch_id)
                 .send()
         })
-        .instrument(span)
         .await
-        .map(|answer| Batch::from(answer.data))
+        .map(|(batch, _)| batch.into())
     }
 
     /// One page of batches: the batches and the next cursor (absent or empty on the last).
@@ -165,18 +185,12 @@ impl Client {
         filter: &BatchFilter,
         page_token: Option<&str>,
     ) -> Result<(Vec<Batch>, Option<String>), Error> {
-        let span = tracing::info_span!(
-            "amili.list_batches",
-            operation = "get_batches_by_organization",
-            page_token
-        );
-        let shared = &self.shared;
-        let answer = self
-            .read("get_batches_by_organization", || {
-                let mut request = shared
-                    .raw
+        let span = tracing::info_span!("amili.list_batches", operation = LIST, page_token);
+        let (batches, next) = self
+            .read_in(LIST, span, |raw, organization_id| {
+                let mut request = raw
                     .get_batches_by_organization()
-                    .organization_id(shared.organization_id);
+                    .organization_id(organization_id);
                 if let Some(status) = &filter.status {
                     request = request.state(status.clone());
                 }
@@ -200,13 +214,10 @@ impl Client {
                 }
                 request.send()
             })
-            .instrument(span)
-            .await?;
-        let next = answer
-            .summary
-            .and_then(|s| s.next_page_token)
-            .filter(|t| !t.is_empty());
-        Ok((answer.data.into_iter().map(Batch::from).collect(), next))
+            .await
+            .map(crate::pages::items)?;
+        // An empty cursor also marks the last page.
+        Ok((batches, next.filter(|t| !t.is_empty())))
     }
 
     /// Every batch matching `filter`, across all pages, fetched lazily.
@@ -224,10 +235,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn batches(&self, filter: BatchFilter) -> BoxStream<'static, Result<Batch, Error>> {
-        let client = self.clone();
-        crate::pages::follow("get_batches_by_organization", move |cursor| {
-            let (client, filter) = (client.clone(), filter.clone());
-            Box::pin(async move { client.batches_page(&filter, cursor.as_deref()).await })
+        crate::pages::follow_reads(self, LIST, filter, |client, filter, cursor| {
+            Box::pin(client.batches_page(filter, cursor))
         })
     }
 
@@ -248,7 +257,7 @@ impl Client {
             0 => Ok(None),
             1 => Ok(batches.pop()),
             n => Err(Error::InvalidResponse {
-                operation: "get_batches_by_organization",
+                operation: LIST,
                 status: None,
                 message: format!(
                     "{n} batches were listed for idempotency key {key}; the server may not \

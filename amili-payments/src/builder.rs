@@ -1,4 +1,5 @@
-//! Configuring a [`Client`].
+//! Configuring a [`Client`](crate::Client): the settings, their checks, and the [`Shared`]
+//! state they turn into ([`ClientBuilder::build`](crate::ClientBuilder::build) wraps it).
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,7 +10,6 @@ use secrecy::SecretString;
 use url::Url;
 use uuid::Uuid;
 
-use crate::client::{Client, Shared};
 use crate::credentials::{StaticToken, TokenProvider};
 use crate::environment::{Environment, check_url};
 use crate::error::Error;
@@ -51,7 +51,8 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// Configures a [`Client`]. Only the organization id and credentials are required.
+/// Configures a [`Client`](crate::Client). Only the organization id and credentials are
+/// required.
 ///
 /// ```
 /// use std::time::Duration;
@@ -84,6 +85,18 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     send_idempotency_key: bool,
     token_refresh_margin: Duration,
+}
+
+/// What a built client holds: the configuration and connections its clones share.
+pub(crate) struct Shared {
+    pub(crate) raw: amili_api::Client,
+    pub(crate) organization_id: Uuid,
+    pub(crate) api_url: String,
+    pub(crate) tokens: Arc<TokenCache>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_payments_per_request: usize,
+    pub(crate) concurrency: usize,
+    pub(crate) send_idempotency_key: bool,
 }
 
 impl Default for ClientBuilder {
@@ -303,13 +316,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client. Makes no request.
-    ///
-    /// # Errors
-    ///
-    /// [`Error`] naming every problem at once: no organization id, no credentials, an
-    /// invalid URL, or an HTTP client that cannot be built.
-    pub fn build(self) -> Result<Client, Error> {
+    /// Checks the configuration and makes what a client's clones share (what
+    /// [`ClientBuilder::build`](crate::ClientBuilder::build) does, without the client).
+    pub(crate) fn into_shared(self) -> Result<Shared, Error> {
         let mut problems = Vec::new();
         if self.organization_id.is_none() {
             problems.push("the organization id is not set".to_owned());
@@ -414,17 +423,15 @@ impl ClientBuilder {
             http,
             amili_api::hooks::Inner::new(Arc::new(hooks)),
         );
-        Ok(Client {
-            shared: Arc::new(Shared {
-                raw,
-                organization_id,
-                api_url: base,
-                tokens,
-                retry: self.retry,
-                max_payments_per_request: self.max_payments_per_request,
-                concurrency: self.concurrency,
-                send_idempotency_key: self.send_idempotency_key,
-            }),
+        Ok(Shared {
+            raw,
+            organization_id,
+            api_url: base,
+            tokens,
+            retry: self.retry,
+            max_payments_per_request: self.max_payments_per_request,
+            concurrency: self.concurrency,
+            send_idempotency_key: self.send_idempotency_key,
         })
     }
 }
@@ -529,7 +536,7 @@ mod tests {
 
     #[test]
     fn plain_http_to_a_remote_host_is_refused() {
-        let err = Client::builder()
+        let err = ClientBuilder::new()
             .organization_id(Uuid::nil())
             .client_credentials("id", "secret")
             .environment(Environment::custom(
@@ -545,7 +552,7 @@ mod tests {
 
     #[test]
     fn build_names_every_missing_setting() {
-        let err = Client::builder()
+        let err = ClientBuilder::new()
             .concurrency(0)
             .build()
             .err()

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use progenitor_client::{ByteStream, ResponseValue};
+use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::batches::Batch;
 use crate::client::Client;
@@ -12,6 +14,7 @@ use crate::error::Error;
 use crate::hooks::{AttemptContext, in_attempt};
 use crate::http::{api_error, read_stream, transport_error};
 use crate::idempotency::IdempotencyKey;
+use crate::pages::Envelope;
 
 /// The raw result of one generated call.
 pub(crate) type RawResult<T> = Result<ResponseValue<T>, progenitor_client::Error<ByteStream>>;
@@ -229,9 +232,7 @@ impl Client {
             Err(e) => Err(classify(operation, e, lease.generation).await),
         }
     }
-}
 
-impl Client {
     /// A read through the call loop.
     pub(crate) async fn read<T, F, Fut>(&self, operation: &'static str, call: F) -> Result<T, Error>
     where
@@ -248,9 +249,29 @@ impl Client {
             }),
         }
     }
-}
 
-impl Client {
+    /// A read in `span` of an answer in an [`Envelope`]: `call(raw client, organization id)`
+    /// makes the generated call. Gives the answer's data (one object, or a page of them) and
+    /// the next page's cursor.
+    pub(crate) async fn read_in<'c, E, F, Fut>(
+        &'c self,
+        operation: &'static str,
+        span: tracing::Span,
+        mut call: F,
+    ) -> Result<(E::Data, Option<String>), Error>
+    where
+        E: Envelope,
+        F: FnMut(&'c amili_api::Client, Uuid) -> Fut,
+        Fut: Future<Output = RawResult<E>>,
+    {
+        let shared = &self.shared;
+        let answer = self
+            .read(operation, || call(&shared.raw, shared.organization_id))
+            .instrument(span)
+            .await?;
+        Ok(answer.into_parts())
+    }
+
     /// A write that creates a batch, through the call loop under `key` with the pre-serialized
     /// `body` (swapped in by the request hook): the batch id from the answer (`batch_id`), or
     /// the batch found by key after an ambiguous failure.

@@ -1,35 +1,56 @@
-//! The client: cheap to clone, shared configuration behind an `Arc`.
+//! The client: cheap to clone, shared configuration behind an `Arc`. Every public method of
+//! [`Client`] is listed on it, with the file that holds it.
 
 use std::fmt;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::builder::ClientBuilder;
+use crate::builder::{ClientBuilder, Shared};
 use crate::credentials::TokenInfo;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
-use crate::token::TokenCache;
 
 /// The Amili payments client. Build one with [`Client::builder`] (or
 /// [`ClientBuilder::from_env`]); clone it freely — clones share the token cache and the
 /// connection pool.
 ///
 /// `Debug` shows the configuration, never a secret or token.
+///
+/// # Methods, and where they live
+///
+/// | method | what it does | file |
+/// |---|---|---|
+/// | [`Client::builder`] | starts configuring a client ([`ClientBuilder::build`] ends it) | `client.rs` |
+/// | [`Client::organization_id`], [`Client::api_url`], [`Client::retry_policy`], [`Client::max_payments_per_request`], [`Client::concurrency`], [`Client::sends_idempotency_key`] | the configuration | `client.rs` |
+/// | [`Client::raw`] | the generated `amili-api` client underneath | `client.rs` |
+/// | [`Client::check_token`] | fetches a token and tells what is known about it | `client.rs` |
+/// | [`Client::submit`], [`Client::submit_stream`] | starts a [`Submission`](crate::Submission) of payments or corrections | `submission.rs` |
+/// | [`Client::poller`] | a [`Poller`](crate::Poller) that follows batches to their end | `poller.rs` |
+/// | [`Client::batch`], [`Client::batches_page`], [`Client::batches`], [`Client::find_batch_by_key`] | reads batches | `batches.rs` |
+/// | [`Client::invoice`], [`Client::invoices_page`], [`Client::invoices`], [`Client::find_invoices_by_number`], [`Client::find_invoices_by_source_id`], [`Client::invoice_resolver`] | reads invoices, resolves references to them | `invoices.rs` |
+/// | [`Client::settlement`], [`Client::settlements_page`], [`Client::settlements`] | reads settlements | `settlements.rs` |
+///
+/// Every call runs through the one call loop in `call.rs` (retries, token refresh, look-up
+/// of a write by its key).
 #[derive(Clone)]
 pub struct Client {
     pub(crate) shared: Arc<Shared>,
 }
 
-pub(crate) struct Shared {
-    pub(crate) raw: amili_api::Client,
-    pub(crate) organization_id: Uuid,
-    pub(crate) api_url: String,
-    pub(crate) tokens: Arc<TokenCache>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) max_payments_per_request: usize,
-    pub(crate) concurrency: usize,
-    pub(crate) send_idempotency_key: bool,
+impl ClientBuilder {
+    /// Checks the configuration and builds the client. Makes no request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming every problem at once: no organization id, no credentials, an
+    /// invalid URL, or an HTTP client that cannot be built.
+    pub fn build(self) -> Result<Client, Error> {
+        let shared = self.into_shared()?;
+        Ok(Client {
+            shared: Arc::new(shared),
+        })
+    }
 }
 
 impl Client {
@@ -103,5 +124,59 @@ impl fmt::Debug for Client {
             .field("concurrency", &s.concurrency)
             .field("send_idempotency_key", &s.send_idempotency_key)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The files that hold an `impl Client` block, as the table on [`super::Client`] names
+    /// them.
+    const FILES: [(&str, &str); 6] = [
+        ("client.rs", include_str!("client.rs")),
+        ("submission.rs", include_str!("submission.rs")),
+        ("poller.rs", include_str!("poller.rs")),
+        ("batches.rs", include_str!("batches.rs")),
+        ("invoices.rs", include_str!("invoices.rs")),
+        ("settlements.rs", include_str!("settlements.rs")),
+    ];
+
+    /// The public methods in `text`'s `impl Client` blocks.
+    fn public_methods(text: &str) -> Vec<&str> {
+        let mut methods = Vec::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line == "impl Client {" {
+                inside = true;
+            } else if line == "}" {
+                inside = false;
+            } else if inside {
+                let rest = line
+                    .strip_prefix("    pub fn ")
+                    .or_else(|| line.strip_prefix("    pub async fn "));
+                if let Some(rest) = rest {
+                    let end = rest.find(['(', '<']).unwrap_or(rest.len());
+                    methods.push(&rest[..end]);
+                }
+            }
+        }
+        methods
+    }
+
+    #[test]
+    fn the_table_on_client_lists_every_public_method_and_its_file() {
+        let table = include_str!("client.rs");
+        for (file, text) in FILES {
+            let methods = public_methods(text);
+            assert!(!methods.is_empty(), "{file} has no public method of Client");
+            for method in methods {
+                let row = table.lines().find(|l| {
+                    l.starts_with("/// |") && l.contains(&format!("[`Client::{method}`]"))
+                });
+                assert!(
+                    row.is_some_and(|r| r.ends_with(&format!("| `{file}` |"))),
+                    "Client::{method} ({file}) is not in the table on Client with its file"
+                );
+            }
+        }
     }
 }

@@ -16,8 +16,8 @@ use crate::currency::Currency;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
-use crate::payment::AmountInput;
-use crate::raw_fields;
+use crate::money_fields::{MoneyFields, money_setters};
+use crate::raw_fields::{self, AmountInput};
 use crate::submittable::sealed::Kind;
 use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
@@ -281,10 +281,7 @@ impl Kind for Correction {
 impl<'de> Deserialize<'de> for Correction {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let input = CorrectionInput::deserialize(deserializer)?;
-        Correction::from_input(input).map_err(|errors| {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            serde::de::Error::custom(format!("invalid correction: {}", text.join("; ")))
-        })
+        Correction::from_input(input).map_err(|errors| raw_fields::invalid("correction", &errors))
     }
 }
 
@@ -355,52 +352,18 @@ impl CorrectionInput {
 /// Builds a [`Correction`]; [`build`](Self::build) checks every field and reports every
 /// problem.
 #[derive(Debug, Clone, Default)]
+#[must_use]
 pub struct CorrectionBuilder {
-    invoice_id: Option<Uuid>,
-    amount: Option<Decimal>,
-    currency: Option<Result<Currency, String>>,
-    date: Option<DateTime<Utc>>,
-    description: Option<String>,
+    money: MoneyFields,
 }
 
 impl CorrectionBuilder {
-    /// The Amili invoice to correct (required).
-    #[must_use]
-    pub fn invoice_id(mut self, invoice_id: Uuid) -> Self {
-        self.invoice_id = Some(invoice_id);
-        self
-    }
-
-    /// The signed amount in major units (required, not zero).
-    #[must_use]
-    pub fn amount(mut self, amount: Decimal) -> Self {
-        self.amount = Some(amount);
-        self
-    }
-
-    /// The currency: an ISO 4217 code or a [`Currency`] (required).
-    #[must_use]
-    pub fn currency<C>(mut self, currency: C) -> Self
-    where
-        C: TryInto<Currency>,
-        C::Error: fmt::Display,
-    {
-        self.currency = Some(currency.try_into().map_err(|e| e.to_string()));
-        self
-    }
-
-    /// The correction's date, not in the future (required).
-    #[must_use]
-    pub fn date(mut self, date: DateTime<Utc>) -> Self {
-        self.date = Some(date);
-        self
-    }
-
-    /// Free text shown with the correction.
-    #[must_use]
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
+    money_setters! {
+        invoice_id: "The Amili invoice to correct (required).",
+        amount: "The signed amount in major units (required, not zero).",
+        currency: "The currency: an ISO 4217 code or a [`Currency`] (required).",
+        date: "The correction's date, not in the future (required).",
+        description: "Free text shown with the correction.",
     }
 
     /// Checks every field; the error names each problem (as correction #0).
@@ -413,26 +376,13 @@ impl CorrectionBuilder {
             .map_err(|errors| ValidationErrors::new(vec![item_error(0, errors)]))
     }
 
-    fn build_at(self, now: DateTime<Utc>) -> Result<Correction, Vec<FieldError>> {
+    fn build_at(mut self, now: DateTime<Utc>) -> Result<Correction, Vec<FieldError>> {
         let mut errors = Vec::new();
-        if self.invoice_id.is_none() {
+        if self.money.invoice_id.is_none() {
             errors.push(FieldError::new("invoiceId", "is required"));
         }
-        let currency = match self.currency {
-            Some(Ok(c)) => {
-                validation::check_currency(&c, &mut errors);
-                Some(c)
-            }
-            Some(Err(message)) => {
-                errors.push(FieldError::new("currency", message));
-                None
-            }
-            None => {
-                errors.push(FieldError::new("currency", "is required"));
-                None
-            }
-        };
-        match self.amount {
+        let currency = self.money.take_currency(&mut errors);
+        match self.money.amount {
             None => errors.push(FieldError::new("amount", "is required")),
             Some(amount) if amount.is_zero() => errors.push(FieldError::new(
                 "amount",
@@ -440,13 +390,18 @@ impl CorrectionBuilder {
             )),
             Some(amount) => validation::check_digits(amount, currency.as_ref(), &mut errors),
         }
-        match self.date {
+        match self.money.date {
             None => errors.push(FieldError::new("date", "is required")),
             Some(date) => validation::check_date(date, now, &mut errors),
         }
-        let description = self.description.unwrap_or_default();
-        validation::check_description(&description, &mut errors);
-        match (self.invoice_id, self.amount, currency, self.date) {
+        let description = self.money.take_description(&mut errors);
+        let MoneyFields {
+            invoice_id,
+            amount,
+            date,
+            ..
+        } = self.money;
+        match (invoice_id, amount, currency, date) {
             (Some(invoice_id), Some(amount), Some(currency), Some(date)) if errors.is_empty() => {
                 let id = content_id(invoice_id, amount, &currency, date, &description);
                 Ok(Correction {

@@ -7,13 +7,13 @@ use url::{Host, Url};
 use crate::error::Error;
 
 /// Production collection API base.
-pub const PRODUCTION_API_URL: &str = "https://api.amili.no/collection/v1";
+pub(crate) const PRODUCTION_API_URL: &str = "https://api.amili.no/collection/v1";
 /// Production token endpoint.
-pub const PRODUCTION_TOKEN_URL: &str = "https://auth.amili.no/token";
+pub(crate) const PRODUCTION_TOKEN_URL: &str = "https://auth.amili.no/token";
 /// Staging collection API base.
-pub const STAGING_API_URL: &str = "https://api.staging.amili.no/collection/v1";
+pub(crate) const STAGING_API_URL: &str = "https://api.staging.amili.no/collection/v1";
 /// Staging token endpoint.
-pub const STAGING_TOKEN_URL: &str = "https://auth.staging.amili.no/token";
+pub(crate) const STAGING_TOKEN_URL: &str = "https://auth.staging.amili.no/token";
 
 /// Which Amili to talk to.
 ///

@@ -85,7 +85,7 @@ pub enum Error {
     },
 
     /// Not every item of a submission was accepted
-    /// ([`SubmitReport::ensure_accepted`](crate::SubmitReport::ensure_accepted)).
+    /// ([`SubmitReport::ensure_accepted`](crate::report::SubmitReport::ensure_accepted)).
     #[error(
         "{} of {} item(s) were not accepted (first: {first}); see the report for each",
         counts.total() - counts.accepted_total(),
@@ -93,7 +93,7 @@ pub enum Error {
     )]
     NotAccepted {
         /// How many items are in each outcome.
-        counts: crate::report::OutcomeCounts,
+        counts: crate::outcome::OutcomeCounts,
         /// The first item not accepted, with its outcome.
         first: String,
     },

@@ -10,7 +10,6 @@ use futures::TryStreamExt;
 use futures::stream::{self, BoxStream, StreamExt};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::client::Client;
@@ -134,20 +133,16 @@ impl Client {
     ///
     /// As any read; a `404` when Amili does not know the id.
     pub async fn invoice(&self, invoice_id: Uuid) -> Result<Invoice, Error> {
-        let span =
-            tracing::info_span!("amili.get_invoice", operation = "get_invoice_by_id", %invoice_id);
-        let shared = &self.shared;
-        self.read("get_invoice_by_id", || {
-            shared
-                .raw
-                .get_invoice_by_id()
-                .organization_id(shared.organization_id)
+        const OPERATION: &str = "get_invoice_by_id";
+        let span = tracing::info_span!("amili.get_invoice", operation = OPERATION, %invoice_id);
+        self.read_in(OPERATION, span, |raw, organization_id| {
+            raw.get_invoice_by_id()
+                .organization_id(organization_id)
                 .invoice_id(invoice_id)
                 .send()
         })
-        .instrument(span)
         .await
-        .map(|answer| Invoice::from(answer.data))
+        .map(|(invoice, _)| invoice.into())
     }
 
     /// One page of invoices and the next cursor.
@@ -161,43 +156,38 @@ impl Client {
         page_token: Option<&str>,
     ) -> Result<(Vec<Invoice>, Option<String>), Error> {
         let span = tracing::info_span!("amili.list_invoices", operation = LIST, page_token);
-        let shared = &self.shared;
-        let answer = self
-            .read(LIST, || {
-                let mut request = shared
-                    .raw
-                    .get_invoices_by_organization()
-                    .organization_id(shared.organization_id);
-                if let Some(status) = &filter.status {
-                    request = request.status(status.clone());
-                }
-                if let Some(kind) = &filter.kind {
-                    request = request.type_(kind.clone());
-                }
-                if let Some(number) = &filter.invoice_number {
-                    request = request.invoice_number(number.clone());
-                }
-                if let Some(id) = &filter.unique_source_invoice_id {
-                    request = request.unique_source_invoice_id(id.clone());
-                }
-                if let Some(number) = &filter.customer_number {
-                    request = request.customer_number(number.clone());
-                }
-                if let Some(from) = filter.from {
-                    request = request.from(from);
-                }
-                if let Some(to) = filter.to {
-                    request = request.to(to);
-                }
-                if let Some(token) = page_token {
-                    request = request.page_token(token.to_owned());
-                }
-                request.send()
-            })
-            .instrument(span)
-            .await?;
-        let next = answer.summary.and_then(|s| s.next_page_token);
-        Ok((answer.data.into_iter().map(Invoice::from).collect(), next))
+        self.read_in(LIST, span, |raw, organization_id| {
+            let mut request = raw
+                .get_invoices_by_organization()
+                .organization_id(organization_id);
+            if let Some(status) = &filter.status {
+                request = request.status(status.clone());
+            }
+            if let Some(kind) = &filter.kind {
+                request = request.type_(kind.clone());
+            }
+            if let Some(number) = &filter.invoice_number {
+                request = request.invoice_number(number.clone());
+            }
+            if let Some(id) = &filter.unique_source_invoice_id {
+                request = request.unique_source_invoice_id(id.clone());
+            }
+            if let Some(number) = &filter.customer_number {
+                request = request.customer_number(number.clone());
+            }
+            if let Some(from) = filter.from {
+                request = request.from(from);
+            }
+            if let Some(to) = filter.to {
+                request = request.to(to);
+            }
+            if let Some(token) = page_token {
+                request = request.page_token(token.to_owned());
+            }
+            request.send()
+        })
+        .await
+        .map(crate::pages::items)
     }
 
     /// Every invoice matching `filter`, across all pages, fetched lazily; a repeated cursor
@@ -215,10 +205,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn invoices(&self, filter: InvoiceFilter) -> BoxStream<'static, Result<Invoice, Error>> {
-        let client = self.clone();
-        crate::pages::follow(LIST, move |cursor| {
-            let (client, filter) = (client.clone(), filter.clone());
-            Box::pin(async move { client.invoices_page(&filter, cursor.as_deref()).await })
+        crate::pages::follow_reads(self, LIST, filter, |client, filter, cursor| {
+            Box::pin(client.invoices_page(filter, cursor))
         })
     }
 

@@ -6,14 +6,14 @@
 //! - **Invalid payments cannot be built.** A [`Payment`] is validated when it is made (UUID
 //!   invoice id, amount in major units with the currency's decimals, ISO 4217 currency, no
 //!   future date, bounded text) and every problem of every payment is reported at once
-//!   ([`ValidationErrors`]).
+//!   ([`ValidationErrors`](validation::ValidationErrors)).
 //! - **Secrets stay secret.** The client secret and tokens live in redacting types; no
 //!   `Debug`, `Display`, error or log line shows them. `https` is required except for
 //!   loopback hosts.
 //! - **Nothing is booked twice.** Every request gets an [`IdempotencyKey`] before its first
 //!   attempt and keeps it on every retry. When a request may have been processed but no usable
 //!   answer came, its batch is looked up by that key before anything is resent; if that cannot
-//!   decide, the payments are reported [`Outcome::Unknown`] — never silently resent. A
+//!   decide, the payments are reported [`Outcome::Unknown`](report::Outcome::Unknown) — never silently resent. A
 //!   [`Ledger`](ledger::Ledger) remembers what was accepted across submissions.
 //!
 //! # Quickstart
@@ -71,7 +71,7 @@
 //!
 //! | call | what it does |
 //! |---|---|
-//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, or of [`Correction`]s (any [`Submittable`]: the same pipeline), as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`], `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
+//! | [`Client::submit`] / [`Client::submit_stream`] → [`Submission`] | any number of payments, or of [`Correction`]s (any [`Submittable`]: the same pipeline), as requests of at most `chunk_size`; `.send()` gives the whole [`SubmitReport`](report::SubmitReport), `.stream()` a [`RequestReport`](report::RequestReport) per request as it ends |
 //! | [`Client::invoice`], [`Client::invoices`], [`Client::find_invoices_by_number`], [`Client::find_invoices_by_source_id`], [`Client::invoice_resolver`] → [`invoices::Resolver`] | find invoices; turn many references (number, `uniqueSourceInvoiceId`, id) into invoice ids, reporting not found and ambiguous |
 //! | [`Client::settlements`], [`Client::settlement`] | what Amili paid out over a date range (money as [`Decimal`]) |
 //! | [`Client::poller`] → [`Poller`] | poll a batch once or until done (woken early by events with [`BatchWakeups`]); follow a request or a report to `Succeeded` / `Failed` |
@@ -83,7 +83,7 @@
 //!
 //! # Outcomes
 //!
-//! Each payment of a submission ends in one [`Outcome`]: `Accepted` (queued in a batch),
+//! Each payment of a submission ends in one [`Outcome`](report::Outcome): `Accepted` (queued in a batch),
 //! `Succeeded`, `Failed` (with Amili's reason), `Unknown` (may or may not be booked),
 //! `Rejected` (refused, nothing booked), `NotSent` (never left, with why),
 //! `AlreadyAccepted` and `Conflict` (the ledger knew it), `Invalid` (for callers that report
@@ -129,7 +129,7 @@ mod client;
 mod correction;
 pub mod credentials;
 mod currency;
-pub mod environment;
+mod environment;
 mod error;
 mod hooks;
 mod http;
@@ -137,6 +137,8 @@ mod idempotency;
 mod input_format;
 pub mod invoices;
 pub mod ledger;
+mod money_fields;
+mod outcome;
 mod pages;
 mod payment;
 mod poller;
@@ -154,7 +156,6 @@ mod wire;
 mod wire_date;
 
 pub use backoff::Backoff;
-pub use batches::Batch;
 pub use builder::ClientBuilder;
 pub use client::Client;
 pub use correction::{Correction, CorrectionBuilder, CorrectionInput};
@@ -164,12 +165,10 @@ pub use error::{ApiError, Error};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 pub use payment::{Payment, PaymentBuilder, PaymentInput};
 pub use poller::{BatchWakeups, Poller};
-pub use report::{Outcome, SubmitReport};
 pub use retry::RetryPolicy;
 pub use stop::StopHandle;
 pub use submission::Submission;
 pub use submittable::Submittable;
-pub use validation::ValidationErrors;
 
 /// How a payment was made (`DIRECT_PAYMENT`, or a value this version does not know).
 pub use amili_api::PaymentType;

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -11,16 +10,17 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::PaymentType;
 use crate::client::Client;
 use crate::currency::Currency;
 use crate::error::Error;
 use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
-use crate::raw_fields;
+use crate::money_fields::{MoneyFields, money_setters};
+use crate::raw_fields::{self, AmountInput};
 use crate::submittable::sealed::Kind;
 use crate::submittable::{Created, Submittable, create_batch_with};
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
+use amili_api::PaymentType;
 
 /// One payment a creditor received for an invoice handed to Amili, **valid by construction**.
 ///
@@ -229,10 +229,7 @@ impl Serialize for Payment {
 impl<'de> Deserialize<'de> for Payment {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let input = PaymentInput::deserialize(deserializer)?;
-        Payment::from_input(input).map_err(|errors| {
-            let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            serde::de::Error::custom(format!("invalid payment: {}", text.join("; ")))
-        })
+        Payment::from_input(input).map_err(|errors| raw_fields::invalid("payment", &errors))
     }
 }
 
@@ -240,59 +237,24 @@ impl<'de> Deserialize<'de> for Payment {
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct PaymentBuilder {
-    invoice_id: Option<Uuid>,
+    money: MoneyFields,
     payment_type: Option<PaymentType>,
-    amount: Option<Decimal>,
-    currency: Option<Result<Currency, String>>,
-    date: Option<DateTime<Utc>>,
-    description: Option<String>,
     unique_source_payment_id: Option<String>,
 }
 
 impl PaymentBuilder {
-    /// The Amili invoice the payment is for.
-    #[inline]
-    pub fn invoice_id(mut self, invoice_id: Uuid) -> Self {
-        self.invoice_id = Some(invoice_id);
-        self
+    money_setters! {
+        invoice_id: "The Amili invoice the payment is for.",
+        amount: "The amount in major units (`Decimal::new(450000, 2)` is 4500.00).",
+        currency: "The currency: a [`Currency`] or an ISO 4217 code such as `\"NOK\"`.",
+        date: "When the payment was made.",
+        description: "Free text shown with the payment (default empty).",
     }
 
     /// How the payment was made (default `DIRECT_PAYMENT`).
     #[inline]
     pub fn payment_type(mut self, payment_type: PaymentType) -> Self {
         self.payment_type = Some(payment_type);
-        self
-    }
-
-    /// The amount in major units (`Decimal::new(450000, 2)` is 4500.00).
-    #[inline]
-    pub fn amount(mut self, amount: Decimal) -> Self {
-        self.amount = Some(amount);
-        self
-    }
-
-    /// The currency: a [`Currency`] or an ISO 4217 code such as `"NOK"`.
-    #[inline]
-    pub fn currency<C>(mut self, currency: C) -> Self
-    where
-        C: TryInto<Currency>,
-        C::Error: fmt::Display,
-    {
-        self.currency = Some(currency.try_into().map_err(|e| e.to_string()));
-        self
-    }
-
-    /// When the payment was made.
-    #[inline]
-    pub fn date(mut self, date: DateTime<Utc>) -> Self {
-        self.date = Some(date);
-        self
-    }
-
-    /// Free text shown with the payment (default empty).
-    #[inline]
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
         self
     }
 
@@ -321,38 +283,24 @@ impl PaymentBuilder {
 
     /// Checks every field (against `now`, or the current time); on failure, the problems and
     /// the source id given.
-    fn build_at(self, now: Option<DateTime<Utc>>) -> Result<Payment, Invalid> {
+    fn build_at(mut self, now: Option<DateTime<Utc>>) -> Result<Payment, Invalid> {
         let mut errors = Vec::new();
-        let currency = match self.currency {
-            Some(Ok(c)) => {
-                validation::check_currency(&c, &mut errors);
-                Some(c)
-            }
-            Some(Err(message)) => {
-                errors.push(FieldError::new("currency", message));
-                None
-            }
-            None => {
-                errors.push(FieldError::new("currency", "is required"));
-                None
-            }
-        };
-        let invoice_id = required(self.invoice_id, "invoiceId", &mut errors);
+        let currency = self.money.take_currency(&mut errors);
+        let invoice_id = required(self.money.invoice_id, "invoiceId", &mut errors);
         let payment_type = self.payment_type.unwrap_or(PaymentType::DirectPayment);
         check_payment_type(&payment_type, &mut errors);
-        let amount = required(self.amount, "amount", &mut errors);
+        let amount = required(self.money.amount, "amount", &mut errors);
         if let Some(amount) = amount {
             validation::check_amount(amount, currency.as_ref(), &mut errors);
         }
-        let date = required(self.date, "date", &mut errors);
+        let date = required(self.money.date, "date", &mut errors);
         if let Some(date) = date {
             match now {
                 Some(now) => validation::check_date(date, now, &mut errors),
                 None => validation::check_date_now(date, &mut errors),
             }
         }
-        let description = self.description.unwrap_or_default();
-        validation::check_description(&description, &mut errors);
+        let description = self.money.take_description(&mut errors);
         let source_id = required(
             self.unique_source_payment_id,
             "uniqueSourcePaymentId",
@@ -515,106 +463,6 @@ impl PaymentInput {
     }
 }
 
-/// An amount as it came: a JSON number or a decimal string.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AmountInput {
-    /// A decimal text such as `"4500.00"`, read exactly.
-    Text(String),
-    /// A JSON number read as a double.
-    Number(f64),
-    /// A whole JSON number.
-    Integer(i128),
-}
-
-impl AmountInput {
-    /// The exact amount; text is read by `format`'s grammar, with a sign when `signed` (a
-    /// correction's amount). A number's sign is checked by the builder.
-    pub(crate) fn to_decimal(&self, format: &InputFormat, signed: bool) -> Result<Decimal, String> {
-        match self {
-            AmountInput::Text(text) if signed => format.signed_amount(text),
-            AmountInput::Text(text) => format.amount(text),
-            AmountInput::Integer(n) => i64::try_from(*n)
-                .map(Decimal::from)
-                .map_err(|_| format!("{n} is out of range")),
-            AmountInput::Number(n) => {
-                if !n.is_finite() {
-                    return Err(format!("{n} is not a finite number"));
-                }
-                // `Display` is the shortest text that reads back as the same double.
-                let text = n.to_string();
-                Decimal::from_str(&text).map_err(|_| format!("{text} is out of range"))
-            }
-        }
-    }
-}
-
-impl From<&str> for AmountInput {
-    fn from(text: &str) -> Self {
-        AmountInput::Text(text.to_owned())
-    }
-}
-
-impl From<Decimal> for AmountInput {
-    fn from(value: Decimal) -> Self {
-        AmountInput::Text(value.to_string())
-    }
-}
-
-impl Serialize for AmountInput {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            AmountInput::Text(t) => serializer.serialize_str(t),
-            AmountInput::Number(n) => serializer.serialize_f64(*n),
-            AmountInput::Integer(n) => serializer.serialize_i128(*n),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for AmountInput {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl serde::de::Visitor<'_> for Visit {
-            type Value = AmountInput;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an amount as a number or a decimal string")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountInput, E> {
-                Ok(AmountInput::Integer(v.into()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountInput, E> {
-                Ok(AmountInput::Integer(v.into()))
-            }
-            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<AmountInput, E> {
-                Ok(AmountInput::Integer(v))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AmountInput, E> {
-                Ok(AmountInput::Number(v))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountInput, E> {
-                Ok(AmountInput::Text(v.to_owned()))
-            }
-        }
-        deserializer.deserialize_any(Visit)
-    }
-}
-
-#[cfg(feature = "schema")]
-impl schemars::JsonSchema for AmountInput {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Amount".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "description": "An amount in major units: a number, or a decimal string such as \"4500.00\".",
-            "anyOf": [
-                { "type": "number", "exclusiveMinimum": 0 },
-                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*$" }
-            ]
-        })
-    }
-}
-
 /// Validates many raw rows: every problem of every row at once, or all the payments.
 ///
 /// Besides each row's own fields, a `uniqueSourcePaymentId` that repeats an earlier row's is
@@ -743,20 +591,6 @@ mod tests {
                 "uniqueSourcePaymentId"
             ]
         );
-    }
-
-    #[test]
-    fn amounts_as_numbers_and_strings() -> Result<(), serde_json::Error> {
-        let read = |json: &str| -> Result<Decimal, String> {
-            let a: AmountInput = serde_json::from_str(json).map_err(|e| e.to_string())?;
-            a.to_decimal(&InputFormat::default(), false)
-        };
-        assert_eq!(read("4500.1"), Ok(Decimal::new(45001, 1)));
-        assert_eq!(read("12"), Ok(Decimal::new(12, 0)));
-        assert_eq!(read("\"0.10\""), Ok(Decimal::new(10, 2)));
-        assert!(read("\"abc\"").is_err());
-        assert!(serde_json::from_str::<AmountInput>("true").is_err());
-        Ok(())
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! What the raw rows of payments ([`PaymentInput`](crate::PaymentInput)) and corrections
-//! ([`CorrectionInput`](crate::CorrectionInput)) share: reading the invoice id, amount and
-//! date from their text, and merging those problems with the builder's. Each reader puts its
-//! value, or its problem (`is required` when absent), into the row's problems.
+//! ([`CorrectionInput`](crate::CorrectionInput)) share: the [`AmountInput`] they carry, reading
+//! the invoice id, amount and date from their text, and merging those problems with the
+//! builder's. Each reader puts its value, or its problem (`is required` when absent), into the
+//! row's problems.
+
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use crate::input_format::InputFormat;
-use crate::payment::AmountInput;
 use crate::validation::FieldError;
 
 /// `invoiceId`: a UUID.
@@ -61,6 +65,12 @@ pub(crate) fn required<T>(
     value
 }
 
+/// A row's problems as a deserialization error: `invalid {noun}: ` and every problem.
+pub(crate) fn invalid<E: serde::de::Error>(noun: &str, errors: &[FieldError]) -> E {
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    E::custom(format!("invalid {noun}: {}", text.join("; ")))
+}
+
 /// Adds the builder's problems to the row's (the builder repeats `is required` for fields
 /// already named), in the order of `fields`.
 pub(crate) fn merge(errors: &mut Vec<FieldError>, builder: Vec<FieldError>, fields: &[&str]) {
@@ -75,4 +85,123 @@ pub(crate) fn merge(errors: &mut Vec<FieldError>, builder: Vec<FieldError>, fiel
             .position(|f| *f == e.field)
             .unwrap_or(usize::MAX)
     });
+}
+
+/// An amount as it came: a JSON number or a decimal string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AmountInput {
+    /// A decimal text such as `"4500.00"`, read exactly.
+    Text(String),
+    /// A JSON number read as a double.
+    Number(f64),
+    /// A whole JSON number.
+    Integer(i128),
+}
+
+impl AmountInput {
+    /// The exact amount; text is read by `format`'s grammar, with a sign when `signed` (a
+    /// correction's amount). A number's sign is checked by the builder.
+    pub(crate) fn to_decimal(&self, format: &InputFormat, signed: bool) -> Result<Decimal, String> {
+        match self {
+            AmountInput::Text(text) if signed => format.signed_amount(text),
+            AmountInput::Text(text) => format.amount(text),
+            AmountInput::Integer(n) => i64::try_from(*n)
+                .map(Decimal::from)
+                .map_err(|_| format!("{n} is out of range")),
+            AmountInput::Number(n) => {
+                if !n.is_finite() {
+                    return Err(format!("{n} is not a finite number"));
+                }
+                // `Display` is the shortest text that reads back as the same double.
+                let text = n.to_string();
+                Decimal::from_str(&text).map_err(|_| format!("{text} is out of range"))
+            }
+        }
+    }
+}
+
+impl From<&str> for AmountInput {
+    fn from(text: &str) -> Self {
+        AmountInput::Text(text.to_owned())
+    }
+}
+
+impl From<Decimal> for AmountInput {
+    fn from(value: Decimal) -> Self {
+        AmountInput::Text(value.to_string())
+    }
+}
+
+impl Serialize for AmountInput {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AmountInput::Text(t) => serializer.serialize_str(t),
+            AmountInput::Number(n) => serializer.serialize_f64(*n),
+            AmountInput::Integer(n) => serializer.serialize_i128(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AmountInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = AmountInput;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount as a number or a decimal string")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AmountInput, E> {
+                Ok(AmountInput::Integer(v.into()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AmountInput, E> {
+                Ok(AmountInput::Integer(v.into()))
+            }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<AmountInput, E> {
+                Ok(AmountInput::Integer(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AmountInput, E> {
+                Ok(AmountInput::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountInput, E> {
+                Ok(AmountInput::Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for AmountInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Amount".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount in major units: a number, or a decimal string such as \"4500.00\".",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*$" }
+            ]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_as_numbers_and_strings() -> Result<(), serde_json::Error> {
+        let read = |json: &str| -> Result<Decimal, String> {
+            let a: AmountInput = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            a.to_decimal(&InputFormat::default(), false)
+        };
+        assert_eq!(read("4500.1"), Ok(Decimal::new(45001, 1)));
+        assert_eq!(read("12"), Ok(Decimal::new(12, 0)));
+        assert_eq!(read("\"0.10\""), Ok(Decimal::new(10, 2)));
+        assert!(read("\"abc\"").is_err());
+        assert!(serde_json::from_str::<AmountInput>("true").is_err());
+        Ok(())
+    }
 }

@@ -5,7 +5,6 @@ use chrono::NaiveDate;
 use futures::stream::BoxStream;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::client::Client;
@@ -66,19 +65,17 @@ impl Client {
     ///
     /// As any read; a `404` when Amili does not know the id.
     pub async fn settlement(&self, settlement_id: Uuid) -> Result<Settlement, Error> {
-        let span = tracing::info_span!("amili.get_settlement", operation = "get_settlement_by_id", %settlement_id);
-        let shared = &self.shared;
-        self.read("get_settlement_by_id", || {
-            shared
-                .raw
-                .get_settlement_by_id()
-                .organization_id(shared.organization_id)
+        const OPERATION: &str = "get_settlement_by_id";
+        let span =
+            tracing::info_span!("amili.get_settlement", operation = OPERATION, %settlement_id);
+        self.read_in(OPERATION, span, |raw, organization_id| {
+            raw.get_settlement_by_id()
+                .organization_id(organization_id)
                 .settlement_id(settlement_id)
                 .send()
         })
-        .instrument(span)
         .await
-        .map(|answer| Settlement::from(answer.data))
+        .map(|(settlement, _)| settlement.into())
     }
 
     /// One page of settlements from `from` to `to` (days, inclusive as Amili reads them) and
@@ -95,27 +92,19 @@ impl Client {
     ) -> Result<(Vec<Settlement>, Option<String>), Error> {
         let span =
             tracing::info_span!("amili.list_settlements", operation = LIST, %from, %to, page_token);
-        let shared = &self.shared;
-        let answer = self
-            .read(LIST, || {
-                let mut request = shared
-                    .raw
-                    .get_settlements()
-                    .organization_id(shared.organization_id)
-                    .from_date(from)
-                    .to_date(to);
-                if let Some(token) = page_token {
-                    request = request.page_token(token.to_owned());
-                }
-                request.send()
-            })
-            .instrument(span)
-            .await?;
-        let next = answer.summary.and_then(|s| s.next_page_token);
-        Ok((
-            answer.data.into_iter().map(Settlement::from).collect(),
-            next,
-        ))
+        self.read_in(LIST, span, |raw, organization_id| {
+            let mut request = raw
+                .get_settlements()
+                .organization_id(organization_id)
+                .from_date(from)
+                .to_date(to);
+            if let Some(token) = page_token {
+                request = request.page_token(token.to_owned());
+            }
+            request.send()
+        })
+        .await
+        .map(crate::pages::items)
     }
 
     /// Every settlement from `from` to `to`, across all pages, fetched lazily; a repeated
@@ -141,10 +130,8 @@ impl Client {
         from: NaiveDate,
         to: NaiveDate,
     ) -> BoxStream<'static, Result<Settlement, Error>> {
-        let client = self.clone();
-        crate::pages::follow(LIST, move |cursor| {
-            let client = client.clone();
-            Box::pin(async move { client.settlements_page(from, to, cursor.as_deref()).await })
+        crate::pages::follow_reads(self, LIST, (from, to), |client, &(from, to), cursor| {
+            Box::pin(client.settlements_page(from, to, cursor))
         })
     }
 }

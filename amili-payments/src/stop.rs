@@ -7,7 +7,7 @@ use crate::report::Reason;
 
 /// Stops a submission from outside it (Ctrl-C, a shutdown): the requests being sent finish
 /// and are recorded; every request not sent yet is reported
-/// [`Outcome::NotSent`](crate::Outcome::NotSent) with the reason given, and what it had
+/// [`Outcome::NotSent`](crate::report::Outcome::NotSent) with the reason given, and what it had
 /// claimed in the ledger is given back. The submission stops itself through the same handle
 /// (a fatal answer, the circuit breaker, a ledger failure), so [`reason`](Self::reason)
 /// tells why it stopped, whoever stopped it.

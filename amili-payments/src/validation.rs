@@ -11,7 +11,8 @@ use crate::currency::Currency;
 
 pub use crate::currency::InvalidCurrency;
 pub use crate::input_format::{EARLIEST_DATE, InputFormat};
-pub use crate::payment::{AmountInput, validate_all};
+pub use crate::payment::validate_all;
+pub use crate::raw_fields::AmountInput;
 pub use crate::repeats::{IdHashes, RepeatSuspects};
 
 /// The longest `description` accepted, in characters. Amili documents no limit; this one is

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::Currency;
+use crate::currency::Currency;
 
 /// Appends `text`: the punctuation and field names between values (`{"invoiceId":`,
 /// `,"type":`, `}`), written as literals so each is a few stores.
@@ -150,7 +150,7 @@ mod tests {
                 .payment_type(if i % 7 == 0 {
                     "CARD".into()
                 } else {
-                    crate::PaymentType::DirectPayment
+                    amili_api::PaymentType::DirectPayment
                 })
                 .amount(amount)
                 .currency(currency)

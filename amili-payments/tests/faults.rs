@@ -12,13 +12,6 @@ use amili_payments::{Backoff, Environment, Error, IdempotencyKey, RetryPolicy};
 use amili_sandbox::{Fault, Route, Sandbox};
 use common::*;
 
-fn status(status: u16) -> Fault {
-    Fault::Status {
-        status,
-        retry_after: None,
-    }
-}
-
 /// Items `range` booked once each, all under `key`.
 fn assert_booked_once_with<T: Kind>(
     sandbox: &Sandbox,
@@ -39,7 +32,7 @@ fn assert_booked_once_with<T: Kind>(
     );
 }
 
-fn key_of(report: &amili_payments::SubmitReport) -> IdempotencyKey {
+fn key_of(report: &amili_payments::report::SubmitReport) -> IdempotencyKey {
     only_request(report)
         .idempotency_key
         .clone()

@@ -89,11 +89,7 @@ async fn submit_ten_thousand_payments_in_requests_and_follow_them() -> TestResul
             .enumerate()
             .all(|(i, o)| o.index == i && o.id == format!("P-{i:06}"))
     );
-    let keys: HashSet<_> = report
-        .requests
-        .iter()
-        .filter_map(|r| r.idempotency_key.clone())
-        .collect();
+    let keys: HashSet<_> = sent_keys(&report).into_iter().collect();
     assert_eq!(keys.len(), 10);
 
     quick_poller(&client)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use amili_payments::batches::BatchFilter;
 use amili_payments::report::{Outcome, RequestResult};
-use amili_payments::{Client, Environment, Error, RetryPolicy, SubmitReport};
+use amili_payments::{Client, Environment, Error, RetryPolicy, report::SubmitReport};
 use bytes::Bytes;
 use common::*;
 use futures::StreamExt;
@@ -112,7 +112,7 @@ async fn a_repeating_cursor_ends_the_listing_with_an_error() -> TestResult {
     let (listener, _) = bind().await;
     let server = serve(listener, handler);
     let client = client_at(&server.origin).build()?;
-    let items: Vec<Result<amili_payments::Batch, Error>> =
+    let items: Vec<Result<amili_payments::batches::Batch, Error>> =
         client.batches(BatchFilter::default()).collect().await;
     assert_eq!(items.len(), 3, "{items:?}");
     assert!(items[0].is_ok() && items[1].is_ok());

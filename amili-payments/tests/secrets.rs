@@ -10,7 +10,7 @@ use amili_payments::credentials::{
 };
 use amili_payments::report::RequestResult;
 use amili_payments::secrecy::{ExposeSecret, SecretString};
-use amili_payments::{Client, Environment, Error, SubmitReport};
+use amili_payments::{Client, Environment, Error, report::SubmitReport};
 use amili_sandbox::Sandbox;
 use common::*;
 use futures::future::BoxFuture;

@@ -7,17 +7,10 @@ mod common;
 
 use std::collections::HashSet;
 
-use amili_payments::SubmitReport;
 use amili_payments::report::Outcome;
+use amili_payments::report::SubmitReport;
 use amili_sandbox::{Fault, Route, Sandbox};
 use common::*;
-
-fn status(status: u16) -> Fault {
-    Fault::Status {
-        status,
-        retry_after: None,
-    }
-}
 
 /// Every item is `Rejected` (it was sent) or `NotSent` (it was not), and says `cause`.
 fn assert_stopped_with(report: &SubmitReport, cause: &str, payments: usize) {
@@ -53,10 +46,7 @@ async fn a_fatal_answer_stops_the_submission_after_at_most_one_request_per_slot(
     ] {
         for concurrency in [1, 4] {
             let what = format!("{code} with concurrency {concurrency}");
-            let sandbox = sandbox().await;
-            sandbox
-                .faults()
-                .random(Route::CreatePayments, status(code), 1.0);
+            let sandbox = answering(code).await;
             let (client, proxy) = proxied(&sandbox).await;
             let report = client
                 .submit(payments(0..12))
@@ -78,11 +68,7 @@ async fn a_fatal_answer_stops_the_submission_after_at_most_one_request_per_slot(
                 "{what}: {posts} CreatePayments attempts"
             );
             // Only the requests that were sent are rejected; they carry their key.
-            let sent: Vec<_> = report
-                .requests
-                .iter()
-                .filter(|r| r.idempotency_key.is_some())
-                .collect();
+            let sent = sent_keys(&report);
             assert_eq!(sent.len(), keys.len(), "{what}");
             assert_eq!(report.counts().rejected, keys.len(), "{what}");
             assert_eq!(report.counts().not_sent, 12 - keys.len(), "{what}");
@@ -103,12 +89,7 @@ async fn credentials_of_another_organization_stop_the_submission_at_the_first_40
     let client = builder_for(&sandbox)
         .client_credentials(other.client_id.clone(), other.client_secret.clone())
         .build()?;
-    let report = client
-        .submit(payments(0..12))
-        .with_chunk_size(1)
-        .with_concurrency(1)
-        .send()
-        .await?;
+    let report = one_at_a_time(&client, payments(0..12)).send().await?;
     assert_stopped_with(&report, "403", 12);
     assert_eq!(sandbox.stats().payment_requests, 1);
     assert_eq!(report.counts().not_sent, 11);
@@ -151,12 +132,7 @@ async fn a_refusal_about_one_request_does_not_stop_the_others() -> TestResult {
     for code in [400, 409, 413, 422] {
         sandbox.faults().push(Route::CreatePayments, status(code));
     }
-    let report = client
-        .submit(payments(0..6))
-        .with_chunk_size(1)
-        .with_concurrency(1)
-        .send()
-        .await?;
+    let report = one_at_a_time(&client, payments(0..6)).send().await?;
     let counts = report.counts();
     // 409 (the key used before with other payments) is unknown, not a refusal.
     assert_eq!(
@@ -168,23 +144,20 @@ async fn a_refusal_about_one_request_does_not_stop_the_others() -> TestResult {
     Ok(())
 }
 
-/// A sandbox whose every CreatePayments request is answered `503`.
-async fn unavailable() -> Sandbox {
+/// A sandbox whose every CreatePayments request is answered `code`.
+async fn answering(code: u16) -> Sandbox {
     let sandbox = sandbox().await;
     sandbox
         .faults()
-        .random(Route::CreatePayments, status(503), 1.0);
+        .random(Route::CreatePayments, status(code), 1.0);
     sandbox
 }
 
 #[tokio::test]
 async fn the_circuit_breaker_stops_after_n_requests_in_a_row_fail() -> TestResult {
-    let sandbox = unavailable().await;
+    let sandbox = answering(503).await;
     let client = client_for(&sandbox);
-    let report = client
-        .submit(payments(0..10))
-        .with_chunk_size(1)
-        .with_concurrency(1)
+    let report = one_at_a_time(&client, payments(0..10))
         .with_circuit_breaker(3)
         .send()
         .await?;
@@ -208,14 +181,9 @@ async fn the_circuit_breaker_stops_after_n_requests_in_a_row_fail() -> TestResul
 
 #[tokio::test]
 async fn the_default_circuit_breaker_is_five_requests() -> TestResult {
-    let sandbox = unavailable().await;
+    let sandbox = answering(503).await;
     let client = client_for(&sandbox);
-    let report = client
-        .submit(payments(0..12))
-        .with_chunk_size(1)
-        .with_concurrency(1)
-        .send()
-        .await?;
+    let report = one_at_a_time(&client, payments(0..12)).send().await?;
     assert_eq!(sandbox.stats().payment_requests, 5 * 5);
     let counts = report.counts();
     assert_eq!((counts.rejected, counts.not_sent), (5, 7), "{report:?}");
@@ -224,15 +192,9 @@ async fn the_default_circuit_breaker_is_five_requests() -> TestResult {
 
 #[tokio::test]
 async fn unknown_outcomes_count_towards_the_breaker_too() -> TestResult {
-    let sandbox = sandbox().await;
-    sandbox
-        .faults()
-        .random(Route::CreatePayments, status(502), 1.0);
+    let sandbox = answering(502).await;
     let client = client_for(&sandbox);
-    let report = client
-        .submit(payments(0..6))
-        .with_chunk_size(1)
-        .with_concurrency(1)
+    let report = one_at_a_time(&client, payments(0..6))
         .with_circuit_breaker(2)
         .send()
         .await?;
@@ -252,10 +214,7 @@ async fn a_success_resets_the_breaker_and_zero_turns_it_off() -> TestResult {
     faults.push_n(Route::CreatePayments, status(503), 10);
     faults.push(Route::CreatePayments, Fault::Delay(ms(0)));
     faults.push_n(Route::CreatePayments, status(503), 10);
-    let report = client
-        .submit(payments(0..6))
-        .with_chunk_size(1)
-        .with_concurrency(1)
+    let report = one_at_a_time(&client, payments(0..6))
         .with_circuit_breaker(3)
         .send()
         .await?;
@@ -267,12 +226,9 @@ async fn a_success_resets_the_breaker_and_zero_turns_it_off() -> TestResult {
     );
 
     // 0: never stops.
-    let sandbox = unavailable().await;
+    let sandbox = answering(503).await;
     let client = client_for(&sandbox);
-    let report = client
-        .submit(payments(0..7))
-        .with_chunk_size(1)
-        .with_concurrency(1)
+    let report = one_at_a_time(&client, payments(0..7))
         .with_circuit_breaker(0)
         .send()
         .await?;

@@ -134,11 +134,9 @@ async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission
     let sandbox = sandbox().await;
     let (client, proxy) = proxied(&sandbox).await;
     let journal = Journal::new(&proxy, Some(2));
-    let report = client
-        .submit(payments(0..7))
+    let report = remembered(&client, &journal, payments(0..7))
         .with_chunk_size(2)
         .with_concurrency(1)
-        .with_ledger(journal.clone())
         .send()
         .await?;
 
@@ -150,11 +148,7 @@ async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission
         "a key reached the server before the ledger had it: {claims:?}"
     );
     // The journaled keys are the keys sent, and each result was recorded.
-    let sent: Vec<IdempotencyKey> = report
-        .requests
-        .iter()
-        .filter_map(|r| r.idempotency_key.clone())
-        .collect();
+    let sent = sent_keys(&report);
     let claimed: Vec<IdempotencyKey> = claims.iter().map(|(k, _, _)| k.clone()).collect();
     assert_eq!(sent, claimed);
     assert_eq!(
@@ -191,29 +185,18 @@ async fn the_ledger_gets_each_key_before_its_request_and_can_stop_the_submission
 #[tokio::test]
 async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestResult {
     let sandbox = sandbox().await;
-    sandbox.faults().random(
-        Route::CreatePayments,
-        Fault::Status {
-            status: 403,
-            retry_after: None,
-        },
-        1.0,
-    );
+    sandbox
+        .faults()
+        .random(Route::CreatePayments, status(403), 1.0);
     let (client, proxy) = proxied(&sandbox).await;
     let journal = Journal::new(&proxy, None);
-    let report = client
-        .submit(payments(0..12))
+    let report = remembered(&client, &journal, payments(0..12))
         .with_chunk_size(1)
         .with_concurrency(2)
-        .with_ledger(journal.clone())
         .send()
         .await?;
 
-    let sent: Vec<IdempotencyKey> = report
-        .requests
-        .iter()
-        .filter_map(|r| r.idempotency_key.clone())
-        .collect();
+    let sent = sent_keys(&report);
     assert!((1..=2).contains(&sent.len()), "{sent:?}");
     assert_eq!(proxy.payment_keys().len(), sent.len());
     let claims = journal.claims();
@@ -241,11 +224,9 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
 
     // The next run, with the refusal gone, sends every payment once.
     sandbox.faults().clear();
-    let again = client
-        .submit(payments(0..12))
+    let again = remembered(&client, &journal, payments(0..12))
         .with_chunk_size(1)
         .with_concurrency(2)
-        .with_ledger(journal.clone())
         .send()
         .await?;
     assert_eq!(again.counts().accepted, 12, "{again:?}");
@@ -262,11 +243,9 @@ async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> Tes
     let (client, proxy) = proxied(&sandbox).await;
     let ledger = Arc::new(MemoryLedger::default());
     let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 1);
-    let report = client
-        .submit(payments(0..6))
+    let report = remembered(&client, &ledger, payments(0..6))
         .with_chunk_size(1)
         .with_concurrency(1)
-        .with_ledger(ledger.clone())
         .with_stop_handle(stop.clone())
         .send()
         .await?;
@@ -299,19 +278,15 @@ async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestRe
     let (client, proxy) = proxied(&sandbox).await;
     let ledger = Arc::new(MemoryLedger::default());
     let all = payments(0..6);
-    let first = client
-        .submit(all[2..4].to_vec())
-        .with_ledger(ledger.clone())
+    let first = remembered(&client, &ledger, all[2..4].to_vec())
         .send()
         .await?;
     assert_eq!(first.counts().accepted, 2);
     let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 2);
     // Requests: [P0, P1] sent (slowly); [P2, P3] prepared meanwhile, both already accepted.
-    let report = client
-        .submit(all)
+    let report = remembered(&client, &ledger, all)
         .with_chunk_size(2)
         .with_concurrency(1)
-        .with_ledger(ledger.clone())
         .with_stop_handle(stop)
         .send()
         .await?;
@@ -337,14 +312,10 @@ async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestRe
 
 #[tokio::test]
 async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let all = payments(0..7);
-    let first = client
-        .submit(all.clone())
+    let first = remembered(&client, &ledger, all.clone())
         .with_chunk_size(3)
-        .with_ledger(ledger.clone())
         .send()
         .await?;
     first.ensure_accepted()?;
@@ -353,10 +324,8 @@ async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
     assert_eq!(requests, 3);
 
     // Again, in other chunks, as a list and as a stream: nothing is sent.
-    let again = client
-        .submit(all.clone())
+    let again = remembered(&client, &ledger, all.clone())
         .with_chunk_size(2)
-        .with_ledger(ledger.clone())
         .send()
         .await?;
     let streamed = client
@@ -381,11 +350,7 @@ async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
     // New payments among known ones: only the new ones are sent.
     let mut mixed = all;
     mixed.extend(payments(7..9));
-    let report = client
-        .submit(mixed)
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let report = remembered(&client, &ledger, mixed).send().await?;
     let counts = report.counts();
     assert_eq!((counts.already_accepted, counts.accepted), (7, 2));
     assert_eq!(sandbox.stats().payment_requests, requests + 1);
@@ -402,13 +367,9 @@ async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
 
 #[tokio::test]
 async fn a_payment_changed_after_it_was_accepted_is_a_conflict_not_a_resend() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let original = payments(0..2);
-    let first = client
-        .submit(original.clone())
-        .with_ledger(ledger.clone())
+    let first = remembered(&client, &ledger, original.clone())
         .send()
         .await?;
     first.ensure_accepted()?;
@@ -421,9 +382,7 @@ async fn a_payment_changed_after_it_was_accepted_is_a_conflict_not_a_resend() ->
         .description(original[1].description())
         .unique_source_payment_id(original[1].unique_source_payment_id())
         .build()?;
-    let report = client
-        .submit(vec![original[0].clone(), changed])
-        .with_ledger(ledger.clone())
+    let report = remembered(&client, &ledger, vec![original[0].clone(), changed])
         .send()
         .await?;
     let items: Vec<_> = report.items().collect();
@@ -458,19 +417,8 @@ async fn interrupted(
     sandbox
         .faults()
         .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    sandbox.faults().push_n(
-        Route::ListBatches,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        5,
-    );
-    let first = client
-        .submit(sent.to_vec())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    sandbox.faults().push_n(Route::ListBatches, status(503), 5);
+    let first = remembered(client, ledger, sent.to_vec()).send().await?;
     assert_eq!(first.counts().unknown, sent.len(), "{first:?}");
     assert_eq!(sandbox.stats().payment_requests, 1);
     assert_eq!(
@@ -484,20 +432,14 @@ async fn interrupted(
 
 #[tokio::test]
 async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let sent = payments(0..3);
     let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
     let booked_in = sandbox.ledger()[0].batch_id;
 
     // The next submission holds exactly that request's payments: they are sent again under
     // the earlier key, and the server answers with the batch it made the first time.
-    let mut second = client
-        .submit(sent.clone())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let mut second = remembered(&client, &ledger, sent.clone()).send().await?;
     second.ensure_accepted()?;
     assert_eq!(second.counts().accepted, 3, "{second:?}");
     let request = only_request(&second);
@@ -513,17 +455,11 @@ async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResu
     assert_eq!(sandbox.batch_count(), 1, "no second batch");
     quick_poller(&client).follow_all(&mut second).await?;
     assert!(second.all_succeeded(), "{second:?}");
-    for id in ["P-000000", "P-000001", "P-000002"] {
-        assert_eq!(sandbox.times_booked(id), 1, "{id}");
-    }
+    assert_booked_once(&sandbox, 0..3);
 
     // Recorded: the third time sends nothing and looks nothing up.
     let lists = sandbox.stats().batch_lists;
-    let third = client
-        .submit(sent)
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let third = remembered(&client, &ledger, sent).send().await?;
     assert_eq!(third.counts().already_accepted, 3);
     assert_eq!(sandbox.stats().payment_requests, 2);
     assert_eq!(sandbox.stats().batch_lists, lists);
@@ -545,11 +481,9 @@ async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key
     // [P0, P1, P2] is sent, slowly; [P3, P4, P5], the interrupted request whole, is
     // prepared meanwhile (adopted under its key); then the caller stops.
     let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 1);
-    let second = client
-        .submit(all.clone())
+    let second = remembered(&client, &ledger, all.clone())
         .with_chunk_size(3)
         .with_concurrency(1)
-        .with_ledger(ledger.clone())
         .with_stop_handle(stop)
         .send()
         .await?;
@@ -563,26 +497,20 @@ async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key
     assert_eq!(ledger.pending(&earlier).await?.len(), 3);
 
     // The next run resumes it under that key, and the server answers with its first batch.
-    let third = client
-        .submit(all[3..6].to_vec())
-        .with_ledger(ledger.clone())
+    let third = remembered(&client, &ledger, all[3..6].to_vec())
         .send()
         .await?;
     let request = only_request(&third);
     assert_eq!(request.idempotency_key.as_ref(), Some(&earlier));
     assert_eq!(request.batch_id(), Some(booked_in));
     assert!(proxy.payment_keys().contains(&earlier_text));
-    for id in ["P-000003", "P-000004", "P-000005"] {
-        assert_eq!(sandbox.times_booked(id), 1, "{id}");
-    }
+    assert_booked_once(&sandbox, 3..6);
     Ok(())
 }
 
 #[tokio::test]
 async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let sent = payments(0..3);
     let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
     let booked_in = sandbox.ledger()[0].batch_id;
@@ -590,9 +518,7 @@ async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> 
     // Only two of its three payments: the earlier request's batch is looked up by its key,
     // found, and nothing is sent.
     let lists = sandbox.stats().batch_lists;
-    let mut second = client
-        .submit(sent[..2].to_vec())
-        .with_ledger(ledger.clone())
+    let mut second = remembered(&client, &ledger, sent[..2].to_vec())
         .send()
         .await?;
     assert_eq!(second.counts().already_accepted, 2, "{second:?}");
@@ -611,9 +537,7 @@ async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> 
     assert_eq!(second.counts().already_accepted, 2);
 
     // The look-up settled the whole request: its third payment is known too.
-    let third = client
-        .submit(sent[2..].to_vec())
-        .with_ledger(ledger.clone())
+    let third = remembered(&client, &ledger, sent[2..].to_vec())
         .send()
         .await?;
     assert_eq!(third.counts().already_accepted, 1, "{third:?}");
@@ -624,9 +548,7 @@ async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> 
 
 #[tokio::test]
 async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let sent = payments(0..3);
     interrupted(&sandbox, &client, &ledger, &sent).await?;
 
@@ -639,11 +561,7 @@ async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestR
         .description("edited after the crash")
         .unique_source_payment_id(sent[1].unique_source_payment_id())
         .build()?;
-    let report = client
-        .submit(edited)
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let report = remembered(&client, &ledger, edited).send().await?;
     let items: Vec<_> = report.items().collect();
     assert_eq!(items[0].outcome, Outcome::AlreadyAccepted, "{report:?}");
     assert!(
@@ -659,9 +577,7 @@ async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestR
 
 #[tokio::test]
 async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     // An earlier run claimed the payments under a key and ended without knowing (its request
     // never reached Amili).
     let stale = IdempotencyKey::random();
@@ -682,11 +598,7 @@ async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() 
     let pending = ledger.claim(&key, &items[..1]).await?;
     assert_eq!(pending, [Claim::Pending { key: stale.clone() }]);
 
-    let report = client
-        .submit(payments(0..3))
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let report = remembered(&client, &ledger, payments(0..3)).send().await?;
     report.ensure_accepted()?;
     assert_eq!(report.counts().accepted, 3, "{report:?}");
     let stats = sandbox.stats();
@@ -707,9 +619,7 @@ async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() 
 
 #[tokio::test]
 async fn a_payment_another_submission_is_sending_is_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let busy = IdempotencyKey::random();
     let fingerprint: Fingerprint = [1; 32];
     ledger
@@ -721,11 +631,7 @@ async fn a_payment_another_submission_is_sending_is_not_sent() -> TestResult {
             }],
         )
         .await?;
-    let report = client
-        .submit(payments(0..2))
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let report = remembered(&client, &ledger, payments(0..2)).send().await?;
     let items: Vec<_> = report.items().collect();
     assert!(not_sent_reason(items[0]).contains("another submission"));
     assert_eq!(items[1].outcome, Outcome::Accepted);
@@ -736,29 +642,13 @@ async fn a_payment_another_submission_is_sending_is_not_sent() -> TestResult {
 
 #[tokio::test]
 async fn a_rejected_request_releases_its_payments_in_the_ledger() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
-    sandbox.faults().push(
-        Route::CreatePayments,
-        Fault::Status {
-            status: 422,
-            retry_after: None,
-        },
-    );
+    let (sandbox, client, ledger) = with_memory_ledger().await;
+    sandbox.faults().push(Route::CreatePayments, status(422));
     let sent = payments(0..2);
-    let first = client
-        .submit(sent.clone())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let first = remembered(&client, &ledger, sent.clone()).send().await?;
     assert_eq!(first.counts().rejected, 2);
     assert!(ledger.is_empty(), "not booked: released");
-    let again = client
-        .submit(sent)
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let again = remembered(&client, &ledger, sent).send().await?;
     assert_eq!(again.counts().accepted, 2, "{again:?}");
     assert_eq!(sandbox.stats().payment_requests, 2);
     Ok(())
@@ -849,29 +739,9 @@ async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
     Ok(())
 }
 
-/// Asserts that the report has payments and every one ended as `outcome`.
-#[track_caller]
-fn assert_all(report: &amili_payments::SubmitReport, outcome: &str) {
-    let all = outcomes(report);
-    assert!(
-        !all.is_empty() && all.iter().all(|(_, o)| *o == outcome),
-        "expected every payment {outcome}: {all:?}"
-    );
-}
-
-/// Every payment's outcome, in submission order.
-fn outcomes(report: &amili_payments::SubmitReport) -> Vec<(String, &'static str)> {
-    report
-        .items()
-        .map(|i| (i.id.clone(), i.outcome.name()))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_once() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     // P-000001 was claimed by an earlier request with other content, result unknown.
     let stale = IdempotencyKey::random();
     let other: amili_payments::ledger::Fingerprint = [7; 32];
@@ -887,65 +757,43 @@ async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_on
     ledger.record(&stale, &Settled::Unknown).await?;
 
     let sent = payments(0..3);
-    let first = client
-        .submit(sent.clone())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let first = remembered(&client, &ledger, sent.clone()).send().await?;
     assert_all(&first, "accepted");
-    let again = client
-        .submit(sent)
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let again = remembered(&client, &ledger, sent).send().await?;
     assert_all(&again, "already_accepted");
     sandbox.finish_batches();
     assert_eq!(sandbox.stats().payment_requests, 1);
-    for n in 0..3 {
-        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
-    }
+    assert_booked_once(&sandbox, 0..3);
     Ok(())
 }
 
 #[tokio::test]
 async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     // Processed, then the answer is lost and the look-up by key fails: unknown.
     let sent = payments(0..3);
     interrupted(&sandbox, &client, &ledger, &sent).await?;
     // The same payments in reverse order: resumed whole under the first key, same bytes.
     let mut reordered = sent;
     reordered.reverse();
-    let again = client
-        .submit(reordered.clone())
-        .with_ledger(ledger.clone())
+    let again = remembered(&client, &ledger, reordered.clone())
         .send()
         .await?;
     assert_all(&again, "accepted");
-    let third = client.submit(reordered).with_ledger(ledger).send().await?;
+    let third = remembered(&client, &ledger, reordered).send().await?;
     assert_all(&third, "already_accepted");
     sandbox.finish_batches();
     assert_eq!(sandbox.batch_count(), 1, "one batch for the key");
-    for n in 0..3 {
-        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
-    }
+    assert_booked_once(&sandbox, 0..3);
     Ok(())
 }
 
 #[tokio::test]
 async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, ledger) = with_memory_ledger().await;
     let all = payments(0..4);
     interrupted(&sandbox, &client, &ledger, &all[..2]).await?;
-    let again = client
-        .submit(all.clone())
-        .with_ledger(ledger.clone())
-        .send()
-        .await?;
+    let again = remembered(&client, &ledger, all.clone()).send().await?;
     assert_all(&again, "accepted");
     // Two requests: the resumed one under its first key, the new payments under a new one.
     let keys: std::collections::BTreeSet<_> = again
@@ -953,12 +801,10 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
         .filter_map(|i| i.idempotency_key.clone())
         .collect();
     assert_eq!(keys.len(), 2);
-    let third = client.submit(all).with_ledger(ledger).send().await?;
+    let third = remembered(&client, &ledger, all).send().await?;
     assert_all(&third, "already_accepted");
     sandbox.finish_batches();
-    for n in 0..4 {
-        assert_eq!(sandbox.times_booked(&format!("P-{n:06}")), 1, "P-{n:06}");
-    }
+    assert_booked_once(&sandbox, 0..4);
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use amili_payments::credentials::{AccessToken, ClientCredentialsProvider, TokenProvider};
 use amili_payments::report::RequestResult;
 use amili_payments::secrecy::SecretString;
-use amili_payments::{Client, Environment, Error, SubmitReport, Utc};
+use amili_payments::{Client, Environment, Error, Utc, report::SubmitReport};
 use amili_sandbox::Sandbox;
 use common::*;
 use futures::future::BoxFuture;

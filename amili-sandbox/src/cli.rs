@@ -1,4 +1,4 @@
-//! The command line of the `amili-sandbox` binary, reusable by other binaries
+//! The command line of the `amili-sandbox` binary (top floor), reusable by other binaries
 //! (`#[command(flatten)] args: amili_sandbox::cli::Args`, then [`run`]).
 
 use std::io::Write as _;
@@ -7,17 +7,18 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use crate::config::API_BASE_PATH;
+use crate::domain::faults::{FaultMode, FaultSpec};
+use crate::domain::invoices::{DEMO_INVOICES, demo_invoices, parse_invoice_csv};
+use crate::error::SandboxError;
+use crate::headers::IDEMPOTENCY_KEY_HEADER;
 use crate::sandbox::{
     DEFAULT_BATCH_TYPE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_ORGANIZATION_ID,
+    DEFAULT_ORGANIZATION_ID, Sandbox, SandboxBuilder,
 };
 use crate::webhooks::{
     DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
     DEFAULT_WEBHOOK_TIMEOUT, WebhookFault,
-};
-use crate::{
-    DEMO_INVOICES, FaultMode, FaultSpec, IDEMPOTENCY_KEY_HEADER, Sandbox, SandboxBuilder,
-    SandboxError,
 };
 
 /// Settings of a sandbox started from the command line.
@@ -180,8 +181,7 @@ impl Args {
             let source = path.display().to_string();
             let text = std::fs::read_to_string(path)
                 .map_err(|e| SandboxError::Config(format!("{source}: cannot read: {e}")))?;
-            let invoices =
-                crate::parse_invoice_csv(&source, &text).map_err(SandboxError::Config)?;
+            let invoices = parse_invoice_csv(&source, &text).map_err(SandboxError::Config)?;
             builder = builder.seed_invoice_records(invoices);
         }
         let sandbox = builder.start().await?;
@@ -241,7 +241,7 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
     let demo = if args.no_demo_invoices {
         "none".to_owned()
     } else {
-        crate::demo_invoices()
+        demo_invoices()
             .iter()
             .map(|i| {
                 format!(
@@ -256,7 +256,7 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
     };
     let settle = format!(
         "{}/admin/settle",
-        sandbox.api_url().trim_end_matches(crate::API_BASE_PATH)
+        sandbox.api_url().trim_end_matches(API_BASE_PATH)
     );
     format!(
         "amili-sandbox listening on {addr}

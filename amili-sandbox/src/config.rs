@@ -1,8 +1,11 @@
-//! The settled configuration of one running sandbox.
+//! The settled configuration of one running sandbox (base floor), and where its API lives.
 
 use std::time::Duration;
 
 use uuid::Uuid;
+
+/// The path of the collection API under the sandbox's origin (the real base path).
+pub const API_BASE_PATH: &str = "/collection/v1";
 
 /// One organization the sandbox knows, with the test client that may act for it.
 #[derive(Debug, Clone)]
@@ -28,7 +31,7 @@ pub(crate) struct Config {
 impl Config {
     /// The API base URL: `{origin}/collection/v1`.
     pub(crate) fn api_url(&self) -> String {
-        format!("{}{}", self.origin, crate::API_BASE_PATH)
+        format!("{}{API_BASE_PATH}", self.origin)
     }
 
     /// The organization a client id belongs to.

@@ -1,4 +1,7 @@
-//! Error answers of the collection API, in the shape of the spec's `ErrorBody`.
+//! The crate's errors (base floor): why a sandbox could not start ([`SandboxError`]), and the
+//! error answers of the collection API, in the shape of the spec's `ErrorBody`.
+
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
@@ -6,6 +9,26 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
+
+/// Why a sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The address could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The embedded OpenAPI description could not be used.
+    #[error("OpenAPI description: {0}")]
+    Spec(String),
+    /// The configuration is inconsistent.
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+}
 
 /// One problem named by an error body (`ErrorDetail` in the spec).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,6 +84,11 @@ impl ApiError {
             field: Some(field.to_owned()),
             message,
         }])
+    }
+
+    /// A 400 naming the query or path parameter (or header) at fault.
+    pub(crate) fn bad_param(name: &str, message: impl Into<String>) -> Self {
+        Self::invalid_field(StatusCode::BAD_REQUEST, name, message)
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {

@@ -1,3 +1,6 @@
+// The crate's front door, above every floor: its documentation, its floors and every public
+// name (each re-exported from the file that defines it).
+
 //! A stateful local Amili AutoCollect API, for tests and demos.
 //!
 //! The sandbox speaks the part of Amili's API described in `openapi/autocollect.yaml`
@@ -175,75 +178,60 @@
 //!
 //! The binary `amili-sandbox` ([`cli`]) runs the same server on a fixed address and prints its
 //! URLs and test credentials.
+//!
+//! # Floors
+//!
+//! The crate is built in floors; a file imports only from its own floor or the ones below:
+//!
+//! 1. **base**: [`spec`] and `schema` (the OpenAPI description and request validation),
+//!    `config`, `error`, `headers` (every header name), `request` (reading requests);
+//! 2. **domain** (`domain/`): the state and its rules: the store of batches, the compact
+//!    payment records and the booked payments, corrections, invoices, settlements, tokens,
+//!    faults, counters and the webhook events;
+//! 3. **shared state**: `state` (`AppState`, the domain's parts under their locks);
+//! 4. **routes**: `routes/` (one file per resource, and the router), `server` (the accept loop
+//!    that applies faults) and `webhooks` (delivery: the courier, signing and the clock);
+//! 5. **handle**: `sandbox` ([`Sandbox`], [`SandboxBuilder`]), and [`cli`] above it.
 
 #![warn(missing_docs)]
 
-mod auth;
-mod batches;
-mod booked;
 pub mod cli;
-mod compact;
 mod config;
-mod corrections;
+mod domain;
 mod error;
-mod faults;
-mod invoices;
-mod ledger;
-mod paging;
-mod payments;
+mod headers;
 mod request;
-mod rules;
+mod routes;
 mod sandbox;
 mod schema;
 mod server;
-mod settlements;
 pub mod spec;
 mod state;
-mod stats;
-mod store;
-mod token;
 mod webhooks;
 
-use uuid::Uuid;
-
-pub use batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use corrections::{BookedCorrection, CORRECTION_BATCH_TYPE};
-pub use faults::{Fault, FaultMode, FaultSpec, Faults, Route};
-pub use invoices::{INVOICE_PAGE_SIZE, SeedInvoice, demo_invoices, parse_invoice_csv};
-pub use ledger::BookedPayment;
-pub use payments::IDEMPOTENCY_KEY_HEADER;
-pub use rules::reason;
+pub use config::API_BASE_PATH;
+pub use domain::corrections::{BookedCorrection, CORRECTION_BATCH_TYPE};
+pub use domain::events::WebhookAttempt;
+pub use domain::faults::{Fault, FaultMode, FaultSpec, Faults, Route};
+pub use domain::invoices::{DEMO_INVOICES, SeedInvoice, demo_invoices, parse_invoice_csv};
+pub use domain::ledger::BookedPayment;
+pub use domain::rules::reason;
+pub use domain::settlements::Settlement;
+pub use domain::stats::Stats;
+pub use error::SandboxError;
+pub use headers::{EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER};
+pub use routes::batches::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use routes::invoices::INVOICE_PAGE_SIZE;
+pub use routes::settlements::{MAX_SETTLEMENT_PAGE_SIZE, SETTLEMENT_PAGE_SIZE};
 pub use sandbox::{
     DEFAULT_BATCH_DELAY, DEFAULT_BATCH_TYPE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_ORGANIZATION_ID, DEFAULT_TOKEN_LIFETIME, OTHER_CLIENT_ID,
-    OTHER_CLIENT_SECRET, OTHER_ORGANIZATION_ID, Sandbox, SandboxBuilder, SandboxError,
-    TestOrganization,
+    OTHER_CLIENT_SECRET, OTHER_ORGANIZATION_ID, Sandbox, SandboxBuilder, TestOrganization,
 };
-pub use server::REQUEST_ID_HEADER;
-pub use settlements::{MAX_SETTLEMENT_PAGE_SIZE, SETTLEMENT_PAGE_SIZE, Settlement};
-pub use stats::Stats;
 pub use webhooks::{
     DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
-    DEFAULT_WEBHOOK_TIMEOUT, EVENT_HEADER, SIGNATURE_HEADER, WebhookAttempt, WebhookFault,
+    DEFAULT_WEBHOOK_TIMEOUT, WebhookFault,
 };
-
-/// The path of the collection API under the sandbox's origin (the real base path).
-pub const API_BASE_PATH: &str = "/collection/v1";
-
-/// Invoices every sandbox knows unless told otherwise ([`SandboxBuilder::demo_invoices`]):
-/// payments for them succeed. The first is the invoice id of Amili's documented example.
-pub const DEMO_INVOICES: [Uuid; 10] = [
-    Uuid::from_u128(0x4f163819_178d_470c_a246_d6768476a6ec),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000001),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000002),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000003),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000004),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000005),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000006),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000007),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000008),
-    Uuid::from_u128(0xde300000_0000_4000_8000_000000000009),
-];
 
 #[cfg(test)]
 mod tests {
@@ -253,15 +241,5 @@ mod tests {
         send_sync::<crate::Sandbox>();
         send_sync::<crate::Faults>();
         send_sync::<crate::BookedPayment>();
-    }
-
-    #[test]
-    fn demo_invoices_are_distinct_and_start_with_the_documented_example() {
-        let unique: std::collections::HashSet<_> = crate::DEMO_INVOICES.iter().collect();
-        assert_eq!(unique.len(), crate::DEMO_INVOICES.len());
-        assert_eq!(
-            crate::DEMO_INVOICES[0].to_string(),
-            "4f163819-178d-470c-a246-d6768476a6ec"
-        );
     }
 }

@@ -1,4 +1,5 @@
-//! `amili-sandbox`: a local Amili AutoCollect API. See `amili-sandbox --help`.
+//! `amili-sandbox`: a local Amili AutoCollect API (the binary, above everything: it only runs
+//! [`amili_sandbox::cli`]). See `amili-sandbox --help`.
 
 use std::process::ExitCode;
 

@@ -1,4 +1,5 @@
-//! Reading requests defensively: media types, bounded bodies, bearer tokens, query strings.
+//! Reading requests defensively (base floor): media types, bounded bodies, bearer tokens,
+//! query strings.
 
 use std::time::Duration;
 

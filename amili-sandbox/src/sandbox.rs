@@ -1,4 +1,5 @@
-//! The [`Sandbox`] handle and its [`SandboxBuilder`].
+//! The [`Sandbox`] handle and its [`SandboxBuilder`] (the floor under the command line): it
+//! builds the state, starts the server and the webhook tasks, and reads the state for tests.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -10,20 +11,22 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::config::{Config, OrgConfig};
-use crate::corrections::BookedCorrection;
-use crate::faults::Faults;
-use crate::invoices::{Invoices, SeedInvoice, demo_invoices};
-use crate::ledger::BookedPayment;
+use crate::domain::corrections::BookedCorrection;
+use crate::domain::events::WebhookAttempt;
+use crate::domain::faults::Faults;
+use crate::domain::invoices::{Invoices, SeedInvoice, demo_invoices};
+use crate::domain::ledger::BookedPayment;
+use crate::domain::settlements::Settlement;
+use crate::domain::stats::Stats;
+use crate::domain::store::Store;
+use crate::domain::tokens::TokenIssuer;
+use crate::error::SandboxError;
 use crate::schema::WriteSchemas;
 use crate::server;
-use crate::settlements::Settlement;
 use crate::state::AppState;
-use crate::stats::Stats;
-use crate::store::Store;
-use crate::token::TokenIssuer;
 use crate::webhooks::{
     self, Courier, DEFAULT_WEBHOOK_ATTEMPTS, DEFAULT_WEBHOOK_BACKOFF, DEFAULT_WEBHOOK_SECRET,
-    DEFAULT_WEBHOOK_TIMEOUT, WebhookAttempt, WebhookFault, WebhookSettings,
+    DEFAULT_WEBHOOK_TIMEOUT, WebhookFault, WebhookSettings,
 };
 
 /// The default test client id of the sandbox's main organization.
@@ -49,26 +52,6 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_millis(200);
 /// Default request body limit (4 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
-
-/// Why a sandbox could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SandboxError {
-    /// The address could not be bound.
-    #[error("could not listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The embedded OpenAPI description could not be used.
-    #[error("OpenAPI description: {0}")]
-    Spec(String),
-    /// The configuration is inconsistent.
-    #[error("invalid sandbox configuration: {0}")]
-    Config(String),
-}
 
 /// The credentials and id of an organization the sandbox knows.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,12 +1,11 @@
-//! Validating request bodies against the spec's JSON Schema, with errors that name the item
-//! and the field (`payments[3].amount: "abc" is not of type "number"`, `corrections[1].date: …`).
+//! Validating request bodies against the spec's JSON Schema (base floor), with errors that
+//! name the item and the field (`payments[3].amount: "abc" is not of type "number"`, `corrections[1].date: …`).
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
 use serde_json::Value;
 
-use crate::SandboxError;
-use crate::error::ErrorDetail;
+use crate::error::{ErrorDetail, SandboxError};
 use crate::spec;
 
 /// At most this many problems are reported for one request.

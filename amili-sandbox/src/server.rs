@@ -1,6 +1,7 @@
-//! The HTTP server: axum routes behind an accept loop that can apply faults, including
-//! closing a connection without an answer (which `axum::serve` cannot do, as its service must
-//! be infallible: here the service returns `Err` and hyper drops the connection).
+//! The HTTP server (on the routes floor, above `routes/`): the routes behind an accept loop that can apply
+//! faults, including closing a connection without an answer (which `axum::serve` cannot do,
+//! as its service must be infallible: here the service returns `Err` and hyper drops the
+//! connection).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,9 +9,8 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
-use axum::http::{Method, Request, Response, StatusCode};
+use axum::http::{Request, Response, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use http_body_util::{BodyExt, StreamBody};
@@ -23,13 +23,12 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt;
 
-use crate::error::{ApiError, error_body};
-use crate::faults::{Fault, Route, retry_after_secs};
+use crate::domain::faults::{Fault, Route, retry_after_secs};
+use crate::error::error_body;
+use crate::headers::REQUEST_ID_HEADER;
+use crate::request;
+use crate::routes;
 use crate::state::AppState;
-use crate::{batches, corrections, invoices, payments, request, settlements, token};
-
-/// The response header naming each request (the header Amili's webhooks use).
-pub const REQUEST_ID_HEADER: &str = "x-amili-request-id";
 
 /// How long shutdown waits for requests in flight before closing their connections.
 const GRACE: Duration = Duration::from_secs(5);
@@ -57,60 +56,6 @@ impl std::fmt::Display for Truncated {
 }
 
 impl std::error::Error for Truncated {}
-
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {method} {}", uri.path()))
-}
-
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on {}", uri.path()),
-    )
-}
-
-/// The sandbox's routes.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let api = crate::API_BASE_PATH;
-    Router::new()
-        .route("/token", post(token::token_endpoint))
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/payments"),
-            post(payments::create_payments),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/corrections"),
-            post(corrections::create_corrections),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/batches/{{batch_id}}"),
-            get(batches::get_batch),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/batches"),
-            get(batches::list_batches),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/invoices"),
-            get(invoices::list_invoices),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/invoices/{{invoice_id}}"),
-            get(invoices::get_invoice),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/settlements"),
-            get(settlements::list_settlements),
-        )
-        .route(
-            &format!("{api}/orgs/{{organization_id}}/settlements/{{settlement_id}}"),
-            get(settlements::get_settlement),
-        )
-        .route("/admin/settle", post(settlements::admin_settle))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-}
 
 async fn call(router: Router, request: Request<Body>) -> Response<Body> {
     match router.oneshot(request).await {
@@ -254,7 +199,7 @@ pub(crate) fn spawn(
     state: Arc<AppState>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let router = router(Arc::clone(&state));
+    let router = routes::router(Arc::clone(&state));
     tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();

@@ -1,4 +1,5 @@
-//! The OpenAPI description the sandbox validates against, turned into JSON Schema.
+//! The OpenAPI description the sandbox validates against, turned into JSON Schema (base
+//! floor).
 //!
 //! The spec (OpenAPI 3.0.3) is embedded at compile time from `openapi.yaml`, which the crate
 //! ships (in the repository a symlink to `openapi/autocollect.yaml`, the one hand-maintained
@@ -15,7 +16,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::SandboxError;
+use crate::error::SandboxError;
 
 /// The embedded OpenAPI description (YAML), exactly as in the workspace's
 /// `openapi/autocollect.yaml`.

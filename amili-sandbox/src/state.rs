@@ -1,4 +1,6 @@
-//! The state shared by the server's handlers and the [`crate::Sandbox`] handle.
+//! The state shared by the server's handlers and the [`crate::Sandbox`] handle: the floor
+//! above the domain, below the routes and webhook delivery. It joins the domain's parts under
+//! their locks and announces what happens to the webhook courier.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -7,15 +9,15 @@ use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::corrections::Corrections;
-use crate::faults::Faults;
-use crate::invoices::{Invoices, SeedInvoice};
+use crate::domain::corrections::Corrections;
+use crate::domain::events::{AttemptLog, Outgoing};
+use crate::domain::faults::Faults;
+use crate::domain::invoices::{Invoices, SeedInvoice};
+use crate::domain::settlements::{Settlement, Settlements};
+use crate::domain::stats::Counters;
+use crate::domain::store::Store;
+use crate::domain::tokens::TokenIssuer;
 use crate::schema::WriteSchemas;
-use crate::settlements::{Settlement, Settlements};
-use crate::stats::Counters;
-use crate::store::Store;
-use crate::token::TokenIssuer;
-use crate::webhooks::{AttemptLog, Outgoing};
 
 /// Everything a running sandbox holds.
 #[derive(Debug)]

@@ -1,6 +1,6 @@
-//! Webhook delivery: `BATCH_COMPLETED` for every batch that finishes and `SETTLEMENT_CREATED`
-//! for every settlement made, posted to the configured URL with Amili's documented headers,
-//! signed, retried with backoff, and — on request — delivered twice or out of order.
+//! Webhook delivery (on the routes floor, beside `routes/`): the events of `domain::events` posted to
+//! the configured URL with Amili's documented headers, signed, retried with backoff, and — on
+//! request — delivered twice or out of order.
 //!
 //! Two tasks run while a webhook URL is configured:
 //!
@@ -13,35 +13,25 @@
 //!   until the receiver answers 2xx; a timeout or a connection error counts as a failed attempt.
 //!
 //! Every delivery of one event (retries and the duplicate of [`WebhookFault::DeliverTwice`])
-//! carries the same `IdempotencyKey`; each HTTP request has its own `X-Amili-Request-Id`.
-//! The key is deliberately not the event's `id`, so a receiver that dedupes by the documented
-//! header is tested as such.
+//! carries the event's `IdempotencyKey`; each HTTP request has its own `X-Amili-Request-Id`.
 //!
 //! The signature is an **assumption** (Amili names `X-Webhook-Signature` but not its
 //! algorithm): lowercase hex HMAC-SHA256 of the raw body with the shared secret.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::json;
 use sha2::Sha256;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::payments::IDEMPOTENCY_KEY_HEADER;
-use crate::server::REQUEST_ID_HEADER;
-use crate::settlements::Settlement;
+use crate::domain::events::{Outgoing, WebhookAttempt};
+use crate::headers::{EVENT_HEADER, IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER, SIGNATURE_HEADER};
 use crate::state::AppState;
-use crate::store::Status;
 
-/// The header naming the event type.
-pub const EVENT_HEADER: &str = "X-Amili-Event";
-/// The header carrying the signature (lowercase hex HMAC-SHA256 of the body; an assumption).
-pub const SIGNATURE_HEADER: &str = "X-Webhook-Signature";
 /// The shared secret the sandbox signs with unless told otherwise (a test value).
 pub const DEFAULT_WEBHOOK_SECRET: &str = "sandbox-webhook-secret";
 /// How many times one delivery is tried by default.
@@ -121,64 +111,6 @@ impl fmt::Debug for WebhookSettings {
     }
 }
 
-/// A batch that reached a terminal status.
-#[derive(Debug, Clone)]
-pub(crate) struct FinishedBatch {
-    pub(crate) batch_id: Uuid,
-    pub(crate) organization_id: Uuid,
-    pub(crate) status: Status,
-    pub(crate) finished_at: DateTime<Utc>,
-}
-
-/// One HTTP request of a webhook delivery, as [`crate::Sandbox::webhook_attempts`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WebhookAttempt {
-    /// The event's `id`.
-    pub event_id: Uuid,
-    /// The event's `type` (`BATCH_COMPLETED` or `SETTLEMENT_CREATED`).
-    pub event_type: String,
-    /// What the event is about: the batch of a `BATCH_COMPLETED`, the settlement of a
-    /// `SETTLEMENT_CREATED`.
-    pub subject_id: Uuid,
-    /// The `IdempotencyKey` header (the same on every delivery of the event).
-    pub idempotency_key: String,
-    /// The `X-Amili-Request-Id` header (new for every request).
-    pub request_id: Uuid,
-    /// 1 for the first delivery, 2 for the duplicate of [`WebhookFault::DeliverTwice`].
-    pub copy: u32,
-    /// The attempt within the delivery, from 1.
-    pub attempt: u32,
-    /// The receiver's status, when it answered.
-    pub status: Option<u16>,
-    /// Why no answer came (timeout, connection refused, …).
-    pub error: Option<String>,
-}
-
-impl WebhookAttempt {
-    /// Whether the receiver answered 2xx.
-    pub fn delivered(&self) -> bool {
-        self.status.is_some_and(|s| (200..300).contains(&s))
-    }
-}
-
-/// The log of every attempt, shared with the [`crate::Sandbox`] handle.
-#[derive(Debug, Default)]
-pub(crate) struct AttemptLog(Mutex<Vec<WebhookAttempt>>);
-
-impl AttemptLog {
-    fn push(&self, attempt: WebhookAttempt) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(attempt);
-    }
-
-    pub(crate) fn all(&self) -> Vec<WebhookAttempt> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
 /// Lowercase hex HMAC-SHA256 of `body` with `secret`.
 pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
     match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
@@ -192,69 +124,6 @@ pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
         }
         // HMAC takes keys of any length; kept total all the same.
         Err(_) => String::new(),
-    }
-}
-
-const BATCH_COMPLETED: &str = "BATCH_COMPLETED";
-const SETTLEMENT_CREATED: &str = "SETTLEMENT_CREATED";
-
-/// One event ready to go: what the courier is handed, in the order things happened.
-#[derive(Debug, Clone)]
-pub(crate) struct Outgoing {
-    event_id: Uuid,
-    event_type: &'static str,
-    subject_id: Uuid,
-    idempotency_key: String,
-    body: bytes::Bytes,
-}
-
-impl Outgoing {
-    pub(crate) fn batch_completed(batch: &FinishedBatch) -> Self {
-        let data = json!({
-            "batchId": batch.batch_id,
-            "organizationId": batch.organization_id,
-            "status": batch.status.as_str(),
-        });
-        Self::new(BATCH_COMPLETED, batch.batch_id, batch.finished_at, data)
-    }
-
-    /// The documented data of `SETTLEMENT_CREATED`; `invoiceNumber` only when the sandbox
-    /// knows one (as in `GetSettlementById`).
-    pub(crate) fn settlement_created(settlement: &Settlement, at: DateTime<Utc>) -> Self {
-        let mut data = json!({
-            "settlementId": settlement.id,
-            "organizationId": settlement.organization_id,
-            "settlementDate": settlement.settlement_date.to_string(),
-            "invoiceId": settlement.invoice_id,
-            "caseNumber": settlement.case_number(),
-        });
-        if let (Some(number), Some(data)) = (&settlement.invoice_number, data.as_object_mut()) {
-            data.insert("invoiceNumber".into(), json!(number));
-        }
-        Self::new(SETTLEMENT_CREATED, settlement.id, at, data)
-    }
-
-    fn new(
-        event_type: &'static str,
-        subject_id: Uuid,
-        at: DateTime<Utc>,
-        data: serde_json::Value,
-    ) -> Self {
-        let event_id = Uuid::new_v4();
-        let body = json!({
-            "id": event_id,
-            "type": event_type,
-            "source": "COLLECTION",
-            "timeStamp": at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "data": data,
-        });
-        Self {
-            event_id,
-            event_type,
-            subject_id,
-            idempotency_key: Uuid::new_v4().to_string(),
-            body: bytes::Bytes::from(body.to_string()),
-        }
     }
 }
 

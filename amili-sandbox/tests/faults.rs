@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route, Sandbox};
-use common::{Api, client, one, token_answer};
+use common::{Api, DEADLINE, client, one, token_answer};
 use serde_json::Value;
 
 #[tokio::test]
@@ -73,21 +73,36 @@ async fn a_token_fault_is_counted_as_a_token_request() {
     assert_eq!(sandbox.stats().token_requests, 2);
 }
 
+/// Waits (bounded by `DEADLINE`) until the sandbox applied its first fault.
+async fn wait_for_the_first_fault(api: &Api) {
+    let started = Instant::now();
+    while api.sandbox.faults().applied().is_empty() {
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the request never reached the sandbox"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_delay_fault_holds_the_answer_then_processes_normally() {
     let api = Api::default().await;
-    // A delay far beyond the client's timeout: the client gives up.
+    // A delay far beyond the test's patience: once the request has reached the sandbox and
+    // met the fault, its answer is still held, and the client gives up (the task is aborted).
+    // Waiting for the fault rather than for a client timeout: on a loaded machine a short
+    // timeout can expire before the request arrives.
     api.sandbox
         .faults()
         .push(Route::ListBatches, Fault::Delay(Duration::from_secs(60)));
-    let impatient = api
+    let request = api
         .http
         .get(api.batches_url())
-        .header("Authorization", api.bearer())
-        .timeout(Duration::from_millis(300))
-        .send()
-        .await;
-    assert!(impatient.is_err_and(|e| e.is_timeout()));
+        .header("Authorization", api.bearer());
+    let impatient = tokio::spawn(request.send());
+    wait_for_the_first_fault(&api).await;
+    assert!(!impatient.is_finished(), "the delayed answer came early");
+    impatient.abort();
     // A short delay, then the normal answer.
     api.sandbox.faults().push(
         Route::CreatePayments,

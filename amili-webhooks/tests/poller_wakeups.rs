@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use amili_payments::{Backoff, BatchWakeups, Outcome, SubmitReport};
+use amili_payments::{Backoff, BatchWakeups, report::Outcome, report::SubmitReport};
 use amili_sandbox::Sandbox;
 use amili_webhooks::{Delivery, HmacSha256Verifier, Receiver};
 use common::{SECRET, TestResult, client, payments, serve, wait_until};

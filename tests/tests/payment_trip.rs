@@ -12,7 +12,7 @@ type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 const PAYMENTS: usize = 600;
 
-fn payments() -> Result<Vec<Payment>, amili_payments::ValidationErrors> {
+fn payments() -> Result<Vec<Payment>, amili_payments::validation::ValidationErrors> {
     (0..PAYMENTS)
         .map(|n| {
             Payment::builder()

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use amili_payments::batches::{BatchFilter, BatchStatus};
-use amili_payments::{Batch, IdempotencyKey};
+use amili_payments::{IdempotencyKey, batches::Batch};
 use uuid::Uuid;
 
 use crate::args::{ConnectionArgs, OutputArgs};

@@ -12,12 +12,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amili_payments::report::{ItemOutcome, Outcome, RequestReport};
+use amili_payments::ledger::{Ledger, MemoryLedger};
+use amili_payments::report::{ItemOutcome, Outcome, RequestReport, SubmitReport};
 use amili_payments::{
-    Backoff, Client, ClientBuilder, Correction, Decimal, Environment, Payment, Poller, RetryPolicy,
-    SubmitReport, Submittable, Utc,
+    Backoff, Client, ClientBuilder, Correction, Decimal, Environment, IdempotencyKey, Payment,
+    Poller, RetryPolicy, Submission, Submittable, Utc,
 };
-use amili_sandbox::{DEMO_INVOICES, Route, Sandbox, Stats};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, Stats};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -215,6 +216,76 @@ impl Kind for Correction {
     fn requests(stats: &Stats) -> u64 {
         stats.correction_requests
     }
+}
+
+/// A fault: the answer `status`, without `Retry-After`.
+pub fn status(status: u16) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
+}
+
+/// A submission of `payments` one per request, one request at a time.
+pub fn one_at_a_time(client: &Client, payments: Vec<Payment>) -> Submission<'_, Payment> {
+    client
+        .submit(payments)
+        .with_chunk_size(1)
+        .with_concurrency(1)
+}
+
+/// A sandbox, a client for it and an empty ledger in memory: what a test of submissions that
+/// remember starts with.
+pub async fn with_memory_ledger() -> (Sandbox, Client, Arc<MemoryLedger>) {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    (sandbox, client, Arc::new(MemoryLedger::default()))
+}
+
+/// A submission of `payments` that remembers them in `ledger`.
+pub fn remembered<'c, L: Ledger + 'static>(
+    client: &'c Client,
+    ledger: &Arc<L>,
+    payments: Vec<Payment>,
+) -> Submission<'c, Payment> {
+    client.submit(payments).with_ledger(ledger.clone())
+}
+
+/// The keys of the requests that were sent, in submission order.
+pub fn sent_keys(report: &SubmitReport) -> Vec<IdempotencyKey> {
+    report
+        .requests
+        .iter()
+        .filter_map(|r| r.idempotency_key.clone())
+        .collect()
+}
+
+/// Asserts that the sandbox booked each of the payments `ids` (as numbered by [`payment`])
+/// exactly once.
+#[track_caller]
+pub fn assert_booked_once(sandbox: &Sandbox, ids: std::ops::Range<usize>) {
+    for n in ids {
+        let id = format!("P-{n:06}");
+        assert_eq!(sandbox.times_booked(&id), 1, "{id}");
+    }
+}
+
+/// Asserts that the report has payments and every one ended as `outcome`.
+#[track_caller]
+pub fn assert_all(report: &SubmitReport, outcome: &str) {
+    let all = outcomes(report);
+    assert!(
+        !all.is_empty() && all.iter().all(|(_, o)| *o == outcome),
+        "expected every payment {outcome}: {all:?}"
+    );
+}
+
+/// Every payment's outcome, in submission order.
+pub fn outcomes(report: &SubmitReport) -> Vec<(String, &'static str)> {
+    report
+        .items()
+        .map(|i| (i.id.clone(), i.outcome.name()))
+        .collect()
 }
 
 /// The one request of a report that must have exactly one.

@@ -33,7 +33,7 @@ pub fn payments(
     prefix: &str,
     n: usize,
     failing: &[usize],
-) -> Result<Vec<Payment>, amili_payments::ValidationErrors> {
+) -> Result<Vec<Payment>, amili_payments::validation::ValidationErrors> {
     (0..n)
         .map(|i| {
             let invoice = if failing.contains(&i) {

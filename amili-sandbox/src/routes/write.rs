@@ -1,64 +1,23 @@
-//! `POST /collection/v1/orgs/{organizationId}/payments` (CreatePayments).
-//!
-//! Checks, in order: bearer token (401), organization (400 when the path id is not a UUID,
-//! 403 when the token is for another one), `Content-Type: application/json` (415; but no
-//! `Content-Type` and no body at all is a 400, a missing required body), the
-//! `IdempotencyKey` header (400 when empty or longer than 255 characters, as the spec says),
-//! body size (413), JSON syntax (400), the spec's `CreatePaymentsRequest` schema (422, one
-//! error per problem naming `payments[i].field`). Then the payments are queued as one batch
-//! (202). A repeated `IdempotencyKey` with the same body answers 202 with the original batch
-//! and queues nothing; with a different body it is refused with 409.
-
-use std::sync::Arc;
+//! What every write (`CreatePayments`, `CreateCorrections`) shares, on the routes floor: the
+//! checks before its body is used and the `202` answer naming the batch.
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::{self, Caller};
+use crate::domain::store::{Caller, Created};
 use crate::error::{ApiError, ErrorDetail};
+use crate::headers::IDEMPOTENCY_KEY_HEADER;
 use crate::request;
+use crate::routes::auth;
 use crate::schema::RequestValidator;
 use crate::state::AppState;
-use crate::store::{Created, NewBatch};
-
-/// The request header carrying the idempotency key (an assumption of the spec).
-pub const IDEMPOTENCY_KEY_HEADER: &str = "IdempotencyKey";
-
-/// `POST …/orgs/{organizationId}/payments`.
-pub(crate) async fn create_payments(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let (caller, idempotency_key, body) = read_write_request(
-        &state,
-        &organization_id,
-        &headers,
-        body,
-        &state.schemas.payments,
-    )
-    .await?;
-    let payments = parse_items(&body, "payments")?;
-    let organization = caller.organization_id;
-    let created = state.store().create(NewBatch {
-        caller,
-        batch_type: state.config.batch_type.clone(),
-        idempotency_key,
-        body,
-        payments,
-        delay: state.config.batch_delay,
-    })?;
-    Ok(accepted(&state, organization, created))
-}
 
 /// The `202` answer of a write: the batch created (or, for a replayed key, the original).
 pub(crate) fn accepted(state: &AppState, organization: Uuid, created: Created) -> Response {
@@ -85,12 +44,12 @@ pub(crate) fn accepted(state: &AppState, organization: Uuid, created: Created) -
 /// size, JSON syntax and the operation's request schema (422 naming every problem).
 pub(crate) async fn read_write_request(
     state: &AppState,
-    organization_id: &str,
+    path: Result<Path<String>, PathRejection>,
     headers: &HeaderMap,
     body: Body,
     schema: &RequestValidator,
 ) -> Result<(Caller, Option<String>, Value), ApiError> {
-    let caller = auth::authorize(state, headers, organization_id)?;
+    let caller = auth::org_caller(state, headers, path)?;
     if request::media_type(headers).is_none() {
         // No Content-Type: an absent body is a malformed request (400), a body of unknown
         // type is unsupported (415).
@@ -132,8 +91,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     let bad = |why: &str| {
-        ApiError::invalid_field(
-            StatusCode::BAD_REQUEST,
+        ApiError::bad_param(
             IDEMPOTENCY_KEY_HEADER,
             format!("the IdempotencyKey header {why}"),
         )

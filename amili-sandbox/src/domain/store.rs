@@ -1,4 +1,4 @@
-//! The sandbox's state: batches, idempotency keys, seeded invoices and the ledger.
+//! The store (domain floor): batches, idempotency keys, seeded invoices and the ledger.
 //!
 //! Batches are processed in creation order (a FIFO queue): whenever the state is observed (a
 //! batch read, a list, [`crate::Sandbox::ledger`], …) every queued batch whose delay has passed
@@ -15,13 +15,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::booked::Booked;
-use crate::compact::{PaymentIndex, PaymentStore};
+use crate::domain::booked::Booked;
+use crate::domain::compact::{IncomingPayment, PaymentIndex, PaymentStore};
+use crate::domain::ledger::BookedPayment;
+use crate::domain::rules::{self, Verdict};
 use crate::error::ApiError;
-use crate::ledger::BookedPayment;
-use crate::rules::{self, IncomingPayment, Verdict};
-use crate::webhooks::FinishedBatch;
 
 /// A batch's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +50,15 @@ impl Status {
     pub(crate) fn parse(value: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.as_str() == value)
     }
+}
+
+/// A batch that reached a terminal status (what `BATCH_COMPLETED` announces).
+#[derive(Debug, Clone)]
+pub(crate) struct FinishedBatch {
+    pub(crate) batch_id: Uuid,
+    pub(crate) organization_id: Uuid,
+    pub(crate) status: Status,
+    pub(crate) finished_at: DateTime<Utc>,
 }
 
 /// One batch.
@@ -105,6 +112,14 @@ impl Created {
             Created::New(id) | Created::Replayed(id) => id,
         }
     }
+}
+
+/// Who creates a batch: the organization named in the path, once authorized, and the
+/// `createdBy` id of its client.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub(crate) organization_id: Uuid,
+    pub(crate) created_by: Uuid,
 }
 
 /// A request to create a batch.

@@ -1,4 +1,4 @@
-//! What happens to each payment when its batch is processed.
+//! The booking rules (domain floor): what happens to each payment when its batch is processed.
 //!
 //! Checked in this order; the first rule that fails decides the item's `reason`:
 //!
@@ -19,10 +19,9 @@
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::compact::StoredPayment;
+use crate::domain::compact::StoredPayment;
 
 /// The `reason` values of failed batch items.
 pub mod reason {
@@ -38,21 +37,6 @@ pub mod reason {
     pub const INVALID_SOURCE_PAYMENT_ID: &str = "INVALID_SOURCE_PAYMENT_ID";
     /// The payment `type` is not one the sandbox knows (only `DIRECT_PAYMENT` is documented).
     pub const UNSUPPORTED_PAYMENT_TYPE: &str = "UNSUPPORTED_PAYMENT_TYPE";
-}
-
-/// One payment of a `CreatePayments` body, after schema validation (stored compactly by
-/// [`crate::compact::PaymentStore`]).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct IncomingPayment {
-    pub(crate) invoice_id: Uuid,
-    #[serde(rename = "type")]
-    pub(crate) payment_type: String,
-    pub(crate) amount: serde_json::Number,
-    pub(crate) currency: String,
-    pub(crate) date: String,
-    pub(crate) description: String,
-    pub(crate) unique_source_payment_id: String,
 }
 
 /// The outcome for one payment.
@@ -171,7 +155,7 @@ pub(crate) fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compact::PaymentStore;
+    use crate::domain::compact::{IncomingPayment, PaymentStore};
     use serde_json::json;
 
     /// The verdict on a payment with this amount and currency, stored as the sandbox stores it.

@@ -1,8 +1,9 @@
-//! Request counters, for assertions such as "exactly one token request".
+//! Request and webhook counters (domain floor), for assertions such as "exactly one token
+//! request".
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::faults::Route;
+use crate::domain::faults::Route;
 
 /// How many requests reached each route (faulted ones included).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

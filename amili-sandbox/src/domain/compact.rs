@@ -1,4 +1,4 @@
-//! Every payment the sandbox received, stored once and compactly.
+//! Every payment the sandbox received, stored once and compactly (domain floor).
 //!
 //! A payment is one record in a byte arena: its organization, invoice, `type` and `currency`
 //! as indexes into small interning tables, then `uniqueSourcePaymentId` and `description`,
@@ -19,9 +19,23 @@ use std::hash::Hash;
 use std::ops::Range;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::rules::IncomingPayment;
+/// One payment of a `CreatePayments` body, after schema validation (stored compactly by
+/// [`PaymentStore`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IncomingPayment {
+    pub(crate) invoice_id: Uuid,
+    #[serde(rename = "type")]
+    pub(crate) payment_type: String,
+    pub(crate) amount: serde_json::Number,
+    pub(crate) currency: String,
+    pub(crate) date: String,
+    pub(crate) description: String,
+    pub(crate) unique_source_payment_id: String,
+}
 
 /// A payment's place in the [`PaymentStore`] (0, 1, … in arrival order).
 pub(crate) type PaymentIndex = u32;

@@ -1,11 +1,37 @@
-//! Offset cursors and page answers shared by the invoice and settlement lists (batches keep
-//! their keyset cursors, `batches.rs`). A cursor is `{prefix}{offset}`: the number of matching
-//! items earlier pages served.
+//! Paging shared by the lists (routes floor): the page-size parameter of the batch and
+//! settlement lists, and the offset cursors and page answers of the invoice and settlement
+//! lists (batches keep their keyset cursors, `batches.rs`). A cursor is `{prefix}{offset}`:
+//! the number of matching items earlier pages served.
 
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
+
+/// The page size asked for by the parameter `param`: `default` when absent, at most `max`
+/// served; anything but an integer from 1 to 2147483647 (the spec's range) is a 400 naming
+/// `param`.
+pub(crate) fn page_size(
+    value: Option<&str>,
+    param: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let size = value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|size| (1..=i64::from(i32::MAX)).contains(size))
+        .ok_or_else(|| {
+            ApiError::bad_param(
+                param,
+                format!("{param} {value:?} is not an integer from 1 to 2147483647"),
+            )
+        })?;
+    Ok(usize::try_from(size).unwrap_or(max).min(max))
+}
 
 /// How many items earlier pages served, from the cursor parameter `param` (absent or empty:
 /// none). A cursor this sandbox did not issue with `prefix` is a 400 naming `param`.
@@ -17,8 +43,7 @@ pub(crate) fn offset(token: Option<&str>, prefix: &str, param: &str) -> Result<u
         .strip_prefix(prefix)
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| {
-            ApiError::invalid_field(
-                StatusCode::BAD_REQUEST,
+            ApiError::bad_param(
                 param,
                 format!("{param} {token:?} is not a cursor this sandbox issued"),
             )
@@ -66,5 +91,18 @@ mod tests {
         assert_eq!(offset(None, "p-", "PageToken").ok(), Some(0));
         assert!(offset(Some("p-x"), "p-", "PageToken").is_err());
         assert!(offset(Some("2"), "p-", "PageToken").is_err());
+    }
+
+    #[test]
+    fn page_sizes_default_cap_and_refuse_what_is_outside_the_spec_range() {
+        assert_eq!(page_size(None, "PageSize", 50, 500).ok(), Some(50));
+        assert_eq!(page_size(Some(" 7 "), "PageSize", 50, 500).ok(), Some(7));
+        assert_eq!(
+            page_size(Some("2147483647"), "PageSize", 50, 500).ok(),
+            Some(500)
+        );
+        for bad in ["0", "-1", "2147483648", "x", ""] {
+            assert!(page_size(Some(bad), "PageSize", 50, 500).is_err(), "{bad}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The ledger: every payment the sandbox booked, for tests to read.
+//! The ledger entry (domain floor): every payment the sandbox booked, as tests read it.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

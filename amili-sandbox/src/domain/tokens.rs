@@ -1,4 +1,4 @@
-//! The token endpoint (`POST /token`, OAuth2 client credentials) and bearer-token checks.
+//! Tokens (domain floor): issuing and checking the bearer tokens of the token endpoint.
 //!
 //! Tokens look like JWTs (`header.claims.signature`, base64url) signed with HMAC-SHA256 under a
 //! key drawn at random for each sandbox, so a token from one sandbox is worthless in another.
@@ -6,16 +6,9 @@
 //! below a second work in tests) and a *generation*: [`crate::Sandbox::expire_tokens`] bumps the
 //! generation and every token issued before stops working.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Json;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, HeaderValue};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -25,8 +18,6 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::config::OrgConfig;
-use crate::request::{self, BodyError};
-use crate::state::AppState;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -191,86 +182,6 @@ impl TokenIssuer {
             return Err(Rejection::Expired);
         }
         Ok(claims)
-    }
-}
-
-/// An OAuth2 error answer (RFC 6749 §5.2): `{"error": …, "error_description": …}`.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut response = (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// `POST /token`.
-pub(crate) async fn token_endpoint(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    if let Err(error) = request::require_media_type(&headers, "application/x-www-form-urlencoded") {
-        return oauth_error(error.status(), "invalid_request", error.message());
-    }
-    let bytes = match request::read_body(&headers, body, state.config.max_body_bytes).await {
-        Ok(bytes) => bytes,
-        Err(error @ BodyError::TooLarge { .. }) => {
-            let error = crate::error::ApiError::from(error);
-            return oauth_error(error.status(), "invalid_request", error.message());
-        }
-        Err(BodyError::Read(message)) => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
-        }
-    };
-    let form = request::pairs(&bytes);
-    match request::first(&form, "grant_type") {
-        None | Some("") => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is missing",
-            );
-        }
-        Some("client_credentials") => {}
-        Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "only grant_type=client_credentials is supported",
-            );
-        }
-    }
-    let client_id = request::first(&form, "client_id").unwrap_or_default();
-    let client_secret = request::first(&form, "client_secret").unwrap_or_default();
-    let Some(org) = state
-        .config
-        .org_by_client(client_id)
-        .filter(|org| org.client_secret == client_secret && !client_secret.is_empty())
-    else {
-        tracing::info!("token request refused: wrong client credentials");
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed: unknown client_id or wrong client_secret",
-        );
-    };
-    match state.tokens.issue(org) {
-        Some(answer) => {
-            let mut response = (StatusCode::OK, Json(answer)).into_response();
-            response
-                .headers_mut()
-                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        None => oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "could not sign a token",
-        ),
     }
 }
 

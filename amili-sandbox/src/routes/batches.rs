@@ -1,5 +1,5 @@
 //! `GET …/orgs/{organizationId}/batches/{batchId}` (GetBatchById) and
-//! `GET …/orgs/{organizationId}/batches` (GetBatchesByOrganization).
+//! `GET …/orgs/{organizationId}/batches` (GetBatchesByOrganization), on the routes floor.
 //!
 //! A batch of another organization is a 404, like an unknown one (its existence is not
 //! revealed). The list understands every documented query parameter:
@@ -23,17 +23,17 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, parse_uuid};
+use crate::domain::store::{BatchRecord, Status, Store};
 use crate::error::ApiError;
 use crate::request;
+use crate::routes::{auth, paging};
 use crate::state::AppState;
-use crate::store::{BatchRecord, Status, Store};
 
 /// Page size when `PageSize` is absent.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -79,9 +79,7 @@ pub(crate) async fn get_batch(
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, batch_id)) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
-    let batch_id = parse_uuid("batchId", &batch_id)?;
+    let (caller, batch_id) = auth::item_caller(&state, &headers, path, "batchId")?;
     let store = state.observe();
     let batch = store
         .batch(caller.organization_id, batch_id)
@@ -121,17 +119,13 @@ struct ListQuery {
     after: Option<u64>,
 }
 
-fn bad_param(name: &str, message: String) -> ApiError {
-    ApiError::invalid_field(StatusCode::BAD_REQUEST, name, message)
-}
-
 fn parse_query(state: &AppState, uri: &Uri) -> Result<ListQuery, ApiError> {
     let pairs = request::pairs(uri.query().unwrap_or_default().as_bytes());
     let get = |name| request::first(&pairs, name);
     let status = get("State")
         .map(|value| {
             Status::parse(value).ok_or_else(|| {
-                bad_param(
+                ApiError::bad_param(
                     "State",
                     format!("State {value:?} is not one of QUEUED, SUCCESS, PARTIAL, FAILED"),
                 )
@@ -143,7 +137,7 @@ fn parse_query(state: &AppState, uri: &Uri) -> Result<ListQuery, ApiError> {
             if DOCUMENTED_TYPES.contains(&value) || value == state.config.batch_type {
                 Ok(value.to_owned())
             } else {
-                Err(bad_param(
+                Err(ApiError::bad_param(
                     "Type",
                     format!(
                         "Type {value:?} is not one of NONE, INVOICE, CORRECTION, {}",
@@ -153,31 +147,18 @@ fn parse_query(state: &AppState, uri: &Uri) -> Result<ListQuery, ApiError> {
             }
         })
         .transpose()?;
-    let page_size = match get("PageSize") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(value) => {
-            let size = value
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|size| (1..=i64::from(i32::MAX)).contains(size))
-                .ok_or_else(|| {
-                    bad_param(
-                        "PageSize",
-                        format!("PageSize {value:?} is not an integer from 1 to 2147483647"),
-                    )
-                })?;
-            usize::try_from(size)
-                .unwrap_or(MAX_PAGE_SIZE)
-                .min(MAX_PAGE_SIZE)
-        }
-    };
+    let page_size = paging::page_size(
+        get("PageSize"),
+        "PageSize",
+        DEFAULT_PAGE_SIZE,
+        MAX_PAGE_SIZE,
+    )?;
     let direction = match get("SortDirection") {
         None => Direction::Desc,
         Some(value) if value.eq_ignore_ascii_case("asc") => Direction::Asc,
         Some(value) if value.eq_ignore_ascii_case("desc") => Direction::Desc,
         Some(value) => {
-            return Err(bad_param(
+            return Err(ApiError::bad_param(
                 "SortDirection",
                 format!("SortDirection {value:?} is not ASC or DESC"),
             ));
@@ -203,7 +184,7 @@ fn encode_cursor(direction: Direction, seq: u64) -> String {
 }
 
 fn decode_cursor(token: &str, direction: Direction) -> Result<u64, ApiError> {
-    let invalid = || bad_param("PageToken", "PageToken is not a valid page token".into());
+    let invalid = || ApiError::bad_param("PageToken", "PageToken is not a valid page token");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let mut parts = text.split('.');
@@ -214,7 +195,7 @@ fn decode_cursor(token: &str, direction: Direction) -> Result<u64, ApiError> {
     };
     let seq: u64 = seq.parse().map_err(|_| invalid())?;
     if dir != direction.as_str() {
-        return Err(bad_param(
+        return Err(ApiError::bad_param(
             "PageToken",
             format!("PageToken was made for SortDirection {dir}"),
         ));
@@ -249,8 +230,7 @@ pub(crate) async fn list_batches(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
+    let caller = auth::org_caller(&state, &headers, path)?;
     let query = parse_query(&state, &uri)?;
     let store = state.observe();
     let mine = store

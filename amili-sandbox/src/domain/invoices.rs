@@ -1,33 +1,29 @@
-//! Invoices: what the sandbox knows about each invoice (number, the creditor's
-//! `uniqueSourceInvoiceId`, customer number), `GET …/orgs/{organizationId}/invoices`
-//! (GetInvoicesByOrganization) and `GET …/orgs/{organizationId}/invoices/{invoiceId}`
-//! (GetInvoiceById).
+//! Invoices (domain floor): what the sandbox knows about each invoice (number, the
+//! creditor's `uniqueSourceInvoiceId`, customer number), the demo invoices and the CSV files
+//! that seed more.
 //!
 //! Every organization sees every invoice (as with payments, the sandbox's invoices are not
-//! per organization); an invoice's `organization.id` is the caller's. The list's filters
-//! combine, text filters match exactly; `From`/`To` compare `createdAt`, `From` inclusive,
-//! `To` exclusive (the spec's assumption). Pages hold [`INVOICE_PAGE_SIZE`] invoices in
-//! seeding order; `summary.nextPageToken` is present only when another page follows.
+//! per organization); an invoice's `organization.id` is the caller's.
 
-use std::sync::Arc;
-
-use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::auth::{self, parse_uuid};
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::{paging, request};
-
-/// How many invoices one page of `GetInvoicesByOrganization` holds (small, so that clients
-/// and tests meet several pages).
-pub const INVOICE_PAGE_SIZE: usize = 4;
+/// Invoices every sandbox knows unless told otherwise ([`crate::SandboxBuilder::demo_invoices`]):
+/// payments for them succeed. The first is the invoice id of Amili's documented example.
+pub const DEMO_INVOICES: [Uuid; 10] = [
+    Uuid::from_u128(0x4f163819_178d_470c_a246_d6768476a6ec),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000001),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000002),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000003),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000004),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000005),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000006),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000007),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000008),
+    Uuid::from_u128(0xde300000_0000_4000_8000_000000000009),
+];
 
 /// One invoice the sandbox knows: payments for it succeed, and the invoice lookups find it.
 ///
@@ -119,7 +115,7 @@ impl SeedInvoice {
     }
 
     /// The JSON form (the spec's `Invoice`) as `organization` sees it.
-    fn render(&self, organization: Uuid) -> Value {
+    pub(crate) fn render(&self, organization: Uuid) -> Value {
         let mut out = Map::new();
         out.insert("id".into(), json!(self.id));
         out.insert(
@@ -157,13 +153,13 @@ fn demo_epoch() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The demo invoices ([`crate::DEMO_INVOICES`]) with their numbers and source ids: number
+/// The demo invoices ([`DEMO_INVOICES`]) with their numbers and source ids: number
 /// `INV-2025-001` … `INV-2025-010`, `uniqueSourceInvoiceId` `erp-order-9981` …
 /// `erp-order-9990` (the first matches the spec's example), customer numbers `10001` to
 /// `10003` in turn, `NOTICE` for every third invoice and `PAYMENT_REMINDER` otherwise,
 /// created one day apart from 2025-03-01T09:00:00Z.
 pub fn demo_invoices() -> Vec<SeedInvoice> {
-    crate::DEMO_INVOICES
+    DEMO_INVOICES
         .iter()
         .zip(0_i64..)
         .map(|(&id, n)| {
@@ -293,6 +289,11 @@ impl Invoices {
         }
     }
 
+    /// Every known invoice, in seeding order.
+    pub(crate) fn all(&self) -> &[SeedInvoice] {
+        &self.list
+    }
+
     /// Every known invoice id.
     pub(crate) fn ids(&self) -> Vec<Uuid> {
         self.list.iter().map(|invoice| invoice.id).collect()
@@ -303,121 +304,24 @@ impl Invoices {
     }
 }
 
-/// The filters and position of one list request.
-struct ListQuery {
-    status: Option<String>,
-    invoice_type: Option<String>,
-    invoice_number: Option<String>,
-    unique_source_invoice_id: Option<String>,
-    customer_number: Option<String>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    /// How many matching invoices earlier pages served.
-    offset: usize,
-}
-
-impl ListQuery {
-    fn parse(uri: &Uri) -> Result<Self, ApiError> {
-        let pairs = request::pairs(uri.query().unwrap_or_default().as_bytes());
-        let text = |name| request::first(&pairs, name).map(str::to_owned);
-        let instant = |name: &str| {
-            request::first(&pairs, name)
-                .map(|value| {
-                    DateTime::parse_from_rfc3339(value)
-                        .map(|at| at.with_timezone(&Utc))
-                        .map_err(|_| {
-                            ApiError::invalid_field(
-                                StatusCode::BAD_REQUEST,
-                                name,
-                                format!("{name} {value:?} is not an RFC 3339 date-time"),
-                            )
-                        })
-                })
-                .transpose()
-        };
-        Ok(Self {
-            status: text("Status"),
-            invoice_type: text("Type"),
-            invoice_number: text("InvoiceNumber"),
-            unique_source_invoice_id: text("UniqueSourceInvoiceId"),
-            customer_number: text("CustomerNumber"),
-            from: instant("From")?,
-            to: instant("To")?,
-            offset: paging::offset(
-                request::first(&pairs, "PageToken"),
-                CURSOR_PREFIX,
-                "PageToken",
-            )?,
-        })
-    }
-
-    fn matches(&self, invoice: &SeedInvoice) -> bool {
-        let same = |wanted: &Option<String>, actual: Option<&str>| {
-            wanted.as_deref().is_none_or(|w| Some(w) == actual)
-        };
-        same(&self.status, Some(&invoice.status))
-            && same(&self.invoice_type, Some(&invoice.invoice_type))
-            && same(&self.invoice_number, invoice.invoice_number.as_deref())
-            && same(
-                &self.unique_source_invoice_id,
-                invoice.unique_source_invoice_id.as_deref(),
-            )
-            && same(&self.customer_number, invoice.customer_number.as_deref())
-            && self.from.is_none_or(|from| invoice.created_at >= from)
-            && self.to.is_none_or(|to| invoice.created_at < to)
-    }
-}
-
-const CURSOR_PREFIX: &str = "invoices-after-";
-
-/// `GET …/orgs/{organizationId}/invoices`.
-pub(crate) async fn list_invoices(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
-    let query = ListQuery::parse(&uri)?;
-    let invoices = state.invoices();
-    let matching: Vec<&SeedInvoice> = invoices.list.iter().filter(|i| query.matches(i)).collect();
-    Ok(Json(paging::page(
-        &matching,
-        query.offset,
-        INVOICE_PAGE_SIZE,
-        CURSOR_PREFIX,
-        |invoice| invoice.render(caller.organization_id),
-    )))
-}
-
-/// `GET …/orgs/{organizationId}/invoices/{invoiceId}`: 404 for an unknown invoice.
-pub(crate) async fn get_invoice(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let Path((organization_id, invoice_id)) = path.map_err(request::path_error)?;
-    let caller = auth::authorize(&state, &headers, &organization_id)?;
-    let invoice_id = parse_uuid("invoiceId", &invoice_id)?;
-    let invoices = state.invoices();
-    let invoice = invoices
-        .get(invoice_id)
-        .ok_or_else(|| ApiError::not_found(format!("invoice {invoice_id} not found")))?;
-    Ok(Json(json!({
-        "summary": {"status": "SUCCESS"},
-        "data": invoice.render(caller.organization_id),
-    })))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn demo_invoices_are_distinct_and_start_with_the_documented_example() {
+        let unique: std::collections::HashSet<_> = DEMO_INVOICES.iter().collect();
+        assert_eq!(unique.len(), DEMO_INVOICES.len());
+        assert_eq!(
+            DEMO_INVOICES[0].to_string(),
+            "4f163819-178d-470c-a246-d6768476a6ec"
+        );
+    }
+
+    #[test]
     fn demo_invoices_have_distinct_numbers_and_source_ids() {
         let demo = demo_invoices();
-        assert_eq!(demo.len(), crate::DEMO_INVOICES.len());
+        assert_eq!(demo.len(), DEMO_INVOICES.len());
         let numbers: std::collections::HashSet<_> =
             demo.iter().map(|i| i.invoice_number.clone()).collect();
         assert_eq!(numbers.len(), demo.len());

@@ -1,4 +1,5 @@
-//! Fault injection: make a route misbehave, one-shot or at random (seeded).
+//! Fault injection (domain floor): the script that makes a route misbehave, one-shot or at
+//! random (seeded); the server applies it.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -9,6 +10,8 @@ use std::time::Duration;
 use axum::http::Method;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::config::API_BASE_PATH;
 
 /// A route faults can be scripted for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,7 +87,7 @@ impl Route {
         if path == "/token" {
             return (method == Method::POST).then_some(Route::Token);
         }
-        let rest = path.strip_prefix(crate::API_BASE_PATH)?;
+        let rest = path.strip_prefix(API_BASE_PATH)?;
         let segments: Vec<&str> = rest.split('/').skip(1).collect();
         match (method, segments.as_slice()) {
             (&Method::POST, ["orgs", _, "payments"]) => Some(Route::CreatePayments),
@@ -480,7 +483,7 @@ mod tests {
     fn classifies_routes() {
         assert_eq!(Route::classify(&Method::POST, "/token"), Some(Route::Token));
         assert_eq!(Route::classify(&Method::GET, "/token"), None);
-        let base = crate::API_BASE_PATH;
+        let base = API_BASE_PATH;
         assert_eq!(
             Route::classify(&Method::POST, &format!("{base}/orgs/x/payments")),
             Some(Route::CreatePayments)

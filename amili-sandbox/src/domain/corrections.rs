@@ -1,35 +1,22 @@
-//! `POST …/orgs/{organizationId}/corrections` (CreateCorrections) and the corrections ledger.
+//! Corrections (domain floor): the corrections waiting for their batch, how each is judged
+//! when the batch is processed, and the corrections ledger.
 //!
-//! The request goes through the same checks as `CreatePayments` (token, `Content-Type`,
-//! `IdempotencyKey`, size, JSON, the spec's `CreateCorrectionsRequest` schema: 422 naming
-//! `corrections[i].field`) and creates a batch of type [`CORRECTION_BATCH_TYPE`] in the same
-//! store, so it is followed, listed, replayed by key and announced like a payment batch. When
-//! the batch is processed, each correction is judged: `INVALID_CURRENCY`, `INVALID_AMOUNT`
-//! (zero, unrepresentable, or too many decimals; negative amounts are the point of a
-//! correction) and `UNKNOWN_INVOICE`, as for payments. A correction that passes is booked in
-//! the corrections ledger ([`crate::Sandbox::corrections`]): it changes what was paid on its
-//! invoice ([`crate::Sandbox::paid_on`]).
+//! A correction batch lives in the store like a payment batch (followed, listed, replayed by
+//! key, announced), but its items are judged here: `INVALID_CURRENCY`, `INVALID_AMOUNT` (zero,
+//! unrepresentable, or too many decimals; negative amounts are the point of a correction) and
+//! `UNKNOWN_INVOICE`, as for payments. A correction that passes is booked in the corrections
+//! ledger ([`crate::Sandbox::corrections`]): it changes what was paid on its invoice
+//! ([`crate::Sandbox::paid_on`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::payments::{accepted, parse_items, read_write_request};
-use crate::request;
-use crate::rules::{self, Sign, Verdict};
-use crate::state::AppState;
-use crate::store::{Created, NewBatch};
+use crate::domain::rules::{self, Sign, Verdict};
 
 /// The `type` of correction batches (the spec's assumed `BatchType` value).
 pub const CORRECTION_BATCH_TYPE: &str = "CORRECTION";
@@ -83,6 +70,11 @@ pub(crate) struct Judged {
 }
 
 impl Corrections {
+    /// Holds the corrections of the new batch `batch_id` until it is processed.
+    pub(crate) fn queue(&mut self, batch_id: Uuid, corrections: Vec<IncomingCorrection>) {
+        self.pending.insert(batch_id, corrections);
+    }
+
     /// Judges and books the corrections of batch `batch_id`, if it is a correction batch.
     pub(crate) fn process(
         &mut self,
@@ -142,42 +134,4 @@ impl Corrections {
     pub(crate) fn ledger(&self) -> &[BookedCorrection] {
         &self.ledger
     }
-}
-
-/// `POST …/orgs/{organizationId}/corrections`.
-pub(crate) async fn create_corrections(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    let (caller, idempotency_key, body) = read_write_request(
-        &state,
-        &organization_id,
-        &headers,
-        body,
-        &state.schemas.corrections,
-    )
-    .await?;
-    let corrections: Vec<IncomingCorrection> = parse_items(&body, "corrections")?;
-    let organization = caller.organization_id;
-    let created = {
-        // The corrections are queued while the store is locked, so no observer can process
-        // the batch before they are there.
-        let mut store = state.store();
-        let created = store.create(NewBatch {
-            caller,
-            batch_type: CORRECTION_BATCH_TYPE.to_owned(),
-            idempotency_key,
-            body,
-            payments: Vec::new(),
-            delay: state.config.batch_delay,
-        })?;
-        if let Created::New(id) = created {
-            state.corrections().pending.insert(id, corrections);
-        }
-        created
-    };
-    Ok(accepted(&state, organization, created))
 }

@@ -1,0 +1,211 @@
+//! The one outcome vocabulary: where an item of a submission ended ([`Outcome`], with its
+//! [`Reason`]) and how many items ended in each ([`OutcomeCounts`]).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+/// Why an item ended where it did, for a person. Cheap to clone: every item of a request
+/// shares its request's reason.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Reason(Arc<str>);
+
+impl Reason {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Self(text.into())
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(text: &str) -> Self {
+        Self(text.into())
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Where one item (a payment) of a submission ended up. The `amili` CLI prints, stores and
+/// exits on these; it has no outcome type of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Queued in a batch (`202`), not processed yet; [`Poller::follow`](crate::Poller::follow)
+    /// turns it into `Succeeded` or `Failed`.
+    Accepted,
+    /// The batch processed it successfully.
+    Succeeded,
+    /// The batch processed it and it failed, with Amili's reason when the batch gave one.
+    Failed(Option<Reason>),
+    /// It may or may not have been booked: do **not** resend it under a new key.
+    Unknown(Reason),
+    /// It was sent and refused, or sending gave up before it could have been processed;
+    /// nothing was booked. Safe to send again.
+    Rejected(Reason),
+    /// It never left: the submission stopped (a fatal answer, the circuit breaker, the ledger),
+    /// or its id repeated an earlier item's. Nothing was booked.
+    NotSent(Reason),
+    /// The ledger knew it as accepted by an earlier submission (its batch id is on the item);
+    /// it was not sent again.
+    AlreadyAccepted,
+    /// The ledger knew it as accepted by an earlier submission with *different* content; it was
+    /// not sent. Correct it in Amili, or give the corrected payment a new id.
+    Conflict(Reason),
+    /// It failed validation and was skipped (only the caller creates this, for input it did
+    /// not turn into a payment).
+    Invalid(Reason),
+}
+
+impl Outcome {
+    /// Whether nothing more will change it by following its batch.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Outcome::Accepted)
+    }
+
+    /// Whether Amili has it (queued, processed, or known from an earlier submission).
+    pub fn is_accepted(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Accepted | Outcome::Succeeded | Outcome::Failed(_) | Outcome::AlreadyAccepted
+        )
+    }
+
+    /// Whether sending it again cannot book it twice (`Rejected`, `NotSent`).
+    pub fn is_safe_to_resend(&self) -> bool {
+        matches!(self, Outcome::Rejected(_) | Outcome::NotSent(_))
+    }
+
+    /// The snake_case name used in reports (`accepted`, `not_sent`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed(_) => "failed",
+            Outcome::Unknown(_) => "unknown",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::NotSent(_) => "not_sent",
+            Outcome::AlreadyAccepted => "already_accepted",
+            Outcome::Conflict(_) => "conflict",
+            Outcome::Invalid(_) => "invalid",
+        }
+    }
+
+    /// The reason, when the outcome carries one.
+    pub fn reason(&self) -> Option<&Reason> {
+        match self {
+            Outcome::Failed(reason) => reason.as_ref(),
+            Outcome::Unknown(r)
+            | Outcome::Rejected(r)
+            | Outcome::NotSent(r)
+            | Outcome::Conflict(r)
+            | Outcome::Invalid(r) => Some(r),
+            Outcome::Accepted | Outcome::Succeeded | Outcome::AlreadyAccepted => None,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason() {
+            Some(reason) => write!(f, "{}: {reason}", self.name()),
+            None => f.write_str(self.name()),
+        }
+    }
+}
+
+/// How many items are in each outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct OutcomeCounts {
+    /// Queued, not yet processed.
+    pub accepted: usize,
+    /// Processed successfully.
+    pub succeeded: usize,
+    /// Processed and failed.
+    pub failed: usize,
+    /// Outcome unknown.
+    pub unknown: usize,
+    /// Sent and refused, nothing booked.
+    pub rejected: usize,
+    /// Never sent.
+    pub not_sent: usize,
+    /// Accepted by an earlier submission (the ledger knew it).
+    pub already_accepted: usize,
+    /// Accepted earlier with other content.
+    pub conflict: usize,
+    /// Failed validation.
+    pub invalid: usize,
+}
+
+impl OutcomeCounts {
+    /// Counts one more item.
+    pub fn add(&mut self, outcome: &Outcome) {
+        *match outcome {
+            Outcome::Accepted => &mut self.accepted,
+            Outcome::Succeeded => &mut self.succeeded,
+            Outcome::Failed(_) => &mut self.failed,
+            Outcome::Unknown(_) => &mut self.unknown,
+            Outcome::Rejected(_) => &mut self.rejected,
+            Outcome::NotSent(_) => &mut self.not_sent,
+            Outcome::AlreadyAccepted => &mut self.already_accepted,
+            Outcome::Conflict(_) => &mut self.conflict,
+            Outcome::Invalid(_) => &mut self.invalid,
+        } += 1;
+    }
+
+    /// Adds another count.
+    pub fn merge(&mut self, other: &OutcomeCounts) {
+        self.accepted += other.accepted;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.unknown += other.unknown;
+        self.rejected += other.rejected;
+        self.not_sent += other.not_sent;
+        self.already_accepted += other.already_accepted;
+        self.conflict += other.conflict;
+        self.invalid += other.invalid;
+    }
+
+    /// Items counted.
+    pub fn total(&self) -> usize {
+        self.accepted
+            + self.succeeded
+            + self.failed
+            + self.unknown
+            + self.rejected
+            + self.not_sent
+            + self.already_accepted
+            + self.conflict
+            + self.invalid
+    }
+
+    /// Items Amili has (accepted, succeeded, failed in a batch, or already accepted).
+    pub fn accepted_total(&self) -> usize {
+        self.accepted + self.succeeded + self.failed + self.already_accepted
+    }
+}
