@@ -276,7 +276,11 @@ impl Unsent {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             reason: format!(
-                "bank transaction not sent ({position}): {reason}{money}; handle it by hand"
+                "bank transaction not sent{}: {reason}{money}; handle it by hand",
+                match position {
+                    Position::Ocr { .. } => String::new(),
+                    _ => format!(" ({position})"),
+                }
             ),
             kind,
             amount,
@@ -475,7 +479,8 @@ impl NotTakenSummary {
     }
 }
 
-/// `3 bank transactions were not sent (1 reversals: NOK -150.00; …): handle them by hand`.
+/// `3 bank transactions are not payments and are not sent (reversals: 1, NOK -150.00; …):
+/// handle them by hand (…)`.
 impl fmt::Display for NotTakenSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kinds: Vec<String> = self
@@ -484,19 +489,21 @@ impl fmt::Display for NotTakenSummary {
             .map(|(kind, (count, sums))| {
                 let sums: Vec<String> = sums.iter().map(|(c, a)| money(*a, c)).collect();
                 if sums.is_empty() {
-                    format!("{count} {kind}")
+                    format!("{kind}: {count}")
                 } else {
-                    format!("{count} {kind}: {}", sums.join(", "))
+                    format!("{kind}: {count}, {}", sums.join(", "))
                 }
             })
             .collect();
         write!(
             f,
-            "{} bank transaction{} not sent ({}): they are not payments to report; handle \
-             them by hand (each is in the report with its line, amount and reason)",
+            "{} bank transaction{} not payments and {} not sent ({}): handle {} by hand (each \
+             is in the report, not_sent, with its line, amount and reason)",
             self.count,
-            if self.count == 1 { " was" } else { "s were" },
-            kinds.join("; ")
+            if self.count == 1 { " is" } else { "s are" },
+            if self.count == 1 { "is" } else { "are" },
+            kinds.join("; "),
+            if self.count == 1 { "it" } else { "them" },
         )
     }
 }
