@@ -25,21 +25,23 @@ use regex::Regex;
 use super::{Format, InputError, Row};
 use crate::kind::FileKind;
 
+/// The `--help` heading of the bank-file flags.
+const BANK_FILES: &str = "Bank files (OCR giro, camt.053/054)";
+
 /// How a bank file's references name invoices: `--reference-as`, `--reference-pattern`.
 #[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "Bank files (OCR giro, camt.053/054)")]
 pub struct BankArgs {
     /// What a bank file's payment reference (the KID; camt's creditor reference), or the part
     /// of it --reference-pattern picks, is: an `invoiceNumber` or `uniqueSourceInvoiceId`
     /// (looked up in Amili, each distinct one once; no match or several is that
     /// transaction's problem), or the `invoiceId` itself. Required for bank files.
-    #[arg(long, value_enum, value_name = "FIELD")]
+    #[arg(long, value_enum, value_name = "FIELD", help_heading = BANK_FILES)]
     pub reference_as: Option<ReferenceAs>,
 
     /// The part of the reference that names the invoice: the regex's first capture group
     /// (e.g. `^0*(\d+)\d$` drops leading zeros and the KID's check digit). A reference the
     /// pattern does not match is that transaction's problem.
-    #[arg(long, value_name = "REGEX", value_parser = parse_pattern)]
+    #[arg(long, value_name = "REGEX", value_parser = parse_pattern, help_heading = BANK_FILES)]
     pub reference_pattern: Option<Regex>,
 }
 
@@ -356,7 +358,10 @@ fn entry<K: FileKind>(transaction: Transaction, field: ReferenceAs) -> Entry<K::
             return Entry::Invalid {
                 line,
                 field: field.field(),
-                message: format!("{}: {message}", credit.position),
+                message: match credit.position {
+                    Position::Ocr { .. } => message,
+                    position => format!("{position}: {message}"),
+                },
                 source_id: credit.source_payment_id,
                 reference: credit
                     .reference
