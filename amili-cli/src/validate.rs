@@ -363,15 +363,41 @@ fn open_entries<K: FileKind>(
         let reader = input::open(path)?;
         let make = move || bank::entries::<K, _>(reader, format, naming);
         // A bank file's amounts and dates are the crate's, not text to read by the flags.
-        return Ok((Box::new(make), Vec::new(), InputFormat::default()));
+        let ignored = [
+            ("--delimiter", args.delimiter.is_some()),
+            ("--decimal", args.decimal.is_some()),
+            ("--date-format", args.date_format.is_some()),
+        ];
+        return Ok((
+            Box::new(make),
+            ignored_flags(&ignored, "a bank file"),
+            InputFormat::default(),
+        ));
     }
     let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
         .map_err(|e| fatal(path, e))?;
     let text = input_format(args, reading.delimiter);
+    let mut warnings = reading.warnings;
+    warnings.extend(ignored_flags(
+        &[
+            ("--reference-as", args.bank.reference_as.is_some()),
+            ("--reference-pattern", args.bank.reference_pattern.is_some()),
+        ],
+        &format!("a {format} file (they are for bank files)"),
+    ));
     let rows = reading.rows;
     let make =
         move || -> Entries<'static, K::Input> { Box::new(rows.map(|row| row.map(Entry::Row))) };
-    Ok((Box::new(make), reading.warnings, text))
+    Ok((Box::new(make), warnings, text))
+}
+
+/// A warning for each flag given that does not apply to `what`.
+fn ignored_flags(flags: &[(&str, bool)], what: &str) -> Vec<String> {
+    flags
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| format!("{flag} does not apply to {what}: ignored"))
+        .collect()
 }
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
