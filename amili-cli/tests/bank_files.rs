@@ -296,6 +296,15 @@ fn a_bank_file_needs_reference_as_and_holds_no_corrections() {
     let out = env.run(&["corrections", "validate"], &file, &NAMING);
     assert_exit(&out, 2);
     assert_stderr_has(&out, "a bank file holds payments, not corrections");
+    // Flags for another kind of file are said to be ignored.
+    let mut extra = vec!["--decimal", "comma"];
+    extra.extend(NAMING);
+    let out = env.run(&["payments", "validate"], &file, &extra);
+    assert_stderr_has(&out, "--decimal does not apply to a bank file: ignored");
+    let csv = env.example("payments.csv", "payments.csv");
+    let out = env.run(&["payments", "validate"], &csv, &NAMING[..2]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "--reference-as does not apply to a csv file");
     // `--format` forces the format: this XML is no OCR giro file.
     let mut extra = vec!["--format", "ocr"];
     extra.extend(NAMING);
