@@ -10,6 +10,7 @@ use amili_payments::{
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
+use crate::money::Money;
 use crate::spool::{Fields, Record, SpoolItem};
 
 /// The columns that may name the invoice instead of `invoiceId`: resolved to an `invoiceId`
@@ -22,6 +23,9 @@ pub const REFERENCE_FIELDS: [&str; 2] = ["invoiceNumber", "uniqueSourceInvoiceId
 pub trait FileKind: Submittable + SpoolItem {
     /// The library's raw row, every field optional.
     type Input: Default + DeserializeOwned + Send + 'static;
+
+    /// The other kind (a file of it given to this kind's command is refused, naming its own).
+    type Other: FileKind;
 
     /// Why a later row with an earlier row's id is not sent.
     const REPEATS: &'static str;
@@ -36,6 +40,10 @@ pub trait FileKind: Submittable + SpoolItem {
     /// Puts one CSV cell (trimmed) into its field (one of [`Submittable::FIELDS`]).
     fn set(input: &mut Self::Input, field: &'static str, text: String);
 
+    /// Puts `text` into `field` when the row has no value for it, or an empty one (`--type`,
+    /// `--currency`).
+    fn fill(input: &mut Self::Input, field: &'static str, text: &str);
+
     /// The row's `invoiceId`, which a resolved invoice reference fills.
     fn invoice_slot(input: &mut Self::Input) -> &mut Option<String>;
 
@@ -47,6 +55,29 @@ pub trait FileKind: Submittable + SpoolItem {
 
     /// The library's one validation path for the kind.
     fn validate(input: Self::Input, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
+
+    /// The item's amount and currency.
+    fn money(&self) -> Money;
+
+    /// An invalid row's amount and currency, when both can be read (for the sums of the
+    /// invalid rows).
+    fn raw_money(input: &Self::Input, format: &InputFormat) -> Option<Money>;
+}
+
+/// The amount and currency of a row, when both can be read; the amount as a correction's
+/// (signed), so that a payment's negative amount is still summed among the invalid.
+fn money_of(
+    amount: Option<&AmountInput>,
+    currency: Option<&str>,
+    format: &InputFormat,
+) -> Option<Money> {
+    let amount = match amount? {
+        AmountInput::Text(text) => format.signed_amount(text).ok()?,
+        AmountInput::Integer(n) => Decimal::try_from_i128_with_scale(*n, 0).ok()?,
+        AmountInput::Number(n) => n.to_string().parse().ok()?,
+    };
+    let currency = amili_payments::Currency::iso(currency?.trim()).ok()?;
+    Some(Money { amount, currency })
 }
 
 /// The fields both kinds spool the same way: amount, currency, date.
@@ -97,6 +128,7 @@ fn raw_text(
 
 impl FileKind for Payment {
     type Input = PaymentInput;
+    type Other = Correction;
     const REPEATS: &'static str = "uniqueSourcePaymentId: repeats the id of an earlier row";
 
     fn repeat_problem(id: &str, first: u64) -> (Option<&'static str>, String) {
@@ -122,6 +154,17 @@ impl FileKind for Payment {
         }
     }
 
+    fn fill(input: &mut PaymentInput, field: &'static str, text: &str) {
+        let slot = match field {
+            "type" => &mut input.payment_type,
+            "currency" => &mut input.currency,
+            _ => return,
+        };
+        if slot.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            *slot = Some(text.to_owned());
+        }
+    }
+
     fn invoice_slot(input: &mut PaymentInput) -> &mut Option<String> {
         &mut input.invoice_id
     }
@@ -136,6 +179,17 @@ impl FileKind for Payment {
 
     fn validate(input: PaymentInput, format: &InputFormat) -> Result<Payment, Vec<FieldError>> {
         Payment::from_input_with(input, format)
+    }
+
+    fn money(&self) -> Money {
+        Money {
+            amount: self.amount(),
+            currency: self.currency().clone(),
+        }
+    }
+
+    fn raw_money(input: &PaymentInput, format: &InputFormat) -> Option<Money> {
+        money_of(input.amount.as_ref(), input.currency.as_deref(), format)
     }
 }
 
@@ -166,6 +220,7 @@ impl SpoolItem for Payment {
 
 impl FileKind for Correction {
     type Input = CorrectionInput;
+    type Other = Payment;
     const REPEATS: &'static str = "repeats an earlier row exactly (the same correction twice; if both are meant, tell \
          them apart in the description)";
 
@@ -195,6 +250,13 @@ impl FileKind for Correction {
         }
     }
 
+    fn fill(input: &mut CorrectionInput, field: &'static str, text: &str) {
+        let slot = &mut input.currency;
+        if field == "currency" && slot.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            *slot = Some(text.to_owned());
+        }
+    }
+
     fn invoice_slot(input: &mut CorrectionInput) -> &mut Option<String> {
         &mut input.invoice_id
     }
@@ -212,6 +274,17 @@ impl FileKind for Correction {
         format: &InputFormat,
     ) -> Result<Correction, Vec<FieldError>> {
         Correction::from_input_with(input, format)
+    }
+
+    fn money(&self) -> Money {
+        Money {
+            amount: self.amount(),
+            currency: self.currency().clone(),
+        }
+    }
+
+    fn raw_money(input: &CorrectionInput, format: &InputFormat) -> Option<Money> {
+        money_of(input.amount.as_ref(), input.currency.as_deref(), format)
     }
 }
 

@@ -5,14 +5,15 @@ use std::io::Write;
 use amili_payments::Uuid;
 use amili_payments::report::OutcomeCounts;
 
-use crate::report::ReportRow;
+use crate::money::SumsBy;
+use crate::report::{ReportRow, category};
 use crate::validate::{Problem, Validation};
 
 /// Prints the bad rows of a validation (capped) to stderr.
 pub fn print_problems(file: &str, v: &Validation) {
     let mut err = std::io::stderr().lock();
-    for w in &v.warnings {
-        let _ = writeln!(err, "warning: {file}: {w}");
+    for note in &v.warnings {
+        let _ = writeln!(err, "note: {file}: {note}");
     }
     for p in &v.problems {
         let _ = writeln!(err, "{}", problem_line(file, p));
@@ -72,6 +73,8 @@ pub struct Table {
     plural: &'static str,
     shown: Vec<ReportRow>,
     pub counts: OutcomeCounts,
+    /// The amounts per outcome and currency.
+    pub sums: SumsBy,
     pub batches: std::collections::BTreeSet<Uuid>,
 }
 
@@ -83,12 +86,16 @@ impl Table {
             plural,
             shown: Vec::new(),
             counts: OutcomeCounts::default(),
+            sums: SumsBy::default(),
             batches: Default::default(),
         }
     }
 
     pub fn add(&mut self, row: &ReportRow) {
         self.counts.add(&row.outcome);
+        if let Some(money) = &row.money {
+            self.sums.add(category(&row.outcome), money);
+        }
         if let Some(b) = row.batch_id {
             self.batches.insert(b);
         }
@@ -150,9 +157,23 @@ impl Table {
             self.batches.len(),
             if self.batches.len() == 1 { "" } else { "es" }
         );
+        print_sums(&mut out, &self.sums);
         if let Some(p) = report {
             let _ = writeln!(out, "report: {}", p.display());
         }
+    }
+}
+
+/// One line per outcome (or `valid`/`invalid`) with its amounts: `  succeeded: 1234.50 NOK,
+/// 10.00 SEK`.
+pub fn print_sums(out: &mut dyn Write, sums: &SumsBy) {
+    for (category, sums) in sums.iter() {
+        let label = match category {
+            "notSent" => "not sent",
+            "alreadyAccepted" => "already accepted",
+            other => other,
+        };
+        let _ = writeln!(out, "  {label}: {sums}");
     }
 }
 

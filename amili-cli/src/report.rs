@@ -9,6 +9,8 @@ use amili_payments::{IdempotencyKey, Uuid};
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::money::Money;
+
 /// One line of the report: a row of the input and the library's outcome for it.
 #[derive(Debug, Clone)]
 pub struct ReportRow {
@@ -17,6 +19,8 @@ pub struct ReportRow {
     pub source_id: String,
     /// As written in the file (an invalid row's may not be a UUID).
     pub invoice_id: String,
+    /// The row's amount and currency (an invalid row's when both could be read).
+    pub money: Option<Money>,
     pub batch_id: Option<Uuid>,
     pub idempotency_key: Option<IdempotencyKey>,
     pub outcome: Outcome,
@@ -32,12 +36,51 @@ impl ReportRow {
             .map(|r| r.as_str())
             .or(self.note.as_deref())
     }
+
+    /// The reason as Amili's code and the message: `(Some("UNKNOWN_INVOICE"), "unknown
+    /// invoice …")`; a reason without a code is all message.
+    pub fn reason_parts(&self) -> (Option<&str>, Option<&str>) {
+        match self.reason() {
+            Some(reason) => {
+                let (code, message) = split_reason(reason);
+                (code, Some(message))
+            }
+            None => (None, None),
+        }
+    }
+}
+
+/// Splits `CODE: message`, where the code is an upper-case identifier (`UNKNOWN_INVOICE`),
+/// into the code and the message; any other text is all message. The one place that reads a
+/// code out of the text: once the library's outcome carries the code apart, this goes.
+pub fn split_reason(reason: &str) -> (Option<&str>, &str) {
+    match reason.split_once(": ") {
+        Some((code, message))
+            if code.starts_with(|c: char| c.is_ascii_uppercase())
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            (Some(code), message)
+        }
+        _ => (None, reason),
+    }
+}
+
+/// The category an outcome is counted and summed under: its camelCase name, as the keys of
+/// the library's counts (`succeeded`, `notSent`, `alreadyAccepted`).
+pub fn category(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::NotSent(_) => "notSent",
+        Outcome::AlreadyAccepted => "alreadyAccepted",
+        other => other.name(),
+    }
 }
 
 /// A row with the name of its id column (`uniqueSourcePaymentId`, `correctionId`), as the
-/// report writes it: `line`, the id, `invoiceId`, `batch_id`, `idempotency_key`, `outcome`,
-/// `reason` (Amili's reason for a failure, or why the outcome is unknown / the row was not
-/// sent).
+/// report writes it: `line`, the id, `invoiceId`, `batchId`, `idempotencyKey`, `amount`,
+/// `currency`, `outcome`, `reasonCode` (Amili's code for a failure), `reasonMessage` (Amili's
+/// message, or why the outcome is unknown / the row was not sent / is invalid).
 struct Columns<'a> {
     row: &'a ReportRow,
     id_column: &'static str,
@@ -47,17 +90,21 @@ impl Serialize for Columns<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
         let row = self.row;
-        let mut s = serializer.serialize_struct("ReportRow", 7)?;
+        let (reason_code, reason_message) = row.reason_parts();
+        let mut s = serializer.serialize_struct("ReportRow", 10)?;
         s.serialize_field("line", &row.line)?;
         s.serialize_field(self.id_column, &row.source_id)?;
         s.serialize_field("invoiceId", &row.invoice_id)?;
-        s.serialize_field("batch_id", &row.batch_id)?;
+        s.serialize_field("batchId", &row.batch_id)?;
         s.serialize_field(
-            "idempotency_key",
+            "idempotencyKey",
             &row.idempotency_key.as_ref().map(IdempotencyKey::as_str),
         )?;
+        s.serialize_field("amount", &row.money.as_ref().map(Money::amount_text))?;
+        s.serialize_field("currency", &row.money.as_ref().map(|m| m.currency.code()))?;
         s.serialize_field("outcome", row.outcome.name())?;
-        s.serialize_field("reason", &row.reason())?;
+        s.serialize_field("reasonCode", &reason_code)?;
+        s.serialize_field("reasonMessage", &reason_message)?;
         s.end()
     }
 }
@@ -168,6 +215,10 @@ mod tests {
             line: n,
             source_id: format!("P-{n}"),
             invoice_id: "i".into(),
+            money: Some(Money {
+                amount: amili_payments::Decimal::new(12345, 1),
+                currency: amili_payments::Currency::NOK,
+            }),
             batch_id: Some(Uuid::nil()),
             idempotency_key: None,
             outcome,
@@ -176,10 +227,27 @@ mod tests {
     }
 
     #[test]
+    fn only_an_upper_case_code_is_split_off() {
+        assert_eq!(
+            split_reason("UNKNOWN_INVOICE: unknown invoice 7"),
+            (Some("UNKNOWN_INVOICE"), "unknown invoice 7")
+        );
+        for whole in [
+            "amount: \"x\" is not a number",
+            "not sent: interrupted",
+            "Unknown: x",
+            ": x",
+            "no code here",
+        ] {
+            assert_eq!(split_reason(whole), (None, whole));
+        }
+    }
+
+    #[test]
     fn json_and_csv_reports() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");
-        let failed = Outcome::Failed(Some("unknown invoice, \"x\"".into()));
+        let failed = Outcome::Failed(Some("UNKNOWN_INVOICE: unknown invoice, \"x\"".into()));
         let mut w = ReportWriter::create(&json, ReportFormat::from_path(&json), ID).unwrap();
         w.write(&row(2, Outcome::Succeeded)).unwrap();
         w.write(&row(3, failed.clone())).unwrap();
@@ -188,7 +256,12 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(v[1]["outcome"], "failed");
         assert_eq!(v[1]["uniqueSourcePaymentId"], "P-3");
-        assert_eq!(v[0]["reason"], serde_json::Value::Null);
+        assert_eq!(v[1]["reasonCode"], "UNKNOWN_INVOICE");
+        assert_eq!(v[1]["reasonMessage"], "unknown invoice, \"x\"");
+        assert_eq!(v[1]["amount"], "1234.50");
+        assert_eq!(v[1]["currency"], "NOK");
+        assert_eq!(v[0]["reasonCode"], serde_json::Value::Null);
+        assert_eq!(v[0]["reasonMessage"], serde_json::Value::Null);
 
         let csv_path = dir.path().join("r.csv");
         let mut w =
@@ -197,11 +270,12 @@ mod tests {
         w.finish().unwrap();
         let text = std::fs::read_to_string(&csv_path).unwrap();
         assert!(text.starts_with(
-            "line,uniqueSourcePaymentId,invoiceId,batch_id,idempotency_key,outcome,reason\n"
+            "line,uniqueSourcePaymentId,invoiceId,batchId,idempotencyKey,amount,currency,outcome,\
+             reasonCode,reasonMessage\n"
         ));
         assert!(
             text.contains(&format!(
-                "3,P-3,i,{},,failed,\"unknown invoice, \"\"x\"\"\"",
+                "3,P-3,i,{},,1234.50,NOK,failed,UNKNOWN_INVOICE,\"unknown invoice, \"\"x\"\"\"",
                 Uuid::nil()
             )),
             "{text}"

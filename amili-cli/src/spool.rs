@@ -4,9 +4,9 @@
 //! One framed record per row: its length (4 bytes, little-endian), the row's line (8 bytes),
 //! a tag (valid or invalid), then fields — a valid item's in the compact form its kind writes
 //! ([`SpoolItem::spool`]: numbers as bytes, texts length-prefixed, no JSON, no date or amount
-//! text to parse again), an invalid row's three report texts. A valid item is read back
-//! through the library's builder ([`SpoolItem::unspool`]), which checks every field again: the
-//! spool is a file on disk like any other input.
+//! text to parse again), an invalid row's three report texts and its amount if it could be
+//! read. A valid item is read back through the library's builder ([`SpoolItem::unspool`]),
+//! which checks every field again: the spool is a file on disk like any other input.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 
 use anyhow::Context as _;
 
+use crate::money::Money;
 use crate::read_ahead::{ReadAhead, read_ahead};
 
 /// An item the spool keeps: written into its record, and read back.
@@ -32,6 +33,8 @@ pub struct InvalidRow {
     pub source_id: String,
     pub invoice_id: String,
     pub reason: String,
+    /// Its amount and currency, when both could be read.
+    pub money: Option<Money>,
 }
 
 impl InvalidRow {
@@ -40,6 +43,7 @@ impl InvalidRow {
             source_id: fields.text()?.to_owned(),
             invoice_id: fields.text()?.to_owned(),
             reason: fields.text()?.to_owned(),
+            money: unspool_money(fields)?,
         })
     }
 }
@@ -95,19 +99,21 @@ impl SpoolWriter {
         source_id: &str,
         invoice_id: &str,
         reason: &str,
+        money: Option<&Money>,
     ) -> anyhow::Result<()> {
-        self.texts(line, INVALID, [source_id, invoice_id, reason])
+        self.texts(line, INVALID, [source_id, invoice_id, reason], money)
     }
 
-    /// A bank transaction not sent, with the same three report texts as an invalid row.
+    /// A bank transaction not sent, with the same report fields as an invalid row.
     pub fn not_taken(
         &mut self,
         line: u64,
         source_id: &str,
         reference: &str,
         reason: &str,
+        money: Option<&Money>,
     ) -> anyhow::Result<()> {
-        self.texts(line, NOT_TAKEN, [source_id, reference, reason])
+        self.texts(line, NOT_TAKEN, [source_id, reference, reason], money)
     }
 
     fn texts(
@@ -115,12 +121,22 @@ impl SpoolWriter {
         line: u64,
         tag: u8,
         [source_id, invoice_id, reason]: [&str; 3],
+        money: Option<&Money>,
     ) -> anyhow::Result<()> {
         self.start(line, tag);
         let mut record = Record(&mut self.record);
         record.text(source_id);
         record.text(invoice_id);
         record.text(reason);
+        match money {
+            None => record.bytes(&[0]),
+            Some(money) => {
+                record.bytes(&[1]);
+                record.bytes(&money.amount.mantissa().to_le_bytes());
+                record.bytes(&money.amount.scale().to_le_bytes());
+                record.text(money.currency.code());
+            }
+        }
         self.write()
     }
 
@@ -253,6 +269,19 @@ impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
     }
 }
 
+/// An invalid row's amount and currency, if it had them.
+fn unspool_money(fields: &mut Fields<'_>) -> anyhow::Result<Option<Money>> {
+    let [flag] = fields.bytes()?;
+    if flag == 0 {
+        return Ok(None);
+    }
+    let mantissa = i128::from_le_bytes(fields.bytes()?);
+    let scale = u32::from_le_bytes(fields.bytes()?);
+    let amount = amili_payments::Decimal::try_from_i128_with_scale(mantissa, scale)?;
+    let currency = amili_payments::Currency::iso(fields.text()?)?;
+    Ok(Some(Money { amount, currency }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +310,10 @@ mod tests {
             "P-2",
             "not-a-uuid",
             "invoiceId: \"not-a-uuid\" is not a UUID",
+            Some(&Money {
+                amount: Decimal::new(-1050, 2),
+                currency: amili_payments::Currency::SEK,
+            }),
         )?;
         writer.item(4, &payment)?;
         let mut reader = writer.finish::<Payment>()?;
@@ -292,6 +325,10 @@ mod tests {
             anyhow::bail!("line 3 is not the invalid row");
         };
         assert_eq!(row.invoice_id, "not-a-uuid");
+        assert_eq!(
+            row.money.map(|m| m.to_string()).as_deref(),
+            Some("-10.50 SEK")
+        );
         assert!(matches!(
             reader.next_row()?,
             Some(Spooled::Valid { line: 4, .. })

@@ -14,6 +14,7 @@ use amili_payments::{BatchWakeups, StopHandle};
 use futures::StreamExt as _;
 
 use crate::kind::FileKind;
+use crate::money::Money;
 use crate::progress::Progress;
 use crate::read_ahead::ReadAhead;
 use crate::report::ReportRow;
@@ -134,15 +135,9 @@ pub async fn send_all<K: FileKind>(
         }
         match feed.spool.next().transpose()? {
             None => break,
-            Some(Spooled::Invalid { line, row }) => feed.order.push_ready(invalid(line, row)),
-            Some(Spooled::NotTaken { line, row }) => feed.order.push_ready(not_taken(line, row)),
-            Some(Spooled::Valid { line, item }) => {
-                let outcome = if feed.repeats.contains(&line) {
-                    Outcome::Invalid(K::REPEATS.into())
-                } else {
-                    Outcome::NotSent(unsent.clone())
-                };
-                feed.order.push_ready(item_row(line, &item, outcome));
+            Some(row) => {
+                let row = unsent_row(row, &feed.repeats, &unsent);
+                feed.order.push_ready(row);
             }
         }
     }
@@ -183,7 +178,7 @@ impl<K: FileKind> Feed<K> {
                     ));
                 }
                 Ok(Some(Spooled::Valid { line, item })) => {
-                    self.order.push_pending(self.next_index, line);
+                    self.order.push_pending(self.next_index, line, item.money());
                     self.next_index += 1;
                     return Some(item);
                 }
@@ -198,8 +193,9 @@ impl<K: FileKind> Feed<K> {
                 .then_some(note)
                 .flatten()
                 .map(str::to_owned);
-            self.order.fill(item.index, |line| ReportRow {
+            self.order.fill(item.index, |line, money| ReportRow {
                 line,
+                money: Some(money),
                 source_id: item.id,
                 invoice_id: item.invoice_id.to_string(),
                 batch_id: item.batch_id,
@@ -222,24 +218,28 @@ struct Order {
     positions: HashMap<usize, u64>,
 }
 
-/// A row waiting for its outcome, or its report (boxed: most slots wait, and stay small).
+/// A row waiting for its outcome (with its amount, which the library's report does not
+/// carry), or its report (boxed: most slots wait, and stay small).
 enum Slot {
-    Pending { line: u64 },
+    Pending { line: u64, money: Box<Money> },
     Ready(Box<ReportRow>),
 }
 
 impl Order {
-    fn push_pending(&mut self, index: usize, line: u64) {
+    fn push_pending(&mut self, index: usize, line: u64, money: Money) {
         let position = self.front + self.queue.len() as u64;
         self.positions.insert(index, position);
-        self.queue.push_back(Slot::Pending { line });
+        self.queue.push_back(Slot::Pending {
+            line,
+            money: Box::new(money),
+        });
     }
 
     fn push_ready(&mut self, row: ReportRow) {
         self.queue.push_back(Slot::Ready(Box::new(row)));
     }
 
-    fn fill(&mut self, index: usize, row: impl FnOnce(u64) -> ReportRow) {
+    fn fill(&mut self, index: usize, row: impl FnOnce(u64, Money) -> ReportRow) {
         let Some(position) = self.positions.remove(&index) else {
             return;
         };
@@ -249,8 +249,9 @@ impl Order {
         else {
             return;
         };
-        if let Slot::Pending { line } = *slot {
-            *slot = Slot::Ready(Box::new(row(line)));
+        if let Slot::Pending { line, money } = slot {
+            let filled = row(*line, Money::clone(money));
+            *slot = Slot::Ready(Box::new(filled));
         }
     }
 
@@ -266,11 +267,33 @@ impl Order {
     }
 }
 
+/// A row of the spool that is not sent: invalid (with its problems, or as a repeat), or not
+/// sent with `why`.
+pub fn unsent_row<K: FileKind>(
+    row: Spooled<K>,
+    repeats: &HashSet<u64>,
+    why: &amili_payments::report::Reason,
+) -> ReportRow {
+    match row {
+        Spooled::Invalid { line, row } => invalid(line, row),
+        Spooled::NotTaken { line, row } => not_taken(line, row),
+        Spooled::Valid { line, item } => {
+            let outcome = if repeats.contains(&line) {
+                Outcome::Invalid(K::REPEATS.into())
+            } else {
+                Outcome::NotSent(why.clone())
+            };
+            item_row(line, &item, outcome)
+        }
+    }
+}
+
 fn invalid(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
     ReportRow {
         line,
         source_id: row.source_id,
         invoice_id: row.invoice_id,
+        money: row.money,
         batch_id: None,
         idempotency_key: None,
         outcome: Outcome::Invalid(row.reason.into()),
@@ -291,6 +314,7 @@ fn item_row<K: FileKind>(line: u64, item: &K, outcome: Outcome) -> ReportRow {
         line,
         source_id: item.id().to_owned(),
         invoice_id: item.invoice_id().to_string(),
+        money: Some(item.money()),
         batch_id: None,
         idempotency_key: None,
         outcome,

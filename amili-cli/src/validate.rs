@@ -22,8 +22,11 @@ use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::bank::{self, Entries, Entry, NotTakenSummary};
-use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
+use crate::input::{
+    self, Columns, Encoding, Format, InputError, Row, reference_field, reference_text,
+};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
+use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead_with;
 use crate::spool::SpoolWriter;
@@ -31,8 +34,8 @@ use crate::spool::SpoolWriter;
 /// What Amili answered for each invoice reference of a file.
 pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
 
-/// One problem of one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One problem of one row (in `--json`: `{"line", "field", "message"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub line: u64,
     /// The API field the problem is about, if any.
@@ -65,15 +68,24 @@ pub struct Validation {
     /// Valid rows whose `uniqueSourcePaymentId` repeats an earlier valid row's (by line);
     /// they count as invalid.
     pub repeats: HashSet<u64>,
-    /// Warnings about the file (ignored columns).
+    /// Notes about the file (empty rows skipped), printed as `note:`.
     pub warnings: Vec<String>,
     /// The distinct invoice references of the file, when it was read without answers for
     /// them (those rows were checked with a stand-in invoice id).
     pub references: HashSet<InvoiceRef>,
+    /// The sums of the valid rows (what would be sent) and of the invalid rows whose amount
+    /// and currency can be read, per currency.
+    pub sums: SumsBy,
     /// A bank file's transactions that are not payments (counted in `rows`, neither valid
     /// nor invalid): reported `not_sent` with their reason.
     pub not_taken: NotTakenSummary,
 }
+
+/// The sums' categories of a validated file.
+pub const VALID: &str = "valid";
+pub const INVALID: &str = "invalid";
+/// A bank file's transactions that are not payments.
+pub const NOT_TAKEN: &str = "notTaken";
 
 impl Validation {
     pub fn is_valid(&self) -> bool {
@@ -112,6 +124,8 @@ pub enum Checked<K> {
         /// The row's own id and its invoice as written, for the report.
         source_id: String,
         invoice_id: String,
+        /// Its amount and currency, when both can be read.
+        money: Option<Money>,
     },
 }
 
@@ -145,6 +159,7 @@ pub fn check_row<K: FileKind>(
                 problems: vec![problem(field, message)],
                 source_id: String::new(),
                 invoice_id: String::new(),
+                money: None,
             };
         }
     };
@@ -161,6 +176,10 @@ pub fn check_row<K: FileKind>(
             ));
         } else if text.is_empty() {
             problems.push(problem(Some(field.to_owned()), "is required".to_owned()));
+            *slot = Some(stand_in);
+        } else if let Err(too_long) = reference.check_length() {
+            // Refused before any look-up: no query of 100 KB.
+            problems.push(problem(Some(field.to_owned()), too_long));
             *slot = Some(stand_in);
         } else {
             match invoices.map(|answers| answers.get(&reference)) {
@@ -180,7 +199,7 @@ pub fn check_row<K: FileKind>(
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
-                        Some(Err(e @ Unresolved::Failed { .. })) => e.to_string(),
+                        Some(Err(e)) if e.is_look_up_failure() => e.to_string(),
                         _ => format!("{text:?} matches no invoice"),
                     };
                     problems.push(problem(Some(field.to_owned()), why));
@@ -191,16 +210,19 @@ pub fn check_row<K: FileKind>(
         if !problems.is_empty() {
             // Reported as written: the reference, not the stand-in.
             let source_id = K::reported_id(&input);
+            let money = K::raw_money(&input, format);
             problems.extend(validation_problems::<K>(input, format, line));
             return Checked::Invalid {
                 problems,
                 source_id,
-                invoice_id: text,
+                invoice_id: abridged(text),
+                money,
             };
         }
     }
     let source_id = K::reported_id(&input);
     let invoice_id = K::raw(&input, "invoiceId").unwrap_or_default();
+    let money = K::raw_money(&input, format);
     let raw: Vec<(&'static str, String)> = ["amount", "date"]
         .into_iter()
         .filter_map(|f| K::raw(&input, f).map(|text| (f, text)))
@@ -220,7 +242,19 @@ pub fn check_row<K: FileKind>(
                 .collect(),
             source_id,
             invoice_id,
+            money,
         },
+    }
+}
+
+/// A reference as the report shows it: an over-long one cut to its first characters.
+fn abridged(text: String) -> String {
+    match text
+        .char_indices()
+        .nth(amili_payments::invoices::MAX_REFERENCE_CHARS)
+    {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
     }
 }
 
@@ -268,10 +302,11 @@ pub fn validate_file<K: FileKind>(
     let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes = IdHashes::default();
-    let (entries, warnings, text) = open_entries::<K>(path, args, format)?;
-    v.warnings = warnings;
+    let opened = open_entries::<K>(path, args, format)?;
+    v.warnings = opened.warnings;
+    let text = opened.text;
     // Parsing on a second core, validating and spooling on this one.
-    let rows = read_ahead_with("amili-read", entries)
+    let rows = read_ahead_with("amili-read", opened.make)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
     for entry in rows {
         let entry = entry.map_err(|e| fatal(path, e))?;
@@ -290,6 +325,7 @@ pub fn validate_file<K: FileKind>(
                 message,
                 source_id,
                 reference,
+                money,
             } => (
                 line,
                 Checked::Invalid {
@@ -300,15 +336,21 @@ pub fn validate_file<K: FileKind>(
                     }],
                     source_id,
                     invoice_id: reference,
+                    money,
                 },
             ),
             Entry::NotTaken(unsent) => {
+                let money = unsent.money();
+                if let Some(money) = &money {
+                    v.sums.add(NOT_TAKEN, money);
+                }
                 if let Some(spool) = spool.as_deref_mut() {
                     spool.not_taken(
                         unsent.line,
                         &unsent.source_id,
                         &unsent.reference,
                         &unsent.reason,
+                        money.as_ref(),
                     )?;
                 }
                 v.not_taken.add(&unsent);
@@ -318,6 +360,7 @@ pub fn validate_file<K: FileKind>(
         match checked {
             Checked::Valid(item) => {
                 v.valid += 1;
+                v.sums.add(VALID, &item.money());
                 hashes.push(item.id());
                 if let Some(spool) = spool.as_deref_mut() {
                     spool.item(line, &item)?;
@@ -327,10 +370,15 @@ pub fn validate_file<K: FileKind>(
                 problems,
                 source_id,
                 invoice_id,
+                money,
             } => {
                 v.invalid += 1;
+                if let Some(money) = &money {
+                    v.sums.add(INVALID, money);
+                }
                 if let Some(spool) = spool.as_deref_mut() {
-                    spool.invalid(line, &source_id, &invoice_id, &reason_of(&problems))?;
+                    let reason = reason_of(&problems);
+                    spool.invalid(line, &source_id, &invoice_id, &reason, money.as_ref())?;
                 }
                 for p in problems {
                     v.push(p, max_errors);
@@ -339,6 +387,11 @@ pub fn validate_file<K: FileKind>(
         }
     }
     progress.validated(v.rows);
+    match opened.empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => {}
+        1 => v.warnings.push("1 empty row skipped".to_owned()),
+        n => v.warnings.push(format!("{n} empty rows skipped")),
+    }
 
     let suspects = hashes.suspects();
     if !suspects.is_empty() {
@@ -350,45 +403,64 @@ pub fn validate_file<K: FileKind>(
 /// Makes a file's entries on the thread that reads them.
 type MakeEntries<I> = Box<dyn FnOnce() -> Entries<'static, I> + Send>;
 
-/// The file's entries (a bank file's transactions; another file's rows), its warnings, and how
-/// its text is read. The file is opened (and a CSV header read) here, so that its problems
-/// are said at once.
+/// A file opened for reading: its entries (a bank file's transactions; another file's rows,
+/// with `--type` and `--currency` filled in), its warnings, how its text is read, and how
+/// many empty rows were skipped.
+struct Opened<I> {
+    make: MakeEntries<I>,
+    warnings: Vec<String>,
+    text: InputFormat,
+    empty_rows: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Opens the file (and reads a CSV header), so that its problems are said at once.
 fn open_entries<K: FileKind>(
     path: &Path,
     args: &InputArgs,
     format: Format,
-) -> anyhow::Result<(MakeEntries<K::Input>, Vec<String>, InputFormat)> {
+) -> anyhow::Result<Opened<K::Input>> {
     if format.is_bank() {
         let naming = bank::naming::<K>(&args.bank).map_err(crate::exit::usage)?;
-        let reader = input::open(path)?;
+        // The bank reader takes the bytes as they are (OCR giro is ISO-8859-1, camt UTF-8).
+        let reader = input::open(args.path_to_read(), Encoding::Utf8)?;
         let make = move || bank::entries::<K, _>(reader, format, naming);
-        // A bank file's amounts and dates are the crate's, not text to read by the flags.
+        // A bank file's amounts, dates and columns are the reader's, not the flags'.
         let ignored = [
             ("--delimiter", args.delimiter.is_some()),
             ("--decimal", args.decimal.is_some()),
             ("--date-format", args.date_format.is_some()),
+            ("--type", args.payment_type.is_some()),
+            ("--currency", args.currency.is_some()),
+            ("--column", !args.columns.is_empty()),
         ];
-        return Ok((
-            Box::new(make),
-            ignored_flags(&ignored, "a bank file"),
-            InputFormat::default(),
-        ));
+        return Ok(Opened {
+            make: Box::new(make),
+            warnings: ignored_flags(&ignored, "a bank file"),
+            text: InputFormat::default(),
+            empty_rows: Default::default(),
+        });
     }
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+    let columns = columns::<K>(args);
+    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
         .map_err(|e| fatal(path, e))?;
     let text = input_format(args, reading.delimiter);
-    let mut warnings = reading.warnings;
-    warnings.extend(ignored_flags(
+    let warnings = ignored_flags(
         &[
             ("--reference-as", args.bank.reference_as.is_some()),
             ("--reference-pattern", args.bank.reference_pattern.is_some()),
         ],
         &format!("a {format} file (they are for bank files)"),
-    ));
+    );
     let rows = reading.rows;
-    let make =
-        move || -> Entries<'static, K::Input> { Box::new(rows.map(|row| row.map(Entry::Row))) };
-    Ok((Box::new(make), warnings, text))
+    let make = move || -> Entries<'static, K::Input> {
+        Box::new(rows.map(move |row| row.map(|row| Entry::Row(with_defaults::<K>(row, &columns)))))
+    };
+    Ok(Opened {
+        make: Box::new(make),
+        warnings,
+        text,
+        empty_rows: reading.empty_rows,
+    })
 }
 
 /// A warning for each flag given that does not apply to `what`.
@@ -398,6 +470,34 @@ fn ignored_flags(flags: &[(&str, bool)], what: &str) -> Vec<String> {
         .filter(|(_, given)| *given)
         .map(|(flag, _)| format!("{flag} does not apply to {what}: ignored"))
         .collect()
+}
+
+/// Opens the file (or the copy of standard input) in its encoding.
+fn open(args: &InputArgs) -> anyhow::Result<Box<dyn std::io::BufRead + Send>> {
+    input::open(args.path_to_read(), args.encoding.unwrap_or(Encoding::Utf8))
+}
+
+/// How the file's columns are read: `--column`, `--ignore-column`, `--type`, `--currency`.
+fn columns<K: FileKind>(args: &InputArgs) -> Columns {
+    let defaults = [("type", &args.payment_type), ("currency", &args.currency)]
+        .into_iter()
+        .filter(|(field, _)| K::FIELDS.contains(field))
+        .filter_map(|(field, value)| Some((field, value.clone()?)));
+    Columns {
+        renamed: args.columns.clone(),
+        ignored: args.ignored_columns.clone(),
+        defaults: defaults.collect(),
+    }
+}
+
+/// The row with `--type` and `--currency` in the fields it has no value for.
+fn with_defaults<K: FileKind>(mut row: Row<K::Input>, columns: &Columns) -> Row<K::Input> {
+    if let Ok(input) = &mut row.input {
+        for (field, value) in &columns.defaults {
+            K::fill(input, field, value);
+        }
+    }
+    row
 }
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
@@ -439,10 +539,11 @@ fn find_repeats<K: FileKind>(
     v: &mut Validation,
 ) -> anyhow::Result<()> {
     let format = resolve_format(path, args.format)?;
-    let (entries, _, text) = open_entries::<K>(path, args, format)?;
+    let opened = open_entries::<K>(path, args, format)?;
+    let text = opened.text;
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
-    for entry in entries() {
+    for entry in (opened.make)() {
         let Entry::Row(row) = entry.map_err(|e| fatal(path, e))? else {
             continue;
         };
@@ -457,6 +558,9 @@ fn find_repeats<K: FileKind>(
         match first_line.get(id) {
             Some(first) => {
                 let (field, message) = K::repeat_problem(id, *first);
+                let money = item.money();
+                v.sums.remove(VALID, &money);
+                v.sums.add(INVALID, &money);
                 repeats.push((
                     line,
                     Problem {

@@ -38,8 +38,8 @@ fn booked(env: &Env) -> Vec<(String, amili_payments::Uuid, Decimal, String, Stri
     booked
 }
 
-/// The report's rows as (line, outcome, reason).
-fn report(path: &Path) -> Vec<(u64, String, String)> {
+/// The report's rows as (line, outcome, reason, amount and currency).
+fn report(path: &Path) -> Vec<(u64, String, String, String)> {
     std::fs::read_to_string(path)
         .expect("the report")
         .lines()
@@ -48,7 +48,12 @@ fn report(path: &Path) -> Vec<(u64, String, String)> {
             (
                 row["line"].as_u64().unwrap_or_default(),
                 row["outcome"].as_str().unwrap_or_default().to_owned(),
-                row["reason"].as_str().unwrap_or_default().to_owned(),
+                row["reasonMessage"].as_str().unwrap_or_default().to_owned(),
+                format!(
+                    "{} {}",
+                    row["amount"].as_str().unwrap_or_default(),
+                    row["currency"].as_str().unwrap_or_default()
+                ),
             )
         })
         .collect()
@@ -111,16 +116,19 @@ fn an_ocr_file_sends_exactly_its_credits_and_a_rerun_sends_nothing() {
     ];
     assert_eq!(booked(&env), expected);
     let rows = report(&env.dir.path().join("first.jsonl"));
-    let outcomes: Vec<(u64, &str)> = rows.iter().map(|(l, o, _)| (*l, o.as_str())).collect();
+    let outcomes: Vec<(u64, &str, &str)> = rows
+        .iter()
+        .map(|(l, o, _, m)| (*l, o.as_str(), m.as_str()))
+        .collect();
     assert_eq!(
         outcomes,
         [
-            (3, "succeeded"),
-            (5, "succeeded"),
-            (7, "succeeded"),
-            (9, "succeeded"),
-            (11, "not_sent"),
-            (13, "not_sent"),
+            (3, "succeeded", "1500.00 NOK"),
+            (5, "succeeded", "780.50 NOK"),
+            (7, "succeeded", "250.00 NOK"),
+            (9, "succeeded", "3200.00 NOK"),
+            (11, "not_sent", "-100.00 NOK"),
+            (13, "not_sent", "45.00 NOK"),
         ]
     );
     assert!(rows[4].2.contains("a reversal, NOK -100.00"), "{rows:?}");
@@ -141,7 +149,7 @@ fn an_ocr_file_sends_exactly_its_credits_and_a_rerun_sends_nothing() {
     assert_eq!(booked(&env), expected);
     let outcomes: Vec<String> = report(&env.dir.path().join("again.jsonl"))
         .into_iter()
-        .map(|(_, o, _)| o)
+        .map(|(_, o, _, _)| o)
         .collect();
     assert_eq!(
         outcomes,
@@ -192,8 +200,8 @@ fn a_camt054_file_sends_exactly_its_credits_and_a_rerun_sends_nothing() {
     let rows = report(&env.dir.path().join("first.jsonl"));
     let held: Vec<&str> = rows
         .iter()
-        .filter(|(_, o, _)| o == "not_sent")
-        .map(|(_, _, r)| r.as_str())
+        .filter(|(_, o, _, _)| o == "not_sent")
+        .map(|(_, _, r, _)| r.as_str())
         .collect();
     assert_eq!(held.len(), 3, "{rows:?}");
     assert!(held[0].contains("(entry 3 transaction 1): a reversal, NOK -150.00"));
@@ -219,7 +227,10 @@ fn validate_prints_what_each_reference_names() {
          ocr:001234567:0000001:0000001:20250310",
     );
     assert_stdout_has(&out, "line 11: bank transaction not sent: a reversal");
-    assert_stdout_has(&out, "4 payments, all valid; 2 bank transactions");
+    assert_stdout_has(
+        &out,
+        "4 payments, all valid (5730.50 NOK); 2 bank transactions",
+    );
 
     let camt = env.example("bank-camt054.xml", "camt.xml");
     let out = env.run(&["payments", "validate"], &camt, &NAMING);

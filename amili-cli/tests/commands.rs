@@ -83,7 +83,7 @@ fn batches_get_list_and_wait() {
     assert_exit(&out, 0);
     let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
     let first: Value = serde_json::from_str(report.lines().next().unwrap()).unwrap();
-    let batch = first["batch_id"].as_str().unwrap().to_owned();
+    let batch = first["batchId"].as_str().unwrap().to_owned();
     assert_eq!(first["outcome"], "accepted");
 
     let out = env.output(&["batches", "wait", &batch]);

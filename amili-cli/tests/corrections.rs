@@ -52,7 +52,10 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     let mut lines = report.lines();
     assert_eq!(
         lines.next(),
-        Some("line,correctionId,invoiceId,batch_id,idempotency_key,outcome,reason")
+        Some(
+            "line,correctionId,invoiceId,batchId,idempotencyKey,amount,currency,outcome,\
+             reasonCode,reasonMessage"
+        )
     );
     let first: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     assert_eq!(first[0], "2");
@@ -61,7 +64,7 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
         "{report}"
     );
     assert_eq!(first[2], DEMO_INVOICES[0].to_string());
-    assert_eq!(first[5], "succeeded");
+    assert_eq!(first[7], "succeeded");
 
     // The ledger remembers them (apart from payments): the same file sends nothing again.
     let requests = env.sandbox.stats().correction_requests;
@@ -152,7 +155,7 @@ fn a_correction_amili_refuses_is_failed_with_its_reason_and_exit_1() {
     let summary: serde_json::Value = serde_json::from_str(so.trim()).unwrap();
     assert_eq!(summary["counts"]["succeeded"], 1, "{so}");
     assert_eq!(summary["counts"]["failed"], 1, "{so}");
-    assert_eq!(summary["exit_reason"], "not every correction was booked");
+    assert_eq!(summary["exitReason"], "not every correction was booked");
     // The table (on stderr with --json) names Amili's reason on the failed row.
     let failed = se.lines().find(|l| l.starts_with("3 ")).unwrap_or_default();
     assert!(

@@ -29,7 +29,7 @@ fn json_summary_on_stdout_matches_the_report() {
     assert_eq!(summary["counts"]["succeeded"], succeeded);
     assert_eq!(summary["rows"], 3);
     assert_eq!(summary["batches"], 1);
-    assert_eq!(summary["exit_code"], 0);
+    assert_eq!(summary["exitCode"], 0);
     assert_eq!(summary["report"], "r.jsonl");
 }
 
@@ -40,9 +40,9 @@ fn json_summary_says_why_nothing_was_sent() {
     let out = env.output(&["payments", "submit", "p.csv", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(summary["exit_code"], 2);
+    assert_eq!(summary["exitCode"], 2);
     assert!(
-        summary["exit_reason"]
+        summary["exitReason"]
             .as_str()
             .unwrap()
             .contains("2 of 2 rows are invalid"),
@@ -56,7 +56,7 @@ fn dry_run_checks_settings_and_file_and_sends_nothing() {
     env.file("p.csv", &csv_rows("DRY", 4));
     let out = env.output(&["payments", "submit", "p.csv", "--dry-run"]);
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("4 of 4 rows are valid; nothing was sent"));
+    assert!(stderr(&out).contains("4 of 4 rows are valid (406.06 NOK); nothing was sent"));
     assert_eq!(env.sandbox.stats().payment_requests, 0);
     // A refused credential fails the dry run too.
     let out = env
@@ -159,7 +159,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
     let csv = stdout(&out);
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(
-        csv.starts_with("scope,id,idempotency_key,batch_id,updated_at"),
+        csv.starts_with("scope,id,idempotencyKey,batchId,updatedAt"),
         "{csv}"
     );
     assert!(csv.contains(",LOOK-2,"), "{csv}");

@@ -28,13 +28,14 @@ fn happy_path_books_every_payment_and_exits_0() {
             .unwrap();
     let rows = report.as_array().unwrap();
     assert_eq!(rows.len(), 12);
-    let batch = rows[0]["batch_id"].as_str().unwrap().to_owned();
+    let batch = rows[0]["batchId"].as_str().unwrap().to_owned();
     for (i, row) in rows.iter().enumerate() {
         assert_eq!(row["line"], i as u64 + 2);
         assert_eq!(row["outcome"], "succeeded");
-        assert_eq!(row["batch_id"], batch.as_str());
-        assert!(row["idempotency_key"].is_string());
-        assert_eq!(row["reason"], Value::Null);
+        assert_eq!(row["batchId"], batch.as_str());
+        assert!(row["idempotencyKey"].is_string());
+        assert_eq!(row["reasonCode"], Value::Null);
+        assert_eq!(row["reasonMessage"], Value::Null);
     }
     assert_eq!(rows[3]["uniqueSourcePaymentId"], "NO-INNB-2025-000104");
 }
@@ -106,22 +107,26 @@ fn skip_invalid_sends_the_rest_and_reports_the_batch_failure_with_exit_1() {
             "line",
             "uniqueSourcePaymentId",
             "invoiceId",
-            "batch_id",
-            "idempotency_key",
+            "batchId",
+            "idempotencyKey",
+            "amount",
+            "currency",
             "outcome",
-            "reason"
+            "reasonCode",
+            "reasonMessage"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 9);
     let by_line = |line: &str| rows.iter().find(|r| &r[0] == line).unwrap().clone();
-    assert_eq!(&by_line("2")[5], "succeeded");
-    assert_eq!(&by_line("3")[5], "invalid");
-    assert!(by_line("3")[6].contains("3 decimals"));
+    assert_eq!(&by_line("2")[7], "succeeded");
+    assert_eq!(&by_line("3")[7], "invalid");
+    assert!(by_line("3")[9].contains("3 decimals"));
     let unknown = by_line("8");
     assert_eq!(&unknown[1], "NO-INNB-2025-000207");
-    assert_eq!(&unknown[5], "failed");
-    assert!(unknown[6].starts_with("UNKNOWN_INVOICE"), "{:?}", unknown);
+    assert_eq!(&unknown[7], "failed");
+    assert_eq!(&unknown[8], "UNKNOWN_INVOICE", "{unknown:?}");
+    assert!(unknown[9].starts_with("unknown invoice"), "{unknown:?}");
     assert!(!unknown[3].is_empty(), "the failed row names its batch");
 }
 
@@ -271,12 +276,12 @@ fn the_reported_keys_and_batches_are_the_ones_amili_knows() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(env.dir.path().join("r.json")).unwrap())
             .unwrap();
-    let key: amili_payments::IdempotencyKey = report[0]["idempotency_key"]
+    let key: amili_payments::IdempotencyKey = report[0]["idempotencyKey"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
-    let batch_id = report[0]["batch_id"].as_str().unwrap().to_owned();
+    let batch_id = report[0]["batchId"].as_str().unwrap().to_owned();
 
     // The library, talking to the same sandbox, finds the CLI's batch by the CLI's key.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -39,13 +39,12 @@ fn payment(i: usize) -> Payment {
         .expect("a valid payment")
 }
 
-#[test]
-fn listen_prints_each_verified_event_once() {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"))
-        .env_clear()
+/// Starts `command` (an `amili webhooks listen` with the secret): the running child, the URL
+/// it listens on, and the lines it prints on stdout.
+fn listen(mut command: std::process::Command) -> (Listening, String, mpsc::Receiver<String>) {
+    let child = command
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AMILI_WEBHOOK_SECRET", SECRET)
-        .args(["webhooks", "listen", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -75,6 +74,16 @@ fn listen_prints_each_verified_event_once() {
             }
         }
     });
+    (child, url, printed)
+}
+
+#[test]
+fn listen_prints_each_verified_event_once() {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("amili"));
+    command
+        .env_clear()
+        .args(["webhooks", "listen", "--port", "0"]);
+    let (child, url, printed) = listen(command);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -237,4 +246,61 @@ fn submit_wait_over_webhooks_ends_like_polling_with_fewer_batch_reads() {
         woken_gets * 3 <= polled_gets * 2,
         "webhooks: {woken_gets} batch reads, polling: {polled_gets}"
     );
+}
+
+/// A signed delivery of a `BATCH_COMPLETED` made now, as raw HTTP/1.1 closing the connection.
+fn signed_delivery(key: &str) -> Vec<u8> {
+    let event = format!(
+        r#"{{"id":"{}","type":"BATCH_COMPLETED","source":"COLLECTION","timeStamp":"{}","data":{{"batchId":"db6a7ff4-3a20-4042-b271-a9485ded6333","status":"SUCCESS"}}}}"#,
+        Uuid::new_v4(),
+        Utc::now().to_rfc3339()
+    );
+    let signature = amili_webhooks::HmacSha256Verifier::new(SECRET).sign(event.as_bytes());
+    format!(
+        "POST / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nIdempotencyKey: {key}\r\n\
+         X-Webhook-Signature: {signature}\r\nContent-Length: {}\r\n\r\n{event}",
+        event.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn listen_answers_a_delivery_while_idle_connections_hold_every_descriptor() {
+    use std::io::{Read as _, Write as _};
+    // About 20 descriptors for connections (the runtime holds about 11): the idle
+    // connections below take them all, and more wait in the listen queue.
+    let mut command = std::process::Command::new("sh");
+    command
+        .env_clear()
+        .arg("-c")
+        .arg(r#"ulimit -n 32 && exec "$0" "$@""#)
+        .arg(assert_cmd::cargo::cargo_bin!("amili"))
+        .args(["webhooks", "listen", "--port", "0"]);
+    let (_child, url, printed) = listen(command);
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+
+    let idle: Vec<std::net::TcpStream> = (0..30)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connects"))
+        .collect();
+    let mut genuine = std::net::TcpStream::connect(&addr).expect("connects");
+    genuine
+        .set_read_timeout(Some(Duration::from_secs(90)))
+        .expect("a read timeout");
+    genuine
+        .write_all(&signed_delivery("genuine"))
+        .expect("sent");
+    // Answered once the idle connections were closed (after the 10 s header read timeout);
+    // a server that keeps them open never gets a descriptor for it.
+    let mut answer = String::new();
+    let read = genuine.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{read:?}: {answer:?} (with {} idle connections)",
+        idle.len()
+    );
+    let line = printed.recv_timeout(WAIT).expect("the event printed");
+    assert!(line.contains("BATCH_COMPLETED"), "{line}");
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Mutex;
 
 use amili_payments::IdempotencyKey;
-use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use amili_payments::ledger::{
+    Claim, Fingerprint, Held, Ledger, LedgerError, LedgerItem, Settled, decide,
+};
 use futures::future::BoxFuture;
 use tokio_postgres::{Client, NoTls};
 use uuid::Uuid;
@@ -103,10 +105,12 @@ impl PostgresLedger {
         self.error(what, &explain(e))
     }
 
-    /// Whether the owner of a pending payment is alive (holds its advisory lock).
-    async fn alive(&self, owner: Uuid) -> Result<bool, LedgerError> {
+    /// Whether the request under `key`, pending under `owner`, is being sent now: this
+    /// ledger's while it is in flight, another's while its owner is alive (holds its advisory
+    /// lock).
+    async fn sending(&self, owner: Uuid, key: &str) -> Result<bool, LedgerError> {
         if owner == self.owner {
-            return Ok(true);
+            return Ok(lock(&self.in_flight).contains(key));
         }
         let (high, low) = lock_ids(owner);
         let row = self
@@ -186,32 +190,24 @@ impl PostgresLedger {
                 claims.push(Claim::Busy);
                 continue;
             };
-            claims.push(match batch {
-                Some(batch_id) if fingerprint.as_slice() == item.fingerprint.as_slice() => {
-                    Claim::AlreadyAccepted {
+            let earlier_key: IdempotencyKey;
+            let held =
+                match batch {
+                    Some(batch_id) => Held::Accepted {
+                        fingerprint,
                         batch_id: *batch_id,
-                    }
-                }
-                Some(batch_id) => Claim::Conflict {
-                    batch_id: *batch_id,
-                },
-                None => {
-                    let busy = if *owner == self.owner {
-                        lock(&self.in_flight).contains(earlier)
-                    } else {
-                        self.alive(*owner).await?
-                    };
-                    if busy {
-                        Claim::Busy
-                    } else {
-                        Claim::Pending {
-                            key: earlier.parse().map_err(
-                                |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
-                            )?,
+                    },
+                    None => {
+                        earlier_key = earlier.parse().map_err(
+                            |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
+                        )?;
+                        Held::Pending {
+                            key: &earlier_key,
+                            sending: self.sending(*owner, earlier).await?,
                         }
                     }
-                }
-            });
+                };
+            claims.push(decide(held, item.fingerprint));
         }
         Ok(claims)
     }
@@ -281,12 +277,7 @@ impl PostgresLedger {
             return Ok(false);
         }
         for owner in &owners {
-            let busy = if *owner == self.owner {
-                lock(&self.in_flight).contains(key.as_str())
-            } else {
-                self.alive(*owner).await?
-            };
-            if busy {
+            if self.sending(*owner, key.as_str()).await? {
                 return Ok(false);
             }
         }

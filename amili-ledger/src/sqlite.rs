@@ -8,7 +8,9 @@ use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 
 use amili_payments::IdempotencyKey;
-use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use amili_payments::ledger::{
+    Claim, Fingerprint, Held, Ledger, LedgerError, LedgerItem, Settled, decide,
+};
 use futures::future::BoxFuture;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
@@ -172,10 +174,11 @@ impl Session {
         LedgerError::new(format!("cannot {what} {}: {e}", self.path.display()))
     }
 
-    /// Whether another process that opened this ledger is still running.
-    fn owner_alive(&self, owner: &str) -> bool {
+    /// Whether the request under `key`, pending under `owner`, is being sent now: this
+    /// ledger's while it is in flight, another process's while that process runs.
+    fn sending(&self, in_flight: &InFlight<'_>, owner: &str, key: &str) -> bool {
         if owner == self.owner {
-            return true;
+            return in_flight.contains(key);
         }
         let Ok(file) = File::options()
             .write(true)
@@ -254,34 +257,28 @@ impl Session {
                     })
                     .optional()
                     .map_err(|e| self.error("read", &e))?;
-                let claim = match known {
+                let earlier_key: IdempotencyKey;
+                let held = match &known {
                     // Gone between the insert and the read: cannot be; say busy, not claimed.
-                    None => Claim::Busy,
-                    Some((stored, _, _, Some(batch))) => {
-                        let batch_id = batch.parse().map_err(|e| self.error("read", &e))?;
-                        if stored == fingerprint.as_slice() {
-                            Claim::AlreadyAccepted { batch_id }
-                        } else {
-                            Claim::Conflict { batch_id }
-                        }
+                    None => {
+                        claims.push(Claim::Busy);
+                        continue;
                     }
+                    Some((stored, _, _, Some(batch))) => Held::Accepted {
+                        fingerprint: stored,
+                        batch_id: batch.parse().map_err(|e| self.error("read", &e))?,
+                    },
                     Some((_, earlier, owner, None)) => {
-                        let busy = if owner == self.owner {
-                            in_flight.contains(&earlier)
-                        } else {
-                            self.owner_alive(&owner)
-                        };
-                        if busy {
-                            Claim::Busy
-                        } else {
-                            let key = earlier.parse().map_err(
-                                |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
-                            )?;
-                            Claim::Pending { key }
+                        earlier_key = earlier.parse().map_err(
+                            |e: amili_payments::InvalidIdempotencyKey| self.error("read", &e),
+                        )?;
+                        Held::Pending {
+                            key: &earlier_key,
+                            sending: self.sending(in_flight, owner, earlier),
                         }
                     }
                 };
-                claims.push(claim);
+                claims.push(decide(held, fingerprint));
             }
         }
         if claimed_any {
@@ -377,13 +374,9 @@ impl Session {
             rows.collect::<Result<_, _>>()
                 .map_err(|e| self.error("read", &e))?
         };
-        let taken = owners.iter().any(|owner| {
-            if *owner == self.owner {
-                in_flight.contains(key.as_str())
-            } else {
-                self.owner_alive(owner)
-            }
-        });
+        let taken = owners
+            .iter()
+            .any(|owner| self.sending(in_flight, owner, key.as_str()));
         if taken || owners.is_empty() {
             return Ok(false);
         }

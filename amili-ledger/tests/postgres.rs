@@ -7,7 +7,7 @@ use std::sync::Arc;
 use amili_ledger::PostgresLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled};
+use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled, conformance};
 
 fn url() -> String {
     std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
@@ -134,6 +134,18 @@ async fn a_dead_owners_request_is_pending_adopted_once_or_released()
         [Claim::Claimed]
     );
     Ok(())
+}
+
+/// The claim decision's table of cases (the one every store is held to), each run a new
+/// connection to one scope.
+#[tokio::test]
+async fn claims_follow_the_table_every_store_follows() {
+    let (url, scope) = (url(), scope());
+    let open = || PostgresLedger::connect(&url, scope.clone());
+    let ran = conformance::check_claims(open, true)
+        .await
+        .unwrap_or_else(|failures| panic!("{failures}"));
+    assert_eq!(ran, conformance::CASES.len());
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use amili_ledger::SqliteLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled};
+use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled, conformance};
 
 const SCOPE: &str = "http://127.0.0.1/collection/v1 org 1";
 
@@ -88,6 +88,20 @@ async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
         second.claim(&mine, &items(&["P-9"], &fp)).await?,
         [Claim::Claimed]
     );
+    Ok(())
+}
+
+/// The claim decision's table of cases (the one every store is held to), each run a new open
+/// of the same file.
+#[tokio::test]
+async fn claims_follow_the_table_every_store_follows() -> Result<(), std::io::Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let open = || std::future::ready(SqliteLedger::open(&path, SCOPE));
+    let ran = conformance::check_claims(open, true)
+        .await
+        .unwrap_or_else(|failures| panic!("{failures}"));
+    assert_eq!(ran, conformance::CASES.len());
     Ok(())
 }
 

@@ -123,6 +123,7 @@
 
 mod backoff;
 pub mod batches;
+mod breaker;
 mod builder;
 mod call;
 mod client;

@@ -15,7 +15,8 @@
 //! stream is new, so the binary search over the sorted hashes (about 20 cache-missing probes
 //! for a million) runs only for the one in ten or fewer whose bit another hash set.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher, RandomState};
 
 /// The ids of a list or a file, by hash, to tell which may repeat: push every id, then ask
@@ -208,6 +209,40 @@ impl Hasher for PreHashed {
     }
 }
 
+/// Every id that appears more than once, with its positions, in order of first appearance.
+///
+/// Almost every submission has none: [`IdHashes`] proves that from hashes, and only the
+/// suspects it names go through a map that compares ids exactly.
+pub(crate) fn find_duplicates<'a>(
+    ids: impl Iterator<Item = &'a str> + Clone,
+) -> Vec<(&'a str, Vec<usize>)> {
+    let mut hashes = IdHashes::default();
+    for id in ids.clone() {
+        hashes.push(id);
+    }
+    let suspects = hashes.suspects();
+    if suspects.is_empty() {
+        return Vec::new();
+    }
+    let mut first: HashMap<&'a str, usize> = HashMap::new();
+    // Only repeated ids get a list of positions.
+    let mut repeated: HashMap<&'a str, Vec<usize>> = HashMap::new();
+    for (index, id) in ids.enumerate().filter(|(_, id)| suspects.may_repeat(id)) {
+        match first.entry(id) {
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+            Entry::Occupied(earlier) => repeated
+                .entry(id)
+                .or_insert_with(|| vec![*earlier.get()])
+                .push(index),
+        }
+    }
+    let mut repeated: Vec<(&'a str, Vec<usize>)> = repeated.into_iter().collect();
+    repeated.sort_by_key(|(_, indexes)| indexes[0]);
+    repeated
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +327,14 @@ mod tests {
         repeats.recent.insert(40);
         repeats.merge();
         assert_eq!(repeats.sorted, [1, 5, 10, 20, 25, 30, 35, 40]);
+    }
+
+    #[test]
+    fn duplicates_in_order_with_every_position() {
+        let d = find_duplicates(["a", "b", "a", "c", "b", "a"].into_iter());
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0], ("a", vec![0, 2, 5]));
+        assert_eq!(d[1], ("b", vec![1, 4]));
+        assert!(find_duplicates(["a", "b"].into_iter()).is_empty());
     }
 }

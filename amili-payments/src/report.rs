@@ -49,6 +49,30 @@ pub enum RequestResult {
     NotSent,
 }
 
+impl RequestResult {
+    /// The outcome each item the request carried gets.
+    pub(crate) fn outcome(&self) -> Outcome {
+        match self {
+            RequestResult::Accepted { .. } => Outcome::Accepted,
+            RequestResult::Rejected(
+                e @ Error::Transport {
+                    maybe_sent: false, ..
+                },
+            ) => Outcome::NotSent(Reason::from(e.to_string())),
+            RequestResult::Rejected(e) => Outcome::Rejected(Reason::from(e.to_string())),
+            RequestResult::Unknown(e) => Outcome::Unknown(Reason::from(e.to_string())),
+            RequestResult::NotSent => Outcome::NotSent(Reason::from("not sent")),
+        }
+    }
+
+    pub(crate) fn batch_id(&self) -> Option<Uuid> {
+        match self {
+            RequestResult::Accepted { batch_id, .. } => Some(*batch_id),
+            _ => None,
+        }
+    }
+}
+
 /// What became of one request of a submission (or of items that needed none), yielded by
 /// [`Submission::stream`](crate::Submission::stream) as soon as it is known.
 #[derive(Debug, Clone)]
@@ -74,10 +98,7 @@ impl RequestReport {
 
     /// The batch, when the request was accepted.
     pub fn batch_id(&self) -> Option<Uuid> {
-        match self.result {
-            RequestResult::Accepted { batch_id, .. } => Some(batch_id),
-            _ => None,
-        }
+        self.result.batch_id()
     }
 }
 

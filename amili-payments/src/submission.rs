@@ -3,30 +3,26 @@
 //! sent with bounded concurrency through the call loop, remembered in an optional ledger,
 //! reported request by request.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
-use sha2::{Digest as _, Sha256};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::breaker::{Breaker, DEFAULT_CIRCUIT_BREAKER};
 use crate::client::Client;
 use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
-use crate::ledger::{Claim, Fingerprint, Ledger, LedgerItem, Settled};
+use crate::ledger::Ledger;
+use crate::ledger::protocol::{Plan, Protocol};
 use crate::payment::Payment;
-use crate::repeats::IdHashes;
+use crate::repeats::find_duplicates;
 use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
 use crate::stop::StopHandle;
 use crate::submittable::Submittable;
-
-/// Requests that fail in a row, after all their retries, before a submission stops.
-pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
+use crate::wire::request_body;
 
 /// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
 /// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
@@ -112,7 +108,13 @@ impl Client {
         T: Submittable,
     {
         let items: Vec<T> = items.into_iter().collect();
-        let duplicates = find_duplicates(items.iter().map(Submittable::id));
+        let duplicates: Vec<DuplicateSourceId> = find_duplicates(items.iter().map(Submittable::id))
+            .into_iter()
+            .map(|(id, indexes)| DuplicateSourceId {
+                source_id: id.to_owned(),
+                indexes,
+            })
+            .collect();
         let mut submission = self.submission(stream::iter(items).boxed(), false);
         if !duplicates.is_empty() {
             submission.refused = Some(Error::DuplicateSourceId {
@@ -227,13 +229,13 @@ impl<'c, T: Submittable> Submission<'c, T> {
         }
         let run = Arc::new(Run {
             client: self.client.clone(),
-            ledger: self.ledger,
+            ledger: self
+                .ledger
+                .map(|ledger| Protocol::new(ledger, self.client.clone())),
             fixed_key: Mutex::new(self.key.clone()),
             single_request: self.key.is_some(),
             stop: self.stop,
-            failures_in_row: AtomicU32::new(0),
-            circuit_breaker: self.circuit_breaker,
-            resolved: Mutex::new(HashMap::new()),
+            breaker: Breaker::new(self.circuit_breaker),
         });
         let mut seen = self.filter_repeats.then(crate::repeats::Repeats::default);
         let sending = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
@@ -301,29 +303,15 @@ struct Ready<T> {
 /// Shared state of one submission.
 struct Run {
     client: Client,
-    ledger: Option<Arc<dyn Ledger>>,
+    /// The ledger, when the submission has one.
+    ledger: Option<Protocol>,
     /// The caller's key, taken by the first request.
     fixed_key: Mutex<Option<IdempotencyKey>>,
     single_request: bool,
     /// Stopped when the submission stops: why later requests are not sent.
     stop: StopHandle,
-    failures_in_row: AtomicU32,
-    circuit_breaker: u32,
-    /// Earlier requests' keys already looked up in this submission.
-    resolved: Mutex<HashMap<IdempotencyKey, Option<Uuid>>>,
-}
-
-/// What is decided for one item of a request.
-#[derive(Clone)]
-enum Plan {
-    /// Send under the chunk's key.
-    Send,
-    /// Send again under an interrupted earlier request's key.
-    Resume(IdempotencyKey),
-    /// Sent under this key, with this outcome.
-    Sent(Outcome, Option<Uuid>, IdempotencyKey),
-    /// Not sent, with this outcome.
-    Done(Outcome, Option<Uuid>),
+    /// Requests failing in a row after all retries.
+    breaker: Breaker,
 }
 
 impl Run {
@@ -396,9 +384,10 @@ impl Run {
             .map(|span| whole_chunk.slice(span))
             .collect();
         if let Some(ledger) = &self.ledger
-            && let Err(reason) = self
-                .claim(ledger.as_ref(), &key, &chunk, &bodies, &mut plans)
-                .await
+            && let Err(reason) = {
+                let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
+                ledger.claim(&key, &ids, &bodies, &mut plans).await
+            }
         {
             self.halt(reason.to_string());
             return Err(not_sent(chunk, reason));
@@ -425,7 +414,9 @@ impl Run {
             bodies,
         } = ready;
         if let Some(reason) = self.stopped() {
-            self.release(&key, fresh_key, &plans).await;
+            if let Some(ledger) = &self.ledger {
+                ledger.release(&key, fresh_key, &plans).await;
+            }
             // What the ledger decided stands (already accepted, conflict, …); the rest was
             // not sent.
             let items = chunk
@@ -464,8 +455,10 @@ impl Run {
                 request_body(T::BODY_FIELD, members.iter().map(|&i| &bodies[i][..]))
             };
             let result = self.send::<T>(group_key, body, members.len()).await;
-            if let Some(ledger) = &self.ledger {
-                self.record(ledger.as_ref(), group_key, &result).await;
+            if let Some(ledger) = &self.ledger
+                && let Err(reason) = ledger.record(group_key, &result).await
+            {
+                self.halt(reason.to_string());
             }
             let outcome = result.outcome();
             let batch_id = result.batch_id();
@@ -503,189 +496,6 @@ impl Run {
         }
     }
 
-    /// Gives back what a prepared request claimed when the submission stopped before it was
-    /// sent: its own key's items are free again (nothing was sent under a key this submission
-    /// chose; a caller's key may have been used before, so it stays pending), and the
-    /// interrupted requests it adopted stay pending under their keys for a later run.
-    async fn release(&self, key: &IdempotencyKey, fresh_key: bool, plans: &[Plan]) {
-        let Some(ledger) = &self.ledger else {
-            return;
-        };
-        let mut keys: Vec<(&IdempotencyKey, Settled)> = Vec::new();
-        for plan in plans {
-            let (group_key, settled) = match plan {
-                Plan::Send if fresh_key => (key, Settled::NotBooked),
-                Plan::Send => (key, Settled::Unknown),
-                Plan::Resume(earlier) => (earlier, Settled::Unknown),
-                Plan::Done(..) | Plan::Sent(..) => continue,
-            };
-            if !keys.iter().any(|(k, _)| *k == group_key) {
-                keys.push((group_key, settled));
-            }
-        }
-        for (group_key, settled) in keys {
-            if let Err(e) = ledger.record(group_key, &settled).await {
-                tracing::warn!(key = %group_key, error = %e, "the ledger could not release a request that was not sent");
-            }
-        }
-    }
-
-    /// Records a request's result; a ledger that cannot record stops the submission (the
-    /// report still tells what happened).
-    async fn record(&self, ledger: &dyn Ledger, key: &IdempotencyKey, result: &RequestResult) {
-        let settled = match result {
-            RequestResult::Accepted { batch_id, .. } => Settled::Accepted {
-                batch_id: *batch_id,
-            },
-            RequestResult::Rejected(_) => Settled::NotBooked,
-            _ => Settled::Unknown,
-        };
-        if let Err(e) = ledger.record(key, &settled).await {
-            self.halt(format!(
-                "not sent: the ledger could not record request {key} ({e})"
-            ));
-        }
-    }
-
-    /// Claims the items marked `Send` in the ledger; marks the ones it knows, and the
-    /// ones to resume under an earlier request's key.
-    async fn claim<T: Submittable>(
-        &self,
-        ledger: &dyn Ledger,
-        key: &IdempotencyKey,
-        chunk: &[Pending<T>],
-        bodies: &[Bytes],
-        plans: &mut [Plan],
-    ) -> Result<(), Reason> {
-        let fingerprints: Vec<Fingerprint> =
-            bodies.iter().map(|b| Sha256::digest(b).into()).collect();
-        let ledger_error = |e: crate::ledger::LedgerError| {
-            Reason::from(format!("not sent: the ledger failed ({e})"))
-        };
-        // Two rounds at most: a pending item of an earlier request is settled, then claimed
-        // again. Only the items not yet claimed are asked about in a round.
-        let mut to_claim: Vec<usize> = (0..chunk.len())
-            .filter(|&i| matches!(plans[i], Plan::Send))
-            .collect();
-        for _ in 0..2 {
-            if to_claim.is_empty() {
-                return Ok(());
-            }
-            let items: Vec<LedgerItem<'_>> = to_claim
-                .iter()
-                .map(|&i| LedgerItem {
-                    id: chunk[i].item.id(),
-                    fingerprint: &fingerprints[i],
-                })
-                .collect();
-            let claims = ledger.claim(key, &items).await.map_err(ledger_error)?;
-            let mut interrupted: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
-            for (&i, claim) in to_claim.iter().zip(claims) {
-                plans[i] = match claim {
-                    Claim::Claimed => Plan::Send,
-                    Claim::AlreadyAccepted { batch_id } => {
-                        Plan::Done(Outcome::AlreadyAccepted, Some(batch_id))
-                    }
-                    Claim::Conflict { batch_id } => Plan::Done(
-                        Outcome::Conflict(Reason::from(format!(
-                            "accepted earlier (batch {batch_id}) with other content; not sent \
-                             again: correct it in Amili or give it a new id"
-                        ))),
-                        Some(batch_id),
-                    ),
-                    Claim::Busy => Plan::Done(
-                        Outcome::NotSent("not sent: another submission is sending it".into()),
-                        None,
-                    ),
-                    Claim::Pending { key: earlier } => {
-                        match interrupted.iter_mut().find(|(k, _)| *k == earlier) {
-                            Some((_, members)) => members.push(i),
-                            None => interrupted.push((earlier, vec![i])),
-                        }
-                        Plan::Send
-                    }
-                };
-            }
-            to_claim.clear();
-            for (earlier, members) in interrupted {
-                // The whole interrupted request, unchanged, is here: send it again under its
-                // own key (the body is built in id order, so the bytes are the first ones),
-                // and a server that got it the first time answers with that batch.
-                let pending = ledger.pending(&earlier).await.map_err(ledger_error)?;
-                let whole = pending.len() == members.len()
-                    && pending.iter().all(|(id, fingerprint)| {
-                        members
-                            .iter()
-                            .any(|&i| chunk[i].item.id() == id && &fingerprints[i] == fingerprint)
-                    });
-                if whole {
-                    let plan = if ledger.adopt(&earlier).await.map_err(ledger_error)? {
-                        tracing::info!(key = %earlier, items = members.len(), "resuming an interrupted request under its key");
-                        Plan::Resume(earlier.clone())
-                    } else {
-                        Plan::Done(
-                            Outcome::NotSent("not sent: another submission is sending it".into()),
-                            None,
-                        )
-                    };
-                    for i in members {
-                        plans[i] = plan.clone();
-                    }
-                    continue;
-                }
-                // Only part of it, or changed: settle it by looking its batch up, then claim
-                // those items again in the next round.
-                match self.settle(ledger, &earlier).await {
-                    Ok(_) => to_claim.extend(members),
-                    Err(reason) => {
-                        for i in members {
-                            plans[i] = Plan::Done(Outcome::Unknown(reason.clone()), None);
-                        }
-                    }
-                }
-            }
-        }
-        // Still pending after settling: leave them alone rather than loop.
-        for i in to_claim {
-            plans[i] = Plan::Done(
-                Outcome::NotSent("not sent: the ledger still holds it as pending".into()),
-                None,
-            );
-        }
-        Ok(())
-    }
-
-    /// An earlier request whose result was never recorded: its batch, looked up by its key
-    /// (once per submission), recorded in the ledger.
-    async fn settle(
-        &self,
-        ledger: &dyn Ledger,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Uuid>, Reason> {
-        if let Some(known) = lock(&self.resolved).get(key) {
-            return Ok(*known);
-        }
-        let found = match self.client.find_batch_by_key(key).await {
-            Ok(found) => found.map(|b| b.id),
-            Err(e) => {
-                return Err(Reason::from(format!(
-                    "an earlier request (idempotency key {key}) may have booked it, and looking \
-                     its batch up failed ({e}); not sent again"
-                )));
-            }
-        };
-        let settled = match found {
-            Some(batch_id) => Settled::Accepted { batch_id },
-            None => Settled::NotBooked,
-        };
-        ledger
-            .record(key, &settled)
-            .await
-            .map_err(|e| Reason::from(format!("not sent: the ledger could not record ({e})")))?;
-        lock(&self.resolved).insert(key.clone(), found);
-        Ok(found)
-    }
-
     /// Sends one request and classifies how it ended; stops the submission when every later
     /// request would end the same way.
     async fn send<T: Submittable>(
@@ -712,7 +522,7 @@ impl Run {
         match &result {
             RequestResult::Accepted { batch_id, .. } => {
                 tracing::info!(%batch_id, "{}s accepted", T::NOUN);
-                self.failures_in_row.store(0, Ordering::Release);
+                self.breaker.success();
             }
             RequestResult::Rejected(e) if stops_every_request(e) => {
                 self.halt(format!(
@@ -722,8 +532,7 @@ impl Run {
             RequestResult::Rejected(e) | RequestResult::Unknown(e)
                 if e.is_retryable() || e.is_outcome_unknown() =>
             {
-                let in_row = self.failures_in_row.fetch_add(1, Ordering::AcqRel) + 1;
-                if self.circuit_breaker > 0 && in_row >= self.circuit_breaker {
+                if let Some(in_row) = self.breaker.failure() {
                     self.halt(format!(
                         "not sent: {in_row} requests in a row failed after all retries (the \
                          last: {e}); try again later"
@@ -733,30 +542,6 @@ impl Run {
             _ => {}
         }
         result
-    }
-}
-
-impl RequestResult {
-    /// The outcome each item the request carried gets.
-    fn outcome(&self) -> Outcome {
-        match self {
-            RequestResult::Accepted { .. } => Outcome::Accepted,
-            RequestResult::Rejected(
-                e @ Error::Transport {
-                    maybe_sent: false, ..
-                },
-            ) => Outcome::NotSent(Reason::from(e.to_string())),
-            RequestResult::Rejected(e) => Outcome::Rejected(Reason::from(e.to_string())),
-            RequestResult::Unknown(e) => Outcome::Unknown(Reason::from(e.to_string())),
-            RequestResult::NotSent => Outcome::NotSent(Reason::from("not sent")),
-        }
-    }
-
-    fn batch_id(&self) -> Option<Uuid> {
-        match self {
-            RequestResult::Accepted { batch_id, .. } => Some(*batch_id),
-            _ => None,
-        }
     }
 }
 
@@ -771,23 +556,6 @@ fn repeated<T: Submittable>() -> Reason {
         "not sent: its {} appeared earlier in the submission",
         T::ID_NAME
     ))
-}
-
-/// `{"<field>":[…]}` (`payments`, `corrections`) from serialized items.
-fn request_body<'a>(field: &str, items: impl Iterator<Item = &'a [u8]> + Clone) -> Bytes {
-    let size: usize = items.clone().map(|b| b.len() + 1).sum::<usize>() + field.len() + 8;
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(b"{\"");
-    out.extend_from_slice(field.as_bytes());
-    out.extend_from_slice(b"\":[");
-    for (n, json) in items.enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(json);
-    }
-    out.extend_from_slice(b"]}");
-    Bytes::from(out)
 }
 
 fn item<T: Submittable>(
@@ -827,57 +595,4 @@ fn not_sent<T: Submittable>(chunk: Vec<Pending<T>>, reason: Reason) -> RequestRe
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Every id that appears more than once, with its positions, in order of first appearance.
-///
-/// Almost every submission has none: [`IdHashes`] proves that from hashes, and only the
-/// suspects it names go through a map that compares ids exactly.
-pub(crate) fn find_duplicates<'a>(
-    ids: impl Iterator<Item = &'a str> + Clone,
-) -> Vec<DuplicateSourceId> {
-    let mut hashes = IdHashes::default();
-    for id in ids.clone() {
-        hashes.push(id);
-    }
-    let suspects = hashes.suspects();
-    if suspects.is_empty() {
-        return Vec::new();
-    }
-    let mut first: HashMap<&'a str, usize> = HashMap::new();
-    // Only repeated ids get a list of positions.
-    let mut repeated: HashMap<&'a str, DuplicateSourceId> = HashMap::new();
-    for (index, id) in ids.enumerate().filter(|(_, id)| suspects.may_repeat(id)) {
-        match first.entry(id) {
-            Entry::Vacant(slot) => {
-                slot.insert(index);
-            }
-            Entry::Occupied(earlier) => repeated
-                .entry(id)
-                .or_insert_with(|| DuplicateSourceId {
-                    source_id: id.to_owned(),
-                    indexes: vec![*earlier.get()],
-                })
-                .indexes
-                .push(index),
-        }
-    }
-    let mut repeated: Vec<DuplicateSourceId> = repeated.into_values().collect();
-    repeated.sort_by_key(|d| d.indexes[0]);
-    repeated
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn duplicates_in_order_with_every_position() {
-        let d = find_duplicates(["a", "b", "a", "c", "b", "a"].into_iter());
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].source_id, "a");
-        assert_eq!(d[0].indexes, [0, 2, 5]);
-        assert_eq!(d[1].indexes, [1, 4]);
-        assert!(find_duplicates(["a", "b"].into_iter()).is_empty());
-    }
 }

@@ -10,6 +10,7 @@
 //! (the ledger's fingerprints are digests of these bytes, so they must not change with the
 //! path).
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -72,6 +73,26 @@ pub(crate) fn string(out: &mut Vec<u8>, value: &str) {
     }
     // Writing into a Vec cannot fail, and a `str` always serializes.
     let _ = serde::Serializer::serialize_str(&mut serde_json::Serializer::new(out), value);
+}
+
+/// `{"<field>":[…]}` (`payments`, `corrections`) from serialized items.
+pub(crate) fn request_body<'a>(
+    field: &str,
+    items: impl Iterator<Item = &'a [u8]> + Clone,
+) -> Bytes {
+    let size: usize = items.clone().map(|b| b.len() + 1).sum::<usize>() + field.len() + 8;
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(b"\":[");
+    for (n, json) in items.enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(json);
+    }
+    out.extend_from_slice(b"]}");
+    Bytes::from(out)
 }
 
 #[cfg(test)]

@@ -54,8 +54,11 @@ impl StoreError {
     }
 }
 
-/// Where a receiver remembers the `IdempotencyKey`s of the deliveries it handled, so a
-/// repeated delivery is acknowledged without being handled twice.
+/// Where a receiver remembers the deliveries it handled, so a repeated delivery is acknowledged
+/// without being handled twice. The keys are what the signature covers (`event:{id}` for the
+/// event's `id` in the signed body, `delivery:{id}` for an id the verifier signs beside it,
+/// `sha256:{digest}` of a signed body without an id), never an unsigned header, and at most
+/// [`MAX_KEY_BYTES`] long.
 ///
 /// The protocol, per key: [`claim`](Self::claim) before handling (atomically: of two
 /// concurrent claims only one gets [`Claim::New`]); then [`complete`](Self::complete) when
@@ -110,6 +113,9 @@ pub const DEFAULT_CAPACITY: usize = 100_000;
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(72 * 60 * 60);
 /// After how long an unfinished claim may be taken over by default.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 60);
+/// The longest key a receiver passes to a store, and the longest [`MemoryDedupeStore`]
+/// accepts: longer ones are refused ([`StoreError`]) and never stored.
+pub const MAX_KEY_BYTES: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -134,8 +140,9 @@ struct Inner {
     next_generation: u64,
 }
 
-/// Handled keys in memory, bounded in number and in time: at most `capacity` keys, each for
-/// at most `window` (oldest forgotten first). The default keeps 100 000 keys for 72 hours —
+/// Handled keys in memory, bounded in number and in time: at most `capacity` keys of at most
+/// [`MAX_KEY_BYTES`] each, each for at most `window` (oldest forgotten first); claims in
+/// progress come on top, as many as deliveries are being handled at once. The default keeps 100 000 keys for 72 hours —
 /// longer than senders usually retry (Amili's retry schedule is not documented).
 ///
 /// Memory is lost on restart and not shared between processes; use a durable
@@ -291,19 +298,30 @@ impl MemoryDedupeStore {
     }
 }
 
+fn too_long(key: &str) -> Result<(), StoreError> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(StoreError::new(format!(
+            "a key of {} bytes (at most {MAX_KEY_BYTES})",
+            key.len()
+        )));
+    }
+    Ok(())
+}
+
 impl DedupeStore for MemoryDedupeStore {
     fn claim<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Claim, StoreError>> {
-        Box::pin(std::future::ready(Ok(self.claim_now(key))))
+        let claimed = too_long(key).map(|()| self.claim_now(key));
+        Box::pin(std::future::ready(claimed))
     }
 
     fn complete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.complete_now(key);
-        Box::pin(std::future::ready(Ok(())))
+        let completed = too_long(key).map(|()| self.complete_now(key));
+        Box::pin(std::future::ready(completed))
     }
 
     fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.release_now(key);
-        Box::pin(std::future::ready(Ok(())))
+        let released = too_long(key).map(|()| self.release_now(key));
+        Box::pin(std::future::ready(released))
     }
 }
 
@@ -353,6 +371,17 @@ mod tests {
         let store = MemoryDedupeStore::new(10, DEFAULT_WINDOW);
         assert_eq!(store.claim_now("a"), Claim::New);
         assert_eq!(store.claim_now("a"), Claim::InProgress);
+    }
+
+    #[tokio::test]
+    async fn a_key_past_the_limit_is_refused_and_never_stored() {
+        let store = MemoryDedupeStore::new(10, DEFAULT_WINDOW);
+        let long = "k".repeat(MAX_KEY_BYTES + 1);
+        assert!(store.claim(&long).await.is_err());
+        assert!(store.complete(&long).await.is_err());
+        assert!(store.lock().entries.is_empty());
+        let longest = "k".repeat(MAX_KEY_BYTES);
+        assert!(matches!(store.claim(&longest).await, Ok(Claim::New)));
     }
 
     #[test]

@@ -472,13 +472,16 @@ impl Event {
         }
     }
 
-    /// When the event happened (`None` for an unknown type).
+    /// When the event happened (`timeStamp`; for an unknown type, when it has a readable one).
     pub fn time_stamp(&self) -> Option<DateTime<Utc>> {
         match self {
             Event::BatchCompleted(e) => Some(e.time_stamp),
             Event::SettlementCreated(e) => Some(e.time_stamp),
             Event::Case(e) | Event::CaseUpdated(e) => Some(e.time_stamp),
-            Event::Unknown { .. } => None,
+            Event::Unknown { raw, .. } => raw
+                .get("timeStamp")
+                .and_then(Value::as_str)
+                .and_then(parse_date_time),
         }
     }
 

@@ -13,14 +13,21 @@
 //!   (`BatchStatus`, [`CaseStatus`], …); dates typed (`chrono`); money, where Amili adds
 //!   it, exact ([`Decimal`], [`Extra::decimal`]).
 //! - **[`Verifier`]**: is the request Amili's? [`HmacSha256Verifier`] is the default (an
-//!   **assumption**, see below); [`insecure_no_verification`] is the explicit opt-out.
-//! - **[`DedupeStore`]**: remembers handled deliveries by `IdempotencyKey`;
-//!   [`MemoryDedupeStore`] (bounded in number and time) by default, a trait for a durable one.
+//!   **assumption**, see below); [`StandardWebhooksVerifier`] the
+//!   [Standard Webhooks](https://www.standardwebhooks.com/) scheme (`webhook-id`,
+//!   `webhook-timestamp`, `webhook-signature`); [`insecure_no_verification`] is the explicit
+//!   opt-out.
+//! - **[`DedupeStore`]**: remembers handled deliveries by what the signature covers (the
+//!   event's `id`); [`MemoryDedupeStore`] (bounded in number, key length and time) by
+//!   default, a trait for a durable one.
 //! - **`Receiver`** (feature `receiver`): a `tower::Service` that axum mounts with
-//!   `route_service`. It verifies on the raw body (401 before anything else), drops repeats,
-//!   calls your async handler and answers 2xx only after it succeeded — so Amili retries what
-//!   failed. With `wake_pollers` it wakes `amili_payments::Poller`s early on
-//!   `BATCH_COMPLETED` (they still read the batch from the API).
+//!   `route_service`. It verifies on the raw body (401 before anything else), refuses events
+//!   older than its replay window, drops repeats, calls your async handler and answers 2xx
+//!   only after it succeeded — so Amili retries what failed. It bounds the body (size and
+//!   read time) and logs refusals once per source and interval; `Receiver::serve` adds
+//!   header read and idle timeouts and a connection limit (`ServeLimits`). With
+//!   `wake_pollers` it wakes `amili_payments::Poller`s early on `BATCH_COMPLETED` (they
+//!   still read the batch from the API).
 //!
 //! Without the `receiver` feature the crate does not pull in axum or tokio: verify and parse
 //! in your own framework with [`construct_event`].
@@ -53,11 +60,19 @@
 //!   secret, as hex or base64 (an optional `sha256=` prefix), compared in constant time.
 //!   The local sandbox (`amili-sandbox --webhook-url …`) signs that way. If Amili's scheme
 //!   differs, implement [`Verifier`].
-//! - **Repeats.** A repeated delivery is recognised by its `IdempotencyKey` header
-//!   ("unique key identifying the event delivery"), else by the event's `id`. Handlers
-//!   should still be idempotent: a store only remembers for its window.
-//! - **Time stamps** without an offset are taken as UTC; no replay window is enforced on
-//!   them, as the sender's retry schedule is not documented.
+//! - **Repeats.** A repeated delivery is recognised by the event's `id` in the signed body,
+//!   which is assumed to be the same on every delivery of an event (the sandbox's is). The
+//!   `IdempotencyKey` header ("unique key identifying the event delivery") is not signed, so
+//!   it is passed on but never trusted: a captured delivery replayed under fresh keys is
+//!   still a repeat. A verifier whose scheme signs an id beside the body
+//!   ([`Verifier::delivery_id`], Standard Webhooks' `webhook-id`) is used instead. Handlers
+//!   should still be idempotent: a store only remembers for its window and capacity.
+//! - **Replays.** The body's `timeStamp` is signed with it, and is assumed to be when the
+//!   event happened, the same on every retry: the receiver refuses events older than its
+//!   replay window (72 hours by default, the default store's window — Amili's retry
+//!   schedule is not documented, so it is kept long) or more than 5 minutes ahead. Within
+//!   the window the store recognises the replay. Time stamps without an offset are taken as
+//!   UTC.
 #![warn(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
 
@@ -65,10 +80,15 @@ mod dedupe;
 mod event;
 #[cfg(feature = "receiver")]
 mod receiver;
+#[cfg(feature = "receiver")]
+mod refusals;
+#[cfg(feature = "receiver")]
+mod serve;
 mod signature;
+mod standard;
 
 pub use dedupe::{
-    BoxFuture, Claim, DEFAULT_CAPACITY, DEFAULT_LEASE, DEFAULT_WINDOW, DedupeStore,
+    BoxFuture, Claim, DEFAULT_CAPACITY, DEFAULT_LEASE, DEFAULT_WINDOW, DedupeStore, MAX_KEY_BYTES,
     MemoryDedupeStore, StoreError,
 };
 pub use event::{
@@ -76,10 +96,22 @@ pub use event::{
     SettlementCreated, Source,
 };
 #[cfg(feature = "receiver")]
-pub use receiver::{BoxError, DEFAULT_MAX_BODY_BYTES, Delivery, Receiver, ReceiverBuilder};
+pub use receiver::{
+    BoxError, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_REFUSAL_LOG_INTERVAL,
+    DEFAULT_REPLAY_WINDOW, Delivery, MAX_IDEMPOTENCY_KEY_BYTES, Receiver, ReceiverBuilder,
+};
+#[cfg(feature = "receiver")]
+pub use serve::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, ServeLimits,
+};
 pub use signature::{
-    EVENT_HEADER, HmacSha256Verifier, IDEMPOTENCY_KEY_HEADER, NoVerification, REQUEST_ID_HEADER,
-    SIGNATURE_HEADER, Verifier, VerifyError, insecure_no_verification,
+    EVENT_HEADER, HmacSha256Verifier, IDEMPOTENCY_KEY_HEADER, MAX_DELIVERY_ID_BYTES,
+    NoVerification, REQUEST_ID_HEADER, SIGNATURE_HEADER, Verifier, VerifyError,
+    insecure_no_verification,
+};
+pub use standard::{
+    DEFAULT_TOLERANCE, InvalidSecret, StandardWebhooksVerifier, WEBHOOK_ID_HEADER,
+    WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
 };
 
 /// The wake-up handle of `amili_payments`' poller.

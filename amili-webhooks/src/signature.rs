@@ -23,11 +23,22 @@ pub const REQUEST_ID_HEADER: &str = "x-amili-request-id";
 /// ignored.
 const MAX_CANDIDATES: usize = 8;
 
+/// The longest delivery id a verifier hands the receiver ([`Verifier::delivery_id`]): longer
+/// ones are refused, so that a dedupe store never holds a key an attacker made large.
+pub const MAX_DELIVERY_ID_BYTES: usize = 128;
+
 /// Decides whether a webhook request comes from Amili, from its headers and **raw body
 /// bytes** (before any parsing).
 ///
-/// [`HmacSha256Verifier`] is the default; implement this trait for another scheme, and use
-/// [`insecure_no_verification`] only where anyone may post events (a local demo).
+/// [`HmacSha256Verifier`] is the default, [`StandardWebhooksVerifier`](crate::StandardWebhooksVerifier)
+/// the [Standard Webhooks](https://www.standardwebhooks.com/) scheme; implement this trait for
+/// another, and use [`insecure_no_verification`] only where anyone may post events (a local
+/// demo).
+///
+/// A scheme that signs a delivery id beside the body says so with
+/// [`delivery_id`](Self::delivery_id): the receiver then recognises repeats by it. Otherwise
+/// repeats are recognised by what the signature covers in the body (the event's `id`), never
+/// by an unsigned header.
 pub trait Verifier: Send + Sync + 'static {
     /// `Ok(())` when the request is authentic.
     ///
@@ -35,6 +46,15 @@ pub trait Verifier: Send + Sync + 'static {
     ///
     /// [`VerifyError`] saying why not; it never contains the secret or the expected signature.
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError>;
+
+    /// The id of the delivered message when this scheme's signature covers one outside the
+    /// body (Standard Webhooks' `webhook-id`), at most [`MAX_DELIVERY_ID_BYTES`] long. Asked
+    /// only after [`verify`](Self::verify) succeeded. `None` (the default): the signature
+    /// covers the body only, and the receiver uses the event's `id` in it.
+    fn delivery_id(&self, headers: &HeaderMap) -> Option<String> {
+        let _ = headers;
+        None
+    }
 
     /// Whether this verifier accepts everything (the receiver warns at start).
     fn is_insecure(&self) -> bool {
@@ -46,12 +66,17 @@ pub trait Verifier: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// No `X-Webhook-Signature` header.
-    #[error("the X-Webhook-Signature header is missing")]
+    /// No signature header (`X-Webhook-Signature`, or the scheme's own).
+    #[error("the signature header is missing")]
     Missing,
-    /// The header holds no hex or base64 HMAC-SHA256 value (wrong length, not text, …).
-    #[error("the X-Webhook-Signature header holds no HMAC-SHA256 signature (hex or base64)")]
+    /// The headers hold no well-formed signature (wrong length, not text, …), or the
+    /// scheme's other signed headers are malformed.
+    #[error("the signature headers are malformed")]
     Malformed,
+    /// The signed time stamp is too far from now: an old delivery replayed, or a clock far
+    /// off.
+    #[error("the signed time stamp is outside the tolerance")]
+    Stale,
     /// A well-formed signature that does not match the body.
     #[error("the signature does not match the body")]
     Mismatch,
@@ -125,7 +150,7 @@ impl HmacSha256Verifier {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -168,27 +193,34 @@ impl Verifier for HmacSha256Verifier {
             return Err(VerifyError::Mismatch);
         };
         mac.update(body);
-        let mut well_formed = false;
         let candidates = values
             .filter_map(|value| value.to_str().ok())
             .flat_map(|text| text.split(|c: char| c == ',' || c.is_ascii_whitespace()))
             .filter(|candidate| !candidate.is_empty())
-            .take(MAX_CANDIDATES);
-        for candidate in candidates {
-            let Some(signature) = decode_signature(candidate) else {
-                continue;
-            };
-            well_formed = true;
-            if mac.clone().verify_slice(&signature).is_ok() {
-                return Ok(());
-            }
-        }
-        Err(if well_formed {
-            VerifyError::Mismatch
-        } else {
-            VerifyError::Malformed
-        })
+            .map(decode_signature);
+        match_any(&mac, candidates)
     }
+}
+
+/// `Ok` when one of the first [`MAX_CANDIDATES`] decoded signatures (`None`: not well
+/// formed) is `mac`'s, compared in constant time; else `Mismatch` when one was well formed,
+/// `Malformed` when none was.
+pub(crate) fn match_any(
+    mac: &Hmac<Sha256>,
+    candidates: impl Iterator<Item = Option<Vec<u8>>>,
+) -> Result<(), VerifyError> {
+    let mut well_formed = false;
+    for signature in candidates.take(MAX_CANDIDATES).flatten() {
+        well_formed = true;
+        if mac.clone().verify_slice(&signature).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(if well_formed {
+        VerifyError::Mismatch
+    } else {
+        VerifyError::Malformed
+    })
 }
 
 /// The verifier that accepts every request; made only by [`insecure_no_verification`].
@@ -223,6 +255,10 @@ impl<V: Verifier + ?Sized> Verifier for std::sync::Arc<V> {
         (**self).verify(headers, body)
     }
 
+    fn delivery_id(&self, headers: &HeaderMap) -> Option<String> {
+        (**self).delivery_id(headers)
+    }
+
     fn is_insecure(&self) -> bool {
         (**self).is_insecure()
     }
@@ -231,6 +267,10 @@ impl<V: Verifier + ?Sized> Verifier for std::sync::Arc<V> {
 impl<V: Verifier + ?Sized> Verifier for Box<V> {
     fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
         (**self).verify(headers, body)
+    }
+
+    fn delivery_id(&self, headers: &HeaderMap) -> Option<String> {
+        (**self).delivery_id(headers)
     }
 
     fn is_insecure(&self) -> bool {

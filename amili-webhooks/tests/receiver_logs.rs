@@ -1,5 +1,5 @@
 //! What the receiver logs: the span names the request, the event and the delivery, never a
-//! secret or a signature. Alone in its test binary: `tracing`'s per-callsite interest is
+//! secret or a signature; refusals and repeats once per source and interval. Alone in its test binary: `tracing`'s per-callsite interest is
 //! process-wide, and other tests hitting the same callsites from other threads while this one
 //! installs its subscriber could leave an event disabled for it.
 
@@ -46,6 +46,24 @@ async fn the_span_names_the_request_the_event_and_the_delivery_but_no_secret() -
         served.post(&event, Some(forged.clone()), None).await?.0,
         401
     );
+    // A flood of forged deliveries and of replays (fresh keys, long headers): one line each
+    // per source and interval, with unsigned headers cut short.
+    let long = "r".repeat(5000);
+    for i in 0..20 {
+        let forged = served
+            .http
+            .post(&served.url)
+            .header("X-Webhook-Signature", "0".repeat(64))
+            .header("X-Amili-Request-Id", &long)
+            .body(event.clone())
+            .send()
+            .await?;
+        assert_eq!(forged.status().as_u16(), 401);
+        assert_eq!(
+            served.post_signed(&event, &format!("replay-{i}")).await?.0,
+            200
+        );
+    }
     // The "handled" line is written by the server's task after it answered: let it run.
     let read = || -> Result<String, String> {
         Ok(String::from_utf8_lossy(&captured.0.lock().map_err(|e| e.to_string())?).into_owned())
@@ -68,13 +86,25 @@ async fn the_span_names_the_request_the_event_and_the_delivery_but_no_secret() -
         "request_id=req-1",
         "event=BATCH_COMPLETED",
         "idempotency_key=key-span",
-        "event_id=897e1f80-ceb5-4b58-a2aa-c895aff6ce3e",
+        "event_id=897e1f80-ceb5-4b58-a2aa-000000000001",
     ] {
         assert!(handled.contains(field), "{field} not in {handled}");
     }
     assert!(
         logs.contains("refused: the signature does not hold"),
         "{logs}"
+    );
+    let refused: Vec<&str> = logs.lines().filter(|l| l.contains("refused:")).collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert!(refused[0].contains("source=127.0.0.1"), "{}", refused[0]);
+    let repeats = logs
+        .lines()
+        .filter(|l| l.contains("a repeated delivery"))
+        .count();
+    assert_eq!(repeats, 1, "{logs}");
+    assert!(
+        !logs.contains(&"r".repeat(65)),
+        "a long header was logged whole"
     );
     assert!(!logs.contains(SECRET), "the secret was logged");
     assert!(!logs.contains(&forged), "a signature was logged");

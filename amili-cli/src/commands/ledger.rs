@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use amili_ledger::{PostgresLedger, SqliteLedger, StoredItem};
 use amili_payments::ledger::LedgerError;
+use amili_payments::{DateTime, Utc, Uuid};
 use serde::Serialize;
 
 use crate::exit::{Exit, usage};
@@ -23,8 +24,8 @@ pub enum LedgerCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (scope, id,
-    /// idempotency key, batch, last update).
+    /// Every payment the ledger remembers, as CSV or JSON Lines on stdout (`scope`, `id`,
+    /// `idempotencyKey`, `batchId`, `updatedAt` in RFC 3339).
     Export {
         /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
         #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
@@ -100,19 +101,68 @@ async fn show(state: Option<&str>, json: bool) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// One exported item (`schemas/ledger-export.json`): the keys in the API's camelCase, the
+/// time in RFC 3339.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportRow<'a> {
+    scope: &'a str,
+    id: &'a str,
+    idempotency_key: &'a str,
+    batch_id: Option<Uuid>,
+    updated_at: String,
+}
+
+impl<'a> From<&'a StoredItem> for ExportRow<'a> {
+    fn from(item: &'a StoredItem) -> ExportRow<'a> {
+        ExportRow {
+            scope: &item.scope,
+            id: &item.id,
+            idempotency_key: &item.idempotency_key,
+            batch_id: item.batch_id,
+            updated_at: rfc3339(item.updated_at),
+        }
+    }
+}
+
+/// Unix seconds as RFC 3339 in UTC (`2026-12-07T04:47:54Z`); the number itself if out of
+/// range.
+fn rfc3339(seconds: i64) -> String {
+    DateTime::<Utc>::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
+}
+
 /// Every item, as CSV or JSON Lines on stdout.
 async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exit> {
     let stdout = std::io::stdout();
     let mut csv = (format == ReportFormat::Csv).then(|| csv::Writer::from_writer(stdout.lock()));
     let mut lines = std::io::BufWriter::new(stdout.lock());
-    let fail = |e: &dyn std::fmt::Display| LedgerError::new(format!("cannot write: {e}"));
-    each_item(state, |item| match &mut csv {
-        Some(w) => w.serialize(&item).map_err(|e| fail(&e)),
-        None => serde_json::to_writer(&mut lines, &item)
-            .map_err(|e| fail(&e))
-            .and_then(|()| lines.write_all(b"\n").map_err(|e| fail(&e))),
+    // The write error itself, to tell a reader that went away (`| head`) from a failure.
+    let mut unwritten: Option<std::io::Error> = None;
+    let exported = each_item(state, |item| {
+        let written = match &mut csv {
+            Some(w) => w
+                .serialize(ExportRow::from(&item))
+                .map_err(std::io::Error::from),
+            None => serde_json::to_writer(&mut lines, &ExportRow::from(&item))
+                .map_err(std::io::Error::from)
+                .and_then(|()| lines.write_all(b"\n")),
+        };
+        written.map_err(|e| {
+            let error = LedgerError::new(format!("cannot write: {e}"));
+            unwritten = Some(e);
+            error
+        })
     })
-    .await?;
+    .await;
+    if let Err(e) = exported {
+        return Err(match unwritten {
+            Some(io) => io.into(),
+            None => e,
+        });
+    }
     if let Some(mut w) = csv {
         w.flush()?;
     }

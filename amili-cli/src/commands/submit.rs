@@ -15,7 +15,9 @@ use serde::Serialize;
 use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::invoice_cache::InvoiceCache;
 use crate::kind::FileKind;
+use crate::money::SumsBy;
 use crate::output::{Table, all_good, print_problems};
 use crate::progress::Progress;
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
@@ -23,7 +25,7 @@ use crate::secret::Secret;
 use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
-use crate::validate::{Resolved, Validation, validate_file};
+use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -55,7 +57,8 @@ pub struct SubmitArgs {
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
 
-    /// Print the final summary as one JSON object on stdout (the table then goes to stderr).
+    /// Print the final summary as one JSON object on stdout (the table then goes to stderr):
+    /// counts and sums per outcome, the rows' problems; also when the run ends in an error.
     #[arg(long)]
     pub json: bool,
 
@@ -63,9 +66,9 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
 
-    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batch
-    /// id, idempotency key, outcome, Amili's reason). Format from the extension: .csv, .jsonl,
-    /// otherwise JSON.
+    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batchId,
+    /// idempotencyKey, amount, currency, outcome, reasonCode, reasonMessage), also when
+    /// validation stops the run. Format from the extension: .csv, .jsonl, otherwise JSON.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -115,11 +118,27 @@ impl Sink for Output {
 }
 
 pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
+    let mut summary = Summary::new(&args.input.file.display().to_string(), args);
+    match submit::<K>(args, &mut summary).await {
+        Ok((exit, reason)) => Ok(summary.finish(exit, reason)),
+        // With --json, a run that ends in an error still prints its object (with what was
+        // learnt by then), the error as its reason.
+        Err(e) => {
+            summary.finish(crate::exit::for_error(&e), format!("{e:#}"));
+            Err(e)
+        }
+    }
+}
+
+/// The run; fills in `summary` as it learns, and hands back the exit and why.
+async fn submit<K: FileKind>(
+    args: &SubmitArgs,
+    summary: &mut Summary,
+) -> anyhow::Result<(Exit, String)> {
     let started = Instant::now();
     let path = &args.input.file;
     let name = path.display().to_string();
     let progress = Progress::new();
-    let mut summary = Summary::new(&name, args);
 
     // Settings first — everything that can be checked without the file: a refused
     // credential or a wrong URL is said at once, not after a million rows were read.
@@ -168,7 +187,10 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     // Read the file once: validate every row before sending anything, spooling what was
     // found so that sending streams from the spool. A file that names invoices by number or
     // source id is read again once Amili has answered for every distinct reference.
-    let (v, spool) = match read_file::<K>(&conn.client, args, &progress).await {
+    // Found invoice ids are kept for the next run next to the ledger (not with the embedded
+    // sandbox: its invoices die with the run).
+    let cache_target = ledger.is_some().then_some(target.as_str());
+    let (v, spool) = match read_file::<K>(&conn.client, args, &progress, cache_target).await {
         Ok(read) => read,
         Err(e) => {
             conn.close().await;
@@ -178,18 +200,25 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
+    summary.problem_count = v.problem_count;
+    summary.problems = v.problems.clone();
+    summary.warnings = v.warnings.clone();
     summary.not_taken = v.not_taken.count;
     // A bank file's transactions that are not payments: said before anything else happens.
     let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
     if let Some(line) = &not_taken {
         eprintln!("{line}");
     }
-    let refusal = if v.rows == 0 {
-        Some(format!(
-            "{name}: no {} in the file; nothing was sent",
-            K::PLURAL
-        ))
-    } else if !v.is_valid() && !args.skip_invalid {
+    // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
+    // for is written, empty.
+    if v.rows == 0 {
+        conn.close().await;
+        let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
+        eprintln!("{said}");
+        report_unsent::<K>(args, spool, &v, &said)?;
+        return Ok((Exit::Success, said));
+    }
+    let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
             "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
              --skip-invalid to send the {} valid rows.",
@@ -203,19 +232,25 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     if let Some(refusal) = refusal {
         conn.close().await;
         eprintln!("{refusal}");
-        summary.counts.invalid = usize::try_from(v.invalid).unwrap_or(usize::MAX);
-        return Ok(summary.finish(Exit::Usage, refusal));
+        // Every row, with its problems or as not sent, in the report and the counts.
+        let table = report_unsent::<K>(args, spool, &v, &refusal)?;
+        summary.counts = table.counts;
+        summary.sums = table.sums;
+        return Ok((Exit::Usage, refusal));
     }
     if args.dry_run {
         conn.close().await;
+        let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
         let said = format!(
-            "dry run: the settings work and {} of {} rows are valid; nothing was sent",
+            "dry run: the settings work and {} of {} rows are valid ({would_send}); nothing \
+             was sent",
             v.valid, v.rows
         );
         eprintln!("{said}");
+        summary.sums = v.sums;
         return Ok(match not_taken {
-            Some(line) => summary.finish(Exit::Failures, line),
-            None => summary.finish(Exit::Success, said),
+            Some(line) => (Exit::Failures, line),
+            None => (Exit::Success, said),
         });
     }
 
@@ -237,18 +272,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
     let stop = StopHandle::new();
     watch_ctrl_c(stop.clone());
 
-    let report = match &args.report {
-        Some(p) => Some(
-            ReportWriter::create(
-                p,
-                args.report_format
-                    .unwrap_or_else(|| ReportFormat::from_path(p)),
-                K::ID_FIELD,
-            )
-            .map_err(usage)?,
-        ),
-        None => None,
-    };
+    let report = create_report::<K>(args)?;
     let mut output = Output {
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
@@ -301,6 +325,7 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
         );
     }
     summary.counts = counts;
+    summary.sums = output.table.sums;
     summary.batches = output.table.batches.len();
     let (exit, reason) = if all_good(&counts, args.wait) {
         (Exit::Success, format!("every {} accepted", K::NAME))
@@ -316,17 +341,54 @@ pub async fn run<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Exit> {
             ),
         )
     };
-    Ok(summary.finish(exit, reason))
+    Ok((exit, reason))
+}
+
+/// The report file of `--report`, if asked for.
+fn create_report<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Option<ReportWriter>> {
+    let Some(path) = &args.report else {
+        return Ok(None);
+    };
+    let format = args
+        .report_format
+        .unwrap_or_else(|| ReportFormat::from_path(path));
+    Ok(Some(
+        ReportWriter::create(path, format, K::ID_FIELD).map_err(usage)?,
+    ))
+}
+
+/// When validation stopped the run: every row of the spool into the report (if asked for) and
+/// the counts, the invalid with their problems, the valid as not sent with why.
+fn report_unsent<K: FileKind>(
+    args: &SubmitArgs,
+    spool: SpoolWriter,
+    v: &Validation,
+    refusal: &str,
+) -> anyhow::Result<Table> {
+    let mut output = Output {
+        table: Table::new(0, K::NAME, K::PLURAL),
+        report: create_report::<K>(args)?,
+    };
+    let not_sent = format!("not sent: {refusal}").into();
+    for row in spool.finish::<K>()?.read_ahead()? {
+        output.put(crate::submit::unsent_row(row?, &v.repeats, &not_sent))?;
+    }
+    if let Some(report) = output.report.take() {
+        report.finish()?;
+    }
+    Ok(output.table)
 }
 
 /// Reads and validates the file into a spool. Invoice references found by the first read are
-/// looked up (each distinct one once, `--concurrency` at a time) and the file read again
-/// with the answers. A look-up that fails (not "no match": the call itself) ends the run
-/// with nothing sent.
+/// looked up (each distinct one once, `--concurrency` at a time, those found by an earlier run
+/// for `cache_target` taken from the [`InvoiceCache`]) and the file read again with the
+/// answers. A look-up that fails (not "no match": the call itself) ends the run with nothing
+/// sent, unless `--skip-invalid` makes it its rows' problem.
 async fn read_file<K: FileKind>(
     client: &amili_payments::Client,
     args: &SubmitArgs,
     progress: &Progress,
+    cache_target: Option<&str>,
 ) -> anyhow::Result<(Validation, crate::spool::SpoolWriter)> {
     let path = &args.input.file;
     let mut spool = SpoolWriter::new()?;
@@ -342,7 +404,17 @@ async fn read_file<K: FileKind>(
         if v.references.len() == 1 { "" } else { "s" },
         path.display()
     );
-    let resolved = resolve_references(client, v.references, args.concurrency).await?;
+    let mut cache = cache_target.and_then(|target| {
+        InvoiceCache::for_state(args.state.as_deref(), target)
+            .map_err(|e| eprintln!("note: invoice ids found earlier are not used: {e}"))
+            .ok()
+    });
+    let resolved = resolve_references(client, v.references, args, cache.as_mut()).await?;
+    if let Some(cache) = &cache
+        && let Err(e) = cache.save()
+    {
+        eprintln!("note: the invoice ids found are not kept for the next run: {e}");
+    }
     let mut spool = SpoolWriter::new()?;
     let v = validate_file::<K>(
         path,
@@ -355,36 +427,82 @@ async fn read_file<K: FileKind>(
     Ok((v, spool))
 }
 
-/// Amili's answer for every reference; an error when any look-up failed.
+/// Amili's answer for every reference (found ones from `cache` when it has them, and kept in
+/// it); an error when any look-up failed, unless `--skip-invalid` makes those rows' problem.
 async fn resolve_references(
     client: &amili_payments::Client,
     references: std::collections::HashSet<amili_payments::invoices::InvoiceRef>,
-    concurrency: u64,
+    args: &SubmitArgs,
+    mut cache: Option<&mut InvoiceCache>,
 ) -> anyhow::Result<Resolved> {
     use amili_payments::invoices::Unresolved;
-    let references: Vec<_> = references.into_iter().collect();
+    let mut resolved = Resolved::with_capacity(references.len());
+    let mut missing = Vec::with_capacity(references.len());
+    for reference in references {
+        match cache.as_deref().and_then(|c| c.get(&reference)) {
+            Some(id) => {
+                resolved.insert(reference, Ok(id));
+            }
+            None => missing.push(reference),
+        }
+    }
+    if let Some(cache) = cache.as_deref().filter(|_| !resolved.is_empty()) {
+        eprintln!(
+            "{} of them found by an earlier run (kept {} days in {})",
+            resolved.len(),
+            crate::invoice_cache::LIFETIME_DAYS,
+            cache.path().display(),
+        );
+    }
     let answers = client
         .invoice_resolver()
-        .with_concurrency(usize::try_from(concurrency).unwrap_or(1))
-        .resolve(references.iter().cloned())
+        .with_concurrency(usize::try_from(args.concurrency).unwrap_or(1))
+        .resolve(missing.iter().cloned())
         .await;
-    let resolved: Resolved = references.into_iter().zip(answers).collect();
-    let failed: Vec<String> = resolved
+    for (reference, answer) in missing.into_iter().zip(answers) {
+        if let (Some(cache), Ok(id)) = (cache.as_deref_mut(), &answer) {
+            cache.insert(&reference, *id);
+        }
+        resolved.insert(reference, answer);
+    }
+    let mut failed = resolved
         .values()
-        .filter_map(|answer| match answer {
+        .filter_map(|answer| answer.as_ref().err())
+        .filter(|e| e.is_look_up_failure());
+    let Some(first) = failed.next() else {
+        return Ok(resolved);
+    };
+    let count = 1 + failed.count();
+    let not_looked_up = resolved
+        .values()
+        .filter(|a| matches!(a, Err(Unresolved::NotLookedUp { .. })))
+        .count();
+    // The breaker tripped: say why once, from a look-up that ran.
+    let why = resolved
+        .values()
+        .find_map(|a| match a {
             Err(e @ Unresolved::Failed { .. }) => Some(e.to_string()),
             _ => None,
         })
-        .collect();
-    if let Some(first) = failed.first() {
-        anyhow::bail!(
-            "cannot look up {} of the file's invoice references, nothing was sent (run again \
-             when Amili answers): {first}{}",
-            failed.len(),
-            if failed.len() > 1 { ", …" } else { "" }
+        .unwrap_or_else(|| first.to_string());
+    let summary = if not_looked_up > 0 {
+        format!(
+            "invoice look-up is failing: {why}; {not_looked_up} reference{} not looked up",
+            if not_looked_up == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "cannot look up {count} of the file's invoice references: {first}{}",
+            if count > 1 { ", …" } else { "" }
+        )
+    };
+    if args.skip_invalid {
+        eprintln!(
+            "note: {summary}; with --skip-invalid, their rows are invalid and the rest is sent"
         );
+        return Ok(resolved);
     }
-    Ok(resolved)
+    anyhow::bail!("{summary}; nothing was sent (run again when Amili answers)")
 }
 
 /// The webhook receiver of `--webhook-port`: wakes the pollers of `--wait`.
@@ -435,14 +553,21 @@ impl WebhookListener {
     }
 }
 
-/// The one JSON object `--json` prints on stdout at the end.
+/// The one JSON object `--json` prints on stdout at the end (`schemas/submit.json`).
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Summary {
     file: String,
     rows: u64,
     counts: OutcomeCounts,
+    /// Per outcome and currency; on a dry run per `valid` / `invalid`.
+    sums: SumsBy,
     batches: usize,
     report: Option<PathBuf>,
+    /// The rows' problems (the first `--max-errors`), and how many there are in all.
+    problems: Vec<Problem>,
+    problem_count: u64,
+    warnings: Vec<String>,
     /// A bank file's transactions that are not payments (in `counts` as not sent).
     #[serde(skip_serializing_if = "is_zero")]
     not_taken: u64,
@@ -458,8 +583,12 @@ impl Summary {
             file: file.to_owned(),
             rows: 0,
             counts: OutcomeCounts::default(),
+            sums: SumsBy::default(),
             batches: 0,
             report: args.report.clone(),
+            problems: Vec::new(),
+            problem_count: 0,
+            warnings: Vec::new(),
             not_taken: 0,
             exit_code: 0,
             exit_reason: String::new(),
@@ -468,11 +597,11 @@ impl Summary {
     }
 
     /// Prints the object (with `--json`) and hands back the exit.
-    fn finish(mut self, exit: Exit, reason: String) -> Exit {
+    fn finish(&mut self, exit: Exit, reason: String) -> Exit {
         self.exit_code = exit.code();
         self.exit_reason = reason;
         if self.json {
-            match serde_json::to_string(&self) {
+            match serde_json::to_string(&*self) {
                 Ok(line) => println!("{line}"),
                 Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
             }

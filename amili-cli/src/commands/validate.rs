@@ -1,68 +1,161 @@
 //! `amili payments validate FILE`, `amili corrections validate FILE`: the first read alone
 //! (offline: invoice references are counted, not looked up).
 
+use serde::Serialize;
+
 use crate::args::InputArgs;
 use crate::exit::{Exit, usage};
 use crate::input::bank;
 use crate::kind::FileKind;
+use crate::money::SumsBy;
 use crate::output::print_problems;
 use crate::progress::Progress;
-use crate::validate::{resolve_format, validate_file};
+use crate::validate::{Problem, VALID, Validation, resolve_format, validate_file};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// Print the result as one JSON object on stdout: counts, the sums per currency, every
+    /// problem (up to --max-errors) with its line, field and message.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let path = &args.input.file;
+    let file = path.display().to_string();
     let progress = Progress::new();
-    let v = validate_file::<K>(path, &args.input, &progress, None, None).map_err(usage)?;
+    let v = match validate_file::<K>(path, &args.input, &progress, None, None).map_err(usage) {
+        Ok(v) => v,
+        // With --json, a file that cannot be read still gets its object, the error as reason.
+        Err(e) => {
+            progress.finish();
+            if args.json {
+                let summary = ValidateSummary::new(
+                    file,
+                    Validation::default(),
+                    Exit::Usage,
+                    format!("{e:#}"),
+                );
+                println!("{}", serde_json::to_string(&summary)?);
+            }
+            return Err(e);
+        }
+    };
     progress.finish();
-    print_problems(&path.display().to_string(), &v);
-    // A bank file: what each reference names, for the operator to check before sending.
+    print_problems(&file, &v);
+    // A bank file: what each reference names, for the operator to check before sending (on
+    // stderr when stdout carries the JSON).
     let format = resolve_format(path, args.input.format).map_err(usage)?;
     if format.is_bank() {
         let naming = bank::naming::<K>(&args.input.bank).map_err(usage)?;
-        bank::print_mapping(path, format, naming)?;
+        let mut out: Box<dyn std::io::Write> = if args.json {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
+        };
+        bank::print_mapping(&mut out, &file, args.input.path_to_read(), format, naming)?;
     }
-    if v.rows == 0 {
-        eprintln!("{}: no {} in the file", path.display(), K::PLURAL);
-        return Ok(Exit::Usage);
+    if v.not_taken.count > 0 {
+        eprintln!("{file}: {}", v.not_taken);
     }
     if !v.references.is_empty() {
         eprintln!(
-            "{}: {} distinct invoice reference{} (invoiceNumber / uniqueSourceInvoiceId) are \
+            "{file}: {} distinct invoice reference{} (invoiceNumber / uniqueSourceInvoiceId) are \
              looked up when the file is submitted; validating does not check them",
-            path.display(),
             v.references.len(),
             if v.references.len() == 1 { "" } else { "s" },
         );
     }
-    if v.not_taken.count > 0 {
-        eprintln!("{}: {}", path.display(), v.not_taken);
-    }
-    if v.is_valid() && v.not_taken.count > 0 {
-        println!(
-            "{}: {} {}, all valid; {} bank transactions are not payments and would not be sent",
-            path.display(),
-            v.valid,
-            K::PLURAL,
-            v.not_taken.count
-        );
-        Ok(Exit::Failures)
+    // A header and no rows is a day without payments, not a mistake.
+    let (exit, said) = if v.rows == 0 {
+        (Exit::Success, format!("{file}: no rows"))
+    } else if v.is_valid() && v.not_taken.count > 0 {
+        let sums = v.sums.get(VALID).cloned().unwrap_or_default();
+        (
+            Exit::Failures,
+            format!(
+                "{file}: {} {}, all valid ({sums}); {} bank transactions are not payments and \
+                 would not be sent",
+                v.valid,
+                K::PLURAL,
+                v.not_taken.count
+            ),
+        )
     } else if v.is_valid() {
-        println!("{}: {} {}, all valid", path.display(), v.rows, K::PLURAL);
-        Ok(Exit::Success)
+        let sums = v.sums.get(VALID).cloned().unwrap_or_default();
+        (
+            Exit::Success,
+            format!("{file}: {} {}, all valid ({sums})", v.rows, K::PLURAL),
+        )
     } else {
-        println!(
-            "{}: {} of {} rows are invalid ({} problems)",
-            path.display(),
-            v.invalid,
-            v.rows - v.not_taken.count,
-            v.problem_count
-        );
-        Ok(Exit::Usage)
+        (
+            Exit::Usage,
+            format!(
+                "{file}: {} of {} rows are invalid ({} problems)",
+                v.invalid,
+                v.rows - v.not_taken.count,
+                v.problem_count
+            ),
+        )
+    };
+    if args.json {
+        eprintln!("{said}");
+        let summary = ValidateSummary::new(file, v, exit, said);
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!("{said}");
+        if !v.is_valid() {
+            let mut out = std::io::stdout().lock();
+            crate::output::print_sums(&mut out, &v.sums);
+        }
     }
+    Ok(exit)
+}
+
+/// The one JSON object `validate --json` prints (`schemas/validate.json`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ValidateSummary {
+    file: String,
+    rows: u64,
+    valid: u64,
+    invalid: u64,
+    /// Per `valid` (what submitting would send) and `invalid`, then per currency.
+    sums: SumsBy,
+    problems: Vec<Problem>,
+    problem_count: u64,
+    warnings: Vec<String>,
+    /// Distinct invoice references, looked up only when the file is submitted.
+    invoice_references: usize,
+    /// A bank file's transactions that are not payments.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_taken: u64,
+    exit_code: u8,
+    exit_reason: String,
+}
+
+impl ValidateSummary {
+    fn new(file: String, v: Validation, exit: Exit, reason: String) -> ValidateSummary {
+        ValidateSummary {
+            file,
+            rows: v.rows,
+            valid: v.valid,
+            invalid: v.invalid,
+            sums: v.sums,
+            problems: v.problems,
+            problem_count: v.problem_count,
+            warnings: v.warnings,
+            invoice_references: v.references.len(),
+            not_taken: v.not_taken.count,
+            exit_code: exit.code(),
+            exit_reason: reason,
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -19,8 +19,12 @@ pub enum WebhooksCommand {
     ///
     /// Signatures are checked as HMAC-SHA256 of the raw body with the shared secret (an
     /// assumption: Amili does not document its algorithm); refused requests get 401 and are
-    /// not printed. A repeated delivery (same IdempotencyKey) is acknowledged and printed
-    /// once. Logs and the listening address go to stderr.
+    /// not printed. A repeated delivery (the same event id in the signed body, whatever its
+    /// IdempotencyKey) is acknowledged and printed once; an event whose signed timeStamp is
+    /// more than 72 hours old is refused (400). Bodies up to 1 MiB, sent within 30 s;
+    /// headers up to 16 KiB, sent within 10 s (also how long an idle connection stays
+    /// open); at most 256 connections at once. Logs and the listening address go to stderr;
+    /// refusals are logged once a minute per sender.
     Listen(ListenArgs),
 }
 

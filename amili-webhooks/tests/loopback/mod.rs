@@ -11,9 +11,21 @@ pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 pub const SECRET: &str = "receiver-test-secret";
 
+/// An event about `batch` made now. Its id follows `batch`: two bodies for one batch are
+/// deliveries of one event.
 pub fn body(event_type: &str, batch: u32) -> String {
+    body_at(event_type, batch, amili_webhooks::Utc::now())
+}
+
+/// [`body`] made at `at`.
+pub fn body_at(
+    event_type: &str,
+    batch: u32,
+    at: amili_webhooks::DateTime<amili_webhooks::Utc>,
+) -> String {
     format!(
-        r#"{{"id":"897e1f80-ceb5-4b58-a2aa-c895aff6ce3e","type":"{event_type}","source":"COLLECTION","timeStamp":"2025-08-15T11:42:00Z","data":{{"batchId":"db6a7ff4-3a20-4042-b271-{batch:012}","status":"SUCCESS"}}}}"#
+        r#"{{"id":"897e1f80-ceb5-4b58-a2aa-{batch:012}","type":"{event_type}","source":"COLLECTION","timeStamp":"{}","data":{{"batchId":"db6a7ff4-3a20-4042-b271-{batch:012}","status":"SUCCESS"}}}}"#,
+        at.to_rfc3339()
     )
 }
 
@@ -88,9 +100,14 @@ pub fn builder() -> ReceiverBuilder {
 
 /// A receiver whose handler records every delivery it is given.
 pub fn recording() -> (Receiver, Arc<Mutex<Vec<Delivery>>>) {
+    recording_by(builder())
+}
+
+/// [`recording`], configured by `builder`.
+pub fn recording_by(builder: ReceiverBuilder) -> (Receiver, Arc<Mutex<Vec<Delivery>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let receiver = builder().handler(move |delivery: Delivery| {
+    let receiver = builder.handler(move |delivery: Delivery| {
         let log = Arc::clone(&log);
         async move {
             log.lock().map_err(|e| e.to_string())?.push(delivery);

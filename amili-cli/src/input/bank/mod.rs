@@ -20,7 +20,7 @@ use std::io::BufRead;
 use amili_bankfiles::Position;
 use amili_payments::invoices::InvoiceRef;
 
-pub use detect::detect;
+pub use detect::{detect, sniff};
 pub use naming::{BankArgs, Naming, ReferenceAs};
 pub use transactions::print_mapping;
 use transactions::{Transaction, Transactions};
@@ -28,6 +28,7 @@ pub use unsent::{NotTakenSummary, Unsent};
 
 use super::{Format, InputError, Row};
 use crate::kind::FileKind;
+use crate::money::Money;
 
 /// One unit of a file as validation takes it: a row, a bank transaction whose reference
 /// names no invoice, or one that is not a payment.
@@ -39,6 +40,7 @@ pub enum Entry<I> {
         message: String,
         source_id: String,
         reference: String,
+        money: Option<Money>,
     },
     NotTaken(Unsent),
 }
@@ -93,6 +95,7 @@ fn entry<K: FileKind>(transaction: Transaction, field: ReferenceAs) -> Entry<K::
                     Position::Ocr { .. } => message,
                     position => format!("{position}: {message}"),
                 },
+                money: unsent::to_money(credit.amount, &credit.currency),
                 source_id: credit.source_payment_id,
                 reference: credit
                     .reference

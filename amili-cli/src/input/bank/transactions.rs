@@ -134,22 +134,22 @@ fn place(line: u64, position: Position) -> String {
     }
 }
 
-/// Prints [`mapping_line`] for every transaction of the bank file at `path` (stopping
-/// quietly at a problem the first read already reported).
-pub fn print_mapping(path: &Path, format: Format, naming: Naming) -> anyhow::Result<()> {
-    use std::io::Write as _;
+/// Writes [`mapping_line`] for every transaction of the bank file at `path` (named `name`) to
+/// `out`, stopping quietly at a problem the first read already reported.
+pub fn print_mapping(
+    out: &mut dyn std::io::Write,
+    name: &str,
+    path: &Path,
+    format: Format,
+    naming: Naming,
+) -> anyhow::Result<()> {
     let field = naming.field;
-    let mut out = std::io::stdout().lock();
-    for transaction in Transactions::new(crate::input::open(path)?, format, naming) {
+    let reader = crate::input::open(path, crate::input::Encoding::Utf8)?;
+    for transaction in Transactions::new(reader, format, naming) {
         let Ok(transaction) = transaction else {
             break;
         };
-        writeln!(
-            out,
-            "{}: {}",
-            path.display(),
-            mapping_line(&transaction, field)
-        )?;
+        writeln!(out, "{name}: {}", mapping_line(&transaction, field))?;
     }
     Ok(())
 }

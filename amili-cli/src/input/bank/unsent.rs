@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use amili_bankfiles::{NotTaken, Position, Reason};
-use amili_payments::Decimal;
+use amili_payments::{Currency, Decimal};
+
+use crate::money::Money;
 
 /// A bank transaction that is not sent, as the report shows it.
 #[derive(Debug, Clone)]
@@ -69,6 +71,22 @@ impl Unsent {
             amount,
         }
     }
+}
+
+impl Unsent {
+    /// The amount as the report's money, when there is one in a known currency.
+    pub fn money(&self) -> Option<Money> {
+        let (amount, currency) = self.amount.as_ref()?;
+        to_money(*amount, currency)
+    }
+}
+
+/// `amount` in `currency`, when the currency is one Amili knows.
+pub(super) fn to_money(amount: Decimal, currency: &str) -> Option<Money> {
+    Some(Money {
+        amount,
+        currency: Currency::iso(currency).ok()?,
+    })
 }
 
 pub(super) fn money(amount: Decimal, currency: &str) -> String {

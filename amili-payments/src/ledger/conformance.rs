@@ -1,0 +1,282 @@
+//! The claim cases every ledger store is held to: one table ([`CASES`]), run by
+//! [`check_claims`] against the memory ledger (this crate's tests) and against the SQLite and
+//! PostgreSQL ledgers (`amili-ledger`'s tests).
+//!
+//! It lives here, beside the rule it checks ([`decide`](super::decide)), so that both crates
+//! reach the same table. It is compiled for this crate's own tests and, elsewhere, only with
+//! the `test-support` feature, which `amili-ledger` turns on in its dev-dependency alone: no
+//! library build turns it on, and users who do not ask for it do not compile it. It is hidden
+//! from the docs and is not part of the API (it may change in any release).
+
+use std::future::Future;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use crate::idempotency::IdempotencyKey;
+
+/// What the store holds for the id before the claim, and how it came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    /// Never claimed.
+    Nothing,
+    /// Claimed by this run under an earlier key, then released (recorded not booked).
+    Released,
+    /// Claimed by this run under an earlier key and recorded accepted.
+    Accepted,
+    /// Claimed by this run under an earlier key, whose request is being sent (no result yet).
+    Sending,
+    /// Claimed by this run under an earlier key, whose result was recorded unknown.
+    Unknown,
+    /// Claimed by another run, alive, whose request is being sent.
+    OtherRunAlive,
+    /// Claimed by another run that ended without recording a result (a crash).
+    OtherRunEnded,
+}
+
+impl Before {
+    /// Whether the case needs a second run on the same store.
+    fn needs_another_run(self) -> bool {
+        matches!(self, Before::OtherRunAlive | Before::OtherRunEnded)
+    }
+}
+
+/// The content claimed, against the content claimed earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// The same fingerprint.
+    Same,
+    /// Another fingerprint.
+    Changed,
+}
+
+/// The answer expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// [`Claim::Claimed`].
+    Claimed,
+    /// [`Claim::AlreadyAccepted`] in the earlier batch.
+    AlreadyAccepted,
+    /// [`Claim::Conflict`] with the earlier batch.
+    Conflict,
+    /// [`Claim::Busy`].
+    Busy,
+    /// [`Claim::Pending`] under the earlier key.
+    Pending,
+}
+
+/// What the store holds for the id after the claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Pending under the claiming key, with the content claimed.
+    PendingUnderClaim,
+    /// Pending under the earlier key, with the earlier content.
+    PendingUnderEarlier,
+    /// Accepted in the earlier batch, with the earlier content.
+    StillAccepted,
+}
+
+/// One claim: the state before, the claim made, the answer and the state after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Case {
+    /// What the store holds before.
+    pub before: Before,
+    /// The content claimed.
+    pub content: Content,
+    /// The answer.
+    pub expect: Expect,
+    /// What the store holds after.
+    pub after: After,
+}
+
+const fn case(before: Before, content: Content, expect: Expect, after: After) -> Case {
+    Case {
+        before,
+        content,
+        expect,
+        after,
+    }
+}
+
+/// The table: every state an id can be in, claimed with the same and with changed content.
+#[rustfmt::skip]
+pub const CASES: &[Case] = {
+    use After::*;
+    use Before::*;
+    use Content::*;
+    use Expect::*;
+    &[
+        //   before         content  answer           after
+        case(Nothing,       Same,    Claimed,         PendingUnderClaim),
+        case(Nothing,       Changed, Claimed,         PendingUnderClaim),
+        case(Released,      Same,    Claimed,         PendingUnderClaim),
+        case(Released,      Changed, Claimed,         PendingUnderClaim),
+        case(Accepted,      Same,    AlreadyAccepted, StillAccepted),
+        case(Accepted,      Changed, Conflict,        StillAccepted),
+        case(Sending,       Same,    Busy,            PendingUnderEarlier),
+        case(Sending,       Changed, Busy,            PendingUnderEarlier),
+        case(Unknown,       Same,    Pending,         PendingUnderEarlier),
+        case(Unknown,       Changed, Pending,         PendingUnderEarlier),
+        case(OtherRunAlive, Same,    Busy,            PendingUnderEarlier),
+        case(OtherRunAlive, Changed, Busy,            PendingUnderEarlier),
+        case(OtherRunEnded, Same,    Pending,         PendingUnderEarlier),
+        case(OtherRunEnded, Changed, Pending,         PendingUnderEarlier),
+    ]
+};
+
+/// The content claimed earlier, and the changed content.
+const EARLIER: Fingerprint = [1; 32];
+const CHANGED: Fingerprint = [2; 32];
+
+/// Runs every case of [`CASES`] against a store, each with an id of its own, and returns how
+/// many ran; the error names every case that failed.
+///
+/// `open` starts a run: a ledger on the store that sees what earlier runs left (SQLite: the
+/// file opened again; PostgreSQL: another connection to the same scope). With
+/// `runs_share_the_store` false (the memory ledger: its run is the process, and each `open`
+/// is a new, empty store), the cases about another run are left out.
+///
+/// # Errors
+///
+/// Every case that answered or left the store otherwise than its row says, or failed.
+pub async fn check_claims<L, F, Fut>(open: F, runs_share_the_store: bool) -> Result<usize, String>
+where
+    L: Ledger,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<L, LedgerError>>,
+{
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for (n, case) in CASES.iter().enumerate() {
+        if case.before.needs_another_run() && !runs_share_the_store {
+            continue;
+        }
+        ran += 1;
+        let id = format!("case-{n}-{}", Uuid::new_v4());
+        if let Err(e) = check_one(&open, case, &id).await {
+            failures.push(format!("{case:?}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(ran)
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+async fn check_one<L, F, Fut>(open: &F, case: &Case, id: &str) -> Result<(), String>
+where
+    L: Ledger,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<L, LedgerError>>,
+{
+    let fail = |e: LedgerError| e.to_string();
+    let earlier = IdempotencyKey::random();
+    let batch_id = Uuid::new_v4();
+    let before = [LedgerItem {
+        id,
+        fingerprint: &EARLIER,
+    }];
+    let run = open().await.map_err(fail)?;
+    // Held until the claim is answered: a live run.
+    let mut other_run = None;
+    let claimer = if case.before.needs_another_run() {
+        &*other_run.insert(open().await.map_err(fail)?)
+    } else {
+        &run
+    };
+    if case.before != Before::Nothing {
+        let claims = claimer.claim(&earlier, &before).await.map_err(fail)?;
+        if claims != [Claim::Claimed] {
+            return Err(format!("the earlier claim answered {claims:?}"));
+        }
+    }
+    let settled = match case.before {
+        Before::Released => Some(Settled::NotBooked),
+        Before::Accepted => Some(Settled::Accepted { batch_id }),
+        Before::Unknown => Some(Settled::Unknown),
+        _ => None,
+    };
+    if let Some(settled) = settled {
+        run.record(&earlier, &settled).await.map_err(fail)?;
+    }
+    if case.before == Before::OtherRunEnded {
+        drop(other_run.take());
+    }
+
+    let fingerprint = match case.content {
+        Content::Same => EARLIER,
+        Content::Changed => CHANGED,
+    };
+    let key = IdempotencyKey::random();
+    let claim = [LedgerItem {
+        id,
+        fingerprint: &fingerprint,
+    }];
+    let mut answer = run.claim(&key, &claim).await.map_err(fail)?;
+    // A store may see a run that ended as alive for a moment (PostgreSQL frees a closed
+    // session's lock once the server notices): a busy answer is asked again, for up to 5 s.
+    for _ in 0..50 {
+        if case.before != Before::OtherRunEnded || answer != [Claim::Busy] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        answer = run.claim(&key, &claim).await.map_err(fail)?;
+    }
+    let expected = match case.expect {
+        Expect::Claimed => Claim::Claimed,
+        Expect::AlreadyAccepted => Claim::AlreadyAccepted { batch_id },
+        Expect::Conflict => Claim::Conflict { batch_id },
+        Expect::Busy => Claim::Busy,
+        Expect::Pending => Claim::Pending {
+            key: earlier.clone(),
+        },
+    };
+    if answer != [expected.clone()] {
+        return Err(format!("answered {answer:?}, expected {expected:?}"));
+    }
+
+    let under_claim = run.pending(&key).await.map_err(fail)?;
+    let under_earlier = run.pending(&earlier).await.map_err(fail)?;
+    let (claim_holds, earlier_holds) = match case.after {
+        After::PendingUnderClaim => (vec![(id.to_owned(), fingerprint)], vec![]),
+        After::PendingUnderEarlier => (vec![], vec![(id.to_owned(), EARLIER)]),
+        After::StillAccepted => (vec![], vec![]),
+    };
+    if under_claim != claim_holds || under_earlier != earlier_holds {
+        return Err(format!(
+            "pending after: {under_claim:?} under the claiming key, {under_earlier:?} under \
+             the earlier one"
+        ));
+    }
+    if case.after == After::StillAccepted {
+        let probe = run
+            .claim(&IdempotencyKey::random(), &before)
+            .await
+            .map_err(fail)?;
+        if probe != [Claim::AlreadyAccepted { batch_id }] {
+            return Err(format!(
+                "the earlier content, claimed again after, answered {probe:?}"
+            ));
+        }
+    }
+    drop(other_run);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::memory::MemoryLedger;
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_ledger_answers_every_case_of_one_run() {
+        let open = || std::future::ready(Ok(MemoryLedger::default()));
+        let ran = check_claims(open, false)
+            .await
+            .unwrap_or_else(|failures| panic!("{failures}"));
+        // The fourteen rows but the four about another run.
+        assert_eq!(ran, 10);
+    }
+}

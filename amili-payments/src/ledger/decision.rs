@@ -1,0 +1,61 @@
+//! The claim decision: what a store answers for one item, from what it holds for the item's
+//! id. The memory, SQLite and PostgreSQL stores read their row and ask [`decide`]; the SQL
+//! stores claim a new id by an atomic insert first (the rule's first line, in SQL, so that
+//! two runs cannot both claim it). One table of cases (`conformance.rs`) holds every store
+//! to the rule.
+
+use uuid::Uuid;
+
+use super::store::{Claim, Fingerprint};
+use crate::idempotency::IdempotencyKey;
+
+/// What a store holds for an id when it is claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held<'a> {
+    /// Nothing: the id is new, or its request was released ([`Settled::NotBooked`]).
+    ///
+    /// [`Settled::NotBooked`]: super::Settled::NotBooked
+    Nothing,
+    /// Accepted for good in a batch.
+    Accepted {
+        /// The content accepted (its fingerprint as stored).
+        fingerprint: &'a [u8],
+        /// The batch it was queued in.
+        batch_id: Uuid,
+    },
+    /// Claimed under `key` by a request whose result is not recorded.
+    Pending {
+        /// The request's key.
+        key: &'a IdempotencyKey,
+        /// Whether that request is being sent now: claimed or adopted by this ledger and not
+        /// yet recorded, or held by another run that is alive. A request of a run that ended
+        /// (crashed or stopped), or whose result was recorded as unknown, is not.
+        sending: bool,
+    },
+}
+
+/// The answer to a claim of an item with content `fingerprint`, given what the store holds
+/// for its id:
+///
+/// | held                       | answer                                                |
+/// |----------------------------|-------------------------------------------------------|
+/// | nothing                    | [`Claim::Claimed`]: recorded pending, sent            |
+/// | accepted, same content     | [`Claim::AlreadyAccepted`]: not sent                  |
+/// | accepted, other content    | [`Claim::Conflict`]: not sent                         |
+/// | pending, being sent        | [`Claim::Busy`]: not sent                             |
+/// | pending, nobody sending it | [`Claim::Pending`]: its request is adopted or settled |
+///
+/// A store that answers [`Claim::Claimed`] must have recorded the item as pending under the
+/// claiming key, atomically with reading what it held.
+pub fn decide(held: Held<'_>, fingerprint: &Fingerprint) -> Claim {
+    match held {
+        Held::Nothing => Claim::Claimed,
+        Held::Accepted {
+            fingerprint: stored,
+            batch_id,
+        } if stored == fingerprint.as_slice() => Claim::AlreadyAccepted { batch_id },
+        Held::Accepted { batch_id, .. } => Claim::Conflict { batch_id },
+        Held::Pending { sending: true, .. } => Claim::Busy,
+        Held::Pending { key, .. } => Claim::Pending { key: key.clone() },
+    }
+}

@@ -1,0 +1,249 @@
+//! The ledger protocol, as the submission pipeline runs it for each request:
+//!
+//! 1. **Intent before the first attempt**: the request's items are [claimed](Ledger::claim)
+//!    under its idempotency key before it is sent, and only the items claimed are sent. A
+//!    store answers each claim by one rule, [`decide`](super::decide): new → claimed, accepted
+//!    → not sent (a conflict when the content changed), being sent by another request → busy,
+//!    pending under a request nobody is sending → that request is adopted or settled.
+//! 2. **Result after**: how the request ended is [recorded](Ledger::record) under its key:
+//!    accepted for good, released when provably not booked (rejected), left pending when
+//!    unknown (the next run settles it).
+//! 3. **Adopt**: when a request holds the whole of an earlier request left pending, unchanged,
+//!    it [takes that key over](Ledger::adopt) and sends them again under it (Amili answers
+//!    with the first batch if the first request arrived): never a second batch.
+//! 4. **Settle**: otherwise the earlier request's batch is looked up by its key (once per
+//!    submission) and recorded (accepted, or released when Amili has no batch for it), and
+//!    its items are claimed again.
+//! 5. **Release**: a request claimed ahead and not sent because the submission stopped
+//!    gives its items back: released under a key this submission chose; left pending under
+//!    a caller's key (it may have been used before) or an adopted one, for a later run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use super::store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
+use crate::client::Client;
+use crate::idempotency::IdempotencyKey;
+use crate::report::{Outcome, Reason, RequestResult};
+
+/// What is decided for one item of a request.
+#[derive(Clone)]
+pub(crate) enum Plan {
+    /// Send under the chunk's key.
+    Send,
+    /// Send again under an interrupted earlier request's key.
+    Resume(IdempotencyKey),
+    /// Sent under this key, with this outcome.
+    Sent(Outcome, Option<Uuid>, IdempotencyKey),
+    /// Not sent, with this outcome.
+    Done(Outcome, Option<Uuid>),
+}
+
+/// A submission's side of the protocol: its ledger, and what it learned of earlier requests.
+pub(crate) struct Protocol {
+    ledger: Arc<dyn Ledger>,
+    /// Looks earlier requests' batches up.
+    client: Client,
+    /// Earlier requests' keys already looked up in this submission.
+    resolved: Mutex<HashMap<IdempotencyKey, Option<Uuid>>>,
+}
+
+impl Protocol {
+    pub(crate) fn new(ledger: Arc<dyn Ledger>, client: Client) -> Self {
+        Self {
+            ledger,
+            client,
+            resolved: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn resolved(&self) -> MutexGuard<'_, HashMap<IdempotencyKey, Option<Uuid>>> {
+        self.resolved.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims the items marked `Send` in the ledger; marks the ones it knows, and the
+    /// ones to resume under an earlier request's key.
+    ///
+    /// `ids` and `bodies` are the request's items (each item's id and JSON), `plans` what is
+    /// decided for each so far. An error stops the submission.
+    pub(crate) async fn claim(
+        &self,
+        key: &IdempotencyKey,
+        ids: &[&str],
+        bodies: &[Bytes],
+        plans: &mut [Plan],
+    ) -> Result<(), Reason> {
+        let ledger = self.ledger.as_ref();
+        let fingerprints: Vec<Fingerprint> =
+            bodies.iter().map(|b| Sha256::digest(b).into()).collect();
+        let ledger_error =
+            |e: LedgerError| Reason::from(format!("not sent: the ledger failed ({e})"));
+        // Two rounds at most: a pending item of an earlier request is settled, then claimed
+        // again. Only the items not yet claimed are asked about in a round.
+        let mut to_claim: Vec<usize> = (0..ids.len())
+            .filter(|&i| matches!(plans[i], Plan::Send))
+            .collect();
+        for _ in 0..2 {
+            if to_claim.is_empty() {
+                return Ok(());
+            }
+            let items: Vec<LedgerItem<'_>> = to_claim
+                .iter()
+                .map(|&i| LedgerItem {
+                    id: ids[i],
+                    fingerprint: &fingerprints[i],
+                })
+                .collect();
+            let claims = ledger.claim(key, &items).await.map_err(ledger_error)?;
+            let mut interrupted: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
+            for (&i, claim) in to_claim.iter().zip(claims) {
+                plans[i] = match claim {
+                    Claim::Claimed => Plan::Send,
+                    Claim::AlreadyAccepted { batch_id } => {
+                        Plan::Done(Outcome::AlreadyAccepted, Some(batch_id))
+                    }
+                    Claim::Conflict { batch_id } => Plan::Done(
+                        Outcome::Conflict(Reason::from(format!(
+                            "accepted earlier (batch {batch_id}) with other content; not sent \
+                             again: correct it in Amili or give it a new id"
+                        ))),
+                        Some(batch_id),
+                    ),
+                    Claim::Busy => Plan::Done(
+                        Outcome::NotSent("not sent: another submission is sending it".into()),
+                        None,
+                    ),
+                    Claim::Pending { key: earlier } => {
+                        match interrupted.iter_mut().find(|(k, _)| *k == earlier) {
+                            Some((_, members)) => members.push(i),
+                            None => interrupted.push((earlier, vec![i])),
+                        }
+                        Plan::Send
+                    }
+                };
+            }
+            to_claim.clear();
+            for (earlier, members) in interrupted {
+                // The whole interrupted request, unchanged, is here: send it again under its
+                // own key (the body is built in id order, so the bytes are the first ones),
+                // and a server that got it the first time answers with that batch.
+                let pending = ledger.pending(&earlier).await.map_err(ledger_error)?;
+                let whole = pending.len() == members.len()
+                    && pending.iter().all(|(id, fingerprint)| {
+                        members
+                            .iter()
+                            .any(|&i| ids[i] == id && &fingerprints[i] == fingerprint)
+                    });
+                if whole {
+                    let plan = if ledger.adopt(&earlier).await.map_err(ledger_error)? {
+                        tracing::info!(key = %earlier, items = members.len(), "resuming an interrupted request under its key");
+                        Plan::Resume(earlier.clone())
+                    } else {
+                        Plan::Done(
+                            Outcome::NotSent("not sent: another submission is sending it".into()),
+                            None,
+                        )
+                    };
+                    for i in members {
+                        plans[i] = plan.clone();
+                    }
+                    continue;
+                }
+                // Only part of it, or changed: settle it by looking its batch up, then claim
+                // those items again in the next round.
+                match self.settle(&earlier).await {
+                    Ok(_) => to_claim.extend(members),
+                    Err(reason) => {
+                        for i in members {
+                            plans[i] = Plan::Done(Outcome::Unknown(reason.clone()), None);
+                        }
+                    }
+                }
+            }
+        }
+        // Still pending after settling: leave them alone rather than loop.
+        for i in to_claim {
+            plans[i] = Plan::Done(
+                Outcome::NotSent("not sent: the ledger still holds it as pending".into()),
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    /// An earlier request whose result was never recorded: its batch, looked up by its key
+    /// (once per submission), recorded in the ledger.
+    async fn settle(&self, key: &IdempotencyKey) -> Result<Option<Uuid>, Reason> {
+        if let Some(known) = self.resolved().get(key) {
+            return Ok(*known);
+        }
+        let found = match self.client.find_batch_by_key(key).await {
+            Ok(found) => found.map(|b| b.id),
+            Err(e) => {
+                return Err(Reason::from(format!(
+                    "an earlier request (idempotency key {key}) may have booked it, and looking \
+                     its batch up failed ({e}); not sent again"
+                )));
+            }
+        };
+        let settled = match found {
+            Some(batch_id) => Settled::Accepted { batch_id },
+            None => Settled::NotBooked,
+        };
+        self.ledger
+            .record(key, &settled)
+            .await
+            .map_err(|e| Reason::from(format!("not sent: the ledger could not record ({e})")))?;
+        self.resolved().insert(key.clone(), found);
+        Ok(found)
+    }
+
+    /// Records a request's result. A ledger that cannot record must stop the submission: the
+    /// error says so, for the report.
+    pub(crate) async fn record(
+        &self,
+        key: &IdempotencyKey,
+        result: &RequestResult,
+    ) -> Result<(), Reason> {
+        let settled = match result {
+            RequestResult::Accepted { batch_id, .. } => Settled::Accepted {
+                batch_id: *batch_id,
+            },
+            RequestResult::Rejected(_) => Settled::NotBooked,
+            _ => Settled::Unknown,
+        };
+        self.ledger.record(key, &settled).await.map_err(|e| {
+            Reason::from(format!(
+                "not sent: the ledger could not record request {key} ({e})"
+            ))
+        })
+    }
+
+    /// Gives back what a prepared request claimed when the submission stopped before it was
+    /// sent: its own key's items are free again (nothing was sent under a key this submission
+    /// chose; a caller's key may have been used before, so it stays pending), and the
+    /// interrupted requests it adopted stay pending under their keys for a later run.
+    pub(crate) async fn release(&self, key: &IdempotencyKey, fresh_key: bool, plans: &[Plan]) {
+        let mut keys: Vec<(&IdempotencyKey, Settled)> = Vec::new();
+        for plan in plans {
+            let (group_key, settled) = match plan {
+                Plan::Send if fresh_key => (key, Settled::NotBooked),
+                Plan::Send => (key, Settled::Unknown),
+                Plan::Resume(earlier) => (earlier, Settled::Unknown),
+                Plan::Done(..) | Plan::Sent(..) => continue,
+            };
+            if !keys.iter().any(|(k, _)| *k == group_key) {
+                keys.push((group_key, settled));
+            }
+        }
+        for (group_key, settled) in keys {
+            if let Err(e) = self.ledger.record(group_key, &settled).await {
+                tracing::warn!(key = %group_key, error = %e, "the ledger could not release a request that was not sent");
+            }
+        }
+    }
+}
