@@ -62,7 +62,7 @@ pub enum PaymentsCommand {
     /// For a bank file every transaction's line is printed: its reference, the invoice value
     /// it names (--reference-as, --reference-pattern; looked up only when submitting), its
     /// amount, date and payment id, or why it is not sent.
-    Validate(ValidateArgs),
+    Validate(Box<ValidateArgs>),
     /// Print the JSON Schema of one input row.
     Schema,
 }
