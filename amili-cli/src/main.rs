@@ -37,6 +37,7 @@ mod state;
 mod stdout;
 mod submit;
 mod validate;
+mod words;
 
 use std::process::ExitCode;
 

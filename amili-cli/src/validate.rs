@@ -275,15 +275,23 @@ fn validation_problems<K: FileKind>(
     }
 }
 
-/// Names the offending value when the message does not: `"12.345" has 3 decimals, …`.
+/// Names the offending value as written when the message does not: a message that leads
+/// with the value as the library read it (`12.345 has 3 decimals, …`, `2027-03-03 is in the
+/// future: …`) says it as written instead (`"12,345" has 3 decimals, …`), once.
 fn with_value(value: &str, message: String) -> String {
     let value = value.trim();
-    if value.is_empty() || message.contains(value) {
-        message
-    } else if message.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("{value:?} has {message}")
-    } else {
-        format!("{value:?}: {message}")
+    if value.is_empty() {
+        return message;
+    }
+    let leads_with_value = message.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+    let verb = [" is ", " has "]
+        .iter()
+        .filter_map(|verb| message.find(verb))
+        .min();
+    match verb {
+        Some(at) if leads_with_value => format!("{value:?}{}", &message[at..]),
+        _ if message.contains(value) => message,
+        _ => format!("{value:?}: {message}"),
     }
 }
 
@@ -601,5 +609,50 @@ pub fn fatal(path: &Path, e: InputError) -> anyhow::Error {
             "{}: {message}; nothing was sent",
             path.display()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_value;
+
+    #[test]
+    fn a_value_is_quoted_once_as_written() {
+        let said = |value: &str, message: &str| with_value(value, message.to_owned());
+        assert_eq!(
+            said(
+                "0,00",
+                "0.00 is not positive: an amount must be greater than 0"
+            ),
+            "\"0,00\" is not positive: an amount must be greater than 0"
+        );
+        assert_eq!(
+            said("1 500,001", "1500.001 has 3 decimals, NOK allows 2"),
+            "\"1 500,001\" has 3 decimals, NOK allows 2"
+        );
+        assert_eq!(
+            said(
+                "03.03.2027",
+                "2027-03-03 is in the future: today is 2026-12-07 (Oslo time); a payment date \
+                 must not be later than today"
+            ),
+            "\"03.03.2027\" is in the future: today is 2026-12-07 (Oslo time); a payment date \
+             must not be later than today"
+        );
+        assert_eq!(
+            said(
+                "2027-03-03",
+                "2027-03-03 is in the future: today is 2026-12-07 (Oslo time)"
+            ),
+            "\"2027-03-03\" is in the future: today is 2026-12-07 (Oslo time)"
+        );
+        assert_eq!(
+            said("abc", "\"abc\" is not an amount: 'a' is not allowed"),
+            "\"abc\" is not an amount: 'a' is not allowed"
+        );
+        assert_eq!(
+            said("XYZ", "not a currency code"),
+            "\"XYZ\": not a currency code"
+        );
     }
 }

@@ -26,6 +26,7 @@ use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
+use crate::words::{count, sent, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -158,17 +159,21 @@ async fn submit<K: FileKind>(
     let conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let target = format!(
-        "{} org {}",
+    let scope = amili_payments::ledger::scope(
         conn.client.api_url(),
-        conn.client.organization_id()
+        conn.client.organization_id(),
+        K::LEDGER,
     );
-    let scope = K::ledger_scope(&target);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
             "cannot get an access token, nothing was sent: {e}"
         )));
+    }
+    // A token is issued for a wrong organization id too; every request would be refused.
+    if let Err(e) = crate::config::check_organization(&conn.client).await {
+        conn.close().await;
+        return Err(e.context("nothing was sent"));
     }
     // What was sent is remembered per payment in the ledger. The embedded sandbox's state
     // dies with this process, so there is nothing to remember across runs: no ledger then.
@@ -189,14 +194,22 @@ async fn submit<K: FileKind>(
     // source id is read again once Amili has answered for every distinct reference.
     // Found invoice ids are kept for the next run next to the ledger (not with the embedded
     // sandbox: its invoices die with the run).
-    let cache_target = ledger.is_some().then_some(target.as_str());
-    let (v, spool) = match read_file::<K>(&conn.client, args, &progress, cache_target).await {
-        Ok(read) => read,
-        Err(e) => {
-            conn.close().await;
-            return Err(e);
-        }
-    };
+    // Invoices are the organization's whatever the kind: keyed by the payments' scope.
+    let cache_target = ledger.is_some().then(|| {
+        amili_payments::ledger::scope(
+            conn.client.api_url(),
+            conn.client.organization_id(),
+            amili_payments::ledger::Kind::Payments,
+        )
+    });
+    let (v, spool) =
+        match read_file::<K>(&conn.client, args, &progress, cache_target.as_deref()).await {
+            Ok(read) => read,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
@@ -220,9 +233,14 @@ async fn submit<K: FileKind>(
     }
     let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
-            "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
-             --skip-invalid to send the {} valid rows.",
-            v.invalid, v.rows, v.valid
+            "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
+             {}.",
+            some_of_rows(v.invalid, v.rows, "invalid"),
+            if v.valid == 1 {
+                "valid row".to_owned()
+            } else {
+                format!("{} valid rows", v.valid)
+            }
         ))
     } else if v.valid == 0 {
         Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
@@ -242,9 +260,8 @@ async fn submit<K: FileKind>(
         conn.close().await;
         let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
         let said = format!(
-            "dry run: the settings work and {} of {} rows are valid ({would_send}); nothing \
-             was sent",
-            v.valid, v.rows
+            "dry run: the settings work and {} ({would_send}); nothing was sent",
+            some_of_rows(v.valid, v.rows, "valid")
         );
         eprintln!("{said}");
         summary.sums = v.sums;
@@ -254,18 +271,19 @@ async fn submit<K: FileKind>(
         });
     }
 
-    if conn.sandbox.is_some() {
-        eprintln!("using an embedded sandbox at {}", conn.client.api_url());
-    }
     let skipped = if v.invalid > 0 {
-        format!(" ({} invalid rows skipped)", v.invalid)
+        format!(
+            " ({} skipped)",
+            count(v.invalid, "invalid row", "invalid rows")
+        )
     } else {
         String::new()
     };
+    // What is sent is said after the run: the ledger decides, request by request, what
+    // Amili has already.
     eprintln!(
-        "sending {} {} from {name}{skipped} to {target}, up to {} per request",
-        v.valid,
-        K::PLURAL,
+        "submitting {} from {name}{skipped}, up to {} per request",
+        count(v.valid, K::NAME, K::PLURAL),
         args.chunk_size
     );
 
@@ -307,7 +325,19 @@ async fn submit<K: FileKind>(
     }
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    let went_out =
+        counts.accepted + counts.succeeded + counts.failed + counts.unknown + counts.rejected;
+    eprintln!(
+        "{}; done in {:.1}s",
+        sent(
+            went_out as u64,
+            counts.already_accepted as u64,
+            v.valid,
+            K::NAME,
+            K::PLURAL
+        ),
+        started.elapsed().as_secs_f64()
+    );
     // The bank transactions that are not payments are counted `not_sent` like the rest, but
     // no rerun sends them.
     let mut sendable = counts;

@@ -11,6 +11,7 @@ use crate::money::SumsBy;
 use crate::output::print_problems;
 use crate::progress::Progress;
 use crate::validate::{Problem, VALID, Validation, resolve_format, validate_file};
+use crate::words::{count, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -77,27 +78,31 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
         (
             Exit::Failures,
             format!(
-                "{file}: {} {}, all valid ({sums}); {} bank transactions are not payments and \
-                 would not be sent",
-                v.valid,
-                K::PLURAL,
-                v.not_taken.count
+                "{file}: {}, all valid ({sums}); {} not payments and would not be sent",
+                count(v.valid, K::NAME, K::PLURAL),
+                count(
+                    v.not_taken.count,
+                    "bank transaction is",
+                    "bank transactions are"
+                )
             ),
         )
     } else if v.is_valid() {
         let sums = v.sums.get(VALID).cloned().unwrap_or_default();
         (
             Exit::Success,
-            format!("{file}: {} {}, all valid ({sums})", v.rows, K::PLURAL),
+            format!(
+                "{file}: {}, all valid ({sums})",
+                count(v.rows, K::NAME, K::PLURAL)
+            ),
         )
     } else {
         (
             Exit::Usage,
             format!(
-                "{file}: {} of {} rows are invalid ({} problems)",
-                v.invalid,
-                v.rows - v.not_taken.count,
-                v.problem_count
+                "{file}: {} ({})",
+                some_of_rows(v.invalid, v.rows - v.not_taken.count, "invalid"),
+                count(v.problem_count, "problem", "problems")
             ),
         )
     };
