@@ -20,7 +20,7 @@ pub const CSV_HEADER: &str =
 
 /// The invoices the payments are for; the sandbox is started with these seeded.
 /// The embedded sandbox (`amili payments submit --sandbox`) knows these without seeding.
-pub const INVOICES: [Uuid; 10] = amili_sandbox::DEMO_INVOICES;
+pub const INVOICES: [Uuid; amili_sandbox::DEMO_INVOICES.len()] = amili_sandbox::DEMO_INVOICES;
 
 /// 2025-02-01T00:15:00Z: every date is in February 2025, so none is in the future.
 const FIRST_DATE_UNIX: i64 = 1_738_368_900;

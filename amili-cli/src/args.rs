@@ -19,7 +19,9 @@ pub struct InputArgs {
     /// (.json). `-` reads standard input.
     pub file: PathBuf,
 
-    /// The file's format (default: from the extension; for `-`, from the content).
+    /// The file's format (default: a bank file is told from its content, an OCR giro file by
+    /// its `NY000010` start record, camt.053/054 by its ISO 20022 namespace; other files from
+    /// the extension; for `-`, from the content).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
@@ -66,6 +68,9 @@ pub struct InputArgs {
     /// Norway, Europe/Oslo, converted to UTC).
     #[arg(long, value_name = "PATTERN")]
     pub date_format: Option<String>,
+
+    #[command(flatten)]
+    pub bank: crate::input::bank::BankArgs,
 
     /// Standard input (`-`), copied aside: the file is read more than once.
     #[arg(skip)]

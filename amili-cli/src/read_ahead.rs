@@ -23,10 +23,25 @@ where
     T: Send + 'static,
     I: Iterator<Item = T> + Send + 'static,
 {
+    read_ahead_with(name, move || items)
+}
+
+/// [`read_ahead`] of the items `make` makes on the thread (for a reader that cannot move
+/// between threads once made).
+///
+/// # Errors
+///
+/// When the thread cannot be started.
+pub fn read_ahead_with<T, I, F>(name: &str, make: F) -> std::io::Result<ReadAhead<T>>
+where
+    T: Send + 'static,
+    I: Iterator<Item = T>,
+    F: FnOnce() -> I + Send + 'static,
+{
     let (sender, receiver) = sync_channel(BATCHES);
     let producer = std::thread::Builder::new()
         .name(name.to_owned())
-        .spawn(move || produce(items, &sender))?;
+        .spawn(move || produce(make(), &sender))?;
     Ok(ReadAhead {
         receiver,
         batch: Vec::new().into_iter(),

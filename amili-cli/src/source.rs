@@ -33,7 +33,11 @@ pub fn prepare<K: FileKind>(args: &mut InputArgs) -> anyhow::Result<()> {
         )));
     }
     // A file that cannot be read is reported when it is opened, as every other.
+    // A bank file is read as bytes by its own reader (OCR giro is ISO-8859-1 by definition).
+    let bank =
+        format.is_some_and(Format::is_bank) || input::bank::detect(args.path_to_read()).is_some();
     if args.encoding.is_none()
+        && !bank
         && let Ok(utf8) = input::is_utf8(args.path_to_read())
     {
         if !utf8 && is_utf16(args.path_to_read()) {

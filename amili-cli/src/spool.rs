@@ -37,14 +37,37 @@ pub struct InvalidRow {
     pub money: Option<Money>,
 }
 
+impl InvalidRow {
+    fn read(fields: &mut Fields<'_>) -> anyhow::Result<InvalidRow> {
+        Ok(InvalidRow {
+            source_id: fields.text()?.to_owned(),
+            invoice_id: fields.text()?.to_owned(),
+            reason: fields.text()?.to_owned(),
+            money: unspool_money(fields)?,
+        })
+    }
+}
+
 /// One row of the spool.
 pub enum Spooled<K> {
-    Valid { line: u64, item: K },
-    Invalid { line: u64, row: InvalidRow },
+    Valid {
+        line: u64,
+        item: K,
+    },
+    Invalid {
+        line: u64,
+        row: InvalidRow,
+    },
+    /// A bank transaction that is not a payment (its `invoice_id` the reference as written).
+    NotTaken {
+        line: u64,
+        row: InvalidRow,
+    },
 }
 
 const VALID: u8 = 0;
 const INVALID: u8 = 1;
+const NOT_TAKEN: u8 = 2;
 
 /// Writes the spool while the file is read.
 pub struct SpoolWriter {
@@ -78,7 +101,29 @@ impl SpoolWriter {
         reason: &str,
         money: Option<&Money>,
     ) -> anyhow::Result<()> {
-        self.start(line, INVALID);
+        self.texts(line, INVALID, [source_id, invoice_id, reason], money)
+    }
+
+    /// A bank transaction not sent, with the same report fields as an invalid row.
+    pub fn not_taken(
+        &mut self,
+        line: u64,
+        source_id: &str,
+        reference: &str,
+        reason: &str,
+        money: Option<&Money>,
+    ) -> anyhow::Result<()> {
+        self.texts(line, NOT_TAKEN, [source_id, reference, reason], money)
+    }
+
+    fn texts(
+        &mut self,
+        line: u64,
+        tag: u8,
+        [source_id, invoice_id, reason]: [&str; 3],
+        money: Option<&Money>,
+    ) -> anyhow::Result<()> {
+        self.start(line, tag);
         let mut record = Record(&mut self.record);
         record.text(source_id);
         record.text(invoice_id);
@@ -213,12 +258,11 @@ impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
             },
             INVALID => Spooled::Invalid {
                 line,
-                row: InvalidRow {
-                    source_id: fields.text()?.to_owned(),
-                    invoice_id: fields.text()?.to_owned(),
-                    reason: fields.text()?.to_owned(),
-                    money: unspool_money(&mut fields)?,
-                },
+                row: InvalidRow::read(&mut fields)?,
+            },
+            NOT_TAKEN => Spooled::NotTaken {
+                line,
+                row: InvalidRow::read(&mut fields)?,
             },
             other => anyhow::bail!("the spool is damaged: tag {other} at line {line}"),
         }))

@@ -197,6 +197,9 @@ impl<K: FileKind> Feed<K> {
                 Ok(Some(Spooled::Invalid { line, row })) => {
                     self.order.push_ready(invalid(line, row));
                 }
+                Ok(Some(Spooled::NotTaken { line, row })) => {
+                    self.order.push_ready(not_taken(line, row));
+                }
                 Ok(Some(Spooled::Valid { line, item })) if self.repeats.contains(&line) => {
                     self.order.push_ready(item_row(
                         line,
@@ -307,6 +310,7 @@ pub fn unsent_row<K: FileKind>(
 ) -> ReportRow {
     match row {
         Spooled::Invalid { line, row } => invalid(line, row),
+        Spooled::NotTaken { line, row } => not_taken(line, row),
         Spooled::Valid { line, item } => {
             let outcome = if repeats.contains(&line) {
                 Outcome::Invalid(K::REPEATS.into())
@@ -328,6 +332,14 @@ fn invalid(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
         idempotency_key: None,
         outcome: Outcome::Invalid(row.reason.into()),
         note: None,
+    }
+}
+
+/// A bank transaction that is not a payment: `not_sent`, with why.
+fn not_taken(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
+    ReportRow {
+        outcome: Outcome::NotSent(row.reason.clone().into()),
+        ..invalid(line, row)
     }
 }
 

@@ -21,13 +21,14 @@ use amili_payments::invoices::{InvoiceRef, Unresolved};
 use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 
 use crate::args::{DecimalMark, InputArgs};
+use crate::input::bank::{self, Entries, Entry, NotTakenSummary};
 use crate::input::{
     self, Columns, Encoding, Format, InputError, Row, reference_field, reference_text,
 };
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
-use crate::read_ahead::read_ahead;
+use crate::read_ahead::read_ahead_with;
 use crate::spool::SpoolWriter;
 
 /// What Amili answered for each invoice reference of a file.
@@ -75,11 +76,16 @@ pub struct Validation {
     /// The sums of the valid rows (what would be sent) and of the invalid rows whose amount
     /// and currency can be read, per currency.
     pub sums: SumsBy,
+    /// A bank file's transactions that are not payments (counted in `rows`, neither valid
+    /// nor invalid): reported `not_sent` with their reason.
+    pub not_taken: NotTakenSummary,
 }
 
 /// The sums' categories of a validated file.
 pub const VALID: &str = "valid";
 pub const INVALID: &str = "invalid";
+/// A bank file's transactions that are not payments.
+pub const NOT_TAKEN: &str = "notTaken";
 
 impl Validation {
     pub fn is_valid(&self) -> bool {
@@ -94,12 +100,17 @@ impl Validation {
     }
 }
 
-/// The format to read `path` as: the flag, else the extension.
+/// The format to read `path` as: the flag, else a bank file's told from the content, else the
+/// extension.
 pub fn resolve_format(path: &Path, flag: Option<Format>) -> anyhow::Result<Format> {
-    match flag.or_else(|| Format::from_path(path)) {
+    match flag
+        .or_else(|| bank::detect(path))
+        .or_else(|| Format::from_path(path))
+    {
         Some(format) => Ok(format),
         None => anyhow::bail!(
-            "cannot tell the format of {} from its extension; pass --format csv, jsonl or json",
+            "cannot tell the format of {} from its content or extension; pass --format csv, \
+             jsonl, json, ocr or camt",
             path.display()
         ),
     }
@@ -299,22 +310,62 @@ pub fn validate_file<K: FileKind>(
     let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes = IdHashes::default();
-    let columns = columns::<K>(args);
-    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
-        .map_err(|e| fatal(path, e))?;
-    let empty_rows = reading.empty_rows;
-    let text = input_format(args, reading.delimiter);
+    let opened = open_entries::<K>(path, args, format)?;
+    v.warnings = opened.warnings;
+    let text = opened.text;
     // Parsing on a second core, validating and spooling on this one.
-    let rows = read_ahead("amili-read", reading.rows)
+    let rows = read_ahead_with("amili-read", opened.make)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
-    for row in rows {
-        let row = with_defaults::<K>(row.map_err(|e| fatal(path, e))?, &columns);
-        let line = row.line;
+    for entry in rows {
+        let entry = entry.map_err(|e| fatal(path, e))?;
         v.rows += 1;
         if v.rows % 10_000 == 0 {
             progress.validated(v.rows);
         }
-        match check_row::<K>(row, &text, invoices, &mut v.references) {
+        let (line, checked) = match entry {
+            Entry::Row(row) => (
+                row.line,
+                check_row::<K>(row, &text, invoices, &mut v.references),
+            ),
+            Entry::Invalid {
+                line,
+                field,
+                message,
+                source_id,
+                reference,
+                money,
+            } => (
+                line,
+                Checked::Invalid {
+                    problems: vec![Problem {
+                        line,
+                        field: Some(field.to_owned()),
+                        message,
+                    }],
+                    source_id,
+                    invoice_id: reference,
+                    money,
+                },
+            ),
+            Entry::NotTaken(unsent) => {
+                let money = unsent.money();
+                if let Some(money) = &money {
+                    v.sums.add(NOT_TAKEN, money);
+                }
+                if let Some(spool) = spool.as_deref_mut() {
+                    spool.not_taken(
+                        unsent.line,
+                        &unsent.source_id,
+                        &unsent.reference,
+                        &unsent.reason,
+                        money.as_ref(),
+                    )?;
+                }
+                v.not_taken.add(&unsent);
+                continue;
+            }
+        };
+        match checked {
             Checked::Valid(item) => {
                 v.valid += 1;
                 v.sums.add(VALID, &item.money());
@@ -344,7 +395,7 @@ pub fn validate_file<K: FileKind>(
         }
     }
     progress.validated(v.rows);
-    match empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
+    match opened.empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
         0 => {}
         1 => v.warnings.push("1 empty row skipped".to_owned()),
         n => v.warnings.push(format!("{n} empty rows skipped")),
@@ -355,6 +406,78 @@ pub fn validate_file<K: FileKind>(
         find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
     }
     Ok(v)
+}
+
+/// Makes a file's entries on the thread that reads them.
+type MakeEntries<I> = Box<dyn FnOnce() -> Entries<'static, I> + Send>;
+
+/// A file opened for reading: its entries (a bank file's transactions; another file's rows,
+/// with `--type` and `--currency` filled in), its warnings, how its text is read, and how
+/// many empty rows were skipped.
+struct Opened<I> {
+    make: MakeEntries<I>,
+    warnings: Vec<String>,
+    text: InputFormat,
+    empty_rows: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Opens the file (and reads a CSV header), so that its problems are said at once.
+fn open_entries<K: FileKind>(
+    path: &Path,
+    args: &InputArgs,
+    format: Format,
+) -> anyhow::Result<Opened<K::Input>> {
+    if format.is_bank() {
+        let naming = bank::naming::<K>(&args.bank).map_err(crate::exit::usage)?;
+        // The bank reader takes the bytes as they are (OCR giro is ISO-8859-1, camt UTF-8).
+        let reader = input::open(args.path_to_read(), Encoding::Utf8)?;
+        let make = move || bank::entries::<K, _>(reader, format, naming);
+        // A bank file's amounts, dates and columns are the reader's, not the flags'.
+        let ignored = [
+            ("--delimiter", args.delimiter.is_some()),
+            ("--decimal", args.decimal.is_some()),
+            ("--date-format", args.date_format.is_some()),
+            ("--type", args.payment_type.is_some()),
+            ("--currency", args.currency.is_some()),
+            ("--column", !args.columns.is_empty()),
+        ];
+        return Ok(Opened {
+            make: Box::new(make),
+            warnings: ignored_flags(&ignored, "a bank file"),
+            text: InputFormat::default(),
+            empty_rows: Default::default(),
+        });
+    }
+    let columns = columns::<K>(args);
+    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
+        .map_err(|e| fatal(path, e))?;
+    let text = input_format(args, reading.delimiter);
+    let warnings = ignored_flags(
+        &[
+            ("--reference-as", args.bank.reference_as.is_some()),
+            ("--reference-pattern", args.bank.reference_pattern.is_some()),
+        ],
+        &format!("a {format} file (they are for bank files)"),
+    );
+    let rows = reading.rows;
+    let make = move || -> Entries<'static, K::Input> {
+        Box::new(rows.map(move |row| row.map(|row| Entry::Row(with_defaults::<K>(row, &columns)))))
+    };
+    Ok(Opened {
+        make: Box::new(make),
+        warnings,
+        text,
+        empty_rows: reading.empty_rows,
+    })
+}
+
+/// A warning for each flag given that does not apply to `what`.
+fn ignored_flags(flags: &[(&str, bool)], what: &str) -> Vec<String> {
+    flags
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(flag, _)| format!("{flag} does not apply to {what}: ignored"))
+        .collect()
 }
 
 /// Opens the file (or the copy of standard input) in its encoding.
@@ -424,14 +547,14 @@ fn find_repeats<K: FileKind>(
     v: &mut Validation,
 ) -> anyhow::Result<()> {
     let format = resolve_format(path, args.format)?;
-    let columns = columns::<K>(args);
-    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
-        .map_err(|e| fatal(path, e))?;
-    let text = input_format(args, reading.delimiter);
+    let opened = open_entries::<K>(path, args, format)?;
+    let text = opened.text;
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
-    for row in reading.rows {
-        let row = with_defaults::<K>(row.map_err(|e| fatal(path, e))?, &columns);
+    for entry in (opened.make)() {
+        let Entry::Row(row) = entry.map_err(|e| fatal(path, e))? else {
+            continue;
+        };
         let line = row.line;
         let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
             continue;
@@ -482,6 +605,10 @@ pub fn fatal(path: &Path, e: InputError) -> anyhow::Error {
         InputError::Syntax { line, message } => anyhow::Error::new(crate::exit::UsageError(
             format!("{}: line {line}: {message}", path.display()),
         )),
+        InputError::Refused(message) => anyhow::Error::new(crate::exit::UsageError(format!(
+            "{}: {message}; nothing was sent",
+            path.display()
+        ))),
     }
 }
 

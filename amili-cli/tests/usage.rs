@@ -42,7 +42,7 @@ fn an_unreadable_or_unknown_file_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "pass --format csv, jsonl or json");
+    assert_stderr_has(&out, "pass --format csv, jsonl, json, ocr or camt");
 }
 
 #[test]

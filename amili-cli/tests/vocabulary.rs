@@ -444,3 +444,35 @@ fn a_schema_refuses_what_the_commands_must_not_write() {
         assert!(!validator.is_valid(&summary));
     });
 }
+
+#[test]
+fn a_bank_files_json_and_report_keep_to_their_schemas() {
+    let env = Env::new();
+    let file = env.example("bank-camt054.xml", "camt.xml");
+    let naming = [
+        "--reference-as",
+        "invoiceNumber",
+        "--reference-pattern",
+        r"^0*(\d+)\d$",
+    ];
+    let mut args = vec!["--json"];
+    args.extend(naming);
+    let out = env.run(&["payments", "validate"], &file, &args);
+    assert_exit(&out, 1);
+    let validated: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_schema("validate.json", &validated);
+    assert_eq!(validated["notTaken"], 3);
+    assert_eq!(validated["sums"]["notTaken"], json!({"NOK": "205.00"}));
+
+    args.extend(["--report", "r.jsonl"]);
+    let out = env.run(&["payments", "submit"], &file, &args);
+    assert_exit(&out, 1);
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_schema("submit.json", &summary);
+    assert_eq!(summary["notTaken"], 3);
+    assert_eq!(summary["counts"]["notSent"], 3);
+    let report = std::fs::read_to_string(env.dir.path().join("r.jsonl")).unwrap();
+    for line in report.lines() {
+        assert_schema("report-row.json", &serde_json::from_str(line).unwrap());
+    }
+}

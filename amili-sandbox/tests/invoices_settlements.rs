@@ -94,12 +94,12 @@ async fn invoices_are_found_by_number_source_id_and_filters() {
     assert_eq!(find(&api, "InvoiceNumber=INV-404").await, demo(&[]));
     assert_eq!(
         find(&api, "CustomerNumber=10001").await,
-        demo(&[0, 3, 6, 9])
+        demo(&[0, 3, 6, 9, 12])
     );
-    assert_eq!(find(&api, "Type=NOTICE").await, demo(&[2, 5, 8]));
+    assert_eq!(find(&api, "Type=NOTICE").await, demo(&[2, 5, 8, 11]));
     assert_eq!(
         find(&api, "Status=OPEN&Type=NOTICE&CustomerNumber=10003").await,
-        demo(&[2, 5, 8])
+        demo(&[2, 5, 8, 11])
     );
     assert_eq!(find(&api, "Status=PAID").await, demo(&[]));
     // createdAt is one day apart from 2025-03-01T09:00:00Z; From inclusive, To exclusive.

@@ -29,7 +29,7 @@ pub enum CorrectionsCommand {
     /// validation error (nothing sent).
     Submit(Box<SubmitArgs>),
     /// Validate a file of corrections without sending anything (exit 0 valid, 2 invalid).
-    Validate(ValidateArgs),
+    Validate(Box<ValidateArgs>),
 }
 
 pub async fn run(command: CorrectionsCommand) -> anyhow::Result<Exit> {

@@ -40,8 +40,26 @@ pub enum PaymentsCommand {
     /// in Amili before anything is sent, and a row whose reference matches no invoice, or more
     /// than one, is invalid (with its line and value).
     ///
+    /// Bank files: a Nets OCR giro file (told from its `NY000010` start record) or an ISO
+    /// 20022 camt.053 / camt.054 file (told from its namespace), or --format ocr|camt. Each
+    /// credit is one payment (DIRECT_PAYMENT, its amount, currency and booking date, the
+    /// reference as description); --reference-as says what its reference (the KID, camt's
+    /// creditor reference) is, --reference-pattern which part of it. Its
+    /// uniqueSourcePaymentId comes from the bank's own identifiers, never the file name, so a
+    /// copied, renamed or re-exported file sends nothing twice: OCR
+    /// `ocr:<agreement>:<assignment>:<transaction>:<settlement date>`; camt
+    /// `camt:<account>:<AcctSvcrRef>`, else `camt:<account>:h<digest of the transaction>`.
+    /// A file that breaks its format or whose control figures do not add up is refused whole
+    /// (exit 2, nothing sent). Reversals, debits, entries not booked, transactions without a
+    /// reference, AvtaleGiro assignments and camt batches that do not add up are not
+    /// payments: each is reported `not_sent` with its reason and amount (the report's line is
+    /// the OCR line, or the camt transaction's number in the file), summed up at the end, and
+    /// makes the exit code 1: handle them by hand (a reversal may mean a payment already sent
+    /// needs a correction).
+    ///
     /// Exit codes: 0 every payment accepted (with --wait: booked); 1 some failed, unknown,
-    /// in conflict or not sent; 2 usage, settings or validation error (nothing sent).
+    /// in conflict or not sent (or a bank file holds transactions that are not payments);
+    /// 2 usage, settings or validation error (nothing sent).
     Submit(Box<SubmitArgs>),
     /// Show what the ledger and Amili know now of each row of a file, sending nothing.
     ///
@@ -54,8 +72,13 @@ pub enum PaymentsCommand {
     ///
     /// Exit codes: 0 every row succeeded; 1 otherwise; 2 usage or settings error.
     Status(Box<StatusArgs>),
-    /// Validate a file without sending anything (exit 0 valid, 2 invalid).
-    Validate(ValidateArgs),
+    /// Validate a file without sending anything (exit 0 valid, 1 valid but a bank file holds
+    /// transactions that are not payments, 2 invalid).
+    ///
+    /// For a bank file every transaction's line is printed: its reference, the invoice value
+    /// it names (--reference-as, --reference-pattern; looked up only when submitting), its
+    /// amount, date and payment id, or why it is not sent.
+    Validate(Box<ValidateArgs>),
     /// Print the JSON Schema of one input row.
     Schema,
 }

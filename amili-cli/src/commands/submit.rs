@@ -231,6 +231,12 @@ async fn submit<K: FileKind>(
     summary.problem_count = v.problem_count;
     summary.problems = v.problems.clone();
     summary.warnings = v.warnings.clone();
+    summary.not_taken = v.not_taken.count;
+    // A bank file's transactions that are not payments: said before anything else happens.
+    let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
+    if let Some(line) = &not_taken {
+        eprintln!("{line}");
+    }
     // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
     // for is written, empty.
     if v.rows == 0 {
@@ -274,7 +280,10 @@ async fn submit<K: FileKind>(
         );
         eprintln!("{said}");
         summary.sums = v.sums;
-        return Ok((Exit::Success, said));
+        return Ok(match not_taken {
+            Some(line) => (Exit::Failures, line),
+            None => (Exit::Success, said),
+        });
     }
 
     let skipped = if v.invalid > 0 {
@@ -353,7 +362,16 @@ async fn submit<K: FileKind>(
         ),
         started.elapsed().as_secs_f64()
     );
-    if counts.not_sent + counts.unknown > 0 {
+    // The bank transactions that are not payments are counted `not_sent` like the rest, but
+    // no rerun sends them.
+    let mut sendable = counts;
+    sendable.not_sent = counts
+        .not_sent
+        .saturating_sub(usize::try_from(v.not_taken.count).unwrap_or(usize::MAX));
+    if let Some(line) = &not_taken {
+        eprintln!("{line}");
+    }
+    if sendable.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \
              every {} Amili accepted, so nothing is sent twice",
@@ -373,6 +391,8 @@ async fn submit<K: FileKind>(
     summary.batches = output.table.batches.len();
     let (exit, reason) = if all_good(&counts, args.wait) {
         (Exit::Success, format!("every {} accepted", K::NAME))
+    } else if let Some(line) = not_taken.filter(|_| all_good(&sendable, args.wait)) {
+        (Exit::Failures, line)
     } else {
         (
             Exit::Failures,
@@ -622,6 +642,9 @@ struct Summary {
     problems: Vec<Problem>,
     problem_count: u64,
     warnings: Vec<String>,
+    /// A bank file's transactions that are not payments (in `counts` as not sent).
+    #[serde(skip_serializing_if = "is_zero")]
+    not_taken: u64,
     exit_code: u8,
     exit_reason: String,
     #[serde(skip)]
@@ -640,6 +663,7 @@ impl Summary {
             problems: Vec::new(),
             problem_count: 0,
             warnings: Vec::new(),
+            not_taken: 0,
             exit_code: 0,
             exit_reason: String::new(),
             json: args.json,
@@ -658,6 +682,10 @@ impl Summary {
         }
         exit
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// On Ctrl-C: stop sending new requests (those in flight finish and are recorded in the ledger); a second

@@ -5,11 +5,12 @@ use serde::Serialize;
 
 use crate::args::InputArgs;
 use crate::exit::{Exit, usage};
+use crate::input::bank;
 use crate::kind::FileKind;
 use crate::money::SumsBy;
 use crate::output::print_problems;
 use crate::progress::Progress;
-use crate::validate::{Problem, VALID, Validation, validate_file};
+use crate::validate::{Problem, VALID, Validation, resolve_format, validate_file};
 use crate::words::{count, some_of_rows};
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +47,21 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
     };
     progress.finish();
     print_problems(&file, &v);
+    // A bank file: what each reference names, for the operator to check before sending (on
+    // stderr when stdout carries the JSON).
+    let format = resolve_format(path, args.input.format).map_err(usage)?;
+    if format.is_bank() {
+        let naming = bank::naming::<K>(&args.input.bank).map_err(usage)?;
+        let mut out: Box<dyn std::io::Write> = if args.json {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
+        };
+        bank::print_mapping(&mut out, &file, args.input.path_to_read(), format, naming)?;
+    }
+    if v.not_taken.count > 0 {
+        eprintln!("{file}: {}", v.not_taken);
+    }
     if !v.references.is_empty() {
         eprintln!(
             "{file}: {} distinct invoice reference{} (invoiceNumber / uniqueSourceInvoiceId) are \
@@ -57,6 +73,20 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
     // A header and no rows is a day without payments, not a mistake.
     let (exit, said) = if v.rows == 0 {
         (Exit::Success, format!("{file}: no rows"))
+    } else if v.is_valid() && v.not_taken.count > 0 {
+        let sums = v.sums.get(VALID).cloned().unwrap_or_default();
+        (
+            Exit::Failures,
+            format!(
+                "{file}: {}, all valid ({sums}); {} not payments and would not be sent",
+                count(v.valid, K::NAME, K::PLURAL),
+                count(
+                    v.not_taken.count,
+                    "bank transaction is",
+                    "bank transactions are"
+                )
+            ),
+        )
     } else if v.is_valid() {
         let sums = v.sums.get(VALID).cloned().unwrap_or_default();
         (
@@ -71,7 +101,7 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
             Exit::Usage,
             format!(
                 "{file}: {} ({})",
-                some_of_rows(v.invalid, v.rows, "invalid"),
+                some_of_rows(v.invalid, v.rows - v.not_taken.count, "invalid"),
                 count(v.problem_count, "problem", "problems")
             ),
         )
@@ -105,6 +135,9 @@ struct ValidateSummary {
     warnings: Vec<String>,
     /// Distinct invoice references, looked up only when the file is submitted.
     invoice_references: usize,
+    /// A bank file's transactions that are not payments.
+    #[serde(skip_serializing_if = "is_zero")]
+    not_taken: u64,
     exit_code: u8,
     exit_reason: String,
 }
@@ -121,8 +154,13 @@ impl ValidateSummary {
             problem_count: v.problem_count,
             warnings: v.warnings,
             invoice_references: v.references.len(),
+            not_taken: v.not_taken.count,
             exit_code: exit.code(),
             exit_reason: reason,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

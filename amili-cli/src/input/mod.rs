@@ -6,6 +6,7 @@
 //! row at once; only problems that make the rest of the file unreadable (I/O errors, a broken
 //! JSON array) end the stream with an [`InputError`].
 
+pub mod bank;
 mod columns;
 mod csv;
 mod encoding;
@@ -37,9 +38,18 @@ pub enum Format {
     Jsonl,
     /// One JSON array of objects.
     Json,
+    /// A Nets OCR giro file (told from its `NY000010` start record).
+    Ocr,
+    /// An ISO 20022 camt.053 or camt.054 file (told from its namespace).
+    Camt,
 }
 
 impl Format {
+    /// Whether the format is a bank file's (read by [`bank`]).
+    pub fn is_bank(self) -> bool {
+        matches!(self, Format::Ocr | Format::Camt)
+    }
+
     /// Guesses the format from the file name's extension.
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
@@ -58,6 +68,8 @@ impl fmt::Display for Format {
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
             Format::Json => "json",
+            Format::Ocr => "ocr",
+            Format::Camt => "camt",
         })
     }
 }
@@ -101,6 +113,8 @@ pub enum InputError {
     Io(io::Error),
     /// The file's structure is broken at `line` (for example a JSON array that is not closed).
     Syntax { line: u64, message: String },
+    /// A bank file that breaks its format or does not add up: refused whole.
+    Refused(String),
 }
 
 impl fmt::Display for InputError {
@@ -108,6 +122,7 @@ impl fmt::Display for InputError {
         match self {
             InputError::Io(e) => write!(f, "{e}"),
             InputError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+            InputError::Refused(message) => f.write_str(message),
         }
     }
 }
@@ -177,12 +192,18 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
             empty_rows: Arc::default(),
             delimiter: None,
         }),
+        Format::Ocr | Format::Camt => Err(InputError::Refused(format!(
+            "a {format} file is read as bank transactions, not rows"
+        ))),
     }
 }
 
-/// The format of a file without a telling name, from its first bytes: `[` a JSON array, `{`
-/// JSON Lines, anything else CSV.
+/// The format of a file without a telling name, from its first bytes: a bank file's (see
+/// [`bank::sniff`]), `[` a JSON array, `{` JSON Lines, anything else CSV.
 pub fn sniff_format(start: &[u8]) -> Format {
+    if let Some(format) = bank::sniff(start) {
+        return format;
+    }
     let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
     match start.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => Format::Json,

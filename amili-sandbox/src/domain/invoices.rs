@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 /// Invoices every sandbox knows unless told otherwise ([`crate::SandboxBuilder::demo_invoices`]):
-/// payments for them succeed. The first is the invoice id of Amili's documented example.
-pub const DEMO_INVOICES: [Uuid; 10] = [
+/// payments for them succeed. The first is the invoice id of Amili's documented example; the
+/// last three are numbered as a KID names them (the bank-file examples pay them).
+pub const DEMO_INVOICES: [Uuid; 13] = [
     Uuid::from_u128(0x4f163819_178d_470c_a246_d6768476a6ec),
     Uuid::from_u128(0xde300000_0000_4000_8000_000000000001),
     Uuid::from_u128(0xde300000_0000_4000_8000_000000000002),
@@ -23,7 +24,13 @@ pub const DEMO_INVOICES: [Uuid; 10] = [
     Uuid::from_u128(0xde300000_0000_4000_8000_000000000007),
     Uuid::from_u128(0xde300000_0000_4000_8000_000000000008),
     Uuid::from_u128(0xde300000_0000_4000_8000_000000000009),
+    Uuid::from_u128(0xde300000_0000_4000_8000_00000000000a),
+    Uuid::from_u128(0xde300000_0000_4000_8000_00000000000b),
+    Uuid::from_u128(0xde300000_0000_4000_8000_00000000000c),
 ];
+
+/// How many demo invoices are numbered `INV-2025-…`; the rest have numbers of digits only.
+const LETTERED: i64 = 10;
 
 /// One invoice the sandbox knows: payments for it succeed, and the invoice lookups find it.
 ///
@@ -154,8 +161,10 @@ fn demo_epoch() -> DateTime<Utc> {
 }
 
 /// The demo invoices ([`DEMO_INVOICES`]) with their numbers and source ids: number
-/// `INV-2025-001` … `INV-2025-010`, `uniqueSourceInvoiceId` `erp-order-9981` …
-/// `erp-order-9990` (the first matches the spec's example), customer numbers `10001` to
+/// `INV-2025-001` … `INV-2025-010`, then `2025011` … `2025013` (digits only, as a KID
+/// names an invoice: the bank-file examples pay them), `uniqueSourceInvoiceId`
+/// `erp-order-9981` … `erp-order-9993` (the first matches the spec's example), customer
+/// numbers `10001` to
 /// `10003` in turn, `NOTICE` for every third invoice and `PAYMENT_REMINDER` otherwise,
 /// created one day apart from 2025-03-01T09:00:00Z.
 pub fn demo_invoices() -> Vec<SeedInvoice> {
@@ -163,7 +172,12 @@ pub fn demo_invoices() -> Vec<SeedInvoice> {
         .iter()
         .zip(0_i64..)
         .map(|(&id, n)| {
-            let invoice = SeedInvoice::new(id, format!("INV-2025-{:03}", n + 1))
+            let number = if n < LETTERED {
+                format!("INV-2025-{:03}", n + 1)
+            } else {
+                format!("2025{:03}", n + 1)
+            };
+            let invoice = SeedInvoice::new(id, number)
                 .unique_source_invoice_id(format!("erp-order-{}", 9981 + n))
                 .customer_number(format!("{}", 10001 + n % 3))
                 .created_at(demo_epoch() + Duration::days(n));
