@@ -63,6 +63,12 @@ pub(crate) mod sealed {
         /// Gives the item up for its id (no copy where the id is stored).
         fn into_id(self) -> String;
 
+        /// The item's JSON fields when a finished batch's items must be matched back to it by
+        /// content (a kind without a client id); `None` for a kind with one.
+        fn content(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+            None
+        }
+
         /// Appends the item's JSON to a request body: the bytes its `Serialize` impl gives
         /// through `serde_json`, written directly (see `wire.rs`).
         fn write_json(&self, out: &mut Vec<u8>);
