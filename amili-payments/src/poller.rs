@@ -251,7 +251,9 @@ impl Poller<'_> {
     /// # Errors
     ///
     /// As [`until_done`](Self::until_done), for the first batch that could not be followed;
-    /// its payments then stay `Accepted` and the other batches are still settled.
+    /// the other batches are still settled. The payments of a batch whose answer cannot be
+    /// read become `Unknown` with that reason; those of a batch that did not finish in time
+    /// or could not be reached stay `Accepted`.
     pub async fn follow(&self, request: &mut RequestReport) -> Result<(), Error> {
         let mut batches: Vec<Uuid> = request
             .items
@@ -265,6 +267,20 @@ impl Poller<'_> {
             let batch = match self.until_done(batch_id).await {
                 Ok(batch) => batch,
                 Err(e) => {
+                    // An answer that cannot be read (not the documented JSON, a number out of
+                    // range) will not read better later: the batch's payments were accepted
+                    // and their fate is unknown, said per batch. A deadline or an unreachable
+                    // server leaves them `Accepted`, to be followed again.
+                    if matches!(e, Error::InvalidResponse { .. }) {
+                        let reason = Reason::from(format!(
+                            "accepted in batch {batch_id}, whose answer could not be read: {e}"
+                        ));
+                        for item in request.items.iter_mut().filter(|i| {
+                            i.outcome == Outcome::Accepted && i.batch_id == Some(batch_id)
+                        }) {
+                            item.outcome = Outcome::Unknown(reason.clone());
+                        }
+                    }
                     first_error.get_or_insert(e);
                     continue;
                 }

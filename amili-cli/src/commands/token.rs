@@ -6,7 +6,8 @@ use crate::exit::Exit;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
-    /// Fetch a token with the configured credentials and say whether it works (never prints it).
+    /// Fetch a token with the configured credentials (or take `--token`), ask the API whether
+    /// it is accepted, and say so (never prints it).
     Check {
         #[command(flatten)]
         connection: ConnectionArgs,
@@ -21,7 +22,16 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<Exit> {
 
 async fn check(connection: &ConnectionArgs) -> anyhow::Result<Exit> {
     with_client(connection, async |client| {
-        match client.check_token().await {
+        // A ready token (`--token`) is not fetched, so holding one proves nothing: one cheap
+        // authenticated read always asks the server whether it is accepted.
+        let checked = match client.check_token().await {
+            Ok(info) => {
+                let probe = amili_payments::batches::BatchFilter::default().with_page_size(1);
+                client.batches_page(&probe, None).await.map(|_| info)
+            }
+            Err(e) => Err(e),
+        };
+        match checked {
             Ok(info) => {
                 println!(
                     "token OK: {} for organization {} at {}",
