@@ -163,10 +163,30 @@ impl<'de> Deserialize<'de> for AmountInput {
                 Ok(AmountInput::Number(v))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountInput, E> {
-                Ok(AmountInput::Text(v.to_owned()))
+                // JSON has numbers: a string amount is the canonical decimal text, never a
+                // spreadsheet's (`"12,50"`, `"4 500.00"`); dialects are for CSV.
+                if canonical_decimal(v.trim()) {
+                    Ok(AmountInput::Text(v.to_owned()))
+                } else {
+                    Err(E::custom(format!(
+                        "{v:?} is not an amount: a JSON amount is a number or a decimal \
+                         string such as \"4500.00\" (digits, \".\" for decimals, no \
+                         thousands separators)"
+                    )))
+                }
             }
         }
         deserializer.deserialize_any(Visit)
+    }
+}
+
+/// `-?digits(.digits)?`: the text `Decimal` prints.
+fn canonical_decimal(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(unsigned),
     }
 }
 
@@ -201,6 +221,17 @@ mod tests {
         assert_eq!(read("12"), Ok(Decimal::new(12, 0)));
         assert_eq!(read("\"0.10\""), Ok(Decimal::new(10, 2)));
         assert!(read("\"abc\"").is_err());
+        // Strict: nothing locale-shaped in JSON.
+        for bad in [
+            r#""12,50""#,
+            r#""4 500.00""#,
+            r#""1,234.50""#,
+            r#""+5""#,
+            r#"".5""#,
+        ] {
+            assert!(read(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(read(r#"" 12.50 ""#), Ok(Decimal::new(1250, 2)));
         assert!(serde_json::from_str::<AmountInput>("true").is_err());
         Ok(())
     }
