@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod import;
 mod input;
 mod kind;
 mod malloc;

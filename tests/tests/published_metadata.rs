@@ -23,8 +23,8 @@ fn no_manifest_or_changelog_names_a_placeholder_url() {
     }
     assert!(files.len() > 5, "the members were found: {files:?}");
     for file in files {
-        let text = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for placeholder in ["example.invalid", "example.com", "example.org"] {
             assert!(
                 !text.contains(placeholder),

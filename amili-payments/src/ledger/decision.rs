@@ -9,6 +9,11 @@ use uuid::Uuid;
 use super::store::{Claim, Fingerprint};
 use crate::idempotency::IdempotencyKey;
 
+/// The fingerprint of an item accepted with content unknown (recorded from Amili's batch
+/// history, whose items may carry no more than the id): a claim of that id with any content
+/// is [`Claim::AlreadyAccepted`]. No SHA-256 digest of an item is all zeros.
+pub const UNKNOWN_CONTENT: Fingerprint = [0; 32];
+
 /// What a store holds for an id when it is claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held<'a> {
@@ -41,9 +46,13 @@ pub enum Held<'a> {
 /// |----------------------------|-------------------------------------------------------|
 /// | nothing                    | [`Claim::Claimed`]: recorded pending, sent            |
 /// | accepted, same content     | [`Claim::AlreadyAccepted`]: not sent                  |
+/// | accepted, content unknown  | [`Claim::AlreadyAccepted`]: not sent                  |
 /// | accepted, other content    | [`Claim::Conflict`]: not sent                         |
 /// | pending, being sent        | [`Claim::Busy`]: not sent                             |
 /// | pending, nobody sending it | [`Claim::Pending`]: its request is adopted or settled |
+///
+/// "Content unknown" is the fingerprint [`UNKNOWN_CONTENT`]: an item recorded from Amili's
+/// batch history whose content the batch did not carry; the id alone says it was accepted.
 ///
 /// A store that answers [`Claim::Claimed`] must have recorded the item as pending under the
 /// claiming key, atomically with reading what it held.
@@ -53,9 +62,33 @@ pub fn decide(held: Held<'_>, fingerprint: &Fingerprint) -> Claim {
         Held::Accepted {
             fingerprint: stored,
             batch_id,
-        } if stored == fingerprint.as_slice() => Claim::AlreadyAccepted { batch_id },
+        } if stored == fingerprint.as_slice() || stored == UNKNOWN_CONTENT.as_slice() => {
+            Claim::AlreadyAccepted { batch_id }
+        }
         Held::Accepted { batch_id, .. } => Claim::Conflict { batch_id },
         Held::Pending { sending: true, .. } => Claim::Busy,
         Held::Pending { key, .. } => Claim::Pending { key: key.clone() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_accepted_with_unknown_content_is_already_accepted_whatever_is_claimed() {
+        let batch_id = Uuid::nil();
+        let held = |fingerprint: &'static [u8]| Held::Accepted {
+            fingerprint,
+            batch_id,
+        };
+        assert_eq!(
+            decide(held(&UNKNOWN_CONTENT), &[7; 32]),
+            Claim::AlreadyAccepted { batch_id }
+        );
+        assert_eq!(
+            decide(held(&[1; 32]), &[7; 32]),
+            Claim::Conflict { batch_id }
+        );
     }
 }
