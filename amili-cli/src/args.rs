@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::input::Format;
+use crate::input::{Encoding, Format};
 
 /// The largest `--chunk-size`.
 pub const MAX_CHUNK_SIZE: u64 = 100_000;
@@ -16,12 +16,37 @@ pub struct InputArgs {
     /// The file: CSV with a header of the API's field names (payments:
     /// invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId; corrections:
     /// invoiceId,amount,currency,date,description), JSON Lines (.jsonl) or a JSON array
-    /// (.json).
+    /// (.json). `-` reads standard input.
     pub file: PathBuf,
 
-    /// The file's format (default: from the extension).
+    /// The file's format (default: from the extension; for `-`, from the content).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+
+    /// The file's text encoding (default: UTF-8; a file that is not valid UTF-8 is read as
+    /// Windows-1252, as Excel saves "CSV (semikolonseparert)", and a note says so).
+    #[arg(long, value_enum, value_name = "ENCODING")]
+    pub encoding: Option<Encoding>,
+
+    /// Read a CSV column of another name as one of the API's fields (repeatable), e.g.
+    /// `--column Fakturanr=invoiceNumber --column Beløp=amount`.
+    #[arg(long = "column", value_name = "NAME=FIELD", value_parser = parse_column)]
+    pub columns: Vec<(String, String)>,
+
+    /// A CSV column or JSON key to ignore (repeatable). Columns and keys that are neither
+    /// fields, mapped nor ignored are an error.
+    #[arg(long = "ignore-column", value_name = "NAME")]
+    pub ignored_columns: Vec<String>,
+
+    /// The payment type of rows without one, e.g. for files with no `type` column (a value in
+    /// a `type` column wins). Payments only.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub payment_type: Option<String>,
+
+    /// The currency of rows without one, e.g. for files with no `currency` column (a value in
+    /// a `currency` column wins).
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
 
     /// How many bad rows to print at most (all are counted).
     #[arg(long, default_value_t = 100, value_name = "N")]
@@ -41,6 +66,29 @@ pub struct InputArgs {
     /// Norway, Europe/Oslo, converted to UTC).
     #[arg(long, value_name = "PATTERN")]
     pub date_format: Option<String>,
+
+    /// Standard input (`-`), copied aside: the file is read more than once.
+    #[arg(skip)]
+    pub stdin_copy: Option<tempfile::TempPath>,
+}
+
+impl InputArgs {
+    /// The file to open: the given one, or the copy of standard input.
+    pub fn path_to_read(&self) -> &std::path::Path {
+        self.stdin_copy.as_deref().unwrap_or(&self.file)
+    }
+}
+
+/// `NAME=FIELD` of `--column`.
+fn parse_column(text: &str) -> Result<(String, String), String> {
+    match text.rsplit_once('=') {
+        Some((name, field)) if !name.trim().is_empty() && !field.trim().is_empty() => {
+            Ok((name.trim().to_owned(), field.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "{text:?} is not NAME=FIELD (e.g. `Fakturanr=invoiceNumber`)"
+        )),
+    }
 }
 
 /// How amounts in a file separate decimals.

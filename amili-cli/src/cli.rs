@@ -26,6 +26,10 @@ pub struct Cli {
     /// Log details to stderr (`-v` info, `-vv` debug); `RUST_LOG`, when set, wins.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Colour in the logs: `auto` only when stderr is a terminal and `NO_COLOR` is not set.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
+    pub color: clap::ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,9 @@ pub trait FileKind: Submittable + SpoolItem {
     /// The library's raw row, every field optional.
     type Input: Default + DeserializeOwned + Send + 'static;
 
+    /// The other kind (a file of it given to this kind's command is refused, naming its own).
+    type Other: FileKind;
+
     /// Why a later row with an earlier row's id is not sent.
     const REPEATS: &'static str;
 
@@ -36,6 +39,10 @@ pub trait FileKind: Submittable + SpoolItem {
 
     /// Puts one CSV cell (trimmed) into its field (one of [`Submittable::FIELDS`]).
     fn set(input: &mut Self::Input, field: &'static str, text: String);
+
+    /// Puts `text` into `field` when the row has no value for it, or an empty one (`--type`,
+    /// `--currency`).
+    fn fill(input: &mut Self::Input, field: &'static str, text: &str);
 
     /// The row's `invoiceId`, which a resolved invoice reference fills.
     fn invoice_slot(input: &mut Self::Input) -> &mut Option<String>;
@@ -121,6 +128,7 @@ fn raw_text(
 
 impl FileKind for Payment {
     type Input = PaymentInput;
+    type Other = Correction;
     const REPEATS: &'static str = "uniqueSourcePaymentId: repeats the id of an earlier row";
 
     fn repeat_problem(id: &str, first: u64) -> (Option<&'static str>, String) {
@@ -143,6 +151,17 @@ impl FileKind for Payment {
             "date" => input.date = Some(text),
             "description" => input.description = Some(text),
             _ => input.unique_source_payment_id = Some(text),
+        }
+    }
+
+    fn fill(input: &mut PaymentInput, field: &'static str, text: &str) {
+        let slot = match field {
+            "type" => &mut input.payment_type,
+            "currency" => &mut input.currency,
+            _ => return,
+        };
+        if slot.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            *slot = Some(text.to_owned());
         }
     }
 
@@ -201,6 +220,7 @@ impl SpoolItem for Payment {
 
 impl FileKind for Correction {
     type Input = CorrectionInput;
+    type Other = Payment;
     const REPEATS: &'static str = "repeats an earlier row exactly (the same correction twice; if both are meant, tell \
          them apart in the description)";
 
@@ -227,6 +247,13 @@ impl FileKind for Correction {
             "currency" => input.currency = Some(text),
             "date" => input.date = Some(text),
             _ => input.description = Some(text),
+        }
+    }
+
+    fn fill(input: &mut CorrectionInput, field: &'static str, text: &str) {
+        let slot = &mut input.currency;
+        if field == "currency" && slot.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            *slot = Some(text.to_owned());
         }
     }
 

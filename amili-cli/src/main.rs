@@ -4,6 +4,17 @@
 //! unknown / not sent (or a look-up found nothing, more than one, or failed), 2 usage or
 //! validation error.
 
+/// The crate's `println!`: std's, except that a failed write does not panic (see
+/// `stdout.rs`). Defined before the modules, so it is the one they all use.
+macro_rules! println {
+    () => {
+        $crate::stdout::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::stdout::line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod cli;
 mod commands;
@@ -20,8 +31,10 @@ mod read_ahead;
 mod report;
 mod secret;
 mod show;
+mod source;
 mod spool;
 mod state;
+mod stdout;
 mod submit;
 mod validate;
 
@@ -35,7 +48,7 @@ use crate::exit::Exit;
 fn main() -> ExitCode {
     malloc::tune();
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    init_tracing(cli.verbose, cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -49,16 +62,27 @@ fn main() -> ExitCode {
     let result = runtime.block_on(cli.command.run());
     // Do not wait for blocked readers or lingering connections on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match result {
-        Ok(exit) => exit.into(),
+    let exit = match result {
+        // Stdout's reader went away (`| head`): what it wanted was printed.
+        Err(e) if stdout::is_closed_pipe(&e) => Exit::Success,
+        Ok(exit) => exit,
         Err(e) => {
             eprintln!("error: {e:#}");
-            exit::for_error(&e).into()
+            return exit::for_error(&e).into();
         }
+    };
+    match stdout::failure() {
+        Some(why) if exit == Exit::Success => {
+            eprintln!("error: cannot write to stdout: {why}");
+            Exit::Failures.into()
+        }
+        _ => exit.into(),
     }
 }
 
-fn init_tracing(verbose: u8) {
+/// Logs go to stderr, coloured only for a terminal (and not under `NO_COLOR`) unless
+/// `--color` says otherwise.
+fn init_tracing(verbose: u8, color: clap::ColorChoice) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn",
@@ -70,5 +94,6 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(amili_sandbox::cli::colour_logs(color))
         .try_init();
 }

@@ -12,8 +12,8 @@ use crate::validate::{Problem, Validation};
 /// Prints the bad rows of a validation (capped) to stderr.
 pub fn print_problems(file: &str, v: &Validation) {
     let mut err = std::io::stderr().lock();
-    for w in &v.warnings {
-        let _ = writeln!(err, "warning: {file}: {w}");
+    for note in &v.warnings {
+        let _ = writeln!(err, "note: {file}: {note}");
     }
     for p in &v.problems {
         let _ = writeln!(err, "{}", problem_line(file, p));

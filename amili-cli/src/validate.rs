@@ -21,7 +21,9 @@ use amili_payments::invoices::{InvoiceRef, Unresolved};
 use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 
 use crate::args::{DecimalMark, InputArgs};
-use crate::input::{self, Format, InputError, Row, reference_field, reference_text};
+use crate::input::{
+    self, Columns, Encoding, Format, InputError, Row, reference_field, reference_text,
+};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
@@ -65,7 +67,7 @@ pub struct Validation {
     /// Valid rows whose `uniqueSourcePaymentId` repeats an earlier valid row's (by line);
     /// they count as invalid.
     pub repeats: HashSet<u64>,
-    /// Warnings about the file (ignored columns).
+    /// Notes about the file (empty rows skipped), printed as `note:`.
     pub warnings: Vec<String>,
     /// The distinct invoice references of the file, when it was read without answers for
     /// them (those rows were checked with a stand-in invoice id).
@@ -274,15 +276,16 @@ pub fn validate_file<K: FileKind>(
     let max_errors = args.max_errors;
     let mut v = Validation::default();
     let mut hashes = IdHashes::default();
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+    let columns = columns::<K>(args);
+    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
         .map_err(|e| fatal(path, e))?;
-    v.warnings = reading.warnings;
+    let empty_rows = reading.empty_rows;
     let text = input_format(args, reading.delimiter);
     // Parsing on a second core, validating and spooling on this one.
     let rows = read_ahead("amili-read", reading.rows)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
     for row in rows {
-        let row = row.map_err(|e| fatal(path, e))?;
+        let row = with_defaults::<K>(row.map_err(|e| fatal(path, e))?, &columns);
         let line = row.line;
         v.rows += 1;
         if v.rows % 10_000 == 0 {
@@ -318,12 +321,45 @@ pub fn validate_file<K: FileKind>(
         }
     }
     progress.validated(v.rows);
+    match empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => {}
+        1 => v.warnings.push("1 empty row skipped".to_owned()),
+        n => v.warnings.push(format!("{n} empty rows skipped")),
+    }
 
     let suspects = hashes.suspects();
     if !suspects.is_empty() {
         find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
     }
     Ok(v)
+}
+
+/// Opens the file (or the copy of standard input) in its encoding.
+fn open(args: &InputArgs) -> anyhow::Result<Box<dyn std::io::BufRead + Send>> {
+    input::open(args.path_to_read(), args.encoding.unwrap_or(Encoding::Utf8))
+}
+
+/// How the file's columns are read: `--column`, `--ignore-column`, `--type`, `--currency`.
+fn columns<K: FileKind>(args: &InputArgs) -> Columns {
+    let defaults = [("type", &args.payment_type), ("currency", &args.currency)]
+        .into_iter()
+        .filter(|(field, _)| K::FIELDS.contains(field))
+        .filter_map(|(field, value)| Some((field, value.clone()?)));
+    Columns {
+        renamed: args.columns.clone(),
+        ignored: args.ignored_columns.clone(),
+        defaults: defaults.collect(),
+    }
+}
+
+/// The row with `--type` and `--currency` in the fields it has no value for.
+fn with_defaults<K: FileKind>(mut row: Row<K::Input>, columns: &Columns) -> Row<K::Input> {
+    if let Ok(input) = &mut row.input {
+        for (field, value) in &columns.defaults {
+            K::fill(input, field, value);
+        }
+    }
+    row
 }
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
@@ -365,13 +401,14 @@ fn find_repeats<K: FileKind>(
     v: &mut Validation,
 ) -> anyhow::Result<()> {
     let format = resolve_format(path, args.format)?;
-    let reading = input::rows::<K, _>(input::open(path)?, format, args.delimiter)
+    let columns = columns::<K>(args);
+    let reading = input::rows::<K, _>(open(args)?, format, args.delimiter, &columns)
         .map_err(|e| fatal(path, e))?;
     let text = input_format(args, reading.delimiter);
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
     for row in reading.rows {
-        let row = row.map_err(|e| fatal(path, e))?;
+        let row = with_defaults::<K>(row.map_err(|e| fatal(path, e))?, &columns);
         let line = row.line;
         let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
             continue;

@@ -65,21 +65,44 @@ fn the_wrong_format_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "header: missing columns");
+    assert_stderr_has(&out, "missing columns invoiceId, type");
 }
 
 #[test]
-fn an_empty_file_is_a_usage_error() {
+fn a_file_without_any_header_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("p.csv");
-    std::fs::write(&empty, common::HEADER).unwrap();
+    std::fs::write(&empty, "").unwrap();
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "the file is empty; expected a header row");
+}
+
+#[test]
+fn a_header_without_rows_is_nothing_to_send() {
+    // A scheduled export's empty day: a header, maybe Excel's empty rows, no payments.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("p.csv");
+    std::fs::write(&empty, format!("{}{}", common::HEADER, ",,,,,,\n,,,,,,\n")).unwrap();
     let out = amili_bare()
         .args(["payments", "submit", "--sandbox"])
         .arg(&empty)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "no payments");
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "nothing to send");
+    assert_stderr_has(&out, "2 empty rows skipped");
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("no rows"), "{}", stdout(&out));
 }
 
 #[test]
@@ -189,4 +212,22 @@ fn secrets_are_never_printed() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!stdout(&out).contains(SECRET));
     assert!(stdout(&out).contains("--client-secret"));
+}
+
+#[test]
+fn a_utf16_file_is_refused_saying_how_to_save_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.csv");
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(common::HEADER.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&path, utf16).unwrap();
+    let out = amili_bare()
+        .args(["payments", "validate"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert_stderr_has(&out, "is UTF-16");
 }

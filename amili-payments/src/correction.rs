@@ -308,7 +308,7 @@ pub struct CorrectionInput {
     /// The signed amount in major units: a number or a decimal string (`-150.00`).
     #[serde(default)]
     pub amount: Option<AmountInput>,
-    /// An ISO 4217 currency code such as `NOK`.
+    /// An ISO 4217 currency code such as `NOK` (any case).
     #[serde(default)]
     pub currency: Option<String>,
     /// The correction's date: an RFC 3339 date-time or a day.
@@ -337,8 +337,8 @@ impl CorrectionInput {
         if let Some(value) = raw_fields::amount(self.amount.as_ref(), format, true, &mut errors) {
             builder = builder.amount(value);
         }
-        if let Some(code) = raw_fields::required("currency", self.currency, &mut errors) {
-            builder = builder.currency(code.trim());
+        if let Some(code) = raw_fields::currency(self.currency, &mut errors) {
+            builder = builder.currency(code);
         }
         if let Some(date) = raw_fields::date(self.date.as_deref(), format, &mut errors) {
             builder = builder.date(date);
@@ -515,6 +515,11 @@ mod tests {
         assert!(bad[0].message.contains("\"nope\" is not a UUID"), "{bad:?}");
         let zero = Correction::from_input(row("0.00", "2025-03-10")).unwrap_err();
         assert!(zero[0].message.contains("is 0"), "{zero:?}");
+        let lower = Correction::from_input(CorrectionInput {
+            currency: Some("nok".into()),
+            ..row("-1.00", "2025-03-10")
+        });
+        assert_eq!(lower.map(|c| c.currency().clone()), Ok(Currency::NOK));
     }
 
     #[test]

@@ -389,13 +389,13 @@ pub struct PaymentInput {
     /// The Amili invoice the payment is for (a UUID).
     #[serde(default)]
     pub invoice_id: Option<String>,
-    /// How the payment was made: `DIRECT_PAYMENT` (default when absent).
+    /// How the payment was made: `DIRECT_PAYMENT` (default when absent; any case).
     #[serde(default, rename = "type")]
     pub payment_type: Option<String>,
     /// The amount in major units (`4500.00` NOK, not øre): a number or a decimal string.
     #[serde(default)]
     pub amount: Option<AmountInput>,
-    /// An ISO 4217 currency code such as `NOK`.
+    /// An ISO 4217 currency code such as `NOK` (any case).
     #[serde(default)]
     pub currency: Option<String>,
     /// When the payment was made: an RFC 3339 date-time such as `2025-03-09T14:30:00Z`.
@@ -432,14 +432,16 @@ impl PaymentInput {
         if let Some(id) = raw_fields::invoice_id(self.invoice_id.as_deref(), &mut errors) {
             builder = builder.invoice_id(id);
         }
+        // Wire values are upper-case; `direct_payment` from a person or a spreadsheet means the
+        // same.
         if let Some(kind) = self.payment_type {
-            builder = builder.payment_type(PaymentType::from(kind));
+            builder = builder.payment_type(PaymentType::from(kind.trim().to_ascii_uppercase()));
         }
         if let Some(value) = raw_fields::amount(self.amount.as_ref(), format, false, &mut errors) {
             builder = builder.amount(value);
         }
-        if let Some(code) = raw_fields::required("currency", self.currency, &mut errors) {
-            builder = builder.currency(code.trim());
+        if let Some(code) = raw_fields::currency(self.currency, &mut errors) {
+            builder = builder.currency(code);
         }
         if let Some(date) = raw_fields::date(self.date.as_deref(), format, &mut errors) {
             builder = builder.date(date);
@@ -549,12 +551,26 @@ mod tests {
     }
 
     #[test]
+    fn type_and_currency_are_read_in_any_case() -> Result<(), Vec<FieldError>> {
+        for (kind, code) in [("direct_payment", "nok"), ("Direct_Payment", " Nok ")] {
+            let payment = Payment::from_input(PaymentInput {
+                payment_type: Some(kind.into()),
+                currency: Some(code.into()),
+                ..row()
+            })?;
+            assert_eq!(payment.payment_type(), &PaymentType::DirectPayment);
+            assert_eq!(payment.currency(), &Currency::NOK);
+        }
+        Ok(())
+    }
+
+    #[test]
     fn every_field_problem_is_named() {
         let input = PaymentInput {
             invoice_id: Some("nope".into()),
             payment_type: Some("direct payment".into()),
             amount: Some(AmountInput::Text("12.345".into())),
-            currency: Some("nok".into()),
+            currency: Some("nok!".into()),
             date: Some("yesterday".into()),
             description: Some("a\u{7}".into()),
             unique_source_payment_id: Some(" ".into()),

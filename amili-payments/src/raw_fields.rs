@@ -53,6 +53,12 @@ pub(crate) fn date(
         .ok()
 }
 
+/// `currency`, read without regard to case (`nok` is `NOK`): people and spreadsheets write
+/// codes both ways, and ISO 4217 codes are upper-case only by convention.
+pub(crate) fn currency(text: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    required("currency", text, errors).map(|code| code.trim().to_ascii_uppercase())
+}
+
 /// The value, or `field: is required` in `errors`.
 pub(crate) fn required<T>(
     field: &'static str,

@@ -347,3 +347,16 @@ pub async fn run(args: Args) -> Result<(), SandboxError> {
     sandbox.shutdown().await;
     Ok(())
 }
+
+/// Whether logs on stderr are coloured: `--color always|never`, or with `auto` only when
+/// stderr is a terminal and `NO_COLOR` is not set (the rule of `amili-sandbox` and `amili`).
+pub fn colour_logs(color: clap::ColorChoice) -> bool {
+    match color {
+        clap::ColorChoice::Always => true,
+        clap::ColorChoice::Never => false,
+        clap::ColorChoice::Auto => {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}

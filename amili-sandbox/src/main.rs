@@ -13,6 +13,10 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(flatten)]
     args: amili_sandbox::cli::Args,
+
+    /// Colour in the logs: `auto` only when stderr is a terminal and `NO_COLOR` is not set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = clap::ColorChoice::Auto)]
+    color: clap::ColorChoice,
 }
 
 #[tokio::main]
@@ -22,7 +26,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(amili_sandbox::cli::colour_logs(cli.color))
         .init();
     match amili_sandbox::cli::run(cli.args).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,7 +8,10 @@ use crate::exit::Exit;
 
 /// Prints the completion script of `command` (the whole command line).
 pub fn print(mut command: clap::Command, shell: clap_complete::Shell) -> anyhow::Result<Exit> {
-    clap_complete::generate(shell, &mut command, "amili", &mut std::io::stdout());
+    // Written whole by us: clap_complete panics when its own write fails (`| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "amili", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
     Ok(Exit::Success)
 }
 

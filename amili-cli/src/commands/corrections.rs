@@ -6,6 +6,7 @@ use crate::commands::submit::SubmitArgs;
 use crate::commands::validate::ValidateArgs;
 use crate::commands::{submit, validate};
 use crate::exit::Exit;
+use crate::source;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CorrectionsCommand {
@@ -33,7 +34,13 @@ pub enum CorrectionsCommand {
 
 pub async fn run(command: CorrectionsCommand) -> anyhow::Result<Exit> {
     match command {
-        CorrectionsCommand::Submit(args) => submit::run::<Correction>(&args).await,
-        CorrectionsCommand::Validate(args) => validate::run::<Correction>(&args),
+        CorrectionsCommand::Submit(mut args) => {
+            source::prepare::<Correction>(&mut args.input)?;
+            submit::run::<Correction>(&args).await
+        }
+        CorrectionsCommand::Validate(mut args) => {
+            source::prepare::<Correction>(&mut args.input)?;
+            validate::run::<Correction>(&args)
+        }
     }
 }

@@ -214,14 +214,30 @@ async fn export(state: Option<&str>, format: ReportFormat) -> anyhow::Result<Exi
     let stdout = std::io::stdout();
     let mut csv = (format == ReportFormat::Csv).then(|| csv::Writer::from_writer(stdout.lock()));
     let mut lines = std::io::BufWriter::new(stdout.lock());
-    let fail = |e: &dyn std::fmt::Display| LedgerError::new(format!("cannot write: {e}"));
-    each_item(state, |item| match &mut csv {
-        Some(w) => w.serialize(ExportRow::from(&item)).map_err(|e| fail(&e)),
-        None => serde_json::to_writer(&mut lines, &ExportRow::from(&item))
-            .map_err(|e| fail(&e))
-            .and_then(|()| lines.write_all(b"\n").map_err(|e| fail(&e))),
+    // The write error itself, to tell a reader that went away (`| head`) from a failure.
+    let mut unwritten: Option<std::io::Error> = None;
+    let exported = each_item(state, |item| {
+        let written = match &mut csv {
+            Some(w) => w
+                .serialize(ExportRow::from(&item))
+                .map_err(std::io::Error::from),
+            None => serde_json::to_writer(&mut lines, &ExportRow::from(&item))
+                .map_err(std::io::Error::from)
+                .and_then(|()| lines.write_all(b"\n")),
+        };
+        written.map_err(|e| {
+            let error = LedgerError::new(format!("cannot write: {e}"));
+            unwritten = Some(e);
+            error
+        })
     })
-    .await?;
+    .await;
+    if let Err(e) = exported {
+        return Err(match unwritten {
+            Some(io) => io.into(),
+            None => e,
+        });
+    }
     if let Some(mut w) = csv {
         w.flush()?;
     }

@@ -6,6 +6,7 @@ use crate::commands::submit::SubmitArgs;
 use crate::commands::validate::ValidateArgs;
 use crate::commands::{schema, submit, validate};
 use crate::exit::Exit;
+use crate::source;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PaymentsCommand {
@@ -23,7 +24,11 @@ pub enum PaymentsCommand {
     /// in `;`/tab files as Excel writes them with Norwegian settings, `4 500,00` / `4.500,00`.
     /// Dates: RFC 3339 (`2025-03-09T14:30:00Z`) or a day (`2025-03-09`, `09.03.2025`: midnight
     /// in Norway). A UTF-8 byte-order mark and CRLF line ends are fine; line numbers are the
-    /// file's physical lines.
+    /// file's physical lines. A file that is not UTF-8 is read as Windows-1252 (Excel's "CSV
+    /// (semikolonseparert)"; see --encoding). Other column names are read with --column
+    /// (`Beløp=amount`) or skipped with --ignore-column; any other column is an error. Rows of
+    /// empty cells are skipped; a file with a header and no rows has nothing to send (exit 0).
+    /// `-` reads standard input.
     ///
     /// The invoice may be named by an `invoiceNumber` or `uniqueSourceInvoiceId` column
     /// instead of `invoiceId` (one of the three per file): each distinct reference is looked up
@@ -41,8 +46,14 @@ pub enum PaymentsCommand {
 
 pub async fn run(command: PaymentsCommand) -> anyhow::Result<Exit> {
     match command {
-        PaymentsCommand::Submit(args) => submit::run::<Payment>(&args).await,
-        PaymentsCommand::Validate(args) => validate::run::<Payment>(&args),
+        PaymentsCommand::Submit(mut args) => {
+            source::prepare::<Payment>(&mut args.input)?;
+            submit::run::<Payment>(&args).await
+        }
+        PaymentsCommand::Validate(mut args) => {
+            source::prepare::<Payment>(&mut args.input)?;
+            validate::run::<Payment>(&args)
+        }
         PaymentsCommand::Schema => schema::run(),
     }
 }

@@ -199,12 +199,16 @@ async fn submit<K: FileKind>(
     summary.problem_count = v.problem_count;
     summary.problems = v.problems.clone();
     summary.warnings = v.warnings.clone();
-    let refusal = if v.rows == 0 {
-        Some(format!(
-            "{name}: no {} in the file; nothing was sent",
-            K::PLURAL
-        ))
-    } else if !v.is_valid() && !args.skip_invalid {
+    // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
+    // for is written, empty.
+    if v.rows == 0 {
+        conn.close().await;
+        let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
+        eprintln!("{said}");
+        report_unsent::<K>(args, spool, &v, &said)?;
+        return Ok((Exit::Success, said));
+    }
+    let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
             "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
              --skip-invalid to send the {} valid rows.",

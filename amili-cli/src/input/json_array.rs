@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
-use super::{InputError, Row, parse_row};
+use super::{InputError, Keys, Row, parse_row};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -30,6 +30,7 @@ enum State {
 /// Streams the elements of a JSON array as rows.
 pub struct JsonArrayRows<R: Read, I> {
     input: PhantomData<fn() -> I>,
+    keys: Keys,
     bytes: std::io::Bytes<BufReader<R>>,
     peeked: Option<u8>,
     line: u64,
@@ -38,9 +39,10 @@ pub struct JsonArrayRows<R: Read, I> {
 }
 
 impl<R: Read, I> JsonArrayRows<R, I> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, keys: Keys) -> Self {
         JsonArrayRows {
             input: PhantomData,
+            keys,
             bytes: BufReader::with_capacity(64 * 1024, inner).bytes(),
             peeked: None,
             line: 1,
@@ -176,7 +178,7 @@ impl<R: Read, I: DeserializeOwned> Iterator for JsonArrayRows<R, I> {
                             let line = self.line;
                             self.read_element()?;
                             self.state = State::Separator;
-                            return Ok(Some(parse_row(line, &self.element)));
+                            return parse_row(&self.keys, line, &self.element).map(Some);
                         }
                     },
                     State::Separator => match self.skip_ws()? {
@@ -227,7 +229,11 @@ mod tests {
     type Row = super::Row<PaymentInput>;
 
     fn read(text: &str) -> Vec<Result<Row, InputError>> {
-        JsonArrayRows::<_, PaymentInput>::new(text.as_bytes()).collect()
+        let keys = Keys::of::<amili_payments::Payment>(&super::super::Columns {
+            ignored: vec!["a".into(), "b".into(), "d".into()],
+            ..Default::default()
+        });
+        JsonArrayRows::<_, PaymentInput>::new(text.as_bytes(), keys).collect()
     }
 
     #[test]

@@ -6,11 +6,12 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
-use super::{InputError, Row, parse_row};
+use super::{InputError, Keys, Row, parse_row};
 
 /// Streams the lines of a JSON Lines file as rows.
 pub struct JsonlRows<R: Read, I> {
     input: PhantomData<fn() -> I>,
+    keys: Keys,
     reader: BufReader<R>,
     buf: Vec<u8>,
     line: u64,
@@ -18,9 +19,10 @@ pub struct JsonlRows<R: Read, I> {
 }
 
 impl<R: Read, I> JsonlRows<R, I> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, keys: Keys) -> Self {
         JsonlRows {
             input: PhantomData,
+            keys,
             reader: BufReader::with_capacity(64 * 1024, inner),
             buf: Vec::new(),
             line: 0,
@@ -46,7 +48,9 @@ impl<R: Read, I: DeserializeOwned> Iterator for JsonlRows<R, I> {
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    return Some(Ok(parse_row(self.line, text)));
+                    let row = parse_row(&self.keys, self.line, text);
+                    self.done = row.is_err();
+                    return Some(row);
                 }
                 Err(e) => {
                     self.done = true;
@@ -74,10 +78,18 @@ mod tests {
 
     type Row = super::Row<PaymentInput>;
 
+    /// A payment's keys, and `ignored`.
+    fn keys(ignored: &[&str]) -> Keys {
+        Keys::of::<amili_payments::Payment>(&super::super::Columns {
+            ignored: ignored.iter().map(|k| k.to_string()).collect(),
+            ..Default::default()
+        })
+    }
+
     #[test]
     fn reads_objects_skips_blank_lines_and_keeps_bad_lines() {
         let text = "{\"a\":1}\n\n  \n{oops\n[1]\n{\"currency\":\"x\"}\n{\"amount\":true}";
-        let rows: Vec<Row> = JsonlRows::<_, PaymentInput>::new(text.as_bytes())
+        let rows: Vec<Row> = JsonlRows::<_, PaymentInput>::new(text.as_bytes(), keys(&["a"]))
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(rows.len(), 5);
@@ -107,5 +119,34 @@ mod tests {
         // A field of the wrong type is named.
         let wrong = rows[4].input.as_ref().unwrap_err();
         assert!(wrong.starts_with("amount: "), "{wrong}");
+    }
+
+    #[test]
+    fn a_key_that_does_not_belong_ends_the_file_naming_it() {
+        let text = "{\"amount\":\"1\"}\n{\"ammount\":\"1\"}\n{\"amount\":\"2\"}\n";
+        let rows: Vec<_> = JsonlRows::<_, PaymentInput>::new(text.as_bytes(), keys(&[])).collect();
+        assert_eq!(rows.len(), 2);
+        let err = rows[1]
+            .as_ref()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("line 2: unknown field \"ammount\" (did you mean \"amount\"?)"),
+            "{err}"
+        );
+        let rows = JsonlRows::<_, PaymentInput>::new(text.as_bytes(), keys(&["ammount"]));
+        assert!(rows.map(|r| r.map(|_| ())).all(|r| r.is_ok()));
+        let payment = "{\"amount\":\"-1\",\"type\":\"DIRECT_PAYMENT\"}\n";
+        let correction_keys = Keys::of::<amili_payments::Correction>(&Default::default());
+        let err = JsonlRows::<_, amili_payments::CorrectionInput>::new(
+            payment.as_bytes(),
+            correction_keys,
+        )
+        .next()
+        .and_then(|r| r.err())
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("use `amili payments submit`"), "{err}");
     }
 }

@@ -6,15 +6,22 @@
 //! row at once; only problems that make the rest of the file unreadable (I/O errors, a broken
 //! JSON array) end the stream with an [`InputError`].
 
+mod columns;
 mod csv;
+mod encoding;
 mod json_array;
 mod jsonl;
 mod line_ends;
+
+pub use columns::{Columns, Keys};
+pub use encoding::{Encoding, is_utf8};
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use amili_payments::invoices::InvoiceRef;
 use serde::de::DeserializeOwned;
@@ -119,8 +126,8 @@ pub type Rows<'a, I> = Box<dyn Iterator<Item = Result<Row<I>, InputError>> + Sen
 /// What a reader found at the start of the file, and its rows.
 pub struct Reading<'a, I> {
     pub rows: Rows<'a, I>,
-    /// Warnings about the file (ignored columns).
-    pub warnings: Vec<String>,
+    /// Rows skipped because every cell is empty (CSV), counted as the rows are read.
+    pub empty_rows: Arc<AtomicU64>,
     /// The CSV delimiter used (given or detected); `None` for JSON.
     pub delimiter: Option<u8>,
 }
@@ -129,12 +136,13 @@ pub struct Reading<'a, I> {
 /// skipped).
 ///
 /// For CSV the delimiter is `delimiter`, else detected from the header line (the most
-/// frequent of `,`, `;` and tab); the header is checked first: a missing column is an error
-/// before any row is read; unknown columns are returned as warnings and ignored.
+/// frequent of `,`, `;` and tab); the header is checked first, against `columns`: a missing
+/// or unknown column is an error before any row is read.
 pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
     mut reader: R,
     format: Format,
     delimiter: Option<u8>,
+    columns: &Columns,
 ) -> Result<Reading<'a, K::Input>, InputError> {
     if reader.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
         reader.consume(3);
@@ -145,26 +153,41 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
                 Some(d) => d,
                 None => detect_delimiter(reader.fill_buf()?),
             };
-            let (rows, warnings) =
-                csv::CsvRows::<_, K>::new(line_ends::CrlfToLf::new(reader), delimiter)?;
+            let rows =
+                csv::CsvRows::<_, K>::new(line_ends::CrlfToLf::new(reader), delimiter, columns)?;
             Ok(Reading {
+                empty_rows: rows.empty_rows(),
                 rows: Box::new(rows),
-                warnings,
                 delimiter: Some(delimiter),
             })
         }
         Format::Jsonl => Ok(Reading {
             rows: Box::new(jsonl::JsonlRows::<_, K::Input>::new(
                 line_ends::LineCap::new(reader, MAX_ROW_BYTES),
+                Keys::of::<K>(columns),
             )),
-            warnings: Vec::new(),
+            empty_rows: Arc::default(),
             delimiter: None,
         }),
         Format::Json => Ok(Reading {
-            rows: Box::new(json_array::JsonArrayRows::<_, K::Input>::new(reader)),
-            warnings: Vec::new(),
+            rows: Box::new(json_array::JsonArrayRows::<_, K::Input>::new(
+                reader,
+                Keys::of::<K>(columns),
+            )),
+            empty_rows: Arc::default(),
             delimiter: None,
         }),
+    }
+}
+
+/// The format of a file without a telling name, from its first bytes: `[` a JSON array, `{`
+/// JSON Lines, anything else CSV.
+pub fn sniff_format(start: &[u8]) -> Format {
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+    match start.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => Format::Json,
+        Some(b'{') => Format::Jsonl,
+        _ => Format::Csv,
     }
 }
 
@@ -182,8 +205,9 @@ fn detect_delimiter(start: &[u8]) -> u8 {
         .unwrap_or(b',')
 }
 
-/// Opens `path` for reading with a buffer, naming the file in the error.
-pub fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
+/// Opens `path` for reading with a buffer, as UTF-8 text in `encoding`, naming the file in
+/// the error.
+pub fn open(path: &Path, encoding: Encoding) -> anyhow::Result<Box<dyn BufRead + Send>> {
     use anyhow::Context as _;
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let meta = file
@@ -192,20 +216,35 @@ pub fn open(path: &Path) -> anyhow::Result<BufReader<File>> {
     if meta.is_dir() {
         anyhow::bail!("cannot read {}: it is a directory", path.display());
     }
-    Ok(BufReader::with_capacity(256 * 1024, file))
+    const BUFFER: usize = 256 * 1024;
+    Ok(match encoding {
+        Encoding::Utf8 => Box::new(BufReader::with_capacity(BUFFER, file)),
+        single_byte => Box::new(BufReader::with_capacity(
+            BUFFER,
+            encoding::ToUtf8::new(file, single_byte),
+        )),
+    })
 }
 
-/// Reads one JSON object: the library's input type and the invoice reference, if any.
-fn parse_row<I: DeserializeOwned>(line: u64, text: &[u8]) -> Row<I> {
+/// Reads one JSON object: the library's input type and the invoice reference, if any. A key
+/// that does not belong in the file (`keys`) ends the reading: the file is not what the
+/// command reads.
+fn parse_row<I: DeserializeOwned>(
+    keys: &Keys,
+    line: u64,
+    text: &[u8],
+) -> Result<Row<I>, InputError> {
+    keys.check(text)
+        .map_err(|message| InputError::Syntax { line, message })?;
     let (input, reference) = match (parse_object(text), parse_reference(text)) {
         (Ok(input), Ok(reference)) => (Ok(input), reference),
         (Err(e), _) | (Ok(_), Err(e)) => (Err(e), None),
     };
-    Row {
+    Ok(Row {
         line,
         input,
         reference,
-    }
+    })
 }
 
 /// The invoice reference of a JSON object: `invoiceNumber` or `uniqueSourceInvoiceId` (read
