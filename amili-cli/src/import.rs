@@ -14,10 +14,10 @@ use futures::TryStreamExt as _;
 use serde_json::Value;
 
 use amili_payments::batches::{Batch, BatchFilter, BatchItem};
-use amili_payments::ledger::{
-    Claim, Fingerprint, Ledger, LedgerItem, Settled, UNKNOWN_CONTENT, fingerprint,
+use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerItem, Settled, UNKNOWN_CONTENT};
+use amili_payments::{
+    Client, Correction, IdempotencyKey, NaiveDate, Payment, Submittable, fingerprint,
 };
-use amili_payments::{Client, Correction, IdempotencyKey, NaiveDate, Payment, Submittable};
 
 /// What an import found and recorded.
 #[derive(Debug, Default, PartialEq, Eq)]

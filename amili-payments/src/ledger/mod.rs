@@ -3,7 +3,6 @@
 //!
 //! - `store.rs`: what a store is, the [`Ledger`] trait and its words.
 //! - `decision.rs`: how a store answers a claim, [`decide`], the one rule every store follows.
-//! - `fingerprint.rs`: an item's [`fingerprint`], as claims carry it.
 //! - `memory.rs`: the store in memory, [`MemoryLedger`].
 //! - `protocol.rs`: how the submission pipeline uses a store (intent before the first attempt,
 //!   result after, adopt or settle what an earlier run left pending).
@@ -12,12 +11,10 @@
 #[doc(hidden)]
 pub mod conformance;
 mod decision;
-mod fingerprint;
 mod memory;
 pub(crate) mod protocol;
 mod store;
 
 pub use decision::{Held, UNKNOWN_CONTENT, decide};
-pub use fingerprint::fingerprint;
 pub use memory::MemoryLedger;
 pub use store::{Claim, Fingerprint, Ledger, LedgerError, LedgerItem, Settled};
