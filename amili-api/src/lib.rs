@@ -65,3 +65,8 @@ mod generated {
 }
 
 pub use generated::*;
+
+// Every Rust block of the README compiles (and runs, unless marked `no_run`) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -100,6 +100,32 @@ pub enum DecimalMark {
     Comma,
 }
 
+/// Reads an id of `what` (a UUID); clap shows the text itself before the message.
+fn parse_id(text: &str, what: &str) -> Result<uuid::Uuid, String> {
+    uuid::Uuid::parse_str(text.trim())
+        .map_err(|_| format!("not {what} id (a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6)"))
+}
+
+/// Amili's invoice id.
+pub fn parse_invoice_id(text: &str) -> Result<uuid::Uuid, String> {
+    parse_id(text, "an invoice")
+}
+
+/// Amili's batch id.
+pub fn parse_batch_id(text: &str) -> Result<uuid::Uuid, String> {
+    parse_id(text, "a batch")
+}
+
+/// Amili's settlement id.
+pub fn parse_settlement_id(text: &str) -> Result<uuid::Uuid, String> {
+    parse_id(text, "a settlement")
+}
+
+/// The organization id Amili issued.
+fn parse_organization_id(text: &str) -> Result<uuid::Uuid, String> {
+    parse_id(text, "an organization")
+}
+
 fn parse_delimiter(text: &str) -> Result<u8, String> {
     match text {
         "," | "comma" => Ok(b','),
@@ -162,7 +188,8 @@ pub struct ConnectionArgs {
     pub bearer_token: Option<crate::secret::Secret>,
 
     /// The organization id Amili issued.
-    #[arg(long, env = "AMILI_ORGANIZATION_ID", value_name = "UUID")]
+    #[arg(long, env = "AMILI_ORGANIZATION_ID", value_name = "UUID",
+          value_parser = parse_organization_id)]
     pub organization_id: Option<uuid::Uuid>,
 
     /// The per-request timeout in seconds.

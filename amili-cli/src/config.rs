@@ -72,7 +72,7 @@ pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Co
             .start()
             .await
             .map_err(|e| anyhow::anyhow!("cannot start the embedded sandbox: {e}"))?;
-        tracing::info!(api = %sandbox.api_url(), "embedded sandbox started");
+        eprintln!("{}", sandbox_said(&sandbox.api_url()));
         let client = builder
             .environment(Environment::custom(sandbox.api_url(), sandbox.token_url()))
             .organization_id(sandbox.organization_id())
@@ -88,50 +88,18 @@ pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Co
         });
     }
 
-    let environment = match (&args.api_url, &args.token_url) {
-        (Some(api), Some(token)) => Environment::custom(api.clone(), token.clone()),
-        // A ready token needs no token endpoint.
-        (Some(api), None) if args.bearer_token.is_some() => {
-            Environment::custom(api.clone(), String::new())
-        }
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(UsageError(
-                "--api-url and --token-url (AMILI_API_URL, AMILI_TOKEN_URL) go together: \
-                 give both, or neither and --environment"
-                    .to_owned(),
-            )
-            .into());
-        }
-        (None, None) => match args.environment {
-            Some(EnvironmentArg::Production) => Environment::Production,
-            Some(EnvironmentArg::Staging) | None => Environment::Staging,
-        },
-    };
-    let Some(organization_id) = args.organization_id else {
-        return Err(UsageError(
-            "no organization id: pass --organization-id or set AMILI_ORGANIZATION_ID \
-             (or try --sandbox)"
-                .to_owned(),
-        )
-        .into());
-    };
+    let settings = settings(args).map_err(UsageError)?;
+    eprintln!("{}", settings.said);
     builder = builder
-        .environment(environment)
-        .organization_id(organization_id);
+        .environment(settings.environment)
+        .organization_id(settings.organization_id);
     builder = match (&args.bearer_token, &args.client_id, &args.client_secret) {
         (Some(token), _, _) => builder.bearer_token(token.expose().to_owned()),
         (None, Some(id), Some(secret)) => {
             builder.client_credentials(id.clone(), secret.expose().to_owned())
         }
-        (None, _, _) => {
-            return Err(UsageError(
-                "no credentials: set AMILI_CLIENT_ID and AMILI_CLIENT_SECRET (or pass \
-                 --client-id; prefer the variable for the secret), or AMILI_TOKEN \
-                 (or try --sandbox)"
-                    .to_owned(),
-            )
-            .into());
-        }
+        // `settings` named missing credentials already.
+        (None, _, _) => builder,
     };
     let client = builder
         .build()
@@ -140,6 +108,124 @@ pub async fn connect(args: &ConnectionArgs, tuning: Tuning) -> anyhow::Result<Co
         client,
         sandbox: None,
     })
+}
+
+/// Proves the organization id before anything is sent (a token is issued for a wrong one
+/// too): `403` or `404` for the organization is a settings error (exit 2), said in one line.
+pub async fn check_organization(client: &Client) -> anyhow::Result<()> {
+    let Err(e) = client.check_organization().await else {
+        return Ok(());
+    };
+    let (id, url) = (client.organization_id(), client.api_url());
+    match e.status() {
+        Some(403) => Err(UsageError(organization_refused(id, url, 403)).into()),
+        Some(404) => Err(UsageError(organization_refused(id, url, 404)).into()),
+        _ => Err(anyhow::anyhow!(
+            "cannot read organization {id} at {url}: {e}"
+        )),
+    }
+}
+
+/// What a `403` or `404` for the organization means, for the person who set it.
+fn organization_refused(id: uuid::Uuid, url: &str, status: u16) -> String {
+    let what = if status == 404 {
+        format!("organization {id} not found at {url} (404)")
+    } else {
+        format!("organization {id} is not yours: {url} refuses these credentials for it (403)")
+    };
+    format!("{what}; check AMILI_ORGANIZATION_ID (--organization-id)")
+}
+
+/// The connection settings of a run against Amili (not `--sandbox`), and the line that says
+/// which Amili it talks to.
+struct Settings {
+    environment: Environment,
+    organization_id: uuid::Uuid,
+    said: String,
+}
+
+/// Reads the environment and organization from the arguments, naming every missing setting
+/// at once. No environment is a missing setting, not a quiet staging: a run that meant
+/// production must not go to staging, nor the reverse.
+fn settings(args: &ConnectionArgs) -> Result<Settings, String> {
+    let mut missing = Vec::new();
+    let environment = match (&args.api_url, &args.token_url, args.environment) {
+        (Some(api), Some(token), _) => Some(Environment::custom(api.clone(), token.clone())),
+        // A ready token needs no token endpoint.
+        (Some(api), None, _) if args.bearer_token.is_some() => {
+            Some(Environment::custom(api.clone(), String::new()))
+        }
+        (Some(_), None, _) => {
+            missing.push("AMILI_TOKEN_URL (--token-url), which goes with AMILI_API_URL");
+            None
+        }
+        (None, Some(_), _) => {
+            missing.push("AMILI_API_URL (--api-url), which goes with AMILI_TOKEN_URL");
+            None
+        }
+        (None, None, Some(EnvironmentArg::Production)) => Some(Environment::Production),
+        (None, None, Some(EnvironmentArg::Staging)) => Some(Environment::Staging),
+        (None, None, None) => {
+            missing.push(
+                "AMILI_ENVIRONMENT (--environment production|staging; or AMILI_API_URL and \
+                 AMILI_TOKEN_URL)",
+            );
+            None
+        }
+    };
+    if args.organization_id.is_none() {
+        missing.push("AMILI_ORGANIZATION_ID (--organization-id)");
+    }
+    if args.bearer_token.is_none() && (args.client_id.is_none() || args.client_secret.is_none()) {
+        missing.push(match (&args.client_id, &args.client_secret) {
+            (Some(_), None) => "AMILI_CLIENT_SECRET (or AMILI_TOKEN)",
+            (None, Some(_)) => "AMILI_CLIENT_ID (--client-id; or AMILI_TOKEN)",
+            _ => "AMILI_CLIENT_ID and AMILI_CLIENT_SECRET (or AMILI_TOKEN)",
+        });
+    }
+    match (environment, args.organization_id) {
+        (Some(environment), Some(organization_id)) if missing.is_empty() => {
+            let said = environment_said(&environment, args.environment, organization_id);
+            Ok(Settings {
+                environment,
+                organization_id,
+                said,
+            })
+        }
+        _ => Err(missing_settings(&missing)),
+    }
+}
+
+/// One error naming every missing setting.
+fn missing_settings(missing: &[&str]) -> String {
+    let (noun, list) = match missing {
+        [one] => ("setting", (*one).to_owned()),
+        many => ("settings", many.join("; ")),
+    };
+    format!("missing {noun}: {list} (or try --sandbox)")
+}
+
+/// The line every run that talks to Amili prints first (stderr): which Amili, for whom.
+fn environment_said(
+    environment: &Environment,
+    named: Option<EnvironmentArg>,
+    organization_id: uuid::Uuid,
+) -> String {
+    let which = match (environment, named) {
+        (Environment::Production, _) => "Amili production",
+        (Environment::Staging, _) => "Amili staging",
+        (_, None) => "a custom Amili",
+        (_, Some(_)) => "a custom Amili (AMILI_API_URL wins over AMILI_ENVIRONMENT)",
+    };
+    format!(
+        "using {which} at {} for organization {organization_id}",
+        environment.api_url()
+    )
+}
+
+/// The line a `--sandbox` run prints first (stderr).
+fn sandbox_said(api_url: &str) -> String {
+    format!("using an embedded sandbox at {api_url} (nothing leaves this machine)")
 }
 
 /// Runs `call` with a client for `args` (default tuning), then closes the connection
@@ -164,4 +250,25 @@ pub fn poller(client: &Client, timeout: Duration) -> Poller<'_> {
             Duration::from_millis(250),
             Duration::from_secs(5),
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::organization_refused;
+
+    #[test]
+    fn a_refused_organization_is_named_with_what_to_check() {
+        let id = uuid::Uuid::nil();
+        assert_eq!(
+            organization_refused(id, "https://api.amili.no/collection/v1", 403),
+            "organization 00000000-0000-0000-0000-000000000000 is not yours: \
+             https://api.amili.no/collection/v1 refuses these credentials for it (403); check \
+             AMILI_ORGANIZATION_ID (--organization-id)"
+        );
+        assert_eq!(
+            organization_refused(id, "http://127.0.0.1:9/v1", 404),
+            "organization 00000000-0000-0000-0000-000000000000 not found at \
+             http://127.0.0.1:9/v1 (404); check AMILI_ORGANIZATION_ID (--organization-id)"
+        );
+    }
 }

@@ -33,9 +33,9 @@ pub trait FileKind: Submittable + SpoolItem {
     /// The problem of a row whose id (`id`) repeats line `first`'s: its field and message.
     fn repeat_problem(id: &str, first: u64) -> (Option<&'static str>, String);
 
-    /// The ledger scope the items are remembered under, for `target` (API URL and
-    /// organization).
-    fn ledger_scope(target: &str) -> String;
+    /// What the ledger remembers the items as (the library's
+    /// [`scope`](amili_payments::ledger::scope) names where).
+    const LEDGER: amili_payments::ledger::Kind;
 
     /// Puts one CSV cell (trimmed) into its field (one of [`Submittable::FIELDS`]).
     fn set(input: &mut Self::Input, field: &'static str, text: String);
@@ -130,16 +130,13 @@ impl FileKind for Payment {
     type Input = PaymentInput;
     type Other = Correction;
     const REPEATS: &'static str = "uniqueSourcePaymentId: repeats the id of an earlier row";
+    const LEDGER: amili_payments::ledger::Kind = amili_payments::ledger::Kind::Payments;
 
     fn repeat_problem(id: &str, first: u64) -> (Option<&'static str>, String) {
         (
             Some("uniqueSourcePaymentId"),
             format!("{id:?} repeats the id of line {first}"),
         )
-    }
-
-    fn ledger_scope(target: &str) -> String {
-        target.to_owned()
     }
 
     fn set(input: &mut PaymentInput, field: &'static str, text: String) {
@@ -223,6 +220,8 @@ impl FileKind for Correction {
     type Other = Payment;
     const REPEATS: &'static str = "repeats an earlier row exactly (the same correction twice; if both are meant, tell \
          them apart in the description)";
+    // Remembered apart from payments: a correction's id is a content digest.
+    const LEDGER: amili_payments::ledger::Kind = amili_payments::ledger::Kind::Corrections;
 
     fn repeat_problem(_: &str, first: u64) -> (Option<&'static str>, String) {
         (
@@ -232,12 +231,6 @@ impl FileKind for Correction {
                  tell them apart in the description)"
             ),
         )
-    }
-
-    // Remembered apart from payments: a correction's id is a content digest, a payment's the
-    // creditor's own.
-    fn ledger_scope(target: &str) -> String {
-        format!("{target} {}", Self::PLURAL)
     }
 
     fn set(input: &mut CorrectionInput, field: &'static str, text: String) {

@@ -22,6 +22,7 @@ mod config;
 mod exit;
 mod import;
 mod input;
+mod invoice_cache;
 mod kind;
 mod malloc;
 mod money;
@@ -37,6 +38,7 @@ mod state;
 mod stdout;
 mod submit;
 mod validate;
+mod words;
 
 use std::process::ExitCode;
 

@@ -91,8 +91,22 @@ pub async fn send_all<K: FileKind>(
     if let Some(ledger) = sending.ledger {
         submission = submission.with_ledger(ledger);
     }
+    // The stream ends with the answer that stopped the submission, if one did (credentials
+    // refused, the organization not allowed or unknown); its requests are reported already.
+    let refusal: Arc<Mutex<Option<amili_payments::Error>>> = Arc::default();
+    let refused = Arc::clone(&refusal);
     let requests = submission
         .stream()?
+        .filter_map(move |request| {
+            let report = match request {
+                Ok(report) => Some(report),
+                Err(cause) => {
+                    *lock(&refused) = Some(cause);
+                    None
+                }
+            };
+            async move { report }
+        })
         .map(|mut request| {
             let poller = poller.clone();
             async move {
@@ -142,6 +156,9 @@ pub async fn send_all<K: FileKind>(
         }
     }
     progress.sent(done, sending.rows);
+    if let Some(cause) = lock(&refusal).take() {
+        eprintln!("the submission stopped: {cause}");
+    }
     Ok(())
 }
 

@@ -166,6 +166,10 @@ pub fn check_row<K: FileKind>(
         } else if text.is_empty() {
             problems.push(problem(Some(field.to_owned()), "is required".to_owned()));
             *slot = Some(stand_in);
+        } else if let Err(too_long) = reference.check_length() {
+            // Refused before any look-up: no query of 100 KB.
+            problems.push(problem(Some(field.to_owned()), too_long));
+            *slot = Some(stand_in);
         } else {
             match invoices.map(|answers| answers.get(&reference)) {
                 None => {
@@ -184,7 +188,7 @@ pub fn check_row<K: FileKind>(
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
-                        Some(Err(e @ Unresolved::Failed { .. })) => e.to_string(),
+                        Some(Err(e)) if e.is_look_up_failure() => e.to_string(),
                         _ => format!("{text:?} matches no invoice"),
                     };
                     problems.push(problem(Some(field.to_owned()), why));
@@ -200,7 +204,7 @@ pub fn check_row<K: FileKind>(
             return Checked::Invalid {
                 problems,
                 source_id,
-                invoice_id: text,
+                invoice_id: abridged(text),
                 money,
             };
         }
@@ -232,6 +236,17 @@ pub fn check_row<K: FileKind>(
     }
 }
 
+/// A reference as the report shows it: an over-long one cut to its first characters.
+fn abridged(text: String) -> String {
+    match text
+        .char_indices()
+        .nth(amili_payments::invoices::MAX_REFERENCE_CHARS)
+    {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
 /// The problems of a row already known bad (its invoice reference did not resolve).
 fn validation_problems<K: FileKind>(
     input: K::Input,
@@ -249,15 +264,23 @@ fn validation_problems<K: FileKind>(
     }
 }
 
-/// Names the offending value when the message does not: `"12.345" has 3 decimals, …`.
+/// Names the offending value as written when the message does not: a message that leads
+/// with the value as the library read it (`12.345 has 3 decimals, …`, `2027-03-03 is in the
+/// future: …`) says it as written instead (`"12,345" has 3 decimals, …`), once.
 fn with_value(value: &str, message: String) -> String {
     let value = value.trim();
-    if value.is_empty() || message.contains(value) {
-        message
-    } else if message.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("{value:?} has {message}")
-    } else {
-        format!("{value:?}: {message}")
+    if value.is_empty() {
+        return message;
+    }
+    let leads_with_value = message.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+    let verb = [" is ", " has "]
+        .iter()
+        .filter_map(|verb| message.find(verb))
+        .min();
+    match verb {
+        Some(at) if leads_with_value => format!("{value:?}{}", &message[at..]),
+        _ if message.contains(value) => message,
+        _ => format!("{value:?}: {message}"),
     }
 }
 
@@ -459,5 +482,50 @@ pub fn fatal(path: &Path, e: InputError) -> anyhow::Error {
         InputError::Syntax { line, message } => anyhow::Error::new(crate::exit::UsageError(
             format!("{}: line {line}: {message}", path.display()),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_value;
+
+    #[test]
+    fn a_value_is_quoted_once_as_written() {
+        let said = |value: &str, message: &str| with_value(value, message.to_owned());
+        assert_eq!(
+            said(
+                "0,00",
+                "0.00 is not positive: an amount must be greater than 0"
+            ),
+            "\"0,00\" is not positive: an amount must be greater than 0"
+        );
+        assert_eq!(
+            said("1 500,001", "1500.001 has 3 decimals, NOK allows 2"),
+            "\"1 500,001\" has 3 decimals, NOK allows 2"
+        );
+        assert_eq!(
+            said(
+                "03.03.2027",
+                "2027-03-03 is in the future: today is 2026-12-07 (Oslo time); a payment date \
+                 must not be later than today"
+            ),
+            "\"03.03.2027\" is in the future: today is 2026-12-07 (Oslo time); a payment date \
+             must not be later than today"
+        );
+        assert_eq!(
+            said(
+                "2027-03-03",
+                "2027-03-03 is in the future: today is 2026-12-07 (Oslo time)"
+            ),
+            "\"2027-03-03\" is in the future: today is 2026-12-07 (Oslo time)"
+        );
+        assert_eq!(
+            said("abc", "\"abc\" is not an amount: 'a' is not allowed"),
+            "\"abc\" is not an amount: 'a' is not allowed"
+        );
+        assert_eq!(
+            said("XYZ", "not a currency code"),
+            "\"XYZ\": not a currency code"
+        );
     }
 }

@@ -225,7 +225,7 @@ fn a_dash_reads_standard_input_as_csv_or_json_by_content() {
     let out = with_stdin(&env, &["payments", "validate", "-"], json.as_bytes());
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("1 payments, all valid"),
+        stdout(&out).contains("1 payment, all valid"),
         "{}",
         stdout(&out)
     );

@@ -251,6 +251,11 @@ fn catch_panics<T>(
     }
 }
 
+// Every Rust block of the README compiles (and runs, unless marked `no_run`) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

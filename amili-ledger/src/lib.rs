@@ -6,9 +6,13 @@
 //! # let dir = tempfile::tempdir()?;
 //! use std::sync::Arc;
 //! use amili_ledger::SqliteLedger;
+//! use amili_payments::ledger::{Kind, scope};
 //!
 //! // One scope per API and organization: the same payment id means the same payment there.
-//! let ledger = SqliteLedger::open(dir.path().join("ledger.db"), "https://api.amili.no org 42")?;
+//! // `scope` names it as the `amili` CLI does, so a service and the CLI share the ledger.
+//! let organization_id = amili_payments::Uuid::nil();
+//! let scope = scope("https://api.amili.no/collection/v1", organization_id, Kind::Payments);
+//! let ledger = SqliteLedger::open(dir.path().join("ledger.db"), scope)?;
 //! // client.submit(payments).with_ledger(Arc::new(ledger)).send().await?
 //! # let _ = Arc::new(ledger);
 //! # Ok(()) }

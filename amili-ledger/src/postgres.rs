@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use amili_payments::IdempotencyKey;
 use amili_payments::ledger::{
@@ -41,6 +42,12 @@ COMMIT;
 ///   for as long as its connection lives; a payment pending under an owner whose lock is free
 ///   (its process or machine died) is [`Claim::Pending`], and taking such a request over
 ///   ([`Ledger::adopt`]) locks its rows (`FOR UPDATE`) so only one machine does.
+/// - **A request that may still arrive is never released**: a free lock does not prove the
+///   owner's request is not on its way (a machine that lost its connection to the database
+///   keeps sending; a server may finish a request whose client died). Its rows are released
+///   as not booked ([`Ledger::release`]) only once `updated_at` (the claim or take-over, by
+///   the database's clock) is older than the quiet time asked, and only the rows the
+///   releasing run holds; the others stay pending under the owner's key.
 /// - **Connection**: a `postgres://user:password@host:port/db` URL or key-value string;
 ///   plain TCP or a Unix socket (no TLS: keep the database on a private network or tunnel).
 pub struct PostgresLedger {
@@ -292,6 +299,40 @@ impl PostgresLedger {
         Ok(true)
     }
 
+    async fn release_now(
+        &self,
+        key: &IdempotencyKey,
+        ids: &[&str],
+        quiet: Duration,
+    ) -> Result<bool, LedgerError> {
+        let quiet_ms = i64::try_from(quiet.as_millis()).unwrap_or(i64::MAX);
+        // By the database's clock (one for every machine): none of the request's rows
+        // claimed or taken over within `quiet`, or nothing is deleted.
+        self.client
+            .execute(
+                "DELETE FROM amili_ledger_items
+                 WHERE scope = $1 AND key = $2 AND batch_id IS NULL AND id = ANY($3)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM amili_ledger_items recent
+                       WHERE recent.scope = $1 AND recent.key = $2 AND recent.batch_id IS NULL
+                         AND recent.updated_at > now() - $4::bigint * interval '1 millisecond')",
+                &[&self.scope, &key.as_str(), &ids, &quiet_ms],
+            )
+            .await
+            .map_err(|e| self.pg_error("write", &e))?;
+        let left: i64 = self
+            .client
+            .query_one(
+                "SELECT count(*) FROM amili_ledger_items
+                 WHERE scope = $1 AND key = $2 AND batch_id IS NULL AND id = ANY($3)",
+                &[&self.scope, &key.as_str(), &ids],
+            )
+            .await
+            .map_err(|e| self.pg_error("read", &e))?
+            .get(0);
+        Ok(left == 0)
+    }
+
     async fn record_now(&self, key: &IdempotencyKey, settled: &Settled) -> Result<(), LedgerError> {
         let result = match settled {
             Settled::Accepted { batch_id } => {
@@ -389,6 +430,15 @@ impl Ledger for PostgresLedger {
         settled: &'a Settled,
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
         Box::pin(self.record_now(key, settled))
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        Box::pin(self.release_now(key, ids, quiet))
     }
 }
 

@@ -489,6 +489,85 @@ impl Session {
         Ok(())
     }
 
+    /// Releases `ids` of `key`'s request unless it was claimed or taken over within `quiet`
+    /// (see [`Ledger::release`]); the request's other items stay.
+    fn release(
+        &self,
+        connection: &Connection,
+        key: &IdempotencyKey,
+        ids: &[String],
+        quiet: std::time::Duration,
+    ) -> Result<bool, LedgerError> {
+        let write = |e: rusqlite::Error| self.error("write", &e);
+        let Some((request, members)) = self.unrecorded_request(connection, key).map_err(write)?
+        else {
+            return Ok(true);
+        };
+        let updated_at: i64 = connection
+            .query_row(
+                "SELECT updated_at FROM requests WHERE id = ?1",
+                params![request],
+                |row| row.get(0),
+            )
+            .map_err(write)?;
+        // Whole seconds, rounded up, and one more for `updated_at`'s truncation: never sooner
+        // than asked.
+        let quiet = if quiet.is_zero() {
+            0
+        } else {
+            let secs = quiet.as_secs().saturating_add(2);
+            i64::try_from(secs).unwrap_or(i64::MAX)
+        };
+        let held = |id: &str| -> rusqlite::Result<bool> {
+            connection
+                .prepare_cached(
+                    "SELECT 1 FROM ledger_items WHERE scope = ?1 AND id = ?2 AND request = ?3",
+                )?
+                .query_row(params![self.scope_id, id, request], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        };
+        let mut holds_any = false;
+        for id in ids {
+            holds_any |= held(id).map_err(write)?;
+        }
+        if !holds_any {
+            return Ok(true);
+        }
+        if unix_now().saturating_sub(updated_at) < quiet {
+            return Ok(false);
+        }
+        let mut delete = connection
+            .prepare_cached(
+                "DELETE FROM ledger_items WHERE scope = ?1 AND id = ?2 AND request = ?3",
+            )
+            .map_err(write)?;
+        for id in ids {
+            delete
+                .execute(params![self.scope_id, id, request])
+                .map_err(write)?;
+        }
+        drop(delete);
+        // The request's row goes with its last item.
+        let members = decode_ids(&members).map_err(|e| self.error("read", &e))?;
+        let mut left = false;
+        for id in members {
+            left |= held(id).map_err(write)?;
+        }
+        if !left {
+            connection
+                .execute(
+                    "DELETE FROM request_items WHERE request = ?1",
+                    params![request],
+                )
+                .map_err(write)?;
+            connection
+                .execute("DELETE FROM requests WHERE id = ?1", params![request])
+                .map_err(write)?;
+        }
+        Ok(true)
+    }
+
     fn write_result(
         &self,
         connection: &Connection,
@@ -550,7 +629,10 @@ impl Session {
 /// - **Several processes**: each open ledger holds an exclusive lock on a file of its own
 ///   (`<db>.owners/<owner>.lock`) for as long as it lives. An item pending under a live
 ///   owner's key is [`Claim::Busy`] (another run is sending it); under a dead owner's key it is
-///   [`Claim::Pending`] and the pipeline settles it by looking the batch up by that key.
+///   [`Claim::Pending`] and the pipeline settles it by looking the batch up by that key. A
+///   request Amili has no batch for is released ([`Ledger::release`]) only once its
+///   `updated_at` is older than the quiet time asked (it may still arrive until then), and
+///   only the items the releasing run holds.
 /// - **Scope**: rows belong to one scope (API URL and organization); the same id in another
 ///   scope is another payment.
 ///
@@ -728,6 +810,19 @@ impl Ledger for SqliteLedger {
         let settled = settled.clone();
         self.run(false, move |session, connection, in_flight| {
             session.record(connection, in_flight, &key, &settled)
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: std::time::Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        let key = key.clone();
+        let ids: Vec<String> = ids.iter().map(|&id| id.to_owned()).collect();
+        self.run(true, move |session, connection, _| {
+            session.release(connection, &key, &ids, quiet)
         })
     }
 }

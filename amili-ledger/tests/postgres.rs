@@ -148,6 +148,18 @@ async fn claims_follow_the_table_every_store_follows() {
     assert_eq!(ran, conformance::CASES.len());
 }
 
+/// The release table: a request with no batch is released only once quiet, and only the
+/// items named.
+#[tokio::test]
+async fn releases_follow_the_table_every_store_follows() {
+    let (url, scope) = (url(), scope());
+    let open = || PostgresLedger::connect(&url, scope.clone());
+    let ran = conformance::check_releases(open, true)
+        .await
+        .unwrap_or_else(|failures| panic!("{failures}"));
+    assert_eq!(ran, conformance::RELEASES.len());
+}
+
 #[tokio::test]
 async fn an_unreachable_server_is_a_clear_error_without_the_password() {
     let err = PostgresLedger::connect("postgres://amili:s3cret@127.0.0.1:9/none", "x")

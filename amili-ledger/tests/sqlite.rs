@@ -105,6 +105,20 @@ async fn claims_follow_the_table_every_store_follows() -> Result<(), std::io::Er
     Ok(())
 }
 
+/// The release table: a request with no batch is released only once quiet, and only the
+/// items named.
+#[tokio::test]
+async fn releases_follow_the_table_every_store_follows() -> Result<(), std::io::Error> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    let open = || std::future::ready(SqliteLedger::open(&path, SCOPE));
+    let ran = conformance::check_releases(open, true)
+        .await
+        .unwrap_or_else(|failures| panic!("{failures}"));
+    assert_eq!(ran, conformance::RELEASES.len());
+    Ok(())
+}
+
 #[test]
 fn an_unwritable_place_is_a_clear_error() {
     let err = SqliteLedger::open("/proc/no/such/ledger.db", SCOPE)

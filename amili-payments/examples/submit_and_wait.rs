@@ -77,6 +77,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut requests = std::pin::pin!(requests);
     let mut report = SubmitReport::default();
     while let Some(request) = requests.next().await {
+        // An `Err` is the answer that stopped the submission (credentials, organization).
+        let request = request?;
         let key = request
             .idempotency_key
             .as_ref()

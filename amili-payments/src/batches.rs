@@ -220,6 +220,20 @@ impl Client {
         Ok((batches, next.filter(|t| !t.is_empty())))
     }
 
+    /// Proves the credentials may act for the organization with the cheapest read of it (a
+    /// listing of at most one batch). A token alone proves only the credentials: a wrong
+    /// organization id gets a token too, and then `403` or `404` on every call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] with `403` (the credentials are not allowed for the organization) or
+    /// `404` (no such organization), [`Error::Authentication`] when the credentials are
+    /// refused, and any read's errors.
+    pub async fn check_organization(&self) -> Result<(), Error> {
+        let filter = BatchFilter::default().with_page_size(1);
+        self.batches_page(&filter, None).await.map(drop)
+    }
+
     /// Every batch matching `filter`, across all pages, fetched lazily.
     ///
     /// The listing stops with an [`Error::InvalidResponse`] if the server hands out a cursor

@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub(crate) api_url: String,
     pub(crate) tokens: Arc<TokenCache>,
     pub(crate) retry: RetryPolicy,
+    /// Each attempt's timeout.
+    pub(crate) timeout: Duration,
     pub(crate) max_payments_per_request: usize,
     pub(crate) concurrency: usize,
     pub(crate) send_idempotency_key: bool,
@@ -428,6 +430,7 @@ impl ClientBuilder {
             api_url: base,
             tokens,
             retry: self.retry,
+            timeout: self.timeout,
             max_payments_per_request: self.max_payments_per_request,
             concurrency: self.concurrency,
             send_idempotency_key: self.send_idempotency_key,

@@ -28,6 +28,7 @@ use crate::retry::RetryPolicy;
 /// | [`Client::submit`], [`Client::submit_stream`] | starts a [`Submission`](crate::Submission) of payments or corrections | `submission.rs` |
 /// | [`Client::poller`] | a [`Poller`](crate::Poller) that follows batches to their end | `poller.rs` |
 /// | [`Client::batch`], [`Client::batches_page`], [`Client::batches`], [`Client::find_batch_by_key`] | reads batches | `batches.rs` |
+/// | [`Client::check_organization`] | proves the credentials may act for the organization | `batches.rs` |
 /// | [`Client::invoice`], [`Client::invoices_page`], [`Client::invoices`], [`Client::find_invoices_by_number`], [`Client::find_invoices_by_source_id`], [`Client::invoice_resolver`] | reads invoices, resolves references to them | `invoices.rs` |
 /// | [`Client::settlement`], [`Client::settlements_page`], [`Client::settlements`] | reads settlements | `settlements.rs` |
 ///

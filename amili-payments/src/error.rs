@@ -98,6 +98,21 @@ pub enum Error {
         first: String,
     },
 
+    /// A submission stopped by an answer every request would get (the credentials refused
+    /// even after a fresh token, `403` not allowed for the organization, `404` the
+    /// organization unknown): returned by [`Submission::send`](crate::Submission::send)
+    /// however many items were accepted before it. The whole report is
+    /// [`report`](Self::report).
+    #[error("{}", describe_refused(cause, counts))]
+    Refused {
+        /// The answer that stopped the submission.
+        cause: Box<Error>,
+        /// How many items are in each outcome.
+        counts: crate::outcome::OutcomeCounts,
+        /// The whole report, read through [`Error::report`].
+        report: Refusal,
+    },
+
     /// The ledger could not be read or written; what it could not record was not sent.
     #[error("ledger: {0}")]
     Ledger(crate::ledger::LedgerError),
@@ -131,6 +146,27 @@ pub struct DuplicateSourceId {
     pub source_id: String,
     /// Every position it appears at, counting from 0.
     pub indexes: Vec<usize>,
+}
+
+fn describe_refused(cause: &Error, counts: &crate::outcome::OutcomeCounts) -> String {
+    let (total, accepted) = (counts.total(), counts.accepted_total());
+    let items = if total == 1 { "item" } else { "items" };
+    if accepted == 0 {
+        format!("submission refused, none of {total} {items} accepted: {cause}")
+    } else {
+        format!("submission stopped, {accepted} of {total} {items} accepted: {cause}")
+    }
+}
+
+/// The report a [`Error::Refused`] carries (read it with [`Error::report`]). Held without
+/// naming its type here: the report holds errors, so the error cannot hold it by name.
+#[derive(Clone)]
+pub struct Refusal(pub(crate) Arc<dyn std::any::Any + Send + Sync>);
+
+impl fmt::Debug for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SubmitReport { .. }")
+    }
 }
 
 fn describe_duplicates(id_name: &str, duplicates: &[DuplicateSourceId]) -> String {
@@ -172,7 +208,7 @@ impl Error {
 
     /// Whether the credentials were refused.
     pub fn is_authentication(&self) -> bool {
-        matches!(self, Error::Authentication { .. })
+        matches!(self.cause(), Error::Authentication { .. })
     }
 
     /// Whether a time limit passed.
@@ -187,7 +223,7 @@ impl Error {
 
     /// The HTTP status of an error answer.
     pub fn status(&self) -> Option<u16> {
-        match self {
+        match self.cause() {
             Error::Api(e) => Some(e.status()),
             Error::Authentication { status, .. } | Error::InvalidResponse { status, .. } => *status,
             _ => None,
@@ -196,7 +232,7 @@ impl Error {
 
     /// The server's request id, to quote to Amili's support.
     pub fn request_id(&self) -> Option<&str> {
-        match self {
+        match self.cause() {
             Error::Api(e) => e.request_id(),
             Error::Authentication { request_id, .. } => request_id.as_deref(),
             _ => None,
@@ -213,7 +249,7 @@ impl Error {
 
     /// The API error, when Amili answered with an error status.
     pub fn as_api(&self) -> Option<&ApiError> {
-        match self {
+        match self.cause() {
             Error::Api(e) => Some(e),
             _ => None,
         }

@@ -198,11 +198,10 @@ impl InputFormat {
     ///
     /// A message naming the text and the forms accepted.
     pub fn day(text: &str) -> Result<NaiveDate, String> {
-        day(text.trim()).ok_or_else(|| {
-            format!(
-                "{:?} is not a day: use 2025-03-09 or 09.03.2025",
-                text.trim()
-            )
+        let text = text.trim();
+        day(text).ok_or_else(|| match impossible_day(text) {
+            Some(why) => format!("{text:?} is not a day: {why}"),
+            None => format!("{text:?} is not a day: use 2025-03-09 or 09.03.2025"),
         })
     }
 
@@ -230,6 +229,8 @@ impl InputFormat {
                      date-time, yyyy-mm-dd or dd.mm.yyyy"
                 ));
             }
+        } else if let Some(why) = impossible_day(text) {
+            return Err(format!("{text:?} is not a date: {why}"));
         } else {
             return Err(format!(
                 "{text:?} is not a date: use an RFC 3339 date-time such as \
@@ -298,10 +299,9 @@ fn group_thousands(whole: &str, decimal: char, other: char) -> Option<String> {
     valid.then(|| groups.concat())
 }
 
-/// A wall-clock time in Norway as UTC. Norway keeps Central European Time: UTC+1, and UTC+2
-/// from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October.
-fn oslo_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
-    let year = local.year();
+/// When Norway keeps summer time in `year` (UTC+2): from 01:00 UTC on the last Sunday of
+/// March to 01:00 UTC on the last Sunday of October; else Central European Time, UTC+1.
+fn summer_time(year: i32) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let last_sunday = |month: u32| {
         let next_month = if month == 12 {
             NaiveDate::from_ymd_opt(year + 1, 1, 1)
@@ -314,20 +314,113 @@ fn oslo_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
         })
     };
     let at_one = |d: NaiveDate| d.and_hms_opt(1, 0, 0).map(|t| Utc.from_utc_datetime(&t));
-    let summer = last_sunday(3)
+    last_sunday(3)
         .and_then(at_one)
-        .zip(last_sunday(10).and_then(at_one));
+        .zip(last_sunday(10).and_then(at_one))
+}
+
+/// A wall-clock time in Norway as UTC.
+fn oslo_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
     // Try the summer offset first; keep it when the instant falls inside summer time.
     let as_summer = Utc.from_utc_datetime(&(local - chrono::Duration::hours(2)));
-    match summer {
+    match summer_time(local.year()) {
         Some((start, end)) if as_summer >= start && as_summer < end => as_summer,
         _ => Utc.from_utc_datetime(&(local - chrono::Duration::hours(1))),
     }
 }
 
+/// An instant as the wall clock in Norway shows it (for messages: dates are written in Oslo
+/// time).
+pub(crate) fn utc_to_oslo(instant: DateTime<Utc>) -> NaiveDateTime {
+    let hours = match summer_time(instant.year()) {
+        Some((start, end)) if instant >= start && instant < end => 2,
+        _ => 1,
+    };
+    instant.naive_utc() + chrono::Duration::hours(hours)
+}
+
+/// Why a text shaped like a day (`2025-02-31`, `31.02.2025`, or a date-time starting with
+/// such a day) is not one: the day or month does not exist.
+fn impossible_day(text: &str) -> Option<String> {
+    let number = |s: &str| {
+        (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let iso = text.get(..10).and_then(|d| {
+        let mut parts = d.split('-');
+        let (y, m, day) = (parts.next()?, parts.next()?, parts.next()?);
+        (y.len() == 4 && m.len() == 2 && day.len() == 2).then_some((y, m, day))
+    });
+    let (year, month, day) = match iso {
+        Some(ymd) => ymd,
+        None => {
+            let mut parts = text.split('.');
+            let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() || year.len() != 4 {
+                return None;
+            }
+            (year, month, day)
+        }
+    };
+    let (year, month, day) = (number(year)?, number(month)?, number(day)?);
+    let year = i32::try_from(year).ok()?;
+    if !(1..=12).contains(&month) {
+        return Some(format!("there is no month {month}"));
+    }
+    if NaiveDate::from_ymd_opt(year, month, day).is_some() {
+        return None;
+    }
+    let name = NaiveDate::from_ymd_opt(year, month, 1)?.format("%B %Y");
+    Some(format!("{name} has no day {day}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_that_does_not_exist_is_said_so() {
+        let format = InputFormat::default();
+        assert_eq!(
+            format.date("31.02.2025"),
+            Err("\"31.02.2025\" is not a date: February 2025 has no day 31".to_owned())
+        );
+        assert_eq!(
+            format.date("2025-13-01"),
+            Err("\"2025-13-01\" is not a date: there is no month 13".to_owned())
+        );
+        assert_eq!(
+            format.date("2025-04-31T10:00:00Z"),
+            Err("\"2025-04-31T10:00:00Z\" is not a date: April 2025 has no day 31".to_owned())
+        );
+        assert_eq!(
+            InputFormat::day("29.02.2025"),
+            Err("\"29.02.2025\" is not a day: February 2025 has no day 29".to_owned())
+        );
+        // Not shaped like a day: the forms are named.
+        assert_eq!(
+            format.date("March 3"),
+            Err(
+                "\"March 3\" is not a date: use an RFC 3339 date-time such as \
+                 2025-03-09T14:30:00Z, or a day as 2025-03-09 or 09.03.2025"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn oslo_time_round_trips() {
+        for local in [
+            "2025-01-15T00:00:00",
+            "2025-07-01T14:30:00",
+            "2025-10-26T03:00:00",
+        ] {
+            let local =
+                NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S").unwrap_or_default();
+            assert_eq!(utc_to_oslo(oslo_to_utc(local)), local);
+        }
+    }
 
     #[test]
     fn amounts_by_dialect() {

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::breaker::{Breaker, DEFAULT_CIRCUIT_BREAKER};
 use crate::client::Client;
 use crate::error::Error;
 pub use amili_api::{InvoiceStatus, InvoiceType};
@@ -248,6 +249,7 @@ impl Client {
         Resolver {
             client: self.clone(),
             concurrency: self.shared.concurrency,
+            circuit_breaker: DEFAULT_CIRCUIT_BREAKER,
             cache: Arc::new(Mutex::new(Cache::new(DEFAULT_CACHE_CAPACITY))),
         }
     }
@@ -263,6 +265,44 @@ pub enum InvoiceRef {
     /// The creditor's `uniqueSourceInvoiceId`.
     SourceId(String),
 }
+
+impl InvoiceRef {
+    /// The reference as written: the id, number or source id.
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            InvoiceRef::Id(id) => id.to_string().into(),
+            InvoiceRef::Number(text) | InvoiceRef::SourceId(text) => text.as_str().into(),
+        }
+    }
+
+    /// Whether this reference may be looked up as written.
+    ///
+    /// # Errors
+    ///
+    /// Why not: longer than [`MAX_REFERENCE_CHARS`] (`"300 characters, at most 255 are
+    /// allowed"`).
+    pub fn check_length(&self) -> Result<(), String> {
+        let text = self.text();
+        // Bytes bound characters from above: count only when it may matter.
+        if text.len() <= MAX_REFERENCE_CHARS {
+            return Ok(());
+        }
+        let chars = text.chars().count();
+        if chars <= MAX_REFERENCE_CHARS {
+            return Ok(());
+        }
+        Err(format!(
+            "{chars} characters, at most {MAX_REFERENCE_CHARS} are allowed"
+        ))
+    }
+}
+
+/// The longest invoice number or `uniqueSourceInvoiceId` looked up, in characters. Amili's
+/// specification gives no `maxLength` for either; this is the bound of the ids the
+/// library sends (`uniqueSourcePaymentId`,
+/// [`MAX_SOURCE_ID_CHARS`](crate::validation::MAX_SOURCE_ID_CHARS)), so that a stray column
+/// of 100 KB is refused at once instead of being sent as a query.
+pub const MAX_REFERENCE_CHARS: usize = crate::validation::MAX_SOURCE_ID_CHARS;
 
 impl fmt::Display for InvoiceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -297,6 +337,49 @@ pub enum Unresolved {
         /// Why.
         error: Box<Error>,
     },
+    /// Not looked up: the look-ups before it failed in a row (the circuit breaker, see
+    /// [`Resolver::with_circuit_breaker`]); the answers that failed say why.
+    #[error(
+        "{reference}: not looked up: invoice look-up is failing ({failures_in_row} look-ups in \
+         a row failed)"
+    )]
+    NotLookedUp {
+        /// The reference.
+        reference: InvoiceRef,
+        /// The look-ups that had failed in a row when it was due.
+        failures_in_row: u32,
+    },
+    /// Not looked up: the reference cannot be valid (longer than [`MAX_REFERENCE_CHARS`]).
+    #[error("{}: not looked up: {reason}", abridged(.reference))]
+    Invalid {
+        /// The reference.
+        reference: InvoiceRef,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Unresolved {
+    /// Whether Amili gave no answer about the invoice (the look-up failed, or was not tried
+    /// because look-ups were failing): the same reference may resolve when tried again later.
+    pub fn is_look_up_failure(&self) -> bool {
+        matches!(
+            self,
+            Unresolved::Failed { .. } | Unresolved::NotLookedUp { .. }
+        )
+    }
+}
+
+/// The reference as [`Display`](fmt::Display) shows it, cut after 40 characters.
+fn abridged(reference: &InvoiceRef) -> String {
+    let text = reference.text();
+    match text.char_indices().nth(40) {
+        None => reference.to_string(),
+        Some((end, _)) => match reference {
+            InvoiceRef::Number(_) => format!("invoiceNumber {:?}…", &text[..end]),
+            _ => format!("uniqueSourceInvoiceId {:?}…", &text[..end]),
+        },
+    }
 }
 
 fn ids(matches: &[Uuid]) -> String {
@@ -310,7 +393,12 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
 
 /// Turns invoice references into Amili invoice ids: at most
 /// [`with_concurrency`](Self::with_concurrency) look-ups at once, each distinct reference of a
-/// call looked up once. Answers, found or not, are cached for later calls (failures are not);
+/// call looked up once. A reference longer than [`MAX_REFERENCE_CHARS`] is
+/// [`Unresolved::Invalid`] without a call. When
+/// [`with_circuit_breaker`](Self::with_circuit_breaker) look-ups of a call fail in a row after
+/// all their retries, the call's remaining references are [`Unresolved::NotLookedUp`] at once
+/// instead of each running its own retries against an endpoint that is down.
+/// Answers, found or not, are cached for later calls (failures are not);
 /// the cache holds at most [`DEFAULT_CACHE_CAPACITY`] answers
 /// ([`with_cache_capacity`](Self::with_cache_capacity)) and, when full, forgets the answer it
 /// learnt longest ago (first in, first out). A call answers every reference it was given
@@ -337,6 +425,7 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 100_000;
 pub struct Resolver {
     client: Client,
     concurrency: usize,
+    circuit_breaker: u32,
     cache: Arc<Mutex<Cache>>,
 }
 
@@ -347,6 +436,15 @@ impl Resolver {
     #[must_use]
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// After `look_ups` look-ups of one [`resolve`](Self::resolve) call failed in a row after
+    /// all their retries, the call's references not yet looked up are
+    /// [`Unresolved::NotLookedUp`] without a request (default 5; 0 looks every one up).
+    #[must_use]
+    pub fn with_circuit_breaker(mut self, look_ups: u32) -> Self {
+        self.circuit_breaker = look_ups;
         self
     }
 
@@ -379,15 +477,18 @@ impl Resolver {
                 }
             }
         }
+        let breaker = Breaker::new(self.circuit_breaker);
+        let breaker = &breaker;
         let looked_up: Vec<(usize, &InvoiceRef, Answer)> = stream::iter(missing)
-            .map(|(i, r)| async move { (i, r, self.look_up(r).await) })
+            .map(|(i, r)| async move { (i, r, self.look_up_through(breaker, r).await) })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
         {
             let mut cache = lock(&self.cache);
             for (i, reference, answer) in looked_up {
-                if !matches!(answer, Err(Unresolved::Failed { .. })) {
+                let no_answer = matches!(&answer, Err(e) if e.is_look_up_failure());
+                if !no_answer && !matches!(answer, Err(Unresolved::Invalid { .. })) {
                     cache.insert(reference.clone(), answer.clone());
                 }
                 answers.push((i, answer));
@@ -402,6 +503,38 @@ impl Resolver {
     /// How many references the cache holds.
     pub fn cached(&self) -> usize {
         lock(&self.cache).answers.len()
+    }
+
+    /// Looks `reference` up unless it is too long or `breaker` is open; a look-up that fails
+    /// counts towards the breaker, any answer resets it.
+    async fn look_up_through(&self, breaker: &Breaker, reference: &InvoiceRef) -> Answer {
+        if let Err(reason) = reference.check_length() {
+            return Err(Unresolved::Invalid {
+                reference: reference.clone(),
+                reason,
+            });
+        }
+        if breaker.is_open() {
+            return Err(Unresolved::NotLookedUp {
+                reference: reference.clone(),
+                failures_in_row: self.circuit_breaker,
+            });
+        }
+        let answer = self.look_up(reference).await;
+        match &answer {
+            Err(Unresolved::Failed { error, .. }) => {
+                // Said once, when it trips.
+                if breaker.failure() == Some(self.circuit_breaker) {
+                    tracing::warn!(
+                        in_row = self.circuit_breaker,
+                        error = %error,
+                        "invoice look-ups are failing; not looking up the rest"
+                    );
+                }
+            }
+            _ => breaker.success(),
+        }
+        answer
     }
 
     async fn look_up(&self, reference: &InvoiceRef) -> Result<Uuid, Unresolved> {

@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use amili_payments::{Backoff, Client, Currency, Decimal, Environment, Payment, Utc};
+//! use amili_payments::{Backoff, Client, Currency, Decimal, Environment, Payment};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,7 +45,7 @@
 //!     .invoice_id(invoice)
 //!     .amount(Decimal::new(450000, 2)) // 4500.00 in major units
 //!     .currency(Currency::NOK)
-//!     .date(Utc::now())
+//!     .date("2025-03-09T10:00:00Z".parse()?) // fixed: the same payment on every run
 //!     .description("Paid at the counter")
 //!     .unique_source_payment_id("ERP-2025-0001")
 //!     .build()?;
@@ -76,7 +76,7 @@
 //! | [`Client::settlements`], [`Client::settlement`] | what Amili paid out over a date range (money as [`Decimal`]) |
 //! | [`Client::poller`] → [`Poller`] | poll a batch once or until done (woken early by events with [`BatchWakeups`]); follow a request or a report to `Succeeded` / `Failed` |
 //! | [`Client::batch`], [`Client::batches`], [`Client::find_batch_by_key`] | read batches (the listing follows every page) |
-//! | [`Client::check_token`] | check the credentials |
+//! | [`Client::check_token`], [`Client::check_organization`] | check the credentials, and that they may act for the organization |
 //!
 //! Every call goes through one call loop (retries with the [`RetryPolicy`]'s [`Backoff`],
 //! one token refresh after a `401`, look-up by key after an ambiguous write).
@@ -123,6 +123,7 @@
 
 mod backoff;
 pub mod batches;
+mod breaker;
 mod builder;
 mod call;
 mod client;
@@ -184,3 +185,8 @@ pub use rust_decimal::Decimal;
 /// Secret types used in this crate's API (`SecretString`, `ExposeSecret`).
 pub use secrecy;
 pub use uuid::Uuid;
+
+// Every Rust block of the README compiles (and runs, unless marked `no_run`) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::error::{Error, Refusal};
 use crate::idempotency::IdempotencyKey;
 pub use crate::outcome::{Outcome, OutcomeCounts, Reason};
 
@@ -108,7 +108,29 @@ impl RequestReport {
 }
 
 /// The result of a whole submission: every request's report.
+///
+/// It must be used: a report can hold refused or unknown items, so dropping it unread is a
+/// warning (with `#![deny(unused_must_use)]`, an error):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// # async fn demo(client: amili_payments::Client, payments: Vec<amili_payments::Payment>)
+/// # -> Result<(), amili_payments::Error> {
+/// client.submit(payments).send().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Reading it compiles:
+///
+/// ```no_run
+/// #![deny(unused_must_use)]
+/// # async fn demo(client: amili_payments::Client, payments: Vec<amili_payments::Payment>)
+/// # -> Result<(), amili_payments::Error> {
+/// client.submit(payments).send().await?.ensure_accepted()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
+#[must_use = "a report can hold refused or unknown items: check it (`ensure_accepted`, `counts`)"]
 #[non_exhaustive]
 pub struct SubmitReport {
     /// One per request (and per group of items that needed none), in submission order of
@@ -173,5 +195,33 @@ impl SubmitReport {
     pub(crate) fn sort(&mut self) {
         self.requests
             .sort_by_key(|r| r.items.first().map_or(usize::MAX, |i| i.index));
+    }
+}
+
+impl Error {
+    /// A submission stopped by `cause`, with what it reported up to then.
+    pub(crate) fn refused(cause: Error, report: SubmitReport) -> Error {
+        Error::Refused {
+            cause: Box::new(cause),
+            counts: report.counts(),
+            report: Refusal(std::sync::Arc::new(report)),
+        }
+    }
+
+    /// The whole report of a submission that stopped ([`Error::Refused`]): what each item
+    /// became, those sent before the refusal included.
+    pub fn report(&self) -> Option<&SubmitReport> {
+        match self {
+            Error::Refused { report, .. } => report.0.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    /// The answer that stopped a submission ([`Error::Refused`]), else the error itself.
+    pub fn cause(&self) -> &Error {
+        match self {
+            Error::Refused { cause, .. } => cause,
+            other => other,
+        }
     }
 }

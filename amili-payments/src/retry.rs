@@ -100,6 +100,23 @@ impl RetryPolicy {
         self
     }
 
+    /// The longest a write may still reach the server after its call began, each attempt
+    /// lasting at most `timeout`: with a deadline, the deadline (no retry starts after it)
+    /// and two timeouts (a token fetched before the last attempt, and the attempt); without
+    /// one, every attempt and, before each retry, a look-up by key that may retry as often
+    /// (each an attempt's worth of time) and the longest pause. An upper bound, not a guess.
+    pub(crate) fn budget(&self, timeout: Duration) -> Duration {
+        if let Some(deadline) = self.deadline {
+            return deadline.saturating_add(timeout.saturating_mul(2));
+        }
+        let attempts = self.max_attempts.max(1);
+        let pause = self.backoff.max.max(self.max_retry_after);
+        let per_attempt = timeout
+            .saturating_mul(attempts.saturating_add(1))
+            .saturating_add(pause.saturating_mul(attempts));
+        per_attempt.saturating_mul(attempts)
+    }
+
     /// The pause before retry `retry` (counting from 0), or `None` when no retry is left:
     /// attempts used up, or the deadline would pass. `elapsed` is the time since the call
     /// began; `retry_after` is what the server asked for.
@@ -140,6 +157,20 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn the_budget_covers_the_deadline_or_every_attempt() {
+        let timeout = Duration::from_secs(30);
+        let with_deadline = RetryPolicy::default().with_deadline(Some(Duration::from_secs(300)));
+        assert_eq!(with_deadline.budget(timeout), Duration::from_secs(360));
+        let without = RetryPolicy::default()
+            .with_deadline(None)
+            .with_max_attempts(2)
+            .with_backoff(ms(10), ms(100))
+            .with_max_retry_after(Duration::from_secs(1));
+        // Two attempts, each with up to three timeouts and two longest pauses.
+        assert_eq!(without.budget(timeout), Duration::from_secs(2 * (90 + 2)));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! reported request by request.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -12,6 +11,7 @@ use futures::stream::{self, BoxStream, Stream, StreamExt};
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::breaker::{Breaker, DEFAULT_CIRCUIT_BREAKER};
 use crate::client::Client;
 use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
@@ -23,9 +23,6 @@ use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, 
 use crate::stop::StopHandle;
 use crate::submittable::Submittable;
 use crate::wire::request_body;
-
-/// Requests that fail in a row, after all their retries, before a submission stops.
-pub(crate) const DEFAULT_CIRCUIT_BREAKER: u32 = 5;
 
 /// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
 /// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
@@ -207,26 +204,40 @@ impl<'c, T: Submittable> Submission<'c, T> {
     ///
     /// # Errors
     ///
-    /// Only problems of the whole submission found before anything was sent
-    /// ([`Error::DuplicateSourceId`]); how each request and item ended is in the report.
+    /// Problems of the whole submission found before anything was sent
+    /// ([`Error::DuplicateSourceId`]), and [`Error::Refused`] when an answer every request
+    /// would get stopped it (credentials refused, `403`, `404` for the organization) — the
+    /// report is [`Error::report`]. How each request and item ended otherwise is in the
+    /// report.
     pub async fn send(self) -> Result<SubmitReport, Error> {
         let mut requests = std::pin::pin!(self.stream()?);
         let mut report = SubmitReport::default();
+        let mut refusal = None;
         while let Some(request) = requests.next().await {
-            report.push(request);
+            match request {
+                Ok(request) => report.push(request),
+                Err(cause) => refusal = Some(cause),
+            }
         }
         report.sort();
         tracing::info!(counts = ?report.counts(), "submission finished");
-        Ok(report)
+        match refusal {
+            Some(cause) => Err(Error::refused(cause, report)),
+            None => Ok(report),
+        }
     }
 
     /// Sends everything, yielding each request's report as soon as it ends (in completion
-    /// order). Memory holds the requests in flight, not the submission.
+    /// order), then, when an answer every request would get stopped the submission
+    /// (credentials refused, `403`, `404` for the organization), that answer as the last
+    /// item. Memory holds the requests in flight, not the submission.
     ///
     /// # Errors
     ///
     /// As [`send`](Self::send), before the stream starts.
-    pub fn stream(self) -> Result<impl Stream<Item = RequestReport> + Send + 'c, Error> {
+    pub fn stream(
+        self,
+    ) -> Result<impl Stream<Item = Result<RequestReport, Error>> + Send + 'c, Error> {
         if let Some(error) = self.refused {
             return Err(error);
         }
@@ -236,10 +247,10 @@ impl<'c, T: Submittable> Submission<'c, T> {
                 .ledger
                 .map(|ledger| Protocol::new(ledger, self.client.clone())),
             fixed_key: Mutex::new(self.key.clone()),
+            refusal: Mutex::new(None),
             single_request: self.key.is_some(),
             stop: self.stop,
-            failures_in_row: AtomicU32::new(0),
-            circuit_breaker: self.circuit_breaker,
+            breaker: Breaker::new(self.circuit_breaker),
         });
         let mut seen = self.filter_repeats.then(crate::repeats::Repeats::default);
         let sending = Arc::new(tokio::sync::Semaphore::new(self.concurrency));
@@ -249,6 +260,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
             chunk_size = self.chunk_size,
             concurrency = self.concurrency
         );
+        let last = Arc::clone(&run);
         let requests = self
             .items
             .enumerate()
@@ -279,7 +291,12 @@ impl<'c, T: Submittable> Submission<'c, T> {
             // `concurrency` requests are sent at once while as many more are prepared
             // (serialized, claimed): a durable ledger's claims overlap the sending, and claims
             // that queue share one commit.
-            .buffer_unordered(2 * self.concurrency);
+            .buffer_unordered(2 * self.concurrency)
+            .map(Ok)
+            .chain(
+                stream::once(async move { lock(&last.refusal).take() })
+                    .filter_map(|refusal| async move { refusal.map(Err) }),
+            );
         Ok(requests)
     }
 }
@@ -312,10 +329,12 @@ struct Run {
     /// The caller's key, taken by the first request.
     fixed_key: Mutex<Option<IdempotencyKey>>,
     single_request: bool,
+    /// The answer every request would get, when one stopped the submission.
+    refusal: Mutex<Option<Error>>,
     /// Stopped when the submission stops: why later requests are not sent.
     stop: StopHandle,
-    failures_in_row: AtomicU32,
-    circuit_breaker: u32,
+    /// Requests failing in a row after all retries.
+    breaker: Breaker,
 }
 
 impl Run {
@@ -526,9 +545,10 @@ impl Run {
         match &result {
             RequestResult::Accepted { batch_id, .. } => {
                 tracing::info!(%batch_id, "{}s accepted", T::NOUN);
-                self.failures_in_row.store(0, Ordering::Release);
+                self.breaker.success();
             }
             RequestResult::Rejected(e) if stops_every_request(e) => {
+                lock(&self.refusal).get_or_insert_with(|| e.clone());
                 self.halt(format!(
                     "not sent: an earlier request got an answer every request would get: {e}"
                 ));
@@ -536,8 +556,7 @@ impl Run {
             RequestResult::Rejected(e) | RequestResult::Unknown(e)
                 if e.is_retryable() || e.is_outcome_unknown() =>
             {
-                let in_row = self.failures_in_row.fetch_add(1, Ordering::AcqRel) + 1;
-                if self.circuit_breaker > 0 && in_row >= self.circuit_breaker {
+                if let Some(in_row) = self.breaker.failure() {
                     self.halt(format!(
                         "not sent: {in_row} requests in a row failed after all retries (the \
                          last: {e}); try again later"

@@ -99,7 +99,7 @@ impl fmt::Display for ItemError {
 /// assert_eq!(errors.len(), 1);
 /// let text = errors.to_string();
 /// assert!(text.contains("payment #0 (P-1): invoiceId:"), "{text}");
-/// assert!(text.contains("amount: 3 decimals, NOK allows 2"), "{text}");
+/// assert!(text.contains("amount: 10.005 has 3 decimals, NOK allows 2"), "{text}");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -237,9 +237,25 @@ pub(crate) fn check_digits(
         if decimals > minor {
             errors.push(FieldError::new(
                 "amount",
-                format!("{decimals} decimals, {currency} allows {minor}"),
+                format!(
+                    "{amount} has {}, {currency} allows {}",
+                    decimals_said(decimals),
+                    if minor == 0 {
+                        "none".to_owned()
+                    } else {
+                        minor.to_string()
+                    }
+                ),
             ));
         }
+    }
+}
+
+fn decimals_said(n: u32) -> String {
+    if n == 1 {
+        "1 decimal".to_owned()
+    } else {
+        format!("{n} decimals")
     }
 }
 
@@ -258,14 +274,31 @@ pub(crate) fn check_date(date: DateTime<Utc>, now: DateTime<Utc>, errors: &mut V
     }
     let tolerance = chrono::Duration::from_std(FUTURE_TOLERANCE).unwrap_or(chrono::Duration::MAX);
     if date > now + tolerance {
-        errors.push(FieldError::new(
-            "date",
-            format!(
-                "{} is in the future (now is {}); a payment date must not be later than now",
-                date.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
-        ));
+        errors.push(FieldError::new("date", in_the_future(date, now)));
+    }
+}
+
+/// Says that `date` is in the future, in Oslo time: a day (midnight) as the day, against
+/// today; any other time to the minute, against now.
+fn in_the_future(date: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let (date, now) = (
+        crate::input_format::utc_to_oslo(date),
+        crate::input_format::utc_to_oslo(now),
+    );
+    if date.time() == chrono::NaiveTime::MIN {
+        format!(
+            "{} is in the future: today is {} (Oslo time); a payment date must not be later \
+             than today",
+            date.format("%Y-%m-%d"),
+            now.format("%Y-%m-%d")
+        )
+    } else {
+        format!(
+            "{} is in the future: it is now {} (Oslo time); a payment date must not be later \
+             than now",
+            date.format("%Y-%m-%d %H:%M"),
+            now.format("%Y-%m-%d %H:%M")
+        )
     }
 }
 
@@ -398,11 +431,11 @@ mod tests {
         assert_eq!(amount_errors("-1", "NOK").len(), 1);
         assert_eq!(
             amount_errors("10.005", "NOK"),
-            ["amount: 3 decimals, NOK allows 2"]
+            ["amount: 10.005 has 3 decimals, NOK allows 2"]
         );
         assert_eq!(
             amount_errors("10.5", "JPY"),
-            ["amount: 1 decimals, JPY allows 0"]
+            ["amount: 10.5 has 1 decimal, JPY allows none"]
         );
         assert!(amount_errors("9999999999999.99", "NOK").is_empty());
         assert_eq!(amount_errors("99999999999999.99", "NOK").len(), 1);
@@ -433,6 +466,46 @@ mod tests {
         check_date_now(leap, &mut errors);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].message.contains("leap second"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_date_in_the_future_is_said_in_oslo_time() {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or_default()
+        };
+        let now = at("2026-12-07T05:08:41Z");
+        let mut errors = Vec::new();
+        // Midnight in Oslo on 3 March 2027: a day.
+        check_date(at("2027-03-02T23:00:00Z"), now, &mut errors);
+        // 14:30 in Oslo on 1 July 2027 (summer time).
+        check_date(at("2027-07-01T12:30:00Z"), now, &mut errors);
+        let said: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "date: 2027-03-03 is in the future: today is 2026-12-07 (Oslo time); a payment \
+                 date must not be later than today",
+                "date: 2027-07-01 14:30 is in the future: it is now 2026-12-07 06:08 (Oslo \
+                 time); a payment date must not be later than now"
+            ]
+        );
+    }
+
+    #[test]
+    fn amount_problems_name_the_amount_once() {
+        let mut errors = Vec::new();
+        check_amount(Decimal::new(0, 2), Some(&Currency::NOK), &mut errors);
+        check_amount(Decimal::new(1500001, 3), Some(&Currency::NOK), &mut errors);
+        let said: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "amount: 0.00 is not positive: an amount must be greater than 0",
+                "amount: 1500.001 has 3 decimals, NOK allows 2"
+            ]
+        );
     }
 
     #[test]

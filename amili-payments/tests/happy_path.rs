@@ -165,7 +165,7 @@ async fn the_stream_of_reports_does_not_read_the_source_ahead() -> TestResult {
         .stream()?;
     let mut reports = std::pin::pin!(reports);
 
-    let first = reports.next().await.ok_or("no report")?;
+    let first = reports.next().await.ok_or("no report")??;
     // The first request's report arrives while the source is still mostly unread: only the
     // requests in flight and those prepared to go next hold payments.
     let read = pulled.load(Ordering::SeqCst);
@@ -179,7 +179,9 @@ async fn the_stream_of_reports_does_not_read_the_source_ahead() -> TestResult {
     let mut seen = vec![0_usize; 1000];
     let mut not_sent = Vec::new();
     let mut requests = 0;
-    for request in std::iter::once(first).chain(reports.collect::<Vec<_>>().await) {
+    let rest = reports.collect::<Vec<_>>().await;
+    for request in std::iter::once(Ok(first)).chain(rest) {
+        let request = request?;
         requests += 1;
         for item in &request.items {
             seen[item.index] += 1;
@@ -213,7 +215,8 @@ async fn a_request_report_from_the_stream_is_followed_on_its_own() -> TestResult
     let reports = client.submit(payments(0..6)).with_chunk_size(2).stream()?;
     let mut reports = std::pin::pin!(reports);
     let mut followed = 0;
-    while let Some(mut request) = reports.next().await {
+    while let Some(request) = reports.next().await {
+        let mut request = request?;
         poller.follow(&mut request).await?;
         assert!(
             request

@@ -108,7 +108,7 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
         .send()
         .await?
         .ensure_accepted()?;
-    let wrong_report = wrong.submit(payments(4..5)).send().await?;
+    let wrong_report = refused(wrong.submit(payments(4..5)).send().await);
     let auth_error = rejection(&wrong_report);
     sandbox.expire_tokens();
     let static_client = Client::builder()
@@ -117,7 +117,7 @@ async fn no_secret_or_token_in_debug_display_errors_or_traces() -> TestResult {
         .bearer_token(SECRET)
         .retry_policy(fast_retries())
         .build()?;
-    let static_report = static_client.submit(payments(5..6)).send().await?;
+    let static_report = refused(static_client.submit(payments(5..6)).send().await);
     let static_error = rejection(&static_report);
     let not_accepted = static_report.ensure_accepted().err();
     drop(guard);

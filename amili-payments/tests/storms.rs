@@ -7,10 +7,12 @@ mod common;
 
 use std::collections::HashSet;
 
+use amili_payments::Error;
 use amili_payments::report::Outcome;
 use amili_payments::report::SubmitReport;
 use amili_sandbox::{Fault, Route, Sandbox};
 use common::*;
+use futures::StreamExt;
 
 /// Every item is `Rejected` (it was sent) or `NotSent` (it was not), and says `cause`.
 fn assert_stopped_with(report: &SubmitReport, cause: &str, payments: usize) {
@@ -48,12 +50,14 @@ async fn a_fatal_answer_stops_the_submission_after_at_most_one_request_per_slot(
             let what = format!("{code} with concurrency {concurrency}");
             let sandbox = answering(code).await;
             let (client, proxy) = proxied(&sandbox).await;
-            let report = client
-                .submit(payments(0..12))
-                .with_chunk_size(1)
-                .with_concurrency(concurrency)
-                .send()
-                .await?;
+            let report = refused(
+                client
+                    .submit(payments(0..12))
+                    .with_chunk_size(1)
+                    .with_concurrency(concurrency)
+                    .send()
+                    .await,
+            );
             assert_stopped_with(&report, cause, 12);
 
             let posts = sandbox.stats().payment_requests as usize;
@@ -89,7 +93,7 @@ async fn credentials_of_another_organization_stop_the_submission_at_the_first_40
     let client = builder_for(&sandbox)
         .client_credentials(other.client_id.clone(), other.client_secret.clone())
         .build()?;
-    let report = one_at_a_time(&client, payments(0..12)).send().await?;
+    let report = refused(one_at_a_time(&client, payments(0..12)).send().await);
     assert_stopped_with(&report, "403", 12);
     assert_eq!(sandbox.stats().payment_requests, 1);
     assert_eq!(report.counts().not_sent, 11);
@@ -112,12 +116,14 @@ async fn a_wrong_organization_id_stops_the_submission() -> TestResult {
     let client = builder_for(&sandbox)
         .organization_id(amili_payments::Uuid::new_v4())
         .build()?;
-    let report = client
-        .submit(payments(0..6))
-        .with_chunk_size(1)
-        .with_concurrency(2)
-        .send()
-        .await?;
+    let report = refused(
+        client
+            .submit(payments(0..6))
+            .with_chunk_size(1)
+            .with_concurrency(2)
+            .send()
+            .await,
+    );
     // The sandbox refuses the token on another organization's path with 403.
     assert_stopped_with(&report, "403", 6);
     assert!(sandbox.stats().payment_requests <= 2);
@@ -234,5 +240,41 @@ async fn a_success_resets_the_breaker_and_zero_turns_it_off() -> TestResult {
         .await?;
     assert_eq!(report.counts().rejected, 7);
     assert_eq!(sandbox.stats().payment_requests, 7 * 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refused_submission_is_an_error_naming_the_cause_with_its_report() -> TestResult {
+    let sandbox = sandbox().await;
+    let client = builder_for(&sandbox)
+        .organization_id(amili_payments::Uuid::new_v4())
+        .build()?;
+    let Err(error) = one_at_a_time(&client, payments(0..2)).send().await else {
+        panic!("a submission for another organization must not be Ok");
+    };
+    let text = error.to_string();
+    assert!(
+        text.starts_with(
+            "submission refused, none of 2 items accepted: create_payments: Amili answered \
+             403 Forbidden"
+        ),
+        "{text}"
+    );
+    assert_eq!(error.status(), Some(403));
+    let report = error
+        .report()
+        .ok_or("the report is reachable from the error")?;
+    assert_eq!((report.counts().rejected, report.counts().not_sent), (1, 1));
+    assert!(sandbox.ledger().is_empty());
+
+    // The stream yields the request reports, then the answer that stopped it.
+    let streamed: Vec<_> = one_at_a_time(&client, payments(0..2))
+        .stream()?
+        .collect()
+        .await;
+    assert_eq!(streamed.len(), 3, "two reports and the refusal");
+    assert!(streamed[..2].iter().all(Result::is_ok));
+    let last = streamed[2].as_ref().err().map(Error::status);
+    assert_eq!(last, Some(Some(403)));
     Ok(())
 }

@@ -127,6 +127,15 @@ impl Ledger for Journal {
             self.inner.record(key, settled).await
         })
     }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: std::time::Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        self.inner.release(key, ids, quiet)
+    }
 }
 
 #[tokio::test]
@@ -190,11 +199,13 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
         .random(Route::CreatePayments, status(403), 1.0);
     let (client, proxy) = proxied(&sandbox).await;
     let journal = Journal::new(&proxy, None);
-    let report = remembered(&client, &journal, payments(0..12))
-        .with_chunk_size(1)
-        .with_concurrency(2)
-        .send()
-        .await?;
+    let report = refused(
+        remembered(&client, &journal, payments(0..12))
+            .with_chunk_size(1)
+            .with_concurrency(2)
+            .send()
+            .await,
+    );
 
     let sent = sent_keys(&report);
     assert!((1..=2).contains(&sent.len()), "{sent:?}");
@@ -577,7 +588,9 @@ async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestR
 
 #[tokio::test]
 async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
+    let sandbox = common::sandbox().await;
+    let (client, quiet) = common::short_budget_client(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
     // An earlier run claimed the payments under a key and ended without knowing (its request
     // never reached Amili).
     let stale = IdempotencyKey::random();
@@ -598,11 +611,28 @@ async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() 
     let pending = ledger.claim(&key, &items[..1]).await?;
     assert_eq!(pending, [Claim::Pending { key: stale.clone() }]);
 
+    // At once, Amili has no batch for it, but the request may still arrive: not sent, and
+    // left pending under its key.
+    let early = remembered(&client, &ledger, payments(0..3)).send().await?;
+    for item in early.items() {
+        assert!(
+            not_sent_reason(item).contains("may still arrive"),
+            "{item:?}"
+        );
+    }
+    assert_eq!(sandbox.stats().payment_requests, 0);
+    assert_eq!(ledger.pending(&stale).await?.len(), 3);
+
+    // Once it can no longer arrive, it is released and the payments are sent.
+    tokio::time::sleep(quiet).await;
     let report = remembered(&client, &ledger, payments(0..3)).send().await?;
     report.ensure_accepted()?;
     assert_eq!(report.counts().accepted, 3, "{report:?}");
     let stats = sandbox.stats();
-    assert_eq!(stats.batch_lists, 1, "the stale key was looked up");
+    assert_eq!(
+        stats.batch_lists, 2,
+        "the stale key was looked up by each run"
+    );
     assert_eq!(stats.payment_requests, 1);
     let key = only_request(&report)
         .idempotency_key
@@ -741,7 +771,9 @@ async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
 
 #[tokio::test]
 async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_once() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
+    let sandbox = common::sandbox().await;
+    let (client, quiet) = common::short_budget_client(&sandbox);
+    let ledger = Arc::new(MemoryLedger::default());
     // P-000001 was claimed by an earlier request with other content, result unknown.
     let stale = IdempotencyKey::random();
     let other: amili_payments::ledger::Fingerprint = [7; 32];
@@ -755,6 +787,8 @@ async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_on
         )
         .await?;
     ledger.record(&stale, &Settled::Unknown).await?;
+    // Until then its request might still arrive.
+    tokio::time::sleep(quiet).await;
 
     let sent = payments(0..3);
     let first = remembered(&client, &ledger, sent.clone()).send().await?;

@@ -111,7 +111,7 @@ async fn a_wrong_secret_is_an_authentication_error_and_nothing_is_sent() -> Test
     let client = builder_for(&sandbox)
         .client_credentials(sandbox.client_id(), "not-the-secret-xyz")
         .build()?;
-    let err = rejection(&client.submit(payments(0..1)).send().await?);
+    let err = rejection(&refused(client.submit(payments(0..1)).send().await));
     assert!(err.is_authentication(), "{err}");
     assert!(!err.is_retryable());
     assert_eq!(err.status(), Some(401));
@@ -129,12 +129,14 @@ async fn a_wrong_secret_is_an_authentication_error_and_nothing_is_sent() -> Test
 
     // Several requests: the first one asks and stops the submission; the rest are not sent,
     // with the cause.
-    let report = client
-        .submit(payments(0..6))
-        .with_chunk_size(2)
-        .with_concurrency(1)
-        .send()
-        .await?;
+    let report = refused(
+        client
+            .submit(payments(0..6))
+            .with_chunk_size(2)
+            .with_concurrency(1)
+            .send()
+            .await,
+    );
     let counts = report.counts();
     assert_eq!(counts.rejected, 2, "{report:?}");
     assert_eq!(counts.not_sent, 4, "{report:?}");
@@ -153,7 +155,7 @@ async fn credentials_of_another_organization_are_refused_with_403() -> TestResul
     let client = builder_for(&sandbox)
         .client_credentials(other.client_id.clone(), other.client_secret.clone())
         .build()?;
-    let err = rejection(&client.submit(payments(0..1)).send().await?);
+    let err = rejection(&refused(client.submit(payments(0..1)).send().await));
     assert_eq!(err.status(), Some(403), "{err}");
     assert!(err.request_id().is_some());
     assert!(err.to_string().contains("403 Forbidden"), "{err}");
@@ -209,7 +211,7 @@ async fn a_static_bearer_token_is_used_as_is() -> TestResult {
 
     // Revoked: a 401, one retry with the same token, then an authentication error.
     sandbox.expire_tokens();
-    let err = rejection(&client.submit(payments(1..2)).send().await?);
+    let err = rejection(&refused(client.submit(payments(1..2)).send().await));
     assert!(err.is_authentication(), "{err}");
     assert!(err.to_string().contains("401"), "{err}");
     assert_eq!(sandbox.stats().payment_requests, 3);
@@ -264,7 +266,7 @@ async fn a_custom_token_provider_is_asked_and_told_about_refusals() -> TestResul
         .retry_policy(fast_retries())
         .build()?;
 
-    let sealed = rejection(&client.submit(payments(0..1)).send().await?);
+    let sealed = rejection(&refused(client.submit(payments(0..1)).send().await));
     assert!(
         sealed.to_string().contains("the vault is sealed"),
         "{sealed}"
@@ -279,8 +281,8 @@ async fn a_custom_token_provider_is_asked_and_told_about_refusals() -> TestResul
         .ensure_accepted()?;
     assert_eq!(client.check_token().await?.kind, "vault");
     sandbox.expire_tokens();
-    let refused = rejection(&client.submit(payments(1..2)).send().await?);
-    assert!(refused.is_authentication(), "{refused}");
+    let refusal = rejection(&refused(client.submit(payments(1..2)).send().await));
+    assert!(refusal.is_authentication(), "{refusal}");
     assert_eq!(
         vault.invalidations.load(Ordering::SeqCst),
         2,

@@ -199,7 +199,7 @@ async fn every_invalid_field_is_named_and_nothing_is_sent() -> TestResult {
         "{text}"
     );
     assert!(
-        text.contains("payment #6 (R-5): amount: 3 decimals, NOK allows 2"),
+        text.contains("payment #6 (R-5): amount: 12.345 has 3 decimals, NOK allows 2"),
         "{text}"
     );
 

@@ -214,8 +214,15 @@ pub(crate) fn spawn(
                     Ok((stream, _peer)) => {
                         let state = Arc::clone(&state);
                         let router = router.clone();
+                        // Each request on a task of its own: one whose client went away
+                        // (killed, cut off) is finished all the same, as servers do.
                         let service = hyper::service::service_fn(move |request| {
-                            serve_request(Arc::clone(&state), router.clone(), request)
+                            let served = tokio::spawn(serve_request(
+                                Arc::clone(&state),
+                                router.clone(),
+                                request,
+                            ));
+                            async move { served.await.unwrap_or(Err(Dropped)) }
                         });
                         let mut builder = auto::Builder::new(TokioExecutor::new());
                         builder

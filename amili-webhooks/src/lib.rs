@@ -156,3 +156,8 @@ pub fn construct_event(
         .and_then(|value| value.to_str().ok());
     Ok(Event::parse_with_type_hint(body, hint)?)
 }
+
+// Every Rust block of the README compiles (and runs, unless marked `no_run`) as a doctest.
+#[cfg(all(doctest, feature = "receiver"))]
+#[doc = include_str!("../README.md")]
+mod readme {}

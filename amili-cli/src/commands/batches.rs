@@ -16,6 +16,7 @@ pub enum BatchesCommand {
     /// Show one batch with its succeeded and failed items.
     Get {
         /// The batch id.
+        #[arg(value_parser = crate::args::parse_batch_id)]
         id: uuid::Uuid,
         #[command(flatten)]
         output: OutputArgs,
@@ -41,6 +42,7 @@ pub enum BatchesCommand {
     /// Wait until a batch is processed; exit 0 if it succeeded, 1 otherwise.
     Wait {
         /// The batch id.
+        #[arg(value_parser = crate::args::parse_batch_id)]
         id: uuid::Uuid,
         /// Give up after this many seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 600)]

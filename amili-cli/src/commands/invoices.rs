@@ -15,6 +15,7 @@ pub enum InvoicesCommand {
     /// Show one invoice by Amili's id (exit 1 when Amili does not know it).
     Get {
         /// Amili's invoice id (what a payment's `invoiceId` names).
+        #[arg(value_parser = crate::args::parse_invoice_id)]
         id: Uuid,
         #[command(flatten)]
         output: OutputArgs,

@@ -37,6 +37,7 @@ pub enum SettlementsCommand {
     /// Show one settlement by id (exit 1 when Amili does not know it).
     Get {
         /// The settlement id.
+        #[arg(value_parser = crate::args::parse_settlement_id)]
         id: Uuid,
         #[command(flatten)]
         output: OutputArgs,

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::invoice_cache::InvoiceCache;
 use crate::kind::FileKind;
 use crate::money::SumsBy;
 use crate::output::{Table, all_good, print_problems};
@@ -25,6 +26,7 @@ use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
+use crate::words::{count, sent, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
@@ -157,17 +159,21 @@ async fn submit<K: FileKind>(
     let conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let target = format!(
-        "{} org {}",
+    let scope = amili_payments::ledger::scope(
         conn.client.api_url(),
-        conn.client.organization_id()
+        conn.client.organization_id(),
+        K::LEDGER,
     );
-    let scope = K::ledger_scope(&target);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
             "cannot get an access token, nothing was sent: {e}"
         )));
+    }
+    // A token is issued for a wrong organization id too; every request would be refused.
+    if let Err(e) = crate::config::check_organization(&conn.client).await {
+        conn.close().await;
+        return Err(e.context("nothing was sent"));
     }
     // What was sent is remembered per payment in the ledger. The embedded sandbox's state
     // dies with this process, so there is nothing to remember across runs: no ledger then.
@@ -186,13 +192,24 @@ async fn submit<K: FileKind>(
     // Read the file once: validate every row before sending anything, spooling what was
     // found so that sending streams from the spool. A file that names invoices by number or
     // source id is read again once Amili has answered for every distinct reference.
-    let (v, spool) = match read_file::<K>(&conn.client, args, &progress).await {
-        Ok(read) => read,
-        Err(e) => {
-            conn.close().await;
-            return Err(e);
-        }
-    };
+    // Found invoice ids are kept for the next run next to the ledger (not with the embedded
+    // sandbox: its invoices die with the run).
+    // Invoices are the organization's whatever the kind: keyed by the payments' scope.
+    let cache_target = ledger.is_some().then(|| {
+        amili_payments::ledger::scope(
+            conn.client.api_url(),
+            conn.client.organization_id(),
+            amili_payments::ledger::Kind::Payments,
+        )
+    });
+    let (v, spool) =
+        match read_file::<K>(&conn.client, args, &progress, cache_target.as_deref()).await {
+            Ok(read) => read,
+            Err(e) => {
+                conn.close().await;
+                return Err(e);
+            }
+        };
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
@@ -210,9 +227,14 @@ async fn submit<K: FileKind>(
     }
     let refusal = if !v.is_valid() && !args.skip_invalid {
         Some(format!(
-            "{name}: {} of {} rows are invalid; nothing was sent. Fix them, or pass \
-             --skip-invalid to send the {} valid rows.",
-            v.invalid, v.rows, v.valid
+            "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
+             {}.",
+            some_of_rows(v.invalid, v.rows, "invalid"),
+            if v.valid == 1 {
+                "valid row".to_owned()
+            } else {
+                format!("{} valid rows", v.valid)
+            }
         ))
     } else if v.valid == 0 {
         Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
@@ -232,27 +254,27 @@ async fn submit<K: FileKind>(
         conn.close().await;
         let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
         let said = format!(
-            "dry run: the settings work and {} of {} rows are valid ({would_send}); nothing \
-             was sent",
-            v.valid, v.rows
+            "dry run: the settings work and {} ({would_send}); nothing was sent",
+            some_of_rows(v.valid, v.rows, "valid")
         );
         eprintln!("{said}");
         summary.sums = v.sums;
         return Ok((Exit::Success, said));
     }
 
-    if conn.sandbox.is_some() {
-        eprintln!("using an embedded sandbox at {}", conn.client.api_url());
-    }
     let skipped = if v.invalid > 0 {
-        format!(" ({} invalid rows skipped)", v.invalid)
+        format!(
+            " ({} skipped)",
+            count(v.invalid, "invalid row", "invalid rows")
+        )
     } else {
         String::new()
     };
+    // What is sent is said after the run: the ledger decides, request by request, what
+    // Amili has already.
     eprintln!(
-        "sending {} {} from {name}{skipped} to {target}, up to {} per request",
-        v.valid,
-        K::PLURAL,
+        "submitting {} from {name}{skipped}, up to {} per request",
+        count(v.valid, K::NAME, K::PLURAL),
         args.chunk_size
     );
 
@@ -294,7 +316,19 @@ async fn submit<K: FileKind>(
     }
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    let went_out =
+        counts.accepted + counts.succeeded + counts.failed + counts.unknown + counts.rejected;
+    eprintln!(
+        "{}; done in {:.1}s",
+        sent(
+            went_out as u64,
+            counts.already_accepted as u64,
+            v.valid,
+            K::NAME,
+            K::PLURAL
+        ),
+        started.elapsed().as_secs_f64()
+    );
     if counts.not_sent + counts.unknown > 0 {
         eprintln!(
             "run the same command again to send what was not sent: the ledger remembers \
@@ -356,13 +390,15 @@ fn report_unsent<K: FileKind>(
 }
 
 /// Reads and validates the file into a spool. Invoice references found by the first read are
-/// looked up (each distinct one once, `--concurrency` at a time) and the file read again
-/// with the answers. A look-up that fails (not "no match": the call itself) ends the run
-/// with nothing sent.
+/// looked up (each distinct one once, `--concurrency` at a time, those found by an earlier run
+/// for `cache_target` taken from the [`InvoiceCache`]) and the file read again with the
+/// answers. A look-up that fails (not "no match": the call itself) ends the run with nothing
+/// sent, unless `--skip-invalid` makes it its rows' problem.
 async fn read_file<K: FileKind>(
     client: &amili_payments::Client,
     args: &SubmitArgs,
     progress: &Progress,
+    cache_target: Option<&str>,
 ) -> anyhow::Result<(Validation, crate::spool::SpoolWriter)> {
     let path = &args.input.file;
     let mut spool = SpoolWriter::new()?;
@@ -378,7 +414,17 @@ async fn read_file<K: FileKind>(
         if v.references.len() == 1 { "" } else { "s" },
         path.display()
     );
-    let resolved = resolve_references(client, v.references, args.concurrency).await?;
+    let mut cache = cache_target.and_then(|target| {
+        InvoiceCache::for_state(args.state.as_deref(), target)
+            .map_err(|e| eprintln!("note: invoice ids found earlier are not used: {e}"))
+            .ok()
+    });
+    let resolved = resolve_references(client, v.references, args, cache.as_mut()).await?;
+    if let Some(cache) = &cache
+        && let Err(e) = cache.save()
+    {
+        eprintln!("note: the invoice ids found are not kept for the next run: {e}");
+    }
     let mut spool = SpoolWriter::new()?;
     let v = validate_file::<K>(
         path,
@@ -391,36 +437,82 @@ async fn read_file<K: FileKind>(
     Ok((v, spool))
 }
 
-/// Amili's answer for every reference; an error when any look-up failed.
+/// Amili's answer for every reference (found ones from `cache` when it has them, and kept in
+/// it); an error when any look-up failed, unless `--skip-invalid` makes those rows' problem.
 async fn resolve_references(
     client: &amili_payments::Client,
     references: std::collections::HashSet<amili_payments::invoices::InvoiceRef>,
-    concurrency: u64,
+    args: &SubmitArgs,
+    mut cache: Option<&mut InvoiceCache>,
 ) -> anyhow::Result<Resolved> {
     use amili_payments::invoices::Unresolved;
-    let references: Vec<_> = references.into_iter().collect();
+    let mut resolved = Resolved::with_capacity(references.len());
+    let mut missing = Vec::with_capacity(references.len());
+    for reference in references {
+        match cache.as_deref().and_then(|c| c.get(&reference)) {
+            Some(id) => {
+                resolved.insert(reference, Ok(id));
+            }
+            None => missing.push(reference),
+        }
+    }
+    if let Some(cache) = cache.as_deref().filter(|_| !resolved.is_empty()) {
+        eprintln!(
+            "{} of them found by an earlier run (kept {} days in {})",
+            resolved.len(),
+            crate::invoice_cache::LIFETIME_DAYS,
+            cache.path().display(),
+        );
+    }
     let answers = client
         .invoice_resolver()
-        .with_concurrency(usize::try_from(concurrency).unwrap_or(1))
-        .resolve(references.iter().cloned())
+        .with_concurrency(usize::try_from(args.concurrency).unwrap_or(1))
+        .resolve(missing.iter().cloned())
         .await;
-    let resolved: Resolved = references.into_iter().zip(answers).collect();
-    let failed: Vec<String> = resolved
+    for (reference, answer) in missing.into_iter().zip(answers) {
+        if let (Some(cache), Ok(id)) = (cache.as_deref_mut(), &answer) {
+            cache.insert(&reference, *id);
+        }
+        resolved.insert(reference, answer);
+    }
+    let mut failed = resolved
         .values()
-        .filter_map(|answer| match answer {
+        .filter_map(|answer| answer.as_ref().err())
+        .filter(|e| e.is_look_up_failure());
+    let Some(first) = failed.next() else {
+        return Ok(resolved);
+    };
+    let count = 1 + failed.count();
+    let not_looked_up = resolved
+        .values()
+        .filter(|a| matches!(a, Err(Unresolved::NotLookedUp { .. })))
+        .count();
+    // The breaker tripped: say why once, from a look-up that ran.
+    let why = resolved
+        .values()
+        .find_map(|a| match a {
             Err(e @ Unresolved::Failed { .. }) => Some(e.to_string()),
             _ => None,
         })
-        .collect();
-    if let Some(first) = failed.first() {
-        anyhow::bail!(
-            "cannot look up {} of the file's invoice references, nothing was sent (run again \
-             when Amili answers): {first}{}",
-            failed.len(),
-            if failed.len() > 1 { ", …" } else { "" }
+        .unwrap_or_else(|| first.to_string());
+    let summary = if not_looked_up > 0 {
+        format!(
+            "invoice look-up is failing: {why}; {not_looked_up} reference{} not looked up",
+            if not_looked_up == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "cannot look up {count} of the file's invoice references: {first}{}",
+            if count > 1 { ", …" } else { "" }
+        )
+    };
+    if args.skip_invalid {
+        eprintln!(
+            "note: {summary}; with --skip-invalid, their rows are invalid and the rest is sent"
         );
+        return Ok(resolved);
     }
-    Ok(resolved)
+    anyhow::bail!("{summary}; nothing was sent (run again when Amili answers)")
 }
 
 /// The webhook receiver of `--webhook-port`: wakes the pollers of `--wait`.

@@ -1,13 +1,14 @@
-//! `amili token check`: can these credentials get a token? (The token is never printed.)
+//! `amili token check`: can these credentials get a token, and act for the organization?
+//! (The token is never printed.)
 
 use crate::args::ConnectionArgs;
-use crate::config::with_client;
+use crate::config::{check_organization, with_client};
 use crate::exit::Exit;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum TokenCommand {
-    /// Fetch a token with the configured credentials (or take `--token`), ask the API whether
-    /// it is accepted, and say so (never prints it).
+    /// Fetch a token with the configured credentials and read the organization with it: say
+    /// whether both work (never prints the token).
     Check {
         #[command(flatten)]
         connection: ConnectionArgs,
@@ -22,17 +23,13 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<Exit> {
 
 async fn check(connection: &ConnectionArgs) -> anyhow::Result<Exit> {
     with_client(connection, async |client| {
-        // A ready token (`--token`) is not fetched, so holding one proves nothing: one cheap
-        // authenticated read always asks the server whether it is accepted.
-        let checked = match client.check_token().await {
+        match client.check_token().await {
             Ok(info) => {
-                let probe = amili_payments::batches::BatchFilter::default().with_page_size(1);
-                client.batches_page(&probe, None).await.map(|_| info)
-            }
-            Err(e) => Err(e),
-        };
-        match checked {
-            Ok(info) => {
+                // A token is issued for a wrong organization id too: read the organization.
+                if let Err(e) = check_organization(client).await {
+                    eprintln!("error: {e:#}");
+                    return crate::exit::for_error(&e);
+                }
                 println!(
                     "token OK: {} for organization {} at {}",
                     info.kind,

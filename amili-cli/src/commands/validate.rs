@@ -10,6 +10,7 @@ use crate::money::SumsBy;
 use crate::output::print_problems;
 use crate::progress::Progress;
 use crate::validate::{Problem, VALID, Validation, validate_file};
+use crate::words::{count, some_of_rows};
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
@@ -60,14 +61,18 @@ pub fn run<K: FileKind>(args: &ValidateArgs) -> anyhow::Result<Exit> {
         let sums = v.sums.get(VALID).cloned().unwrap_or_default();
         (
             Exit::Success,
-            format!("{file}: {} {}, all valid ({sums})", v.rows, K::PLURAL),
+            format!(
+                "{file}: {}, all valid ({sums})",
+                count(v.rows, K::NAME, K::PLURAL)
+            ),
         )
     } else {
         (
             Exit::Usage,
             format!(
-                "{file}: {} of {} rows are invalid ({} problems)",
-                v.invalid, v.rows, v.problem_count
+                "{file}: {} ({})",
+                some_of_rows(v.invalid, v.rows, "invalid"),
+                count(v.problem_count, "problem", "problems")
             ),
         )
     };

@@ -1,5 +1,5 @@
 //! The claim cases every ledger store is held to: one table ([`CASES`]), run by
-//! [`check_claims`] against the memory ledger (this crate's tests) and against the SQLite and
+//! [`check_claims`], and the release cases ([`RELEASES`], run by [`check_releases`]), against the memory ledger (this crate's tests) and against the SQLite and
 //! PostgreSQL ledgers (`amili-ledger`'s tests).
 //!
 //! It lives here, beside the rule it checks ([`decide`](super::decide)), so that both crates
@@ -8,6 +8,7 @@
 //! library build turns it on, and users who do not ask for it do not compile it. It is hidden
 //! from the docs and is not part of the API (it may change in any release).
 
+use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -146,15 +147,26 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<L, LedgerError>>,
 {
+    let cases = CASES
+        .iter()
+        .filter(|case| runs_share_the_store || !case.before.needs_another_run());
+    run_cases(cases, async |n, case| {
+        let id = format!("case-{n}-{}", Uuid::new_v4());
+        check_one(&open, case, &id).await
+    })
+    .await
+}
+
+/// Runs `check` on every case (numbered from 0); how many ran, or every failure by case.
+async fn run_cases<'c, C: fmt::Debug + 'c>(
+    cases: impl Iterator<Item = &'c C>,
+    check: impl AsyncFn(usize, &'c C) -> Result<(), String>,
+) -> Result<usize, String> {
     let mut ran = 0;
     let mut failures = Vec::new();
-    for (n, case) in CASES.iter().enumerate() {
-        if case.before.needs_another_run() && !runs_share_the_store {
-            continue;
-        }
+    for (n, case) in cases.enumerate() {
         ran += 1;
-        let id = format!("case-{n}-{}", Uuid::new_v4());
-        if let Err(e) = check_one(&open, case, &id).await {
+        if let Err(e) = check(n, case).await {
             failures.push(format!("{case:?}: {e}"));
         }
     }
@@ -265,6 +277,154 @@ where
     Ok(())
 }
 
+/// Whose request is released, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReleaseCase {
+    /// Who claimed the two items: this run (recorded unknown) or another run that ended.
+    pub before: Before,
+    /// Whether the request was claimed within the quiet time asked (one hour) or not (zero).
+    pub recent: bool,
+    /// Whether the release names both items or only the first.
+    pub both: bool,
+    /// The answer: released (`true`) or left, too recent (`false`).
+    pub released: bool,
+}
+
+const fn release(before: Before, recent: bool, both: bool, released: bool) -> ReleaseCase {
+    ReleaseCase {
+        before,
+        recent,
+        both,
+        released,
+    }
+}
+
+/// Releasing a request Amili has no batch for: never while it may still arrive (claimed
+/// within the quiet time), and never the items the release does not name.
+#[rustfmt::skip]
+pub const RELEASES: &[ReleaseCase] = {
+    use Before::*;
+    &[
+        //      claimed by     recent  both   released
+        release(Unknown,       true,   false, false),
+        release(Unknown,       true,   true,  false),
+        release(Unknown,       false,  false, true),
+        release(Unknown,       false,  true,  true),
+        release(OtherRunEnded, true,   false, false),
+        release(OtherRunEnded, true,   true,  false),
+        release(OtherRunEnded, false,  false, true),
+        release(OtherRunEnded, false,  true,  true),
+    ]
+};
+
+/// Runs every case of [`RELEASES`] against a store (as [`check_claims`]): a request of two
+/// items is claimed, then released in part or whole, recently claimed or not. Afterwards
+/// the items released can be claimed again and the others are still pending under the
+/// request's key.
+///
+/// # Errors
+///
+/// Every case that answered or left the store otherwise than its row says, or failed.
+pub async fn check_releases<L, F, Fut>(open: F, runs_share_the_store: bool) -> Result<usize, String>
+where
+    L: Ledger,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<L, LedgerError>>,
+{
+    let cases = RELEASES
+        .iter()
+        .filter(|case| runs_share_the_store || !case.before.needs_another_run());
+    run_cases(cases, async |n, case| {
+        let ids = [
+            format!("release-{n}-a-{}", Uuid::new_v4()),
+            format!("release-{n}-b-{}", Uuid::new_v4()),
+        ];
+        check_release(&open, case, &ids).await
+    })
+    .await
+}
+
+async fn check_release<L, F, Fut>(
+    open: &F,
+    case: &ReleaseCase,
+    ids: &[String; 2],
+) -> Result<(), String>
+where
+    L: Ledger,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<L, LedgerError>>,
+{
+    let fail = |e: LedgerError| e.to_string();
+    let earlier = IdempotencyKey::random();
+    let items: Vec<LedgerItem<'_>> = ids
+        .iter()
+        .map(|id| LedgerItem {
+            id,
+            fingerprint: &EARLIER,
+        })
+        .collect();
+    let run = open().await.map_err(fail)?;
+    if case.before == Before::OtherRunEnded {
+        let other = open().await.map_err(fail)?;
+        let claims = other.claim(&earlier, &items).await.map_err(fail)?;
+        if claims != [Claim::Claimed, Claim::Claimed] {
+            return Err(format!("the earlier claim answered {claims:?}"));
+        }
+        drop(other);
+    } else {
+        let claims = run.claim(&earlier, &items).await.map_err(fail)?;
+        if claims != [Claim::Claimed, Claim::Claimed] {
+            return Err(format!("the earlier claim answered {claims:?}"));
+        }
+        run.record(&earlier, &Settled::Unknown)
+            .await
+            .map_err(fail)?;
+    }
+    let named: Vec<&str> = if case.both {
+        vec![&ids[0], &ids[1]]
+    } else {
+        vec![&ids[0]]
+    };
+    let quiet = if case.recent {
+        Duration::from_secs(3600)
+    } else {
+        Duration::ZERO
+    };
+    let answer = run.release(&earlier, &named, quiet).await.map_err(fail)?;
+    if answer != case.released {
+        return Err(format!("answered {answer}, expected {}", case.released));
+    }
+    let left: Vec<String> = run
+        .pending(&earlier)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let expected: Vec<String> = match (case.released, case.both) {
+        (false, _) => ids.to_vec(),
+        (true, false) => vec![ids[1].clone()],
+        (true, true) => vec![],
+    };
+    if left != expected {
+        return Err(format!("pending after: {left:?}, expected {expected:?}"));
+    }
+    if case.released {
+        let again = [LedgerItem {
+            id: &ids[0],
+            fingerprint: &EARLIER,
+        }];
+        let claims = run
+            .claim(&IdempotencyKey::random(), &again)
+            .await
+            .map_err(fail)?;
+        if claims != [Claim::Claimed] {
+            return Err(format!("released, then claimed again: {claims:?}"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::memory::MemoryLedger;
@@ -278,5 +438,15 @@ mod tests {
             .unwrap_or_else(|failures| panic!("{failures}"));
         // The fourteen rows but the four about another run.
         assert_eq!(ran, 10);
+    }
+
+    #[tokio::test]
+    async fn the_memory_ledger_releases_as_every_case_of_one_run_says() {
+        let open = || std::future::ready(Ok(MemoryLedger::default()));
+        let ran = check_releases(open, false)
+            .await
+            .unwrap_or_else(|failures| panic!("{failures}"));
+        // The eight rows but the four about another run.
+        assert_eq!(ran, 4);
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use uuid::Uuid;
@@ -34,6 +35,8 @@ struct State {
     by_key: HashMap<IdempotencyKey, Vec<String>>,
     /// Keys claimed and not yet recorded: their requests are in flight.
     in_flight: HashSet<IdempotencyKey>,
+    /// When each key pending was last claimed or taken over.
+    touched: HashMap<IdempotencyKey, Instant>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +114,7 @@ impl Ledger for MemoryLedger {
             .collect();
         if !claimed.is_empty() {
             state.in_flight.insert(key.clone());
+            state.touched.insert(key.clone(), Instant::now());
             state.by_key.entry(key.clone()).or_default().extend(claimed);
         }
         Box::pin(std::future::ready(Ok(claims)))
@@ -139,7 +143,11 @@ impl Ledger for MemoryLedger {
 
     fn adopt<'a>(&'a self, key: &'a IdempotencyKey) -> BoxFuture<'a, Result<bool, LedgerError>> {
         // In one process a key not in flight belongs to nobody.
-        let adopted = self.lock().in_flight.insert(key.clone());
+        let mut state = self.lock();
+        let adopted = state.in_flight.insert(key.clone());
+        if adopted {
+            state.touched.insert(key.clone(), Instant::now());
+        }
         Box::pin(std::future::ready(Ok(adopted)))
     }
 
@@ -152,6 +160,7 @@ impl Ledger for MemoryLedger {
         state.in_flight.remove(key);
         match settled {
             Settled::Accepted { batch_id } => {
+                state.touched.remove(key);
                 for id in state.by_key.remove(key).unwrap_or_default() {
                     if let Some(entry) = state.items.get_mut(&id) {
                         entry.batch_id = Some(*batch_id);
@@ -159,6 +168,7 @@ impl Ledger for MemoryLedger {
                 }
             }
             Settled::NotBooked => {
+                state.touched.remove(key);
                 for id in state.by_key.remove(key).unwrap_or_default() {
                     state.items.remove(&id);
                 }
@@ -166,5 +176,42 @@ impl Ledger for MemoryLedger {
             Settled::Unknown => {}
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let recent = state
+            .touched
+            .get(key)
+            .is_some_and(|at| at.elapsed() < quiet);
+        let held = |state: &State, id: &str| {
+            state
+                .items
+                .get(id)
+                .is_some_and(|e| e.batch_id.is_none() && e.key == *key)
+        };
+        if recent && ids.iter().any(|id| held(state, id)) {
+            return Box::pin(std::future::ready(Ok(false)));
+        }
+        for id in ids {
+            if held(state, id) {
+                state.items.remove(*id);
+            }
+        }
+        if let Some(members) = state.by_key.get_mut(key) {
+            members.retain(|id| !ids.contains(&id.as_str()));
+            if members.is_empty() {
+                state.by_key.remove(key);
+                state.touched.remove(key);
+                state.in_flight.remove(key);
+            }
+        }
+        Box::pin(std::future::ready(Ok(true)))
     }
 }

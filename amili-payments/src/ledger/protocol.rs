@@ -12,14 +12,21 @@
 //!    it [takes that key over](Ledger::adopt) and sends them again under it (Amili answers
 //!    with the first batch if the first request arrived): never a second batch.
 //! 4. **Settle**: otherwise the earlier request's batch is looked up by its key (once per
-//!    submission) and recorded (accepted, or released when Amili has no batch for it), and
-//!    its items are claimed again.
+//!    submission) and recorded: accepted, and its items known; or, when Amili has no batch
+//!    for it, [released](Ledger::release) — only the items this request holds, and only once
+//!    the earlier request can no longer arrive (its claim or take-over older than twice the
+//!    retry budget, [`RetryPolicy`](crate::RetryPolicy) and timeout: it may be waiting for its
+//!    turn, then retrying, on a machine that lost the ledger or a server still working on
+//!    it). Until then its items are not sent ("may still arrive; run again later") and stay
+//!    pending under its key, for a run that holds it whole to send it again under that key.
+//!    Released items are claimed again.
 //! 5. **Release**: a request claimed ahead and not sent because the submission stopped
 //!    gives its items back: released under a key this submission chose; left pending under
 //!    a caller's key (it may have been used before) or an adopted one, for a later run.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
@@ -154,9 +161,19 @@ impl Protocol {
                     continue;
                 }
                 // Only part of it, or changed: settle it by looking its batch up, then claim
-                // those items again in the next round.
-                match self.settle(&earlier).await {
-                    Ok(_) => to_claim.extend(members),
+                // those items again in the next round — unless its request may still arrive.
+                let held: Vec<&str> = members.iter().map(|&i| ids[i]).collect();
+                match self.settle(&earlier, &held).await {
+                    Ok(true) => to_claim.extend(members),
+                    Ok(false) => {
+                        let reason = Reason::from(format!(
+                            "not sent: another run's request (idempotency key {earlier}) holds \
+                             it and may still arrive; run again later"
+                        ));
+                        for i in members {
+                            plans[i] = Plan::Done(Outcome::NotSent(reason.clone()), None);
+                        }
+                    }
                     Err(reason) => {
                         for i in members {
                             plans[i] = Plan::Done(Outcome::Unknown(reason.clone()), None);
@@ -176,30 +193,50 @@ impl Protocol {
     }
 
     /// An earlier request whose result was never recorded: its batch, looked up by its key
-    /// (once per submission), recorded in the ledger.
-    async fn settle(&self, key: &IdempotencyKey) -> Result<Option<Uuid>, Reason> {
-        if let Some(known) = self.resolved().get(key) {
-            return Ok(*known);
-        }
-        let found = match self.client.find_batch_by_key(key).await {
-            Ok(found) => found.map(|b| b.id),
-            Err(e) => {
-                return Err(Reason::from(format!(
-                    "an earlier request (idempotency key {key}) may have booked it, and looking \
-                     its batch up failed ({e}); not sent again"
-                )));
+    /// (once per submission), recorded in the ledger. `held` are the items of it this
+    /// request holds: when Amili has no batch, only they are released, and only once the
+    /// request can no longer arrive (its last claim or take-over older than twice the retry
+    /// budget: one budget waiting for its turn behind the requests being sent, one sending
+    /// it). `false` while it may still arrive: they stay pending under its key.
+    async fn settle(&self, key: &IdempotencyKey, held: &[&str]) -> Result<bool, Reason> {
+        let known = self.resolved().get(key).copied();
+        let found = match known {
+            Some(found) => found,
+            None => {
+                let found = match self.client.find_batch_by_key(key).await {
+                    Ok(found) => found.map(|b| b.id),
+                    Err(e) => {
+                        return Err(Reason::from(format!(
+                            "an earlier request (idempotency key {key}) may have booked it, and \
+                             looking its batch up failed ({e}); not sent again"
+                        )));
+                    }
+                };
+                if let Some(batch_id) = found {
+                    self.ledger
+                        .record(key, &Settled::Accepted { batch_id })
+                        .await
+                        .map_err(|e| {
+                            Reason::from(format!("not sent: the ledger could not record ({e})"))
+                        })?;
+                }
+                self.resolved().insert(key.clone(), found);
+                found
             }
         };
-        let settled = match found {
-            Some(batch_id) => Settled::Accepted { batch_id },
-            None => Settled::NotBooked,
-        };
+        if found.is_some() {
+            return Ok(true);
+        }
         self.ledger
-            .record(key, &settled)
+            .release(key, held, self.quiet())
             .await
-            .map_err(|e| Reason::from(format!("not sent: the ledger could not record ({e})")))?;
-        self.resolved().insert(key.clone(), found);
-        Ok(found)
+            .map_err(|e| Reason::from(format!("not sent: the ledger could not record ({e})")))
+    }
+
+    /// How long a request another run claimed may still arrive: twice the retry budget.
+    fn quiet(&self) -> Duration {
+        let shared = &self.client.shared;
+        shared.retry.budget(shared.timeout).saturating_mul(2)
     }
 
     /// Records a request's result. A ledger that cannot record must stop the submission: the

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use uuid::Uuid;
@@ -49,6 +50,21 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         key: &'a IdempotencyKey,
         settled: &'a Settled,
     ) -> BoxFuture<'a, Result<(), LedgerError>>;
+
+    /// Releases the items `ids` pending under `key` (a request Amili has no batch for, left
+    /// by a run that ended or recorded its result unknown), so that they may be claimed
+    /// again — but only once the request was last claimed or taken over at least `quiet`
+    /// ago, by the store's clock: until then the request may still arrive, and the items are
+    /// left as they are. The other items pending under `key` are never touched.
+    ///
+    /// `true` when none of `ids` is pending under `key` any more (released now or before);
+    /// `false` when the request is too recent and they stay pending.
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>>;
 }
 
 /// One item as the ledger sees it.
@@ -151,5 +167,14 @@ impl<L: Ledger + ?Sized> Ledger for Arc<L> {
         settled: &'a Settled,
     ) -> BoxFuture<'a, Result<(), LedgerError>> {
         (**self).record(key, settled)
+    }
+
+    fn release<'a>(
+        &'a self,
+        key: &'a IdempotencyKey,
+        ids: &'a [&'a str],
+        quiet: Duration,
+    ) -> BoxFuture<'a, Result<bool, LedgerError>> {
+        (**self).release(key, ids, quiet)
     }
 }

@@ -67,6 +67,21 @@ pub fn client_for(sandbox: &Sandbox) -> Client {
     }
 }
 
+/// A client on `sandbox` whose requests can no longer arrive a moment after they were
+/// claimed (one second's timeout, no retries), and how long a settling run waits for that:
+/// twice the retry budget (the deadline and two timeouts).
+pub fn short_budget_client(sandbox: &Sandbox) -> (Client, Duration) {
+    let timeout = Duration::from_secs(1);
+    let built = builder_for(sandbox)
+        .retry_policy(fast_retries().with_deadline(Some(Duration::ZERO)))
+        .timeout(timeout)
+        .build();
+    match built {
+        Ok(client) => (client, timeout * 4),
+        Err(e) => panic!("the client did not build: {e}"),
+    }
+}
+
 /// A poller that polls often and gives up after 20 s.
 pub fn quick_poller(client: &Client) -> Poller<'_> {
     client
@@ -286,6 +301,19 @@ pub fn outcomes(report: &SubmitReport) -> Vec<(String, &'static str)> {
         .items()
         .map(|i| (i.id.clone(), i.outcome.name()))
         .collect()
+}
+
+/// The report of a submission that must have been stopped by an answer every request would
+/// get: `send` returned [`Error::Refused`](amili_payments::Error::Refused), its report
+/// reachable from the error.
+pub fn refused(result: Result<SubmitReport, amili_payments::Error>) -> SubmitReport {
+    match result {
+        Err(e @ amili_payments::Error::Refused { .. }) => match e.report() {
+            Some(report) => report.clone(),
+            None => panic!("a refusal without its report: {e:?}"),
+        },
+        other => panic!("expected the submission to be refused, got {other:?}"),
+    }
 }
 
 /// The one request of a report that must have exactly one.
