@@ -26,12 +26,6 @@ pub async fn open_ledger(state: Option<&str>, target: &str) -> anyhow::Result<Ar
     Ok(Arc::new(ledger))
 }
 
-/// What a ledger's scopes start with: the API URL and the organization (a kind's
-/// `ledger_scope` adds to it).
-pub fn ledger_target(client: &amili_payments::Client) -> String {
-    format!("{} org {}", client.api_url(), client.organization_id())
-}
-
 /// Whether `--state` names a PostgreSQL ledger rather than a SQLite file.
 pub fn is_postgres_url(state: &str) -> bool {
     state.starts_with("postgres://") || state.starts_with("postgresql://")

@@ -74,22 +74,21 @@ async fn import(
     since: Option<amili_payments::NaiveDate>,
     connection: &crate::args::ConnectionArgs,
 ) -> anyhow::Result<Exit> {
-    use crate::kind::FileKind as _;
     if connection.sandbox {
         return Err(usage(anyhow::anyhow!(
             "--sandbox runs a new, empty Amili and keeps no ledger: nothing to import"
         )));
     }
     crate::config::with_client(connection, async |client| {
-        let target = crate::state::ledger_target(client);
-        let payments =
-            crate::state::open_ledger(state, &amili_payments::Payment::ledger_scope(&target))
+        use amili_payments::ledger::{Kind, scope};
+        let open = async |kind| {
+            let scope = scope(client.api_url(), client.organization_id(), kind);
+            crate::state::open_ledger(state, &scope)
                 .await
-                .map_err(usage)?;
-        let corrections =
-            crate::state::open_ledger(state, &amili_payments::Correction::ledger_scope(&target))
-                .await
-                .map_err(usage)?;
+                .map_err(usage)
+        };
+        let payments = open(Kind::Payments).await?;
+        let corrections = open(Kind::Corrections).await?;
         let found =
             crate::import::from_amili(client, payments.as_ref(), corrections.as_ref(), since)
                 .await?;
