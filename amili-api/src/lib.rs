@@ -13,7 +13,7 @@
 //! - [`BatchItem`]: an undocumented, growing JSON object kept whole;
 //! - [`hooks`]: the `ClientHooks` impl, which only delegates to a [`RequestHooks`] trait object
 //!   supplied by the caller. Tokens, retries and tracing policy live in `amili-payments`;
-//! - [`tls`]: the TLS backend (rustls with `ring` by default, `native-tls` as a feature) and
+//! - [`tls`]: the TLS backend (reqwest's rustls by default; `ring` or `native-tls` as features) and
 //!   the [`tls::client_builder`] that HTTP clients should be built with.
 //!
 //! Most users want `amili-payments`, which validates payments, handles tokens and retries.
@@ -33,7 +33,9 @@
 //!
 //! # Features
 //!
-//! - `rustls` (default): TLS through rustls with the `ring` crypto provider.
+//! - `rustls` (default): TLS through reqwest's own rustls set-up (the `aws-lc-rs` provider).
+//! - `rustls-ring`: TLS through rustls with the `ring` crypto provider (faster to build; see
+//!   [`tls`] for what it asks of the program's other reqwest clients).
 //! - `native-tls`: TLS through the platform's library (OpenSSL on Linux).
 //!
 //! With neither, only plain `http://` URLs work.

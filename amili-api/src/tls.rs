@@ -2,14 +2,17 @@
 //!
 //! | feature | backend |
 //! |---|---|
-//! | `rustls` (default) | rustls with the [`ring`](https://crates.io/crates/ring) crypto provider and the platform's certificate verifier |
+//! | `rustls` (default) | reqwest's own rustls set-up: the [`aws-lc-rs`](https://crates.io/crates/aws-lc-rs) crypto provider and the platform's certificate verifier |
+//! | `rustls-ring` | rustls with the [`ring`](https://crates.io/crates/ring) crypto provider and the platform's certificate verifier |
 //! | `native-tls` | the system's TLS library (OpenSSL on Linux); it wins when both features are on |
 //!
-//! reqwest's own `rustls` feature brings the `aws-lc-rs` provider, whose C build dominates a
-//! cold build, so this crate enables reqwest's `rustls-no-provider` and supplies `ring`. With
-//! that feature reqwest panics when a `reqwest::Client` is built before any rustls crypto
-//! provider is installed, so build HTTP clients with [`client_builder`] and pass them to
-//! [`Client::new_with_client`](crate::Client::new_with_client), or call
+//! The default keeps every `reqwest::Client` of the process working, a user's own included,
+//! whenever it is built: reqwest falls back to its own provider. `rustls-ring` builds much
+//! faster (no C build of aws-lc) but enables reqwest's `rustls-no-provider`, and Cargo gives
+//! every crate of the build the same `reqwest`: then *any* `reqwest::Client` built before a
+//! rustls crypto provider is installed panics. With it, build HTTP clients with
+//! [`client_builder`] (and pass them to
+//! [`Client::new_with_client`](crate::Client::new_with_client)), or call
 //! [`ensure_crypto_provider`] once before building your own (or before
 //! [`Client::new`](crate::Client::new), which builds one).
 //!
@@ -39,13 +42,13 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 /// Installs rustls' `ring` provider as the process-wide default unless a provider is already
 /// installed. A provider you install yourself beforehand is kept.
 ///
-/// Idempotent and safe to call from many threads. Without the `rustls` feature it does
-/// nothing. Call it before building a `reqwest::Client` yourself (`reqwest::Client::new()`
+/// Idempotent and safe to call from many threads. Without the `rustls-ring` feature it does
+/// nothing (reqwest's own set-up needs no installed provider). Call it before building a `reqwest::Client` yourself (`reqwest::Client::new()`
 /// panics when the rustls backend is compiled in but no provider is installed); note that
 /// rustls' `CryptoProvider::install_default` returns `Err` once a provider is installed, so
 /// code of yours that installs a provider *after* this ran must not `unwrap` that result.
 pub fn ensure_crypto_provider() {
-    #[cfg(feature = "rustls")]
+    #[cfg(feature = "rustls-ring")]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // `Err` means another thread installed one in the meantime: that one is used.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -54,7 +57,7 @@ pub fn ensure_crypto_provider() {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "rustls")]
+    #[cfg(feature = "rustls-ring")]
     #[test]
     fn a_provider_is_installed_and_reqwest_can_build_a_client() {
         super::ensure_crypto_provider();

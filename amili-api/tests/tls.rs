@@ -1,5 +1,5 @@
-//! An `https://` base URL works out of the box: TLS is compiled in by default (rustls with
-//! the `ring` provider), and `amili_api::tls::client_builder()` gives a client that uses it.
+//! An `https://` base URL works out of the box: TLS is compiled in by default (rustls; with
+//! `rustls-ring` the `ring` provider), and `amili_api::tls::client_builder()` gives a client that uses it.
 
 use std::sync::Arc;
 

@@ -72,7 +72,7 @@ fn money_of(
     format: &InputFormat,
 ) -> Option<Money> {
     let amount = match amount? {
-        AmountInput::Text(text) => format.signed_amount(text).ok()?,
+        AmountInput::Text(text) | AmountInput::JsonText(text) => format.signed_amount(text).ok()?,
         AmountInput::Integer(n) => Decimal::try_from_i128_with_scale(*n, 0).ok()?,
         AmountInput::Number(n) => n.to_string().parse().ok()?,
     };
@@ -117,7 +117,7 @@ fn raw_text(
     match field {
         "invoiceId" => invoice_id.clone(),
         "amount" => amount.map(|a| match a {
-            AmountInput::Text(text) => text.clone(),
+            AmountInput::Text(text) | AmountInput::JsonText(text) => text.clone(),
             AmountInput::Number(n) => n.to_string(),
             AmountInput::Integer(n) => n.to_string(),
         }),

@@ -20,6 +20,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod import;
 mod input;
 mod invoice_cache;
 mod kind;

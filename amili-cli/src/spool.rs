@@ -293,7 +293,7 @@ mod tests {
             .invoice_id(Uuid::from_u128(7))
             .amount(Decimal::new(450_050, 2))
             .currency("NOK")
-            .date("2016-12-31T23:59:60.25Z".parse()?)
+            .date("2016-12-31T23:59:59.25Z".parse()?)
             .description("a \"quoted\" text, æøå, 100 %")
             .unique_source_payment_id("P-1")
             .build()?;

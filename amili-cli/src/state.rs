@@ -12,7 +12,18 @@ pub async fn open_ledger(state: Option<&str>, target: &str) -> anyhow::Result<Ar
         return Ok(Arc::new(PostgresLedger::connect(url, target).await?));
     }
     let file = state_path(state.map(Path::new))?;
-    Ok(Arc::new(SqliteLedger::open(&file, target)?))
+    let ledger = SqliteLedger::open(&file, target)?;
+    if ledger.created() {
+        // A new file knows nothing sent before (another HOME, another machine, a lost file):
+        // say so, so that a ledger that should have been shared is noticed.
+        eprintln!(
+            "amili: created a new ledger at {}; it knows nothing sent with any other ledger. \
+             If payments were sent from another machine or with a lost ledger, rebuild it \
+             first with `amili ledger import --from-amili` (or point --state at the shared one)",
+            file.display()
+        );
+    }
+    Ok(Arc::new(ledger))
 }
 
 /// Whether `--state` names a PostgreSQL ledger rather than a SQLite file.

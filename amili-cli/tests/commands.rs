@@ -117,6 +117,24 @@ fn token_check() {
         .output()
         .unwrap();
     assert_exit(&out, 0);
+
+    // A ready token is checked with the server too, never taken on trust.
+    let tokens = env.sandbox.stats().token_requests;
+    let out = env
+        .amili()
+        .env_remove("AMILI_CLIENT_ID")
+        .env_remove("AMILI_CLIENT_SECRET")
+        .args(["token", "check", "--token", "not-a-token-amili-issued"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(!stdout(&out).contains("token OK"), "{}", stdout(&out));
+    assert_stderr_has(&out, "401");
+    assert_eq!(
+        env.sandbox.stats().token_requests,
+        tokens,
+        "no token was fetched"
+    );
 }
 
 #[test]

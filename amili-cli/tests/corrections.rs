@@ -188,3 +188,29 @@ fn the_documented_examples_run_with_the_embedded_sandbox() {
         );
     }
 }
+
+/// Several corrections of one invoice in one request map back to their batch items (Amili's
+/// items carry no id for a correction; they are told apart by content): each gets its own
+/// outcome, none is `unknown`.
+#[test]
+fn several_corrections_of_one_invoice_in_one_request_each_get_their_outcome() {
+    let env = Env::new();
+    let payments = env.file("p.csv", &csv_rows("P", 1));
+    assert_exit(&env.run(&["payments", "submit"], &payments, &["--wait"]), 0);
+    let input = env.file(
+        "corrections.csv",
+        "invoiceNumber;amount;currency;date;description\n\
+         INV-2025-001;-10,00;NOK;10.03.2025;first\n\
+         INV-2025-001;-20,00;NOK;10.03.2025;second\n\
+         INV-2025-001;+5,00;NOK;10.03.2025;third\n",
+    );
+    let out = env.run(&["corrections", "submit"], &input, &["--wait"]);
+    let so = stdout(&out);
+    assert_exit(&out, 0);
+    assert!(
+        so.contains("3 rows: 3 succeeded (1 batch)"),
+        "{so}\n{}",
+        stderr(&out)
+    );
+    assert_eq!(env.sandbox.corrections().len(), 3);
+}

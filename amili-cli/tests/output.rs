@@ -175,7 +175,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
 }
 
 #[test]
-fn a_batch_that_cannot_be_read_leaves_its_payments_accepted_with_why() {
+fn a_batch_that_cannot_be_read_makes_its_payments_unknown_with_why() {
     use amili_sandbox::{Fault, Route};
     let env = Env::new();
     // Every batch read answers a gateway's HTML page with 200: unreadable.
@@ -193,7 +193,7 @@ fn a_batch_that_cannot_be_read_leaves_its_payments_accepted_with_why() {
     let report = std::fs::read_to_string(env.dir.path().join("r.csv")).unwrap();
     for row in report.lines().skip(1) {
         assert!(
-            row.contains(",accepted,") && row.contains("following its batch failed"),
+            row.contains(",unknown,") && row.contains("whose answer could not be read"),
             "{row}"
         );
     }

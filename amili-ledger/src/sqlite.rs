@@ -107,7 +107,8 @@ struct Session {
 }
 
 /// Opens the file, upgrading its schema, and registers this owner.
-fn open_writer(path: &Path, scope: &str) -> Result<Writer, LedgerError> {
+/// `true` with it when this call created the file.
+fn open_writer(path: &Path, scope: &str) -> Result<(Writer, bool), LedgerError> {
     let path = path.to_path_buf();
     let fail = |what: &str, e: &dyn fmt::Display| {
         LedgerError::new(format!("{what} {}: {e}", path.display()))
@@ -115,7 +116,19 @@ fn open_writer(path: &Path, scope: &str) -> Result<Writer, LedgerError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| fail("cannot create the folder of", &e))?;
     }
-    let mut connection = Connection::open(&path).map_err(|e| fail("cannot open", &e))?;
+    let created = match refuse_unusable(&path) {
+        Ok(true) => false,
+        Ok(false) => create_file(&path).map_err(|e| fail("cannot create", &e))?,
+        Err(e) => return Err(e),
+    };
+    // Never create it here: a file missing now was removed since `create_file` made it.
+    let mut connection = Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| fail("cannot open", &e))?;
     connection
         .busy_timeout(std::time::Duration::from_secs(30))
         .map_err(|e| fail("cannot configure", &e))?;
@@ -145,6 +158,75 @@ fn open_writer(path: &Path, scope: &str) -> Result<Writer, LedgerError> {
         in_flight: HashSet::new(),
         owner_lock,
     })
+    .map(|writer| (writer, created))
+}
+
+/// `Ok(true)` when `path` is a file that can be opened, `Ok(false)` when there is none; an
+/// error for a file that is empty or cannot be read. A ledger that lost its content must not
+/// be replaced by a new, empty one: that would forget everything sent and send it again.
+fn refuse_unusable(path: &Path) -> Result<bool, LedgerError> {
+    let refuse = |why: String| {
+        LedgerError::new(format!(
+            "the ledger {} {why}; it is not replaced by a new one, which would forget what \
+             was sent. Restore it from a backup, or move it away and rebuild it from Amili \
+             with `amili ledger import --from-amili`",
+            path.display()
+        ))
+    };
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(refuse(format!("cannot be inspected ({e})"))),
+    };
+    if !metadata.is_file() {
+        return Err(refuse("is not a file".to_owned()));
+    }
+    if metadata.len() == 0 {
+        return Err(refuse("is empty (0 bytes)".to_owned()));
+    }
+    File::open(path)
+        .map(|_| true)
+        .map_err(|e| refuse(format!("cannot be read ({e})")))
+}
+
+/// Creates a new ledger file with its tables beside `path` and moves it into place only if
+/// `path` still does not exist, so that no other process ever sees it half made (an empty
+/// file would be refused). `true` when this call created it, `false` when another process
+/// did meanwhile.
+fn create_file(path: &Path) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temporary = path.with_file_name(format!(
+        ".{}.new-{}",
+        name.unwrap_or_default(),
+        Uuid::new_v4()
+    ));
+    let made = (|| {
+        let mut connection = Connection::open(&temporary)?;
+        upgrade(&mut connection)?;
+        connection.close().map_err(|(_, e)| e)
+    })();
+    if let Err(e) = made {
+        let _ = fs::remove_file(&temporary);
+        return Err(e.into());
+    }
+    // A hard link fails when `path` exists: the first process's file wins.
+    let linked = match fs::hard_link(&temporary, path) {
+        // No hard links on this file system: a rename, after a last look.
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            if path.exists() {
+                Err(std::io::ErrorKind::AlreadyExists.into())
+            } else {
+                fs::rename(&temporary, path)
+            }
+        }
+        linked => linked,
+    };
+    let _ = fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Session {
@@ -680,17 +762,20 @@ pub struct SqliteLedger {
     /// The writer's queue; `None` once dropped.
     jobs: Option<Sender<Job>>,
     writer: Option<JoinHandle<()>>,
+    created: bool,
 }
 
 impl SqliteLedger {
-    /// Opens (creating it and its folder if needed) the ledger at `path` for `scope`.
+    /// Opens (creating it and its folder if needed) the ledger at `path` for `scope`;
+    /// [`created`](Self::created) tells whether the file is new.
     ///
     /// # Errors
     ///
-    /// When the file cannot be created or opened as a SQLite database of this schema.
+    /// When the file cannot be created or opened as a SQLite database of this schema, and
+    /// when it is empty (0 bytes) or cannot be read: such a file is refused, never replaced.
     pub fn open(path: impl AsRef<Path>, scope: impl Into<String>) -> Result<Self, LedgerError> {
         let scope = scope.into();
-        let writer = open_writer(path.as_ref(), &scope)?;
+        let (writer, created) = open_writer(path.as_ref(), &scope)?;
         let session = Session {
             path: writer.session.path.clone(),
             scope_id: writer.session.scope_id,
@@ -703,7 +788,14 @@ impl SqliteLedger {
             scope,
             jobs: Some(jobs),
             writer: Some(thread),
+            created,
         })
+    }
+
+    /// Whether [`open`](Self::open) created the file: a new ledger knows nothing sent before
+    /// (another machine's or a lost file's payments), which a caller should say.
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// The database file.

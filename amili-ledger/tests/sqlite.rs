@@ -129,6 +129,42 @@ fn an_unwritable_place_is_a_clear_error() {
     assert!(err.contains("/proc/no/such"), "{err}");
 }
 
+#[test]
+fn a_new_file_says_so_and_an_empty_or_unreadable_one_is_refused_not_replaced()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("state").join("ledger.db");
+    assert!(SqliteLedger::open(&path, SCOPE)?.created());
+    assert!(!SqliteLedger::open(&path, SCOPE)?.created());
+    // Only the ledger (and its lock files) is left: the file was made aside, then moved.
+    let strays: Vec<_> = std::fs::read_dir(path.parent().ok_or("no folder")?)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".new-"))
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"")?;
+    let err = SqliteLedger::open(&empty, SCOPE)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("is empty (0 bytes)"), "{err}");
+    assert!(err.contains("ledger import --from-amili"), "{err}");
+    assert_eq!(std::fs::metadata(&empty)?.len(), 0, "not replaced");
+
+    // A folder where the file should be cannot be read as a ledger.
+    let folder = dir.path().join("folder.db");
+    std::fs::create_dir(&folder)?;
+    let err = SqliteLedger::open(&folder, SCOPE)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("is not a file"), "{err}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;

@@ -285,10 +285,9 @@ impl ClientBuilder {
     /// reqwest drops `Authorization` when a redirect leaves the host. The client built by
     /// default follows redirects only within the same origin.
     ///
-    /// Build it with [`http_client_builder`](crate::http_client_builder): this crate's
-    /// default TLS (rustls with `ring`) installs its crypto provider there, and
-    /// `reqwest::Client::new()` panics when no provider is installed and your own reqwest
-    /// brings none.
+    /// Build it with [`http_client_builder`](crate::http_client_builder): with the
+    /// `rustls-ring` feature that installs the `ring` crypto provider, without which
+    /// `reqwest::Client::new()` panics (the default `rustls` feature needs none).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self

@@ -243,6 +243,14 @@ impl Kind for Correction {
         self.id
     }
 
+    fn content(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        // No client id: Amili's items for a correction can only be told apart by content.
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(fields)) => Some(fields),
+            _ => None,
+        }
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         use crate::wire;
         // The fields and order of `impl Serialize for Correction` (a test compares the two).

@@ -169,7 +169,7 @@ pub use poller::{BatchWakeups, Poller};
 pub use retry::RetryPolicy;
 pub use stop::StopHandle;
 pub use submission::Submission;
-pub use submittable::Submittable;
+pub use submittable::{Submittable, fingerprint};
 
 /// How a payment was made (`DIRECT_PAYMENT`, or a value this version does not know).
 pub use amili_api::PaymentType;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{self, Either};
 use futures::stream::{self, StreamExt};
+use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -264,7 +265,9 @@ impl Poller<'_> {
     /// # Errors
     ///
     /// As [`until_done`](Self::until_done), for the first batch that could not be followed;
-    /// its payments then keep their outcome and the other batches are still settled.
+    /// the other batches are still settled. The payments of a batch whose answer cannot be
+    /// read become `Unknown` with that reason; those of a batch that did not finish in time
+    /// or could not be reached stay `Accepted`.
     /// [`Error::Ledger`] when the ledger could not record (the outcomes are reported anyway).
     pub async fn follow(&self, request: &mut RequestReport) -> Result<(), Error> {
         let open =
@@ -282,6 +285,22 @@ impl Poller<'_> {
             let batch = match self.until_done(batch_id).await {
                 Ok(batch) => batch,
                 Err(e) => {
+                    // An answer that cannot be read (not the documented JSON, a number out of
+                    // range) will not read better later: the batch's payments were accepted
+                    // and their fate is unknown, said per batch. A deadline or an unreachable
+                    // server leaves them `Accepted`, to be followed again.
+                    if matches!(e, Error::InvalidResponse { .. }) {
+                        let reason = Reason::from(format!(
+                            "accepted in batch {batch_id}, whose answer could not be read: {e}"
+                        ));
+                        for item in request
+                            .items
+                            .iter_mut()
+                            .filter(|i| open(&i.outcome) && i.batch_id == Some(batch_id))
+                        {
+                            item.outcome = Outcome::Unknown(reason.clone());
+                        }
+                    }
                     first_error.get_or_insert(e);
                     continue;
                 }
@@ -291,9 +310,9 @@ impl Poller<'_> {
                 .iter_mut()
                 .filter(|i| open(&i.outcome) && i.batch_id == Some(batch_id))
                 .collect();
-            let carried: Vec<(&str, Uuid)> = items
+            let carried: Vec<Carried<'_>> = items
                 .iter()
-                .map(|i| (i.id.as_str(), i.invoice_id))
+                .map(|i| (i.id.as_str(), i.invoice_id, i.content.as_deref()))
                 .collect();
             let Some(outcomes) = batch.settle(&carried) else {
                 continue;
@@ -302,7 +321,7 @@ impl Poller<'_> {
                 let learned: Vec<(&str, Processed)> = carried
                     .iter()
                     .zip(&outcomes)
-                    .filter_map(|((id, _), outcome)| match outcome {
+                    .filter_map(|((id, _, _), outcome)| match outcome {
                         Outcome::Succeeded => Some((*id, Processed::Succeeded)),
                         Outcome::Failed(failure) => Some((*id, Processed::Failed(failure.clone()))),
                         _ => None,
@@ -346,16 +365,22 @@ enum Listed {
     Failed,
 }
 
+/// A payment (or correction) a request carried: its id, its invoice, and its own fields when
+/// it has no client id (see [`ItemOutcome`](crate::report::ItemOutcome)).
+pub(crate) type Carried<'a> = (&'a str, Uuid, Option<&'a Map<String, Value>>);
+
 impl Batch {
-    /// What became of each payment this batch carried, given as
-    /// `(uniqueSourcePaymentId, invoiceId)` in any order; the answer has one state per payment,
-    /// in the same order. `None` while the batch is not terminal.
+    /// What became of each payment this batch carried, in any order; the answer has one
+    /// state per payment, in the same order. `None` while the batch is not terminal.
     ///
-    /// An item is matched by `uniqueSourcePaymentId`, else by invoice id when exactly one of
-    /// the payments has that invoice. A payment no item matches becomes
-    /// [`Outcome::Unknown`] with a reason — never silently `Succeeded`. Failed items carry
-    /// Amili's reason code and message ([`Failure`]).
-    pub(crate) fn settle(&self, carried: &[(&str, Uuid)]) -> Option<Vec<Outcome>> {
+    /// An item is matched by `uniqueSourcePaymentId`, else by invoice: when one payment has
+    /// that invoice, its items are that payment's; when several do (corrections, which have
+    /// no client id), the batch must list one item per payment for that invoice, and a
+    /// payment gets the state of the items whose fields agree with its own (amount, currency,
+    /// date, description, as far as the items carry them) when those all agree. A payment no
+    /// item decides becomes [`Outcome::Unknown`] with a reason — never silently `Succeeded`,
+    /// and only that payment. Failed items carry Amili's reason code and message ([`Failure`]).
+    pub(crate) fn settle(&self, carried: &[Carried<'_>]) -> Option<Vec<Outcome>> {
         if !self.is_terminal() {
             return None;
         }
@@ -375,57 +400,122 @@ impl Batch {
             }
         }
         let mut payments_per_invoice: HashMap<Uuid, usize> = HashMap::new();
-        for (_, invoice) in carried {
+        for (_, invoice, _) in carried {
             *payments_per_invoice.entry(*invoice).or_default() += 1;
         }
-        let state = |source_id: &str, invoice_id: Uuid| {
-            let matched = by_source.get(source_id).map(Vec::as_slice).or_else(|| {
-                (payments_per_invoice.get(&invoice_id) == Some(&1))
-                    .then(|| by_invoice.get(&invoice_id).map(Vec::as_slice))
-                    .flatten()
-            });
-            match matched {
-                Some([(Listed::Succeeded, _), rest @ ..])
-                    if rest.iter().all(|(l, _)| *l == Listed::Succeeded) =>
-                {
-                    Outcome::Succeeded
-                }
-                Some([(Listed::Failed, item), rest @ ..])
-                    if rest.iter().all(|(l, _)| *l == Listed::Failed) =>
-                {
-                    Outcome::Failed(failure(item))
-                }
-                Some([_, ..]) => Outcome::Unknown(Reason::from(format!(
-                    "batch {} lists this payment both as succeeded and as failed",
-                    batch.id
-                ))),
-                _ => {
-                    let ambiguous_invoice = payments_per_invoice
-                        .get(&invoice_id)
-                        .is_some_and(|n| *n > 1)
-                        && by_invoice.contains_key(&invoice_id);
-                    Outcome::Unknown(Reason::from(if ambiguous_invoice {
-                        format!(
-                            "batch {} finished as {} with items for invoice {} but without \
-                                 uniqueSourcePaymentId, and several payments are for that invoice",
-                            batch.id, batch.status, invoice_id
-                        )
-                    } else {
-                        format!(
-                            "batch {} finished as {} without an item for this payment",
-                            batch.id, batch.status
-                        )
-                    }))
-                }
+        let state = |source_id: &str, invoice_id: Uuid, content: Option<&Map<String, Value>>| {
+            if let Some(matched) = by_source.get(source_id) {
+                return agreed(matched).unwrap_or_else(|| {
+                    Outcome::Unknown(Reason::from(format!(
+                        "batch {} lists this payment both as succeeded and as failed",
+                        batch.id
+                    )))
+                });
             }
+            let sharing = payments_per_invoice.get(&invoice_id).copied().unwrap_or(0);
+            let Some(listed) = by_invoice.get(&invoice_id) else {
+                return Outcome::Unknown(Reason::from(format!(
+                    "batch {} finished as {} without an item for this payment",
+                    batch.id, batch.status
+                )));
+            };
+            if sharing <= 1 {
+                return agreed(listed).unwrap_or_else(|| {
+                    Outcome::Unknown(Reason::from(format!(
+                        "batch {} lists this payment both as succeeded and as failed",
+                        batch.id
+                    )))
+                });
+            }
+            // Several for one invoice: only when every one of them has its own item can the
+            // items that agree with this one's fields (its own among them) decide.
+            let why = if listed.len() != sharing {
+                format!(
+                    "batch {} finished as {} with {} items for invoice {} but without \
+                     uniqueSourcePaymentId, and several payments ({sharing}) are for that invoice",
+                    batch.id,
+                    batch.status,
+                    listed.len(),
+                    invoice_id
+                )
+            } else {
+                let fitting: Vec<(Listed, &BatchItem)> = listed
+                    .iter()
+                    .filter(|(_, item)| content.is_none_or(|c| fits(item, c)))
+                    .copied()
+                    .collect();
+                if let Some(outcome) = agreed(&fitting) {
+                    return outcome;
+                }
+                format!(
+                    "batch {} finished as {} with items for invoice {} but without \
+                     uniqueSourcePaymentId, and several payments are for that invoice; the \
+                     items that fit this one do not agree",
+                    batch.id, batch.status, invoice_id
+                )
+            };
+            Outcome::Unknown(Reason::from(why))
         };
         Some(
             carried
                 .iter()
-                .map(|(source_id, invoice_id)| state(source_id, *invoice_id))
+                .map(|(source_id, invoice_id, content)| state(source_id, *invoice_id, *content))
                 .collect(),
         )
     }
+}
+
+/// The state that all of `items` agree on: `Succeeded`, or `Failed` with the first one's
+/// reason. `None` when they are mixed or empty.
+fn agreed(items: &[(Listed, &BatchItem)]) -> Option<Outcome> {
+    match items {
+        [(Listed::Succeeded, _), rest @ ..]
+            if rest.iter().all(|(l, _)| *l == Listed::Succeeded) =>
+        {
+            Some(Outcome::Succeeded)
+        }
+        [(Listed::Failed, first), rest @ ..] if rest.iter().all(|(l, _)| *l == Listed::Failed) => {
+            Some(Outcome::Failed(failure(first)))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a batch item's fields agree with a carried item's `content` wherever both have the
+/// field: amounts as numbers (`-150` is `"-150.00"`), dates as instants, the rest as JSON.
+fn fits(item: &BatchItem, content: &Map<String, Value>) -> bool {
+    item.fields().iter().all(|(key, value)| {
+        let Some(own) = content.get(key) else {
+            return true;
+        };
+        if key == "amount" {
+            return match (decimal(value), decimal(own)) {
+                (Some(a), Some(b)) => a == b,
+                _ => value == own,
+            };
+        }
+        if key == "date" {
+            let instant = |v: &Value| {
+                v.as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            };
+            if let (Some(a), Some(b)) = (instant(value), instant(own)) {
+                return a == b;
+            }
+        }
+        value == own
+    })
+}
+
+fn decimal(value: &Value) -> Option<rust_decimal::Decimal> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return None,
+    };
+    text.parse()
+        .ok()
+        .or_else(|| rust_decimal::Decimal::from_scientific(&text).ok())
 }
 
 /// Amili's reason for a failed item: its `reason` (the code) and `message`; an item with
@@ -482,7 +572,12 @@ mod tests {
             )],
         );
         let outcomes = batch
-            .settle(&[("P-1", a), ("P-2", b), ("P-3", c), ("P-4", c)])
+            .settle(&[
+                ("P-1", a, None),
+                ("P-2", b, None),
+                ("P-3", c, None),
+                ("P-4", c, None),
+            ])
             .unwrap_or_default();
         assert_eq!(outcomes[0], Outcome::Succeeded);
         assert_eq!(outcomes[1], Outcome::Succeeded);
@@ -501,7 +596,9 @@ mod tests {
             vec![item(json!({"invoiceId": a}))],
             vec![],
         );
-        let outcomes = batch.settle(&[("P-1", a), ("P-2", a)]).unwrap_or_default();
+        let outcomes = batch
+            .settle(&[("P-1", a, None), ("P-2", a, None)])
+            .unwrap_or_default();
         assert_eq!(outcomes.len(), 2);
         assert!(outcomes.iter().all(
             |o| matches!(o, Outcome::Unknown(reason) if reason.as_str().contains("several payments"))
@@ -509,9 +606,77 @@ mod tests {
     }
 
     #[test]
+    fn several_corrections_for_one_invoice_map_back_by_content() {
+        let a = Uuid::new_v4();
+        let content = |amount: &str| {
+            json!({"invoiceId": a, "amount": amount.parse::<f64>().unwrap_or_default(),
+                   "currency": "NOK", "date": "2025-03-10T09:00:00Z", "description": ""})
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+        };
+        let (one, two, three) = (content("-10.50"), content("20"), content("0.5"));
+        let batch = batch(
+            BatchStatus::Partial,
+            vec![
+                item(json!({"invoiceId": a, "amount": "20.00"})),
+                item(json!({"invoiceId": a, "amount": -10.5})),
+            ],
+            vec![item(
+                json!({"invoiceId": a, "amount": 0.5, "reason": "INVALID_AMOUNT"}),
+            )],
+        );
+        let outcomes = batch
+            .settle(&[
+                ("C-1", a, Some(&one)),
+                ("C-2", a, Some(&two)),
+                ("C-3", a, Some(&three)),
+            ])
+            .unwrap_or_default();
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome::Succeeded,
+                Outcome::Succeeded,
+                Outcome::Failed(Failure::new(Some("INVALID_AMOUNT"), None))
+            ]
+        );
+    }
+
+    #[test]
+    fn identical_items_for_one_invoice_decide_when_they_agree_and_only_the_mixed_are_unknown() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let same = json!({"invoiceId": a, "amount": 5}).as_object().cloned();
+        let batch = batch(
+            BatchStatus::Partial,
+            vec![
+                item(json!({"invoiceId": a})),
+                item(json!({"invoiceId": a})),
+                item(json!({"invoiceId": b})),
+            ],
+            vec![item(json!({"invoiceId": b, "reason": "closed"}))],
+        );
+        let outcomes = batch
+            .settle(&[
+                ("C-1", a, same.as_ref()),
+                ("C-2", a, same.as_ref()),
+                ("C-3", b, None),
+                ("C-4", b, None),
+            ])
+            .unwrap_or_default();
+        assert_eq!(outcomes[..2], [Outcome::Succeeded, Outcome::Succeeded]);
+        assert!(
+            outcomes[2..]
+                .iter()
+                .all(|o| matches!(o, Outcome::Unknown(r) if r.as_str().contains("do not agree"))),
+            "{outcomes:?}"
+        );
+    }
+
+    #[test]
     fn a_queued_batch_settles_nothing() {
         let batch = batch(BatchStatus::Queued, vec![], vec![]);
-        assert_eq!(batch.settle(&[("P-1", Uuid::nil())]), None);
+        assert_eq!(batch.settle(&[("P-1", Uuid::nil(), None)]), None);
     }
 
     #[test]
@@ -524,14 +689,14 @@ mod tests {
             )],
         );
         assert_eq!(
-            batch.settle(&[("P-1", Uuid::nil())]),
+            batch.settle(&[("P-1", Uuid::nil(), None)]),
             Some(vec![Outcome::Failed(Failure::new(
                 Some("UNKNOWN_INVOICE"),
                 Some("no such invoice")
             ))])
         );
         let Some(Outcome::Failed(failure)) = batch
-            .settle(&[("P-1", Uuid::nil())])
+            .settle(&[("P-1", Uuid::nil(), None)])
             .and_then(|o| o.into_iter().next())
         else {
             panic!("not failed");

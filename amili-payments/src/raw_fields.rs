@@ -93,11 +93,16 @@ pub(crate) fn merge(errors: &mut Vec<FieldError>, builder: Vec<FieldError>, fiel
     });
 }
 
-/// An amount as it came: a JSON number or a decimal string.
+/// An amount as it came: a JSON number or a decimal string, or a file's text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AmountInput {
-    /// A decimal text such as `"4500.00"`, read exactly.
+    /// A file's text (a CSV cell) such as `4 500,00`, read exactly by the
+    /// [`InputFormat`]'s grammar (decimal mark, thousands separators).
     Text(String),
+    /// A JSON string: only the canonical decimal text (`"4500.00"`, `"-150.5"` for a
+    /// correction), read exactly; nothing locale-shaped (`"12,50"`, `"4 500.00"`), as JSON has
+    /// numbers and no dialect.
+    JsonText(String),
     /// A JSON number read as a double.
     Number(f64),
     /// A whole JSON number.
@@ -111,6 +116,12 @@ impl AmountInput {
         match self {
             AmountInput::Text(text) if signed => format.signed_amount(text),
             AmountInput::Text(text) => format.amount(text),
+            AmountInput::JsonText(text) if !canonical_decimal(text.trim()) => Err(format!(
+                "{text:?} is not an amount: a JSON amount is a number or a decimal string \
+                 such as \"4500.00\" (digits, \".\" for decimals, no thousands separators)"
+            )),
+            AmountInput::JsonText(text) if signed => InputFormat::default().signed_amount(text),
+            AmountInput::JsonText(text) => InputFormat::default().amount(text),
             AmountInput::Integer(n) => i64::try_from(*n)
                 .map(Decimal::from)
                 .map_err(|_| format!("{n} is out of range")),
@@ -141,7 +152,7 @@ impl From<Decimal> for AmountInput {
 impl Serialize for AmountInput {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            AmountInput::Text(t) => serializer.serialize_str(t),
+            AmountInput::Text(t) | AmountInput::JsonText(t) => serializer.serialize_str(t),
             AmountInput::Number(n) => serializer.serialize_f64(*n),
             AmountInput::Integer(n) => serializer.serialize_i128(*n),
         }
@@ -169,10 +180,20 @@ impl<'de> Deserialize<'de> for AmountInput {
                 Ok(AmountInput::Number(v))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AmountInput, E> {
-                Ok(AmountInput::Text(v.to_owned()))
+                Ok(AmountInput::JsonText(v.to_owned()))
             }
         }
         deserializer.deserialize_any(Visit)
+    }
+}
+
+/// `-?digits(.digits)?`: the text `Decimal` prints.
+fn canonical_decimal(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(unsigned),
     }
 }
 
@@ -206,7 +227,24 @@ mod tests {
         assert_eq!(read("4500.1"), Ok(Decimal::new(45001, 1)));
         assert_eq!(read("12"), Ok(Decimal::new(12, 0)));
         assert_eq!(read("\"0.10\""), Ok(Decimal::new(10, 2)));
+        // A file's text keeps its dialect; JSON's does not have one.
+        let text = AmountInput::Text("12,50".into());
+        assert_eq!(
+            text.to_decimal(&InputFormat::default(), false),
+            Ok(Decimal::new(1250, 2))
+        );
         assert!(read("\"abc\"").is_err());
+        // Strict: nothing locale-shaped in JSON.
+        for bad in [
+            r#""12,50""#,
+            r#""4 500.00""#,
+            r#""1,234.50""#,
+            r#""+5""#,
+            r#"".5""#,
+        ] {
+            assert!(read(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(read(r#"" 12.50 ""#), Ok(Decimal::new(1250, 2)));
         assert!(serde_json::from_str::<AmountInput>("true").is_err());
         Ok(())
     }

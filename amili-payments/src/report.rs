@@ -27,6 +27,11 @@ pub struct ItemOutcome {
     /// Where it ended up.
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// The item's own fields, for an item without a client id (a correction): a finished
+    /// batch's items are matched back by content when one request holds several for the
+    /// same invoice.
+    #[serde(skip)]
+    pub(crate) content: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// How one request of a submission ended.

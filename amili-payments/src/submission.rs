@@ -668,7 +668,9 @@ fn item<T: Submittable>(
     idempotency_key: Option<IdempotencyKey>,
 ) -> ItemOutcome {
     let invoice_id = pending.item.invoice_id();
+    let content = pending.item.content().map(Box::new);
     ItemOutcome {
+        content,
         index: pending.index,
         id: pending.item.into_id(),
         invoice_id,

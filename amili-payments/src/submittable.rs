@@ -42,6 +42,17 @@ pub trait Submittable: Serialize + Send + Sync + 'static + sealed::Kind + sealed
     fn invoice_id(&self) -> Uuid;
 }
 
+/// The fingerprint the pipeline claims `item` with in a ledger: the SHA-256 of its JSON as
+/// sent. A ledger rebuilt from elsewhere (Amili's batches) records this for an item it can
+/// rebuild whole, so that sending that item again is recognised as the same
+/// ([`Claim::AlreadyAccepted`](crate::ledger::Claim::AlreadyAccepted)).
+pub fn fingerprint<T: Submittable>(item: &T) -> crate::ledger::Fingerprint {
+    use sha2::{Digest as _, Sha256};
+    let mut json = Vec::with_capacity(256);
+    item.write_json(&mut json);
+    Sha256::digest(&json).into()
+}
+
 /// A write accepted as a batch: its id, and whether the answer was lost and the batch found
 /// by its idempotency key.
 pub(crate) type Created = (Uuid, bool);
@@ -62,6 +73,12 @@ pub(crate) mod sealed {
 
         /// Gives the item up for its id (no copy where the id is stored).
         fn into_id(self) -> String;
+
+        /// The item's JSON fields when a finished batch's items must be matched back to it by
+        /// content (a kind without a client id); `None` for a kind with one.
+        fn content(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+            None
+        }
 
         /// Appends the item's JSON to a request body: the bytes its `Serialize` impl gives
         /// through `serde_json`, written directly (see `wire.rs`).

@@ -269,6 +269,9 @@ pub(crate) fn check_currency(currency: &Currency, errors: &mut Vec<FieldError>) 
 }
 
 pub(crate) fn check_date(date: DateTime<Utc>, now: DateTime<Utc>, errors: &mut Vec<FieldError>) {
+    if leap_second(date, errors) {
+        return;
+    }
     let tolerance = chrono::Duration::from_std(FUTURE_TOLERANCE).unwrap_or(chrono::Duration::MAX);
     if date > now + tolerance {
         errors.push(FieldError::new("date", in_the_future(date, now)));
@@ -299,12 +302,32 @@ fn in_the_future(date: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// Whether `date` is a leap second (chrono reads `23:59:60` and keeps it), refused with a
+/// problem in `errors`: UTC timestamps on the wire have no second 60.
+fn leap_second(date: DateTime<Utc>, errors: &mut Vec<FieldError>) -> bool {
+    use chrono::Timelike as _;
+    let leap = date.nanosecond() >= 1_000_000_000;
+    if leap {
+        errors.push(FieldError::new(
+            "date",
+            format!(
+                "{} is a leap second; give a time with seconds 00-59",
+                date.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            ),
+        ));
+    }
+    leap
+}
+
 /// The latest wall-clock second this process read (a lower bound of "now").
 static LATEST_NOW: AtomicI64 = AtomicI64::new(i64::MIN);
 
 /// Like [`check_date`] against the current time, reading the clock only when the date is
 /// not clearly in the past: a date at or before a time already read is never in the future.
 pub(crate) fn check_date_now(date: DateTime<Utc>, errors: &mut Vec<FieldError>) {
+    if leap_second(date, errors) {
+        return;
+    }
     let tolerance = FUTURE_TOLERANCE.as_secs() as i64;
     if date.timestamp() <= LATEST_NOW.load(Ordering::Relaxed).saturating_add(tolerance) {
         return;
@@ -432,6 +455,17 @@ mod tests {
         check_source_id("", &mut errors);
         check_source_id(&"x".repeat(MAX_SOURCE_ID_CHARS + 1), &mut errors);
         assert_eq!(errors.len(), 6, "{errors:?}");
+    }
+
+    #[test]
+    fn a_leap_second_is_refused() {
+        let leap = chrono::DateTime::parse_from_rfc3339("2016-12-31T23:59:60Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        let mut errors = Vec::new();
+        check_date_now(leap, &mut errors);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("leap second"), "{errors:?}");
     }
 
     #[test]

@@ -588,3 +588,41 @@ for_each_kind!(
     a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice,
     an_html_error_keeps_status_body_and_request_id,
 );
+
+/// A batch answer that cannot be read (here an item's number out of `f64`'s range) does not leave its
+/// payments `Accepted`: they are `Unknown`, with a reason naming the batch.
+#[tokio::test]
+async fn an_unreadable_batch_answer_makes_its_payments_unknown() -> TestResult {
+    let sandbox = sandbox().await;
+    let (listener, _) = bind().await;
+    let rewrite: Rewrite = std::sync::Arc::new(|seen: &Seen, got: &Upstream| {
+        let batch_read = seen.method == "GET" && seen.path.contains("/batches/");
+        batch_read.then(|| Upstream {
+            status: got.status,
+            headers: got.headers.clone(),
+            body: bytes::Bytes::from(String::from_utf8_lossy(&got.body).replacen(
+                r#""succeeded":[{"#,
+                r#""succeeded":[{"amount":1e400,"#,
+                1,
+            )),
+        })
+    });
+    let proxy = rewriting_proxy(listener, origin_of(&sandbox), rewrite);
+    let client = builder_for(&sandbox).environment(through(&proxy)).build()?;
+    let mut report = client.submit(payments(0..2)).send().await?;
+    report.ensure_accepted()?;
+    let batch_id = only_request(&report).batch_id().ok_or("no batch")?;
+    let followed = quick_poller(&client).follow_all(&mut report).await;
+    assert!(
+        matches!(followed, Err(Error::InvalidResponse { .. })),
+        "{followed:?}"
+    );
+    for item in report.items() {
+        assert!(
+            matches!(&item.outcome, Outcome::Unknown(reason)
+                if reason.as_str().contains(&batch_id.to_string())),
+            "{item:?}"
+        );
+    }
+    Ok(())
+}

@@ -258,12 +258,22 @@ pub fn banner(sandbox: &Sandbox, args: &Args) -> String {
         "{}/admin/settle",
         sandbox.api_url().trim_end_matches(API_BASE_PATH)
     );
+    // A secret of the user's own is never printed; the test secret is, so the banner's curl
+    // lines work as they stand.
+    let (client_secret, secret_note) = if sandbox.client_secret() == DEFAULT_CLIENT_SECRET {
+        (DEFAULT_CLIENT_SECRET, "(a test secret)")
+    } else {
+        (
+            "$CLIENT_SECRET",
+            "(the secret given with --client-secret; not shown)",
+        )
+    };
     format!(
         "amili-sandbox listening on {addr}
   API base URL     {api}
   token URL        {token}
   client id        {client_id}
-  client secret    {client_secret}   (a test secret)
+  client secret    {client_secret}   {secret_note}
   organization id  {org}
   other org        {other_org} (client id {other_id}, secret {other_secret})
   demo invoices    {demo}
@@ -281,7 +291,6 @@ Try it (the batch named in the answer reaches a terminal status after the batch 
         api = sandbox.api_url(),
         token = sandbox.token_url(),
         client_id = sandbox.client_id(),
-        client_secret = sandbox.client_secret(),
         org = sandbox.organization_id(),
         other_org = other.organization_id,
         other_id = other.client_id,

@@ -6,7 +6,10 @@
 //!    unpacked packages through `[patch.crates-io]`, as if they came from crates.io) and
 //!    `tokio`, with the quickstart of `amili-payments/README.md` as its `main.rs`;
 //! 3. build it. The workspace's `Cargo.lock` seeds its lock file, so it resolves the same
-//!    versions and works `--offline` once they are downloaded.
+//!    versions and works `--offline` once they are downloaded;
+//! 4. build and run a neighbour crate with a `reqwest` of its own (no TLS features) that
+//!    builds its own clients around an amili client: amili's TLS set-up must leave them
+//!    working.
 
 use std::path::Path;
 
@@ -122,15 +125,74 @@ pub fn run(offline: bool, readme: Option<&Path>) -> Result<(), String> {
         readme_path.display(),
         app.display()
     );
-    match run_status(&mut build, "building the quickstart") {
+    if let Err(e) = run_status(&mut build, "building the quickstart") {
+        return Err(format!("{e}; the crate is kept in {}", app.display()));
+    }
+    println!("the README quickstart compiles against the packaged amili-payments");
+
+    // 4. A neighbour: a crate with a reqwest of its own, without TLS features, that builds its
+    //    own client before (and after) an amili client. Cargo gives both the same reqwest, so
+    //    amili's TLS set-up must not leave it panicking for want of a crypto provider.
+    let neighbour = dir.join("neighbour");
+    write(
+        &neighbour.join("Cargo.toml"),
+        &format!(
+            "[package]\n\
+             name = \"amili-neighbour\"\n\
+             version = \"0.0.0\"\n\
+             edition = \"2024\"\n\
+             publish = false\n\n\
+             [dependencies]\n\
+             amili-payments = \"{payments_version}\"\n\
+             reqwest = {{ version = \"0.13\", default-features = false }}\n\n\
+             [patch.crates-io]\n\
+             {patches}\n\
+             [workspace]\n"
+        ),
+    )?;
+    write(&neighbour.join("src").join("main.rs"), NEIGHBOUR)?;
+    std::fs::copy(&lock, neighbour.join("Cargo.lock"))
+        .map_err(|e| format!("cannot copy {}: {e}", lock.display()))?;
+    let mut run = cargo();
+    run.current_dir(&neighbour)
+        .args(["run", "--quiet"])
+        .env("CARGO_TARGET_DIR", target.join("downstream"))
+        .env_remove("CARGO_BUILD_TARGET_DIR");
+    if offline {
+        run.arg("--offline");
+    }
+    println!("running a crate with its own reqwest (no TLS features) beside amili-payments");
+    match run_status(&mut run, "running the neighbour crate") {
         Ok(()) => {
             let _ = std::fs::remove_dir_all(&dir);
-            println!("the README quickstart compiles against the packaged amili-payments");
+            println!("a downstream reqwest::Client::new() works next to an amili client");
             Ok(())
         }
-        Err(e) => Err(format!("{e}; the crate is kept in {}", app.display())),
+        Err(e) => Err(format!("{e}; the crates are kept in {}", dir.display())),
     }
 }
+
+/// The neighbour crate's `main.rs`: its own reqwest clients around an amili client, the first
+/// built before any amili code runs.
+const NEIGHBOUR: &str = r#"fn main() {
+    let mine = reqwest::Client::new();
+    let amili = amili_payments::Client::builder()
+        .environment(amili_payments::Environment::custom(
+            "https://127.0.0.1:9/collection/v1",
+            "https://127.0.0.1:9/token",
+        ))
+        .organization_id(amili_payments::Uuid::nil())
+        .client_credentials("id", "secret")
+        .build();
+    if let Err(e) = &amili {
+        eprintln!("no amili client: {e}");
+        std::process::exit(1);
+    }
+    let after = reqwest::Client::new();
+    drop((mine, amili, after));
+    println!("own reqwest clients and an amili client built side by side");
+}
+"#;
 
 fn unpack(crate_file: &Path, into: &Path) -> Result<(), String> {
     if !crate_file.is_file() {

@@ -1,4 +1,5 @@
-//! `amili ledger show|export`: what the ledger remembers (every scope: API and organization).
+//! `amili ledger show|export`: what the ledger remembers (every scope: API and organization);
+//! `amili ledger import --from-amili`: rebuild it from Amili's batches (see `import.rs`).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -36,13 +37,86 @@ pub enum LedgerCommand {
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
     },
+    /// Rebuild what the ledger should know from Amili's own batch history: every payment
+    /// (and correction) of a finished batch that Amili lists as succeeded is recorded as
+    /// accepted, so that it is never sent again. Use it when the ledger file was lost or
+    /// emptied, or before sending from a machine (or HOME) that does not share the ledger the
+    /// payments were sent with.
+    Import {
+        /// Read the batches from Amili (`GetBatchesByOrganization`, then each batch's items).
+        #[arg(long, required = true)]
+        from_amili: bool,
+        /// Only batches created on or after this day (yyyy-mm-dd or dd.mm.yyyy).
+        #[arg(long, value_name = "DATE", value_parser = crate::commands::settlements::parse_day)]
+        since: Option<amili_payments::NaiveDate>,
+        /// The ledger: a SQLite file or a `postgres://` URL (default as for `submit`).
+        #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+        state: Option<String>,
+        #[command(flatten)]
+        connection: crate::args::ConnectionArgs,
+    },
 }
 
 pub async fn run(command: LedgerCommand) -> anyhow::Result<Exit> {
     match command {
         LedgerCommand::Show { state, json } => show(state.as_deref(), json).await,
         LedgerCommand::Export { state, format } => export(state.as_deref(), format).await,
+        LedgerCommand::Import {
+            from_amili: _,
+            since,
+            state,
+            connection,
+        } => import(state.as_deref(), since, &connection).await,
     }
+}
+
+/// Records Amili's succeeded batch items in the ledger that `submit` would use.
+async fn import(
+    state: Option<&str>,
+    since: Option<amili_payments::NaiveDate>,
+    connection: &crate::args::ConnectionArgs,
+) -> anyhow::Result<Exit> {
+    if connection.sandbox {
+        return Err(usage(anyhow::anyhow!(
+            "--sandbox runs a new, empty Amili and keeps no ledger: nothing to import"
+        )));
+    }
+    crate::config::with_client(connection, async |client| {
+        use amili_payments::ledger::{Kind, scope};
+        let open = async |kind| {
+            let scope = scope(client.api_url(), client.organization_id(), kind);
+            crate::state::open_ledger(state, &scope)
+                .await
+                .map_err(usage)
+        };
+        let payments = open(Kind::Payments).await?;
+        let corrections = open(Kind::Corrections).await?;
+        let found =
+            crate::import::from_amili(client, payments.as_ref(), corrections.as_ref(), since)
+                .await?;
+        println!(
+            "imported from {} finished batches: {} items recorded as accepted ({} by id alone, \
+             their content not in Amili's items), {} already known",
+            found.batches, found.recorded, found.without_content, found.known
+        );
+        if found.unidentified > 0 {
+            eprintln!(
+                "warning: {} succeeded items name no uniqueSourcePaymentId and cannot be \
+                 rebuilt as a correction; they are not in the ledger",
+                found.unidentified
+            );
+        }
+        if found.queued > 0 {
+            eprintln!(
+                "error: {} batches are not finished yet; their items are not in the ledger. Run \
+                 the import again once they finish, before sending",
+                found.queued
+            );
+            return Ok(Exit::Failures);
+        }
+        Ok(Exit::Success)
+    })
+    .await?
 }
 
 /// Hands every item of the ledger `state` names to `each`.

@@ -148,6 +148,6 @@ async fn get(id: Uuid, output: &OutputArgs, connection: &ConnectionArgs) -> anyh
 }
 
 /// A day as `2025-03-09` or `09.03.2025`: the library's day forms, as payment files use them.
-fn parse_day(text: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_day(text: &str) -> Result<NaiveDate, String> {
     amili_payments::validation::InputFormat::day(text)
 }

@@ -9,6 +9,11 @@ use uuid::Uuid;
 use super::store::{Claim, Fingerprint, Processed};
 use crate::idempotency::IdempotencyKey;
 
+/// The fingerprint of an item accepted with content unknown (recorded from Amili's batch
+/// history, whose items may carry no more than the id): a claim of that id with any content
+/// is [`Claim::AlreadyAccepted`]. No SHA-256 digest of an item is all zeros.
+pub const UNKNOWN_CONTENT: Fingerprint = [0; 32];
+
 /// What a store holds for an id when it is claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held<'a> {
@@ -48,12 +53,16 @@ pub enum Held<'a> {
 /// | accepted, failed, same content        | [`Claim::FailedEarlier`]: not sent (would fail) |
 /// | accepted, failed, other content       | [`Claim::Claimed`]: pending again, sent         |
 /// | accepted, not failed, other content   | [`Claim::Conflict`]: not sent                   |
+/// | accepted, content unknown             | as "same content"                               |
 /// | pending, being sent                   | [`Claim::Busy`]: not sent                       |
 /// | pending, nobody sending it            | [`Claim::Pending`]: adopted or settled          |
 ///
 /// A failed item is claimed again with changed content (the fix) because Amili did not book
 /// it: sending its id again is allowed (the assumption `openapi/autocollect.yaml` states on
 /// the batch's `failed` list). Its new claim replaces the failed one.
+///
+/// "Content unknown" is the fingerprint [`UNKNOWN_CONTENT`]: an item recorded from Amili's
+/// batch history whose content the batch did not carry; the id alone says it was accepted.
 ///
 /// A store that answers [`Claim::Claimed`] must have recorded the item as pending under the
 /// claiming key (with the claimed content, and no outcome), atomically with reading what it
@@ -66,7 +75,7 @@ pub fn decide(held: Held<'_>, fingerprint: &Fingerprint) -> Claim {
             batch_id,
             processed,
         } => {
-            let same = stored == fingerprint.as_slice();
+            let same = stored == fingerprint.as_slice() || stored == UNKNOWN_CONTENT.as_slice();
             match (processed, same) {
                 (None, true) => Claim::AlreadyAccepted { batch_id },
                 (Some(Processed::Succeeded), true) => Claim::SucceededEarlier { batch_id },
@@ -80,5 +89,28 @@ pub fn decide(held: Held<'_>, fingerprint: &Fingerprint) -> Claim {
         }
         Held::Pending { sending: true, .. } => Claim::Busy,
         Held::Pending { key, .. } => Claim::Pending { key: key.clone() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_accepted_with_unknown_content_is_already_accepted_whatever_is_claimed() {
+        let batch_id = Uuid::nil();
+        let held = |fingerprint: &'static [u8]| Held::Accepted {
+            fingerprint,
+            batch_id,
+            processed: None,
+        };
+        assert_eq!(
+            decide(held(&UNKNOWN_CONTENT), &[7; 32]),
+            Claim::AlreadyAccepted { batch_id }
+        );
+        assert_eq!(
+            decide(held(&[1; 32]), &[7; 32]),
+            Claim::Conflict { batch_id }
+        );
     }
 }

@@ -36,7 +36,7 @@ pub(crate) mod protocol;
 mod scope;
 mod store;
 
-pub use decision::{Held, decide};
+pub use decision::{Held, UNKNOWN_CONTENT, decide};
 pub use memory::MemoryLedger;
 pub use scope::{Kind, scope};
 pub use store::{Claim, Fingerprint, Known, Ledger, LedgerError, LedgerItem, Processed, Settled};
