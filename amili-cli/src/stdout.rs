@@ -2,7 +2,7 @@
 //! reader that went away (`amili payments schema | head -1`) ends the output quietly, and
 //! any other failed write (a full disk) is an error when the command ends.
 //!
-//! `main.rs` defines the crate's `println!` as [`line`], so every command prints through here.
+//! `main.rs` defines the crate's `println!` as [`line()`], so every command prints through here.
 
 use std::io::{self, Write as _};
 use std::sync::OnceLock;
