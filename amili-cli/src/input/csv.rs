@@ -13,12 +13,14 @@ use amili_payments::Submittable as _;
 use amili_payments::invoices::InvoiceRef;
 
 use super::columns::{Columns, accepted, did_you_mean, field_of, normalized, other_only};
-use super::{InputError, Row};
+use super::line_ends::RecordCap;
+use super::{InputError, MAX_ROW_BYTES, Row};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 
-/// Streams the records of a CSV file as rows.
+/// Streams the records of a CSV file as rows; a record (the header too) longer than
+/// [`MAX_ROW_BYTES`] ends the file with an error naming its line.
 pub struct CsvRows<R: Read, K: FileKind> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<RecordCap<R>>,
     /// For each column: the field it holds, or `None` for an ignored column.
     columns: Vec<Option<&'static str>>,
     record: csv::ByteRecord,
@@ -53,8 +55,9 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
             .has_headers(true)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(inner);
+            .from_reader(RecordCap::new(inner, MAX_ROW_BYTES));
         let headers = reader.byte_headers().map_err(csv_fatal)?.clone();
+        record_ended(&mut reader);
         if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
             return Err(InputError::Syntax {
                 line: 1,
@@ -275,7 +278,11 @@ impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
             return None;
         }
         let read = loop {
-            match self.reader.read_byte_record(&mut self.record) {
+            let read = self.reader.read_byte_record(&mut self.record);
+            if let Ok(true) = read {
+                record_ended(&mut self.reader);
+            }
+            match read {
                 Ok(true) if self.record.iter().all(|f| f.trim_ascii().is_empty()) => {
                     self.empty.fetch_add(1, Ordering::Relaxed);
                 }
@@ -314,6 +321,13 @@ impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
             }
         }
     }
+}
+
+/// Tells the cap that a record was read whole: the next starts where the reader is now.
+fn record_ended<R: Read>(reader: &mut csv::Reader<RecordCap<R>>) {
+    let next = reader.position();
+    let (byte, line) = (next.byte(), next.line());
+    reader.get_mut().record_ended(byte, line);
 }
 
 fn csv_fatal(e: csv::Error) -> InputError {
@@ -486,6 +500,117 @@ mod tests {
             rows[0].input.as_ref().unwrap().amount,
             Some(AmountInput::Text("4 500,00".into()))
         );
+    }
+
+    /// Counts the bytes read from it.
+    struct Counted<'a>(&'a [u8], std::rc::Rc<std::cell::Cell<usize>>);
+
+    impl Read for Counted<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1.set(self.1.get() + n);
+            Ok(n)
+        }
+    }
+
+    /// The rows of `text` up to the first error, that error, and how many bytes were read.
+    fn read_capped(text: &str) -> (Vec<u64>, String, usize) {
+        let read = std::rc::Rc::default();
+        let mut lines = Vec::new();
+        let rows = CsvRows::new(
+            Counted(text.as_bytes(), std::rc::Rc::clone(&read)),
+            b',',
+            &Columns::default(),
+        );
+        let err = match rows {
+            Err(e) => e.to_string(),
+            Ok(rows) => {
+                let mut err = String::new();
+                for row in rows {
+                    match row {
+                        Ok(row) => lines.push(row.line),
+                        Err(e) => err = e.to_string(),
+                    }
+                }
+                err
+            }
+        };
+        (lines, err, read.get())
+    }
+
+    #[test]
+    fn a_record_over_the_cap_ends_the_file_naming_its_line_without_reading_it_whole() {
+        let row = |description: &str, id: &str| {
+            format!("a,DIRECT_PAYMENT,1,NOK,2025-01-01,{description},{id}\n")
+        };
+        let huge = "x".repeat(8 * 1024 * 1024);
+        let text = format!(
+            "{HEADER}{}\n{}{}",
+            row("ok", "P-1"),
+            row(&huge, "P-2"),
+            row("ok", "P-3")
+        );
+        let (lines, err, read) = read_capped(&text);
+        assert_eq!(lines, [2]);
+        assert_eq!(
+            err,
+            format!(
+                "line 4 is longer than {MAX_ROW_BYTES} bytes; a payment row is far shorter (is \
+                 the file what it should be?)"
+            )
+        );
+        // Memory stays flat: not much more than the cap was read of the 8 MB line.
+        assert!(read < 2 * MAX_ROW_BYTES, "{read} bytes read");
+
+        // A quoted field may span lines: the record is named by the line it starts on.
+        let many = "y\n".repeat(MAX_ROW_BYTES);
+        let before = format!("{HEADER}{}", row("ok", "P-1"));
+        let text = format!("{before}{}", row(&format!("\"{many}\""), "P-2"));
+        let (lines, err, read) = read_capped(&text);
+        assert_eq!(lines, [2]);
+        // The line its first byte over the cap is on.
+        let by = 1 + text[..before.len() + MAX_ROW_BYTES + 1]
+            .matches('\n')
+            .count();
+        assert!(by > 30_000);
+        assert!(
+            err.starts_with(&format!(
+                "the record that starts on line 3 (by line {by}: an unclosed quote?) is longer \
+                 than {MAX_ROW_BYTES} bytes"
+            )),
+            "{err}"
+        );
+        assert!(read < 2 * MAX_ROW_BYTES, "{read} bytes read");
+        // So is an over-long header.
+        let (_, err, _) = read_capped(&format!("{}\n", "h".repeat(MAX_ROW_BYTES + 1)));
+        assert!(err.starts_with("line 1 is longer than"), "{err}");
+    }
+
+    #[test]
+    fn a_record_of_the_cap_is_read_and_one_byte_more_is_not() {
+        let row = |len: usize, id: &str| {
+            let start = "a,DIRECT_PAYMENT,1,NOK,2025-01-01,";
+            let end = format!(",{id}");
+            format!(
+                "{start}{}{end}\n",
+                "z".repeat(len - start.len() - end.len())
+            )
+        };
+        let text = format!(
+            "{HEADER}{}{}",
+            row(MAX_ROW_BYTES, "P-1"),
+            row(10_000, "P-2")
+        );
+        let (lines, err, _) = read_capped(&text);
+        assert_eq!((lines, err.as_str()), (vec![2, 3], ""));
+        let text = format!(
+            "{HEADER}{}{}",
+            row(MAX_ROW_BYTES + 1, "P-1"),
+            row(100, "P-2")
+        );
+        let (lines, err, _) = read_capped(&text);
+        assert!(lines.is_empty());
+        assert!(err.starts_with("line 2 is longer than"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Line-level guards on the raw bytes: CRLF → LF, so that CSV line numbers are physical
-//! whatever the line ends, and a cap on the length of a line, so that memory stays flat.
+//! whatever the line ends, and a cap on the length of a line (JSON Lines) or of a CSV record,
+//! so that memory stays flat.
 
 use std::io::{self, Read};
 
@@ -99,17 +100,118 @@ impl<R: Read> Read for LineCap<R> {
             } else {
                 self.current += 1;
                 if self.current > self.max {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                            "line {} is longer than {} bytes; a payment row is far shorter (is the \
-                             file what it should be?)",
-                            self.line, self.max
-                        ),
-                    ));
+                    return Err(too_long(format!("line {}", self.line), self.max));
                 }
             }
         }
+        Ok(n)
+    }
+}
+
+/// The error of a row over the cap: `what` names it (`line 7`).
+fn too_long(what: String, max: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{what} is longer than {max} bytes; a payment row is far shorter (is the file what \
+             it should be?)"
+        ),
+    )
+}
+
+/// Fails the read (an `InvalidData` error naming the line) once a CSV record is longer than
+/// `max` bytes, before the CSV reader buffers it whole: the reader's record buffer never
+/// grows past about `max` bytes, whatever the line.
+///
+/// A CSV record may span lines (a quoted newline), so where a record ends is the CSV reader's
+/// to say: it tells this guard after every record with [`record_ended`](Self::record_ended).
+/// The count rests on the reader asking for more bytes only once it has consumed every byte
+/// it was given, which a `BufReader` (the csv crate reads through one) does: the bytes handed
+/// out since the last record ended are then the record being read. Blank lines before a
+/// record (which the reader skips) are not part of it.
+pub struct RecordCap<R> {
+    inner: R,
+    max: usize,
+    /// Bytes handed out so far.
+    given: u64,
+    /// The bytes handed out last (the reader holds those after the record that ended).
+    last: Vec<u8>,
+    /// Where the record being read starts (past blank lines seen so far): its byte offset
+    /// and line (1-based).
+    start: u64,
+    start_line: u64,
+    /// Whether the record's first byte that is not a blank line's was seen.
+    started: bool,
+    /// The `\n` bytes handed out so far.
+    newlines: u64,
+}
+
+impl<R: Read> RecordCap<R> {
+    pub fn new(inner: R, max: usize) -> Self {
+        Self {
+            inner,
+            max,
+            given: 0,
+            last: Vec::new(),
+            start: 0,
+            start_line: 1,
+            started: false,
+            newlines: 0,
+        }
+    }
+
+    /// The reader has read a record whole: the next starts at byte offset `byte`, on `line`.
+    pub fn record_ended(&mut self, byte: u64, line: u64) {
+        self.start = byte;
+        self.start_line = line;
+        self.started = false;
+        // What the reader holds of the next record was handed out last.
+        let held = usize::try_from(self.given.saturating_sub(byte)).unwrap_or(usize::MAX);
+        let from = self.last.len().saturating_sub(held);
+        let last = std::mem::take(&mut self.last);
+        self.skip_blank_lines(&last[from..]);
+        self.last = last;
+    }
+
+    /// Moves the record's start past the blank lines that begin `bytes` (the record's next
+    /// bytes), until its first byte of content.
+    fn skip_blank_lines(&mut self, bytes: &[u8]) {
+        if self.started {
+            return;
+        }
+        let blank = bytes.iter().take_while(|b| **b == b'\n').count();
+        self.start += blank as u64;
+        self.start_line += blank as u64;
+        self.started = blank < bytes.len();
+    }
+}
+
+impl<R: Read> Read for RecordCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let max = self.max as u64;
+        let used = self.given.saturating_sub(self.start);
+        if used > max {
+            let line = self.newlines + 1;
+            let what = if line == self.start_line {
+                format!("line {line}")
+            } else {
+                format!(
+                    "the record that starts on line {} (by line {line}: an unclosed quote?)",
+                    self.start_line
+                )
+            };
+            return Err(too_long(what, self.max));
+        }
+        // No more than the record may still take, and its terminator.
+        let room = usize::try_from(max + 1 - used).unwrap_or(usize::MAX);
+        let len = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..len])?;
+        let bytes = &buf[..n];
+        self.newlines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+        self.given += n as u64;
+        self.skip_blank_lines(bytes);
+        self.last.clear();
+        self.last.extend_from_slice(bytes);
         Ok(n)
     }
 }
