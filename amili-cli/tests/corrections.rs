@@ -214,3 +214,43 @@ fn several_corrections_of_one_invoice_in_one_request_each_get_their_outcome() {
     );
     assert_eq!(env.sandbox.corrections().len(), 3);
 }
+
+/// A correction's description is normalized before its content-derived id is taken: the same
+/// correction typed again with a zero-width space, a non-breaking hyphen, a no-break space or
+/// a decomposed letter is recognised on a rerun as the one already booked, and not sent.
+#[test]
+fn a_correction_spelled_otherwise_on_a_rerun_is_not_sent_again() {
+    let env = Env::new();
+    let payments = env.file("p.csv", &csv_rows("P", 1));
+    assert_exit(&env.run(&["payments", "submit"], &payments, &["--wait"]), 0);
+    let file = |name: &str, description: &str| {
+        env.file(
+            name,
+            &format!(
+                "{HEADER}{};-10,00;NOK;10.03.2025;{description}\n",
+                DEMO_INVOICES[0]
+            ),
+        )
+    };
+    let first = file("first.csv", "P-0 på kafé rapportert 10,00 for høyt");
+    let out = env.run(&["corrections", "submit"], &first, &["--wait"]);
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "1 succeeded");
+    let requests = env.sandbox.stats().correction_requests;
+
+    let again = file(
+        "again.csv",
+        "P\u{2011}0\u{a0}på kafe\u{301} rapportert\u{200b} 10,00 for\u{2009}høyt",
+    );
+    let out = env.run(&["corrections", "submit"], &again, &[]);
+    let so = stdout(&out);
+    assert_exit(&out, 0);
+    assert!(so.contains("succeeded earlier; not sent again"), "{so}");
+    assert_eq!(env.sandbox.stats().correction_requests, requests);
+    let booked = env.sandbox.corrections();
+    assert_eq!(booked.len(), 1, "{booked:?}");
+    assert_eq!(
+        booked[0].description,
+        "P-0 på kafé rapportert 10,00 for høyt"
+    );
+}

@@ -33,6 +33,16 @@ use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 ///   content (a digest of invoice, amount, currency, date and description), so sending the
 ///   same correction again is recognised by the ledger and by a submission's repeat check. Two
 ///   genuinely separate corrections with the same content need different descriptions.
+/// * The **description is normalized** when the correction is built, so that text that reads
+///   the same is one correction however it was typed or pasted: zero-width characters
+///   (U+200B, U+200C, U+200D, U+2060, U+FEFF) and the soft hyphen (U+00AD) are removed,
+///   look-alike hyphens and minus signs (U+2010–U+2015, U+2212, U+FE63, U+FF0D) become `-`,
+///   every other space (a Unicode white space that is not ASCII and not a control character:
+///   no-break, en, em, thin, ideographic spaces, line and paragraph separators) becomes ` `,
+///   and the result is put in Unicode NFC. The normalized text is what
+///   [`description`](Self::description) returns, what the id is derived from and what is
+///   sent, so identity, the ledger's content fingerprint and the wire agree: the same
+///   correction spelled another way on a rerun is recognised as already sent.
 ///
 /// ```
 /// use amili_payments::{Correction, Decimal, Uuid};
@@ -402,6 +412,7 @@ impl CorrectionBuilder {
             None => errors.push(FieldError::new("date", "is required")),
             Some(date) => validation::check_date(date, now, &mut errors),
         }
+        self.money.description = self.money.description.take().map(normalize_description);
         let description = self.money.take_description(&mut errors);
         let MoneyFields {
             invoice_id,
@@ -424,6 +435,26 @@ impl CorrectionBuilder {
             _ => Err(errors),
         }
     }
+}
+
+/// The description as it is kept, identified and sent (see [`Correction`]): zero-width
+/// characters and the soft hyphen removed, look-alike hyphens folded to `-`, other spaces to
+/// ` `, then Unicode NFC (last, so that a removed character cannot keep two from composing).
+/// ASCII text is returned as it is: it has none of them and is NFC already.
+fn normalize_description(text: String) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    if text.is_ascii() {
+        return text;
+    }
+    text.chars()
+        .filter_map(|c| match c {
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}' => None,
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{FF0D}' => Some('-'),
+            c if !c.is_ascii() && c.is_whitespace() && !c.is_control() => Some(' '),
+            c => Some(c),
+        })
+        .nfc()
+        .collect()
 }
 
 fn item_error(index: usize, errors: Vec<FieldError>) -> ItemError {
@@ -553,6 +584,50 @@ mod tests {
         ] {
             assert_ne!(changed.build()?.id(), a.id());
         }
+        Ok(())
+    }
+
+    #[test]
+    fn spellings_of_one_description_are_one_correction() -> Result<(), Box<dyn std::error::Error>> {
+        let plain = "Betaling P-17 på kafé rapportert for høyt";
+        let spellings = [
+            plain,
+            // A zero-width space and a byte-order mark inside, a soft hyphen in a word.
+            "Betaling\u{200B} P-17 på\u{FEFF} kafé rap\u{AD}portert for høyt",
+            // A non-breaking hyphen, and a no-break space between words.
+            "Betaling P\u{2011}17 på\u{A0}kafé rapportert for høyt",
+            // A minus sign, an en dash's look-alike, a narrow no-break space.
+            "Betaling P\u{2212}17 på kafé\u{202F}rapportert for høyt",
+            // é written as e and a combining acute (NFD), a zero-width joiner, an em dash.
+            "Betaling P\u{2014}17 på kafe\u{301} rapportert\u{200D} for høyt",
+        ];
+        let built: Vec<Correction> = spellings
+            .iter()
+            .map(|text| valid().description(*text).build())
+            .collect::<Result<_, _>>()?;
+        for (correction, text) in built.iter().zip(spellings) {
+            assert_eq!(correction.id(), built[0].id(), "{text:?}");
+            assert_eq!(correction.description(), plain, "{text:?}");
+            // What is sent is the normalized text too: the ledger's fingerprint agrees.
+            assert_eq!(
+                serde_json::to_string(correction)?,
+                serde_json::to_string(&built[0])?
+            );
+        }
+        // Text that reads otherwise stays another correction; a control character is still
+        // refused (NEL is white space, but not a space to fold).
+        let other = valid().description("Betaling P-18 på kafé rapportert for høyt");
+        assert_ne!(other.build()?.id(), built[0].id());
+        assert!(valid().description("a\u{85}b").build().is_err());
+        // Normalizing twice changes nothing.
+        for text in spellings
+            .iter()
+            .chain(&["\u{2000}x\u{3000}", "e\u{200B}\u{301}"])
+        {
+            let once = normalize_description((*text).to_owned());
+            assert_eq!(normalize_description(once.clone()), once, "{text:?}");
+        }
+        assert_eq!(normalize_description("e\u{200B}\u{301}".into()), "é");
         Ok(())
     }
 
