@@ -20,6 +20,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod from_ledger;
 mod import;
 mod input;
 mod invoice_cache;

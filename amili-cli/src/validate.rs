@@ -79,6 +79,20 @@ pub struct Validation {
     /// A bank file's transactions that are not payments (counted in `rows`, neither valid
     /// nor invalid): reported `not_sent` with their reason.
     pub not_taken: NotTakenSummary,
+    /// Invalid rows whose one problem is that their invoice reference did not resolve, with
+    /// their own id (known without the look-up): the ledger may know them from an earlier
+    /// run (see `from_ledger.rs`).
+    pub unresolved: Vec<UnresolvedRow>,
+}
+
+/// A row invalid only because its invoice reference did not resolve (no invoice matches it,
+/// several do, or its look-up failed).
+#[derive(Debug)]
+pub struct UnresolvedRow {
+    pub line: u64,
+    /// Its `uniqueSourcePaymentId`.
+    pub id: String,
+    pub money: Option<Money>,
 }
 
 /// The sums' categories of a validated file.
@@ -126,6 +140,8 @@ pub enum Checked<K> {
         invoice_id: String,
         /// Its amount and currency, when both can be read.
         money: Option<Money>,
+        /// Whether its one problem is that its invoice reference did not resolve.
+        unresolved: bool,
     },
 }
 
@@ -160,10 +176,12 @@ pub fn check_row<K: FileKind>(
                 source_id: String::new(),
                 invoice_id: String::new(),
                 money: None,
+                unresolved: false,
             };
         }
     };
     let mut problems = Vec::new();
+    let mut unresolved = false;
     if let Some(reference) = row.reference {
         let field = reference_field(&reference);
         let text = reference_text(&reference);
@@ -204,6 +222,7 @@ pub fn check_row<K: FileKind>(
                     };
                     problems.push(problem(Some(field.to_owned()), why));
                     *slot = Some(stand_in);
+                    unresolved = true;
                 }
             }
         }
@@ -213,6 +232,7 @@ pub fn check_row<K: FileKind>(
             let money = K::raw_money(&input, format);
             problems.extend(validation_problems::<K>(input, format, line));
             return Checked::Invalid {
+                unresolved: unresolved && problems.len() == 1,
                 problems,
                 source_id,
                 invoice_id: abridged(text),
@@ -243,6 +263,7 @@ pub fn check_row<K: FileKind>(
             source_id,
             invoice_id,
             money,
+            unresolved: false,
         },
     }
 }
@@ -345,6 +366,7 @@ pub fn validate_file<K: FileKind>(
                     source_id,
                     invoice_id: reference,
                     money,
+                    unresolved: false,
                 },
             ),
             Entry::NotTaken(unsent) => {
@@ -379,6 +401,7 @@ pub fn validate_file<K: FileKind>(
                 source_id,
                 invoice_id,
                 money,
+                unresolved,
             } => {
                 v.invalid += 1;
                 if let Some(money) = &money {
@@ -387,6 +410,10 @@ pub fn validate_file<K: FileKind>(
                 if let Some(spool) = spool.as_deref_mut() {
                     let reason = reason_of(&problems);
                     spool.invalid(line, &source_id, &invoice_id, &reason, money.as_ref())?;
+                }
+                if unresolved && !source_id.is_empty() {
+                    let id = source_id;
+                    v.unresolved.push(UnresolvedRow { line, id, money });
                 }
                 for p in problems {
                     v.push(p, max_errors);

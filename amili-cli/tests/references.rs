@@ -5,7 +5,7 @@ mod common;
 
 use amili_payments::Uuid;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, SeedInvoice};
-use common::{Env, assert_exit, assert_stderr_has, stderr};
+use common::{Env, assert_exit, assert_stderr_has, assert_stdout_has, stderr};
 use serde_json::Value;
 
 const BY_NUMBER: &str =
@@ -260,4 +260,115 @@ fn look_ups_are_retried_and_one_that_times_out_every_time_sends_nothing() {
     assert!(se.contains("invoiceNumber \"INV-2025-003\""), "{se}");
     assert!(se.contains("timed out"), "{se}");
     assert_eq!(env.sandbox.stats().payment_requests, requests);
+}
+
+/// A row booked by an earlier run whose invoice number no longer resolves (it became
+/// ambiguous) is reported from the ledger — its id is known without the look-up — and does not
+/// stop the rerun; a row never sent with such a number is still invalid.
+#[test]
+fn a_booked_row_whose_reference_no_longer_resolves_is_reported_from_the_ledger() {
+    let env = Env::new();
+    let booked_rows = format!(
+        "{BY_NUMBER}\
+         INV-2025-001,DIRECT_PAYMENT,100.00,NOK,2025-03-09,a,LED-1\n\
+         INV-2025-003,DIRECT_PAYMENT,200.00,NOK,2025-03-09,b,LED-2\n"
+    );
+    let first = env.file("first.csv", &booked_rows);
+    assert_exit(&env.run(&["payments", "submit"], &first, &["--wait"]), 0);
+    assert_eq!(env.booked(), 2);
+
+    // INV-2025-001 now names two invoices, and the ids found earlier are forgotten.
+    env.sandbox
+        .seed_invoice_records([SeedInvoice::new(Uuid::new_v4(), "INV-2025-001")]);
+    std::fs::remove_file(env.dir.path().join("state").join("invoice-ids.jsonl")).unwrap();
+
+    // The same file again: nothing to send, nothing invalid.
+    let requests = env.sandbox.stats().payment_requests;
+    let out = env.run(&["payments", "submit"], &first, &["--report", "again.csv"]);
+    assert_exit(&out, 0);
+    for said in [
+        "1 row whose invoice reference does not resolve now was accepted by an earlier run",
+        "nothing to send: all 2 payments already accepted",
+    ] {
+        assert_stderr_has(&out, said);
+    }
+    assert_eq!(env.sandbox.stats().payment_requests, requests);
+    let report = std::fs::read_to_string(env.dir.path().join("again.csv")).unwrap();
+    let row = report
+        .lines()
+        .find(|l| l.starts_with("2,LED-1,"))
+        .unwrap_or_default();
+    assert!(row.contains(",succeeded,"), "{report}");
+    assert!(
+        row.contains("succeeded earlier; not sent again: invoiceNumber: \"\"INV-2025-001\"\" matches 2 invoices"),
+        "{report}"
+    );
+
+    // A new row with the ambiguous number is invalid; the booked one is not.
+    let more = env.file(
+        "more.csv",
+        &format!(
+            "{booked_rows}\
+             INV-2025-001,DIRECT_PAYMENT,300.00,NOK,2025-03-09,c,LED-3\n\
+             INV-2025-003,DIRECT_PAYMENT,400.00,NOK,2025-03-09,d,LED-4\n"
+        ),
+    );
+    let out = env.run(&["payments", "submit"], &more, &[]);
+    assert_exit(&out, 2);
+    for said in [
+        "line 4: invoiceNumber: \"INV-2025-001\" matches 2 invoices",
+        "1 of 4 rows is invalid; nothing was sent",
+    ] {
+        assert_stderr_has(&out, said);
+    }
+    assert!(!stderr(&out).contains("line 2:"), "{}", stderr(&out));
+    let out = env.run(
+        &["payments", "submit"],
+        &more,
+        &["--skip-invalid", "--wait", "--report", "more.jsonl"],
+    );
+    assert_exit(&out, 1);
+    assert_eq!(env.booked(), 3);
+    let outcomes: Vec<(String, String)> =
+        std::fs::read_to_string(env.dir.path().join("more.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+                (text("uniqueSourcePaymentId"), text("outcome"))
+            })
+            .collect();
+    let outcome = |id: &str| {
+        outcomes
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, o)| o.as_str())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        [
+            outcome("LED-1"),
+            outcome("LED-2"),
+            outcome("LED-3"),
+            outcome("LED-4")
+        ],
+        ["succeeded", "succeeded", "invalid", "succeeded"],
+        "{outcomes:?}"
+    );
+
+    // A file of that row alone has nothing valid to send, and is not refused for it.
+    let alone = env.file(
+        "alone.csv",
+        &format!("{BY_NUMBER}INV-2025-001,DIRECT_PAYMENT,100.00,NOK,2025-03-09,a,LED-1\n"),
+    );
+    let out = env.run(&["payments", "submit"], &alone, &[]);
+    assert_exit(&out, 0);
+    assert_stderr_has(&out, "nothing to send: the payment was already accepted");
+    assert_eq!(env.sandbox.stats().payment_requests, requests + 1);
+
+    // `payments status` reports it from the ledger too.
+    let out = env.run(&["payments", "status"], &alone, &[]);
+    assert_exit(&out, 0);
+    assert_stdout_has(&out, "succeeded earlier");
 }

@@ -12,6 +12,7 @@ use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::commands::submit::{Output, Reading, read_file};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::from_ledger::FromLedger;
 use crate::kind::FileKind;
 use crate::output::{Table, print_problems};
 use crate::progress::Progress;
@@ -103,7 +104,7 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         conn.client.organization_id(),
         amili_payments::ledger::Kind::Payments,
     );
-    let (v, spool) =
+    let (mut v, spool) =
         match read_file::<K>(&conn.client, &reading, &progress, Some(&cache_target)).await {
             Ok(read) => read,
             Err(e) => {
@@ -112,6 +113,8 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
             }
         };
     progress.finish();
+    // Rows whose reference no longer resolves are reported as the ledger knows them.
+    let from_ledger = FromLedger::read(Some(ledger.as_ref()), &mut v).await;
     print_problems(&name, &v);
     if v.rows == 0 {
         conn.close().await;
@@ -136,6 +139,7 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
         earlier: 0,
+        from_ledger,
     };
     let sending = Sending {
         chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),

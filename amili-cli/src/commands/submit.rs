@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
+use crate::from_ledger::FromLedger;
 use crate::invoice_cache::InvoiceCache;
 use crate::kind::FileKind;
 use crate::money::SumsBy;
@@ -108,10 +109,13 @@ pub(crate) struct Output {
     pub(crate) report: Option<ReportWriter>,
     /// Rows the ledger knew as accepted by an earlier run (not sent by this one).
     pub(crate) earlier: usize,
+    /// Invalid rows reported as the ledger knows them (their reference no longer resolves).
+    pub(crate) from_ledger: FromLedger,
 }
 
 impl Sink for Output {
-    fn put(&mut self, row: ReportRow) -> anyhow::Result<()> {
+    fn put(&mut self, mut row: ReportRow) -> anyhow::Result<()> {
+        self.from_ledger.apply(&mut row);
         if let Some(report) = &mut self.report {
             report.write(&row)?;
         }
@@ -217,7 +221,7 @@ async fn submit<K: FileKind>(
         skip_invalid: args.skip_invalid,
         state: args.state.as_deref(),
     };
-    let (v, spool) =
+    let (mut v, spool) =
         match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await {
             Ok(read) => read,
             Err(e) => {
@@ -226,6 +230,10 @@ async fn submit<K: FileKind>(
             }
         };
     progress.finish();
+    // Rows whose reference no longer resolves but that an earlier run sent: as the ledger
+    // knows them, not invalid.
+    let from_ledger = FromLedger::read(ledger.as_deref(), &mut v).await;
+    let known_earlier = from_ledger.len() as u64;
     print_problems(&name, &v);
     summary.rows = v.rows;
     summary.problem_count = v.problem_count;
@@ -243,7 +251,7 @@ async fn submit<K: FileKind>(
         conn.close().await;
         let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
         eprintln!("{said}");
-        report_unsent::<K>(args, spool, &v, &said)?;
+        report_unsent::<K>(args, spool, &v, &said, from_ledger)?;
         return Ok((Exit::Success, said));
     }
     let refusal = if !v.is_valid() && !args.skip_invalid {
@@ -257,7 +265,7 @@ async fn submit<K: FileKind>(
                 format!("{} valid rows", v.valid)
             }
         ))
-    } else if v.valid == 0 {
+    } else if v.valid == 0 && from_ledger.is_empty() {
         Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
     } else {
         None
@@ -266,7 +274,7 @@ async fn submit<K: FileKind>(
         conn.close().await;
         eprintln!("{refusal}");
         // Every row, with its problems or as not sent, in the report and the counts.
-        let table = report_unsent::<K>(args, spool, &v, &refusal)?;
+        let table = report_unsent::<K>(args, spool, &v, &refusal, from_ledger)?;
         summary.counts = table.counts;
         summary.sums = table.sums;
         return Ok((Exit::Usage, refusal));
@@ -310,6 +318,7 @@ async fn submit<K: FileKind>(
         table: Table::new(args.table_limit, K::NAME, K::PLURAL),
         report,
         earlier: 0,
+        from_ledger,
     };
     let sending = Sending {
         chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
@@ -356,7 +365,7 @@ async fn submit<K: FileKind>(
         sent(
             went_out as u64,
             output.earlier as u64,
-            v.valid,
+            v.valid + known_earlier,
             K::NAME,
             K::PLURAL
         ),
@@ -426,11 +435,13 @@ fn report_unsent<K: FileKind>(
     spool: SpoolWriter,
     v: &Validation,
     refusal: &str,
+    from_ledger: FromLedger,
 ) -> anyhow::Result<Table> {
     let mut output = Output {
         table: Table::new(0, K::NAME, K::PLURAL),
         report: create_report::<K>(args)?,
         earlier: 0,
+        from_ledger,
     };
     let not_sent = format!("not sent: {refusal}").into();
     for row in spool.finish::<K>()?.read_ahead()? {
