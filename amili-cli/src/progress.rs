@@ -50,8 +50,17 @@ impl Progress {
     }
 
     /// Starts the sending phase for `total` items (`plural`: what they are called).
+    /// A `total` of 0: unknown (rows sent as they are read).
     pub fn start_sending(&self, total: u64, plural: &str) {
         self.finish();
+        if total == 0 {
+            self.with_bar(
+                &format!("{{spinner}} sent {{human_pos}} {plural}"),
+                None,
+                |_| {},
+            );
+            return;
+        }
         self.with_bar(
             &format!("sending [{{bar:30}}] {{human_pos}}/{{human_len}} {plural}, {{eta}} left"),
             Some(total),

@@ -15,7 +15,7 @@ use std::marker::PhantomData;
 use anyhow::Context as _;
 
 use crate::money::Money;
-use crate::read_ahead::{ReadAhead, read_ahead};
+use crate::read_ahead::read_ahead;
 
 /// An item the spool keeps: written into its record, and read back.
 pub trait SpoolItem: Sized {
@@ -65,6 +65,9 @@ pub enum Spooled<K> {
     },
 }
 
+/// A file's rows as sending reads them: from the spool, or validated as they are read.
+pub type Rows<K> = Box<dyn Iterator<Item = anyhow::Result<Spooled<K>>> + Send>;
+
 const VALID: u8 = 0;
 const INVALID: u8 = 1;
 const NOT_TAKEN: u8 = 2;
@@ -87,48 +90,23 @@ impl SpoolWriter {
         })
     }
 
-    pub fn item<K: SpoolItem>(&mut self, line: u64, item: &K) -> anyhow::Result<()> {
-        self.start(line, VALID);
-        item.spool(&mut Record(&mut self.record));
-        self.write()
-    }
-
-    pub fn invalid(
-        &mut self,
-        line: u64,
-        source_id: &str,
-        invoice_id: &str,
-        reason: &str,
-        money: Option<&Money>,
-    ) -> anyhow::Result<()> {
-        self.texts(line, INVALID, [source_id, invoice_id, reason], money)
-    }
-
-    /// A bank transaction not sent, with the same report fields as an invalid row.
-    pub fn not_taken(
-        &mut self,
-        line: u64,
-        source_id: &str,
-        reference: &str,
-        reason: &str,
-        money: Option<&Money>,
-    ) -> anyhow::Result<()> {
-        self.texts(line, NOT_TAKEN, [source_id, reference, reason], money)
-    }
-
-    fn texts(
-        &mut self,
-        line: u64,
-        tag: u8,
-        [source_id, invoice_id, reason]: [&str; 3],
-        money: Option<&Money>,
-    ) -> anyhow::Result<()> {
+    /// Writes one row.
+    pub fn write<K: SpoolItem>(&mut self, row: &Spooled<K>) -> anyhow::Result<()> {
+        let (line, tag, invalid) = match row {
+            Spooled::Valid { line, item } => {
+                self.start(*line, VALID);
+                item.spool(&mut Record(&mut self.record));
+                return self.finish_record();
+            }
+            Spooled::Invalid { line, row } => (*line, INVALID, row),
+            Spooled::NotTaken { line, row } => (*line, NOT_TAKEN, row),
+        };
         self.start(line, tag);
         let mut record = Record(&mut self.record);
-        record.text(source_id);
-        record.text(invoice_id);
-        record.text(reason);
-        match money {
+        record.text(&invalid.source_id);
+        record.text(&invalid.invoice_id);
+        record.text(&invalid.reason);
+        match &invalid.money {
             None => record.bytes(&[0]),
             Some(money) => {
                 record.bytes(&[1]);
@@ -137,7 +115,7 @@ impl SpoolWriter {
                 record.text(money.currency.code());
             }
         }
-        self.write()
+        self.finish_record()
     }
 
     fn start(&mut self, line: u64, tag: u8) {
@@ -146,7 +124,7 @@ impl SpoolWriter {
         self.record.push(tag);
     }
 
-    fn write(&mut self) -> anyhow::Result<()> {
+    fn finish_record(&mut self) -> anyhow::Result<()> {
         // A row is at most 64 KiB of input (`input::MAX_ROW_BYTES`): its record fits.
         let length = u32::try_from(self.record.len()).context("a spool record is too long")?;
         self.writer
@@ -220,7 +198,7 @@ pub struct SpoolReader<K> {
 impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
     /// Every row, in file order, read and checked on a thread of its own (see
     /// `read_ahead.rs`); the first error ends the rows.
-    pub fn read_ahead(mut self) -> anyhow::Result<ReadAhead<anyhow::Result<Spooled<K>>>> {
+    pub fn read_ahead(mut self) -> anyhow::Result<Rows<K>> {
         let mut failed = false;
         let rows = std::iter::from_fn(move || {
             if failed {
@@ -230,7 +208,9 @@ impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
             failed = matches!(row, Some(Err(_)));
             row
         });
-        read_ahead("amili-spool", rows).context("cannot start a thread to read the spool")
+        let rows =
+            read_ahead("amili-spool", rows).context("cannot start a thread to read the spool")?;
+        Ok(Box::new(rows))
     }
 
     /// The next row, or `None` at the end.
@@ -304,18 +284,24 @@ mod tests {
             .date("2025-03-10T09:00:00.123456789Z".parse()?)
             .build()?;
         let mut writer = SpoolWriter::new()?;
-        writer.item(2, &payment)?;
-        writer.invalid(
-            3,
-            "P-2",
-            "not-a-uuid",
-            "invoiceId: \"not-a-uuid\" is not a UUID",
-            Some(&Money {
-                amount: Decimal::new(-1050, 2),
-                currency: amili_payments::Currency::SEK,
-            }),
-        )?;
-        writer.item(4, &payment)?;
+        let valid = |line| Spooled::Valid {
+            line,
+            item: payment.clone(),
+        };
+        writer.write(&valid(2))?;
+        writer.write(&Spooled::<Payment>::Invalid {
+            line: 3,
+            row: InvalidRow {
+                source_id: "P-2".into(),
+                invoice_id: "not-a-uuid".into(),
+                reason: "invoiceId: \"not-a-uuid\" is not a UUID".into(),
+                money: Some(Money {
+                    amount: Decimal::new(-1050, 2),
+                    currency: amili_payments::Currency::SEK,
+                }),
+            },
+        })?;
+        writer.write(&valid(4))?;
         let mut reader = writer.finish::<Payment>()?;
         let Some(Spooled::Valid { line: 2, item }) = reader.next_row()? else {
             anyhow::bail!("line 2 is not the payment");
@@ -336,7 +322,10 @@ mod tests {
         assert!(reader.next_row()?.is_none());
 
         let mut writer = SpoolWriter::new()?;
-        writer.item(9, &correction)?;
+        writer.write(&Spooled::Valid {
+            line: 9,
+            item: correction.clone(),
+        })?;
         let mut reader = writer.finish::<Correction>()?;
         let Some(Spooled::Valid { item, .. }) = reader.next_row()? else {
             anyhow::bail!("no correction");
@@ -360,11 +349,11 @@ mod tests {
         record.bytes(&0u32.to_le_bytes());
         record.text("");
         record.text("P-1");
-        writer.write()?;
+        writer.finish_record()?;
         // And a record cut short.
         writer.start(3, VALID);
         Record(&mut writer.record).text("P-");
-        writer.write()?;
+        writer.finish_record()?;
         let mut reader = writer.finish::<Payment>()?;
         for line in [2, 3] {
             let error = reader.next_row().err().map(|e| format!("{e:#}"));

@@ -17,9 +17,8 @@ use futures::StreamExt as _;
 use crate::kind::FileKind;
 use crate::money::Money;
 use crate::progress::Progress;
-use crate::read_ahead::ReadAhead;
 use crate::report::ReportRow;
-use crate::spool::{SpoolReader, Spooled};
+use crate::spool::{Rows, Spooled};
 
 /// Why rows left unsent after Ctrl-C were not sent.
 pub const INTERRUPTED: &str =
@@ -54,16 +53,16 @@ pub struct Sending {
 /// How many batches are followed at once (following holds their payments' outcomes only).
 const FOLLOWING: usize = 32;
 
-/// Sends the spooled items and hands every row's outcome to `sink` in file order.
+/// Sends the valid rows' items and hands every row's outcome to `sink` in file order.
 pub async fn send_all<K: FileKind>(
     client: &Client,
-    spool: SpoolReader<K>,
+    rows: Rows<K>,
     sending: Sending,
     progress: &Progress,
     sink: &mut dyn Sink,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Mutex::new(Feed {
-        spool: spool.read_ahead()?,
+        rows,
         order: Order::default(),
         next_index: 0,
         error: None,
@@ -160,7 +159,7 @@ pub async fn send_all<K: FileKind>(
             done += 1;
             sink.put(row)?;
         }
-        match feed.spool.next().transpose()? {
+        match feed.rows.next().transpose()? {
             None => break,
             Some(row) => {
                 let row = unsent_row(row, &feed.repeats, &unsent);
@@ -175,9 +174,9 @@ pub async fn send_all<K: FileKind>(
     Ok(())
 }
 
-/// The spool being read, shared by the pipeline's source and the loop that renders reports.
+/// The rows being read, shared by the pipeline's source and the loop that renders reports.
 struct Feed<K> {
-    spool: ReadAhead<anyhow::Result<Spooled<K>>>,
+    rows: Rows<K>,
     order: Order,
     next_index: usize,
     error: Option<anyhow::Error>,
@@ -188,7 +187,7 @@ impl<K: FileKind> Feed<K> {
     /// The next item for the pipeline; rows that are not sent are queued as they are met.
     fn next_item(&mut self) -> Option<K> {
         loop {
-            match self.spool.next().transpose() {
+            match self.rows.next().transpose() {
                 Ok(None) => return None,
                 Err(e) => {
                     self.error = Some(e);

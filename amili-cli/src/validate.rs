@@ -15,6 +15,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use amili_payments::Uuid;
 use amili_payments::invoices::{InvoiceRef, Unresolved};
@@ -29,7 +31,7 @@ use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead_with;
-use crate::spool::SpoolWriter;
+use crate::spool::{InvalidRow, Rows, SpoolWriter, Spooled};
 
 /// What Amili answered for each invoice reference of a file.
 pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
@@ -328,25 +330,142 @@ pub fn validate_file<K: FileKind>(
     invoices: Option<&Resolved>,
 ) -> anyhow::Result<Validation> {
     let format = resolve_format(path, args.format)?;
-    let max_errors = args.max_errors;
-    let mut v = Validation::default();
-    let mut hashes = IdHashes::default();
     let opened = open_entries::<K>(path, args, format)?;
-    v.warnings = opened.warnings;
-    let text = opened.text;
+    let mut validator = Validator::new(opened.warnings, opened.text, invoices, args.max_errors);
     // Parsing on a second core, validating and spooling on this one.
     let rows = read_ahead_with("amili-read", opened.make)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
     for entry in rows {
-        let entry = entry.map_err(|e| fatal(path, e))?;
-        v.rows += 1;
-        if v.rows % 10_000 == 0 {
-            progress.validated(v.rows);
+        let row = validator.take::<K>(entry.map_err(|e| fatal(path, e))?);
+        if validator.v.rows % 10_000 == 0 {
+            progress.validated(validator.v.rows);
         }
+        if let Some(spool) = spool.as_deref_mut() {
+            spool.write(&row)?;
+        }
+    }
+    progress.validated(validator.v.rows);
+    let (mut v, hashes) = validator.finish(&opened.empty_rows);
+    if let Some(suspects) = hashes.map(IdHashes::suspects)
+        && !suspects.is_empty()
+    {
+        find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
+    }
+    Ok(v)
+}
+
+/// Reads `path` and validates each row as it is read, for sending at once
+/// (`--skip-invalid`): the rows in file order, each problem printed as it is met, and what
+/// was found once the rows are through ([`Streamed::validation`]). Repeated ids are left to
+/// the library's stream filter. `None` when the file may name invoices by a reference (a
+/// bank file, JSON, a CSV file with such a column): its references must be looked up first.
+pub fn stream_file<K: FileKind>(
+    path: &Path,
+    args: &InputArgs,
+) -> anyhow::Result<Option<Streamed<K>>> {
+    let format = resolve_format(path, args.format)?;
+    if format != Format::Csv {
+        return Ok(None);
+    }
+    let opened = open_entries::<K>(path, args, format)?;
+    if opened.names_references {
+        return Ok(None);
+    }
+    let mut validator = Validator::new(opened.warnings, opened.text, None, args.max_errors);
+    validator.echo = Some(path.display().to_string());
+    validator.hashes = None;
+    for note in &validator.v.warnings {
+        eprintln!("note: {}: {note}", path.display());
+    }
+    let found = Arc::new(Mutex::new(None));
+    let found_here = Arc::clone(&found);
+    let empty_rows = opened.empty_rows;
+    let file = path.to_path_buf();
+    let make = move || {
+        let mut entries = (opened.make)();
+        let mut validator = Some(validator);
+        std::iter::from_fn(move || {
+            let entry = entries.next();
+            let validator_now = validator.as_mut()?;
+            match entry {
+                Some(Ok(entry)) => Some(Ok(validator_now.take::<K>(entry))),
+                Some(Err(e)) => {
+                    validator = None;
+                    Some(Err(fatal(&file, e)))
+                }
+                None => {
+                    let (v, _) = validator.take()?.finish(&empty_rows);
+                    *lock(&found_here) = Some(v);
+                    None
+                }
+            }
+        })
+    };
+    let rows = read_ahead_with("amili-read", make)
+        .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
+    Ok(Some(Streamed {
+        rows: Box::new(rows),
+        found,
+    }))
+}
+
+/// A file validated as it is read ([`stream_file`]).
+pub struct Streamed<K> {
+    pub rows: Rows<K>,
+    /// What reading found, once every row is read (none before, or when reading failed).
+    pub found: Arc<Mutex<Option<Validation>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Turns a file's entries into rows one at a time, keeping the [`Validation`]'s counts,
+/// problems and sums: the one place a row is validated, whether the whole file is validated
+/// before anything is sent or each row as it is sent.
+struct Validator<'a> {
+    v: Validation,
+    /// The valid rows' ids, to find repeats once the file is read (`None`: the library's
+    /// stream filter finds them).
+    hashes: Option<IdHashes>,
+    text: InputFormat,
+    invoices: Option<&'a Resolved>,
+    max_errors: usize,
+    /// Print each problem as it is met, naming this file (when rows are sent as they are
+    /// read, nothing waits for the end of the file to be said).
+    echo: Option<String>,
+}
+
+impl<'a> Validator<'a> {
+    fn new(
+        warnings: Vec<String>,
+        text: InputFormat,
+        invoices: Option<&'a Resolved>,
+        max_errors: usize,
+    ) -> Self {
+        let v = Validation {
+            warnings,
+            ..Validation::default()
+        };
+        Validator {
+            v,
+            hashes: Some(IdHashes::default()),
+            text,
+            invoices,
+            max_errors,
+            echo: None,
+        }
+    }
+
+    /// The row `entry` is: a valid item, an invalid row with its problems, or a bank
+    /// transaction that is not a payment.
+    fn take<K: FileKind>(&mut self, entry: Entry<K::Input>) -> Spooled<K> {
+        let v = &mut self.v;
+        v.rows += 1;
         let (line, checked) = match entry {
             Entry::Row(row) => (
                 row.line,
-                check_row::<K>(row, &text, invoices, &mut v.references),
+                check_row::<K>(row, &self.text, self.invoices, &mut v.references),
             ),
             Entry::Invalid {
                 line,
@@ -374,27 +493,26 @@ pub fn validate_file<K: FileKind>(
                 if let Some(money) = &money {
                     v.sums.add(NOT_TAKEN, money);
                 }
-                if let Some(spool) = spool.as_deref_mut() {
-                    spool.not_taken(
-                        unsent.line,
-                        &unsent.source_id,
-                        &unsent.reference,
-                        &unsent.reason,
-                        money.as_ref(),
-                    )?;
-                }
                 v.not_taken.add(&unsent);
-                continue;
+                return Spooled::NotTaken {
+                    line: unsent.line,
+                    row: InvalidRow {
+                        source_id: unsent.source_id,
+                        invoice_id: unsent.reference,
+                        reason: unsent.reason,
+                        money,
+                    },
+                };
             }
         };
         match checked {
             Checked::Valid(item) => {
                 v.valid += 1;
                 v.sums.add(VALID, &item.money());
-                hashes.push(item.id());
-                if let Some(spool) = spool.as_deref_mut() {
-                    spool.item(line, &item)?;
+                if let Some(hashes) = &mut self.hashes {
+                    hashes.push(item.id());
                 }
+                Spooled::Valid { line, item }
             }
             Checked::Invalid {
                 problems,
@@ -407,32 +525,41 @@ pub fn validate_file<K: FileKind>(
                 if let Some(money) = &money {
                     v.sums.add(INVALID, money);
                 }
-                if let Some(spool) = spool.as_deref_mut() {
-                    let reason = reason_of(&problems);
-                    spool.invalid(line, &source_id, &invoice_id, &reason, money.as_ref())?;
-                }
                 if unresolved && !source_id.is_empty() {
-                    let id = source_id;
+                    let (id, money) = (source_id.clone(), money.clone());
                     v.unresolved.push(UnresolvedRow { line, id, money });
                 }
+                let reason = reason_of(&problems);
                 for p in problems {
-                    v.push(p, max_errors);
+                    if let Some(file) = &self.echo
+                        && v.problems.len() < self.max_errors
+                    {
+                        eprintln!("{file}: {p}");
+                    }
+                    v.push(p, self.max_errors);
+                }
+                Spooled::Invalid {
+                    line,
+                    row: InvalidRow {
+                        source_id,
+                        invoice_id,
+                        reason,
+                        money,
+                    },
                 }
             }
         }
     }
-    progress.validated(v.rows);
-    match opened.empty_rows.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => {}
-        1 => v.warnings.push("1 empty row skipped".to_owned()),
-        n => v.warnings.push(format!("{n} empty rows skipped")),
-    }
 
-    let suspects = hashes.suspects();
-    if !suspects.is_empty() {
-        find_repeats::<K>(path, args, &suspects, invoices, &mut v)?;
+    /// What was found, once every row is through, and the valid rows' id hashes.
+    fn finish(mut self, empty_rows: &AtomicU64) -> (Validation, Option<IdHashes>) {
+        match empty_rows.load(Ordering::Relaxed) {
+            0 => {}
+            1 => self.v.warnings.push("1 empty row skipped".to_owned()),
+            n => self.v.warnings.push(format!("{n} empty rows skipped")),
+        }
+        (self.v, self.hashes)
     }
-    Ok(v)
 }
 
 /// Makes a file's entries on the thread that reads them.
@@ -445,7 +572,9 @@ struct Opened<I> {
     make: MakeEntries<I>,
     warnings: Vec<String>,
     text: InputFormat,
-    empty_rows: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    empty_rows: Arc<AtomicU64>,
+    /// Whether a row may name its invoice by a reference (to be looked up first).
+    names_references: bool,
 }
 
 /// Opens the file (and reads a CSV header), so that its problems are said at once.
@@ -473,6 +602,8 @@ fn open_entries<K: FileKind>(
             warnings: ignored_flags(&ignored, "a bank file"),
             text: InputFormat::default(),
             empty_rows: Default::default(),
+            // A bank transaction names its invoice by a reference (`--reference-as`).
+            names_references: true,
         });
     }
     let columns = columns::<K>(args);
@@ -495,6 +626,7 @@ fn open_entries<K: FileKind>(
         warnings,
         text,
         empty_rows: reading.empty_rows,
+        names_references: reading.names_references,
     })
 }
 

@@ -154,7 +154,7 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
     };
     let result = send_all::<K>(
         &conn.client,
-        spool.finish()?,
+        spool.finish()?.read_ahead()?,
         sending,
         &progress,
         &mut output,

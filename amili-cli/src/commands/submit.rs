@@ -26,7 +26,7 @@ use crate::secret::Secret;
 use crate::spool::SpoolWriter;
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
-use crate::validate::{Problem, Resolved, VALID, Validation, validate_file};
+use crate::validate::{Problem, Resolved, VALID, Validation, stream_file, validate_file};
 use crate::words::{count, sent, some_of_rows};
 
 #[derive(Debug, clap::Args)]
@@ -215,100 +215,135 @@ async fn submit<K: FileKind>(
             amili_payments::ledger::Kind::Payments,
         )
     });
-    let reading = Reading {
-        input: &args.input,
-        concurrency: args.concurrency,
-        skip_invalid: args.skip_invalid,
-        state: args.state.as_deref(),
-    };
-    let (mut v, spool) =
-        match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await {
-            Ok(read) => read,
+    // With --skip-invalid a file is sent as it is read: each row validated once, on its way,
+    // its problems said as they come, so the first request leaves after the first rows. A
+    // file whose invoices are named by a reference is read whole first (its references are
+    // looked up before any row can go), as is every file without --skip-invalid (nothing is
+    // sent while any row is invalid).
+    let streamed = if args.skip_invalid && !args.dry_run {
+        match stream_file::<K>(path, &args.input) {
+            Ok(streamed) => streamed,
             Err(e) => {
                 conn.close().await;
-                return Err(e);
+                return Err(usage(e));
             }
-        };
-    progress.finish();
-    // Rows whose reference no longer resolves but that an earlier run sent: as the ledger
-    // knows them, not invalid.
-    let from_ledger = FromLedger::read(ledger.as_deref(), &mut v).await;
-    let known_earlier = from_ledger.len() as u64;
-    print_problems(&name, &v);
-    summary.rows = v.rows;
-    summary.problem_count = v.problem_count;
-    summary.problems = v.problems.clone();
-    summary.warnings = v.warnings.clone();
-    summary.not_taken = v.not_taken.count;
-    // A bank file's transactions that are not payments: said before anything else happens.
-    let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
-    if let Some(line) = &not_taken {
-        eprintln!("{line}");
-    }
-    // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
-    // for is written, empty.
-    if v.rows == 0 {
-        conn.close().await;
-        let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
-        eprintln!("{said}");
-        report_unsent::<K>(args, spool, &v, &said, from_ledger)?;
-        return Ok((Exit::Success, said));
-    }
-    let refusal = if !v.is_valid() && !args.skip_invalid {
-        Some(format!(
-            "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
-             {}.",
-            some_of_rows(v.invalid, v.rows, "invalid"),
-            if v.valid == 1 {
-                "valid row".to_owned()
-            } else {
-                format!("{} valid rows", v.valid)
-            }
-        ))
-    } else if v.valid == 0 && from_ledger.is_empty() {
-        Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
+        }
     } else {
         None
     };
-    if let Some(refusal) = refusal {
-        conn.close().await;
-        eprintln!("{refusal}");
-        // Every row, with its problems or as not sent, in the report and the counts.
-        let table = report_unsent::<K>(args, spool, &v, &refusal, from_ledger)?;
-        summary.counts = table.counts;
-        summary.sums = table.sums;
-        return Ok((Exit::Usage, refusal));
-    }
-    if args.dry_run {
-        conn.close().await;
-        let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
-        let said = format!(
-            "dry run: the settings work and {} ({would_send}); nothing was sent",
-            some_of_rows(v.valid, v.rows, "valid")
-        );
-        eprintln!("{said}");
-        summary.sums = v.sums;
-        return Ok(match not_taken {
-            Some(line) => (Exit::Failures, line),
-            None => (Exit::Success, said),
-        });
-    }
+    // (Rows known from the ledger and a bank file's transactions that are not payments come
+    // only with a file read whole.)
+    let (v, rows, from_ledger, found, known_earlier, not_taken) =
+        if let Some(streamed) = streamed {
+            eprintln!(
+                "submitting the {} of {name} as they are read (invalid rows skipped), up to {} per \
+             request",
+                K::PLURAL,
+                args.chunk_size
+            );
+            let found = Some(streamed.found);
+            let v = Validation::default();
+            (v, streamed.rows, FromLedger::default(), found, 0, None)
+        } else {
+            let reading = Reading {
+                input: &args.input,
+                concurrency: args.concurrency,
+                skip_invalid: args.skip_invalid,
+                state: args.state.as_deref(),
+            };
+            let (mut v, spool) =
+                match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref())
+                    .await
+                {
+                    Ok(read) => read,
+                    Err(e) => {
+                        conn.close().await;
+                        return Err(e);
+                    }
+                };
+            progress.finish();
+            // Rows whose reference no longer resolves but that an earlier run sent: as the ledger
+            // knows them, not invalid.
+            let from_ledger = FromLedger::read(ledger.as_deref(), &mut v).await;
+            let known_earlier = from_ledger.len() as u64;
+            print_problems(&name, &v);
+            summary.rows = v.rows;
+            summary.problem_count = v.problem_count;
+            summary.problems = v.problems.clone();
+            summary.warnings = v.warnings.clone();
+            summary.not_taken = v.not_taken.count;
+            // A bank file's transactions that are not payments: said before anything else happens.
+            let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
+            if let Some(line) = &not_taken {
+                eprintln!("{line}");
+            }
+            // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
+            // for is written, empty.
+            if v.rows == 0 {
+                conn.close().await;
+                let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
+                eprintln!("{said}");
+                report_unsent::<K>(args, spool, &v, &said, from_ledger)?;
+                return Ok((Exit::Success, said));
+            }
+            let refusal = if !v.is_valid() && !args.skip_invalid {
+                Some(format!(
+                    "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
+                 {}.",
+                    some_of_rows(v.invalid, v.rows, "invalid"),
+                    if v.valid == 1 {
+                        "valid row".to_owned()
+                    } else {
+                        format!("{} valid rows", v.valid)
+                    }
+                ))
+            } else if v.valid == 0 && from_ledger.is_empty() {
+                Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
+            } else {
+                None
+            };
+            if let Some(refusal) = refusal {
+                conn.close().await;
+                eprintln!("{refusal}");
+                // Every row, with its problems or as not sent, in the report and the counts.
+                let table = report_unsent::<K>(args, spool, &v, &refusal, from_ledger)?;
+                summary.counts = table.counts;
+                summary.sums = table.sums;
+                return Ok((Exit::Usage, refusal));
+            }
+            if args.dry_run {
+                conn.close().await;
+                let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
+                let said = format!(
+                    "dry run: the settings work and {} ({would_send}); nothing was sent",
+                    some_of_rows(v.valid, v.rows, "valid")
+                );
+                eprintln!("{said}");
+                summary.sums = v.sums;
+                return Ok(match not_taken {
+                    Some(line) => (Exit::Failures, line),
+                    None => (Exit::Success, said),
+                });
+            }
 
-    let skipped = if v.invalid > 0 {
-        format!(
-            " ({} skipped)",
-            count(v.invalid, "invalid row", "invalid rows")
-        )
-    } else {
-        String::new()
-    };
-    // What is sent is said after the run: the ledger decides, request by request, what
-    // Amili has already.
-    eprintln!(
-        "submitting {} from {name}{skipped}, up to {} per request",
-        count(v.valid, K::NAME, K::PLURAL),
-        args.chunk_size
-    );
+            let skipped = if v.invalid > 0 {
+                format!(
+                    " ({} skipped)",
+                    count(v.invalid, "invalid row", "invalid rows")
+                )
+            } else {
+                String::new()
+            };
+            // What is sent is said after the run: the ledger decides, request by request, what
+            // Amili has already.
+            eprintln!(
+                "submitting {} from {name}{skipped}, up to {} per request",
+                count(v.valid, K::NAME, K::PLURAL),
+                args.chunk_size
+            );
+            let rows = spool.finish()?.read_ahead()?;
+            (v, rows, from_ledger, None, known_earlier, not_taken)
+        };
 
     let stop = StopHandle::new();
     watch_ctrl_c(stop.clone());
@@ -331,14 +366,7 @@ async fn submit<K: FileKind>(
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
         status_only: false,
     };
-    let result = send_all::<K>(
-        &conn.client,
-        spool.finish()?,
-        sending,
-        &progress,
-        &mut output,
-    )
-    .await;
+    let result = send_all::<K>(&conn.client, rows, sending, &progress, &mut output).await;
     progress.finish();
     conn.close().await;
     if let Some(webhooks) = webhooks {
@@ -349,6 +377,35 @@ async fn submit<K: FileKind>(
     if let Some(report) = output.report.take() {
         report.finish()?;
     }
+    let v = match found {
+        // Sent as read: what reading found is known now.
+        Some(found) => {
+            let v = found
+                .lock()
+                .map_or_else(|p| p.into_inner().take(), |mut f| f.take())
+                .unwrap_or_default();
+            summarize_streamed(&name, &v, summary);
+            if v.rows == 0 || v.valid == 0 {
+                let said = if v.rows == 0 {
+                    format!("{name}: no {} in the file; nothing to send", K::PLURAL)
+                } else {
+                    format!("{name}: no valid {}; nothing was sent", K::PLURAL)
+                };
+                eprintln!("{said}");
+                output.table.finish(args.report.as_deref(), args.json);
+                summary.counts = output.table.counts;
+                summary.sums = output.table.sums;
+                let exit = if v.rows == 0 {
+                    Exit::Success
+                } else {
+                    Exit::Usage
+                };
+                return Ok((exit, said));
+            }
+            v
+        }
+        None => v,
+    };
     output.table.finish(args.report.as_deref(), args.json);
     let counts = output.table.counts;
     // Rows the ledger knew from an earlier run (already accepted, or their outcome) were
@@ -413,6 +470,23 @@ async fn submit<K: FileKind>(
         )
     };
     Ok((exit, reason))
+}
+
+/// A file sent as it was read: what reading found into the summary, and how many problems
+/// were not printed (each printed one was said as it was met).
+fn summarize_streamed(name: &str, v: &Validation, summary: &mut Summary) {
+    let shown = v.problems.len() as u64;
+    if v.problem_count > shown {
+        eprintln!(
+            "{name}: … and {} more problems (raise --max-errors to see them)",
+            v.problem_count - shown
+        );
+    }
+    summary.rows = v.rows;
+    summary.problem_count = v.problem_count;
+    summary.problems = v.problems.clone();
+    summary.warnings = v.warnings.clone();
+    summary.not_taken = v.not_taken.count;
 }
 
 /// The report file of `--report`, if asked for.

@@ -231,6 +231,14 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
         Err(header_error(message))
     }
 
+    /// Whether the header has a column that names the invoice by a reference.
+    pub fn names_references(&self) -> bool {
+        self.columns
+            .iter()
+            .flatten()
+            .any(|field| REFERENCE_FIELDS.contains(field))
+    }
+
     /// The counter of rows skipped because every cell is empty (read it after the rows).
     pub fn empty_rows(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.empty)

@@ -145,6 +145,9 @@ pub struct Reading<'a, I> {
     pub empty_rows: Arc<AtomicU64>,
     /// The CSV delimiter used (given or detected); `None` for JSON.
     pub delimiter: Option<u8>,
+    /// Whether a row may name its invoice by a reference (a CSV file with such a column; any
+    /// JSON row may).
+    pub names_references: bool,
 }
 
 /// Reads rows of `K` in `format` from any buffered reader (a UTF-8 byte-order mark is
@@ -172,6 +175,7 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
                 csv::CsvRows::<_, K>::new(line_ends::CrlfToLf::new(reader), delimiter, columns)?;
             Ok(Reading {
                 empty_rows: rows.empty_rows(),
+                names_references: rows.names_references(),
                 rows: Box::new(rows),
                 delimiter: Some(delimiter),
             })
@@ -183,6 +187,7 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
             )),
             empty_rows: Arc::default(),
             delimiter: None,
+            names_references: true,
         }),
         Format::Json => Ok(Reading {
             rows: Box::new(json_array::JsonArrayRows::<_, K::Input>::new(
@@ -191,6 +196,7 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
             )),
             empty_rows: Arc::default(),
             delimiter: None,
+            names_references: true,
         }),
         Format::Ocr | Format::Camt => Err(InputError::Refused(format!(
             "a {format} file is read as bank transactions, not rows"
