@@ -43,6 +43,11 @@ struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ServerArg::Stub, ServerArg::Sandbox, ServerArg::Embedded])]
     servers: Vec<ServerArg>,
 
+    /// Also run against the sandbox answering every CreatePayments after this many
+    /// milliseconds (comma-separated; e.g. `50,200`): the latency section.
+    #[arg(long, value_name = "MS", value_delimiter = ',')]
+    latency: Vec<u32>,
+
     /// Skip the library contenders (1)–(3).
     #[arg(long)]
     skip_library: bool,
@@ -118,6 +123,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             ServerArg::Sandbox => Server::Sandbox,
             ServerArg::Embedded => Server::Embedded,
         })
+        .chain(args.latency.iter().map(|&ms| Server::Slow(ms)))
         .collect();
     servers.dedup();
     let config = Config {

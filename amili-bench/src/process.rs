@@ -22,27 +22,31 @@ pub struct ProcessRun {
     pub status: ExitStatus,
     /// Peak resident set size in KiB (Linux reports `ru_maxrss` in KiB).
     pub max_rss_kib: u64,
+    /// CPU time, user and system, of all its threads.
+    pub cpu: Duration,
 }
 
 /// Runs `command` to completion and measures it.
 pub fn run_measured(command: &mut Command) -> io::Result<ProcessRun> {
     let start = Instant::now();
     let child = command.spawn()?;
-    let (status, max_rss_kib) = wait_with_rusage(child)?;
+    let (status, max_rss_kib, cpu) = wait_with_rusage(child)?;
     Ok(ProcessRun {
         wall: start.elapsed(),
         status,
         max_rss_kib,
+        cpu,
     })
 }
 
-/// The launcher's result line: `WALL_NANOS STATUS MAXRSS_KIB`.
+/// The launcher's result line: `WALL_NANOS STATUS MAXRSS_KIB CPU_NANOS`.
 pub fn encode(run: &ProcessRun) -> String {
     format!(
-        "{} {} {}\n",
+        "{} {} {} {}\n",
         run.wall.as_nanos(),
         run.status.into_raw(),
-        run.max_rss_kib
+        run.max_rss_kib,
+        run.cpu.as_nanos()
     )
 }
 
@@ -52,10 +56,12 @@ pub fn decode(text: &str) -> Option<ProcessRun> {
     let wall = Duration::from_nanos(words.next()?.parse().ok()?);
     let status = ExitStatus::from_raw(words.next()?.parse().ok()?);
     let max_rss_kib = words.next()?.parse().ok()?;
+    let cpu = Duration::from_nanos(words.next()?.parse().ok()?);
     Some(ProcessRun {
         wall,
         status,
         max_rss_kib,
+        cpu,
     })
 }
 
@@ -71,7 +77,7 @@ pub fn launch(launcher: &Path, result: &Path, program: &Path) -> Command {
 /// Waits for `child` with `wait4`, which reports the resources of that child alone (unlike
 /// `getrusage(RUSAGE_CHILDREN)`, which keeps the maximum over every child reaped so far).
 /// The child is reaped here: it must not be waited for again.
-fn wait_with_rusage(child: Child) -> io::Result<(ExitStatus, u64)> {
+fn wait_with_rusage(child: Child) -> io::Result<(ExitStatus, u64, Duration)> {
     let pid = libc::pid_t::try_from(child.id())
         .map_err(|_| io::Error::other("child pid out of range"))?;
     let mut status: libc::c_int = 0;
@@ -92,7 +98,12 @@ fn wait_with_rusage(child: Child) -> io::Result<(ExitStatus, u64)> {
     // `Child` has no `Drop` that waits or kills, so letting it go after `wait4` is fine.
     drop(child);
     let max_rss_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
-    Ok((ExitStatus::from_raw(status), max_rss_kib))
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    let cpu = time(usage.ru_utime) + time(usage.ru_stime);
+    Ok((ExitStatus::from_raw(status), max_rss_kib, cpu))
 }
 
 #[cfg(test)]
@@ -110,6 +121,7 @@ mod tests {
         assert_eq!(back.status.code(), Some(1));
         assert_eq!(back.wall, run.wall);
         assert_eq!(back.max_rss_kib, run.max_rss_kib);
+        assert_eq!(back.cpu, run.cpu);
         Ok(())
     }
 }

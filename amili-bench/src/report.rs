@@ -82,6 +82,10 @@ pub struct Row {
     pub ratio_serializing: Option<Spread>,
     /// Throughput divided by that of (1w) in the same round (library contenders (2), (3)).
     pub ratio_writing: Option<Spread>,
+    /// Throughput divided by that of (4r) in the same round (the CLI (5)).
+    pub ratio_rules: Option<Spread>,
+    /// CPU time (user and system) per payment in µs (process contenders).
+    pub cpu_us: Option<Spread>,
     /// Peak RSS in MiB (process contenders).
     pub rss_mib: Option<Spread>,
 }
@@ -126,6 +130,13 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
             let ratio_writing = serializer
                 .then(|| ratio_to(Contender::RawWriting))
                 .flatten();
+            let ratio_rules = (contender == Contender::Cli)
+                .then(|| ratio_to(Contender::CsvLoopRules))
+                .flatten();
+            let cpu_us: Vec<f64> = runs
+                .iter()
+                .filter_map(|m| Some(m.cpu?.as_secs_f64() * 1e6 / m.payments.max(1) as f64))
+                .collect();
             let rss: Vec<f64> = runs
                 .iter()
                 .filter_map(|m| m.max_rss_kib)
@@ -139,6 +150,8 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
                 ratio,
                 ratio_serializing,
                 ratio_writing,
+                ratio_rules,
+                cpu_us: Spread::of(&cpu_us),
                 rss_mib: Spread::of(&rss),
             })
         })
@@ -167,15 +180,22 @@ fn contender_label(contender: Contender) -> &'static str {
     }
 }
 
-/// The issue's ratio target for a row, if it has one.
-fn ratio_target(server: Server, contender: Contender) -> Option<f64> {
-    match (contender, server) {
-        (Contender::AmiliPayments, Server::Stub) => Some(0.90),
-        (Contender::AmiliPayments, Server::Sandbox) => Some(0.95),
-        (Contender::Cli, Server::Stub) => Some(0.60),
-        _ => None,
+/// The targets of a row (issue 26), each with the ratio it is about: against the baseline,
+/// (1w) or (4r).
+fn targets(row: &Row) -> Vec<(&'static str, f64, Option<Spread>)> {
+    match (row.contender, row.server) {
+        (Contender::AmiliPayments, Server::Stub) => vec![("vs (1w)", 0.90, row.ratio_writing)],
+        (Contender::AmiliPayments, Server::Sandbox) => vec![("vs (1)", 0.98, row.ratio)],
+        (Contender::Cli, Server::Stub) => vec![("vs (4r)", 0.80, row.ratio_rules)],
+        (Contender::Cli, Server::Slow(ms)) => {
+            vec![("vs (4)", if ms >= 200 { 0.97 } else { 0.90 }, row.ratio)]
+        }
+        _ => Vec::new(),
     }
 }
+
+/// The CLI's CPU time per row target, in µs.
+const CLI_CPU_US_TARGET: f64 = 4.0;
 
 fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
@@ -196,8 +216,8 @@ fn met(ok: bool) -> &'static str {
 /// The Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1b), same round | vs (1w), same round | peak RSS: median (max) | target (on the median) |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
+        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1b), same round | vs (1w) or (4r), same round | CPU per payment | peak RSS: median (max) | target (on the median) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         let ratio = row.ratio.map_or_else(
@@ -218,15 +238,33 @@ pub fn table(rows: &[Row]) -> String {
                 |r| format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max),
             )
         };
-        let (ratio_serializing, ratio_writing) =
-            (plain(row.ratio_serializing), plain(row.ratio_writing));
+        let (ratio_serializing, ratio_writing) = (
+            plain(row.ratio_serializing),
+            plain(row.ratio_writing.or(row.ratio_rules)),
+        );
+        let cpu = row
+            .cpu_us
+            .map_or_else(|| "–".to_owned(), |c| format!("{:.1} µs", c.median));
         let rss = row.rss_mib.map_or_else(
             || "–".to_owned(),
             |r| format!("{:.1} MiB ({:.1})", r.median, r.max),
         );
-        let mut targets = Vec::new();
-        if let (Some(target), Some(ratio)) = (ratio_target(row.server, row.contender), row.ratio) {
-            targets.push(format!("≥ {target:.2}×: {}", met(ratio.median >= target)));
+        let mut targets: Vec<String> = targets(row)
+            .into_iter()
+            .filter_map(|(what, target, ratio)| {
+                let ratio = ratio?;
+                Some(format!(
+                    "{what} ≥ {target:.2}×: {}",
+                    met(ratio.median >= target)
+                ))
+            })
+            .collect();
+        if let (Contender::Cli, Some(cpu)) = (row.contender, row.cpu_us) {
+            let target = CLI_CPU_US_TARGET;
+            targets.push(format!(
+                "CPU ≤ {target:.0} µs: {}",
+                met(cpu.median <= target)
+            ));
         }
         if let (Some(limit), Some(rss)) = (rss_target(row.contender), row.rss_mib) {
             targets.push(format!("RSS ≤ {limit:.0} MiB: {}", met(rss.max <= limit)));
@@ -238,7 +276,7 @@ pub fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} |",
             contender_label(row.contender),
             row.server,
             thousands(row.payments as f64),
@@ -248,6 +286,7 @@ pub fn table(rows: &[Row]) -> String {
             ratio,
             ratio_serializing,
             ratio_writing,
+            cpu,
             rss,
             targets,
         );
@@ -308,6 +347,8 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
   `CreatePaymentsResponse`. *sandbox*: the release `amili-sandbox` binary, a fresh process per
   run (`--batch-delay-ms 0`, the benchmark's invoices seeded, `RUST_LOG=warn`), so every run
   meets the same empty ledger; it validates every body against the spec's JSON Schema.
+  *sandbox+N ms* (`--latency N,…`): the same binary answering every CreatePayments after N
+  ms (`--fault create-payments:always:delay=N`), a server as slow as a real one.
 - **Library contenders** (in the harness process, a 2-thread tokio runtime) are timed from
   payments in memory to every request answered, client construction and the token request
   included: (1) posts bodies serialized before the clock starts; (1b) serializes the same
@@ -317,7 +358,8 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
   validated `amili_payments::Payment`s (validated before the clock starts) and does
   everything else itself.
 - **CLI contenders** are separate processes timed from spawn to exit, with peak RSS from
-  `wait4(2)`, both taken by the small launcher `amili-bench-measure` (a child's `ru_maxrss`
+  `wait4(2)`, and CPU time per payment (user + system, every thread) from the same call, all
+  taken by the small launcher `amili-bench-measure` (a child's `ru_maxrss`
   includes the size of the process it was spawned from, so the harness, which holds the
   payments, does not spawn them itself). The 1M-row CSV is written once and hard-linked into
   a fresh directory per run (the CLI gets a fresh SQLite ledger in it, `--state`).

@@ -27,15 +27,19 @@ pub enum Server {
     /// (c) the sandbox inside the CLI process (`amili payments submit --sandbox`); only the
     /// contender (6) runs against it.
     Embedded,
+    /// (d) the sandbox binary answering every CreatePayments after this many milliseconds:
+    /// a server as slow as a real one, where the client's CPU should not show.
+    Slow(u32),
 }
 
 impl fmt::Display for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Server::Stub => "stub",
-            Server::Sandbox => "sandbox",
-            Server::Embedded => "embedded",
-        })
+        match self {
+            Server::Stub => f.write_str("stub"),
+            Server::Sandbox => f.write_str("sandbox"),
+            Server::Embedded => f.write_str("embedded"),
+            Server::Slow(ms) => write!(f, "sandbox+{ms}ms"),
+        }
     }
 }
 
@@ -79,7 +83,7 @@ impl Contender {
     /// The process contenders that run against `server`.
     pub fn processes_for(server: Server) -> &'static [Contender] {
         match server {
-            Server::Stub | Server::Sandbox => &Contender::CLI,
+            Server::Stub | Server::Sandbox | Server::Slow(_) => &Contender::CLI,
             Server::Embedded => &[Contender::CliEmbedded],
         }
     }
@@ -189,6 +193,8 @@ pub struct Measurement {
     pub wall: Duration,
     /// Peak RSS of the process, for process contenders.
     pub max_rss_kib: Option<u64>,
+    /// CPU time of the process (user and system), for process contenders.
+    pub cpu: Option<Duration>,
     /// What the stub counted during the run (stub runs only).
     pub stub: Option<StubCounts>,
 }
@@ -220,7 +226,11 @@ pub fn run(
     } else {
         None
     };
-    if config.servers.contains(&Server::Sandbox) && !config.binaries.sandbox.is_file() {
+    let sandboxes = config
+        .servers
+        .iter()
+        .any(|s| matches!(s, Server::Sandbox | Server::Slow(_)));
+    if sandboxes && !config.binaries.sandbox.is_file() {
         bail!(
             "no amili-sandbox binary at {}",
             config.binaries.sandbox.display()
@@ -328,8 +338,12 @@ fn start_server(
             let _ = stub.take_counts();
             Ok((Some(stub.endpoint()), None))
         }
-        Server::Sandbox => {
-            let sandbox = SandboxProcess::start(&binaries.sandbox)?;
+        Server::Sandbox | Server::Slow(_) => {
+            let delay_ms = match server {
+                Server::Slow(ms) => Some(ms),
+                _ => None,
+            };
+            let sandbox = SandboxProcess::start(&binaries.sandbox, delay_ms)?;
             Ok((Some(sandbox.endpoint().clone()), Some(sandbox)))
         }
         Server::Embedded => Ok((None, None)),
@@ -436,6 +450,7 @@ fn measure_library(
         payments: accepted,
         wall,
         max_rss_kib: None,
+        cpu: None,
         stub: stub_counts,
     })
 }
@@ -554,6 +569,7 @@ fn measure_process(
         payments: accepted,
         wall: run.wall,
         max_rss_kib: Some(run.max_rss_kib),
+        cpu: Some(run.cpu),
         stub: stub_counts,
     })
 }

@@ -31,9 +31,13 @@ pub struct SandboxProcess {
 }
 
 impl SandboxProcess {
-    /// Starts the binary at `binary` and waits until it listens.
-    pub fn start(binary: &Path) -> anyhow::Result<SandboxProcess> {
+    /// Starts the binary at `binary` (answering every CreatePayments after `delay_ms`, if
+    /// given) and waits until it listens.
+    pub fn start(binary: &Path, delay_ms: Option<u32>) -> anyhow::Result<SandboxProcess> {
         let mut command = Command::new(binary);
+        if let Some(ms) = delay_ms {
+            command.args(["--fault", &format!("create-payments:always:delay={ms}")]);
+        }
         command
             .args(["--addr", "127.0.0.1:0", "--batch-delay-ms", "0"])
             .args(["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET])

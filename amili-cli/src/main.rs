@@ -49,8 +49,14 @@ use crate::cli::Cli;
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
-    malloc::tune();
     let cli = Cli::parse();
+    // Parsing starts no thread. The settings pay only where the heap grows for the whole run:
+    // a sandbox in this process keeps every payment (see `malloc.rs`).
+    if matches!(cli.command, cli::Command::Sandbox(_))
+        || std::env::args_os().any(|arg| arg == "--sandbox")
+    {
+        malloc::tune();
+    }
     init_tracing(cli.verbose, cli.color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

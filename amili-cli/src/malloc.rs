@@ -1,6 +1,10 @@
-//! glibc malloc settings for this process's shape: a heap that grows for the whole run (the
-//! embedded sandbox keeps every payment; the repeat filter a hash per id) while worker threads
+//! glibc malloc settings for a process that hosts a sandbox (`--sandbox`, `amili sandbox`): a
+//! heap that grows for the whole run (the sandbox keeps every payment) while worker threads
 //! allocate and free request and response bodies.
+//!
+//! Only there: one arena makes every thread take one lock for each allocation, which costs a
+//! plain `submit` about a fifth of its CPU (its threads hand rows to each other) and saves it
+//! nothing, since its heap stays flat (BENCHMARKS.md).
 //!
 //! With glibc's defaults, each thread allocates from its own arena, and the threshold above
 //! which a block gets its own mapping rises with every large block freed (up to 32 MiB), so
