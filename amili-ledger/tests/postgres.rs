@@ -7,7 +7,8 @@ use std::sync::Arc;
 use amili_ledger::PostgresLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled, conformance};
+use amili_payments::ledger::conformance::{self, items};
+use amili_payments::ledger::{Claim, Ledger, Settled};
 
 fn url() -> String {
     std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
@@ -21,12 +22,6 @@ fn url() -> String {
 /// A scope of its own per test, so tests sharing the server do not meet.
 fn scope() -> String {
     format!("test {}", Uuid::new_v4())
-}
-
-fn items<'a>(ids: &'a [String], fingerprint: &'a [u8; 32]) -> Vec<LedgerItem<'a>> {
-    ids.iter()
-        .map(|id| LedgerItem { id, fingerprint })
-        .collect()
 }
 
 #[tokio::test]

@@ -3,16 +3,11 @@
 use amili_ledger::SqliteLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Processed, Settled, conformance};
+use amili_payments::ledger::conformance::{self, items};
+use amili_payments::ledger::{Claim, Ledger, Processed, Settled};
 use amili_payments::report::Failure;
 
 const SCOPE: &str = "http://127.0.0.1/collection/v1 org 1";
-
-fn items<'a>(ids: &'a [&'a str], fingerprint: &'a [u8; 32]) -> Vec<LedgerItem<'a>> {
-    ids.iter()
-        .map(|id| LedgerItem { id, fingerprint })
-        .collect()
-}
 
 #[tokio::test]
 async fn claims_records_and_remembers_across_opens() -> Result<(), Box<dyn std::error::Error>> {
@@ -221,6 +216,38 @@ async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::er
     Ok(())
 }
 
+/// A file as the second or third schema wrote it (`more`: what that schema adds to the
+/// scopes, requests and items, and its version): in [`SCOPE`], request 1 under `k1` accepted
+/// in `batch`, request 2 under `pending` not recorded; no items yet.
+fn schema_2_or_3(
+    path: &std::path::Path,
+    more: &str,
+    batch: Uuid,
+    pending: &IdempotencyKey,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let old = rusqlite::Connection::open(path)?;
+    old.execute_batch(&format!(
+        "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+         CREATE TABLE requests (
+             id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
+             key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
+             updated_at INTEGER NOT NULL, UNIQUE (scope, key));
+         CREATE TABLE ledger_items (
+             scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
+             fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
+             PRIMARY KEY (scope, id)) WITHOUT ROWID;
+         {more}"
+    ))?;
+    old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
+    let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
+    old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
+    old.execute(
+        request,
+        rusqlite::params![2, pending.as_str(), None::<String>],
+    )?;
+    Ok(old)
+}
+
 #[tokio::test]
 async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -229,26 +256,12 @@ async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::e
     let pending_key = IdempotencyKey::random();
     {
         // A file as the second schema wrote it: a request's items found by an index.
-        let old = rusqlite::Connection::open(&path)?;
-        old.execute_batch(
-            "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-             CREATE TABLE requests (
-                 id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
-                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
-                 updated_at INTEGER NOT NULL, UNIQUE (scope, key));
-             CREATE TABLE ledger_items (
-                 scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
-                 fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
-                 PRIMARY KEY (scope, id)) WITHOUT ROWID;
-             CREATE INDEX ledger_items_by_request ON ledger_items (request);
+        let old = schema_2_or_3(
+            &path,
+            "CREATE INDEX ledger_items_by_request ON ledger_items (request);
              PRAGMA user_version = 2;",
-        )?;
-        old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
-        let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
-        old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
-        old.execute(
-            request,
-            rusqlite::params![2, pending_key.as_str(), None::<String>],
+            batch,
+            &pending_key,
         )?;
         let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3)";
         old.execute(item, rusqlite::params!["P-1", [1u8; 32].as_slice(), 1])?;
@@ -301,27 +314,13 @@ async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
     let pending_key = IdempotencyKey::random();
     {
         // A file as the third schema wrote it: no outcomes.
-        let old = rusqlite::Connection::open(&path)?;
-        old.execute_batch(
-            "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-             CREATE TABLE requests (
-                 id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
-                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
-                 updated_at INTEGER NOT NULL, UNIQUE (scope, key));
-             CREATE TABLE ledger_items (
-                 scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
-                 fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
-                 PRIMARY KEY (scope, id)) WITHOUT ROWID;
-             CREATE TABLE request_items (
+        let old = schema_2_or_3(
+            &path,
+            "CREATE TABLE request_items (
                  request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
              PRAGMA user_version = 3;",
-        )?;
-        old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
-        let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
-        old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
-        old.execute(
-            request,
-            rusqlite::params![2, pending_key.as_str(), None::<String>],
+            batch,
+            &pending_key,
         )?;
         let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3)";
         for id in ["P-1", "P-2"] {

@@ -12,7 +12,7 @@ use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
 use serde::Serialize;
 
-use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
+use crate::args::{ConnectionArgs, InputArgs, RunArgs};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::invoice_cache::InvoiceCache;
@@ -63,40 +63,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Give up following batches after this many seconds (with --wait).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub wait_timeout: u64,
-
-    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batchId,
-    /// idempotencyKey, amount, currency, outcome, reasonCode, reasonMessage), also when
-    /// validation stops the run. Format from the extension: .csv, .jsonl, otherwise JSON.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-
-    /// The report's format (default: from the report file's extension).
-    #[arg(long, value_enum, requires = "report")]
-    pub report_format: Option<ReportFormat>,
-
-    /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
-    /// sends one twice: a SQLite file (default: `$XDG_STATE_HOME/amili/ledger.db`, else
-    /// `~/.local/state/amili/ledger.db`), or a `postgres://user@host/db` URL shared by several
-    /// machines. Not used with --sandbox (its state dies with the run).
-    #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
-    pub state: Option<String>,
-
-    /// How many payments (or corrections) one request carries at most.
-    #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",
-          default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNK_SIZE))]
-    pub chunk_size: u64,
-
-    /// How many requests (and invoice look-ups) are in flight at once.
-    #[arg(long, env = "AMILI_CONCURRENCY", value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub concurrency: u64,
-
-    /// How many per-row lines the summary table prints before it only counts.
-    #[arg(long, value_name = "N", default_value_t = 50)]
-    pub table_limit: usize,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -159,7 +127,7 @@ async fn submit<K: FileKind>(
         None => None,
     };
     let tuning = Tuning {
-        concurrency: usize::try_from(args.concurrency).unwrap_or(1),
+        concurrency: usize::try_from(args.run.concurrency).unwrap_or(1),
         sandbox_webhook: webhooks
             .as_ref()
             .filter(|_| args.connection.sandbox)
@@ -189,7 +157,7 @@ async fn submit<K: FileKind>(
     let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
         None
     } else {
-        match open_ledger(args.state.as_deref(), &scope).await {
+        match open_ledger(args.run.state.as_deref(), &scope).await {
             Ok(ledger) => Some(ledger),
             Err(e) => {
                 conn.close().await;
@@ -213,9 +181,9 @@ async fn submit<K: FileKind>(
     });
     let reading = Reading {
         input: &args.input,
-        concurrency: args.concurrency,
+        concurrency: args.run.concurrency,
         skip_invalid: args.skip_invalid,
-        state: args.state.as_deref(),
+        state: args.run.state.as_deref(),
     };
     let (v, spool) =
         match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await {
@@ -299,23 +267,25 @@ async fn submit<K: FileKind>(
     eprintln!(
         "submitting {} from {name}{skipped}, up to {} per request",
         count(v.valid, K::NAME, K::PLURAL),
-        args.chunk_size
+        args.run.chunk_size
     );
 
     let stop = StopHandle::new();
     watch_ctrl_c(stop.clone());
 
-    let report = create_report::<K>(args)?;
+    let report = create_report::<K>(&args.run)?;
     let mut output = Output {
-        table: Table::new(args.table_limit, K::NAME, K::PLURAL),
+        table: Table::new(args.run.table_limit, K::NAME, K::PLURAL),
         report,
         earlier: 0,
     };
     let sending = Sending {
-        chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
+        chunk_size: usize::try_from(args.run.chunk_size).unwrap_or(usize::MAX),
         concurrency: tuning.concurrency,
         ledger,
-        wait: args.wait.then(|| Duration::from_secs(args.wait_timeout)),
+        wait: args
+            .wait
+            .then(|| Duration::from_secs(args.run.wait_timeout)),
         repeats: v.repeats.clone(),
         rows: v.rows,
         stop,
@@ -340,7 +310,7 @@ async fn submit<K: FileKind>(
     if let Some(report) = output.report.take() {
         report.finish()?;
     }
-    output.table.finish(args.report.as_deref(), args.json);
+    output.table.finish(args.run.report.as_deref(), args.json);
     let counts = output.table.counts;
     // Rows the ledger knew from an earlier run (already accepted, or their outcome) were
     // not sent.
@@ -407,7 +377,7 @@ async fn submit<K: FileKind>(
 }
 
 /// The report file of `--report`, if asked for.
-fn create_report<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Option<ReportWriter>> {
+pub(crate) fn create_report<K: FileKind>(args: &RunArgs) -> anyhow::Result<Option<ReportWriter>> {
     let Some(path) = &args.report else {
         return Ok(None);
     };
@@ -429,7 +399,7 @@ fn report_unsent<K: FileKind>(
 ) -> anyhow::Result<Table> {
     let mut output = Output {
         table: Table::new(0, K::NAME, K::PLURAL),
-        report: create_report::<K>(args)?,
+        report: create_report::<K>(&args.run)?,
         earlier: 0,
     };
     let not_sent = format!("not sent: {refusal}").into();
@@ -659,7 +629,7 @@ impl Summary {
             counts: OutcomeCounts::default(),
             sums: SumsBy::default(),
             batches: 0,
-            report: args.report.clone(),
+            report: args.run.report.clone(),
             problems: Vec::new(),
             problem_count: 0,
             warnings: Vec::new(),

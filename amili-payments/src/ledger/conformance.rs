@@ -109,6 +109,16 @@ const fn case(before: Before, content: Content, expect: Expect, after: After) ->
     }
 }
 
+/// The items `ids`, all with one `fingerprint`: what a store's tests and benchmarks claim.
+pub fn items<'a, S: AsRef<str>>(ids: &'a [S], fingerprint: &'a Fingerprint) -> Vec<LedgerItem<'a>> {
+    ids.iter()
+        .map(|id| LedgerItem {
+            id: id.as_ref(),
+            fingerprint,
+        })
+        .collect()
+}
+
 /// The table: every state an id can be in, claimed with the same and with changed content.
 #[rustfmt::skip]
 pub const CASES: &[Case] = {
@@ -434,13 +444,7 @@ where
 {
     let fail = |e: LedgerError| e.to_string();
     let earlier = IdempotencyKey::random();
-    let items: Vec<LedgerItem<'_>> = ids
-        .iter()
-        .map(|id| LedgerItem {
-            id,
-            fingerprint: &EARLIER,
-        })
-        .collect();
+    let items = items(ids, &EARLIER);
     let run = open().await.map_err(fail)?;
     if case.before == Before::OtherRunEnded {
         let other = open().await.map_err(fail)?;

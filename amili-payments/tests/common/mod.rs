@@ -531,6 +531,26 @@ pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
 
 /// A recording proxy that lets `rewrite` replace the upstream's answers.
 pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite) -> TestServer {
+    proxy(
+        listener,
+        upstream,
+        Arc::new(|_| Box::pin(async {})),
+        rewrite,
+    )
+}
+
+/// Decides how long the proxy holds a request (recorded already) before forwarding it: until
+/// the future it returns is ready.
+pub type Hold = Arc<dyn Fn(&Seen) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// A recording proxy that holds each request until `hold` lets it go, then forwards it.
+pub fn holding_proxy(listener: TcpListener, upstream: String, hold: Hold) -> TestServer {
+    proxy(listener, upstream, hold, Arc::new(|_, _| None))
+}
+
+/// The recording proxy: each request held by `hold`, forwarded, its answer replaced by what
+/// `rewrite` says.
+fn proxy(listener: TcpListener, upstream: String, hold: Hold, rewrite: Rewrite) -> TestServer {
     let http = amili_api::tls::client_builder()
         .build()
         .expect("an HTTP client");
@@ -538,7 +558,9 @@ pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite
         let http = http.clone();
         let upstream = upstream.clone();
         let rewrite = rewrite.clone();
+        let held = hold(&seen);
         Box::pin(async move {
+            held.await;
             let url = match &seen.query {
                 Some(q) => format!("{upstream}{}?{q}", seen.path),
                 None => format!("{upstream}{}", seen.path),
