@@ -3,7 +3,8 @@
 mod common;
 
 use common::{
-    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout,
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, assert_usage_error, bare,
+    csv_rows, stderr, stdout,
 };
 use serde_json::Value;
 
@@ -92,7 +93,7 @@ fn settings_are_checked_before_the_file_is_read() {
 #[test]
 fn completions_for_bash_zsh_and_fish() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = amili_bare().args(["completions", shell]).output().unwrap();
+        let out = bare(&["completions", shell]);
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let text = stdout(&out);
         assert!(
@@ -170,8 +171,7 @@ fn the_ledger_can_be_looked_at_and_exported() {
         .env("AMILI_STATE", env.dir.path().join("nowhere.db"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "no ledger at");
+    assert_usage_error(&out, "no ledger at");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use amili_sandbox::{Fault, Route};
-use common::{Env, amili_bare, assert_exit, csv_rows, stderr, stdout};
+use common::{Env, amili_bare, assert_exit, bare, csv_rows, stderr, stdout};
 
 /// The lines a run wrote to stderr.
 fn stderr_lines(out: &std::process::Output) -> Vec<String> {
@@ -30,7 +30,7 @@ fn refused_organization(env: &Env) -> String {
 
 #[test]
 fn every_missing_setting_is_named_at_once() {
-    let out = amili_bare().args(["token", "check"]).output().unwrap();
+    let out = bare(&["token", "check"]);
     assert_exit(&out, 2);
     assert_eq!(
         stderr_lines(&out),
@@ -64,10 +64,7 @@ fn the_amili_in_use_is_named_on_every_run() {
     assert_exit(&out, 0);
     assert_eq!(stderr_lines(&out), [using(&env, &organization)]);
 
-    let out = amili_bare()
-        .args(["token", "check", "--sandbox"])
-        .output()
-        .unwrap();
+    let out = bare(&["token", "check", "--sandbox"]);
     assert_exit(&out, 0);
     let said = stderr_lines(&out);
     assert!(
@@ -156,10 +153,7 @@ fn an_id_that_is_not_a_uuid_is_named_for_what_it_should_be() {
         ("batches", "a batch"),
         ("settlements", "a settlement"),
     ] {
-        let out = amili_bare()
-            .args([command, "get", "12345", "--sandbox"])
-            .output()
-            .unwrap();
+        let out = bare(&[command, "get", "12345", "--sandbox"]);
         assert_exit(&out, 2);
         assert_eq!(
             stderr_lines(&out).first().map(String::as_str),

@@ -131,28 +131,17 @@ async fn a_dead_owners_request_is_pending_adopted_once_or_released()
     Ok(())
 }
 
-/// The claim decision's table of cases (the one every store is held to), each run a new
-/// connection to one scope.
+/// The claim decision's table of cases and the release table (a request with no batch is
+/// released only once quiet, and only the items named): the ones every store is held to,
+/// each run a new connection to one scope.
 #[tokio::test]
-async fn claims_follow_the_table_every_store_follows() {
+async fn claims_and_releases_follow_the_tables_every_store_follows() {
     let (url, scope) = (url(), scope());
     let open = || PostgresLedger::connect(&url, scope.clone());
-    let ran = conformance::check_claims(open, true)
+    let ran = conformance::check_tables(open, true)
         .await
         .unwrap_or_else(|failures| panic!("{failures}"));
-    assert_eq!(ran, conformance::CASES.len());
-}
-
-/// The release table: a request with no batch is released only once quiet, and only the
-/// items named.
-#[tokio::test]
-async fn releases_follow_the_table_every_store_follows() {
-    let (url, scope) = (url(), scope());
-    let open = || PostgresLedger::connect(&url, scope.clone());
-    let ran = conformance::check_releases(open, true)
-        .await
-        .unwrap_or_else(|failures| panic!("{failures}"));
-    assert_eq!(ran, conformance::RELEASES.len());
+    assert_eq!(ran, (conformance::CASES.len(), conformance::RELEASES.len()));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, reason};
-use common::{Api, body, conforms, payment};
+use common::{Api, Sent, body, conforms, payment};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -38,7 +38,7 @@ async fn post(api: &Api, body: &Value, key: Option<&str>) -> reqwest::Response {
     if let Some(key) = key {
         request = request.header("IdempotencyKey", key);
     }
-    request.send().await.unwrap()
+    request.answer().await
 }
 
 #[tokio::test]
@@ -141,9 +141,8 @@ async fn a_bad_correction_is_refused_naming_item_and_field() {
         .http
         .post(corrections_url(&api))
         .json(&request)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(unauthenticated.status(), 401);
     assert_eq!(api.sandbox.batch_count(), 0);
 }
@@ -206,7 +205,7 @@ async fn faults_apply_to_corrections_and_a_retry_with_the_key_books_once() {
         .header("Authorization", api.bearer())
         .header("IdempotencyKey", "retry-1")
         .json(&request);
-    let answer: Value = send.send().await.unwrap().json().await.unwrap();
+    let answer: Value = send.json_answer().await;
     api.wait_terminal(answer["data"]["batchUrl"].as_str().unwrap())
         .await;
     assert_eq!(api.sandbox.batch_count(), 1);

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route, Sandbox};
-use common::{Api, DEADLINE, client, one, token_answer};
+use common::{Api, DEADLINE, client, one, own_token_answer};
 use serde_json::Value;
 
 #[tokio::test]
@@ -54,21 +54,9 @@ async fn a_token_fault_is_counted_as_a_token_request() {
         },
     );
     let http = client();
-    let failed = token_answer(
-        &http,
-        &sandbox,
-        sandbox.client_id(),
-        sandbox.client_secret(),
-    )
-    .await;
+    let failed = own_token_answer(&http, &sandbox).await;
     assert_eq!(failed.status(), 500);
-    let ok = token_answer(
-        &http,
-        &sandbox,
-        sandbox.client_id(),
-        sandbox.client_secret(),
-    )
-    .await;
+    let ok = own_token_answer(&http, &sandbox).await;
     assert_eq!(ok.status(), 200);
     assert_eq!(sandbox.stats().token_requests, 2);
 }

@@ -11,7 +11,7 @@ use amili_sandbox::{
 };
 use chrono::NaiveDate;
 use clap::Parser;
-use common::{Api, body, conforms, payment};
+use common::{Api, Sent, body, conforms, payment};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -150,7 +150,7 @@ async fn bad_invoice_requests_name_the_parameter() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(answer["errors"][0]["field"], "invoiceId");
-    let anonymous = api.http.get(invoices_url(&api)).send().await.unwrap();
+    let anonymous = api.http.get(invoices_url(&api)).answer().await;
     assert_eq!(anonymous.status(), 401);
 }
 
@@ -259,9 +259,8 @@ async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
     let bad = api
         .http
         .post(api.admin_settle_url("2025-04-30x"))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(bad.status(), 400);
 
     let url = settlements_url(&api);
@@ -344,20 +343,15 @@ async fn bad_settlement_requests_name_the_parameter_and_other_orgs_see_nothing()
         .http
         .get(&other_url)
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     assert_eq!(list["data"], json!([]));
     let one = api
         .http
         .get(format!("{other_url}/{}", settled[0].id))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(one.status(), 404);
 }
 

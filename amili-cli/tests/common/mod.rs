@@ -158,6 +158,16 @@ pub fn amili_bare() -> Command {
     cmd
 }
 
+/// `amili ARGS` with no connection settings at all, run to its end.
+pub fn bare(args: &[&str]) -> std::process::Output {
+    amili_bare().args(args).output().unwrap()
+}
+
+/// `amili ARGS FILE` with no connection settings at all, run to its end.
+pub fn bare_on(args: &[&str], file: &Path) -> std::process::Output {
+    amili_bare().args(args).arg(file).output().unwrap()
+}
+
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -190,4 +200,11 @@ pub fn assert_stdout_has(output: &std::process::Output, text: &str) {
 pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
     let err = stderr(output);
     assert!(err.contains(text), "{err}");
+}
+
+/// Asserts that the run was a usage error (exit 2) whose stderr says `text`.
+#[track_caller]
+pub fn assert_usage_error(output: &std::process::Output, text: &str) {
+    assert_exit(output, 2);
+    assert_stderr_has(output, text);
 }

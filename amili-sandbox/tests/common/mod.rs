@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: a sandbox plus an HTTP client and a token.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{DEMO_INVOICES, Sandbox, SandboxBuilder};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -59,17 +61,39 @@ pub async fn token_for(
         .to_owned()
 }
 
+/// A token answer for the sandbox's own client (its id and secret).
+pub async fn own_token_answer(http: &reqwest::Client, sandbox: &Sandbox) -> reqwest::Response {
+    token_answer(http, sandbox, sandbox.client_id(), sandbox.client_secret()).await
+}
+
+/// A token for the sandbox's own client (its id and secret).
+pub async fn own_token(http: &reqwest::Client, sandbox: &Sandbox) -> String {
+    token_for(http, sandbox, sandbox.client_id(), sandbox.client_secret()).await
+}
+
+/// A request of a test, sent: it must reach the sandbox (any status is an answer).
+pub trait Sent {
+    /// The answer.
+    fn answer(self) -> impl Future<Output = reqwest::Response> + Send;
+    /// The answer's body, read as JSON.
+    fn json_answer<T: DeserializeOwned>(self) -> impl Future<Output = T> + Send;
+}
+
+impl Sent for reqwest::RequestBuilder {
+    async fn answer(self) -> reqwest::Response {
+        self.send().await.expect("the request reaches the sandbox")
+    }
+
+    async fn json_answer<T: DeserializeOwned>(self) -> T {
+        self.answer().await.json().await.expect("a JSON answer")
+    }
+}
+
 impl Api {
     pub async fn start(builder: SandboxBuilder) -> Api {
         let sandbox = builder.start().await.expect("sandbox starts");
         let http = client();
-        let token = token_for(
-            &http,
-            &sandbox,
-            sandbox.client_id(),
-            sandbox.client_secret(),
-        )
-        .await;
+        let token = own_token(&http, &sandbox).await;
         Api {
             sandbox,
             http,
