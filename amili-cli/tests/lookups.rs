@@ -10,7 +10,7 @@ use amili_payments::NaiveDate;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, parse_invoice_csv};
 use common::{
     Env, HEADER, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, assert_usage_error,
-    stderr, stdout,
+    fault_status, stderr, stdout,
 };
 use serde_json::Value;
 
@@ -194,13 +194,7 @@ fn a_listing_that_fails_midway_says_so_and_exits_1() {
     let env = Env::new();
     let faults = env.sandbox.faults();
     faults.push(Route::ListInvoices, Fault::Delay(Duration::ZERO));
-    faults.push(
-        Route::ListInvoices,
-        Fault::Status {
-            status: 403,
-            retry_after: None,
-        },
-    );
+    faults.push(Route::ListInvoices, fault_status(403));
     let out = env.output(&["invoices", "list", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_lines(&out).len(), 4, "the first page was printed");

@@ -3,8 +3,8 @@
 
 mod common;
 
-use amili_sandbox::{Fault, Route};
-use common::{Env, amili_bare, assert_exit, bare, csv_rows, stderr, stdout};
+use amili_sandbox::Route;
+use common::{Env, amili_bare, assert_exit, bare, csv_rows, fault_status, stderr, stdout};
 
 /// The lines a run wrote to stderr.
 fn stderr_lines(out: &std::process::Output) -> Vec<String> {
@@ -98,13 +98,9 @@ fn token_check_proves_the_organization() {
 #[test]
 fn an_organization_that_is_not_found_is_named() {
     let env = Env::new();
-    env.sandbox.faults().push(
-        Route::ListBatches,
-        Fault::Status {
-            status: 404,
-            retry_after: None,
-        },
-    );
+    env.sandbox
+        .faults()
+        .push(Route::ListBatches, fault_status(404));
     let out = env.output(&["token", "check"]);
     assert_exit(&out, 2);
     let said = stderr_lines(&out);
@@ -171,9 +167,7 @@ fn an_id_that_is_not_a_uuid_is_named_for_what_it_should_be() {
 #[test]
 fn a_rerun_says_nothing_is_sent_and_counts_are_singular_or_plural() {
     let env = Env::new();
-    let file = env.file("p.csv", &csv_rows("RERUN", 1));
-    let out = env.run(&["payments", "submit"], &file, &[]);
-    assert_exit(&out, 0);
+    let (file, out) = env.submitted("RERUN", 1);
     let said = stderr(&out);
     assert!(said.contains("submitting 1 payment from "), "{said}");
     assert!(said.contains("p.csv, up to 500 per request\n"), "{said}");

@@ -39,12 +39,19 @@ struct StopWhileSending {
     release: Arc<Notify>,
 }
 
-/// A client through a proxy that holds its `post`-th `CreatePayments` (counting from 1) until
-/// the returned [`StopWhileSending`] stops the submission.
+/// What a test of a caller's stop starts with: a sandbox, a client through a proxy that holds
+/// its `post`-th `CreatePayments` (counting from 1) until the gate stops the submission, that
+/// proxy, an empty journal in front of it, and the gate.
 async fn holding_post(
-    sandbox: &amili_sandbox::Sandbox,
     post: usize,
-) -> (amili_payments::Client, TestServer, StopWhileSending) {
+) -> (
+    amili_sandbox::Sandbox,
+    amili_payments::Client,
+    TestServer,
+    Arc<Journal>,
+    StopWhileSending,
+) {
+    let sandbox = sandbox().await;
     let gate = StopWhileSending {
         arrived: Arc::default(),
         release: Arc::default(),
@@ -62,12 +69,13 @@ async fn holding_post(
         })
     });
     let (listener, _) = bind().await;
-    let proxy = holding_proxy(listener, origin_of(sandbox), hold);
-    let client = builder_for(sandbox)
+    let proxy = holding_proxy(listener, origin_of(&sandbox), hold);
+    let client = builder_for(&sandbox)
         .environment(through(&proxy))
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    (client, proxy, gate)
+    let ledger = Journal::new(&proxy, None);
+    (sandbox, client, proxy, ledger, gate)
 }
 
 impl StopWhileSending {
@@ -318,9 +326,7 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
 /// the caller's reason; nothing more is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> TestResult {
-    let sandbox = sandbox().await;
-    let (client, proxy, gate) = holding_post(&sandbox, 1).await;
-    let ledger = Journal::new(&proxy, None);
+    let (_sandbox, client, proxy, ledger, gate) = holding_post(1).await;
     // Stopped while [P0] is sent, once [P1] is prepared behind it.
     let (stop, stopper) = gate.stop_when(claims(&ledger, 2));
     let report = remembered(&client, &ledger, payments(0..6))
@@ -354,9 +360,7 @@ async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> Tes
 /// submission stops before it is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let (client, proxy, gate) = holding_post(&sandbox, 2).await;
-    let ledger = Journal::new(&proxy, None);
+    let (_sandbox, client, proxy, ledger, gate) = holding_post(2).await;
     let all = payments(0..6);
     let first = remembered(&client, &ledger, all[2..4].to_vec())
         .send()
@@ -551,9 +555,7 @@ async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResu
 /// its key when the submission stops before resending it: a later run resumes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key() -> TestResult {
-    let sandbox = sandbox().await;
-    let (client, proxy, gate) = holding_post(&sandbox, 1).await;
-    let ledger = Journal::new(&proxy, None);
+    let (sandbox, client, proxy, ledger, gate) = holding_post(1).await;
     let all = payments(0..6);
     // Straight to the sandbox: the proxy would turn the dropped answer into a 599.
     let earlier = interrupted(&sandbox, &client_for(&sandbox), &ledger, &all[3..6]).await?;
@@ -757,8 +759,7 @@ async fn a_rejected_request_releases_its_payments_in_the_ledger() -> TestResult 
 
 #[tokio::test]
 async fn a_callers_key_covers_one_request_and_the_rest_is_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let key = IdempotencyKey::random();
     let report = client
         .submit(payments(0..5))
@@ -789,8 +790,7 @@ async fn a_callers_key_covers_one_request_and_the_rest_is_not_sent() -> TestResu
 
 #[tokio::test]
 async fn resuming_with_the_keys_sent_before_books_nothing_twice() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let all = payments(0..7);
     let first = client.submit(all.clone()).with_chunk_size(3).send().await?;
     first.ensure_accepted()?;
@@ -818,8 +818,7 @@ async fn resuming_with_the_keys_sent_before_books_nothing_twice() -> TestResult 
 
 #[tokio::test]
 async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let payment = Payment::builder()
         .invoice_id(DEMO_INVOICES[3])
         .amount(Decimal::new(123_456, 2))
@@ -915,8 +914,7 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
 
 #[tokio::test]
 async fn a_key_used_before_with_other_payments_is_unknown_not_safe_to_resend() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (_sandbox, client) = sandbox_and_client().await;
     let key = IdempotencyKey::random();
     let first = client
         .submit(payments(0..2))

@@ -122,6 +122,23 @@ impl Env {
             .expect("amili runs")
     }
 
+    /// Runs `amili COMMAND… FILE EXTRA…` as [`run`](Self::run), asserts that it exited 0 and
+    /// returns its stdout.
+    pub fn run_ok(&self, command: &[&str], file: &Path, extra: &[&str]) -> String {
+        let out = self.run(command, file, extra);
+        assert_exit(&out, 0);
+        stdout(&out)
+    }
+
+    /// Writes `n` valid payment rows (ids `PREFIX-…`) to `p.csv`, submits them and asserts
+    /// that the run exited 0; the file's path and the run.
+    pub fn submitted(&self, prefix: &str, n: usize) -> (PathBuf, std::process::Output) {
+        let file = self.file("p.csv", &csv_rows(prefix, n));
+        let out = self.run(&["payments", "submit"], &file, &[]);
+        assert_exit(&out, 0);
+        (file, out)
+    }
+
     /// A library client for the test's sandbox (to look at what the CLI did from the outside).
     pub fn client(&self) -> amili_payments::Client {
         amili_payments::Client::builder()
@@ -207,4 +224,12 @@ pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
 pub fn assert_usage_error(output: &std::process::Output, text: &str) {
     assert_exit(output, 2);
     assert_stderr_has(output, text);
+}
+
+/// A fault: the answer `status`, without `Retry-After`.
+pub fn fault_status(status: u16) -> amili_sandbox::Fault {
+    amili_sandbox::Fault::Status {
+        status,
+        retry_after: None,
+    }
 }

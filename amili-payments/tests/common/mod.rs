@@ -249,12 +249,36 @@ pub fn one_at_a_time(client: &Client, payments: Vec<Payment>) -> Submission<'_, 
         .with_concurrency(1)
 }
 
+/// A sandbox and a client for it: what most tests start with.
+pub async fn sandbox_and_client() -> (Sandbox, Client) {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    (sandbox, client)
+}
+
 /// A sandbox, a client for it and an empty ledger in memory: what a test of submissions that
 /// remember starts with.
 pub async fn with_memory_ledger() -> (Sandbox, Client, Arc<MemoryLedger>) {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     (sandbox, client, Arc::new(MemoryLedger::default()))
+}
+
+/// A client on `sandbox` with the credentials of its other organization (valid, but not
+/// for the organization the client acts for).
+pub fn client_with_other_credentials(sandbox: &Sandbox) -> Client {
+    let other = sandbox.other_organization();
+    builder_for(sandbox)
+        .client_credentials(other.client_id.clone(), other.client_secret.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A client on `sandbox` acting for an organization the sandbox does not know.
+pub fn client_for_unknown_organization(sandbox: &Sandbox) -> Client {
+    builder_for(sandbox)
+        .organization_id(amili_payments::Uuid::new_v4())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A submission of `payments` that remembers them in `ledger`.
