@@ -9,6 +9,13 @@ use amili_payments::report::Failure;
 
 const SCOPE: &str = "http://127.0.0.1/collection/v1 org 1";
 
+/// A folder of the test's own and the path of a ledger file in it (not made yet).
+fn new_ledger_file() -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    Ok((dir, path))
+}
+
 #[tokio::test]
 async fn claims_records_and_remembers_across_opens() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -49,8 +56,7 @@ async fn claims_records_and_remembers_across_opens() -> Result<(), Box<dyn std::
 #[tokio::test]
 async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
 -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let fp = [7u8; 32];
     let first = SqliteLedger::open(&path, SCOPE)?;
     let key = IdempotencyKey::random();
@@ -92,8 +98,7 @@ async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
 /// each run a new open of the same file.
 #[tokio::test]
 async fn claims_and_releases_follow_the_tables_every_store_follows() -> Result<(), std::io::Error> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let open = || std::future::ready(SqliteLedger::open(&path, SCOPE));
     let ran = conformance::check_tables(open, true)
         .await
@@ -149,8 +154,7 @@ fn a_new_file_says_so_and_an_empty_or_unreadable_one_is_refused_not_replaced()
 
 #[tokio::test]
 async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let batch = Uuid::new_v4();
     let pending_key = IdempotencyKey::random();
     {
@@ -237,8 +241,7 @@ fn schema_2_or_3(
 
 #[tokio::test]
 async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let batch = Uuid::new_v4();
     let pending_key = IdempotencyKey::random();
     {
@@ -295,8 +298,7 @@ async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::e
 #[tokio::test]
 async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
 -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let batch = Uuid::new_v4();
     let pending_key = IdempotencyKey::random();
     {
@@ -378,8 +380,7 @@ async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
 #[tokio::test]
 async fn a_second_round_under_one_key_adds_to_its_request() -> Result<(), Box<dyn std::error::Error>>
 {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let fp = [4u8; 32];
     let key = IdempotencyKey::random();
     {
@@ -427,8 +428,7 @@ async fn a_second_round_under_one_key_adds_to_its_request() -> Result<(), Box<dy
 #[tokio::test]
 async fn calls_that_queue_commit_together_and_fail_alone() -> Result<(), Box<dyn std::error::Error>>
 {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let fp = [5u8; 32];
     let broken = IdempotencyKey::random();
     {

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, reason};
-use common::{Api, Sent, body, conforms, payment};
+use common::{Api, Sent, body, conforms, has_error, payment};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -117,14 +117,7 @@ async fn a_bad_correction_is_refused_naming_item_and_field() {
     assert_eq!(response.status(), 422);
     let error: Value = response.json().await.unwrap();
     conforms("ErrorBody", &error);
-    let errors = error["errors"].as_array().unwrap();
-    let has = |item: u64, field: &str, text: &str| {
-        errors.iter().any(|e| {
-            e["item"] == item
-                && e["field"] == field
-                && e["message"].as_str().is_some_and(|m| m.contains(text))
-        })
-    };
+    let has = |item: u64, field: &str, text: &str| has_error(&error, item, field, text);
     assert!(
         has(1, "description", "corrections[1].description"),
         "{error}"

@@ -5,7 +5,9 @@ mod common;
 use std::time::Duration;
 
 use amili_sandbox::{DEMO_INVOICES, Sandbox, TestOrganization, reason};
-use common::{Api, Sent, body, client, one, own_token_answer, payment, token_answer, token_for};
+use common::{
+    Api, Sent, body, client, has_error, one, own_token_answer, payment, token_answer, token_for,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -321,14 +323,7 @@ async fn schema_violations_are_422_naming_item_and_field() {
     assert_eq!(response.status(), 422);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["summary"]["status"], "ERROR");
-    let errors = error["errors"].as_array().unwrap();
-    let has = |item: u64, field: &str, text: &str| {
-        errors.iter().any(|e| {
-            e["item"] == item
-                && e["field"] == field
-                && e["message"].as_str().is_some_and(|m| m.contains(text))
-        })
-    };
+    let has = |item: u64, field: &str, text: &str| has_error(&error, item, field, text);
     assert!(
         has(
             1,

@@ -61,6 +61,17 @@ pub async fn token_for(
         .to_owned()
 }
 
+/// Whether the error body `error` names item `item`'s `field` with a message saying `text`.
+pub fn has_error(error: &Value, item: u64, field: &str, text: &str) -> bool {
+    error["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e["item"] == item
+                && e["field"] == field
+                && e["message"].as_str().is_some_and(|m| m.contains(text))
+        })
+    })
+}
+
 /// A token answer for the sandbox's own client (its id and secret).
 pub async fn own_token_answer(http: &reqwest::Client, sandbox: &Sandbox) -> reqwest::Response {
     token_answer(http, sandbox, sandbox.client_id(), sandbox.client_secret()).await
