@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, reason};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route, reason};
 use common::{Api, Sent, body, conforms, has_error, payment};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -43,7 +41,7 @@ async fn post(api: &Api, body: &Value, key: Option<&str>) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_correction_is_accepted_followed_booked_and_replayed_by_key() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, url) = api
         .accepted(&body(vec![payment(DEMO_INVOICES[1], "p1")]), None)
         .await;
@@ -142,7 +140,7 @@ async fn a_bad_correction_is_refused_naming_item_and_field() {
 
 #[tokio::test]
 async fn corrections_fail_per_item_by_rule() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let mut yen = correction(DEMO_INVOICES[1], json!(-1.5));
     yen["currency"] = json!("JPY");
     let mut no_currency = correction(DEMO_INVOICES[1], json!(-1));
@@ -180,7 +178,7 @@ async fn corrections_fail_per_item_by_rule() {
 
 #[tokio::test]
 async fn faults_apply_to_corrections_and_a_retry_with_the_key_books_once() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     api.sandbox
         .faults()
         .push(Route::CreateCorrections, Fault::DropAfterProcessing);

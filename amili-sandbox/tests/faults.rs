@@ -112,7 +112,7 @@ async fn a_delay_fault_holds_the_answer_then_processes_normally() {
 
 #[tokio::test]
 async fn drop_before_processing_closes_without_answer_and_books_nothing() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     api.sandbox
         .faults()
         .push(Route::CreatePayments, Fault::DropBeforeProcessing);
@@ -133,7 +133,7 @@ async fn drop_before_processing_closes_without_answer_and_books_nothing() {
 
 #[tokio::test]
 async fn drop_after_processing_closes_without_answer_but_books() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     api.sandbox
         .faults()
         .push(Route::CreatePayments, Fault::DropAfterProcessing);
@@ -194,7 +194,7 @@ async fn an_html_error_has_a_text_html_body() {
 
 #[tokio::test]
 async fn a_truncated_body_fails_while_reading() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     api.sandbox
         .faults()
         .push(Route::CreatePayments, Fault::TruncatedBody);

@@ -216,16 +216,10 @@ async fn expire_tokens_revokes_every_issued_token() {
 
 #[tokio::test]
 async fn a_token_for_another_organization_gets_403() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (batch_id, batch_url) = api.accepted(&one("p1"), None).await;
     let other: TestOrganization = api.sandbox.other_organization();
-    let other_token = token_for(
-        &api.http,
-        &api.sandbox,
-        &other.client_id,
-        &other.client_secret,
-    )
-    .await;
+    let other_token = api.other_token().await;
     let post = api
         .http
         .post(api.payments_url())
@@ -576,7 +570,7 @@ async fn a_batch_turns_terminal_after_the_delay() {
 
 #[tokio::test]
 async fn batch_status_follows_the_rules() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, all_good) = api
         .accepted(
             &body(vec![
@@ -634,7 +628,7 @@ async fn batch_status_follows_the_rules() {
 
 #[tokio::test]
 async fn a_source_payment_id_is_booked_once_per_organization() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, first) = api
         .accepted(
             &body(vec![
@@ -800,7 +794,7 @@ async fn list_filters() {
 
 #[tokio::test]
 async fn list_pages_with_a_cursor() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let mut created = Vec::new();
     for i in 0..7 {
         created.push(api.accepted(&one(&format!("page-{i}")), None).await.0);

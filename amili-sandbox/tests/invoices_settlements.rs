@@ -222,7 +222,7 @@ fn day(text: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let mut first = payment(DEMO_INVOICES[1], "s1");
     first["amount"] = json!(100.10);
     let mut second = payment(DEMO_INVOICES[1], "s2");
@@ -306,7 +306,7 @@ async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
 
 #[tokio::test]
 async fn bad_settlement_requests_name_the_parameter_and_other_orgs_see_nothing() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, url) = api.accepted(&common::one("o1"), None).await;
     api.wait_terminal(&url).await;
     let settled = api.sandbox.settle(day("2025-03-31"));
@@ -326,19 +326,8 @@ async fn bad_settlement_requests_name_the_parameter_and_other_orgs_see_nothing()
     let (status, _) = api.get_json(&format!("{url}/{}", Uuid::new_v4())).await;
     assert_eq!(status, 404);
 
-    let other = api.sandbox.other_organization();
-    let token = common::token_for(
-        &api.http,
-        &api.sandbox,
-        &other.client_id,
-        &other.client_secret,
-    )
-    .await;
-    let other_url = format!(
-        "{}/orgs/{}/settlements",
-        api.sandbox.api_url(),
-        other.organization_id
-    );
+    let token = api.other_token().await;
+    let other_url = api.other_org_url("settlements");
     let list: Value = api
         .http
         .get(&other_url)

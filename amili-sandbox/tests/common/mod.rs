@@ -136,21 +136,38 @@ impl Api {
         format!("Bearer {}", self.token)
     }
 
-    /// Posts `body` as the sandbox's second organization, with its own token.
-    pub async fn post_payments_as_other_org(&self, body: &Value) -> reqwest::Response {
+    /// A sandbox whose batches are processed at once.
+    pub async fn immediate() -> Api {
+        Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await
+    }
+
+    /// A token of the sandbox's second organization.
+    pub async fn other_token(&self) -> String {
         let other = self.sandbox.other_organization();
-        let token = token_for(
+        token_for(
             &self.http,
             &self.sandbox,
             &other.client_id,
             &other.client_secret,
         )
-        .await;
-        let url = format!(
-            "{}/orgs/{}/payments",
+        .await
+    }
+
+    /// The URL of `resource` (`payments`, `settlements`, …) of the sandbox's second
+    /// organization.
+    pub fn other_org_url(&self, resource: &str) -> String {
+        let other = self.sandbox.other_organization();
+        format!(
+            "{}/orgs/{}/{resource}",
             self.sandbox.api_url(),
             other.organization_id
-        );
+        )
+    }
+
+    /// Posts `body` as the sandbox's second organization, with its own token.
+    pub async fn post_payments_as_other_org(&self, body: &Value) -> reqwest::Response {
+        let token = self.other_token().await;
+        let url = self.other_org_url("payments");
         self.http
             .post(url)
             .bearer_auth(&token)
