@@ -8,14 +8,14 @@ use std::time::Duration;
 use amili_payments::StopHandle;
 
 use crate::args::{ConnectionArgs, InputArgs, RunArgs};
-use crate::commands::submit::{Output, Reading, create_report, read_file};
+use crate::commands::submit::{Output, Reading, read_file, send_rows};
 use crate::config::{Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::kind::FileKind;
-use crate::output::{Table, print_problems};
+use crate::output::print_problems;
 use crate::progress::Progress;
 use crate::state::open_ledger;
-use crate::submit::{Sending, send_all};
+use crate::submit::Sending;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -44,41 +44,19 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         concurrency: usize::try_from(args.run.concurrency).unwrap_or(1),
         sandbox_webhook: None,
     };
-    let conn = connect(&args.connection, tuning.clone())
+    let mut conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let scope = amili_payments::ledger::scope(
-        conn.client.api_url(),
-        conn.client.organization_id(),
-        K::LEDGER,
-    );
-    let ledger = match open_ledger(args.run.state.as_deref(), &scope).await {
-        Ok(ledger) => ledger,
-        Err(e) => {
-            conn.close().await;
-            return Err(usage(e));
-        }
-    };
-    let reading = Reading {
-        input: &args.input,
-        concurrency: args.run.concurrency,
-        skip_invalid: false,
-        state: args.run.state.as_deref(),
-    };
+    let scope = conn.ledger_scope(K::LEDGER);
+    let ledger = conn
+        .closed_on_error(open_ledger(args.run.state.as_deref(), &scope).await)
+        .await
+        .map_err(usage)?;
+    let reading = Reading::of(&args.input, &args.run, false);
     // Invoice ids found earlier (by `submit`) are used, and kept, as `submit` does.
-    let cache_target = amili_payments::ledger::scope(
-        conn.client.api_url(),
-        conn.client.organization_id(),
-        amili_payments::ledger::Kind::Payments,
-    );
-    let (v, spool) =
-        match read_file::<K>(&conn.client, &reading, &progress, Some(&cache_target)).await {
-            Ok(read) => read,
-            Err(e) => {
-                conn.close().await;
-                return Err(e);
-            }
-        };
+    let cache_target = conn.ledger_scope(amili_payments::ledger::Kind::Payments);
+    let read = read_file::<K>(&conn.client, &reading, &progress, Some(&cache_target)).await;
+    let (v, spool) = conn.closed_on_error(read).await?;
     progress.finish();
     print_problems(&name, &v);
     if v.rows == 0 {
@@ -88,12 +66,7 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
 
-    let report = create_report::<K>(&args.run)?;
-    let mut output = Output {
-        table: Table::new(args.run.table_limit, K::NAME, K::PLURAL),
-        report,
-        earlier: 0,
-    };
+    let mut output = Output::create::<K>(&args.run)?;
     let sending = Sending {
         chunk_size: usize::try_from(args.run.chunk_size).unwrap_or(usize::MAX),
         concurrency: tuning.concurrency,
@@ -105,22 +78,8 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         wakeups: None,
         status_only: true,
     };
-    let result = send_all::<K>(
-        &conn.client,
-        spool.finish()?,
-        sending,
-        &progress,
-        &mut output,
-    )
-    .await;
-    progress.finish();
-    conn.close().await;
-    result?;
-    if let Some(report) = output.report.take() {
-        report.finish()?;
-    }
-    output.table.finish(args.run.report.as_deref(), false);
-    let counts = output.table.counts;
+    send_rows::<K>(conn, spool, sending, &progress, &mut output).await?;
+    let counts = output.finish(args.run.report.as_deref(), false)?;
     if counts.already_accepted > 0 {
         eprintln!(
             "{} accepted and not processed yet (or not followed within --wait-timeout): run \

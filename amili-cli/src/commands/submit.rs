@@ -13,7 +13,7 @@ use amili_webhooks::{HmacSha256Verifier, Receiver};
 use serde::Serialize;
 
 use crate::args::{ConnectionArgs, InputArgs, RunArgs};
-use crate::config::{Tuning, connect};
+use crate::config::{Connection, Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::invoice_cache::InvoiceCache;
 use crate::kind::FileKind;
@@ -78,6 +78,47 @@ pub(crate) struct Output {
     pub(crate) earlier: usize,
 }
 
+impl Output {
+    /// The output of a run over a file's rows: the summary table and the report file
+    /// `--report` asks for.
+    pub(crate) fn create<K: FileKind>(run: &RunArgs) -> anyhow::Result<Output> {
+        Ok(Output {
+            table: Table::new(run.table_limit, K::NAME, K::PLURAL),
+            report: create_report::<K>(run)?,
+            earlier: 0,
+        })
+    }
+
+    /// Finishes the report file and prints the table (on stderr with `to_stderr`); the
+    /// counts.
+    pub(crate) fn finish(
+        &mut self,
+        report: Option<&std::path::Path>,
+        to_stderr: bool,
+    ) -> anyhow::Result<OutcomeCounts> {
+        if let Some(report) = self.report.take() {
+            report.finish()?;
+        }
+        self.table.finish(report, to_stderr);
+        Ok(self.table.counts)
+    }
+}
+
+/// Sends (or, for `status`, reads) the spooled rows as `sending` says into `output`, then
+/// closes the connection; how the sending ended.
+pub(crate) async fn send_rows<K: FileKind>(
+    conn: Connection,
+    spool: SpoolWriter,
+    sending: Sending,
+    progress: &Progress,
+    output: &mut Output,
+) -> anyhow::Result<()> {
+    let result = send_all::<K>(&conn.client, spool.finish()?, sending, progress, output).await;
+    progress.finish();
+    conn.close().await;
+    result
+}
+
 impl Sink for Output {
     fn put(&mut self, row: ReportRow) -> anyhow::Result<()> {
         if let Some(report) = &mut self.report {
@@ -133,14 +174,10 @@ async fn submit<K: FileKind>(
             .filter(|_| args.connection.sandbox)
             .map(|w| (w.url.clone(), w.secret.clone())),
     };
-    let conn = connect(&args.connection, tuning.clone())
+    let mut conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let scope = amili_payments::ledger::scope(
-        conn.client.api_url(),
-        conn.client.organization_id(),
-        K::LEDGER,
-    );
+    let scope = conn.ledger_scope(K::LEDGER);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
@@ -157,13 +194,8 @@ async fn submit<K: FileKind>(
     let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
         None
     } else {
-        match open_ledger(args.run.state.as_deref(), &scope).await {
-            Ok(ledger) => Some(ledger),
-            Err(e) => {
-                conn.close().await;
-                return Err(usage(e));
-            }
-        }
+        let ledger = open_ledger(args.run.state.as_deref(), &scope).await;
+        Some(conn.closed_on_error(ledger).await.map_err(usage)?)
     };
 
     // Read the file once: validate every row before sending anything, spooling what was
@@ -172,27 +204,12 @@ async fn submit<K: FileKind>(
     // Found invoice ids are kept for the next run next to the ledger (not with the embedded
     // sandbox: its invoices die with the run).
     // Invoices are the organization's whatever the kind: keyed by the payments' scope.
-    let cache_target = ledger.is_some().then(|| {
-        amili_payments::ledger::scope(
-            conn.client.api_url(),
-            conn.client.organization_id(),
-            amili_payments::ledger::Kind::Payments,
-        )
-    });
-    let reading = Reading {
-        input: &args.input,
-        concurrency: args.run.concurrency,
-        skip_invalid: args.skip_invalid,
-        state: args.run.state.as_deref(),
-    };
-    let (v, spool) =
-        match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await {
-            Ok(read) => read,
-            Err(e) => {
-                conn.close().await;
-                return Err(e);
-            }
-        };
+    let cache_target = ledger
+        .is_some()
+        .then(|| conn.ledger_scope(amili_payments::ledger::Kind::Payments));
+    let reading = Reading::of(&args.input, &args.run, args.skip_invalid);
+    let read = read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await;
+    let (v, spool) = conn.closed_on_error(read).await?;
     progress.finish();
     print_problems(&name, &v);
     summary.rows = v.rows;
@@ -273,12 +290,7 @@ async fn submit<K: FileKind>(
     let stop = StopHandle::new();
     watch_ctrl_c(stop.clone());
 
-    let report = create_report::<K>(&args.run)?;
-    let mut output = Output {
-        table: Table::new(args.run.table_limit, K::NAME, K::PLURAL),
-        report,
-        earlier: 0,
-    };
+    let mut output = Output::create::<K>(&args.run)?;
     let sending = Sending {
         chunk_size: usize::try_from(args.run.chunk_size).unwrap_or(usize::MAX),
         concurrency: tuning.concurrency,
@@ -292,26 +304,13 @@ async fn submit<K: FileKind>(
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
         status_only: false,
     };
-    let result = send_all::<K>(
-        &conn.client,
-        spool.finish()?,
-        sending,
-        &progress,
-        &mut output,
-    )
-    .await;
-    progress.finish();
-    conn.close().await;
+    let result = send_rows::<K>(conn, spool, sending, &progress, &mut output).await;
     if let Some(webhooks) = webhooks {
         webhooks.stop().await;
     }
     result?;
 
-    if let Some(report) = output.report.take() {
-        report.finish()?;
-    }
-    output.table.finish(args.run.report.as_deref(), args.json);
-    let counts = output.table.counts;
+    let counts = output.finish(args.run.report.as_deref(), args.json)?;
     // Rows the ledger knew from an earlier run (already accepted, or their outcome) were
     // not sent.
     let went_out = (counts.accepted
@@ -421,6 +420,18 @@ pub(crate) struct Reading<'a> {
     pub(crate) skip_invalid: bool,
     /// The ledger `--state` names (the invoice id cache lives beside it).
     pub(crate) state: Option<&'a str>,
+}
+
+impl<'a> Reading<'a> {
+    /// What reading needs of `submit`'s or `status`'s arguments.
+    pub(crate) fn of(input: &'a InputArgs, run: &'a RunArgs, skip_invalid: bool) -> Self {
+        Reading {
+            input,
+            concurrency: run.concurrency,
+            skip_invalid,
+            state: run.state.as_deref(),
+        }
+    }
 }
 
 /// Reads and validates the file into a spool. Invoice references found by the first read are
