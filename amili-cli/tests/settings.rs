@@ -78,12 +78,7 @@ fn the_amili_in_use_is_named_on_every_run() {
 #[test]
 fn token_check_proves_the_organization() {
     let env = Env::new();
-    let out = env
-        .amili()
-        .env("AMILI_ORGANIZATION_ID", WRONG_ORG)
-        .args(["token", "check"])
-        .output()
-        .unwrap();
+    let out = env.output_with(&["token", "check"], "AMILI_ORGANIZATION_ID", WRONG_ORG);
     assert_exit(&out, 2);
     assert_eq!(stdout(&out), "", "no \"token OK\" for another organization");
     assert_eq!(

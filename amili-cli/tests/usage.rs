@@ -100,24 +100,18 @@ fn secrets_are_never_printed() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("SEC", 2));
     // A wrong secret: the token call fails, the payments are not sent.
-    let out = env
-        .amili()
-        .env("AMILI_CLIENT_SECRET", SECRET)
-        .args(["payments", "submit", "p.csv", "-vv"])
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "p.csv", "-vv"],
+        "AMILI_CLIENT_SECRET",
+        SECRET,
+    );
     // Refused credentials are a settings error: exit 2, nothing sent.
     assert_exit(&out, 2);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
     assert_eq!(env.booked(), 0);
 
-    let out = env
-        .amili()
-        .env("AMILI_CLIENT_SECRET", SECRET)
-        .args(["token", "check"])
-        .output()
-        .unwrap();
+    let out = env.output_with(&["token", "check"], "AMILI_CLIENT_SECRET", SECRET);
     assert_eq!(out.status.code(), Some(1));
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
@@ -163,12 +157,11 @@ fn secrets_are_never_printed() {
     }
     assert!(env.sandbox.corrections().is_empty());
 
-    let out = env
-        .amili()
-        .env("AMILI_CLIENT_SECRET", SECRET)
-        .args(["payments", "submit", "--help"])
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "--help"],
+        "AMILI_CLIENT_SECRET",
+        SECRET,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(!stdout(&out).contains(SECRET));
     assert!(stdout(&out).contains("--client-secret"));

@@ -179,9 +179,7 @@ async fn corrections_fail_per_item_by_rule() {
 #[tokio::test]
 async fn faults_apply_to_corrections_and_a_retry_with_the_key_books_once() {
     let api = Api::immediate().await;
-    api.sandbox
-        .faults()
-        .push(Route::CreateCorrections, Fault::DropAfterProcessing);
+    api.fault(Route::CreateCorrections, Fault::DropAfterProcessing);
     let request = json!({"corrections": [correction(DEMO_INVOICES[2], json!(-3))]});
     let mut send = api
         .http

@@ -347,16 +347,14 @@ async fn bad_settlement_requests_name_the_parameter_and_other_orgs_see_nothing()
 #[tokio::test]
 async fn faults_apply_to_the_invoice_and_settlement_routes() {
     let api = Api::default().await;
-    api.sandbox.faults().push(
+    api.fault(
         Route::ListInvoices,
         Fault::Status {
             status: 503,
             retry_after: Some(Duration::from_secs(1)),
         },
     );
-    api.sandbox
-        .faults()
-        .push(Route::GetSettlement, Fault::HtmlError { status: 502 });
+    api.fault(Route::GetSettlement, Fault::HtmlError { status: 502 });
     let first = api.get(&invoices_url(&api)).await;
     assert_eq!(first.status(), 503);
     assert_eq!(first.headers()["retry-after"], "1");

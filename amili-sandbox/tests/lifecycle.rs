@@ -20,9 +20,7 @@ async fn refuses_connections(addr: std::net::SocketAddr) -> bool {
 async fn shutdown_finishes_requests_in_flight_then_stops_listening() {
     let api = Api::default().await;
     let addr = api.sandbox.addr();
-    api.sandbox
-        .faults()
-        .push(Route::ListBatches, Fault::Delay(Duration::from_millis(300)));
+    api.fault(Route::ListBatches, Fault::Delay(Duration::from_millis(300)));
     let http = api.http.clone();
     let (url, bearer) = (api.batches_url(), api.bearer());
     let in_flight =

@@ -112,6 +112,21 @@ impl Env {
         self.amili().args(args).output().expect("amili runs")
     }
 
+    /// Runs `amili ARGS…` against the sandbox with the variable `var` set to `value`, and
+    /// waits for it.
+    pub fn output_with(
+        &self,
+        args: &[&str],
+        var: &str,
+        value: impl AsRef<std::ffi::OsStr>,
+    ) -> std::process::Output {
+        self.amili()
+            .args(args)
+            .env(var, value)
+            .output()
+            .expect("amili runs")
+    }
+
     /// Runs `amili COMMAND… FILE EXTRA…` against the sandbox and waits for it.
     pub fn run(&self, command: &[&str], file: &Path, extra: &[&str]) -> std::process::Output {
         self.amili()

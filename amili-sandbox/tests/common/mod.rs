@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use amili_sandbox::{DEMO_INVOICES, Sandbox, SandboxBuilder};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, SandboxBuilder};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -139,6 +139,11 @@ impl Api {
     /// A sandbox whose batches are processed at once.
     pub async fn immediate() -> Api {
         Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await
+    }
+
+    /// Scripts `fault` for the next request on `route`.
+    pub fn fault(&self, route: Route, fault: Fault) {
+        self.sandbox.faults().push(route, fault);
     }
 
     /// A token of the sandbox's second organization.
