@@ -38,11 +38,10 @@ async fn https_urls_reach_the_connection_stage() {
     }
 }
 
-/// A full TLS handshake and request against a local TLS server whose certificate chains to
-/// a CA the client is told to trust: the compiled-in backend verifies and talks TLS.
-#[tokio::test]
-async fn an_https_request_completes_against_a_trusted_server()
--> Result<(), Box<dyn std::error::Error>> {
+/// A local TLS server's acceptor (the test certificate, chained to the test CA) and its
+/// listener on a free loopback port.
+async fn tls_server()
+-> Result<(tokio_rustls::TlsAcceptor, tokio::net::TcpListener, u16), Box<dyn std::error::Error>> {
     let certs = CertificateDer::pem_slice_iter(SERVER_CERT).collect::<Result<Vec<_>, _>>()?;
     let key = PrivateKeyDer::from_pem_slice(SERVER_KEY)?;
     let server_config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -54,6 +53,15 @@ async fn an_https_request_completes_against_a_trusted_server()
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
+    Ok((acceptor, listener, port))
+}
+
+/// A full TLS handshake and request against a local TLS server whose certificate chains to
+/// a CA the client is told to trust: the compiled-in backend verifies and talks TLS.
+#[tokio::test]
+async fn an_https_request_completes_against_a_trusted_server()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (acceptor, listener, port) = tls_server().await?;
     let server = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await?;
         let mut tls = acceptor.accept(tcp).await?;
@@ -94,17 +102,7 @@ async fn an_https_request_completes_against_a_trusted_server()
 /// The same server is refused when its CA is not trusted: verification is on.
 #[tokio::test]
 async fn an_untrusted_certificate_is_refused() -> Result<(), Box<dyn std::error::Error>> {
-    let certs = CertificateDer::pem_slice_iter(SERVER_CERT).collect::<Result<Vec<_>, _>>()?;
-    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY)?;
-    let server_config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let port = listener.local_addr()?.port();
+    let (acceptor, listener, port) = tls_server().await?;
     tokio::spawn(async move {
         if let Ok((tcp, _)) = listener.accept().await {
             let _ = acceptor.accept(tcp).await;

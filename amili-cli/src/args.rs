@@ -1,5 +1,6 @@
 //! The option groups several commands share: the input file (`InputArgs`), the output
-//! (`OutputArgs`) and the connection (`ConnectionArgs`). Each command's own arguments live with
+//! (`OutputArgs`), a run over a file's rows (`RunArgs`: `submit` and `status`) and the
+//! connection (`ConnectionArgs`). Each command's own arguments live with
 //! the command (`commands/`); the top of the command line is `cli.rs`.
 
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::input::{Encoding, Format};
+use crate::report::ReportFormat;
 
 /// The largest `--chunk-size`.
 pub const MAX_CHUNK_SIZE: u64 = 100_000;
@@ -147,6 +149,50 @@ pub struct OutputArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A run over a file's rows, as `submit` and `status` share it: the ledger, the requests, how
+/// long batches are followed, the per-row report and the summary table.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Give up following batches after this many seconds (`submit`: with --wait); a row whose
+    /// batch is not processed by then stays `already_accepted` for `status` to check later.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+
+    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batchId,
+    /// idempotencyKey, amount, currency, outcome, reasonCode, reasonMessage); `submit` writes
+    /// it also when validation stops the run. Format from the extension: .csv, .jsonl,
+    /// otherwise JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// The report's format (default: from the report file's extension).
+    #[arg(long, value_enum, requires = "report")]
+    pub report_format: Option<ReportFormat>,
+
+    /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
+    /// sends one twice, and that `status` reads: a SQLite file (default:
+    /// `$XDG_STATE_HOME/amili/ledger.db`, else `~/.local/state/amili/ledger.db`), or a
+    /// `postgres://user@host/db` URL shared by several machines. Not used with --sandbox (its
+    /// state dies with the run).
+    #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
+    pub state: Option<String>,
+
+    /// How many payments (or corrections) one request carries at most, and how many rows are
+    /// looked up in the ledger at once.
+    #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",
+          default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNK_SIZE))]
+    pub chunk_size: u64,
+
+    /// How many requests (sends, invoice look-ups, batch reads) are in flight at once.
+    #[arg(long, env = "AMILI_CONCURRENCY", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+
+    /// How many per-row lines the summary table prints before it only counts.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub table_limit: usize,
 }
 
 /// Which Amili to talk to.

@@ -45,6 +45,22 @@ impl Connection {
             sandbox.shutdown().await;
         }
     }
+
+    /// The name the ledger keeps `kind`'s items under for this API and organization.
+    pub fn ledger_scope(&self, kind: amili_payments::ledger::Kind) -> String {
+        amili_payments::ledger::scope(self.client.api_url(), self.client.organization_id(), kind)
+    }
+
+    /// `result`, after stopping the embedded sandbox when it is an error (the command ends
+    /// with it).
+    pub async fn closed_on_error<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err()
+            && let Some(sandbox) = self.sandbox.take()
+        {
+            sandbox.shutdown().await;
+        }
+        result
+    }
 }
 
 /// How long the embedded sandbox keeps a batch `QUEUED` (so `--wait` has something to wait

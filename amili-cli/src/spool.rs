@@ -66,7 +66,7 @@ pub enum Spooled<K> {
 }
 
 /// A file's rows as sending reads them: from the spool, or validated as they are read.
-pub type Rows<K> = Box<dyn Iterator<Item = anyhow::Result<Spooled<K>>> + Send>;
+pub type ReadRows<K> = Box<dyn Iterator<Item = anyhow::Result<Spooled<K>>> + Send>;
 
 const VALID: u8 = 0;
 const INVALID: u8 = 1;
@@ -198,7 +198,7 @@ pub struct SpoolReader<K> {
 impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
     /// Every row, in file order, read and checked on a thread of its own (see
     /// `read_ahead.rs`); the first error ends the rows.
-    pub fn read_ahead(mut self) -> anyhow::Result<Rows<K>> {
+    pub fn read_ahead(mut self) -> anyhow::Result<ReadRows<K>> {
         let mut failed = false;
         let rows = std::iter::from_fn(move || {
             if failed {

@@ -18,7 +18,7 @@ use crate::kind::FileKind;
 use crate::money::Money;
 use crate::progress::Progress;
 use crate::report::ReportRow;
-use crate::spool::{Rows, Spooled};
+use crate::spool::{ReadRows, Spooled};
 
 /// Why rows left unsent after Ctrl-C were not sent.
 pub const INTERRUPTED: &str =
@@ -56,7 +56,7 @@ const FOLLOWING: usize = 32;
 /// Sends the valid rows' items and hands every row's outcome to `sink` in file order.
 pub async fn send_all<K: FileKind>(
     client: &Client,
-    rows: Rows<K>,
+    rows: ReadRows<K>,
     sending: Sending,
     progress: &Progress,
     sink: &mut dyn Sink,
@@ -176,7 +176,7 @@ pub async fn send_all<K: FileKind>(
 
 /// The rows being read, shared by the pipeline's source and the loop that renders reports.
 struct Feed<K> {
-    rows: Rows<K>,
+    rows: ReadRows<K>,
     order: Order,
     next_index: usize,
     error: Option<anyhow::Error>,

@@ -31,7 +31,7 @@ use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
 use crate::progress::Progress;
 use crate::read_ahead::read_ahead_with;
-use crate::spool::{InvalidRow, Rows, SpoolWriter, Spooled};
+use crate::spool::{InvalidRow, ReadRows, SpoolWriter, Spooled};
 
 /// What Amili answered for each invoice reference of a file.
 pub type Resolved = HashMap<InvoiceRef, Result<Uuid, Unresolved>>;
@@ -411,7 +411,7 @@ pub fn stream_file<K: FileKind>(
 
 /// A file validated as it is read ([`stream_file`]).
 pub struct Streamed<K> {
-    pub rows: Rows<K>,
+    pub rows: ReadRows<K>,
     /// What reading found, once every row is read (none before, or when reading failed).
     pub found: Arc<Mutex<Option<Validation>>>,
 }

@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use common::{
-    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stdout,
+    Env, assert_exit, assert_stderr_has, assert_stdout_has, assert_usage_error, bare, bare_on,
+    csv_rows, stdout,
 };
 use serde_json::Value;
 
@@ -14,11 +15,7 @@ use serde_json::Value;
 fn validate_says_valid_or_lists_problems() {
     let env = Env::new();
     let good = env.file("good.csv", &csv_rows("V", 3));
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&good)
-        .output()
-        .unwrap();
+    let out = bare_on(&["payments", "validate"], &good);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("3 payments, all valid"));
 
@@ -30,13 +27,8 @@ fn validate_says_valid_or_lists_problems() {
             "not-a-uuid,DIRECT_PAYMENT,1,NOK,2025-01-01T00:00:00Z,x,B-9\n"
         ),
     );
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "line 4: invoiceId");
+    let out = bare_on(&["payments", "validate"], &bad);
+    assert_usage_error(&out, "line 4: invoiceId");
     assert_eq!(
         env.sandbox.stats().token_requests,
         0,
@@ -46,7 +38,7 @@ fn validate_says_valid_or_lists_problems() {
 
 #[test]
 fn schema_describes_one_row() {
-    let out = amili_bare().args(["payments", "schema"]).output().unwrap();
+    let out = bare(&["payments", "schema"]);
     assert_eq!(out.status.code(), Some(0));
     let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
     for field in [
@@ -112,10 +104,7 @@ fn token_check() {
     let out = env.output(&["token", "check"]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("token OK"));
-    let out = amili_bare()
-        .args(["token", "check", "--sandbox"])
-        .output()
-        .unwrap();
+    let out = bare(&["token", "check", "--sandbox"]);
     assert_exit(&out, 0);
 
     // A ready token is checked with the server too, never taken on trust.

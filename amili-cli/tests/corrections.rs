@@ -28,13 +28,11 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     let paid_before = env.sandbox.paid_on(DEMO_INVOICES[0]);
 
     let input = corrections_file(&env);
-    let out = env.run(
+    let so = env.run_ok(
         &["corrections", "submit"],
         &input,
         &["--wait", "--report", "report.csv"],
     );
-    let so = stdout(&out);
-    assert_exit(&out, 0);
     assert!(so.contains("2 rows: 2 succeeded (1 batch)"), "{so}");
     assert!(so.contains("CORRECTION"), "{so}");
     let booked = env.sandbox.corrections();
@@ -69,9 +67,7 @@ fn corrections_are_booked_once_and_a_rerun_sends_nothing() {
     // The ledger remembers them (apart from payments), and that their batch booked them: the
     // same file sends nothing again.
     let requests = env.sandbox.stats().correction_requests;
-    let out = env.run(&["corrections", "submit"], &input, &[]);
-    let so = stdout(&out);
-    assert_exit(&out, 0);
+    let so = env.run_ok(&["corrections", "submit"], &input, &[]);
     assert!(so.contains("2 rows: 2 succeeded"), "{so}");
     assert!(so.contains("succeeded earlier; not sent again"), "{so}");
     assert_eq!(env.sandbox.stats().correction_requests, requests);
@@ -95,9 +91,7 @@ fn a_lost_answer_is_settled_by_its_key_and_nothing_is_booked_twice() {
     env.sandbox
         .faults()
         .push(Route::CreateCorrections, Fault::DropAfterProcessing);
-    let out = env.run(&["corrections", "submit"], &input, &["--wait"]);
-    let so = stdout(&out);
-    assert_exit(&out, 0);
+    let so = env.run_ok(&["corrections", "submit"], &input, &["--wait"]);
     assert!(so.contains("2 rows: 2 succeeded"), "{so}");
     assert_eq!(env.sandbox.corrections().len(), 2);
     // Resent under the same key or found by it: never a second batch.
@@ -205,8 +199,8 @@ fn several_corrections_of_one_invoice_in_one_request_each_get_their_outcome() {
          INV-2025-001;+5,00;NOK;10.03.2025;third\n",
     );
     let out = env.run(&["corrections", "submit"], &input, &["--wait"]);
-    let so = stdout(&out);
     assert_exit(&out, 0);
+    let so = stdout(&out);
     assert!(
         so.contains("3 rows: 3 succeeded (1 batch)"),
         "{so}\n{}",

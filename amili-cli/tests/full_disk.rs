@@ -40,9 +40,8 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
     // are accepted before it fills. With more in flight, the first commit may hold enough
     // claims to fill it at once, and the run stops having sent nothing (also safe, but then
     // there is no accepted payment to check).
-    let out = env
-        .amili()
-        .args([
+    let out = env.output_with(
+        &[
             "payments",
             "submit",
             "p.csv",
@@ -52,10 +51,10 @@ fn a_full_disk_stops_the_run_and_the_report_keeps_every_accepted_payment() {
             "1",
             "--report",
             "r.csv",
-        ])
-        .env("AMILI_STATE", disk.join("ledger.db"))
-        .output()
-        .unwrap();
+        ],
+        "AMILI_STATE",
+        disk.join("ledger.db"),
+    );
     let (so, se) = (stdout(&out), stderr(&out));
     assert_exit(&out, 1);
     assert!(so.contains("not sent"), "{so}");

@@ -6,16 +6,13 @@ mod common;
 
 use amili_payments::Uuid;
 use amili_sandbox::{Fault, Route, SeedInvoice};
-use common::{Env, assert_exit, stderr};
+use common::{Env, assert_exit, fault_status, stderr};
 
 const BY_NUMBER: &str =
     "invoiceNumber,type,amount,currency,date,description,uniqueSourcePaymentId\n";
 
 fn unavailable() -> Fault {
-    Fault::Status {
-        status: 503,
-        retry_after: None,
-    }
+    fault_status(503)
 }
 
 /// `n` seeded invoices `INV-L-{i}` and a file paying each once.

@@ -9,7 +9,8 @@ use std::time::Duration;
 use amili_payments::NaiveDate;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, parse_invoice_csv};
 use common::{
-    Env, HEADER, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, stderr, stdout,
+    Env, HEADER, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, assert_usage_error,
+    fault_status, stderr, stdout,
 };
 use serde_json::Value;
 
@@ -92,8 +93,7 @@ fn invoices_get_prints_one_invoice_and_names_an_unknown_id() {
     );
 
     let out = env.output(&["invoices", "get", "INV-2025-001"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "'INV-2025-001'");
+    assert_usage_error(&out, "'INV-2025-001'");
     assert_eq!(env.sandbox.stats().invoice_reads, 3, "a bad id is not sent");
 }
 
@@ -186,8 +186,7 @@ fn invoices_list_filters_combine() {
         "--to",
         "2025-03-01",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "is after --to");
+    assert_usage_error(&out, "is after --to");
 }
 
 #[test]
@@ -195,13 +194,7 @@ fn a_listing_that_fails_midway_says_so_and_exits_1() {
     let env = Env::new();
     let faults = env.sandbox.faults();
     faults.push(Route::ListInvoices, Fault::Delay(Duration::ZERO));
-    faults.push(
-        Route::ListInvoices,
-        Fault::Status {
-            status: 403,
-            retry_after: None,
-        },
-    );
+    faults.push(Route::ListInvoices, fault_status(403));
     let out = env.output(&["invoices", "list", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_lines(&out).len(), 4, "the first page was printed");
@@ -420,8 +413,7 @@ fn settlement_days_are_checked_before_anything_is_sent() {
         "--to",
         "2025-03-01",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "--from 2025-03-31 is after --to 2025-03-01");
+    assert_usage_error(&out, "--from 2025-03-31 is after --to 2025-03-01");
     assert_eq!(env.sandbox.stats().token_requests, 0, "nothing was sent");
 }
 

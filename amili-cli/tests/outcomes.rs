@@ -68,21 +68,13 @@ fn fail_fix_resend(state: &str) {
     assert_eq!(env.sandbox.times_booked("RR-2"), 1);
 
     // What the ledger knows now: every row succeeded.
-    let out = env
-        .amili()
-        .args(["payments", "status", "p.csv", "--state", state])
-        .output()
-        .unwrap();
+    let out = env.output(&["payments", "status", "p.csv", "--state", state]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("2 succeeded"), "{}", stdout(&out));
     assert_eq!(env.sandbox.stats().payment_requests, 2);
 
     // The export carries each payment's outcome, after the columns it always had.
-    let out = env
-        .amili()
-        .args(["ledger", "export", "--state", state])
-        .output()
-        .unwrap();
+    let out = env.output(&["ledger", "export", "--state", state]);
     assert_exit(&out, 0);
     let csv = stdout(&out);
     assert!(

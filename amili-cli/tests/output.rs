@@ -3,7 +3,8 @@
 mod common;
 
 use common::{
-    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout,
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_stdout_has, assert_usage_error, bare,
+    csv_rows, stderr, stdout,
 };
 use serde_json::Value;
 
@@ -59,12 +60,11 @@ fn dry_run_checks_settings_and_file_and_sends_nothing() {
     assert!(stderr(&out).contains("4 of 4 rows are valid (406.06 NOK); nothing was sent"));
     assert_eq!(env.sandbox.stats().payment_requests, 0);
     // A refused credential fails the dry run too.
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--dry-run"])
-        .env("AMILI_CLIENT_SECRET", "wrong")
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "p.csv", "--dry-run"],
+        "AMILI_CLIENT_SECRET",
+        "wrong",
+    );
     assert_exit(&out, 2);
 }
 
@@ -73,12 +73,11 @@ fn settings_are_checked_before_the_file_is_read() {
     let env = Env::new();
     // A file full of problems: with refused credentials, the credentials are what is said.
     env.file("p.csv", &csv_rows("EARLY", 3).replace(",NOK,", ",XXX,"));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv"])
-        .env("AMILI_CLIENT_SECRET", "wrong")
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "p.csv"],
+        "AMILI_CLIENT_SECRET",
+        "wrong",
+    );
     let se = stderr(&out);
     assert_exit(&out, 2);
     assert!(se.contains("cannot get an access token"), "{se}");
@@ -92,7 +91,7 @@ fn settings_are_checked_before_the_file_is_read() {
 #[test]
 fn completions_for_bash_zsh_and_fish() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = amili_bare().args(["completions", shell]).output().unwrap();
+        let out = bare(&["completions", shell]);
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let text = stdout(&out);
         assert!(
@@ -126,12 +125,11 @@ fn a_token_endpoint_hiccup_is_retried_and_a_gateway_500_is_not_called_rejected()
     // key, not found, sent again under the same key.
     faults.push(Route::CreatePayments, status(500));
     env.file("p.csv", &csv_rows("HICCUP", 2));
-    let out = env
-        .amili()
-        .args(["payments", "submit", "p.csv", "--wait"])
-        .env("AMILI_TIMEOUT", "5")
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "p.csv", "--wait"],
+        "AMILI_TIMEOUT",
+        "5",
+    );
     assert_exit(&out, 0);
     assert_stdout_has(&out, "2 succeeded");
     assert_eq!(env.sandbox.stats().payment_requests, 2);
@@ -164,14 +162,12 @@ fn the_ledger_can_be_looked_at_and_exported() {
     );
     assert!(csv.contains(",LOOK-2,"), "{csv}");
 
-    let out = env
-        .amili()
-        .args(["ledger", "show"])
-        .env("AMILI_STATE", env.dir.path().join("nowhere.db"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "no ledger at");
+    let out = env.output_with(
+        &["ledger", "show"],
+        "AMILI_STATE",
+        env.dir.path().join("nowhere.db"),
+    );
+    assert_usage_error(&out, "no ledger at");
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use amili_payments::Uuid;
 use amili_sandbox::{DEMO_INVOICES, Fault, Route, SeedInvoice};
-use common::{Env, assert_exit, assert_stderr_has, assert_stdout_has, stderr};
+use common::{Env, assert_exit, assert_stderr_has, assert_stdout_has, fault_status, stderr};
 use serde_json::Value;
 
 const BY_NUMBER: &str =
@@ -151,14 +151,9 @@ fn unknown_and_ambiguous_numbers_are_reported_with_lines_and_nothing_is_sent() {
 #[test]
 fn a_failed_look_up_sends_nothing_and_says_why() {
     let env = Env::new();
-    env.sandbox.faults().push_n(
-        Route::ListInvoices,
-        Fault::Status {
-            status: 400,
-            retry_after: None,
-        },
-        1,
-    );
+    env.sandbox
+        .faults()
+        .push_n(Route::ListInvoices, fault_status(400), 1);
     let input = env.file(
         "refs.csv",
         &format!("{BY_NUMBER}INV-2025-002,DIRECT_PAYMENT,1.00,NOK,2025-03-09,a,F-1\n"),
@@ -231,13 +226,7 @@ fn look_ups_are_retried_and_one_that_times_out_every_time_sends_nothing() {
     );
     // A 503 then a slow answer: retried, then resolved and sent.
     let faults = env.sandbox.faults();
-    faults.push(
-        Route::ListInvoices,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    faults.push(Route::ListInvoices, fault_status(503));
     let out = env.run(&["payments", "submit"], &input, &["--wait"]);
     assert_exit(&out, 0);
     assert_eq!(env.booked(), 1);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route};
@@ -30,25 +30,31 @@ fn kill_during_the_third_request(env: &Env) {
         Route::CreatePayments,
         Fault::Delay(Duration::from_secs(120)),
     );
+    let mut child = until_the_third_request(env, &ARGS, Stdio::null);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Starts `amili ARGS` (stdout and stderr to `output()`) and returns it once its third
+/// request reached the sandbox: deterministically, not by timing.
+fn until_the_third_request(env: &Env, args: &[&str], output: fn() -> Stdio) -> Child {
     let mut child = env
         .amili_std()
-        .args(ARGS)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .args(args)
+        .stdout(output())
+        .stderr(output())
         .spawn()
         .unwrap();
-    // Deterministically, not by timing: until the third request reached the sandbox.
     let deadline = Instant::now() + Duration::from_secs(30);
     while env.sandbox.stats().payment_requests < 3 {
         assert!(Instant::now() < deadline, "the third request never came");
         assert!(
             child.try_wait().unwrap().is_none(),
-            "amili ended before the kill"
+            "amili ended before its third request"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child
 }
 
 #[test]
@@ -114,29 +120,8 @@ fn ctrl_c_finishes_the_request_in_flight_sends_nothing_new_and_a_rerun_completes
     faults.push_n(Route::CreatePayments, Fault::Delay(Duration::ZERO), 2);
     faults.push(Route::CreatePayments, Fault::Delay(Duration::from_secs(2)));
     env.file("payments.csv", &csv_rows("INT", 10));
-    let args = [
-        "payments",
-        "submit",
-        "payments.csv",
-        "--chunk-size",
-        "2",
-        "--concurrency",
-        "1",
-        "--report",
-        "report.csv",
-    ];
-    let child = env
-        .amili_std()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while env.sandbox.stats().payment_requests < 3 {
-        assert!(Instant::now() < deadline, "the third request never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let args = [&ARGS[..], &["--report", "report.csv"]].concat();
+    let child = until_the_third_request(&env, &args, Stdio::piped);
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -3,8 +3,8 @@
 
 mod common;
 
-use amili_sandbox::{Fault, Route};
-use common::{Env, amili_bare, assert_exit, csv_rows, stderr, stdout};
+use amili_sandbox::Route;
+use common::{Env, amili_bare, assert_exit, bare, csv_rows, fault_status, stderr, stdout};
 
 /// The lines a run wrote to stderr.
 fn stderr_lines(out: &std::process::Output) -> Vec<String> {
@@ -30,7 +30,7 @@ fn refused_organization(env: &Env) -> String {
 
 #[test]
 fn every_missing_setting_is_named_at_once() {
-    let out = amili_bare().args(["token", "check"]).output().unwrap();
+    let out = bare(&["token", "check"]);
     assert_exit(&out, 2);
     assert_eq!(
         stderr_lines(&out),
@@ -64,10 +64,7 @@ fn the_amili_in_use_is_named_on_every_run() {
     assert_exit(&out, 0);
     assert_eq!(stderr_lines(&out), [using(&env, &organization)]);
 
-    let out = amili_bare()
-        .args(["token", "check", "--sandbox"])
-        .output()
-        .unwrap();
+    let out = bare(&["token", "check", "--sandbox"]);
     assert_exit(&out, 0);
     let said = stderr_lines(&out);
     assert!(
@@ -81,12 +78,7 @@ fn the_amili_in_use_is_named_on_every_run() {
 #[test]
 fn token_check_proves_the_organization() {
     let env = Env::new();
-    let out = env
-        .amili()
-        .env("AMILI_ORGANIZATION_ID", WRONG_ORG)
-        .args(["token", "check"])
-        .output()
-        .unwrap();
+    let out = env.output_with(&["token", "check"], "AMILI_ORGANIZATION_ID", WRONG_ORG);
     assert_exit(&out, 2);
     assert_eq!(stdout(&out), "", "no \"token OK\" for another organization");
     assert_eq!(
@@ -101,13 +93,9 @@ fn token_check_proves_the_organization() {
 #[test]
 fn an_organization_that_is_not_found_is_named() {
     let env = Env::new();
-    env.sandbox.faults().push(
-        Route::ListBatches,
-        Fault::Status {
-            status: 404,
-            retry_after: None,
-        },
-    );
+    env.sandbox
+        .faults()
+        .push(Route::ListBatches, fault_status(404));
     let out = env.output(&["token", "check"]);
     assert_exit(&out, 2);
     let said = stderr_lines(&out);
@@ -156,10 +144,7 @@ fn an_id_that_is_not_a_uuid_is_named_for_what_it_should_be() {
         ("batches", "a batch"),
         ("settlements", "a settlement"),
     ] {
-        let out = amili_bare()
-            .args([command, "get", "12345", "--sandbox"])
-            .output()
-            .unwrap();
+        let out = bare(&[command, "get", "12345", "--sandbox"]);
         assert_exit(&out, 2);
         assert_eq!(
             stderr_lines(&out).first().map(String::as_str),
@@ -177,9 +162,7 @@ fn an_id_that_is_not_a_uuid_is_named_for_what_it_should_be() {
 #[test]
 fn a_rerun_says_nothing_is_sent_and_counts_are_singular_or_plural() {
     let env = Env::new();
-    let file = env.file("p.csv", &csv_rows("RERUN", 1));
-    let out = env.run(&["payments", "submit"], &file, &[]);
-    assert_exit(&out, 0);
+    let (file, out) = env.submitted("RERUN", 1);
     let said = stderr(&out);
     assert!(said.contains("submitting 1 payment from "), "{said}");
     assert!(said.contains("p.csv, up to 500 per request\n"), "{said}");

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{Env, amili_bare, assert_exit, stderr};
+use common::{Env, assert_exit, bare_on, stderr};
 
 /// Runs `cmd` with a stdout whose reader is already gone, so the first write fails.
 fn with_closed_stdout_of(mut cmd: std::process::Command) -> std::process::Output {
@@ -68,11 +68,10 @@ fn logs_to_a_file_have_no_colour_codes_unless_asked() {
     assert!(err.contains("INFO"), "logs were written: {err}");
     assert!(!err.contains('\u{1b}'), "{err}");
     // Asked for: colour even into a file.
-    let out = amili_bare()
-        .args(["-v", "--color", "always", "payments", "submit", "--sandbox"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = bare_on(
+        &["-v", "--color", "always", "payments", "submit", "--sandbox"],
+        &file,
+    );
     assert_exit(&out, 0);
     assert!(stderr(&out).contains('\u{1b}'), "{}", stderr(&out));
 }

@@ -2,22 +2,22 @@
 
 mod common;
 
-use amili_sandbox::{Fault, Route};
+use amili_sandbox::Route;
 
-use common::{Env, assert_exit, assert_stderr_has, assert_stdout_has, csv_rows, stderr, stdout};
+use common::{
+    Env, assert_exit, assert_stdout_has, assert_usage_error, csv_rows, fault_status, stderr, stdout,
+};
 use serde_json::Value;
 
 #[test]
 fn happy_path_books_every_payment_and_exits_0() {
     let env = Env::new();
     let input = env.example("payments.csv", "payments.csv");
-    let out = env.run(
+    let so = env.run_ok(
         &["payments", "submit"],
         &input,
         &["--wait", "--report", "report.json"],
     );
-    let so = stdout(&out);
-    assert_exit(&out, 0);
     assert!(so.contains("12 rows: 12 succeeded (1 batch)"), "{so}");
     assert!(so.contains("NO-INNB-2025-000101"), "{so}");
     assert_eq!(env.booked(), 12);
@@ -44,9 +44,7 @@ fn happy_path_books_every_payment_and_exits_0() {
 fn without_wait_payments_are_accepted_and_exit_0() {
     let env = Env::new();
     let input = env.file("p.csv", &csv_rows("ACC", 7));
-    let out = env.run(&["payments", "submit"], &input, &["--chunk-size", "3"]);
-    let so = stdout(&out);
-    assert_exit(&out, 0);
+    let so = env.run_ok(&["payments", "submit"], &input, &["--chunk-size", "3"]);
     assert!(so.contains("7 rows: 7 accepted (3 batches)"), "{so}");
 }
 
@@ -244,8 +242,7 @@ fn jsonl_and_json_array_inputs() {
         &format!("{}\n{{\"amount\": \n{}\n", row(5), row(6)),
     );
     let out = env.run(&["payments", "submit"], &bad, &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "line 2: not a JSON object");
+    assert_usage_error(&out, "line 2: not a JSON object");
     assert_eq!(env.booked(), 5);
 }
 
@@ -287,9 +284,7 @@ fn a_second_run_a_copy_a_symlink_or_a_moved_file_sends_nothing_again() {
 #[test]
 fn an_edited_row_after_acceptance_is_a_conflict_and_new_rows_are_sent() {
     let env = Env::new();
-    let input = env.file("p.csv", &csv_rows("CHG", 3));
-    let out = env.run(&["payments", "submit"], &input, &[]);
-    assert_exit(&out, 0);
+    let (input, _out) = env.submitted("CHG", 3);
     // One more row, and row 2's description changed.
     let text = csv_rows("CHG", 4).replacen(",Innbetaling 1,", ",edited,", 1);
     assert!(text.contains(",edited,"), "{text}");
@@ -309,14 +304,9 @@ fn an_edited_row_after_acceptance_is_a_conflict_and_new_rows_are_sent() {
 #[test]
 fn a_403_stops_the_whole_submission_after_at_most_concurrency_requests() {
     let env = Env::new();
-    env.sandbox.faults().push_n(
-        Route::CreatePayments,
-        Fault::Status {
-            status: 403,
-            retry_after: None,
-        },
-        100,
-    );
+    env.sandbox
+        .faults()
+        .push_n(Route::CreatePayments, fault_status(403), 100);
     env.file("p.csv", &csv_rows("DENY", 12));
     let out = env
         .amili()

@@ -2,21 +2,20 @@
 
 mod common;
 
-use common::{Env, amili_bare, assert_exit, assert_stderr_has, csv_rows, stderr, stdout};
+use common::{
+    Env, amili_bare, assert_exit, assert_stderr_has, assert_usage_error, bare, bare_on, csv_rows,
+    stderr, stdout,
+};
 
 #[test]
 fn a_missing_file_is_a_usage_error() {
-    let out = amili_bare()
-        .args([
-            "payments",
-            "submit",
-            "/nonexistent/payments.csv",
-            "--sandbox",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "cannot open /nonexistent/payments.csv");
+    let out = bare(&[
+        "payments",
+        "submit",
+        "/nonexistent/payments.csv",
+        "--sandbox",
+    ]);
+    assert_usage_error(&out, "cannot open /nonexistent/payments.csv");
 }
 
 #[test]
@@ -25,24 +24,14 @@ fn an_unreadable_or_unknown_file_is_a_usage_error() {
     // A directory cannot be read as a file.
     let sub = dir.path().join("data.csv");
     std::fs::create_dir(&sub).unwrap();
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&sub)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "is a directory");
+    let out = bare_on(&["payments", "validate"], &sub);
+    assert_usage_error(&out, "is a directory");
 
     // No extension and no --format.
     let plain = dir.path().join("payments.txt");
     std::fs::write(&plain, "x").unwrap();
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "pass --format csv, jsonl, json, ocr or camt");
+    let out = bare_on(&["payments", "validate"], &plain);
+    assert_usage_error(&out, "pass --format csv, jsonl, json, ocr or camt");
 }
 
 #[test]
@@ -51,21 +40,11 @@ fn the_wrong_format_is_a_usage_error() {
     let json = dir.path().join("p.json");
     std::fs::write(&json, "{\"invoiceId\": \"x\"}\n").unwrap();
     // A JSON object where an array is expected.
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "--format jsonl");
+    let out = bare_on(&["payments", "validate"], &json);
+    assert_usage_error(&out, "--format jsonl");
     // JSON read as CSV: the header lacks the API's columns.
-    let out = amili_bare()
-        .args(["payments", "validate", "--format", "csv"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "missing columns invoiceId, type");
+    let out = bare_on(&["payments", "validate", "--format", "csv"], &json);
+    assert_usage_error(&out, "missing columns invoiceId, type");
 }
 
 #[test]
@@ -73,11 +52,7 @@ fn a_file_without_any_header_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("p.csv");
     std::fs::write(&empty, "").unwrap();
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let out = bare_on(&["payments", "validate"], &empty);
     assert_exit(&out, 2);
     assert_stderr_has(&out, "the file is empty; expected a header row");
 }
@@ -88,34 +63,20 @@ fn a_header_without_rows_is_nothing_to_send() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("p.csv");
     std::fs::write(&empty, format!("{}{}", common::HEADER, ",,,,,,\n,,,,,,\n")).unwrap();
-    let out = amili_bare()
-        .args(["payments", "submit", "--sandbox"])
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let out = bare_on(&["payments", "submit", "--sandbox"], &empty);
     assert_exit(&out, 0);
     assert_stderr_has(&out, "nothing to send");
     assert_stderr_has(&out, "2 empty rows skipped");
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&empty)
-        .output()
-        .unwrap();
+    let out = bare_on(&["payments", "validate"], &empty);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("no rows"), "{}", stdout(&out));
 }
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    let out = amili_bare()
-        .args(["payments", "submit", "x.csv", "--chunk-size", "0"])
-        .output()
-        .unwrap();
+    let out = bare(&["payments", "submit", "x.csv", "--chunk-size", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = amili_bare()
-        .args(["payments", "frobnicate"])
-        .output()
-        .unwrap();
+    let out = bare(&["payments", "frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -130,8 +91,7 @@ fn missing_credentials_say_what_to_set() {
         .args(["--organization-id", "3fa85f64-5717-4562-b3fc-2c963f66afa6"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_stderr_has(&out, "AMILI_CLIENT_SECRET");
+    assert_usage_error(&out, "AMILI_CLIENT_SECRET");
 }
 
 #[test]
@@ -140,24 +100,18 @@ fn secrets_are_never_printed() {
     let env = Env::new();
     env.file("p.csv", &csv_rows("SEC", 2));
     // A wrong secret: the token call fails, the payments are not sent.
-    let out = env
-        .amili()
-        .env("AMILI_CLIENT_SECRET", SECRET)
-        .args(["payments", "submit", "p.csv", "-vv"])
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "p.csv", "-vv"],
+        "AMILI_CLIENT_SECRET",
+        SECRET,
+    );
     // Refused credentials are a settings error: exit 2, nothing sent.
     assert_exit(&out, 2);
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
     assert_eq!(env.booked(), 0);
 
-    let out = env
-        .amili()
-        .env("AMILI_CLIENT_SECRET", SECRET)
-        .args(["token", "check"])
-        .output()
-        .unwrap();
+    let out = env.output_with(&["token", "check"], "AMILI_CLIENT_SECRET", SECRET);
     assert_eq!(out.status.code(), Some(1));
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains(SECRET), "the secret leaked:\n{all}");
@@ -203,12 +157,11 @@ fn secrets_are_never_printed() {
     }
     assert!(env.sandbox.corrections().is_empty());
 
-    let out = env
-        .amili()
-        .env("AMILI_CLIENT_SECRET", SECRET)
-        .args(["payments", "submit", "--help"])
-        .output()
-        .unwrap();
+    let out = env.output_with(
+        &["payments", "submit", "--help"],
+        "AMILI_CLIENT_SECRET",
+        SECRET,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(!stdout(&out).contains(SECRET));
     assert!(stdout(&out).contains("--client-secret"));
@@ -223,11 +176,7 @@ fn a_utf16_file_is_refused_saying_how_to_save_it() {
         .chain(common::HEADER.encode_utf16().flat_map(u16::to_le_bytes))
         .collect();
     std::fs::write(&path, utf16).unwrap();
-    let out = amili_bare()
-        .args(["payments", "validate"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = bare_on(&["payments", "validate"], &path);
     assert_exit(&out, 2);
     assert_stderr_has(&out, "is UTF-16");
 }

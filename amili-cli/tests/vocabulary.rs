@@ -393,9 +393,7 @@ fn validate_json_lists_every_problem_and_the_sums() {
 #[test]
 fn the_ledger_exports_camel_case_keys_and_rfc_3339_times() {
     let env = Env::new();
-    let file = env.file("p.csv", &csv_rows("EXP", 2));
-    let out = env.run(&["payments", "submit"], &file, &[]);
-    assert_exit(&out, 0);
+    let (_file, _out) = env.submitted("EXP", 2);
 
     let out = env.output(&["ledger", "export", "--format", "jsonl"]);
     assert_exit(&out, 0);

@@ -11,7 +11,8 @@
 use std::time::{Duration, Instant};
 
 use amili_ledger::SqliteLedger;
-use amili_payments::ledger::{Ledger, LedgerItem, Settled};
+use amili_payments::ledger::conformance::items;
+use amili_payments::ledger::{Ledger, Settled};
 use amili_payments::{IdempotencyKey, Uuid};
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,13 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut claiming, mut recording) = (Duration::ZERO, Duration::ZERO);
     for chunk in ids.chunks(500) {
         let key = IdempotencyKey::random();
-        let items: Vec<LedgerItem<'_>> = chunk
-            .iter()
-            .map(|id| LedgerItem {
-                id,
-                fingerprint: &fingerprint,
-            })
-            .collect();
+        let items = items(chunk, &fingerprint);
         let started = Instant::now();
         ledger.claim(&key, &items).await?;
         claiming += started.elapsed();

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use amili_ledger::PostgresLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Settled, conformance};
+use amili_payments::ledger::conformance::{self, items};
+use amili_payments::ledger::{Claim, Ledger, Settled};
 
 fn url() -> String {
     std::env::var("AMILI_TEST_POSTGRES_URL").unwrap_or_else(|_| {
@@ -21,12 +22,6 @@ fn url() -> String {
 /// A scope of its own per test, so tests sharing the server do not meet.
 fn scope() -> String {
     format!("test {}", Uuid::new_v4())
-}
-
-fn items<'a>(ids: &'a [String], fingerprint: &'a [u8; 32]) -> Vec<LedgerItem<'a>> {
-    ids.iter()
-        .map(|id| LedgerItem { id, fingerprint })
-        .collect()
 }
 
 #[tokio::test]
@@ -136,28 +131,17 @@ async fn a_dead_owners_request_is_pending_adopted_once_or_released()
     Ok(())
 }
 
-/// The claim decision's table of cases (the one every store is held to), each run a new
-/// connection to one scope.
+/// The claim decision's table of cases and the release table (a request with no batch is
+/// released only once quiet, and only the items named): the ones every store is held to,
+/// each run a new connection to one scope.
 #[tokio::test]
-async fn claims_follow_the_table_every_store_follows() {
+async fn claims_and_releases_follow_the_tables_every_store_follows() {
     let (url, scope) = (url(), scope());
     let open = || PostgresLedger::connect(&url, scope.clone());
-    let ran = conformance::check_claims(open, true)
+    let ran = conformance::check_tables(open, true)
         .await
         .unwrap_or_else(|failures| panic!("{failures}"));
-    assert_eq!(ran, conformance::CASES.len());
-}
-
-/// The release table: a request with no batch is released only once quiet, and only the
-/// items named.
-#[tokio::test]
-async fn releases_follow_the_table_every_store_follows() {
-    let (url, scope) = (url(), scope());
-    let open = || PostgresLedger::connect(&url, scope.clone());
-    let ran = conformance::check_releases(open, true)
-        .await
-        .unwrap_or_else(|failures| panic!("{failures}"));
-    assert_eq!(ran, conformance::RELEASES.len());
+    assert_eq!(ran, (conformance::CASES.len(), conformance::RELEASES.len()));
 }
 
 #[tokio::test]

@@ -3,15 +3,17 @@
 use amili_ledger::SqliteLedger;
 use amili_payments::IdempotencyKey;
 use amili_payments::Uuid;
-use amili_payments::ledger::{Claim, Ledger, LedgerItem, Processed, Settled, conformance};
+use amili_payments::ledger::conformance::{self, items};
+use amili_payments::ledger::{Claim, Ledger, Processed, Settled};
 use amili_payments::report::Failure;
 
 const SCOPE: &str = "http://127.0.0.1/collection/v1 org 1";
 
-fn items<'a>(ids: &'a [&'a str], fingerprint: &'a [u8; 32]) -> Vec<LedgerItem<'a>> {
-    ids.iter()
-        .map(|id| LedgerItem { id, fingerprint })
-        .collect()
+/// A folder of the test's own and the path of a ledger file in it (not made yet).
+fn new_ledger_file() -> std::io::Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ledger.db");
+    Ok((dir, path))
 }
 
 #[tokio::test]
@@ -54,8 +56,7 @@ async fn claims_records_and_remembers_across_opens() -> Result<(), Box<dyn std::
 #[tokio::test]
 async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
 -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let fp = [7u8; 32];
     let first = SqliteLedger::open(&path, SCOPE)?;
     let key = IdempotencyKey::random();
@@ -92,31 +93,17 @@ async fn a_live_owner_makes_busy_a_dead_one_pending_and_not_booked_releases()
     Ok(())
 }
 
-/// The claim decision's table of cases (the one every store is held to), each run a new open
-/// of the same file.
+/// The claim decision's table of cases and the release table (a request with no batch is
+/// released only once quiet, and only the items named): the ones every store is held to,
+/// each run a new open of the same file.
 #[tokio::test]
-async fn claims_follow_the_table_every_store_follows() -> Result<(), std::io::Error> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+async fn claims_and_releases_follow_the_tables_every_store_follows() -> Result<(), std::io::Error> {
+    let (_dir, path) = new_ledger_file()?;
     let open = || std::future::ready(SqliteLedger::open(&path, SCOPE));
-    let ran = conformance::check_claims(open, true)
+    let ran = conformance::check_tables(open, true)
         .await
         .unwrap_or_else(|failures| panic!("{failures}"));
-    assert_eq!(ran, conformance::CASES.len());
-    Ok(())
-}
-
-/// The release table: a request with no batch is released only once quiet, and only the
-/// items named.
-#[tokio::test]
-async fn releases_follow_the_table_every_store_follows() -> Result<(), std::io::Error> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
-    let open = || std::future::ready(SqliteLedger::open(&path, SCOPE));
-    let ran = conformance::check_releases(open, true)
-        .await
-        .unwrap_or_else(|failures| panic!("{failures}"));
-    assert_eq!(ran, conformance::RELEASES.len());
+    assert_eq!(ran, (conformance::CASES.len(), conformance::RELEASES.len()));
     Ok(())
 }
 
@@ -167,8 +154,7 @@ fn a_new_file_says_so_and_an_empty_or_unreadable_one_is_refused_not_replaced()
 
 #[tokio::test]
 async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let batch = Uuid::new_v4();
     let pending_key = IdempotencyKey::random();
     {
@@ -221,34 +207,51 @@ async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::er
     Ok(())
 }
 
+/// A file as the second or third schema wrote it (`more`: what that schema adds to the
+/// scopes, requests and items, and its version): in [`SCOPE`], request 1 under `k1` accepted
+/// in `batch`, request 2 under `pending` not recorded; no items yet.
+fn schema_2_or_3(
+    path: &std::path::Path,
+    more: &str,
+    batch: Uuid,
+    pending: &IdempotencyKey,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let old = rusqlite::Connection::open(path)?;
+    old.execute_batch(&format!(
+        "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+         CREATE TABLE requests (
+             id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
+             key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
+             updated_at INTEGER NOT NULL, UNIQUE (scope, key));
+         CREATE TABLE ledger_items (
+             scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
+             fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
+             PRIMARY KEY (scope, id)) WITHOUT ROWID;
+         {more}"
+    ))?;
+    old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
+    let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
+    old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
+    old.execute(
+        request,
+        rusqlite::params![2, pending.as_str(), None::<String>],
+    )?;
+    Ok(old)
+}
+
 #[tokio::test]
 async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let batch = Uuid::new_v4();
     let pending_key = IdempotencyKey::random();
     {
         // A file as the second schema wrote it: a request's items found by an index.
-        let old = rusqlite::Connection::open(&path)?;
-        old.execute_batch(
-            "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-             CREATE TABLE requests (
-                 id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
-                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
-                 updated_at INTEGER NOT NULL, UNIQUE (scope, key));
-             CREATE TABLE ledger_items (
-                 scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
-                 fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
-                 PRIMARY KEY (scope, id)) WITHOUT ROWID;
-             CREATE INDEX ledger_items_by_request ON ledger_items (request);
+        let old = schema_2_or_3(
+            &path,
+            "CREATE INDEX ledger_items_by_request ON ledger_items (request);
              PRAGMA user_version = 2;",
-        )?;
-        old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
-        let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
-        old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
-        old.execute(
-            request,
-            rusqlite::params![2, pending_key.as_str(), None::<String>],
+            batch,
+            &pending_key,
         )?;
         let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3)";
         old.execute(item, rusqlite::params!["P-1", [1u8; 32].as_slice(), 1])?;
@@ -295,33 +298,18 @@ async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::e
 #[tokio::test]
 async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
 -> Result<(), Box<dyn std::error::Error>> {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let batch = Uuid::new_v4();
     let pending_key = IdempotencyKey::random();
     {
         // A file as the third schema wrote it: no outcomes.
-        let old = rusqlite::Connection::open(&path)?;
-        old.execute_batch(
-            "CREATE TABLE scopes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-             CREATE TABLE requests (
-                 id INTEGER PRIMARY KEY, scope INTEGER NOT NULL REFERENCES scopes (id),
-                 key TEXT NOT NULL, owner TEXT NOT NULL, batch_id TEXT,
-                 updated_at INTEGER NOT NULL, UNIQUE (scope, key));
-             CREATE TABLE ledger_items (
-                 scope INTEGER NOT NULL REFERENCES scopes (id), id TEXT NOT NULL,
-                 fingerprint BLOB NOT NULL, request INTEGER NOT NULL REFERENCES requests (id),
-                 PRIMARY KEY (scope, id)) WITHOUT ROWID;
-             CREATE TABLE request_items (
+        let old = schema_2_or_3(
+            &path,
+            "CREATE TABLE request_items (
                  request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
              PRAGMA user_version = 3;",
-        )?;
-        old.execute("INSERT INTO scopes (id, name) VALUES (1, ?1)", [SCOPE])?;
-        let request = "INSERT INTO requests VALUES (?1, 1, ?2, 'gone-owner', ?3, 0)";
-        old.execute(request, rusqlite::params![1, "k1", Some(batch.to_string())])?;
-        old.execute(
-            request,
-            rusqlite::params![2, pending_key.as_str(), None::<String>],
+            batch,
+            &pending_key,
         )?;
         let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3)";
         for id in ["P-1", "P-2"] {
@@ -392,8 +380,7 @@ async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
 #[tokio::test]
 async fn a_second_round_under_one_key_adds_to_its_request() -> Result<(), Box<dyn std::error::Error>>
 {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let fp = [4u8; 32];
     let key = IdempotencyKey::random();
     {
@@ -441,8 +428,7 @@ async fn a_second_round_under_one_key_adds_to_its_request() -> Result<(), Box<dy
 #[tokio::test]
 async fn calls_that_queue_commit_together_and_fail_alone() -> Result<(), Box<dyn std::error::Error>>
 {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("ledger.db");
+    let (_dir, path) = new_ledger_file()?;
     let fp = [5u8; 32];
     let broken = IdempotencyKey::random();
     {

@@ -25,7 +25,7 @@ use crate::retry::RetryPolicy;
 /// | [`Client::organization_id`], [`Client::api_url`], [`Client::retry_policy`], [`Client::max_payments_per_request`], [`Client::concurrency`], [`Client::sends_idempotency_key`] | the configuration | `client.rs` |
 /// | [`Client::raw`] | the generated `amili-api` client underneath | `client.rs` |
 /// | [`Client::check_token`] | fetches a token and tells what is known about it | `client.rs` |
-/// | [`Client::submit`], [`Client::submit_stream`] | starts a [`Submission`](crate::Submission) of payments or corrections | `submission.rs` |
+/// | [`Client::submit`], [`Client::submit_stream`] | starts a [`Submission`](crate::Submission) of payments or corrections (its `status` report: `status.rs`) | `submission.rs` |
 /// | [`Client::poller`] | a [`Poller`](crate::Poller) that follows batches to their end | `poller.rs` |
 /// | [`Client::batch`], [`Client::batches_page`], [`Client::batches`], [`Client::find_batch_by_key`] | reads batches | `batches.rs` |
 /// | [`Client::check_organization`] | proves the credentials may act for the organization | `batches.rs` |

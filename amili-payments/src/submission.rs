@@ -2,6 +2,11 @@
 //! [`Submittable`]) → requests of at most `chunk_size`, each under its own idempotency key,
 //! sent with bounded concurrency through the call loop, remembered in an optional ledger,
 //! reported request by request.
+//!
+//! Here: the [`Submission`] and its options, and the run of its requests (prepare: key, body,
+//! claim; send; record). Beside it: `chunks.rs` cuts the items into requests and reports each
+//! item; `status.rs` reads the ledger instead of sending ([`Submission::status`]);
+//! `ledger/protocol.rs` is the ledger's side of every request.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -9,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::breaker::{Breaker, DEFAULT_CIRCUIT_BREAKER};
+use crate::chunks::{Pending, chunks, not_sent, repeated};
 use crate::client::Client;
 use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
@@ -19,14 +24,15 @@ use crate::ledger::Ledger;
 use crate::ledger::protocol::{Plan, Protocol};
 use crate::payment::Payment;
 use crate::repeats::find_duplicates;
-use crate::report::{ItemOutcome, Outcome, Reason, RequestReport, RequestResult, SubmitReport};
+use crate::report::{Outcome, Reason, RequestReport, RequestResult, SubmitReport};
 use crate::stop::StopHandle;
 use crate::submittable::Submittable;
 use crate::wire::request_body;
 
 /// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
 /// finished by [`send`](Self::send) (the whole report) or [`stream`](Self::stream) (a report
-/// per request as it ends, with flat memory).
+/// per request as it ends, with flat memory) — or, sending nothing, by
+/// [`status`](Self::status) (what the ledger knows of each item).
 ///
 /// One pipeline for every kind of item: `T` is [`Payment`] (the default) or
 /// [`Correction`](crate::Correction); the kind is inferred from what is submitted.
@@ -72,16 +78,16 @@ use crate::wire::request_body;
 /// ```
 #[must_use = "a submission does nothing until `send` or `stream` is called"]
 pub struct Submission<'c, T: Submittable = Payment> {
-    client: &'c Client,
-    items: BoxStream<'c, T>,
+    pub(crate) client: &'c Client,
+    pub(crate) items: BoxStream<'c, T>,
     /// A problem of the whole submission found before anything was sent.
-    refused: Option<Error>,
+    pub(crate) refused: Option<Error>,
     /// Whether repeats are filtered while streaming (a list is checked up front instead).
-    filter_repeats: bool,
-    chunk_size: usize,
+    pub(crate) filter_repeats: bool,
+    pub(crate) chunk_size: usize,
     concurrency: usize,
     key: Option<IdempotencyKey>,
-    ledger: Option<Arc<dyn Ledger>>,
+    pub(crate) ledger: Option<Arc<dyn Ledger>>,
     circuit_breaker: u32,
     stop: StopHandle,
 }
@@ -289,104 +295,6 @@ impl<'c, T: Submittable> Submission<'c, T> {
     }
 }
 
-impl<'c, T: Submittable> Submission<'c, T> {
-    /// Sends nothing: reports, request by request (the same chunks as a submission), what the
-    /// [ledger](Self::with_ledger) knows of each item now — `Succeeded`, `Failed` with Amili's
-    /// reason, `AlreadyAccepted` (its batch's outcome not learned yet: follow it with a
-    /// [`Poller`](crate::Poller)), `Unknown` (claimed, no result recorded), `Conflict` (accepted
-    /// with other content), `NotSent` (the ledger has no record of it, or it failed and was
-    /// changed since). Each item carries its batch and the key of the request that carried
-    /// it.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Usage`] without a ledger; as [`send`](Self::send), before the stream starts.
-    pub fn status(self) -> Result<impl Stream<Item = RequestReport> + Send + 'c, Error> {
-        if let Some(error) = self.refused {
-            return Err(error);
-        }
-        let Some(ledger) = self.ledger else {
-            return Err(Error::Usage(
-                "a status report needs a ledger (with_ledger)".to_owned(),
-            ));
-        };
-        let protocol = Arc::new(Protocol::new(ledger, self.client.clone()));
-        let requests =
-            chunks(self.items, self.filter_repeats, self.chunk_size).then(move |chunk| {
-                let protocol = Arc::clone(&protocol);
-                async move {
-                    let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
-                    let bodies: Vec<Bytes> = chunk
-                        .iter()
-                        .map(|p| {
-                            let mut json = Vec::with_capacity(256);
-                            p.item.write_json(&mut json);
-                            Bytes::from(json)
-                        })
-                        .collect();
-                    let known = protocol.status(&ids, &bodies).await;
-                    let items = chunk
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, pending)| {
-                            if pending.repeated {
-                                return item(
-                                    pending,
-                                    Outcome::NotSent(repeated::<T>()),
-                                    None,
-                                    None,
-                                );
-                            }
-                            match &known {
-                                Ok(known) => {
-                                    let (outcome, batch_id, key) = known[i].clone();
-                                    item(pending, outcome, batch_id, key)
-                                }
-                                Err(reason) => {
-                                    item(pending, Outcome::Unknown(reason.clone()), None, None)
-                                }
-                            }
-                        })
-                        .collect();
-                    RequestReport {
-                        idempotency_key: None,
-                        result: RequestResult::NotSent,
-                        items,
-                    }
-                }
-            });
-        Ok(requests)
-    }
-}
-
-/// The items with their positions (a repeated id marked, when `filter_repeats`), cut into
-/// chunks of at most `chunk_size`.
-fn chunks<T: Submittable>(
-    items: BoxStream<'_, T>,
-    filter_repeats: bool,
-    chunk_size: usize,
-) -> impl Stream<Item = Vec<Pending<T>>> + Send + '_ {
-    let mut seen = filter_repeats.then(crate::repeats::Repeats::default);
-    items
-        .enumerate()
-        .map(move |(index, item)| {
-            let repeated = seen.as_mut().is_some_and(|s| !s.first(item.id()));
-            Pending {
-                index,
-                item,
-                repeated,
-            }
-        })
-        .chunks(chunk_size)
-}
-
-/// One item on its way, with its position.
-struct Pending<T> {
-    index: usize,
-    item: T,
-    repeated: bool,
-}
-
 /// A request prepared ahead of its turn to be sent.
 struct Ready<T> {
     chunk: Vec<Pending<T>>,
@@ -525,8 +433,8 @@ impl Run {
                 .into_iter()
                 .zip(plans)
                 .map(|(pending, plan)| match plan {
-                    Plan::Done(outcome, batch_id) => item(pending, outcome, batch_id, None),
-                    _ => item(pending, Outcome::NotSent(reason.clone()), None, None),
+                    Plan::Done(outcome, batch_id) => pending.into_item(outcome, batch_id, None),
+                    _ => pending.into_item(Outcome::NotSent(reason.clone()), None, None),
                 })
                 .collect();
             return RequestReport {
@@ -583,11 +491,11 @@ impl Run {
             .into_iter()
             .zip(plans)
             .map(|(pending, plan)| match plan {
-                Plan::Sent(outcome, batch, key) => item(pending, outcome, batch, Some(key)),
-                Plan::Done(outcome, batch) => item(pending, outcome, batch, None),
+                Plan::Sent(outcome, batch, key) => pending.into_item(outcome, batch, Some(key)),
+                Plan::Done(outcome, batch) => pending.into_item(outcome, batch, None),
                 // Every item to send was sent above.
                 Plan::Send | Plan::Resume(_) => {
-                    item(pending, Outcome::NotSent(repeated::<T>()), None, None)
+                    pending.into_item(Outcome::NotSent(repeated::<T>()), None, None)
                 }
             })
             .collect();
@@ -652,50 +560,6 @@ impl Run {
 /// allowed for the organization, the organization unknown.
 fn stops_every_request(e: &Error) -> bool {
     e.is_authentication() || matches!(e.status(), Some(401 | 403 | 404))
-}
-
-fn repeated<T: Submittable>() -> Reason {
-    Reason::from(format!(
-        "not sent: its {} appeared earlier in the submission",
-        T::ID_NAME
-    ))
-}
-
-fn item<T: Submittable>(
-    pending: Pending<T>,
-    outcome: Outcome,
-    batch_id: Option<Uuid>,
-    idempotency_key: Option<IdempotencyKey>,
-) -> ItemOutcome {
-    let invoice_id = pending.item.invoice_id();
-    let content = pending.item.content().map(Box::new);
-    ItemOutcome {
-        content,
-        index: pending.index,
-        id: pending.item.into_id(),
-        invoice_id,
-        batch_id,
-        idempotency_key,
-        outcome,
-    }
-}
-
-fn not_sent<T: Submittable>(chunk: Vec<Pending<T>>, reason: Reason) -> RequestReport {
-    RequestReport {
-        idempotency_key: None,
-        result: RequestResult::NotSent,
-        items: chunk
-            .into_iter()
-            .map(|p| {
-                let outcome = if p.repeated {
-                    Outcome::NotSent(repeated::<T>())
-                } else {
-                    Outcome::NotSent(reason.clone())
-                };
-                item(p, outcome, None, None)
-            })
-            .collect(),
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -14,8 +14,7 @@ use common::*;
 
 #[tokio::test]
 async fn a_correction_changes_what_the_sandbox_holds_as_paid() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let invoice = DEMO_INVOICES[0];
     let mut paid = client.submit(vec![payment(0)]).send().await?;
     quick_poller(&client).follow_all(&mut paid).await?;
@@ -39,8 +38,7 @@ async fn a_correction_changes_what_the_sandbox_holds_as_paid() -> TestResult {
 
 #[tokio::test]
 async fn the_same_correction_sent_again_is_recognised_by_its_content() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let ledger = Arc::new(MemoryLedger::default());
     client
         .submit(Correction::items(0..2))
@@ -67,8 +65,7 @@ async fn the_same_correction_sent_again_is_recognised_by_its_content() -> TestRe
 
 #[tokio::test]
 async fn a_correction_repeated_in_one_submission_is_refused_before_sending() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let list = vec![correction(1), correction(2), correction(1)];
     match client.submit(list).send().await {
         Err(e @ Error::DuplicateSourceId { .. }) => {

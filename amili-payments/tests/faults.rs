@@ -128,8 +128,7 @@ async fn retries_resend_the_same_key_and_the_same_body_bytes<T: Kind>() -> TestR
 async fn when_503s_outlast_the_policy_the_payments_are_rejected_and_nothing_is_booked<T: Kind>()
 -> TestResult {
     for (code, refusal) in [(503, status(503)), (429, status(429))] {
-        let sandbox = sandbox().await;
-        let client = client_for(&sandbox);
+        let (sandbox, client) = sandbox_and_client().await;
         sandbox.faults().push_n(T::ROUTE, refusal, 5);
         let report = client.submit(T::items(0..2)).send().await?;
         let request = only_request(&report);
@@ -221,8 +220,7 @@ async fn a_request_dropped_before_processing_is_checked_then_resent_with_the_sam
 
 async fn an_answer_lost_after_processing_is_found_by_key_and_not_resent<T: Kind>() -> TestResult {
     for fault in [Fault::DropAfterProcessing, Fault::TruncatedBody] {
-        let sandbox = sandbox().await;
-        let client = client_for(&sandbox);
+        let (sandbox, client) = sandbox_and_client().await;
         sandbox.faults().push(T::ROUTE, fault.clone());
         let mut report = client.submit(T::items(0..3)).send().await?;
         assert!(report.all_accepted(), "{fault:?}: {report:?}");
@@ -295,8 +293,7 @@ async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected<T: Kin
         Fault::HtmlError { status: 502 },
         Fault::HtmlError { status: 504 },
     ] {
-        let sandbox = sandbox().await;
-        let client = client_for(&sandbox);
+        let (sandbox, client) = sandbox_and_client().await;
         sandbox.faults().push_n(T::ROUTE, fault.clone(), 5);
         let report = client.submit(T::items(0..2)).send().await?;
         let request = only_request(&report);
@@ -341,8 +338,7 @@ async fn gateway_errors_until_the_last_attempt_are_unknown_never_rejected<T: Kin
 }
 
 async fn when_the_lookup_fails_too_the_outcome_is_unknown<T: Kind>() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     sandbox.faults().push(T::ROUTE, Fault::DropAfterProcessing);
     sandbox.faults().push_n(Route::ListBatches, status(503), 5);
     let sent = T::items(0..2);
@@ -451,8 +447,7 @@ async fn a_timeout_is_checked_by_key_and_the_resend_books_nothing_twice<T: Kind>
 }
 
 async fn an_html_error_keeps_status_body_and_request_id<T: Kind>() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     sandbox
         .faults()
         .push(T::ROUTE, Fault::HtmlError { status: 400 });
@@ -501,8 +496,7 @@ async fn an_html_error_keeps_status_body_and_request_id<T: Kind>() -> TestResult
 
 #[tokio::test]
 async fn reads_and_the_token_endpoint_retry_their_faults() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     sandbox.faults().push(Route::Token, status(503));
     sandbox
         .faults()

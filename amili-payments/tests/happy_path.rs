@@ -14,8 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 
 #[tokio::test]
 async fn one_request_is_accepted_and_its_batch_succeeds() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let payments = payments(0..3);
 
     let mut report = client.submit(payments.clone()).send().await?;
@@ -106,8 +105,7 @@ async fn submit_ten_thousand_payments_in_requests_and_follow_them() -> TestResul
 
 #[tokio::test]
 async fn chunk_size_and_concurrency_are_options_of_the_submission() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let report = client
         .submit(payments(0..10))
         .with_chunk_size(3)
@@ -145,8 +143,7 @@ async fn submit_stream_sends_and_reports_in_order() -> TestResult {
 
 #[tokio::test]
 async fn the_stream_of_reports_does_not_read_the_source_ahead() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let pulled = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&pulled);
     // 1,000 payments, two of them repeats of earlier ids, counted as they are pulled.
@@ -209,8 +206,7 @@ async fn the_stream_of_reports_does_not_read_the_source_ahead() -> TestResult {
 
 #[tokio::test]
 async fn a_request_report_from_the_stream_is_followed_on_its_own() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (_sandbox, client) = sandbox_and_client().await;
     let poller = quick_poller(&client);
     let reports = client.submit(payments(0..6)).with_chunk_size(2).stream()?;
     let mut reports = std::pin::pin!(reports);
@@ -233,8 +229,7 @@ async fn a_request_report_from_the_stream_is_followed_on_its_own() -> TestResult
 
 #[tokio::test]
 async fn listing_follows_every_page() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let report = client
         .submit(payments(0..12))
         .with_chunk_size(1)
@@ -272,8 +267,7 @@ async fn listing_follows_every_page() -> TestResult {
 
 #[tokio::test]
 async fn failed_items_carry_amili_reasons() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (_sandbox, client) = sandbox_and_client().await;
     let unknown_invoice = Payment::builder()
         .invoice_id(Uuid::new_v4())
         .amount(Decimal::new(100, 0))
@@ -306,8 +300,7 @@ async fn failed_items_carry_amili_reasons() -> TestResult {
 
 #[tokio::test]
 async fn an_empty_submission_sends_nothing() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let report = client.submit(Vec::<Payment>::new()).send().await?;
     assert!(report.requests.is_empty());
     assert_eq!(report.counts().total(), 0);

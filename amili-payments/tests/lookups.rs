@@ -4,7 +4,7 @@
 mod common;
 
 use amili_payments::invoices::{InvoiceRef, MAX_REFERENCE_CHARS, Unresolved};
-use amili_sandbox::{DEMO_INVOICES, Fault, Route};
+use amili_sandbox::{DEMO_INVOICES, Route};
 use common::*;
 
 fn numbers(n: usize) -> Vec<InvoiceRef> {
@@ -15,16 +15,10 @@ fn numbers(n: usize) -> Vec<InvoiceRef> {
 
 #[tokio::test]
 async fn look_ups_failing_in_a_row_trip_the_breaker_and_the_rest_are_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    sandbox.faults().random(
-        Route::ListInvoices,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        1.0,
-    );
+    let (sandbox, client) = sandbox_and_client().await;
+    sandbox
+        .faults()
+        .random(Route::ListInvoices, status(503), 1.0);
     let resolver = client
         .invoice_resolver()
         .with_concurrency(1)
@@ -61,8 +55,7 @@ async fn look_ups_failing_in_a_row_trip_the_breaker_and_the_rest_are_not_sent() 
 
 #[tokio::test]
 async fn an_over_long_reference_is_not_looked_up() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let long = InvoiceRef::SourceId("é".repeat(MAX_REFERENCE_CHARS + 1));
     let longest = InvoiceRef::SourceId("x".repeat(MAX_REFERENCE_CHARS));
     let answers = client

@@ -89,10 +89,7 @@ async fn a_fatal_answer_stops_the_submission_after_at_most_one_request_per_slot(
 #[tokio::test]
 async fn credentials_of_another_organization_stop_the_submission_at_the_first_403() -> TestResult {
     let sandbox = sandbox().await;
-    let other = sandbox.other_organization();
-    let client = builder_for(&sandbox)
-        .client_credentials(other.client_id.clone(), other.client_secret.clone())
-        .build()?;
+    let client = client_with_other_credentials(&sandbox);
     let report = refused(one_at_a_time(&client, payments(0..12)).send().await);
     assert_stopped_with(&report, "403", 12);
     assert_eq!(sandbox.stats().payment_requests, 1);
@@ -113,9 +110,7 @@ async fn credentials_of_another_organization_stop_the_submission_at_the_first_40
 #[tokio::test]
 async fn a_wrong_organization_id_stops_the_submission() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox)
-        .organization_id(amili_payments::Uuid::new_v4())
-        .build()?;
+    let client = client_for_unknown_organization(&sandbox);
     let report = refused(
         client
             .submit(payments(0..6))
@@ -133,8 +128,7 @@ async fn a_wrong_organization_id_stops_the_submission() -> TestResult {
 
 #[tokio::test]
 async fn a_refusal_about_one_request_does_not_stop_the_others() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     for code in [400, 409, 413, 422] {
         sandbox.faults().push(Route::CreatePayments, status(code));
     }
@@ -212,8 +206,7 @@ async fn unknown_outcomes_count_towards_the_breaker_too() -> TestResult {
 
 #[tokio::test]
 async fn a_success_resets_the_breaker_and_zero_turns_it_off() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     // Two requests fail (5 attempts each), one passes, two fail, one passes: never three in
     // a row. (`Delay(0)` is a fault that lets the request through.)
     let faults = sandbox.faults();
@@ -246,9 +239,7 @@ async fn a_success_resets_the_breaker_and_zero_turns_it_off() -> TestResult {
 #[tokio::test]
 async fn a_refused_submission_is_an_error_naming_the_cause_with_its_report() -> TestResult {
     let sandbox = sandbox().await;
-    let client = builder_for(&sandbox)
-        .organization_id(amili_payments::Uuid::new_v4())
-        .build()?;
+    let client = client_for_unknown_organization(&sandbox);
     let Err(error) = one_at_a_time(&client, payments(0..2)).send().await else {
         panic!("a submission for another organization must not be Ok");
     };

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use amili_payments::ledger::{
@@ -14,6 +15,7 @@ use amili_payments::{Decimal, IdempotencyKey, Payment, Utc};
 use amili_sandbox::{DEMO_INVOICES, Fault, Route};
 use common::*;
 use futures::future::BoxFuture;
+use tokio::sync::Notify;
 
 /// A journal: a ledger (in memory underneath) that writes down each claim with what the
 /// server had seen of its key at that moment, every result, and can run out of disk.
@@ -27,29 +29,88 @@ struct Journal {
     refuse_after: Option<usize>,
 }
 
-/// A caller that stops the submission while a request is in flight: the next
-/// `CreatePayments` is slowed down, and the handle is stopped ("not sent: the caller
-/// stopped") once the proxy has seen `posts` of them.
-fn stop_while_sending(
-    sandbox: &amili_sandbox::Sandbox,
-    proxy: &TestServer,
-    posts: usize,
-) -> (amili_payments::StopHandle, tokio::task::JoinHandle<()>) {
-    sandbox.faults().push(
-        Route::CreatePayments,
-        Fault::Delay(std::time::Duration::from_millis(500)),
-    );
-    let stop = amili_payments::StopHandle::new();
-    let stopper = {
-        let (stop, proxy) = (stop.clone(), proxy.clone());
-        tokio::spawn(async move {
-            while proxy.payment_keys().len() < posts {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
-            stop.stop("not sent: the caller stopped");
-        })
+/// A caller that stops the submission while a request is in flight, at a moment known by
+/// what happened rather than by time: the proxy holds the `post`-th `CreatePayments` it sees
+/// until the handle is stopped ([`StopWhileSending::stop_when`]).
+struct StopWhileSending {
+    /// Told when the held request reached the proxy.
+    arrived: Arc<Notify>,
+    /// Told when the held request may go on.
+    release: Arc<Notify>,
+}
+
+/// What a test of a caller's stop starts with: a sandbox, a client through a proxy that holds
+/// its `post`-th `CreatePayments` (counting from 1) until the gate stops the submission, that
+/// proxy, an empty journal in front of it, and the gate.
+async fn holding_post(
+    post: usize,
+) -> (
+    amili_sandbox::Sandbox,
+    amili_payments::Client,
+    TestServer,
+    Arc<Journal>,
+    StopWhileSending,
+) {
+    let sandbox = sandbox().await;
+    let gate = StopWhileSending {
+        arrived: Arc::default(),
+        release: Arc::default(),
     };
-    (stop, stopper)
+    let (arrived, release) = (gate.arrived.clone(), gate.release.clone());
+    let seen = Arc::new(AtomicUsize::new(0));
+    let hold: Hold = Arc::new(move |request| {
+        let held = request.is_create_payments() && seen.fetch_add(1, Ordering::SeqCst) + 1 == post;
+        let (arrived, release) = (arrived.clone(), release.clone());
+        Box::pin(async move {
+            if held {
+                arrived.notify_one();
+                release.notified().await;
+            }
+        })
+    });
+    let (listener, _) = bind().await;
+    let proxy = holding_proxy(listener, origin_of(&sandbox), hold);
+    let client = builder_for(&sandbox)
+        .environment(through(&proxy))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ledger = Journal::new(&proxy, None);
+    (sandbox, client, proxy, ledger, gate)
+}
+
+impl StopWhileSending {
+    /// The caller's handle, stopped ("not sent: the caller stopped") once the held request
+    /// has arrived and `prepared` says the requests behind it were prepared; then the held
+    /// request goes on. The task ends when it has stopped the handle.
+    fn stop_when(
+        self,
+        prepared: impl Fn() -> bool + Send + 'static,
+    ) -> (amili_payments::StopHandle, tokio::task::JoinHandle<()>) {
+        let stop = amili_payments::StopHandle::new();
+        let stopper = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                self.arrived.notified().await;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while !prepared() {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the requests behind the held one were never prepared"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                stop.stop("not sent: the caller stopped");
+                self.release.notify_one();
+            })
+        };
+        (stop, stopper)
+    }
+}
+
+/// Whether `ledger` has seen `n` claims.
+fn claims(ledger: &Arc<Journal>, n: usize) -> impl Fn() -> bool + Send + 'static {
+    let ledger = ledger.clone();
+    move || ledger.claims().len() >= n
 }
 
 impl Journal {
@@ -265,10 +326,9 @@ async fn claims_made_ahead_are_given_back_when_the_submission_stops() -> TestRes
 /// the caller's reason; nothing more is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> TestResult {
-    let sandbox = sandbox().await;
-    let (client, proxy) = proxied(&sandbox).await;
-    let ledger = Arc::new(MemoryLedger::default());
-    let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 1);
+    let (_sandbox, client, proxy, ledger, gate) = holding_post(1).await;
+    // Stopped while [P0] is sent, once [P1] is prepared behind it.
+    let (stop, stopper) = gate.stop_when(claims(&ledger, 2));
     let report = remembered(&client, &ledger, payments(0..6))
         .with_chunk_size(1)
         .with_concurrency(1)
@@ -288,7 +348,7 @@ async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> Tes
         assert_eq!(not_sent_reason(item), "not sent: the caller stopped");
     }
     // The ledger holds the one payment sent; the ones claimed ahead were given back.
-    assert_eq!(ledger.len(), 1, "{ledger:?}");
+    assert_eq!(ledger.inner.len(), 1, "{ledger:?}");
     assert_eq!(
         stop.reason().map(|r| r.to_string()).as_deref(),
         Some("not sent: the caller stopped")
@@ -300,16 +360,15 @@ async fn a_stop_handle_stops_the_submission_after_the_request_in_flight() -> Tes
 /// submission stops before it is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let (client, proxy) = proxied(&sandbox).await;
-    let ledger = Arc::new(MemoryLedger::default());
+    let (_sandbox, client, proxy, ledger, gate) = holding_post(2).await;
     let all = payments(0..6);
     let first = remembered(&client, &ledger, all[2..4].to_vec())
         .send()
         .await?;
     assert_eq!(first.counts().accepted, 2);
-    let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 2);
-    // Requests: [P0, P1] sent (slowly); [P2, P3] prepared meanwhile, both already accepted.
+    // Requests: [P0, P1] sent (held); [P2, P3] prepared meanwhile, both already accepted;
+    // then the caller stops (claims: the first run's, [P0, P1], [P2, P3]).
+    let (stop, stopper) = gate.stop_when(claims(&ledger, 3));
     let report = remembered(&client, &ledger, all)
         .with_chunk_size(2)
         .with_concurrency(1)
@@ -434,10 +493,10 @@ async fn a_payment_changed_after_it_was_accepted_is_a_conflict_not_a_resend() ->
 /// Submits `payments(0..3)` with `ledger` so that the request is processed, its answer lost
 /// and the look-up by key fails: the payments are left unknown, pending in the ledger under
 /// the returned key.
-async fn interrupted(
+async fn interrupted<L: Ledger + 'static>(
     sandbox: &amili_sandbox::Sandbox,
     client: &amili_payments::Client,
-    ledger: &Arc<MemoryLedger>,
+    ledger: &Arc<L>,
     sent: &[Payment],
 ) -> Result<IdempotencyKey, Box<dyn std::error::Error + Send + Sync>> {
     sandbox
@@ -496,17 +555,16 @@ async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResu
 /// its key when the submission stops before resending it: a later run resumes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key() -> TestResult {
-    let sandbox = sandbox().await;
-    let ledger = Arc::new(MemoryLedger::default());
+    let (sandbox, client, proxy, ledger, gate) = holding_post(1).await;
     let all = payments(0..6);
     // Straight to the sandbox: the proxy would turn the dropped answer into a 599.
     let earlier = interrupted(&sandbox, &client_for(&sandbox), &ledger, &all[3..6]).await?;
-    let (client, proxy) = proxied(&sandbox).await;
     let booked_in = sandbox.ledger()[0].batch_id;
 
-    // [P0, P1, P2] is sent, slowly; [P3, P4, P5], the interrupted request whole, is
-    // prepared meanwhile (adopted under its key); then the caller stops.
-    let (stop, stopper) = stop_while_sending(&sandbox, &proxy, 1);
+    // [P0, P1, P2] is sent (held); [P3, P4, P5], the interrupted request whole, is prepared
+    // meanwhile (adopted under its key); then the caller stops (claims: the interrupted
+    // run's, [P0, P1, P2], [P3, P4, P5]).
+    let (stop, stopper) = gate.stop_when(claims(&ledger, 3));
     let second = remembered(&client, &ledger, all.clone())
         .with_chunk_size(3)
         .with_concurrency(1)
@@ -701,8 +759,7 @@ async fn a_rejected_request_releases_its_payments_in_the_ledger() -> TestResult 
 
 #[tokio::test]
 async fn a_callers_key_covers_one_request_and_the_rest_is_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let key = IdempotencyKey::random();
     let report = client
         .submit(payments(0..5))
@@ -733,8 +790,7 @@ async fn a_callers_key_covers_one_request_and_the_rest_is_not_sent() -> TestResu
 
 #[tokio::test]
 async fn resuming_with_the_keys_sent_before_books_nothing_twice() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let all = payments(0..7);
     let first = client.submit(all.clone()).with_chunk_size(3).send().await?;
     first.ensure_accepted()?;
@@ -762,8 +818,7 @@ async fn resuming_with_the_keys_sent_before_books_nothing_twice() -> TestResult 
 
 #[tokio::test]
 async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let payment = Payment::builder()
         .invoice_id(DEMO_INVOICES[3])
         .amount(Decimal::new(123_456, 2))
@@ -859,8 +914,7 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
 
 #[tokio::test]
 async fn a_key_used_before_with_other_payments_is_unknown_not_safe_to_resend() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (_sandbox, client) = sandbox_and_client().await;
     let key = IdempotencyKey::random();
     let first = client
         .submit(payments(0..2))

@@ -36,8 +36,7 @@ async fn sandbox_with(lifetime: Duration) -> Sandbox {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_during_a_run_is_fetched_once_for_32_concurrent_calls() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let report = client.submit(payments(0..1)).send().await?;
     report.ensure_accepted()?;
     assert_eq!(sandbox.stats().token_requests, 1);
@@ -89,8 +88,7 @@ async fn a_token_expiring_during_a_run_is_refreshed_once_for_32_concurrent_calls
 
 #[tokio::test]
 async fn a_401_refreshes_the_token_and_retries_once() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     client.check_token().await?;
     sandbox.expire_tokens();
     let report = client.submit(payments(0..2)).send().await?;
@@ -151,10 +149,7 @@ async fn a_wrong_secret_is_an_authentication_error_and_nothing_is_sent() -> Test
 #[tokio::test]
 async fn credentials_of_another_organization_are_refused_with_403() -> TestResult {
     let sandbox = sandbox().await;
-    let other = sandbox.other_organization();
-    let client = builder_for(&sandbox)
-        .client_credentials(other.client_id.clone(), other.client_secret.clone())
-        .build()?;
+    let client = client_with_other_credentials(&sandbox);
     let err = rejection(&refused(client.submit(payments(0..1)).send().await));
     assert_eq!(err.status(), Some(403), "{err}");
     assert!(err.request_id().is_some());
@@ -400,8 +395,7 @@ async fn a_token_endpoint_that_fails_for_a_while_is_retried() -> TestResult {
         ),
         (vec![Fault::DropBeforeProcessing, Fault::TruncatedBody], 3),
     ] {
-        let sandbox = sandbox().await;
-        let client = client_for(&sandbox);
+        let (sandbox, client) = sandbox_and_client().await;
         for fault in &faults {
             sandbox.faults().push(Route::Token, fault.clone());
         }
@@ -423,17 +417,9 @@ async fn a_token_endpoint_that_fails_for_a_while_is_retried() -> TestResult {
 
 #[tokio::test]
 async fn a_token_endpoint_that_stays_down_stops_the_submission_with_the_cause() -> TestResult {
-    use amili_sandbox::{Fault, Route};
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    sandbox.faults().random(
-        Route::Token,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        1.0,
-    );
+    use amili_sandbox::Route;
+    let (sandbox, client) = sandbox_and_client().await;
+    sandbox.faults().random(Route::Token, status(503), 1.0);
     let report = client
         .submit(payments(0..10))
         .with_chunk_size(1)

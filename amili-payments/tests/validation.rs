@@ -169,8 +169,7 @@ fn invalid_rows() -> Vec<(Value, &'static str, &'static str)> {
 
 #[tokio::test]
 async fn every_invalid_field_is_named_and_nothing_is_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let cases = invalid_rows();
     let mut rows: Vec<PaymentInput> = vec![serde_json::from_value(good_row("OK-1"))?];
     for (row, _, _) in &cases {
@@ -227,8 +226,7 @@ async fn every_problem_of_one_payment_at_once() {
 
 #[tokio::test]
 async fn a_repeated_source_id_stops_the_whole_submission() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let mut input = payments(0..5);
     input.push(payment_with_id(7, "P-000002"));
     input.push(payment_with_id(8, "P-000004"));
@@ -272,8 +270,7 @@ async fn a_repeated_source_id_stops_the_whole_submission() -> TestResult {
 
 #[tokio::test]
 async fn a_repeated_source_id_in_a_stream_is_not_sent() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     // A stream cannot be checked up front: the first one is sent, the repeats are not.
     let input = vec![
         payment(0),
@@ -314,8 +311,7 @@ async fn a_repeated_source_id_in_a_stream_is_not_sent() -> TestResult {
 async fn an_undocumented_payment_type_is_sent_and_its_failure_reported() -> TestResult {
     // The payment type is open: a value this version does not know is sent as is, and the
     // batch's verdict on it comes back to the payment.
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (_sandbox, client) = sandbox_and_client().await;
     let card = Payment::builder()
         .invoice_id(DEMO_INVOICES[0])
         .payment_type(PaymentType::Unknown("CARD".into()))
@@ -343,15 +339,10 @@ async fn an_undocumented_payment_type_is_sent_and_its_failure_reported() -> Test
 
 #[tokio::test]
 async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
-    sandbox.faults().push(
-        amili_sandbox::Route::CreatePayments,
-        amili_sandbox::Fault::Status {
-            status: 422,
-            retry_after: None,
-        },
-    );
+    let (sandbox, client) = sandbox_and_client().await;
+    sandbox
+        .faults()
+        .push(amili_sandbox::Route::CreatePayments, status(422));
     let report = client
         .submit(payments(0..4))
         .with_chunk_size(2)
@@ -377,13 +368,9 @@ async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult 
     // A 422 is about that request: the next one is still sent.
     assert_eq!(report.counts().accepted, 2);
 
-    sandbox.faults().push(
-        amili_sandbox::Route::CreatePayments,
-        amili_sandbox::Fault::Status {
-            status: 422,
-            retry_after: None,
-        },
-    );
+    sandbox
+        .faults()
+        .push(amili_sandbox::Route::CreatePayments, status(422));
     let report = client.submit(payments(10..11)).send().await?;
     let err = match &only_request(&report).result {
         RequestResult::Rejected(err) => err.clone(),
@@ -403,8 +390,7 @@ async fn a_refusal_comes_back_with_amili_message_and_request_id() -> TestResult 
 
 #[tokio::test]
 async fn amounts_and_days_that_read_one_way_arrive_exactly() -> TestResult {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     let cases = [
         (
             "A-0",

@@ -3,10 +3,8 @@
 
 mod common;
 
-use std::time::Duration;
-
-use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, reason};
-use common::{Api, body, conforms, payment};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route, reason};
+use common::{Api, Sent, body, conforms, has_error, payment};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -38,12 +36,12 @@ async fn post(api: &Api, body: &Value, key: Option<&str>) -> reqwest::Response {
     if let Some(key) = key {
         request = request.header("IdempotencyKey", key);
     }
-    request.send().await.unwrap()
+    request.answer().await
 }
 
 #[tokio::test]
 async fn a_correction_is_accepted_followed_booked_and_replayed_by_key() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, url) = api
         .accepted(&body(vec![payment(DEMO_INVOICES[1], "p1")]), None)
         .await;
@@ -117,14 +115,7 @@ async fn a_bad_correction_is_refused_naming_item_and_field() {
     assert_eq!(response.status(), 422);
     let error: Value = response.json().await.unwrap();
     conforms("ErrorBody", &error);
-    let errors = error["errors"].as_array().unwrap();
-    let has = |item: u64, field: &str, text: &str| {
-        errors.iter().any(|e| {
-            e["item"] == item
-                && e["field"] == field
-                && e["message"].as_str().is_some_and(|m| m.contains(text))
-        })
-    };
+    let has = |item: u64, field: &str, text: &str| has_error(&error, item, field, text);
     assert!(
         has(1, "description", "corrections[1].description"),
         "{error}"
@@ -141,16 +132,15 @@ async fn a_bad_correction_is_refused_naming_item_and_field() {
         .http
         .post(corrections_url(&api))
         .json(&request)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(unauthenticated.status(), 401);
     assert_eq!(api.sandbox.batch_count(), 0);
 }
 
 #[tokio::test]
 async fn corrections_fail_per_item_by_rule() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let mut yen = correction(DEMO_INVOICES[1], json!(-1.5));
     yen["currency"] = json!("JPY");
     let mut no_currency = correction(DEMO_INVOICES[1], json!(-1));
@@ -188,10 +178,8 @@ async fn corrections_fail_per_item_by_rule() {
 
 #[tokio::test]
 async fn faults_apply_to_corrections_and_a_retry_with_the_key_books_once() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
-    api.sandbox
-        .faults()
-        .push(Route::CreateCorrections, Fault::DropAfterProcessing);
+    let api = Api::immediate().await;
+    api.fault(Route::CreateCorrections, Fault::DropAfterProcessing);
     let request = json!({"corrections": [correction(DEMO_INVOICES[2], json!(-3))]});
     let mut send = api
         .http
@@ -206,7 +194,7 @@ async fn faults_apply_to_corrections_and_a_retry_with_the_key_books_once() {
         .header("Authorization", api.bearer())
         .header("IdempotencyKey", "retry-1")
         .json(&request);
-    let answer: Value = send.send().await.unwrap().json().await.unwrap();
+    let answer: Value = send.json_answer().await;
     api.wait_terminal(answer["data"]["batchUrl"].as_str().unwrap())
         .await;
     assert_eq!(api.sandbox.batch_count(), 1);

@@ -5,20 +5,20 @@ mod common;
 use std::time::{Duration, Instant};
 
 use amili_sandbox::{Fault, Route, Sandbox};
-use common::{Api, DEADLINE, client, one, token_answer};
+use common::{Api, DEADLINE, client, one, own_token_answer};
 use serde_json::Value;
 
 #[tokio::test]
 async fn a_status_fault_answers_with_retry_after_and_processes_nothing() {
     let api = Api::default().await;
-    api.sandbox.faults().push(
+    api.fault(
         Route::CreatePayments,
         Fault::Status {
             status: 503,
             retry_after: Some(Duration::from_millis(1500)),
         },
     );
-    api.sandbox.faults().push(
+    api.fault(
         Route::CreatePayments,
         Fault::Status {
             status: 429,
@@ -54,21 +54,9 @@ async fn a_token_fault_is_counted_as_a_token_request() {
         },
     );
     let http = client();
-    let failed = token_answer(
-        &http,
-        &sandbox,
-        sandbox.client_id(),
-        sandbox.client_secret(),
-    )
-    .await;
+    let failed = own_token_answer(&http, &sandbox).await;
     assert_eq!(failed.status(), 500);
-    let ok = token_answer(
-        &http,
-        &sandbox,
-        sandbox.client_id(),
-        sandbox.client_secret(),
-    )
-    .await;
+    let ok = own_token_answer(&http, &sandbox).await;
     assert_eq!(ok.status(), 200);
     assert_eq!(sandbox.stats().token_requests, 2);
 }
@@ -92,9 +80,7 @@ async fn a_delay_fault_holds_the_answer_then_processes_normally() {
     // met the fault, its answer is still held, and the client gives up (the task is aborted).
     // Waiting for the fault rather than for a client timeout: on a loaded machine a short
     // timeout can expire before the request arrives.
-    api.sandbox
-        .faults()
-        .push(Route::ListBatches, Fault::Delay(Duration::from_secs(60)));
+    api.fault(Route::ListBatches, Fault::Delay(Duration::from_secs(60)));
     let request = api
         .http
         .get(api.batches_url())
@@ -104,7 +90,7 @@ async fn a_delay_fault_holds_the_answer_then_processes_normally() {
     assert!(!impatient.is_finished(), "the delayed answer came early");
     impatient.abort();
     // A short delay, then the normal answer.
-    api.sandbox.faults().push(
+    api.fault(
         Route::CreatePayments,
         Fault::Delay(Duration::from_millis(50)),
     );
@@ -124,10 +110,8 @@ async fn a_delay_fault_holds_the_answer_then_processes_normally() {
 
 #[tokio::test]
 async fn drop_before_processing_closes_without_answer_and_books_nothing() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
-    api.sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropBeforeProcessing);
+    let api = Api::immediate().await;
+    api.fault(Route::CreatePayments, Fault::DropBeforeProcessing);
     let result = api.try_post_payments(&one("p1"), Some("key-1")).await;
     assert!(result.is_err(), "expected a connection error");
     assert_eq!(
@@ -145,10 +129,8 @@ async fn drop_before_processing_closes_without_answer_and_books_nothing() {
 
 #[tokio::test]
 async fn drop_after_processing_closes_without_answer_but_books() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
-    api.sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    let api = Api::immediate().await;
+    api.fault(Route::CreatePayments, Fault::DropAfterProcessing);
     let result = api.try_post_payments(&one("p1"), Some("key-1")).await;
     assert!(result.is_err(), "expected a connection error");
     assert_eq!(api.sandbox.batch_count(), 1);
@@ -171,9 +153,7 @@ async fn drop_after_processing_closes_without_answer_but_books() {
 async fn a_dropped_batch_read_is_a_connection_error() {
     let api = Api::default().await;
     let (_, url) = api.accepted(&one("p1"), None).await;
-    api.sandbox
-        .faults()
-        .push(Route::GetBatch, Fault::DropBeforeProcessing);
+    api.fault(Route::GetBatch, Fault::DropBeforeProcessing);
     let result = api
         .http
         .get(&url)
@@ -187,9 +167,7 @@ async fn a_dropped_batch_read_is_a_connection_error() {
 #[tokio::test]
 async fn an_html_error_has_a_text_html_body() {
     let api = Api::default().await;
-    api.sandbox
-        .faults()
-        .push(Route::GetBatch, Fault::HtmlError { status: 502 });
+    api.fault(Route::GetBatch, Fault::HtmlError { status: 502 });
     let url = format!("{}/{}", api.batches_url(), uuid::Uuid::new_v4());
     let response = api.get(&url).await;
     assert_eq!(response.status(), 502);
@@ -206,10 +184,8 @@ async fn an_html_error_has_a_text_html_body() {
 
 #[tokio::test]
 async fn a_truncated_body_fails_while_reading() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
-    api.sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::TruncatedBody);
+    let api = Api::immediate().await;
+    api.fault(Route::CreatePayments, Fault::TruncatedBody);
     let response = api.post_payments(&one("p1"), Some("key-1")).await;
     assert_eq!(response.status(), 202);
     let declared = response.content_length().unwrap();
@@ -219,9 +195,7 @@ async fn a_truncated_body_fails_while_reading() {
     // The request itself was processed.
     assert_eq!(api.sandbox.times_booked("p1"), 1);
     // Truncation also works on reads.
-    api.sandbox
-        .faults()
-        .push(Route::ListBatches, Fault::TruncatedBody);
+    api.fault(Route::ListBatches, Fault::TruncatedBody);
     let read = api.get(&api.batches_url()).await.json::<Value>().await;
     assert!(read.is_err());
 }

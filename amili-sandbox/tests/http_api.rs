@@ -5,7 +5,9 @@ mod common;
 use std::time::Duration;
 
 use amili_sandbox::{DEMO_INVOICES, Sandbox, TestOrganization, reason};
-use common::{Api, body, client, one, payment, token_answer, token_for};
+use common::{
+    Api, Sent, body, client, has_error, one, own_token_answer, payment, token_answer, token_for,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -19,13 +21,7 @@ fn unknown_invoice() -> Uuid {
 async fn token_answer_has_the_documented_numeric_fields() {
     let sandbox = Sandbox::start().await.unwrap();
     let http = client();
-    let response = token_answer(
-        &http,
-        &sandbox,
-        sandbox.client_id(),
-        sandbox.client_secret(),
-    )
-    .await;
+    let response = own_token_answer(&http, &sandbox).await;
     assert_eq!(response.status(), 200);
     let token: Value = response.json().await.unwrap();
     assert!(
@@ -110,9 +106,8 @@ async fn token_endpoint_checks_grant_type_and_content_type() {
             ("client_id", sandbox.client_id()),
             ("client_secret", sandbox.client_secret()),
         ])
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(missing.status(), 400);
     assert_eq!(
         missing.json::<Value>().await.unwrap()["error"],
@@ -124,9 +119,8 @@ async fn token_endpoint_checks_grant_type_and_content_type() {
             ("grant_type", "password"),
             ("client_id", sandbox.client_id()),
         ])
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(password.status(), 400);
     assert_eq!(
         password.json::<Value>().await.unwrap()["error"],
@@ -135,9 +129,8 @@ async fn token_endpoint_checks_grant_type_and_content_type() {
     let json_body = http
         .post(sandbox.token_url())
         .json(&json!({"grant_type": "client_credentials"}))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(json_body.status(), 415);
 }
 
@@ -150,9 +143,8 @@ async fn missing_or_invalid_tokens_get_401() {
         .http
         .post(api.payments_url())
         .json(&one("p1"))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(no_token.status(), 401);
     assert!(no_token.headers().contains_key("www-authenticate"));
     let error: Value = no_token.json().await.unwrap();
@@ -170,9 +162,8 @@ async fn missing_or_invalid_tokens_get_401() {
             .http
             .get(api.batches_url())
             .bearer_auth(bad)
-            .send()
-            .await
-            .unwrap();
+            .answer()
+            .await;
         assert_eq!(response.status(), 401, "token {bad}");
     }
     // A token from another sandbox is not valid here either.
@@ -182,9 +173,8 @@ async fn missing_or_invalid_tokens_get_401() {
         .http
         .get(api.batches_url())
         .bearer_auth(foreign)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(response.status(), 401);
     assert_eq!(api.sandbox.batch_count(), 0);
 }
@@ -219,45 +209,31 @@ async fn expire_tokens_revokes_every_issued_token() {
         .http
         .get(api.batches_url())
         .bearer_auth(fresh)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn a_token_for_another_organization_gets_403() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (batch_id, batch_url) = api.accepted(&one("p1"), None).await;
     let other: TestOrganization = api.sandbox.other_organization();
-    let other_token = token_for(
-        &api.http,
-        &api.sandbox,
-        &other.client_id,
-        &other.client_secret,
-    )
-    .await;
+    let other_token = api.other_token().await;
     let post = api
         .http
         .post(api.payments_url())
         .bearer_auth(&other_token)
         .json(&one("p2"))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(post.status(), 403);
     assert_eq!(
         post.json::<Value>().await.unwrap()["summary"]["status"],
         "ERROR"
     );
     for url in [api.batches_url(), batch_url] {
-        let response = api
-            .http
-            .get(&url)
-            .bearer_auth(&other_token)
-            .send()
-            .await
-            .unwrap();
+        let response = api.http.get(&url).bearer_auth(&other_token).answer().await;
         assert_eq!(response.status(), 403, "{url}");
     }
     // The other organization's own path works, but the main organization's batch is not there.
@@ -270,9 +246,8 @@ async fn a_token_for_another_organization_gets_403() {
         .http
         .get(&foreign)
         .bearer_auth(&other_token)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(response.status(), 404);
     assert_eq!(api.sandbox.ledger().len(), 1);
 }
@@ -286,9 +261,8 @@ async fn an_organization_id_that_is_not_a_uuid_is_400() {
         .post(url)
         .header("Authorization", api.bearer())
         .json(&one("p1"))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(response.status(), 400);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["errors"][0]["field"], "organizationId");
@@ -343,14 +317,7 @@ async fn schema_violations_are_422_naming_item_and_field() {
     assert_eq!(response.status(), 422);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["summary"]["status"], "ERROR");
-    let errors = error["errors"].as_array().unwrap();
-    let has = |item: u64, field: &str, text: &str| {
-        errors.iter().any(|e| {
-            e["item"] == item
-                && e["field"] == field
-                && e["message"].as_str().is_some_and(|m| m.contains(text))
-        })
-    };
+    let has = |item: u64, field: &str, text: &str| has_error(&error, item, field, text);
     assert!(
         has(
             1,
@@ -412,9 +379,8 @@ async fn malformed_json_is_400() {
             .header("Authorization", api.bearer())
             .header("Content-Type", "application/json")
             .body(text)
-            .send()
-            .await
-            .unwrap();
+            .answer()
+            .await;
         assert_eq!(response.status(), 400, "{text:?}");
         let error: Value = response.json().await.unwrap();
         assert!(error["message"].as_str().unwrap().contains("JSON"));
@@ -433,9 +399,8 @@ async fn a_wrong_content_type_is_415() {
             .header("Authorization", api.bearer())
             .header("Content-Type", content_type)
             .body(text.clone())
-            .send()
-            .await
-            .unwrap();
+            .answer()
+            .await;
         assert_eq!(response.status(), 415);
         assert_eq!(
             response.json::<Value>().await.unwrap()["summary"]["status"],
@@ -447,9 +412,8 @@ async fn a_wrong_content_type_is_415() {
         .post(api.payments_url())
         .header("Authorization", api.bearer())
         .body(text)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(no_type.status(), 415);
     // JSON with parameters is still JSON.
     let response = api
@@ -458,9 +422,8 @@ async fn a_wrong_content_type_is_415() {
         .header("Authorization", api.bearer())
         .header("Content-Type", "application/json; charset=utf-8")
         .body(serde_json::to_string(&one("p2")).unwrap())
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(response.status(), 202);
 }
 
@@ -486,9 +449,8 @@ async fn an_oversized_body_is_413() {
         .header("Authorization", api.bearer())
         .header("Content-Type", "application/json")
         .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(response.status(), 413);
     assert_eq!(api.post_payments(&one("small"), None).await.status(), 202);
     assert_eq!(api.sandbox.batch_count(), 1);
@@ -516,14 +478,14 @@ async fn unknown_routes_are_404_json_and_wrong_methods_405() {
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["summary"]["status"], "ERROR");
     }
-    let response = api.http.delete(api.payments_url()).send().await.unwrap();
+    let response = api.http.delete(api.payments_url()).answer().await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
     assert_eq!(
         response.json::<Value>().await.unwrap()["summary"]["status"],
         "ERROR"
     );
-    let response = api.http.get(api.sandbox.token_url()).send().await.unwrap();
+    let response = api.http.get(api.sandbox.token_url()).answer().await;
     assert_eq!(response.status(), 405);
     assert_eq!(api.sandbox.stats().other_requests, 7);
 }
@@ -608,7 +570,7 @@ async fn a_batch_turns_terminal_after_the_delay() {
 
 #[tokio::test]
 async fn batch_status_follows_the_rules() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, all_good) = api
         .accepted(
             &body(vec![
@@ -666,7 +628,7 @@ async fn batch_status_follows_the_rules() {
 
 #[tokio::test]
 async fn a_source_payment_id_is_booked_once_per_organization() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, first) = api
         .accepted(
             &body(vec![
@@ -832,7 +794,7 @@ async fn list_filters() {
 
 #[tokio::test]
 async fn list_pages_with_a_cursor() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let mut created = Vec::new();
     for i in 0..7 {
         created.push(api.accepted(&one(&format!("page-{i}")), None).await.0);

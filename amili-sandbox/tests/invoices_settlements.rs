@@ -11,7 +11,7 @@ use amili_sandbox::{
 };
 use chrono::NaiveDate;
 use clap::Parser;
-use common::{Api, body, conforms, payment};
+use common::{Api, Sent, body, conforms, payment};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -150,7 +150,7 @@ async fn bad_invoice_requests_name_the_parameter() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(answer["errors"][0]["field"], "invoiceId");
-    let anonymous = api.http.get(invoices_url(&api)).send().await.unwrap();
+    let anonymous = api.http.get(invoices_url(&api)).answer().await;
     assert_eq!(anonymous.status(), 401);
 }
 
@@ -222,7 +222,7 @@ fn day(text: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let mut first = payment(DEMO_INVOICES[1], "s1");
     first["amount"] = json!(100.10);
     let mut second = payment(DEMO_INVOICES[1], "s2");
@@ -259,9 +259,8 @@ async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
     let bad = api
         .http
         .post(api.admin_settle_url("2025-04-30x"))
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(bad.status(), 400);
 
     let url = settlements_url(&api);
@@ -307,7 +306,7 @@ async fn settlements_sum_booked_payments_per_invoice_and_page_by_date() {
 
 #[tokio::test]
 async fn bad_settlement_requests_name_the_parameter_and_other_orgs_see_nothing() {
-    let api = Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await;
+    let api = Api::immediate().await;
     let (_, url) = api.accepted(&common::one("o1"), None).await;
     api.wait_terminal(&url).await;
     let settled = api.sandbox.settle(day("2025-03-31"));
@@ -327,53 +326,35 @@ async fn bad_settlement_requests_name_the_parameter_and_other_orgs_see_nothing()
     let (status, _) = api.get_json(&format!("{url}/{}", Uuid::new_v4())).await;
     assert_eq!(status, 404);
 
-    let other = api.sandbox.other_organization();
-    let token = common::token_for(
-        &api.http,
-        &api.sandbox,
-        &other.client_id,
-        &other.client_secret,
-    )
-    .await;
-    let other_url = format!(
-        "{}/orgs/{}/settlements",
-        api.sandbox.api_url(),
-        other.organization_id
-    );
+    let token = api.other_token().await;
+    let other_url = api.other_org_url("settlements");
     let list: Value = api
         .http
         .get(&other_url)
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     assert_eq!(list["data"], json!([]));
     let one = api
         .http
         .get(format!("{other_url}/{}", settled[0].id))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(one.status(), 404);
 }
 
 #[tokio::test]
 async fn faults_apply_to_the_invoice_and_settlement_routes() {
     let api = Api::default().await;
-    api.sandbox.faults().push(
+    api.fault(
         Route::ListInvoices,
         Fault::Status {
             status: 503,
             retry_after: Some(Duration::from_secs(1)),
         },
     );
-    api.sandbox
-        .faults()
-        .push(Route::GetSettlement, Fault::HtmlError { status: 502 });
+    api.fault(Route::GetSettlement, Fault::HtmlError { status: 502 });
     let first = api.get(&invoices_url(&api)).await;
     assert_eq!(first.status(), 503);
     assert_eq!(first.headers()["retry-after"], "1");

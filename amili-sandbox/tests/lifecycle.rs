@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use amili_sandbox::cli::Args;
 use amili_sandbox::{Fault, Route, Sandbox};
 use clap::Parser;
-use common::{Api, DEADLINE, client, one};
+use common::{Api, DEADLINE, Sent, client, one};
 use serde_json::Value;
 
 async fn refuses_connections(addr: std::net::SocketAddr) -> bool {
@@ -20,9 +20,7 @@ async fn refuses_connections(addr: std::net::SocketAddr) -> bool {
 async fn shutdown_finishes_requests_in_flight_then_stops_listening() {
     let api = Api::default().await;
     let addr = api.sandbox.addr();
-    api.sandbox
-        .faults()
-        .push(Route::ListBatches, Fault::Delay(Duration::from_millis(300)));
+    api.fault(Route::ListBatches, Fault::Delay(Duration::from_millis(300)));
     let http = api.http.clone();
     let (url, bearer) = (api.batches_url(), api.bearer());
     let in_flight =
@@ -186,12 +184,8 @@ async fn the_binary_prints_its_urls_serves_and_stops_on_sigterm() {
             ("client_id", client_id.as_str()),
             ("client_secret", client_secret.as_str()),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let token = token["access_token"].as_str().unwrap().to_owned();
     let url = format!("{api_url}/orgs/{org}/payments");
     let send = || {
@@ -212,15 +206,7 @@ async fn the_binary_prints_its_urls_serves_and_stops_on_sigterm() {
         async move {
             let answer: Value = accepted.json().await.unwrap();
             let batch_url = answer["data"]["batchUrl"].as_str().unwrap().to_owned();
-            let batch: Value = http
-                .get(&batch_url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let batch: Value = http.get(&batch_url).bearer_auth(token).json_answer().await;
             batch
         }
     };
@@ -240,9 +226,8 @@ async fn the_binary_prints_its_urls_serves_and_stops_on_sigterm() {
         .bearer_auth(&token)
         .header("Content-Type", "application/json")
         .json(&seed)
-        .send()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(accepted.status(), 202);
     let batch = batch_of(accepted).await;
     assert_eq!(batch["data"]["status"], "FAILED", "{batch}");

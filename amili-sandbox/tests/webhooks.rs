@@ -367,13 +367,7 @@ async fn the_command_line_configures_webhooks() {
         "a user's secret is not printed"
     );
     let http = common::client();
-    let token = common::token_for(
-        &http,
-        &sandbox,
-        sandbox.client_id(),
-        sandbox.client_secret(),
-    )
-    .await;
+    let token = common::own_token(&http, &sandbox).await;
     let answer = http
         .post(format!(
             "{}/orgs/{}/payments",

@@ -250,33 +250,27 @@ impl Verifier for NoVerification {
     }
 }
 
-impl<V: Verifier + ?Sized> Verifier for std::sync::Arc<V> {
-    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
-        (**self).verify(headers, body)
-    }
+/// A shared or boxed verifier verifies as the one it holds.
+macro_rules! verifier_through_pointer {
+    ($($pointer:ident)::+) => {
+        impl<V: Verifier + ?Sized> Verifier for $($pointer)::+<V> {
+            fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
+                (**self).verify(headers, body)
+            }
 
-    fn delivery_id(&self, headers: &HeaderMap) -> Option<String> {
-        (**self).delivery_id(headers)
-    }
+            fn delivery_id(&self, headers: &HeaderMap) -> Option<String> {
+                (**self).delivery_id(headers)
+            }
 
-    fn is_insecure(&self) -> bool {
-        (**self).is_insecure()
-    }
+            fn is_insecure(&self) -> bool {
+                (**self).is_insecure()
+            }
+        }
+    };
 }
 
-impl<V: Verifier + ?Sized> Verifier for Box<V> {
-    fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
-        (**self).verify(headers, body)
-    }
-
-    fn delivery_id(&self, headers: &HeaderMap) -> Option<String> {
-        (**self).delivery_id(headers)
-    }
-
-    fn is_insecure(&self) -> bool {
-        (**self).is_insecure()
-    }
-}
+verifier_through_pointer!(std::sync::Arc);
+verifier_through_pointer!(Box);
 
 #[cfg(test)]
 mod tests {

@@ -63,6 +63,16 @@ async fn until_closed(stream: &mut TcpStream) -> Result<String, String> {
     }
 }
 
+/// Sends `request` on a new connection to `server` and reads until it is closed: the answer.
+async fn answer_to(
+    server: &Server,
+    request: &[u8],
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let mut stream = TcpStream::connect(server.addr).await?;
+    stream.write_all(request).await?;
+    Ok(until_closed(&mut stream).await?)
+}
+
 fn short_timeouts() -> ServeLimits {
     ServeLimits::default().with_header_read_timeout(Duration::from_millis(300))
 }
@@ -88,9 +98,7 @@ async fn a_half_sent_head_is_cut_off() -> TestResult {
 #[tokio::test]
 async fn a_kept_alive_connection_is_closed_once_idle() -> TestResult {
     let server = serve(accepting(), short_timeouts()).await?;
-    let mut kept = TcpStream::connect(server.addr).await?;
-    kept.write_all(&delivery(1, false)).await?;
-    let answered = until_closed(&mut kept).await?;
+    let answered = answer_to(&server, &delivery(1, false)).await?;
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
     Ok(())
 }
@@ -101,10 +109,11 @@ async fn a_body_sent_too_slowly_gets_408() -> TestResult {
         .body_read_timeout(Duration::from_millis(300))
         .handler(|_delivery: Delivery| async { Ok::<_, String>(()) });
     let server = serve(receiver, ServeLimits::default()).await?;
-    let mut slow = TcpStream::connect(server.addr).await?;
-    slow.write_all(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n{\"id\":")
-        .await?;
-    let answered = until_closed(&mut slow).await?;
+    let answered = answer_to(
+        &server,
+        b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n{\"id\":",
+    )
+    .await?;
     assert!(answered.starts_with("HTTP/1.1 408"), "{answered}");
     Ok(())
 }
@@ -112,11 +121,11 @@ async fn a_body_sent_too_slowly_gets_408() -> TestResult {
 #[tokio::test]
 async fn a_body_declared_too_large_gets_413_before_it_is_sent() -> TestResult {
     let server = serve(accepting(), ServeLimits::default()).await?;
-    let mut large = TcpStream::connect(server.addr).await?;
-    large
-        .write_all(b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 100000000\r\n\r\n")
-        .await?;
-    let answered = until_closed(&mut large).await?;
+    let answered = answer_to(
+        &server,
+        b"POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 100000000\r\n\r\n",
+    )
+    .await?;
     assert!(answered.starts_with("HTTP/1.1 413"), "{answered}");
     Ok(())
 }
@@ -150,9 +159,7 @@ async fn idle_connections_do_not_keep_a_delivery_from_being_answered() -> TestRe
     for _ in 0..12 {
         idle.push(TcpStream::connect(server.addr).await?);
     }
-    let mut genuine = TcpStream::connect(server.addr).await?;
-    genuine.write_all(&delivery(1, true)).await?;
-    let answered = until_closed(&mut genuine).await?;
+    let answered = answer_to(&server, &delivery(1, true)).await?;
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
     Ok(())
 }
@@ -172,9 +179,7 @@ async fn the_head_limit_does_not_limit_bodies() -> TestResult {
          Content-Length: {}\r\n\r\n{event}",
         event.len()
     );
-    let mut stream = TcpStream::connect(server.addr).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let answered = until_closed(&mut stream).await?;
+    let answered = answer_to(&server, request.as_bytes()).await?;
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
     Ok(())
 }

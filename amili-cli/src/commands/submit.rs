@@ -12,8 +12,8 @@ use amili_payments::{BatchWakeups, StopHandle};
 use amili_webhooks::{HmacSha256Verifier, Receiver};
 use serde::Serialize;
 
-use crate::args::{ConnectionArgs, InputArgs, MAX_CHUNK_SIZE};
-use crate::config::{Tuning, connect};
+use crate::args::{ConnectionArgs, InputArgs, RunArgs};
+use crate::config::{Connection, Tuning, connect};
 use crate::exit::{Exit, usage};
 use crate::from_ledger::FromLedger;
 use crate::invoice_cache::InvoiceCache;
@@ -23,7 +23,7 @@ use crate::output::{Table, all_good, print_problems};
 use crate::progress::Progress;
 use crate::report::{ReportFormat, ReportRow, ReportWriter};
 use crate::secret::Secret;
-use crate::spool::SpoolWriter;
+use crate::spool::{ReadRows, SpoolWriter};
 use crate::state::open_ledger;
 use crate::submit::{INTERRUPTED, Sending, Sink, send_all};
 use crate::validate::{Problem, Resolved, VALID, Validation, stream_file, validate_file};
@@ -64,40 +64,8 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Give up following batches after this many seconds (with --wait).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub wait_timeout: u64,
-
-    /// Write a per-row report (line, uniqueSourcePaymentId or correctionId, invoiceId, batchId,
-    /// idempotencyKey, amount, currency, outcome, reasonCode, reasonMessage), also when
-    /// validation stops the run. Format from the extension: .csv, .jsonl, otherwise JSON.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-
-    /// The report's format (default: from the report file's extension).
-    #[arg(long, value_enum, requires = "report")]
-    pub report_format: Option<ReportFormat>,
-
-    /// The ledger that remembers every payment sent, so that no rerun, copy or renamed file
-    /// sends one twice: a SQLite file (default: `$XDG_STATE_HOME/amili/ledger.db`, else
-    /// `~/.local/state/amili/ledger.db`), or a `postgres://user@host/db` URL shared by several
-    /// machines. Not used with --sandbox (its state dies with the run).
-    #[arg(long, env = "AMILI_STATE", value_name = "FILE|URL")]
-    pub state: Option<String>,
-
-    /// How many payments (or corrections) one request carries at most.
-    #[arg(long, env = "AMILI_MAX_PAYMENTS_PER_REQUEST", value_name = "N",
-          default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=MAX_CHUNK_SIZE))]
-    pub chunk_size: u64,
-
-    /// How many requests (and invoice look-ups) are in flight at once.
-    #[arg(long, env = "AMILI_CONCURRENCY", value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub concurrency: u64,
-
-    /// How many per-row lines the summary table prints before it only counts.
-    #[arg(long, value_name = "N", default_value_t = 50)]
-    pub table_limit: usize,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -111,6 +79,48 @@ pub(crate) struct Output {
     pub(crate) earlier: usize,
     /// Invalid rows reported as the ledger knows them (their reference no longer resolves).
     pub(crate) from_ledger: FromLedger,
+}
+
+impl Output {
+    /// The output of a run over a file's rows: the summary table and the report file
+    /// `--report` asks for.
+    pub(crate) fn create<K: FileKind>(run: &RunArgs) -> anyhow::Result<Output> {
+        Ok(Output {
+            table: Table::new(run.table_limit, K::NAME, K::PLURAL),
+            report: create_report::<K>(run)?,
+            earlier: 0,
+            from_ledger: FromLedger::default(),
+        })
+    }
+
+    /// Finishes the report file and prints the table (on stderr with `to_stderr`); the
+    /// counts.
+    pub(crate) fn finish(
+        &mut self,
+        report: Option<&std::path::Path>,
+        to_stderr: bool,
+    ) -> anyhow::Result<OutcomeCounts> {
+        if let Some(report) = self.report.take() {
+            report.finish()?;
+        }
+        self.table.finish(report, to_stderr);
+        Ok(self.table.counts)
+    }
+}
+
+/// Sends (or, for `status`, reads) the rows as `sending` says into `output`, then closes the
+/// connection; how the sending ended.
+pub(crate) async fn send_rows<K: FileKind>(
+    conn: Connection,
+    rows: ReadRows<K>,
+    sending: Sending,
+    progress: &Progress,
+    output: &mut Output,
+) -> anyhow::Result<()> {
+    let result = send_all::<K>(&conn.client, rows, sending, progress, output).await;
+    progress.finish();
+    conn.close().await;
+    result
 }
 
 impl Sink for Output {
@@ -163,20 +173,16 @@ async fn submit<K: FileKind>(
         None => None,
     };
     let tuning = Tuning {
-        concurrency: usize::try_from(args.concurrency).unwrap_or(1),
+        concurrency: usize::try_from(args.run.concurrency).unwrap_or(1),
         sandbox_webhook: webhooks
             .as_ref()
             .filter(|_| args.connection.sandbox)
             .map(|w| (w.url.clone(), w.secret.clone())),
     };
-    let conn = connect(&args.connection, tuning.clone())
+    let mut conn = connect(&args.connection, tuning.clone())
         .await
         .map_err(usage)?;
-    let scope = amili_payments::ledger::scope(
-        conn.client.api_url(),
-        conn.client.organization_id(),
-        K::LEDGER,
-    );
+    let scope = conn.ledger_scope(K::LEDGER);
     if let Err(e) = conn.client.check_token().await {
         conn.close().await;
         return Err(usage(anyhow::anyhow!(
@@ -193,13 +199,8 @@ async fn submit<K: FileKind>(
     let ledger: Option<Arc<dyn Ledger>> = if conn.sandbox.is_some() {
         None
     } else {
-        match open_ledger(args.state.as_deref(), &scope).await {
-            Ok(ledger) => Some(ledger),
-            Err(e) => {
-                conn.close().await;
-                return Err(usage(e));
-            }
-        }
+        let ledger = open_ledger(args.run.state.as_deref(), &scope).await;
+        Some(conn.closed_on_error(ledger).await.map_err(usage)?)
     };
 
     // Read the file once: validate every row before sending anything, spooling what was
@@ -208,175 +209,144 @@ async fn submit<K: FileKind>(
     // Found invoice ids are kept for the next run next to the ledger (not with the embedded
     // sandbox: its invoices die with the run).
     // Invoices are the organization's whatever the kind: keyed by the payments' scope.
-    let cache_target = ledger.is_some().then(|| {
-        amili_payments::ledger::scope(
-            conn.client.api_url(),
-            conn.client.organization_id(),
-            amili_payments::ledger::Kind::Payments,
-        )
-    });
+    let cache_target = ledger
+        .is_some()
+        .then(|| conn.ledger_scope(amili_payments::ledger::Kind::Payments));
     // With --skip-invalid a file is sent as it is read: each row validated once, on its way,
     // its problems said as they come, so the first request leaves after the first rows. A
     // file whose invoices are named by a reference is read whole first (its references are
     // looked up before any row can go), as is every file without --skip-invalid (nothing is
     // sent while any row is invalid).
     let streamed = if args.skip_invalid && !args.dry_run {
-        match stream_file::<K>(path, &args.input) {
-            Ok(streamed) => streamed,
-            Err(e) => {
-                conn.close().await;
-                return Err(usage(e));
-            }
-        }
+        let streamed = stream_file::<K>(path, &args.input).map_err(usage);
+        conn.closed_on_error(streamed).await?
     } else {
         None
     };
     // (Rows known from the ledger and a bank file's transactions that are not payments come
     // only with a file read whole.)
-    let (v, rows, from_ledger, found, known_earlier, not_taken) =
-        if let Some(streamed) = streamed {
-            eprintln!(
-                "submitting the {} of {name} as they are read (invalid rows skipped), up to {} per \
+    let (v, rows, from_ledger, found, known_earlier, not_taken) = if let Some(streamed) = streamed {
+        eprintln!(
+            "submitting the {} of {name} as they are read (invalid rows skipped), up to {} per \
              request",
-                K::PLURAL,
-                args.chunk_size
-            );
-            let found = Some(streamed.found);
-            let v = Validation::default();
-            (v, streamed.rows, FromLedger::default(), found, 0, None)
-        } else {
-            let reading = Reading {
-                input: &args.input,
-                concurrency: args.concurrency,
-                skip_invalid: args.skip_invalid,
-                state: args.state.as_deref(),
-            };
-            let (mut v, spool) =
-                match read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref())
-                    .await
-                {
-                    Ok(read) => read,
-                    Err(e) => {
-                        conn.close().await;
-                        return Err(e);
-                    }
-                };
-            progress.finish();
-            // Rows whose reference no longer resolves but that an earlier run sent: as the ledger
-            // knows them, not invalid.
-            let from_ledger = FromLedger::read(ledger.as_deref(), &mut v).await;
-            let known_earlier = from_ledger.len() as u64;
-            print_problems(&name, &v);
-            summary.rows = v.rows;
-            summary.problem_count = v.problem_count;
-            summary.problems = v.problems.clone();
-            summary.warnings = v.warnings.clone();
-            summary.not_taken = v.not_taken.count;
-            // A bank file's transactions that are not payments: said before anything else happens.
-            let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
-            if let Some(line) = &not_taken {
-                eprintln!("{line}");
-            }
-            // A header and no rows (a scheduled export's empty day) is not a mistake; a report asked
-            // for is written, empty.
-            if v.rows == 0 {
-                conn.close().await;
-                let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
-                eprintln!("{said}");
-                report_unsent::<K>(args, spool, &v, &said, from_ledger)?;
-                return Ok((Exit::Success, said));
-            }
-            let refusal = if !v.is_valid() && !args.skip_invalid {
-                Some(format!(
-                    "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
+            K::PLURAL,
+            args.run.chunk_size
+        );
+        let found = Some(streamed.found);
+        let v = Validation::default();
+        (v, streamed.rows, FromLedger::default(), found, 0, None)
+    } else {
+        let reading = Reading::of(&args.input, &args.run, args.skip_invalid);
+        let read = read_file::<K>(&conn.client, &reading, &progress, cache_target.as_deref()).await;
+        let (mut v, spool) = conn.closed_on_error(read).await?;
+        progress.finish();
+        // Rows whose reference no longer resolves but that an earlier run sent: as the ledger
+        // knows them, not invalid.
+        let from_ledger = FromLedger::read(ledger.as_deref(), &mut v).await;
+        let known_earlier = from_ledger.len() as u64;
+        print_problems(&name, &v);
+        summary.rows = v.rows;
+        summary.problem_count = v.problem_count;
+        summary.problems = v.problems.clone();
+        summary.warnings = v.warnings.clone();
+        summary.not_taken = v.not_taken.count;
+        // A bank file's transactions that are not payments: said before anything else happens.
+        let not_taken = (v.not_taken.count > 0).then(|| format!("{name}: {}", v.not_taken));
+        if let Some(line) = &not_taken {
+            eprintln!("{line}");
+        }
+        // A header and no rows (a scheduled export's empty day) is not a mistake; a report
+        // asked for is written, empty.
+        if v.rows == 0 {
+            conn.close().await;
+            let said = format!("{name}: no {} in the file; nothing to send", K::PLURAL);
+            eprintln!("{said}");
+            report_unsent::<K>(args, spool, &v, &said, from_ledger)?;
+            return Ok((Exit::Success, said));
+        }
+        let refusal = if !v.is_valid() && !args.skip_invalid {
+            Some(format!(
+                "{name}: {}; nothing was sent. Fix them, or pass --skip-invalid to send the \
                  {}.",
-                    some_of_rows(v.invalid, v.rows, "invalid"),
-                    if v.valid == 1 {
-                        "valid row".to_owned()
-                    } else {
-                        format!("{} valid rows", v.valid)
-                    }
-                ))
-            } else if v.valid == 0 && from_ledger.is_empty() {
-                Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
-            } else {
-                None
-            };
-            if let Some(refusal) = refusal {
-                conn.close().await;
-                eprintln!("{refusal}");
-                // Every row, with its problems or as not sent, in the report and the counts.
-                let table = report_unsent::<K>(args, spool, &v, &refusal, from_ledger)?;
-                summary.counts = table.counts;
-                summary.sums = table.sums;
-                return Ok((Exit::Usage, refusal));
-            }
-            if args.dry_run {
-                conn.close().await;
-                let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
-                let said = format!(
-                    "dry run: the settings work and {} ({would_send}); nothing was sent",
-                    some_of_rows(v.valid, v.rows, "valid")
-                );
-                eprintln!("{said}");
-                summary.sums = v.sums;
-                return Ok(match not_taken {
-                    Some(line) => (Exit::Failures, line),
-                    None => (Exit::Success, said),
-                });
-            }
-
-            let skipped = if v.invalid > 0 {
-                format!(
-                    " ({} skipped)",
-                    count(v.invalid, "invalid row", "invalid rows")
-                )
-            } else {
-                String::new()
-            };
-            // What is sent is said after the run: the ledger decides, request by request, what
-            // Amili has already.
-            eprintln!(
-                "submitting {} from {name}{skipped}, up to {} per request",
-                count(v.valid, K::NAME, K::PLURAL),
-                args.chunk_size
-            );
-            let rows = spool.finish()?.read_ahead()?;
-            (v, rows, from_ledger, None, known_earlier, not_taken)
+                some_of_rows(v.invalid, v.rows, "invalid"),
+                if v.valid == 1 {
+                    "valid row".to_owned()
+                } else {
+                    format!("{} valid rows", v.valid)
+                }
+            ))
+        } else if v.valid == 0 && from_ledger.is_empty() {
+            Some(format!("{name}: no valid {}; nothing was sent", K::PLURAL))
+        } else {
+            None
         };
+        if let Some(refusal) = refusal {
+            conn.close().await;
+            eprintln!("{refusal}");
+            // Every row, with its problems or as not sent, in the report and the counts.
+            let table = report_unsent::<K>(args, spool, &v, &refusal, from_ledger)?;
+            summary.counts = table.counts;
+            summary.sums = table.sums;
+            return Ok((Exit::Usage, refusal));
+        }
+        if args.dry_run {
+            conn.close().await;
+            let would_send = v.sums.get(VALID).cloned().unwrap_or_default();
+            let said = format!(
+                "dry run: the settings work and {} ({would_send}); nothing was sent",
+                some_of_rows(v.valid, v.rows, "valid")
+            );
+            eprintln!("{said}");
+            summary.sums = v.sums;
+            return Ok(match not_taken {
+                Some(line) => (Exit::Failures, line),
+                None => (Exit::Success, said),
+            });
+        }
+        let skipped = if v.invalid > 0 {
+            format!(
+                " ({} skipped)",
+                count(v.invalid, "invalid row", "invalid rows")
+            )
+        } else {
+            String::new()
+        };
+        // What is sent is said after the run: the ledger decides, request by request, what
+        // Amili has already.
+        eprintln!(
+            "submitting {} from {name}{skipped}, up to {} per request",
+            count(v.valid, K::NAME, K::PLURAL),
+            args.run.chunk_size
+        );
+        let rows = spool.finish()?.read_ahead()?;
+        (v, rows, from_ledger, None, known_earlier, not_taken)
+    };
 
     let stop = StopHandle::new();
     watch_ctrl_c(stop.clone());
 
-    let report = create_report::<K>(args)?;
-    let mut output = Output {
-        table: Table::new(args.table_limit, K::NAME, K::PLURAL),
-        report,
-        earlier: 0,
-        from_ledger,
-    };
+    let mut output = Output::create::<K>(&args.run)?;
+    output.from_ledger = from_ledger;
     let sending = Sending {
-        chunk_size: usize::try_from(args.chunk_size).unwrap_or(usize::MAX),
+        chunk_size: usize::try_from(args.run.chunk_size).unwrap_or(usize::MAX),
         concurrency: tuning.concurrency,
         ledger,
-        wait: args.wait.then(|| Duration::from_secs(args.wait_timeout)),
+        wait: args
+            .wait
+            .then(|| Duration::from_secs(args.run.wait_timeout)),
         repeats: v.repeats.clone(),
         rows: v.rows,
         stop,
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
         status_only: false,
     };
-    let result = send_all::<K>(&conn.client, rows, sending, &progress, &mut output).await;
-    progress.finish();
-    conn.close().await;
+    let result = send_rows::<K>(conn, rows, sending, &progress, &mut output).await;
     if let Some(webhooks) = webhooks {
         webhooks.stop().await;
     }
     result?;
 
-    if let Some(report) = output.report.take() {
-        report.finish()?;
-    }
+    let counts = output.finish(args.run.report.as_deref(), args.json)?;
     let v = match found {
         // Sent as read: what reading found is known now.
         Some(found) => {
@@ -392,9 +362,8 @@ async fn submit<K: FileKind>(
                     format!("{name}: no valid {}; nothing was sent", K::PLURAL)
                 };
                 eprintln!("{said}");
-                output.table.finish(args.report.as_deref(), args.json);
-                summary.counts = output.table.counts;
-                summary.sums = output.table.sums;
+                summary.counts = counts;
+                summary.sums = output.table.sums.clone();
                 let exit = if v.rows == 0 {
                     Exit::Success
                 } else {
@@ -406,8 +375,6 @@ async fn submit<K: FileKind>(
         }
         None => v,
     };
-    output.table.finish(args.report.as_deref(), args.json);
-    let counts = output.table.counts;
     // Rows the ledger knew from an earlier run (already accepted, or their outcome) were
     // not sent.
     let went_out = (counts.accepted
@@ -490,7 +457,7 @@ fn summarize_streamed(name: &str, v: &Validation, summary: &mut Summary) {
 }
 
 /// The report file of `--report`, if asked for.
-fn create_report<K: FileKind>(args: &SubmitArgs) -> anyhow::Result<Option<ReportWriter>> {
+pub(crate) fn create_report<K: FileKind>(args: &RunArgs) -> anyhow::Result<Option<ReportWriter>> {
     let Some(path) = &args.report else {
         return Ok(None);
     };
@@ -513,7 +480,7 @@ fn report_unsent<K: FileKind>(
 ) -> anyhow::Result<Table> {
     let mut output = Output {
         table: Table::new(0, K::NAME, K::PLURAL),
-        report: create_report::<K>(args)?,
+        report: create_report::<K>(&args.run)?,
         earlier: 0,
         from_ledger,
     };
@@ -536,6 +503,18 @@ pub(crate) struct Reading<'a> {
     pub(crate) skip_invalid: bool,
     /// The ledger `--state` names (the invoice id cache lives beside it).
     pub(crate) state: Option<&'a str>,
+}
+
+impl<'a> Reading<'a> {
+    /// What reading needs of `submit`'s or `status`'s arguments.
+    pub(crate) fn of(input: &'a InputArgs, run: &'a RunArgs, skip_invalid: bool) -> Self {
+        Reading {
+            input,
+            concurrency: run.concurrency,
+            skip_invalid,
+            state: run.state.as_deref(),
+        }
+    }
 }
 
 /// Reads and validates the file into a spool. Invoice references found by the first read are
@@ -744,7 +723,7 @@ impl Summary {
             counts: OutcomeCounts::default(),
             sums: SumsBy::default(),
             batches: 0,
-            report: args.report.clone(),
+            report: args.run.report.clone(),
             problems: Vec::new(),
             problem_count: 0,
             warnings: Vec::new(),

@@ -112,6 +112,21 @@ impl Env {
         self.amili().args(args).output().expect("amili runs")
     }
 
+    /// Runs `amili ARGS…` against the sandbox with the variable `var` set to `value`, and
+    /// waits for it.
+    pub fn output_with(
+        &self,
+        args: &[&str],
+        var: &str,
+        value: impl AsRef<std::ffi::OsStr>,
+    ) -> std::process::Output {
+        self.amili()
+            .args(args)
+            .env(var, value)
+            .output()
+            .expect("amili runs")
+    }
+
     /// Runs `amili COMMAND… FILE EXTRA…` against the sandbox and waits for it.
     pub fn run(&self, command: &[&str], file: &Path, extra: &[&str]) -> std::process::Output {
         self.amili()
@@ -120,6 +135,23 @@ impl Env {
             .args(extra)
             .output()
             .expect("amili runs")
+    }
+
+    /// Runs `amili COMMAND… FILE EXTRA…` as [`run`](Self::run), asserts that it exited 0 and
+    /// returns its stdout.
+    pub fn run_ok(&self, command: &[&str], file: &Path, extra: &[&str]) -> String {
+        let out = self.run(command, file, extra);
+        assert_exit(&out, 0);
+        stdout(&out)
+    }
+
+    /// Writes `n` valid payment rows (ids `PREFIX-…`) to `p.csv`, submits them and asserts
+    /// that the run exited 0; the file's path and the run.
+    pub fn submitted(&self, prefix: &str, n: usize) -> (PathBuf, std::process::Output) {
+        let file = self.file("p.csv", &csv_rows(prefix, n));
+        let out = self.run(&["payments", "submit"], &file, &[]);
+        assert_exit(&out, 0);
+        (file, out)
     }
 
     /// A library client for the test's sandbox (to look at what the CLI did from the outside).
@@ -158,6 +190,16 @@ pub fn amili_bare() -> Command {
     cmd
 }
 
+/// `amili ARGS` with no connection settings at all, run to its end.
+pub fn bare(args: &[&str]) -> std::process::Output {
+    amili_bare().args(args).output().unwrap()
+}
+
+/// `amili ARGS FILE` with no connection settings at all, run to its end.
+pub fn bare_on(args: &[&str], file: &Path) -> std::process::Output {
+    amili_bare().args(args).arg(file).output().unwrap()
+}
+
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -190,4 +232,19 @@ pub fn assert_stdout_has(output: &std::process::Output, text: &str) {
 pub fn assert_stderr_has(output: &std::process::Output, text: &str) {
     let err = stderr(output);
     assert!(err.contains(text), "{err}");
+}
+
+/// Asserts that the run was a usage error (exit 2) whose stderr says `text`.
+#[track_caller]
+pub fn assert_usage_error(output: &std::process::Output, text: &str) {
+    assert_exit(output, 2);
+    assert_stderr_has(output, text);
+}
+
+/// A fault: the answer `status`, without `Retry-After`.
+pub fn fault_status(status: u16) -> amili_sandbox::Fault {
+    amili_sandbox::Fault::Status {
+        status,
+        retry_after: None,
+    }
 }

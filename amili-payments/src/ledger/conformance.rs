@@ -1,6 +1,7 @@
 //! The claim cases every ledger store is held to: one table ([`CASES`]), run by
-//! [`check_claims`], and the release cases ([`RELEASES`], run by [`check_releases`]), against the memory ledger (this crate's tests) and against the SQLite and
-//! PostgreSQL ledgers (`amili-ledger`'s tests).
+//! [`check_claims`], and the release cases ([`RELEASES`], run by [`check_releases`]); both
+//! run by [`check_tables`] against the memory ledger (this crate's tests) and against the
+//! SQLite and PostgreSQL ledgers (`amili-ledger`'s tests).
 //!
 //! It lives here, beside the rule it checks ([`decide`](super::decide)), so that both crates
 //! reach the same table. It is compiled for this crate's own tests and, elsewhere, only with
@@ -109,6 +110,16 @@ const fn case(before: Before, content: Content, expect: Expect, after: After) ->
     }
 }
 
+/// The items `ids`, all with one `fingerprint`: what a store's tests and benchmarks claim.
+pub fn items<'a, S: AsRef<str>>(ids: &'a [S], fingerprint: &'a Fingerprint) -> Vec<LedgerItem<'a>> {
+    ids.iter()
+        .map(|id| LedgerItem {
+            id: id.as_ref(),
+            fingerprint,
+        })
+        .collect()
+}
+
 /// The table: every state an id can be in, claimed with the same and with changed content.
 #[rustfmt::skip]
 pub const CASES: &[Case] = {
@@ -173,6 +184,33 @@ where
         check_one(&open, case, &id).await
     })
     .await
+}
+
+/// Runs both tables against a store: [`check_claims`], then [`check_releases`]; how many
+/// cases of each ran.
+///
+/// # Errors
+///
+/// Every case of either table that failed.
+pub async fn check_tables<L, F, Fut>(
+    open: F,
+    runs_share_the_store: bool,
+) -> Result<(usize, usize), String>
+where
+    L: Ledger,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<L, LedgerError>>,
+{
+    let claims = check_claims(&open, runs_share_the_store).await;
+    let releases = check_releases(&open, runs_share_the_store).await;
+    match (claims, releases) {
+        (Ok(claims), Ok(releases)) => Ok((claims, releases)),
+        (claims, releases) => Err([claims.err(), releases.err()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
 }
 
 /// Runs `check` on every case (numbered from 0); how many ran, or every failure by case.
@@ -434,13 +472,7 @@ where
 {
     let fail = |e: LedgerError| e.to_string();
     let earlier = IdempotencyKey::random();
-    let items: Vec<LedgerItem<'_>> = ids
-        .iter()
-        .map(|id| LedgerItem {
-            id,
-            fingerprint: &EARLIER,
-        })
-        .collect();
+    let items = items(ids, &EARLIER);
     let run = open().await.map_err(fail)?;
     if case.before == Before::OtherRunEnded {
         let other = open().await.map_err(fail)?;
@@ -511,20 +543,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_ledger_answers_every_case_of_one_run() {
         let open = || std::future::ready(Ok(MemoryLedger::default()));
-        let ran = check_claims(open, false)
+        let ran = check_tables(open, false)
             .await
             .unwrap_or_else(|failures| panic!("{failures}"));
-        // The eighteen rows but the four about another run.
-        assert_eq!(ran, 14);
-    }
-
-    #[tokio::test]
-    async fn the_memory_ledger_releases_as_every_case_of_one_run_says() {
-        let open = || std::future::ready(Ok(MemoryLedger::default()));
-        let ran = check_releases(open, false)
-            .await
-            .unwrap_or_else(|failures| panic!("{failures}"));
-        // The eight rows but the four about another run.
-        assert_eq!(ran, 4);
+        // Of the eighteen claim rows and the eight release rows, all but the four of each
+        // about another run.
+        assert_eq!(ran, (14, 4));
     }
 }

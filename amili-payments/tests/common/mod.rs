@@ -249,12 +249,36 @@ pub fn one_at_a_time(client: &Client, payments: Vec<Payment>) -> Submission<'_, 
         .with_concurrency(1)
 }
 
+/// A sandbox and a client for it: what most tests start with.
+pub async fn sandbox_and_client() -> (Sandbox, Client) {
+    let sandbox = sandbox().await;
+    let client = client_for(&sandbox);
+    (sandbox, client)
+}
+
 /// A sandbox, a client for it and an empty ledger in memory: what a test of submissions that
 /// remember starts with.
 pub async fn with_memory_ledger() -> (Sandbox, Client, Arc<MemoryLedger>) {
-    let sandbox = sandbox().await;
-    let client = client_for(&sandbox);
+    let (sandbox, client) = sandbox_and_client().await;
     (sandbox, client, Arc::new(MemoryLedger::default()))
+}
+
+/// A client on `sandbox` with the credentials of its other organization (valid, but not
+/// for the organization the client acts for).
+pub fn client_with_other_credentials(sandbox: &Sandbox) -> Client {
+    let other = sandbox.other_organization();
+    builder_for(sandbox)
+        .client_credentials(other.client_id.clone(), other.client_secret.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A client on `sandbox` acting for an organization the sandbox does not know.
+pub fn client_for_unknown_organization(sandbox: &Sandbox) -> Client {
+    builder_for(sandbox)
+        .organization_id(amili_payments::Uuid::new_v4())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A submission of `payments` that remembers them in `ledger`.
@@ -531,6 +555,26 @@ pub fn recording_proxy(listener: TcpListener, upstream: String) -> TestServer {
 
 /// A recording proxy that lets `rewrite` replace the upstream's answers.
 pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite) -> TestServer {
+    proxy(
+        listener,
+        upstream,
+        Arc::new(|_| Box::pin(async {})),
+        rewrite,
+    )
+}
+
+/// Decides how long the proxy holds a request (recorded already) before forwarding it: until
+/// the future it returns is ready.
+pub type Hold = Arc<dyn Fn(&Seen) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// A recording proxy that holds each request until `hold` lets it go, then forwards it.
+pub fn holding_proxy(listener: TcpListener, upstream: String, hold: Hold) -> TestServer {
+    proxy(listener, upstream, hold, Arc::new(|_, _| None))
+}
+
+/// The recording proxy: each request held by `hold`, forwarded, its answer replaced by what
+/// `rewrite` says.
+fn proxy(listener: TcpListener, upstream: String, hold: Hold, rewrite: Rewrite) -> TestServer {
     let http = amili_api::tls::client_builder()
         .build()
         .expect("an HTTP client");
@@ -538,7 +582,9 @@ pub fn rewriting_proxy(listener: TcpListener, upstream: String, rewrite: Rewrite
         let http = http.clone();
         let upstream = upstream.clone();
         let rewrite = rewrite.clone();
+        let held = hold(&seen);
         Box::pin(async move {
+            held.await;
             let url = match &seen.query {
                 Some(q) => format!("{upstream}{}?{q}", seen.path),
                 None => format!("{upstream}{}", seen.path),

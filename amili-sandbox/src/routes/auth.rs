@@ -1,9 +1,11 @@
 //! Who may call the collection API (routes floor, shared by the handlers): bearer token →
 //! organization, checked against the path.
 
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use uuid::Uuid;
 
 use crate::domain::store::Caller;
@@ -42,28 +44,42 @@ pub(crate) fn authorize(
     })
 }
 
-/// The caller of a route under `…/orgs/{organizationId}`: a path that does not fit is a 400,
-/// then [`authorize`].
-pub(crate) fn org_caller(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Caller, ApiError> {
-    let Path(organization_id) = path.map_err(request::path_error)?;
-    authorize(state, headers, &organization_id)
+/// What every handler of the collection API starts from: the sandbox's state and the caller of
+/// a route under `…/orgs/{organizationId}/…` (an extractor: a path that does not fit is a 400,
+/// then [`authorize`]), and the id of the item the route names after the organization, if it
+/// names one (`…/{id}`, read with [`Org::item_id`]).
+pub(crate) struct Org {
+    pub(crate) state: Arc<AppState>,
+    pub(crate) caller: Caller,
+    item: Option<String>,
 }
 
-/// The caller and the item id of a route under `…/orgs/{organizationId}/…/{id}`: as
-/// [`org_caller`], then the id, a UUID (400 naming `id_name` otherwise).
-pub(crate) fn item_caller(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: Result<Path<(String, String)>, PathRejection>,
-    id_name: &str,
-) -> Result<(Caller, Uuid), ApiError> {
-    let Path((organization_id, id)) = path.map_err(request::path_error)?;
-    let caller = authorize(state, headers, &organization_id)?;
-    Ok((caller, parse_uuid(id_name, &id)?))
+impl Org {
+    /// The id of the item the route names, a UUID (400 naming the parameter `name` otherwise).
+    pub(crate) fn item_id(&self, name: &str) -> Result<Uuid, ApiError> {
+        parse_uuid(name, self.item.as_deref().unwrap_or_default())
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Org {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<Vec<String>>::from_request_parts(parts, state)
+            .await
+            .map_err(request::path_error)?;
+        let mut params = params.into_iter();
+        let organization_id = params.next().unwrap_or_default();
+        let caller = authorize(state, &parts.headers, &organization_id)?;
+        Ok(Org {
+            state: Arc::clone(state),
+            caller,
+            item: params.next(),
+        })
+    }
 }
 
 /// A path or query parameter that must be a UUID (400 naming it otherwise).

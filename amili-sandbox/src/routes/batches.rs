@@ -18,12 +18,9 @@
 //! cursors (they name the last batch served), so batches created while a client pages do not
 //! shift the pages.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+
+use axum::http::Uri;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::SecondsFormat;
@@ -32,7 +29,8 @@ use serde_json::{Map, Value, json};
 use crate::domain::store::{BatchRecord, Status, Store};
 use crate::error::ApiError;
 use crate::request;
-use crate::routes::{auth, paging};
+use crate::routes::auth::Org;
+use crate::routes::paging;
 use crate::state::AppState;
 
 /// Page size when `PageSize` is absent.
@@ -74,12 +72,9 @@ pub(crate) fn render(store: &Store, batch: &BatchRecord) -> Value {
 }
 
 /// `GET …/orgs/{organizationId}/batches/{batchId}`.
-pub(crate) async fn get_batch(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let (caller, batch_id) = auth::item_caller(&state, &headers, path, "batchId")?;
+pub(crate) async fn get_batch(org: Org) -> Result<Json<Value>, ApiError> {
+    let batch_id = org.item_id("batchId")?;
+    let Org { state, caller, .. } = org;
     let store = state.observe();
     let batch = store
         .batch(caller.organization_id, batch_id)
@@ -224,13 +219,8 @@ fn matches(store: &Store, batch: &BatchRecord, query: &ListQuery) -> bool {
 }
 
 /// `GET …/orgs/{organizationId}/batches`.
-pub(crate) async fn list_batches(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let caller = auth::org_caller(&state, &headers, path)?;
+pub(crate) async fn list_batches(org: Org, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let Org { state, caller, .. } = org;
     let query = parse_query(&state, &uri)?;
     let store = state.observe();
     let mine = store

@@ -7,41 +7,25 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::domain::corrections::{CORRECTION_BATCH_TYPE, IncomingCorrection};
-use crate::domain::store::{Created, NewBatch};
+use crate::domain::store::Created;
 use crate::error::ApiError;
-use crate::routes::write::{accepted, parse_items, read_write_request};
-use crate::state::AppState;
+use crate::routes::write::{Write, accepted};
 
 /// `POST …/orgs/{organizationId}/corrections`.
-pub(crate) async fn create_corrections(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let (caller, idempotency_key, body) =
-        read_write_request(&state, path, &headers, body, &state.schemas.corrections).await?;
-    let corrections: Vec<IncomingCorrection> = parse_items(&body, "corrections")?;
-    let organization = caller.organization_id;
+pub(crate) async fn create_corrections(write: Write) -> Result<Response, ApiError> {
+    let corrections: Vec<IncomingCorrection> =
+        write.items(&write.state.schemas.corrections, "corrections")?;
+    let state = Arc::clone(&write.state);
+    let batch = write.into_batch(CORRECTION_BATCH_TYPE.to_owned(), Vec::new());
+    let organization = batch.caller.organization_id;
     let created = {
         // The corrections are queued while the store is locked, so no observer can process
         // the batch before they are there.
         let mut store = state.store();
-        let created = store.create(NewBatch {
-            caller,
-            batch_type: CORRECTION_BATCH_TYPE.to_owned(),
-            idempotency_key,
-            body,
-            payments: Vec::new(),
-            delay: state.config.batch_delay,
-        })?;
+        let created = store.create(batch)?;
         if let Created::New(id) = created {
             state.corrections().queue(id, corrections);
         }

@@ -6,20 +6,17 @@
 //! invoices in seeding order; `summary.nextPageToken` is present only when another page
 //! follows.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+
+use axum::http::Uri;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::domain::invoices::SeedInvoice;
 use crate::error::ApiError;
 use crate::request;
-use crate::routes::{auth, paging};
-use crate::state::AppState;
+use crate::routes::auth::Org;
+use crate::routes::paging;
 
 /// How many invoices one page of `GetInvoicesByOrganization` holds (small, so that clients
 /// and tests meet several pages).
@@ -92,13 +89,8 @@ impl ListQuery {
 const CURSOR_PREFIX: &str = "invoices-after-";
 
 /// `GET …/orgs/{organizationId}/invoices`.
-pub(crate) async fn list_invoices(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let caller = auth::org_caller(&state, &headers, path)?;
+pub(crate) async fn list_invoices(org: Org, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let Org { state, caller, .. } = org;
     let query = ListQuery::parse(&uri)?;
     let invoices = state.invoices();
     let matching: Vec<&SeedInvoice> = invoices.all().iter().filter(|i| query.matches(i)).collect();
@@ -112,12 +104,9 @@ pub(crate) async fn list_invoices(
 }
 
 /// `GET …/orgs/{organizationId}/invoices/{invoiceId}`: 404 for an unknown invoice.
-pub(crate) async fn get_invoice(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let (caller, invoice_id) = auth::item_caller(&state, &headers, path, "invoiceId")?;
+pub(crate) async fn get_invoice(org: Org) -> Result<Json<Value>, ApiError> {
+    let invoice_id = org.item_id("invoiceId")?;
+    let Org { state, caller, .. } = org;
     let invoices = state.invoices();
     let invoice = invoices
         .get(invoice_id)

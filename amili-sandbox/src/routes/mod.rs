@@ -1,7 +1,8 @@
 //! The HTTP routes (the routes floor, above [`AppState`]): one file per resource of the
 //! collection API, the token endpoint and the sandbox's admin route, and the router that
-//! joins them. Handlers take the shared [`AppState`] and answer JSON; `auth`, `write` and
-//! `paging` are what several of them share.
+//! joins them. Handlers answer JSON; a collection API handler starts from the shared
+//! [`AppState`] and the caller the token proves (`auth::Org`, `auth::OrgItem`, or a checked
+//! write, `write::Write`); `auth`, `write` and `paging` are what several of them share.
 
 use std::sync::Arc;
 

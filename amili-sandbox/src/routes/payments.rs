@@ -11,35 +11,17 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 
-use crate::domain::store::NewBatch;
 use crate::error::ApiError;
-use crate::routes::write::{accepted, parse_items, read_write_request};
-use crate::state::AppState;
+use crate::routes::write::{Write, accepted};
 
 /// `POST …/orgs/{organizationId}/payments`.
-pub(crate) async fn create_payments(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let (caller, idempotency_key, body) =
-        read_write_request(&state, path, &headers, body, &state.schemas.payments).await?;
-    let payments = parse_items(&body, "payments")?;
-    let organization = caller.organization_id;
-    let created = state.store().create(NewBatch {
-        caller,
-        batch_type: state.config.batch_type.clone(),
-        idempotency_key,
-        body,
-        payments,
-        delay: state.config.batch_delay,
-    })?;
+pub(crate) async fn create_payments(write: Write) -> Result<Response, ApiError> {
+    let payments = write.items(&write.state.schemas.payments, "payments")?;
+    let state = Arc::clone(&write.state);
+    let batch = write.into_batch(state.config.batch_type.clone(), payments);
+    let organization = batch.caller.organization_id;
+    let created = state.store().create(batch)?;
     Ok(accepted(&state, organization, created))
 }

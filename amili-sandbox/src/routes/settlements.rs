@@ -10,16 +10,16 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::State;
+use axum::http::Uri;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::domain::settlements::Settlement;
 use crate::error::ApiError;
 use crate::request;
-use crate::routes::{auth, paging};
+use crate::routes::auth::Org;
+use crate::routes::paging;
 use crate::state::AppState;
 
 /// Page size of `GetSettlements` when `pageSize` is absent (small, so that clients and tests
@@ -38,13 +38,8 @@ pub(crate) fn parse_day(name: &str, value: &str) -> Result<NaiveDate, ApiError> 
 const CURSOR_PREFIX: &str = "settlements-after-";
 
 /// `GET …/orgs/{organizationId}/settlements`.
-pub(crate) async fn list_settlements(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let caller = auth::org_caller(&state, &headers, path)?;
+pub(crate) async fn list_settlements(org: Org, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let Org { state, caller, .. } = org;
     let pairs = request::pairs(uri.query().unwrap_or_default().as_bytes());
     let get = |name| request::first(&pairs, name);
     let from = get("fromDate")
@@ -76,12 +71,9 @@ pub(crate) async fn list_settlements(
 }
 
 /// `GET …/orgs/{organizationId}/settlements/{settlementId}`.
-pub(crate) async fn get_settlement(
-    State(state): State<Arc<AppState>>,
-    path: Result<Path<(String, String)>, PathRejection>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let (caller, settlement_id) = auth::item_caller(&state, &headers, path, "settlementId")?;
+pub(crate) async fn get_settlement(org: Org) -> Result<Json<Value>, ApiError> {
+    let settlement_id = org.item_id("settlementId")?;
+    let Org { state, caller, .. } = org;
     let settlements = state.settlements();
     let settlement = settlements
         .all()

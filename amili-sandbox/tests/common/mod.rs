@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: a sandbox plus an HTTP client and a token.
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use amili_sandbox::{DEMO_INVOICES, Sandbox, SandboxBuilder};
+use amili_sandbox::{DEMO_INVOICES, Fault, Route, Sandbox, SandboxBuilder};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -59,17 +61,50 @@ pub async fn token_for(
         .to_owned()
 }
 
+/// Whether the error body `error` names item `item`'s `field` with a message saying `text`.
+pub fn has_error(error: &Value, item: u64, field: &str, text: &str) -> bool {
+    error["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e["item"] == item
+                && e["field"] == field
+                && e["message"].as_str().is_some_and(|m| m.contains(text))
+        })
+    })
+}
+
+/// A token answer for the sandbox's own client (its id and secret).
+pub async fn own_token_answer(http: &reqwest::Client, sandbox: &Sandbox) -> reqwest::Response {
+    token_answer(http, sandbox, sandbox.client_id(), sandbox.client_secret()).await
+}
+
+/// A token for the sandbox's own client (its id and secret).
+pub async fn own_token(http: &reqwest::Client, sandbox: &Sandbox) -> String {
+    token_for(http, sandbox, sandbox.client_id(), sandbox.client_secret()).await
+}
+
+/// A request of a test, sent: it must reach the sandbox (any status is an answer).
+pub trait Sent {
+    /// The answer.
+    fn answer(self) -> impl Future<Output = reqwest::Response> + Send;
+    /// The answer's body, read as JSON.
+    fn json_answer<T: DeserializeOwned>(self) -> impl Future<Output = T> + Send;
+}
+
+impl Sent for reqwest::RequestBuilder {
+    async fn answer(self) -> reqwest::Response {
+        self.send().await.expect("the request reaches the sandbox")
+    }
+
+    async fn json_answer<T: DeserializeOwned>(self) -> T {
+        self.answer().await.json().await.expect("a JSON answer")
+    }
+}
+
 impl Api {
     pub async fn start(builder: SandboxBuilder) -> Api {
         let sandbox = builder.start().await.expect("sandbox starts");
         let http = client();
-        let token = token_for(
-            &http,
-            &sandbox,
-            sandbox.client_id(),
-            sandbox.client_secret(),
-        )
-        .await;
+        let token = own_token(&http, &sandbox).await;
         Api {
             sandbox,
             http,
@@ -101,21 +136,43 @@ impl Api {
         format!("Bearer {}", self.token)
     }
 
-    /// Posts `body` as the sandbox's second organization, with its own token.
-    pub async fn post_payments_as_other_org(&self, body: &Value) -> reqwest::Response {
+    /// A sandbox whose batches are processed at once.
+    pub async fn immediate() -> Api {
+        Api::start(Sandbox::builder().batch_delay(Duration::ZERO)).await
+    }
+
+    /// Scripts `fault` for the next request on `route`.
+    pub fn fault(&self, route: Route, fault: Fault) {
+        self.sandbox.faults().push(route, fault);
+    }
+
+    /// A token of the sandbox's second organization.
+    pub async fn other_token(&self) -> String {
         let other = self.sandbox.other_organization();
-        let token = token_for(
+        token_for(
             &self.http,
             &self.sandbox,
             &other.client_id,
             &other.client_secret,
         )
-        .await;
-        let url = format!(
-            "{}/orgs/{}/payments",
+        .await
+    }
+
+    /// The URL of `resource` (`payments`, `settlements`, …) of the sandbox's second
+    /// organization.
+    pub fn other_org_url(&self, resource: &str) -> String {
+        let other = self.sandbox.other_organization();
+        format!(
+            "{}/orgs/{}/{resource}",
             self.sandbox.api_url(),
             other.organization_id
-        );
+        )
+    }
+
+    /// Posts `body` as the sandbox's second organization, with its own token.
+    pub async fn post_payments_as_other_org(&self, body: &Value) -> reqwest::Response {
+        let token = self.other_token().await;
+        let url = self.other_org_url("payments");
         self.http
             .post(url)
             .bearer_auth(&token)
