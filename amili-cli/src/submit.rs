@@ -226,6 +226,12 @@ impl<K: FileKind> Feed<K> {
                 }
                 _ => None,
             };
+            // The library finds repeats only in a file sent as it is read: said as for a
+            // file read whole.
+            let outcome = match item.outcome {
+                Outcome::Invalid(_) => Outcome::Invalid(K::REPEATS.into()),
+                outcome => outcome,
+            };
             self.order.fill(item.index, |line, money| ReportRow {
                 line,
                 money: Some(money),
@@ -233,7 +239,7 @@ impl<K: FileKind> Feed<K> {
                 invoice_id: item.invoice_id.to_string(),
                 batch_id: item.batch_id,
                 idempotency_key: item.idempotency_key,
-                outcome: item.outcome,
+                outcome,
                 note,
             });
         }

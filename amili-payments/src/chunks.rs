@@ -62,23 +62,24 @@ impl<T: Submittable> Pending<T> {
         }
     }
 
-    /// The item reported not sent: for `reason`, or (a repeat) because its id came earlier.
+    /// The item reported not sent for `reason`, or (a repeat) invalid.
     pub(crate) fn into_not_sent(self, reason: &Reason) -> ItemOutcome {
-        let reason = if self.repeated {
+        let outcome = if self.repeated {
             repeated::<T>()
         } else {
-            reason.clone()
+            Outcome::NotSent(reason.clone())
         };
-        self.into_item(Outcome::NotSent(reason), None, None)
+        self.into_item(outcome, None, None)
     }
 }
 
-/// Why a repeat is not sent.
-pub(crate) fn repeated<T: Submittable>() -> Reason {
-    Reason::from(format!(
-        "not sent: its {} appeared earlier in the submission",
+/// A repeat's outcome: invalid (one submission must not carry an item twice; sending it
+/// again would not change that), never sent.
+pub(crate) fn repeated<T: Submittable>() -> Outcome {
+    Outcome::Invalid(Reason::from(format!(
+        "its {} appeared earlier in the submission",
         T::ID_NAME
-    ))
+    )))
 }
 
 /// The report of a request that was not sent, for `reason`.

@@ -145,8 +145,8 @@ pub enum Outcome {
     /// The ledger knew it as accepted by an earlier submission with *different* content; it was
     /// not sent. Correct it in Amili, or give the corrected payment a new id.
     Conflict(Reason),
-    /// It failed validation and was skipped (only the caller creates this, for input it did
-    /// not turn into a payment).
+    /// It failed validation and was skipped: input the caller did not turn into a payment,
+    /// or an item of a stream whose id appeared earlier in the same submission.
     Invalid(Reason),
 }
 

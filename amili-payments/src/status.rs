@@ -55,7 +55,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
                         .enumerate()
                         .map(|(i, pending)| {
                             if pending.repeated {
-                                return pending.into_not_sent(&repeated::<T>());
+                                return pending.into_item(repeated::<T>(), None, None);
                             }
                             match &known {
                                 Ok(known) => {

@@ -133,7 +133,7 @@ impl Client {
 
     /// Starts a submission of a stream of payments or corrections, read as requests are sent:
     /// only the requests in flight, and as many prepared to go next, hold their items. A
-    /// repeated id is reported `NotSent` (checked with a 64-bit hash of each id seen, so
+    /// repeated id is reported `Invalid`, never sent (checked with a 64-bit hash of each id seen, so
     /// memory grows by about 8 bytes per item).
     pub fn submit_stream<S, T>(&self, items: S) -> Submission<'_, T>
     where
@@ -349,7 +349,7 @@ impl Run {
             .iter()
             .map(|p| {
                 if p.repeated {
-                    Plan::Done(Outcome::NotSent(repeated::<T>()), None)
+                    Plan::Done(repeated::<T>(), None)
                 } else {
                     Plan::Send
                 }
@@ -495,7 +495,7 @@ impl Run {
                 Plan::Done(outcome, batch) => pending.into_item(outcome, batch, None),
                 // Every item to send was sent above.
                 Plan::Send | Plan::Resume(_) => {
-                    pending.into_item(Outcome::NotSent(repeated::<T>()), None, None)
+                    pending.into_item(repeated::<T>(), None, None)
                 }
             })
             .collect();

@@ -356,6 +356,16 @@ pub fn not_sent_reason(item: &ItemOutcome) -> &str {
     }
 }
 
+/// The reason of an item reported invalid as a repeat of an earlier id (panics otherwise).
+pub fn repeat_reason(item: &ItemOutcome) -> &str {
+    match &item.outcome {
+        Outcome::Invalid(reason) if reason.as_str().contains("appeared earlier") => {
+            reason.as_str()
+        }
+        other => panic!("{}: expected invalid as a repeat, got {other:?}", item.id),
+    }
+}
+
 // ---- tiny HTTP servers for what the sandbox cannot do ----------------------------------------
 
 /// What a test server saw of one request.
