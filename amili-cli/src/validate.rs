@@ -337,7 +337,7 @@ pub fn validate_file<K: FileKind>(
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
     for entry in rows {
         let row = validator.take::<K>(entry.map_err(|e| fatal(path, e))?);
-        if validator.v.rows % 10_000 == 0 {
+        if validator.v.rows.is_multiple_of(10_000) {
             progress.validated(validator.v.rows);
         }
         if let Some(spool) = spool.as_deref_mut() {

@@ -5,7 +5,8 @@ mod common;
 use amili_sandbox::Route;
 
 use common::{
-    Env, assert_exit, assert_stdout_has, assert_usage_error, csv_rows, fault_status, stderr, stdout,
+    Env, assert_exit, assert_stderr_has, assert_stdout_has, assert_usage_error, csv_rows,
+    fault_status, stderr, stdout,
 };
 use serde_json::Value;
 

@@ -494,9 +494,7 @@ impl Run {
                 Plan::Sent(outcome, batch, key) => pending.into_item(outcome, batch, Some(key)),
                 Plan::Done(outcome, batch) => pending.into_item(outcome, batch, None),
                 // Every item to send was sent above.
-                Plan::Send | Plan::Resume(_) => {
-                    pending.into_item(repeated::<T>(), None, None)
-                }
+                Plan::Send | Plan::Resume(_) => pending.into_item(repeated::<T>(), None, None),
             })
             .collect();
         RequestReport {

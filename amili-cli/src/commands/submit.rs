@@ -34,7 +34,9 @@ pub struct SubmitArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Skip rows that fail validation (they are reported as `invalid`) and send the rest.
+    /// Skip rows that fail validation (they are reported as `invalid`) and send the rest. A CSV
+    /// file is then sent as it is read (a file that names invoices by a reference, JSON and
+    /// bank files are read whole first).
     #[arg(long)]
     pub skip_invalid: bool,
 

@@ -359,9 +359,7 @@ pub fn not_sent_reason(item: &ItemOutcome) -> &str {
 /// The reason of an item reported invalid as a repeat of an earlier id (panics otherwise).
 pub fn repeat_reason(item: &ItemOutcome) -> &str {
     match &item.outcome {
-        Outcome::Invalid(reason) if reason.as_str().contains("appeared earlier") => {
-            reason.as_str()
-        }
+        Outcome::Invalid(reason) if reason.as_str().contains("appeared earlier") => reason.as_str(),
         other => panic!("{}: expected invalid as a repeat, got {other:?}", item.id),
     }
 }
