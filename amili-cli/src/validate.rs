@@ -389,9 +389,14 @@ pub fn stream_file<K: FileKind>(
             let validator_now = validator.as_mut()?;
             match entry {
                 Some(Ok(entry)) => Some(Ok(validator_now.take::<K>(entry))),
+                // Not a usage error (exit 2 says nothing was sent): the valid rows before
+                // it are on their way.
                 Some(Err(e)) => {
                     validator = None;
-                    Some(Err(fatal(&file, e)))
+                    let e = fatal(&file, e);
+                    Some(Err(anyhow::anyhow!(
+                        "{e:#}; the valid rows before it were sent"
+                    )))
                 }
                 None => {
                     let (v, _) = validator.take()?.finish(&empty_rows);

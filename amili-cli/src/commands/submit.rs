@@ -346,7 +346,12 @@ async fn submit<K: FileKind>(
     if let Some(webhooks) = webhooks {
         webhooks.stop().await;
     }
-    result?;
+    if let Err(e) = result {
+        // What went out before the run stopped (a file sent as it is read may stop at a
+        // broken line) is in the table and the report all the same.
+        output.finish(args.run.report.as_deref(), args.json)?;
+        return Err(e);
+    }
 
     let counts = output.finish(args.run.report.as_deref(), args.json)?;
     let v = match found {
