@@ -155,8 +155,8 @@ pub struct OutputArgs {
 /// long batches are followed, the per-row report and the summary table.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Give up following batches after this many seconds (`submit`: with --wait); a row whose
-    /// batch is not processed by then stays `already_accepted` for `status` to check later.
+    /// Give up following batches after this many seconds (`submit`: with --wait); the rows of
+    /// a batch not processed by then can be checked later with `status`.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
 

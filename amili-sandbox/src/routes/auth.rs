@@ -1,5 +1,6 @@
 //! Who may call the collection API (routes floor, shared by the handlers): bearer token →
-//! organization, checked against the path.
+//! organization, checked against the path; [`Org`], the extractor every collection API
+//! handler starts from.
 
 use std::sync::Arc;
 
