@@ -6,7 +6,6 @@
 //! | | contender | compared with |
 //! |---|---|---|
 //! | (1) | raw `reqwest` + `serde_json` posting pre-built bodies ([`library::run_raw_reqwest`]) | – (baseline) |
-//! | (1b) | the same, serializing each body in the loop ([`library::run_raw_serializing`]; for reference) | (1) |
 //! | (1w) | the same, each body written straight into bytes in the loop ([`library::run_raw_writing`], [`direct`]; for reference) | (1) |
 //! | (2) | the generated `amili-api` client ([`library::run_generated`]) | (1) |
 //! | (3) | `amili-payments` ([`library::run_amili_payments`]) | (1) |

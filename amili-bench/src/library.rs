@@ -3,9 +3,6 @@
 //!
 //! 1. [`run_raw_reqwest`]: plain `reqwest` posting pre-built `serde_json` bodies (baseline);
 //!
-//!    1b. [`run_raw_serializing`]: the same, but serializing each body with `serde_json` while
-//!    sending (informational: it separates the cost of serialization from the libraries' own);
-//!
 //!    1w. [`run_raw_writing`]: the same, each body written straight into bytes while sending
 //!    (informational: the least serializing any client handed typed payments must do);
 //! 2. [`run_generated`]: the generated `amili-api` client, serializing typed requests;
@@ -45,19 +42,6 @@ pub async fn run_raw_reqwest(
         .buffer_unordered(concurrency.max(1))
         .try_fold(0, |sum, n| async move { Ok(sum + n) })
         .await
-}
-
-/// Contender (1b), informational: plain `reqwest` like (1), but each body is serialized from
-/// the generated typed request with `serde_json` inside the timed loop, as any library must.
-pub async fn run_raw_serializing(
-    endpoint: &Endpoint,
-    requests: &[CreatePaymentsRequest],
-    concurrency: usize,
-) -> anyhow::Result<u64> {
-    run_raw_with(endpoint, requests, concurrency, |request| {
-        serde_json::to_vec(request).context("serializing a body")
-    })
-    .await
 }
 
 /// Contender (1w), informational: plain `reqwest` like (1), each body written in the loop

@@ -78,8 +78,6 @@ pub struct Row {
     /// Throughput divided by the baseline's in the same round (`None` for the baseline
     /// itself).
     pub ratio: Option<Spread>,
-    /// Throughput divided by that of (1b) in the same round (library contenders (2), (3)).
-    pub ratio_serializing: Option<Spread>,
     /// Throughput divided by that of (1w) in the same round (library contenders (2), (3)).
     pub ratio_writing: Option<Spread>,
     /// Throughput divided by that of (4r) in the same round (the CLI (5)).
@@ -124,9 +122,6 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
                 .then(|| ratio_to(contender.baseline()))
                 .flatten();
             let serializer = matches!(contender, Contender::Generated | Contender::AmiliPayments);
-            let ratio_serializing = serializer
-                .then(|| ratio_to(Contender::RawSerializing))
-                .flatten();
             let ratio_writing = serializer
                 .then(|| ratio_to(Contender::RawWriting))
                 .flatten();
@@ -148,7 +143,6 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
                 payments: runs.first().map_or(0, |m| m.payments),
                 throughput,
                 ratio,
-                ratio_serializing,
                 ratio_writing,
                 ratio_rules,
                 cpu_us: Spread::of(&cpu_us),
@@ -161,9 +155,6 @@ pub fn summarize(measurements: &[Measurement]) -> Vec<Row> {
 fn contender_label(contender: Contender) -> &'static str {
     match contender {
         Contender::RawReqwest => "(1) raw `reqwest` + `serde_json`, pre-built bodies — baseline",
-        Contender::RawSerializing => {
-            "(1b) raw `reqwest`, `serde_json` serializing in the loop — for reference"
-        }
         Contender::RawWriting => {
             "(1w) raw `reqwest`, bodies written straight into bytes in the loop — for reference"
         }
@@ -216,8 +207,8 @@ fn met(ok: bool) -> &'static str {
 /// The Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1b), same round | vs (1w) or (4r), same round | CPU per payment | peak RSS: median (max) | target (on the median) |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| contender | server | payments per run | throughput, payments/s: median (min–max) | vs baseline (1) or (4), same round: median (min–max) | vs (1w) or (4r), same round | CPU per payment | peak RSS: median (max) | target (on the median) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
         let ratio = row.ratio.map_or_else(
@@ -238,10 +229,7 @@ pub fn table(rows: &[Row]) -> String {
                 |r| format!("{:.2}× ({:.2}–{:.2})", r.median, r.min, r.max),
             )
         };
-        let (ratio_serializing, ratio_writing) = (
-            plain(row.ratio_serializing),
-            plain(row.ratio_writing.or(row.ratio_rules)),
-        );
+        let ratio_writing = plain(row.ratio_writing.or(row.ratio_rules));
         let cpu = row
             .cpu_us
             .map_or_else(|| "–".to_owned(), |c| format!("{:.1} µs", c.median));
@@ -276,7 +264,7 @@ pub fn table(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} |",
             contender_label(row.contender),
             row.server,
             thousands(row.payments as f64),
@@ -284,7 +272,6 @@ pub fn table(rows: &[Row]) -> String {
             thousands(row.throughput.min),
             thousands(row.throughput.max),
             ratio,
-            ratio_serializing,
             ratio_writing,
             cpu,
             rss,
@@ -351,9 +338,8 @@ How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the
   ms (`--fault create-payments:always:delay=N`), a server as slow as a real one.
 - **Library contenders** (in the harness process, a 2-thread tokio runtime) are timed from
   payments in memory to every request answered, client construction and the token request
-  included: (1) posts bodies serialized before the clock starts; (1b) serializes the same
-  bodies from the generated `CreatePaymentsRequest`s with `serde_json` inside the loop — not
-  a contender of the issue, it shows how much of the gap to (1) is serialization alone;
+  included: (1) posts bodies serialized before the clock starts; (1w) writes each body straight
+  into bytes inside the loop, the least serializing a client handed typed payments must do;
   (2) serializes the generated `CreatePaymentsRequest`s through `create_payments()`; (3) gets
   validated `amili_payments::Payment`s (validated before the clock starts) and does
   everything else itself.

@@ -48,8 +48,6 @@ impl fmt::Display for Server {
 pub enum Contender {
     /// (1) raw `reqwest` + `serde_json`, pre-built bodies: the library baseline.
     RawReqwest,
-    /// (1b) raw `reqwest`, `serde_json` serializing each body in the loop (informational).
-    RawSerializing,
     /// (1w) raw `reqwest`, each body written straight into bytes in the loop (informational).
     RawWriting,
     /// (2) the generated `amili-api` client.
@@ -70,9 +68,8 @@ pub enum Contender {
 
 impl Contender {
     /// The library contenders, baseline first.
-    pub const LIBRARY: [Contender; 5] = [
+    pub const LIBRARY: [Contender; 4] = [
         Contender::RawReqwest,
-        Contender::RawSerializing,
         Contender::RawWriting,
         Contender::Generated,
         Contender::AmiliPayments,
@@ -92,7 +89,6 @@ impl Contender {
     pub fn baseline(self) -> Contender {
         match self {
             Contender::RawReqwest
-            | Contender::RawSerializing
             | Contender::RawWriting
             | Contender::Generated
             | Contender::AmiliPayments => Contender::RawReqwest,
@@ -113,7 +109,6 @@ impl Contender {
     pub fn short(self) -> &'static str {
         match self {
             Contender::RawReqwest => "raw-reqwest",
-            Contender::RawSerializing => "raw-serialize",
             Contender::RawWriting => "raw-write",
             Contender::Generated => "amili-api",
             Contender::AmiliPayments => "amili-payments",
@@ -397,15 +392,6 @@ fn measure_library(
             ));
             (start.elapsed(), accepted)
         }
-        Contender::RawSerializing => {
-            let start = Instant::now();
-            let accepted = runtime.block_on(library::run_raw_serializing(
-                &endpoint,
-                &inputs.requests,
-                concurrency,
-            ));
-            (start.elapsed(), accepted)
-        }
         Contender::RawWriting => {
             let start = Instant::now();
             let accepted = runtime.block_on(library::run_raw_writing(
@@ -668,7 +654,6 @@ mod tests {
                 Contender::Generated,
                 Contender::AmiliPayments,
                 Contender::RawReqwest,
-                Contender::RawSerializing,
                 Contender::RawWriting,
             ]
         );

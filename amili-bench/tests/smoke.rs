@@ -82,7 +82,6 @@ fn every_contender_delivers_every_payment_to_the_stub() {
     let table = report::table(&report::summarize(&measurements));
     for label in [
         "(1) raw",
-        "(1b) raw",
         "(1w) raw",
         "(2) generated",
         "(3) `amili-payments`",
