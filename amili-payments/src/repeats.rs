@@ -8,12 +8,9 @@
 //! in one sorted `Vec` (8 bytes an id, no load factor, so a million ids take 8 MiB where a hash
 //! set takes 18 MiB and briefly 27 while it grows). The latest ones sit in a small hash set
 //! that is merged into the vector, in place, once it holds a sixteenth as many: merges copy
-//! each hash about 16 times in all.
-//!
-//! In front of both sits a bitmap with 8 to 16 bits per hash seen (at most 2 bytes an id), one
-//! bit set per hash: an id whose bit is clear is new for certain, and almost every id of a
-//! stream is new, so the binary search over the sorted hashes (about 20 cache-missing probes
-//! for a million) runs only for the one in ten or fewer whose bit another hash set.
+//! each hash about 16 times in all. Each new id costs one binary search (about 20 probes for a
+//! million ids): a few per cent of the CLI's CPU per row, so no faster structure sits in
+//! front of it (BENCHMARKS.md).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -87,9 +84,6 @@ impl RepeatSuspects {
 /// The smallest number of recent hashes that triggers a merge.
 const MIN_RECENT: usize = 1024;
 
-/// Bits in the bitmap per hash it covers (it is rebuilt larger as the stream grows).
-const BITS_PER_HASH: usize = 16;
-
 /// The ids seen so far, by hash.
 #[derive(Default)]
 pub(crate) struct Repeats {
@@ -97,8 +91,6 @@ pub(crate) struct Repeats {
     sorted: Vec<u64>,
     /// Hashes seen since the last merge (none of them is in `sorted`).
     recent: HashSet<u64, BuildHasherDefault<PreHashed>>,
-    /// A bit per hash seen (by its low bits); a power of two long, or empty.
-    bits: Vec<u64>,
     state: RandomState,
 }
 
@@ -106,58 +98,14 @@ impl Repeats {
     /// Whether this is the first item with its id.
     pub(crate) fn first(&mut self, id: &str) -> bool {
         let hash = self.state.hash_one(id);
-        if self.bits_hold(hash)
-            && (self.recent.contains(&hash) || self.sorted.binary_search(&hash).is_ok())
-        {
+        if self.recent.contains(&hash) || self.sorted.binary_search(&hash).is_ok() {
             return false;
         }
         self.recent.insert(hash);
-        self.set_bit(hash);
-        let seen = self.sorted.len() + self.recent.len();
-        if self.bits.len() * 64 < seen * BITS_PER_HASH / 2 {
-            self.merge();
-            self.rebuild_bits();
-        } else if self.recent.len() >= MIN_RECENT.max(self.sorted.len() / 16) {
+        if self.recent.len() >= MIN_RECENT.max(self.sorted.len() / 16) {
             self.merge();
         }
         true
-    }
-
-    /// Whether `hash`'s bit is set (true when there is no bitmap yet).
-    fn bits_hold(&self, hash: u64) -> bool {
-        let Some(mask) = (self.bits.len() * 64).checked_sub(1) else {
-            return true;
-        };
-        // The bitmap is a power of two bits long: the low bits of the hash pick one.
-        let bit = hash as usize & mask;
-        self.bits
-            .get(bit / 64)
-            .is_none_or(|word| word & (1 << (bit % 64)) != 0)
-    }
-
-    fn set_bit(&mut self, hash: u64) {
-        let Some(mask) = (self.bits.len() * 64).checked_sub(1) else {
-            return;
-        };
-        let bit = hash as usize & mask;
-        if let Some(word) = self.bits.get_mut(bit / 64) {
-            *word |= 1 << (bit % 64);
-        }
-    }
-
-    /// A bitmap of `BITS_PER_HASH` bits per hash seen, rounded up to a power of two (at least
-    /// 64 Ki bits), with every seen hash's bit set.
-    fn rebuild_bits(&mut self) {
-        let bits = (self.sorted.len() * BITS_PER_HASH)
-            .max(1 << 16)
-            .next_power_of_two();
-        self.bits = vec![0; bits / 64];
-        for &hash in &self.sorted {
-            let bit = hash as usize & (bits - 1);
-            if let Some(word) = self.bits.get_mut(bit / 64) {
-                *word |= 1 << (bit % 64);
-            }
-        }
     }
 
     /// Moves the recent hashes into `sorted`: from the back, so no second vector is needed.
@@ -291,24 +239,16 @@ mod tests {
     }
 
     #[test]
-    fn the_bitmap_holds_every_hash_seen() {
+    fn every_id_is_remembered_across_merges() {
         let mut repeats = Repeats::default();
         for i in 0..100_000u32 {
             assert!(repeats.first(&format!("R-{i}")));
         }
-        assert!(repeats.bits.len() * 64 >= 100_000 * BITS_PER_HASH / 2);
-        for hash in repeats.sorted.iter().chain(repeats.recent.iter()) {
-            assert!(repeats.bits_hold(*hash));
+        assert!(repeats.sorted.len() > 90_000, "most hashes were merged");
+        for i in (0..100_000u32).step_by(7) {
+            assert!(!repeats.first(&format!("R-{i}")));
         }
-        // A new id whose bit another id set is still new: the exact structures decide.
-        let shadowed = (0..100_000u32)
-            .map(|j| format!("N-{j}"))
-            .find(|id| repeats.bits_hold(repeats.state.hash_one(id.as_str())));
-        let Some(shadowed) = shadowed else {
-            panic!("no new id shares a bit with a seen one");
-        };
-        assert!(repeats.first(&shadowed));
-        assert!(!repeats.first(&shadowed));
+        assert!(repeats.first("R-100000"));
     }
 
     #[test]
