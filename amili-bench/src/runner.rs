@@ -651,10 +651,10 @@ mod tests {
         assert_eq!(
             rotated(&Contender::LIBRARY, 3),
             [
-                Contender::Generated,
                 Contender::AmiliPayments,
                 Contender::RawReqwest,
                 Contender::RawWriting,
+                Contender::Generated,
             ]
         );
     }
