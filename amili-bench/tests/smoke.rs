@@ -53,8 +53,8 @@ fn every_contender_delivers_every_payment_to_the_stub() {
 
     assert_eq!(
         measurements.len(),
-        8,
-        "eight contenders, one round, one server"
+        7,
+        "seven contenders, one round, one server"
     );
     for m in &measurements {
         let expected = if m.contender.is_process() {
@@ -77,6 +77,7 @@ fn every_contender_delivers_every_payment_to_the_stub() {
         assert!(stub.token_requests >= 1, "{what}: fetched a token");
         assert_eq!(m.payments, expected, "{what}: payments it reports accepted");
         assert_eq!(m.max_rss_kib.is_some(), m.contender.is_process(), "{what}");
+        assert_eq!(m.cpu.is_some(), m.contender.is_process(), "{what}");
     }
 
     let table = report::table(&report::summarize(&measurements));

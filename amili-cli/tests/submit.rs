@@ -139,24 +139,17 @@ fn skip_invalid_sends_a_csv_file_as_it_reads_it() {
     text.push_str(&"x".repeat(70 * 1024));
     text.push('\n');
     let input = env.file("long-line.csv", &text);
+    let submit = |extra: &[&str]| {
+        let flags = [&["--chunk-size", "10"], extra].concat();
+        env.run(&["payments", "submit"], &input, &flags)
+    };
 
-    let out = env.run(&["payments", "submit"], &input, &["--chunk-size", "10"]);
+    let out = submit(&[]);
     assert_exit(&out, 2);
     assert_stderr_has(&out, "line 32 is longer than");
     assert_eq!(env.sandbox.stats().payment_requests, 0);
 
-    let out = env.run(
-        &["payments", "submit"],
-        &input,
-        &[
-            "--chunk-size",
-            "10",
-            "--skip-invalid",
-            "--wait",
-            "--report",
-            "r.csv",
-        ],
-    );
+    let out = submit(&["--skip-invalid", "--wait", "--report", "r.csv"]);
     // Not 2 ("nothing was sent"): the rows before the broken line went out, and are reported.
     assert_exit(&out, 1);
     assert_stderr_has(&out, "line 32 is longer than");
@@ -166,12 +159,8 @@ fn skip_invalid_sends_a_csv_file_as_it_reads_it() {
     assert_eq!(report.lines().count(), 31, "{report}");
 
     // Once the file is mended, the rerun sends nothing twice.
-    let input = env.file("long-line.csv", &csv_rows("S", 31));
-    let out = env.run(
-        &["payments", "submit"],
-        &input,
-        &["--chunk-size", "10", "--skip-invalid", "--wait"],
-    );
+    env.file("long-line.csv", &csv_rows("S", 31));
+    let out = submit(&["--skip-invalid", "--wait"]);
     assert_exit(&out, 0);
     assert_eq!(env.booked(), 31);
 }
@@ -180,13 +169,10 @@ fn skip_invalid_sends_a_csv_file_as_it_reads_it() {
 fn a_file_sent_as_it_is_read_says_each_problem_as_a_file_read_whole() {
     let env = Env::new();
     let input = env.example("payments-with-problems.csv", "problems.csv");
-    let whole = env.run(&["payments", "submit"], &input, &["--report", "whole.csv"]);
+    let submit = |extra: &[&str]| env.run(&["payments", "submit"], &input, extra);
+    let whole = submit(&["--report", "whole.csv"]);
     assert_exit(&whole, 2);
-    let streamed = env.run(
-        &["payments", "submit"],
-        &input,
-        &["--skip-invalid", "--report", "streamed.csv"],
-    );
+    let streamed = submit(&["--skip-invalid", "--report", "streamed.csv"]);
     assert_exit(&streamed, 1);
     let problems = |out: &std::process::Output| -> Vec<String> {
         stderr(out)
