@@ -77,14 +77,14 @@ async fn a_correction_repeated_in_one_submission_is_refused_before_sending() -> 
     }
     assert_eq!(sandbox.stats().correction_requests, 0);
 
-    // In a stream, the repeat is not sent and the first one is.
+    // In a stream, the repeat is invalid (never sent) and the first one is sent.
     let stream = futures::stream::iter(vec![correction(1), correction(1)]);
     let report = client.submit_stream(stream).send().await?;
     let outcomes: Vec<&str> = report.items().map(|i| i.outcome.name()).collect();
-    assert_eq!(outcomes, ["accepted", "not_sent"]);
+    assert_eq!(outcomes, ["accepted", "invalid"]);
     let second = report.items().nth(1).unwrap_or_else(|| panic!("two items"));
     assert!(
-        not_sent_reason(second).contains("content-derived id"),
+        repeat_reason(second).contains("content-derived id"),
         "{second:?}"
     );
     Ok(())
