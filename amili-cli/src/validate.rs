@@ -356,7 +356,7 @@ pub fn validate_file<K: FileKind>(
 
 /// Reads `path` and validates each row as it is read, for sending at once
 /// (`--skip-invalid`): the rows in file order, each problem printed as it is met, and what
-/// was found once the rows are through ([`Streamed::validation`]). Repeated ids are left to
+/// was found once the rows are through ([`Streamed::found`]). Repeated ids are left to
 /// the library's stream filter. `None` when the file may name invoices by a reference (a
 /// bank file, JSON, a CSV file with such a column): its references must be looked up first.
 pub fn stream_file<K: FileKind>(
