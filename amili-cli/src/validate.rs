@@ -385,9 +385,9 @@ pub fn stream_file<K: FileKind>(
         let mut entries = (opened.make)();
         let mut validator = Some(validator);
         std::iter::from_fn(move || {
-            let entry = entries.next();
+            // Done once the file ends or fails to read.
             let validator_now = validator.as_mut()?;
-            match entry {
+            match entries.next() {
                 Some(Ok(entry)) => Some(Ok(validator_now.take::<K>(entry))),
                 // Not a usage error (exit 2 says nothing was sent): the valid rows before
                 // it are on their way.
@@ -395,7 +395,7 @@ pub fn stream_file<K: FileKind>(
                     validator = None;
                     let e = fatal(&file, e);
                     Some(Err(anyhow::anyhow!(
-                        "{e:#}; the valid rows before it were sent"
+                        "{e:#}; the rows before it went on as usual (see the table)"
                     )))
                 }
                 None => {
