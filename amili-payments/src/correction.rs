@@ -3,23 +3,17 @@
 
 use std::fmt;
 
-use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::future::BoxFuture;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use crate::client::Client;
 use crate::currency::Currency;
-use crate::error::Error;
-use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
-use crate::money_fields::{MoneyFields, money_setters};
+use crate::money_fields::{MoneyFields, money_getters, money_setters, read_money};
 use crate::raw_fields::{self, AmountInput};
-use crate::submittable::sealed::Kind;
-use crate::submittable::{Created, Submittable, create_batch_with};
+use crate::submittable::submittable;
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 
 /// A correction of what was reported paid on an invoice, every field checked.
@@ -103,35 +97,6 @@ impl Correction {
         }
     }
 
-    /// Validates one raw row, reporting every problem of it (amounts with a decimal point and
-    /// an optional sign, dates as RFC 3339 or a day; see [`InputFormat`]).
-    ///
-    /// ```
-    /// use amili_payments::{Correction, CorrectionInput, Decimal};
-    ///
-    /// let input = CorrectionInput {
-    ///     invoice_id: Some("4f163819-178d-470c-a246-d6768476a6ec".into()),
-    ///     amount: Some("-150.00".into()),
-    ///     currency: Some("NOK".into()),
-    ///     date: Some("2025-03-10".into()),
-    ///     description: Some("Payment P-17 was reported 150.00 too high".into()),
-    /// };
-    /// let correction = Correction::from_input(input)?;
-    /// assert_eq!(correction.amount(), Decimal::new(-15000, 2));
-    ///
-    /// let problems = Correction::from_input(CorrectionInput::default()).unwrap_err();
-    /// let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
-    /// assert_eq!(fields, ["invoiceId", "amount", "currency", "date"]);
-    /// # Ok::<(), Vec<amili_payments::validation::FieldError>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// Every problem of the row, naming its field.
-    pub fn from_input(input: CorrectionInput) -> Result<Correction, Vec<FieldError>> {
-        Self::from_input_with(input, &InputFormat::default())
-    }
-
     /// Validates one raw row whose text follows `format` (a decimal comma, a date pattern).
     ///
     /// # Errors
@@ -144,29 +109,9 @@ impl Correction {
         input.validate(format, Utc::now())
     }
 
-    /// The Amili invoice corrected.
-    pub fn invoice_id(&self) -> Uuid {
-        self.invoice_id
-    }
-
-    /// The signed amount in major units: negative takes off what was reported paid.
-    pub fn amount(&self) -> Decimal {
-        self.amount
-    }
-
-    /// The currency.
-    pub fn currency(&self) -> &Currency {
-        &self.currency
-    }
-
-    /// The correction's date.
-    pub fn date(&self) -> DateTime<Utc> {
-        self.date
-    }
-
-    /// Free text shown with the correction.
-    pub fn description(&self) -> &str {
-        &self.description
+    money_getters! {
+        noun: "correction",
+        amount: "The signed amount in major units: negative takes off what was reported paid.",
     }
 
     /// The content-derived id (`C-` and 32 hex digits of a SHA-256 of the content): the same
@@ -208,13 +153,9 @@ fn content_id(
 
 impl fmt::Debug for Correction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Correction")
-            .field("id", &self.id)
-            .field("invoice_id", &self.invoice_id)
-            .field("amount", &format_args!("{} {}", self.amount, self.currency))
-            .field("date", &self.date)
-            .field("description", &self.description)
-            .finish()
+        let mut item = f.debug_struct("Correction");
+        item.field("id", &self.id);
+        self.money().debug(item, None)
     }
 }
 
@@ -225,33 +166,42 @@ impl Serialize for Correction {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("Correction", 5)?;
         s.serialize_field("invoiceId", &self.invoice_id)?;
-        s.serialize_field("amount", &amili_api::Amount::from(self.amount))?;
-        s.serialize_field("currency", &self.currency)?;
-        s.serialize_field("date", &crate::wire_date::WireDate(&self.date))?;
-        s.serialize_field("description", &self.description)?;
+        self.money().serialize_fields(&mut s)?;
         s.end()
     }
 }
 
-impl Submittable for Correction {
-    fn id(&self) -> &str {
-        &self.id
-    }
+submittable! {
+    Correction by id, read from CorrectionInput;
+    "correction" named by "content-derived id";
+    sent as corrections by create_corrections in CreateCorrectionsRequest;
 
-    fn invoice_id(&self) -> Uuid {
-        self.invoice_id
-    }
-}
-
-impl Kind for Correction {
-    const NOUN: &'static str = "correction";
-    const ID_NAME: &'static str = "content-derived id";
-    const BODY_FIELD: &'static str = "corrections";
-    const OPERATION: &'static str = "create_corrections";
-
-    fn into_id(self) -> String {
-        self.id
-    }
+    /// Validates one raw row, reporting every problem of it (amounts with a decimal point and
+    /// an optional sign, dates as RFC 3339 or a day; see [`InputFormat`]).
+    ///
+    /// ```
+    /// use amili_payments::{Correction, CorrectionInput, Decimal};
+    ///
+    /// let input = CorrectionInput {
+    ///     invoice_id: Some("4f163819-178d-470c-a246-d6768476a6ec".into()),
+    ///     amount: Some("-150.00".into()),
+    ///     currency: Some("NOK".into()),
+    ///     date: Some("2025-03-10".into()),
+    ///     description: Some("Payment P-17 was reported 150.00 too high".into()),
+    /// };
+    /// let correction = Correction::from_input(input)?;
+    /// assert_eq!(correction.amount(), Decimal::new(-15000, 2));
+    ///
+    /// let problems = Correction::from_input(CorrectionInput::default()).unwrap_err();
+    /// let fields: Vec<&str> = problems.iter().map(|p| p.field).collect();
+    /// assert_eq!(fields, ["invoiceId", "amount", "currency", "date"]);
+    /// # Ok::<(), Vec<amili_payments::validation::FieldError>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    fn from_input;
 
     fn content(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
         // No client id: Amili's items for a correction can only be told apart by content.
@@ -262,44 +212,12 @@ impl Kind for Correction {
     }
 
     fn write_json(&self, out: &mut Vec<u8>) {
-        use crate::wire;
         // The fields and order of `impl Serialize for Correction` (a test compares the two).
         out.reserve(160 + self.description.len());
-        wire::raw(out, "{\"invoiceId\":");
-        wire::uuid(out, self.invoice_id);
-        wire::money(
-            out,
-            self.amount,
-            &self.currency,
-            &self.date,
-            &self.description,
-        );
-        wire::raw(out, "}");
-    }
-
-    fn create<'a>(
-        client: &'a Client,
-        key: &'a IdempotencyKey,
-        body: &'a Bytes,
-    ) -> BoxFuture<'a, Result<Created, Error>> {
-        create_batch_with!(
-            client,
-            key,
-            body,
-            create_corrections,
-            amili_api::types::CreateCorrectionsRequest {
-                corrections: Vec::new(),
-            }
-        )
-    }
-}
-
-/// Reads the wire shape through [`CorrectionInput`] and validates it; the error lists every
-/// problem.
-impl<'de> Deserialize<'de> for Correction {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let input = CorrectionInput::deserialize(deserializer)?;
-        Correction::from_input(input).map_err(|errors| raw_fields::invalid("correction", &errors))
+        crate::wire::raw(out, "{\"invoiceId\":");
+        crate::wire::uuid(out, self.invoice_id);
+        crate::wire::money(out, &self.money());
+        crate::wire::raw(out, "}");
     }
 }
 
@@ -310,22 +228,17 @@ impl<'de> Deserialize<'de> for Correction {
 /// every other problem. `amount` is signed: `-150.00` takes 150.00 off what was reported
 /// paid. Turn it into a [`Correction`] with [`Correction::from_input`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CorrectionInput {
     /// The Amili invoice to correct (a UUID).
-    #[serde(default)]
     pub invoice_id: Option<String>,
     /// The signed amount in major units: a number or a decimal string (`-150.00`).
-    #[serde(default)]
     pub amount: Option<AmountInput>,
     /// An ISO 4217 currency code such as `NOK` (any case).
-    #[serde(default)]
     pub currency: Option<String>,
     /// The correction's date: an RFC 3339 date-time or a day.
-    #[serde(default)]
     pub date: Option<String>,
     /// Free text shown with the correction.
-    #[serde(default)]
     pub description: Option<String>,
 }
 
@@ -341,21 +254,7 @@ impl CorrectionInput {
     ) -> Result<Correction, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut builder = Correction::builder();
-        if let Some(id) = raw_fields::invoice_id(self.invoice_id.as_deref(), &mut errors) {
-            builder = builder.invoice_id(id);
-        }
-        if let Some(value) = raw_fields::amount(self.amount.as_ref(), format, true, &mut errors) {
-            builder = builder.amount(value);
-        }
-        if let Some(code) = raw_fields::currency(self.currency, &mut errors) {
-            builder = builder.currency(code);
-        }
-        if let Some(date) = raw_fields::date(self.date.as_deref(), format, &mut errors) {
-            builder = builder.date(date);
-        }
-        if let Some(description) = self.description {
-            builder = builder.description(description);
-        }
+        read_money!(builder, self, format, true, errors);
         match builder.build_at(now) {
             Ok(correction) if errors.is_empty() => Ok(correction),
             Ok(_) => Err(errors),
@@ -377,11 +276,8 @@ pub struct CorrectionBuilder {
 
 impl CorrectionBuilder {
     money_setters! {
-        invoice_id: "The Amili invoice to correct (required).",
+        noun: "correction",
         amount: "The signed amount in major units (required, not zero).",
-        currency: "The currency: an ISO 4217 code or a [`Currency`] (required).",
-        date: "The correction's date, not in the future (required).",
-        description: "Free text shown with the correction.",
     }
 
     /// Checks every field; the error names each problem (as correction #0).

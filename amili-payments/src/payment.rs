@@ -3,22 +3,16 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::client::Client;
 use crate::currency::Currency;
-use crate::error::Error;
-use crate::idempotency::IdempotencyKey;
 use crate::input_format::InputFormat;
-use crate::money_fields::{MoneyFields, money_setters};
+use crate::money_fields::{MoneyFields, money_getters, money_setters, read_money};
 use crate::raw_fields::{self, AmountInput};
-use crate::submittable::sealed::Kind;
-use crate::submittable::{Created, Submittable, create_batch_with};
+use crate::submittable::submittable;
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 use amili_api::PaymentType;
 
@@ -80,16 +74,6 @@ impl Payment {
         PaymentBuilder::default()
     }
 
-    /// Validates one raw row, reporting every problem of it (amounts with a decimal point,
-    /// dates as RFC 3339 or a day; see [`InputFormat`]).
-    ///
-    /// # Errors
-    ///
-    /// Every problem of the row, naming its field.
-    pub fn from_input(input: PaymentInput) -> Result<Payment, Vec<FieldError>> {
-        Self::from_input_with(input, &InputFormat::default())
-    }
-
     /// Validates one raw row whose text follows `format` (a decimal comma, a date pattern).
     ///
     /// # Errors
@@ -102,34 +86,14 @@ impl Payment {
         input.validate(format, None).map_err(|(errors, _)| errors)
     }
 
-    /// The Amili invoice the payment is for.
-    pub fn invoice_id(&self) -> Uuid {
-        self.invoice_id
+    money_getters! {
+        noun: "payment",
+        amount: "The amount in major units of [`currency`](Self::currency).",
     }
 
     /// How the payment was made.
     pub fn payment_type(&self) -> &PaymentType {
         &self.payment_type
-    }
-
-    /// The amount in major units of [`currency`](Self::currency).
-    pub fn amount(&self) -> Decimal {
-        self.amount
-    }
-
-    /// The currency.
-    pub fn currency(&self) -> &Currency {
-        &self.currency
-    }
-
-    /// When the payment was made.
-    pub fn date(&self) -> DateTime<Utc> {
-        self.date
-    }
-
-    /// Free text shown with the payment.
-    pub fn description(&self) -> &str {
-        &self.description
     }
 
     /// The creditor's own id for the payment: the correlation key with Amili.
@@ -138,25 +102,18 @@ impl Payment {
     }
 }
 
-impl Submittable for Payment {
-    fn id(&self) -> &str {
-        &self.unique_source_payment_id
-    }
+submittable! {
+    Payment by unique_source_payment_id, read from PaymentInput;
+    "payment" named by "uniqueSourcePaymentId";
+    sent as payments by create_payments in CreatePaymentsRequest;
 
-    fn invoice_id(&self) -> Uuid {
-        self.invoice_id
-    }
-}
-
-impl Kind for Payment {
-    const NOUN: &'static str = "payment";
-    const ID_NAME: &'static str = "uniqueSourcePaymentId";
-    const BODY_FIELD: &'static str = "payments";
-    const OPERATION: &'static str = "create_payments";
-
-    fn into_id(self) -> String {
-        self.unique_source_payment_id
-    }
+    /// Validates one raw row, reporting every problem of it (amounts with a decimal point,
+    /// dates as RFC 3339 or a day; see [`InputFormat`]).
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    fn from_input;
 
     fn write_json(&self, out: &mut Vec<u8>) {
         use crate::wire;
@@ -166,45 +123,20 @@ impl Kind for Payment {
         wire::uuid(out, self.invoice_id);
         wire::raw(out, ",\"type\":");
         wire::string(out, self.payment_type.as_str());
-        wire::money(
-            out,
-            self.amount,
-            &self.currency,
-            &self.date,
-            &self.description,
-        );
+        wire::money(out, &self.money());
         wire::raw(out, ",\"uniqueSourcePaymentId\":");
         wire::string(out, &self.unique_source_payment_id);
         wire::raw(out, "}");
-    }
-
-    fn create<'a>(
-        client: &'a Client,
-        key: &'a IdempotencyKey,
-        body: &'a Bytes,
-    ) -> BoxFuture<'a, Result<Created, Error>> {
-        create_batch_with!(
-            client,
-            key,
-            body,
-            create_payments,
-            amili_api::types::CreatePaymentsRequest {
-                payments: Vec::new(),
-            }
-        )
     }
 }
 
 impl fmt::Debug for Payment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Payment")
-            .field("unique_source_payment_id", &self.unique_source_payment_id)
-            .field("invoice_id", &self.invoice_id)
-            .field("payment_type", &self.payment_type)
-            .field("amount", &format_args!("{} {}", self.amount, self.currency))
-            .field("date", &self.date)
-            .field("description", &self.description)
-            .finish()
+        let mut item = f.debug_struct("Payment");
+        item.field("unique_source_payment_id", &self.unique_source_payment_id);
+        let payment_type: &dyn fmt::Debug = &self.payment_type;
+        self.money()
+            .debug(item, Some(("payment_type", payment_type)))
     }
 }
 
@@ -215,21 +147,9 @@ impl Serialize for Payment {
         let mut s = serializer.serialize_struct("Payment", 7)?;
         s.serialize_field("invoiceId", &self.invoice_id)?;
         s.serialize_field("type", &self.payment_type)?;
-        s.serialize_field("amount", &amili_api::Amount::from(self.amount))?;
-        s.serialize_field("currency", &self.currency)?;
-        s.serialize_field("date", &crate::wire_date::WireDate(&self.date))?;
-        s.serialize_field("description", &self.description)?;
+        self.money().serialize_fields(&mut s)?;
         s.serialize_field("uniqueSourcePaymentId", &self.unique_source_payment_id)?;
         s.end()
-    }
-}
-
-/// Reads the wire shape through [`PaymentInput`] and validates it; the error lists every
-/// problem.
-impl<'de> Deserialize<'de> for Payment {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let input = PaymentInput::deserialize(deserializer)?;
-        Payment::from_input(input).map_err(|errors| raw_fields::invalid("payment", &errors))
     }
 }
 
@@ -244,11 +164,8 @@ pub struct PaymentBuilder {
 
 impl PaymentBuilder {
     money_setters! {
-        invoice_id: "The Amili invoice the payment is for.",
-        amount: "The amount in major units (`Decimal::new(450000, 2)` is 4500.00).",
-        currency: "The currency: a [`Currency`] or an ISO 4217 code such as `\"NOK\"`.",
-        date: "When the payment was made.",
-        description: "Free text shown with the payment (default empty).",
+        noun: "payment",
+        amount: "The amount in major units (`Decimal::new(450000, 2)` is 4500.00), > 0 (required).",
     }
 
     /// How the payment was made (default `DIRECT_PAYMENT`).
@@ -429,25 +346,11 @@ impl PaymentInput {
     ) -> Result<Payment, Invalid> {
         let mut errors = Vec::new();
         let mut builder = Payment::builder();
-        if let Some(id) = raw_fields::invoice_id(self.invoice_id.as_deref(), &mut errors) {
-            builder = builder.invoice_id(id);
-        }
+        read_money!(builder, self, format, false, errors);
         // Wire values are upper-case; `direct_payment` from a person or a spreadsheet means the
         // same.
         if let Some(kind) = self.payment_type {
             builder = builder.payment_type(PaymentType::from(kind.trim().to_ascii_uppercase()));
-        }
-        if let Some(value) = raw_fields::amount(self.amount.as_ref(), format, false, &mut errors) {
-            builder = builder.amount(value);
-        }
-        if let Some(code) = raw_fields::currency(self.currency, &mut errors) {
-            builder = builder.currency(code);
-        }
-        if let Some(date) = raw_fields::date(self.date.as_deref(), format, &mut errors) {
-            builder = builder.date(date);
-        }
-        if let Some(description) = self.description {
-            builder = builder.description(description);
         }
         let id = self.unique_source_payment_id;
         if let Some(id) = raw_fields::required("uniqueSourcePaymentId", id, &mut errors) {

@@ -136,3 +136,81 @@ macro_rules! create_batch_with {
     }};
 }
 pub(crate) use create_batch_with;
+
+/// What a validated item needs to go through the pipeline and come back from JSON:
+/// `impl Submittable` (its id is the field `$id`), `impl Kind` (`$noun` in messages, its id
+/// called `$id_name`, sent in the body field `$field` by the generated write `$operation` with
+/// an empty `$request`, and the `$extra` items, `write_json` among them), `from_input` (with
+/// the docs given; it reads `$input` as [`InputFormat::default`](crate::InputFormat) does
+/// through the item's own `from_input_with`), and `impl Deserialize` through `$input` and
+/// `from_input`.
+macro_rules! submittable {
+    (
+        $item:ident by $id:ident, read from $input:ident;
+        $noun:literal named by $id_name:literal;
+        sent as $field:ident by $operation:ident in $request:ident;
+        $(#[$from_input_doc:meta])*
+        fn from_input;
+        $($extra:item)*
+    ) => {
+        impl $item {
+            $(#[$from_input_doc])*
+            pub fn from_input(input: $input) -> Result<$item, Vec<$crate::validation::FieldError>> {
+                Self::from_input_with(input, &$crate::input_format::InputFormat::default())
+            }
+        }
+
+        impl $crate::submittable::Submittable for $item {
+            fn id(&self) -> &str {
+                &self.$id
+            }
+
+            fn invoice_id(&self) -> ::uuid::Uuid {
+                self.invoice_id
+            }
+        }
+
+        impl $crate::submittable::sealed::Kind for $item {
+            const NOUN: &'static str = $noun;
+            const ID_NAME: &'static str = $id_name;
+            const BODY_FIELD: &'static str = stringify!($field);
+            const OPERATION: &'static str = stringify!($operation);
+
+            fn into_id(self) -> String {
+                self.$id
+            }
+
+            fn create<'a>(
+                client: &'a $crate::client::Client,
+                key: &'a $crate::idempotency::IdempotencyKey,
+                body: &'a ::bytes::Bytes,
+            ) -> ::futures::future::BoxFuture<
+                'a,
+                Result<$crate::submittable::Created, $crate::error::Error>,
+            > {
+                $crate::submittable::create_batch_with!(
+                    client,
+                    key,
+                    body,
+                    $operation,
+                    ::amili_api::types::$request { $field: Vec::new() }
+                )
+            }
+
+            $($extra)*
+        }
+
+        #[doc = concat!(
+            "Reads the wire shape through [`", stringify!($input), "`] and validates it; the ",
+            "error lists every problem."
+        )]
+        impl<'de> ::serde::Deserialize<'de> for $item {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let input = $input::deserialize(deserializer)?;
+                $item::from_input(input)
+                    .map_err(|errors| $crate::raw_fields::invalid($noun, &errors))
+            }
+        }
+    };
+}
+pub(crate) use submittable;

@@ -12,10 +12,9 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::currency::Currency;
+use crate::money_fields::Money;
 
 /// Appends `text`: the punctuation and field names between values (`{"invoiceId":`,
 /// `,"type":`, `}`), written as literals so each is a few stores.
@@ -39,21 +38,15 @@ pub(crate) fn date(out: &mut Vec<u8>, value: &DateTime<Utc>) {
 
 /// The fields payments and corrections share, in their order:
 /// `,"amount":…,"currency":…,"date":…,"description":…`.
-pub(crate) fn money(
-    out: &mut Vec<u8>,
-    amount_value: Decimal,
-    currency: &Currency,
-    date_value: &DateTime<Utc>,
-    description: &str,
-) {
+pub(crate) fn money(out: &mut Vec<u8>, money: &Money<'_>) {
     raw(out, ",\"amount\":");
-    amili_api::Amount::from(amount_value).write_json(out);
+    amili_api::Amount::from(money.amount).write_json(out);
     raw(out, ",\"currency\":");
-    string(out, currency.code());
+    string(out, money.currency.code());
     raw(out, ",\"date\":");
-    date(out, date_value);
+    date(out, money.date);
     raw(out, ",\"description\":");
-    string(out, description);
+    string(out, money.description);
 }
 
 /// A JSON string: copied as it is when nothing in it needs escaping (the common case),
@@ -98,6 +91,7 @@ pub(crate) fn request_body<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     /// xorshift: a repeatable spread of values, no dependency needed.
     fn numbers() -> impl FnMut() -> u64 {
