@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use amili_payments::Error;
 use amili_payments::report::Outcome;
 use amili_payments::report::SubmitReport;
-use amili_sandbox::{Fault, Route, Sandbox};
+use amili_sandbox::{Fault, Route};
 use common::*;
 use futures::StreamExt;
 
@@ -144,23 +144,9 @@ async fn a_refusal_about_one_request_does_not_stop_the_others() -> TestResult {
     Ok(())
 }
 
-/// A sandbox whose every CreatePayments request is answered `code`.
-async fn answering(code: u16) -> Sandbox {
-    let sandbox = sandbox().await;
-    sandbox
-        .faults()
-        .random(Route::CreatePayments, status(code), 1.0);
-    sandbox
-}
-
 #[tokio::test]
 async fn the_circuit_breaker_stops_after_n_requests_in_a_row_fail() -> TestResult {
-    let sandbox = answering(503).await;
-    let client = client_for(&sandbox);
-    let report = one_at_a_time(&client, payments(0..10))
-        .with_circuit_breaker(3)
-        .send()
-        .await?;
+    let (sandbox, report) = storm(503, 0..10, Some(3)).await?;
     // Three requests, five attempts each, then nothing.
     assert_eq!(sandbox.stats().payment_requests, 3 * 5);
     let items: Vec<_> = report.items().collect();
@@ -181,9 +167,7 @@ async fn the_circuit_breaker_stops_after_n_requests_in_a_row_fail() -> TestResul
 
 #[tokio::test]
 async fn the_default_circuit_breaker_is_five_requests() -> TestResult {
-    let sandbox = answering(503).await;
-    let client = client_for(&sandbox);
-    let report = one_at_a_time(&client, payments(0..12)).send().await?;
+    let (sandbox, report) = storm(503, 0..12, None).await?;
     assert_eq!(sandbox.stats().payment_requests, 5 * 5);
     let counts = report.counts();
     assert_eq!((counts.rejected, counts.not_sent), (5, 7), "{report:?}");
@@ -192,12 +176,7 @@ async fn the_default_circuit_breaker_is_five_requests() -> TestResult {
 
 #[tokio::test]
 async fn unknown_outcomes_count_towards_the_breaker_too() -> TestResult {
-    let sandbox = answering(502).await;
-    let client = client_for(&sandbox);
-    let report = one_at_a_time(&client, payments(0..6))
-        .with_circuit_breaker(2)
-        .send()
-        .await?;
+    let (sandbox, report) = storm(502, 0..6, Some(2)).await?;
     let counts = report.counts();
     assert_eq!((counts.unknown, counts.not_sent), (2, 4), "{report:?}");
     assert_eq!(sandbox.stats().payment_requests, 2 * 5);
@@ -225,12 +204,7 @@ async fn a_success_resets_the_breaker_and_zero_turns_it_off() -> TestResult {
     );
 
     // 0: never stops.
-    let sandbox = answering(503).await;
-    let client = client_for(&sandbox);
-    let report = one_at_a_time(&client, payments(0..7))
-        .with_circuit_breaker(0)
-        .send()
-        .await?;
+    let (sandbox, report) = storm(503, 0..7, Some(0)).await?;
     assert_eq!(report.counts().rejected, 7);
     assert_eq!(sandbox.stats().payment_requests, 7 * 5);
     Ok(())

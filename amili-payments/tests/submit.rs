@@ -12,7 +12,7 @@ use amili_payments::ledger::{
 };
 use amili_payments::report::{Outcome, RequestResult};
 use amili_payments::{Decimal, IdempotencyKey, Payment, Utc};
-use amili_sandbox::{DEMO_INVOICES, Fault, Route};
+use amili_sandbox::{DEMO_INVOICES, Route};
 use common::*;
 use futures::future::BoxFuture;
 use tokio::sync::Notify;
@@ -490,36 +490,9 @@ async fn a_payment_changed_after_it_was_accepted_is_a_conflict_not_a_resend() ->
     Ok(())
 }
 
-/// Submits `payments(0..3)` with `ledger` so that the request is processed, its answer lost
-/// and the look-up by key fails: the payments are left unknown, pending in the ledger under
-/// the returned key.
-async fn interrupted<L: Ledger + 'static>(
-    sandbox: &amili_sandbox::Sandbox,
-    client: &amili_payments::Client,
-    ledger: &Arc<L>,
-    sent: &[Payment],
-) -> Result<IdempotencyKey, Box<dyn std::error::Error + Send + Sync>> {
-    sandbox
-        .faults()
-        .push(Route::CreatePayments, Fault::DropAfterProcessing);
-    sandbox.faults().push_n(Route::ListBatches, status(503), 5);
-    let first = remembered(client, ledger, sent.to_vec()).send().await?;
-    assert_eq!(first.counts().unknown, sent.len(), "{first:?}");
-    assert_eq!(sandbox.stats().payment_requests, 1);
-    assert_eq!(
-        sandbox.ledger().len(),
-        sent.len(),
-        "booked, unbeknown to the client"
-    );
-    let key = first.requests[0].idempotency_key.clone().ok_or("no key")?;
-    Ok(key)
-}
-
 #[tokio::test]
 async fn an_interrupted_request_is_resumed_whole_under_its_own_key() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
-    let sent = payments(0..3);
-    let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
+    let (sandbox, client, ledger, sent, key) = interrupted_run(0..3).await?;
     let booked_in = sandbox.ledger()[0].batch_id;
 
     // The next submission holds exactly that request's payments: they are sent again under
@@ -594,9 +567,7 @@ async fn an_adopted_request_stopped_before_resending_stays_pending_under_its_key
 
 #[tokio::test]
 async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
-    let sent = payments(0..3);
-    let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
+    let (sandbox, client, ledger, sent, key) = interrupted_run(0..3).await?;
     let booked_in = sandbox.ledger()[0].batch_id;
 
     // Only two of its three payments: the earlier request's batch is looked up by its key,
@@ -632,9 +603,7 @@ async fn part_of_an_interrupted_request_is_settled_by_looking_its_batch_up() -> 
 
 #[tokio::test]
 async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
-    let sent = payments(0..3);
-    interrupted(&sandbox, &client, &ledger, &sent).await?;
+    let (sandbox, client, ledger, sent, _) = interrupted_run(0..3).await?;
 
     let mut edited = sent.clone();
     edited[1] = Payment::builder()
@@ -663,25 +632,17 @@ async fn a_payment_changed_after_an_interrupted_request_is_a_conflict() -> TestR
 async fn a_payment_left_pending_by_a_request_that_never_arrived_is_sent_again() -> TestResult {
     let sandbox = common::sandbox().await;
     let (client, quiet) = common::short_budget_client(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
     // An earlier run claimed the payments under a key and ended without knowing (its request
     // never reached Amili).
-    let stale = IdempotencyKey::random();
-    let fingerprint: Fingerprint = [7; 32];
     let ids = ["P-000000", "P-000001", "P-000002"];
-    let items: Vec<LedgerItem<'_>> = ids
-        .iter()
-        .map(|id| LedgerItem {
-            id,
-            fingerprint: &fingerprint,
-        })
-        .collect();
-    let claims = ledger.claim(&stale, &items).await?;
-    assert_eq!(claims, [Claim::Claimed, Claim::Claimed, Claim::Claimed]);
-    ledger.record(&stale, &Settled::Unknown).await?;
+    let (ledger, stale) = left_unknown(&ids).await?;
     // Asked again, the ledger names the earlier key.
     let key = IdempotencyKey::random();
-    let pending = ledger.claim(&key, &items[..1]).await?;
+    let items = [LedgerItem {
+        id: ids[0],
+        fingerprint: &STALE_FINGERPRINT,
+    }];
+    let pending = ledger.claim(&key, &items).await?;
     assert_eq!(pending, [Claim::Pending { key: stale.clone() }]);
 
     // At once, Amili has no batch for it, but the request may still arrive: not sent, and
@@ -761,12 +722,7 @@ async fn a_rejected_request_releases_its_payments_in_the_ledger() -> TestResult 
 async fn a_callers_key_covers_one_request_and_the_rest_is_not_sent() -> TestResult {
     let (sandbox, client) = sandbox_and_client().await;
     let key = IdempotencyKey::random();
-    let report = client
-        .submit(payments(0..5))
-        .with_chunk_size(2)
-        .with_idempotency_key(key.clone())
-        .send()
-        .await?;
+    let report = send_under_key(&client, payments(0..5), Some(2), key.clone()).await?;
     assert_eq!(report.requests[0].idempotency_key.as_ref(), Some(&key));
     let items: Vec<_> = report.items().collect();
     assert!(items[..2].iter().all(|i| i.outcome == Outcome::Accepted));
@@ -801,11 +757,7 @@ async fn resuming_with_the_keys_sent_before_books_nothing_twice() -> TestResult 
     for request in &first.requests {
         let key = request.idempotency_key.clone().ok_or("no key")?;
         let payments: Vec<Payment> = request.items.iter().map(|i| all[i.index].clone()).collect();
-        let report = client
-            .submit(payments)
-            .with_idempotency_key(key)
-            .send()
-            .await?;
+        let report = send_under_key(&client, payments, None, key).await?;
         report.ensure_accepted()?;
         again.extend(report.batch_ids());
     }
@@ -843,40 +795,23 @@ async fn an_accepted_request_reports_its_batch_on_every_item() -> TestResult {
 async fn a_chunk_mixing_a_changed_pending_payment_and_new_ones_sends_them_all_once() -> TestResult {
     let sandbox = common::sandbox().await;
     let (client, quiet) = common::short_budget_client(&sandbox);
-    let ledger = Arc::new(MemoryLedger::default());
     // P-000001 was claimed by an earlier request with other content, result unknown.
-    let stale = IdempotencyKey::random();
-    let other: amili_payments::ledger::Fingerprint = [7; 32];
-    ledger
-        .claim(
-            &stale,
-            &[LedgerItem {
-                id: "P-000001",
-                fingerprint: &other,
-            }],
-        )
-        .await?;
-    ledger.record(&stale, &Settled::Unknown).await?;
+    let (ledger, _) = left_unknown(&["P-000001"]).await?;
     // Until then its request might still arrive.
     tokio::time::sleep(quiet).await;
 
     let sent = payments(0..3);
     let first = remembered(&client, &ledger, sent.clone()).send().await?;
     assert_all(&first, "accepted");
-    let again = remembered(&client, &ledger, sent).send().await?;
-    assert_all(&again, "already_accepted");
-    sandbox.finish_batches();
+    assert_sent_once(&sandbox, &client, &ledger, sent, 0..3).await?;
     assert_eq!(sandbox.stats().payment_requests, 1);
-    assert_booked_once(&sandbox, 0..3);
     Ok(())
 }
 
 #[tokio::test]
 async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
     // Processed, then the answer is lost and the look-up by key fails: unknown.
-    let sent = payments(0..3);
-    interrupted(&sandbox, &client, &ledger, &sent).await?;
+    let (sandbox, client, ledger, sent, _) = interrupted_run(0..3).await?;
     // The same payments in reverse order: resumed whole under the first key, same bytes.
     let mut reordered = sent;
     reordered.reverse();
@@ -884,11 +819,8 @@ async fn an_interrupted_request_resumed_in_another_order_is_the_same_request() -
         .send()
         .await?;
     assert_all(&again, "accepted");
-    let third = remembered(&client, &ledger, reordered).send().await?;
-    assert_all(&third, "already_accepted");
-    sandbox.finish_batches();
+    assert_sent_once(&sandbox, &client, &ledger, reordered, 0..3).await?;
     assert_eq!(sandbox.batch_count(), 1, "one batch for the key");
-    assert_booked_once(&sandbox, 0..3);
     Ok(())
 }
 
@@ -905,10 +837,7 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
         .filter_map(|i| i.idempotency_key.clone())
         .collect();
     assert_eq!(keys.len(), 2);
-    let third = remembered(&client, &ledger, all).send().await?;
-    assert_all(&third, "already_accepted");
-    sandbox.finish_batches();
-    assert_booked_once(&sandbox, 0..4);
+    assert_sent_once(&sandbox, &client, &ledger, all, 0..4).await?;
     Ok(())
 }
 
@@ -916,18 +845,10 @@ async fn a_resumed_request_and_new_payments_in_one_chunk_are_each_sent_once() ->
 async fn a_key_used_before_with_other_payments_is_unknown_not_safe_to_resend() -> TestResult {
     let (_sandbox, client) = sandbox_and_client().await;
     let key = IdempotencyKey::random();
-    let first = client
-        .submit(payments(0..2))
-        .with_idempotency_key(key.clone())
-        .send()
-        .await?;
+    let first = send_under_key(&client, payments(0..2), None, key.clone()).await?;
     assert!(first.all_accepted());
     // The same key with other payments: the server answers 409.
-    let second = client
-        .submit(payments(2..4))
-        .with_idempotency_key(key)
-        .send()
-        .await?;
+    let second = send_under_key(&client, payments(2..4), None, key).await?;
     for item in second.items() {
         assert!(
             matches!(&item.outcome, Outcome::Unknown(reason) if reason.as_str().contains("409")),

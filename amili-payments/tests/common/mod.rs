@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use amili_payments::ledger::{Ledger, MemoryLedger};
+use amili_payments::ledger::{Claim, Fingerprint, Ledger, LedgerItem, MemoryLedger, Settled};
 use amili_payments::report::{ItemOutcome, Outcome, RequestReport, SubmitReport};
 use amili_payments::{
     Backoff, Client, ClientBuilder, Correction, Decimal, Environment, IdempotencyKey, Payment,
@@ -249,6 +249,71 @@ pub fn one_at_a_time(client: &Client, payments: Vec<Payment>) -> Submission<'_, 
         .with_concurrency(1)
 }
 
+/// A sandbox whose every CreatePayments request is answered `code`.
+pub async fn answering(code: u16) -> Sandbox {
+    let sandbox = sandbox().await;
+    sandbox
+        .faults()
+        .random(Route::CreatePayments, status(code), 1.0);
+    sandbox
+}
+
+/// Payments `range` sent [`one_at_a_time`] to a sandbox [`answering`] every CreatePayments
+/// request with `code`, the circuit breaker at `breaker` requests (its default when `None`):
+/// the sandbox and the report.
+pub async fn storm(
+    code: u16,
+    range: std::ops::Range<usize>,
+    breaker: Option<u32>,
+) -> Result<(Sandbox, SubmitReport), amili_payments::Error> {
+    let sandbox = answering(code).await;
+    let client = client_for(&sandbox);
+    let mut submission = one_at_a_time(&client, payments(range));
+    if let Some(requests) = breaker {
+        submission = submission.with_circuit_breaker(requests);
+    }
+    let report = submission.send().await?;
+    Ok((sandbox, report))
+}
+
+/// The fingerprint of what an earlier run claimed in [`left_unknown`]: no payment's here.
+pub const STALE_FINGERPRINT: Fingerprint = [7; 32];
+
+/// A ledger in memory in which an earlier run claimed `ids` (with [`STALE_FINGERPRINT`])
+/// under a key and ended without knowing whether its request arrived: the ledger and the key.
+pub async fn left_unknown(
+    ids: &[&str],
+) -> Result<(Arc<MemoryLedger>, IdempotencyKey), Box<dyn std::error::Error + Send + Sync>> {
+    let ledger = Arc::new(MemoryLedger::default());
+    let stale = IdempotencyKey::random();
+    let items: Vec<LedgerItem<'_>> = ids
+        .iter()
+        .map(|id| LedgerItem {
+            id,
+            fingerprint: &STALE_FINGERPRINT,
+        })
+        .collect();
+    let claims = ledger.claim(&stale, &items).await?;
+    assert!(claims.iter().all(|c| *c == Claim::Claimed), "{claims:?}");
+    ledger.record(&stale, &Settled::Unknown).await?;
+    Ok((ledger, stale))
+}
+
+/// `payments` sent under the caller's idempotency `key`, `chunk` a request (the default when
+/// `None`).
+pub async fn send_under_key(
+    client: &Client,
+    payments: Vec<Payment>,
+    chunk: Option<usize>,
+    key: IdempotencyKey,
+) -> Result<SubmitReport, amili_payments::Error> {
+    let mut submission = client.submit(payments);
+    if let Some(size) = chunk {
+        submission = submission.with_chunk_size(size);
+    }
+    submission.with_idempotency_key(key).send().await
+}
+
 /// A sandbox and a client for it: what most tests start with.
 pub async fn sandbox_and_client() -> (Sandbox, Client) {
     let sandbox = sandbox().await;
@@ -288,6 +353,68 @@ pub fn remembered<'c, L: Ledger + 'static>(
     payments: Vec<Payment>,
 ) -> Submission<'c, Payment> {
     client.submit(payments).with_ledger(ledger.clone())
+}
+
+/// Sends `payments` again with `ledger` and checks that each is already accepted (none is
+/// sent again); then, the sandbox's batches finished, that payments `booked` were each booked
+/// once.
+pub async fn assert_sent_once<L: Ledger + 'static>(
+    sandbox: &Sandbox,
+    client: &Client,
+    ledger: &Arc<L>,
+    payments: Vec<Payment>,
+    booked: std::ops::Range<usize>,
+) -> Result<(), amili_payments::Error> {
+    let again = remembered(client, ledger, payments).send().await?;
+    assert_all(&again, "already_accepted");
+    sandbox.finish_batches();
+    assert_booked_once(sandbox, booked);
+    Ok(())
+}
+
+/// Submits `sent` with `ledger` so that the request is processed, its answer lost and the
+/// look-up by key fails: the payments are left unknown, pending in the ledger under the
+/// returned key.
+pub async fn interrupted<L: Ledger + 'static>(
+    sandbox: &Sandbox,
+    client: &Client,
+    ledger: &Arc<L>,
+    sent: &[Payment],
+) -> Result<IdempotencyKey, Box<dyn std::error::Error + Send + Sync>> {
+    sandbox
+        .faults()
+        .push(Route::CreatePayments, Fault::DropAfterProcessing);
+    sandbox.faults().push_n(Route::ListBatches, status(503), 5);
+    let first = remembered(client, ledger, sent.to_vec()).send().await?;
+    assert_eq!(first.counts().unknown, sent.len(), "{first:?}");
+    assert_eq!(sandbox.stats().payment_requests, 1);
+    assert_eq!(
+        sandbox.ledger().len(),
+        sent.len(),
+        "booked, unbeknown to the client"
+    );
+    let key = first.requests[0].idempotency_key.clone().ok_or("no key")?;
+    Ok(key)
+}
+
+/// What [`interrupted_run`] leaves: the sandbox, the client, its ledger, the payments sent and
+/// the key of their interrupted request.
+pub type Interrupted = (
+    Sandbox,
+    Client,
+    Arc<MemoryLedger>,
+    Vec<Payment>,
+    IdempotencyKey,
+);
+
+/// Payments `range` sent with a ledger in memory in a request that was [`interrupted`].
+pub async fn interrupted_run(
+    range: std::ops::Range<usize>,
+) -> Result<Interrupted, Box<dyn std::error::Error + Send + Sync>> {
+    let (sandbox, client, ledger) = with_memory_ledger().await;
+    let sent = payments(range);
+    let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
+    Ok((sandbox, client, ledger, sent, key))
 }
 
 /// The keys of the requests that were sent, in submission order.
