@@ -397,13 +397,7 @@ async fn a_stop_keeps_what_the_ledger_decided_for_a_request_not_sent() -> TestRe
 
 #[tokio::test]
 async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
-    let all = payments(0..7);
-    let first = remembered(&client, &ledger, all.clone())
-        .with_chunk_size(3)
-        .send()
-        .await?;
-    first.ensure_accepted()?;
+    let (sandbox, client, ledger, all, first) = accepted_run(0..7, Some(3)).await?;
     assert_eq!(ledger.len(), 7);
     let requests = sandbox.stats().payment_requests;
     assert_eq!(requests, 3);
@@ -452,12 +446,7 @@ async fn the_same_payments_twice_with_one_ledger_are_sent_once() -> TestResult {
 
 #[tokio::test]
 async fn a_payment_changed_after_it_was_accepted_is_a_conflict_not_a_resend() -> TestResult {
-    let (sandbox, client, ledger) = with_memory_ledger().await;
-    let original = payments(0..2);
-    let first = remembered(&client, &ledger, original.clone())
-        .send()
-        .await?;
-    first.ensure_accepted()?;
+    let (sandbox, client, ledger, original, first) = accepted_run(0..2, None).await?;
 
     let changed = Payment::builder()
         .invoice_id(original[1].invoice_id())

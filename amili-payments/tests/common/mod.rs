@@ -397,20 +397,32 @@ pub async fn interrupted<L: Ledger + 'static>(
     Ok(key)
 }
 
-/// What [`interrupted_run`] leaves: the sandbox, the client, its ledger, the payments sent and
-/// the key of their interrupted request.
-pub type Interrupted = (
-    Sandbox,
-    Client,
-    Arc<MemoryLedger>,
-    Vec<Payment>,
-    IdempotencyKey,
-);
+/// What a first run with a ledger leaves: the sandbox, the client, its ledger in memory, the
+/// payments sent and `T`, what came of sending them.
+pub type FirstRun<T> = (Sandbox, Client, Arc<MemoryLedger>, Vec<Payment>, T);
 
-/// Payments `range` sent with a ledger in memory in a request that was [`interrupted`].
+/// Payments `range` sent with a ledger in memory, `chunk` a request (the default when `None`),
+/// and all accepted; what is left and the report.
+pub async fn accepted_run(
+    range: std::ops::Range<usize>,
+    chunk: Option<usize>,
+) -> Result<FirstRun<SubmitReport>, Box<dyn std::error::Error + Send + Sync>> {
+    let (sandbox, client, ledger) = with_memory_ledger().await;
+    let sent = payments(range);
+    let mut submission = remembered(&client, &ledger, sent.clone());
+    if let Some(size) = chunk {
+        submission = submission.with_chunk_size(size);
+    }
+    let report = submission.send().await?;
+    report.ensure_accepted()?;
+    Ok((sandbox, client, ledger, sent, report))
+}
+
+/// Payments `range` sent with a ledger in memory in a request that was [`interrupted`]; what
+/// is left and the request's key.
 pub async fn interrupted_run(
     range: std::ops::Range<usize>,
-) -> Result<Interrupted, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<FirstRun<IdempotencyKey>, Box<dyn std::error::Error + Send + Sync>> {
     let (sandbox, client, ledger) = with_memory_ledger().await;
     let sent = payments(range);
     let key = interrupted(&sandbox, &client, &ledger, &sent).await?;
