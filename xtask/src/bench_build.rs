@@ -5,8 +5,8 @@
 //! - **amili**: depends on `amili-payments` (default features, a path dependency on this
 //!   workspace or on `--amili DIR`) and names one of its types;
 //! - **generator**: the dependency set of an openapi-generator `-g rust` (reqwest library)
-//!   client — `reqwest` with `json`, `multipart`, `query`, `form` and the same TLS backend as
-//!   `amili-payments`' default (rustls with `ring`), `serde`, `serde_with`, `serde_json`,
+//!   client — `reqwest` with `json`, `multipart`, `query`, `form` and the same TLS set-up as
+//!   `amili-payments`' default (reqwest's `rustls`, aws-lc-rs), `serde`, `serde_with`, `serde_json`,
 //!   `serde_repr`, `url`, `uuid`, `chrono` — plus ~1,000 lines of plain generated-style model
 //!   code and three API functions.
 //!
@@ -30,15 +30,6 @@ pub struct Options {
     amili: PathBuf,
     keep: bool,
     only_amili: bool,
-    /// The generator's TLS: `ring` (amili-payments' default) or `aws-lc-rs` (reqwest's
-    /// `rustls` feature: amili-payments' default before it switched to ring).
-    generator_tls: GeneratorTls,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum GeneratorTls {
-    Ring,
-    AwsLcRs,
 }
 
 impl Options {
@@ -48,7 +39,6 @@ impl Options {
             amili: workspace_root(),
             keep: false,
             only_amili: false,
-            generator_tls: GeneratorTls::Ring,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -57,13 +47,6 @@ impl Options {
                 "--amili" => options.amili = PathBuf::from(args.next()?),
                 "--keep" => options.keep = true,
                 "--only-amili" => options.only_amili = true,
-                "--generator-tls" => {
-                    options.generator_tls = match *args.next()? {
-                        "ring" => GeneratorTls::Ring,
-                        "aws-lc-rs" => GeneratorTls::AwsLcRs,
-                        _ => return None,
-                    }
-                }
                 _ => return None,
             }
         }
@@ -99,7 +82,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     write_amili_crate(&contenders[0].dir, &amili, &lock)?;
     if !options.only_amili {
         let generator = dir.join("generator");
-        write_generator_crate(&generator, &lock, options.generator_tls)?;
+        write_generator_crate(&generator, &lock)?;
         contenders.push(Contender {
             name: "generator",
             dir: generator,
@@ -325,30 +308,21 @@ fn write_amili_crate(dir: &Path, amili: &Path, lock: &Path) -> Result<(), String
     copy_lock(lock, dir)
 }
 
-fn write_generator_crate(dir: &Path, lock: &Path, tls: GeneratorTls) -> Result<(), String> {
-    let tls = match tls {
-        GeneratorTls::Ring => {
-            "\"rustls-no-provider\"] }\n\
-             rustls = { version = \"0.23\", default-features = false, features = [\"std\", \"tls12\", \"ring\"] }\n"
-        }
-        GeneratorTls::AwsLcRs => "\"rustls\"] }\n",
-    };
+fn write_generator_crate(dir: &Path, lock: &Path) -> Result<(), String> {
     write(
         &dir.join("Cargo.toml"),
-        &format!(
-            "[package]\nname = \"bench-generator\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+        "[package]\nname = \"bench-generator\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
          # openapi-generator `-g rust` (reqwest library), with amili-payments' TLS backend.\n\
          [dependencies]\n\
-         reqwest = {{ version = \"0.13\", default-features = false, features = [\"json\", \"multipart\", \"query\", \"form\", {tls}\
-         serde = {{ version = \"1\", features = [\"derive\"] }}\n\
-         serde_with = {{ version = \"3\", default-features = false, features = [\"base64\", \"std\", \"macros\"] }}\n\
+         reqwest = { version = \"0.13\", default-features = false, features = [\"json\", \"multipart\", \"query\", \"form\", \"rustls\"] }\n\
+         serde = { version = \"1\", features = [\"derive\"] }\n\
+         serde_with = { version = \"3\", default-features = false, features = [\"base64\", \"std\", \"macros\"] }\n\
          serde_json = \"1\"\n\
          serde_repr = \"0.1\"\n\
          url = \"2\"\n\
-         uuid = {{ version = \"1\", features = [\"serde\", \"v4\"] }}\n\
-         chrono = {{ version = \"0.4\", features = [\"serde\"] }}\n\n\
-         [workspace]\n"
-        ),
+         uuid = { version = \"1\", features = [\"serde\", \"v4\"] }\n\
+         chrono = { version = \"0.4\", features = [\"serde\"] }\n\n\
+         [workspace]\n",
     )?;
     let models = generator_models();
     write(&dir.join("src").join("models.rs"), &models)?;

@@ -38,7 +38,7 @@ const USAGE: &str = "usage: cargo xtask <command>
                         build release binaries and run the submission throughput harness; writes
                         BENCHMARKS.md unless --no-write (`cargo xtask bench --help` for its flags)
   man [DIR]             write the amili man pages into DIR (default target/man)
-  bench-build [--rounds N] [--amili DIR] [--only-amili] [--generator-tls ring|aws-lc-rs] [--keep]
+  bench-build [--rounds N] [--amili DIR] [--only-amili] [--keep]
                         cold debug build times: a crate depending on amili-payments (from DIR,
                         default this workspace) vs an openapi-generator-like client; alternating
                         contenders, N rounds each (default 3); prints medians and the slowest units";
