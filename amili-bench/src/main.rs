@@ -1,8 +1,8 @@
 //! `amili-bench`: the submission throughput harness of issue 9 (see the crate docs). Usually
 //! run through `cargo xtask bench`, which builds the release binaries it needs first.
 //!
-//! Progress goes to stderr, the Markdown table to stdout; `--write FILE` also puts it into the
-//! section "Submission throughput (issue 9)" of that file.
+//! Progress goes to stderr, the Markdown table to stdout (`BENCHMARKS.md` keeps the current
+//! figures from it, with the command).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,19 +66,6 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
 
-    /// Also write the table into this Markdown file's section "Submission throughput
-    /// (issue 9)" (other sections are kept).
-    #[arg(long, value_name = "FILE")]
-    write: Option<PathBuf>,
-
-    /// The command line to record with the table (default: this program's arguments).
-    #[arg(long, value_name = "TEXT")]
-    command: Option<String>,
-
-    /// A paragraph to add under the table (repeatable).
-    #[arg(long, value_name = "TEXT")]
-    note: Vec<String>,
-
     /// Run nothing: start the stub, print the `amili` connection flags for it, and serve until
     /// standard input closes (to time or profile one contender by hand).
     #[arg(long)]
@@ -141,18 +128,6 @@ fn run(args: Args) -> anyhow::Result<()> {
     let measurements = amili_bench::run(&config, &mut |m| progress(&config, m))?;
     let rows = report::summarize(&measurements);
     println!("{}", report::table(&rows));
-    if let Some(path) = &args.write {
-        let command = args.command.clone().unwrap_or_else(|| {
-            std::iter::once("amili-bench".to_owned())
-                .chain(std::env::args().skip(1))
-                .collect::<Vec<_>>()
-                .join(" ")
-        });
-        let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        let section = report::section(&config, &rows, &command, &date, &args.note);
-        report::write_section(path, &section)?;
-        eprintln!("wrote the section to {}", path.display());
-    }
     Ok(())
 }
 

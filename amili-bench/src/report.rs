@@ -1,16 +1,10 @@
 //! From measurements to the Markdown table: throughput and ratio to the baseline of the same
-//! round (median and min–max over rounds), peak RSS of the process contenders, the issue's
-//! targets; and the section "Submission throughput (issue 9)" of `BENCHMARKS.md`.
+//! round (median and min–max over rounds), CPU per payment and peak RSS of the process
+//! contenders, the issue's targets. `BENCHMARKS.md` keeps the current figures from it.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use anyhow::Context as _;
-
-use crate::runner::{Config, Contender, Measurement, Server};
-
-/// The heading of the section this harness owns in `BENCHMARKS.md`.
-pub const SECTION_HEADING: &str = "## Submission throughput (issue 9)";
+use crate::runner::{Contender, Measurement, Server};
 
 /// Full sizes: the issue's targets are about these.
 pub const FULL_PAYMENTS: u64 = 100_000;
@@ -281,139 +275,6 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// The whole section for `BENCHMARKS.md` (heading included).
-pub fn section(
-    config: &Config,
-    rows: &[Row],
-    command: &str,
-    date: &str,
-    notes: &[String],
-) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{SECTION_HEADING}\n");
-    let _ = writeln!(
-        out,
-        "Measured {date} on the project machine ({cpus} cores, shared with other builds; {rustc}, release profile) with:\n\n```sh\n{command}\n```\n",
-        cpus = std::thread::available_parallelism().map_or(0, usize::from),
-        rustc = rustc_version(),
-    );
-    let _ = writeln!(
-        out,
-        "{rounds} rounds, interleaved (each round runs every contender against every server, the order \
-         rotating from round to round); {payments} payments per library run, {rows} CSV rows per \
-         CLI run; {chunk} payments per request, {concurrency} requests in flight. A ratio compares \
-         a contender with its baseline in the same round against the same server.\n",
-        rounds = config.rounds,
-        payments = thousands(config.payments as f64),
-        rows = thousands(config.rows as f64),
-        chunk = config.chunk_size,
-        concurrency = config.concurrency,
-    );
-    if config.payments != FULL_PAYMENTS || config.rows != FULL_ROWS {
-        let _ = writeln!(
-            out,
-            "**Scaled-down run**: the targets are about {} payments and {} rows.\n",
-            thousands(FULL_PAYMENTS as f64),
-            thousands(FULL_ROWS as f64)
-        );
-    }
-    out.push_str(&table(rows));
-    out.push('\n');
-    out.push_str(METHOD);
-    for note in notes {
-        let _ = writeln!(out, "\n{note}");
-    }
-    out
-}
-
-const METHOD: &str = "\
-How it is measured (`amili-bench/`, run by `cargo xtask bench`; `--help` for the flags):
-
-- **Servers.** *stub*: a minimal hyper server inside the harness (its own 2-thread tokio
-  runtime) that reads each whole body, counts its payments and answers 202 with a
-  `CreatePaymentsResponse`. *sandbox*: the release `amili-sandbox` binary, a fresh process per
-  run (`--batch-delay-ms 0`, the benchmark's invoices seeded, `RUST_LOG=warn`), so every run
-  meets the same empty ledger; it validates every body against the spec's JSON Schema.
-  *sandbox+N ms* (`--latency N,…`): the same binary answering every CreatePayments after N
-  ms (`--fault create-payments:always:delay=N`), a server as slow as a real one.
-- **Library contenders** (in the harness process, a 2-thread tokio runtime) are timed from
-  payments in memory to every request answered, client construction and the token request
-  included: (1) posts bodies serialized before the clock starts; (1w) writes each body straight
-  into bytes inside the loop, the least serializing a client handed typed payments must do;
-  (2) serializes the generated `CreatePaymentsRequest`s through `create_payments()`; (3) gets
-  validated `amili_payments::Payment`s (validated before the clock starts) and does
-  everything else itself.
-- **CLI contenders** are separate processes timed from spawn to exit, with peak RSS from
-  `wait4(2)`, and CPU time per payment (user + system, every thread) from the same call, all
-  taken by the small launcher `amili-bench-measure` (a child's `ru_maxrss`
-  includes the size of the process it was spawned from, so the harness, which holds the
-  payments, does not spawn them itself). The 1M-row CSV is written once and hard-linked into
-  a fresh directory per run (the CLI gets a fresh SQLite ledger in it, `--state`).
-  (4) `amili-bench-csv-loop`: a reader thread parses rows with the `csv` crate and writes
-  bodies of 500 with `serde_json` (amounts copied as JSON numbers), 4 posts in flight.
-  (5) `amili payments submit FILE --chunk-size 500 --concurrency 4` with the connection
-  flags. (6) against *embedded*: `amili payments submit FILE --sandbox --wait` with the same
-  chunk size and concurrency: the CLI starts its own in-process sandbox (no SQLite ledger)
-  and follows every batch to its end, so its peak RSS includes the sandbox holding every
-  payment (the CSV's invoices are the sandbox's `DEMO_INVOICES`, so every payment books).
-- **Checks.** Every run must have every payment accepted (202) by the contender's own count,
-  and on the stub the stub's count of payments received must equal it; otherwise the harness
-  fails. `amili-bench/tests/smoke.rs` runs every contender at tiny sizes against the stub.
-";
-
-fn rustc_version() -> String {
-    std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| v.split_whitespace().nth(1).map(|v| format!("Rust {v}")))
-        .unwrap_or_else(|| "Rust (version unknown)".to_owned())
-}
-
-/// Replaces the section [`SECTION_HEADING`] of the Markdown file at `path` with `section`
-/// (up to the next `## ` heading), or appends it; other sections are kept as they are.
-pub fn write_section(path: &Path, section: &str) -> anyhow::Result<()> {
-    let old = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let new = replace_section(&old, section);
-    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
-}
-
-fn replace_section(old: &str, section: &str) -> String {
-    let section = section.trim_end();
-    let mut before = String::new();
-    let mut after = String::new();
-    let mut state = 0; // 0: before the section, 1: inside, 2: after
-    for line in old.split_inclusive('\n') {
-        match state {
-            0 if line.trim_end() == SECTION_HEADING => state = 1,
-            0 => before.push_str(line),
-            1 if line.starts_with("## ") => {
-                state = 2;
-                after.push_str(line);
-            }
-            1 => {}
-            _ => after.push_str(line),
-        }
-    }
-    let mut out = before.trim_end().to_owned();
-    if !out.is_empty() {
-        out.push_str("\n\n");
-    }
-    out.push_str(section);
-    out.push('\n');
-    if !after.is_empty() {
-        out.push('\n');
-        out.push_str(&after);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,23 +293,5 @@ mod tests {
         assert_eq!(Spread::of(&[]), None);
         assert_eq!(thousands(1234567.4), "1,234,567");
         assert_eq!(thousands(999.0), "999");
-    }
-
-    #[test]
-    fn the_section_is_replaced_and_the_rest_kept() {
-        let old = "# Benchmarks\n\nintro\n\n## A\n\na\n\n## Submission throughput (issue 9)\n\nold\n\n## B\n\nb\n";
-        let new = replace_section(old, "## Submission throughput (issue 9)\n\nnew\n");
-        assert_eq!(
-            new,
-            "# Benchmarks\n\nintro\n\n## A\n\na\n\n## Submission throughput (issue 9)\n\nnew\n\n## B\n\nb\n"
-        );
-        let appended = replace_section(
-            "# Benchmarks\n\nintro\n",
-            "## Submission throughput (issue 9)\n\nx",
-        );
-        assert_eq!(
-            appended,
-            "# Benchmarks\n\nintro\n\n## Submission throughput (issue 9)\n\nx\n"
-        );
     }
 }

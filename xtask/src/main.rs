@@ -9,7 +9,7 @@
 //!   workspace that depends only on the packaged `amili-payments` and `tokio`, the quickstart
 //!   of `amili-payments/README.md`.
 //! - `msrv-check`: the workspace's `rust-version` is at least every locked dependency's.
-//! - `bench [--no-write] [FLAGS]`: the submission throughput harness (see BENCHMARKS.md).
+//! - `bench [FLAGS]`: the submission throughput harness (see BENCHMARKS.md).
 //! - `man [DIR]`: the `amili` man pages from its clap definition.
 //! - `bench-build`: cold build times of a downstream crate against an openapi-generator-like
 //!   client (see BENCHMARKS.md).
@@ -34,9 +34,9 @@ const USAGE: &str = "usage: cargo xtask <command>
                         quickstart in a fresh crate outside the workspace (amili-payments + tokio
                         only)
   msrv-check            fail if a locked dependency declares a rust-version above the workspace's
-  bench [--no-write] [HARNESS FLAGS]
-                        build release binaries and run the submission throughput harness; writes
-                        BENCHMARKS.md unless --no-write (`cargo xtask bench --help` for its flags)
+  bench [HARNESS FLAGS]
+                        build release binaries and run the submission throughput harness; its
+                        table to stdout (`cargo xtask bench --help` for its flags)
   man [DIR]             write the amili man pages into DIR (default target/man)
   bench-build [--rounds N] [--amili DIR] [--only-amili] [--keep]
                         cold debug build times: a crate depending on amili-payments (from DIR,
