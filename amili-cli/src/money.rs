@@ -46,15 +46,22 @@ pub struct Sums(BTreeMap<String, Money>);
 
 impl Sums {
     pub fn add(&mut self, money: &Money) {
-        let sum = self
-            .0
-            .entry(money.currency.code().to_owned())
-            .or_insert_with(|| Money {
-                amount: Decimal::ZERO,
-                currency: money.currency.clone(),
-            });
-        // 28 digits: beyond any file's total; saturating rather than panicking.
-        sum.amount = sum.amount.saturating_add(money.amount);
+        // Looked up by `&str` first: a currency already summed (every row but the first of
+        // each) costs no key allocation.
+        let code = money.currency.code();
+        if !self.0.contains_key(code) {
+            self.0.insert(
+                code.to_owned(),
+                Money {
+                    amount: Decimal::ZERO,
+                    currency: money.currency.clone(),
+                },
+            );
+        }
+        if let Some(sum) = self.0.get_mut(code) {
+            // 28 digits: beyond any file's total; saturating rather than panicking.
+            sum.amount = sum.amount.saturating_add(money.amount);
+        }
     }
 
     /// Moves `money` out of these sums (a row found to repeat an earlier one's id).

@@ -4,7 +4,7 @@
 //! library reports. `status` runs the same way with the pipeline's status report, which sends
 //! nothing.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -253,8 +253,10 @@ struct Order {
     queue: VecDeque<Slot>,
     /// The position (counting every row) of the queue's front.
     front: u64,
-    /// The position of each payment in flight, by its index in the submission.
-    positions: HashMap<usize, u64>,
+    /// The position of each item handed to the pipeline and not yet drained, by its index
+    /// in the submission counting from `first_index` (items are handed out in index order).
+    positions: VecDeque<u64>,
+    first_index: usize,
 }
 
 /// A row waiting for its outcome (with its amount, which the library's report does not
@@ -267,7 +269,10 @@ enum Slot {
 impl Order {
     fn push_pending(&mut self, index: usize, line: u64, money: Money) {
         let position = self.front + self.queue.len() as u64;
-        self.positions.insert(index, position);
+        if self.positions.is_empty() {
+            self.first_index = index;
+        }
+        self.positions.push_back(position);
         self.queue.push_back(Slot::Pending {
             line,
             money: Box::new(money),
@@ -279,11 +284,15 @@ impl Order {
     }
 
     fn fill(&mut self, index: usize, row: impl FnOnce(u64, Money) -> ReportRow) {
-        let Some(position) = self.positions.remove(&index) else {
+        let Some(&position) = index
+            .checked_sub(self.first_index)
+            .and_then(|at| self.positions.get(at))
+        else {
             return;
         };
-        let Some(slot) = usize::try_from(position - self.front)
-            .ok()
+        let Some(slot) = position
+            .checked_sub(self.front)
+            .and_then(|at| usize::try_from(at).ok())
             .and_then(|at| self.queue.get_mut(at))
         else {
             return;
@@ -301,6 +310,11 @@ impl Order {
                 rows.push(*row);
             }
             self.front += 1;
+        }
+        // Items whose rows are out of the queue need no position any more.
+        while self.positions.front().is_some_and(|&p| p < self.front) {
+            self.positions.pop_front();
+            self.first_index += 1;
         }
         rows
     }

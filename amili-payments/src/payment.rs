@@ -350,7 +350,13 @@ impl PaymentInput {
         // Wire values are upper-case; `direct_payment` from a person or a spreadsheet means the
         // same.
         if let Some(kind) = self.payment_type {
-            builder = builder.payment_type(PaymentType::from(kind.trim().to_ascii_uppercase()));
+            let kind = kind.trim();
+            builder = builder.payment_type(if kind.bytes().any(|b| b.is_ascii_lowercase()) {
+                PaymentType::from(kind.to_ascii_uppercase())
+            } else {
+                // Already as on the wire (the usual case): a known value takes no allocation.
+                PaymentType::from(kind)
+            });
         }
         let id = self.unique_source_payment_id;
         if let Some(id) = raw_fields::required("uniqueSourcePaymentId", id, &mut errors) {

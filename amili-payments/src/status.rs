@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use futures::stream::{Stream, StreamExt};
 
 use crate::chunks::{chunks, repeated};
 use crate::error::Error;
+use crate::ledger::Fingerprint;
 use crate::ledger::protocol::Protocol;
 use crate::report::{Outcome, RequestReport, RequestResult};
 use crate::submission::Submission;
-use crate::submittable::Submittable;
+use crate::submittable::{Submittable, fingerprint};
 
 impl<'c, T: Submittable> Submission<'c, T> {
     /// Sends nothing: reports, request by request (the same chunks as a submission), what the
@@ -41,15 +41,9 @@ impl<'c, T: Submittable> Submission<'c, T> {
                 let protocol = Arc::clone(&protocol);
                 async move {
                     let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
-                    let bodies: Vec<Bytes> = chunk
-                        .iter()
-                        .map(|p| {
-                            let mut json = Vec::with_capacity(256);
-                            p.item.write_json(&mut json);
-                            Bytes::from(json)
-                        })
-                        .collect();
-                    let known = protocol.status(&ids, &bodies).await;
+                    let fingerprints: Vec<Fingerprint> =
+                        chunk.iter().map(|p| fingerprint(&p.item)).collect();
+                    let known = protocol.status(&ids, &fingerprints).await;
                     let items = chunk
                         .into_iter()
                         .enumerate()

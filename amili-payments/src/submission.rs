@@ -9,6 +9,7 @@
 //! `ledger/protocol.rs` is the ledger's side of every request.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -20,13 +21,13 @@ use crate::chunks::{Pending, chunks, not_sent, repeated};
 use crate::client::Client;
 use crate::error::{DuplicateSourceId, Error};
 use crate::idempotency::IdempotencyKey;
-use crate::ledger::Ledger;
 use crate::ledger::protocol::{Plan, Protocol};
+use crate::ledger::{Fingerprint, Ledger};
 use crate::payment::Payment;
 use crate::repeats::find_duplicates;
 use crate::report::{Outcome, Reason, RequestReport, RequestResult, SubmitReport};
 use crate::stop::StopHandle;
-use crate::submittable::Submittable;
+use crate::submittable::{Submittable, fingerprint_of_json};
 use crate::wire::request_body;
 
 /// A submission being configured: made by [`Client::submit`] or [`Client::submit_stream`],
@@ -305,7 +306,7 @@ struct Ready<T> {
     /// The body carrying the whole chunk, in id order.
     whole_chunk: Bytes,
     /// Each item's span of it.
-    bodies: Vec<Bytes>,
+    spans: Vec<Range<usize>>,
 }
 
 /// Shared state of one submission.
@@ -389,14 +390,14 @@ impl Run {
         }
         json.extend_from_slice(b"]}");
         let whole_chunk = Bytes::from(json);
-        let bodies: Vec<Bytes> = spans
-            .into_iter()
-            .map(|span| whole_chunk.slice(span))
-            .collect();
         if let Some(ledger) = &self.ledger
             && let Err(reason) = {
                 let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
-                ledger.claim(&key, &ids, &bodies, &mut plans).await
+                let fingerprints: Vec<Fingerprint> = spans
+                    .iter()
+                    .map(|span| fingerprint_of_json(&whole_chunk[span.clone()]))
+                    .collect();
+                ledger.claim(&key, &ids, &fingerprints, &mut plans).await
             }
         {
             self.halt(reason.to_string());
@@ -408,7 +409,7 @@ impl Run {
             key,
             fresh_key,
             whole_chunk,
-            bodies,
+            spans,
         })
     }
 
@@ -421,7 +422,7 @@ impl Run {
             key,
             fresh_key,
             whole_chunk,
-            bodies,
+            spans,
         } = ready;
         if let Some(reason) = self.stopped() {
             if let Some(ledger) = &self.ledger {
@@ -462,7 +463,10 @@ impl Run {
             let body = if members.len() == chunk.len() {
                 whole_chunk.clone()
             } else {
-                request_body(T::BODY_FIELD, members.iter().map(|&i| &bodies[i][..]))
+                request_body(
+                    T::BODY_FIELD,
+                    members.iter().map(|&i| &whole_chunk[spans[i].clone()]),
+                )
             };
             let result = self.send::<T>(group_key, body, members.len()).await;
             if let Some(ledger) = &self.ledger

@@ -47,10 +47,15 @@ pub trait Submittable: Serialize + Send + Sync + 'static + sealed::Kind + sealed
 /// rebuild whole, so that sending that item again is recognised as the same
 /// ([`Claim::AlreadyAccepted`](crate::ledger::Claim::AlreadyAccepted)).
 pub fn fingerprint<T: Submittable>(item: &T) -> crate::ledger::Fingerprint {
-    use sha2::{Digest as _, Sha256};
     let mut json = Vec::with_capacity(256);
     item.write_json(&mut json);
-    Sha256::digest(&json).into()
+    fingerprint_of_json(&json)
+}
+
+/// The fingerprint of an item's JSON as sent (see [`fingerprint`]).
+pub(crate) fn fingerprint_of_json(json: &[u8]) -> crate::ledger::Fingerprint {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(json).into()
 }
 
 /// A write accepted as a batch: its id, and whether the answer was lost and the batch found

@@ -38,8 +38,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
-use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use super::store::{
@@ -87,18 +85,16 @@ impl Protocol {
     /// Claims the items marked `Send` in the ledger; marks the ones it knows, and the
     /// ones to resume under an earlier request's key.
     ///
-    /// `ids` and `bodies` are the request's items (each item's id and JSON), `plans` what is
-    /// decided for each so far. An error stops the submission.
+    /// `ids` and `fingerprints` are the request's items (each item's id and the fingerprint
+    /// of its JSON), `plans` what is decided for each so far. An error stops the submission.
     pub(crate) async fn claim(
         &self,
         key: &IdempotencyKey,
         ids: &[&str],
-        bodies: &[Bytes],
+        fingerprints: &[Fingerprint],
         plans: &mut [Plan],
     ) -> Result<(), Reason> {
         let ledger = self.ledger.as_ref();
-        let fingerprints: Vec<Fingerprint> =
-            bodies.iter().map(|b| Sha256::digest(b).into()).collect();
         let ledger_error =
             |e: LedgerError| Reason::from(format!("not sent: the ledger failed ({e})"));
         // Two rounds at most: a pending item of an earlier request is settled, then claimed
@@ -206,12 +202,13 @@ impl Protocol {
         Ok(())
     }
 
-    /// What the ledger holds for each item (`ids`, with their JSON `bodies`), as the outcome a
-    /// status report gives it, with its batch and the key of the request that carried it.
+    /// What the ledger holds for each item (`ids`, with the `fingerprints` of their JSON), as
+    /// the outcome a status report gives it, with its batch and the key of the request that
+    /// carried it.
     pub(crate) async fn status(
         &self,
         ids: &[&str],
-        bodies: &[Bytes],
+        fingerprints: &[Fingerprint],
     ) -> Result<Vec<(Outcome, Option<Uuid>, Option<IdempotencyKey>)>, Reason> {
         let known = self
             .ledger
@@ -220,11 +217,8 @@ impl Protocol {
             .map_err(|e| Reason::from(format!("the ledger could not be read ({e})")))?;
         Ok(known
             .into_iter()
-            .zip(bodies)
-            .map(|(known, body)| {
-                let fingerprint: Fingerprint = Sha256::digest(body).into();
-                status_of(known, &fingerprint)
-            })
+            .zip(fingerprints)
+            .map(|(known, fingerprint)| status_of(known, fingerprint))
             .collect())
     }
 
