@@ -81,6 +81,8 @@ pub struct Table {
     /// The amounts per outcome and currency.
     pub sums: SumsBy,
     pub batches: std::collections::BTreeSet<Uuid>,
+    /// The batch of the row before: a request's rows come together and share one.
+    last_batch: Option<Uuid>,
 }
 
 impl Table {
@@ -93,6 +95,7 @@ impl Table {
             counts: OutcomeCounts::default(),
             sums: SumsBy::default(),
             batches: Default::default(),
+            last_batch: None,
         }
     }
 
@@ -101,8 +104,11 @@ impl Table {
         if let Some(money) = &row.money {
             self.sums.add(category(&row.outcome), money);
         }
-        if let Some(b) = row.batch_id {
+        if let Some(b) = row.batch_id
+            && self.last_batch != Some(b)
+        {
             self.batches.insert(b);
+            self.last_batch = Some(b);
         }
         if self.shown.len() < self.limit {
             self.shown.push(row.clone());

@@ -39,6 +39,9 @@ pub struct Sending {
     pub wait: Option<Duration>,
     /// Lines of rows whose id repeats an earlier row's.
     pub repeats: HashSet<u64>,
+    /// Every valid row's id was checked unique before (a file read whole, its repeats in
+    /// `repeats`): the pipeline need not look for repeats again (it does without a ledger).
+    pub ids_checked: bool,
     /// Rows in the file (for progress).
     pub rows: u64,
     /// Stopped on Ctrl-C (with [`INTERRUPTED`]) or by the submission itself: no new payment
@@ -97,6 +100,9 @@ pub async fn send_all<K: FileKind>(
         .with_stop_handle(sending.stop.clone());
     if let Some(ledger) = sending.ledger {
         submission = submission.with_ledger(ledger);
+    }
+    if sending.ids_checked {
+        submission = submission.with_ids_known_unique();
     }
     // The stream ends with the answer that stopped the submission, if one did (credentials
     // refused, the organization not allowed or unknown); its requests are reported already.

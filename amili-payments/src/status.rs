@@ -30,45 +30,45 @@ impl<'c, T: Submittable> Submission<'c, T> {
         if let Some(error) = self.refused {
             return Err(error);
         }
+        let filter_repeats = self.filters_repeats();
         let Some(ledger) = self.ledger else {
             return Err(Error::Usage(
                 "a status report needs a ledger (with_ledger)".to_owned(),
             ));
         };
         let protocol = Arc::new(Protocol::new(ledger, self.client.clone()));
-        let requests =
-            chunks(self.items, self.filter_repeats, self.chunk_size).then(move |chunk| {
-                let protocol = Arc::clone(&protocol);
-                async move {
-                    let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
-                    let fingerprints: Vec<Fingerprint> =
-                        chunk.iter().map(|p| fingerprint(&p.item)).collect();
-                    let known = protocol.status(&ids, &fingerprints).await;
-                    let items = chunk
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, pending)| {
-                            if pending.repeated {
-                                return pending.into_item(repeated::<T>(), None, None);
+        let requests = chunks(self.items, filter_repeats, self.chunk_size).then(move |chunk| {
+            let protocol = Arc::clone(&protocol);
+            async move {
+                let ids: Vec<&str> = chunk.iter().map(|p| p.item.id()).collect();
+                let fingerprints: Vec<Fingerprint> =
+                    chunk.iter().map(|p| fingerprint(&p.item)).collect();
+                let known = protocol.status(&ids, &fingerprints).await;
+                let items = chunk
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, pending)| {
+                        if pending.repeated {
+                            return pending.into_item(repeated::<T>(), None, None);
+                        }
+                        match &known {
+                            Ok(known) => {
+                                let (outcome, batch_id, key) = known[i].clone();
+                                pending.into_item(outcome, batch_id, key)
                             }
-                            match &known {
-                                Ok(known) => {
-                                    let (outcome, batch_id, key) = known[i].clone();
-                                    pending.into_item(outcome, batch_id, key)
-                                }
-                                Err(reason) => {
-                                    pending.into_item(Outcome::Unknown(reason.clone()), None, None)
-                                }
+                            Err(reason) => {
+                                pending.into_item(Outcome::Unknown(reason.clone()), None, None)
                             }
-                        })
-                        .collect();
-                    RequestReport {
-                        idempotency_key: None,
-                        result: RequestResult::NotSent,
-                        items,
-                    }
+                        }
+                    })
+                    .collect();
+                RequestReport {
+                    idempotency_key: None,
+                    result: RequestResult::NotSent,
+                    items,
                 }
-            });
+            }
+        });
         Ok(requests)
     }
 }

@@ -85,6 +85,8 @@ pub struct Submission<'c, T: Submittable = Payment> {
     pub(crate) refused: Option<Error>,
     /// Whether repeats are filtered while streaming (a list is checked up front instead).
     pub(crate) filter_repeats: bool,
+    /// The caller checked every id unique ([`Submission::with_ids_known_unique`]).
+    ids_known_unique: bool,
     pub(crate) chunk_size: usize,
     concurrency: usize,
     key: Option<IdempotencyKey>,
@@ -101,6 +103,7 @@ impl<T: Submittable> fmt::Debug for Submission<'_, T> {
             .field("idempotency_key", &self.key)
             .field("ledger", &self.ledger)
             .field("circuit_breaker", &self.circuit_breaker)
+            .field("ids_known_unique", &self.ids_known_unique)
             .field("stop", &self.stop)
             .finish_non_exhaustive()
     }
@@ -154,6 +157,7 @@ impl Client {
             items,
             refused: None,
             filter_repeats: filter,
+            ids_known_unique: false,
             chunk_size: self.shared.max_payments_per_request,
             concurrency: self.shared.concurrency,
             key: None,
@@ -207,6 +211,25 @@ impl<'c, T: Submittable> Submission<'c, T> {
         self
     }
 
+    /// Tells a [`submit_stream`](Client::submit_stream) that no id repeats in it (the caller
+    /// checked every item's id before, as the `amili` CLI checks a whole file with
+    /// [`IdHashes`](crate::validation::IdHashes)), so it need not remember each id to find
+    /// repeats as they come (8 bytes and about 0.3 µs an item).
+    ///
+    /// It takes effect only with a [ledger](Self::with_ledger), which never lets an id be
+    /// sent twice: a repeat that comes anyway is then reported as the ledger has it (not sent
+    /// while the first is in flight, already accepted after), not as invalid. Without a
+    /// ledger the stream still finds repeats itself.
+    pub fn with_ids_known_unique(mut self) -> Self {
+        self.ids_known_unique = true;
+        self
+    }
+
+    /// Whether the stream must find repeated ids itself.
+    pub(crate) fn filters_repeats(&self) -> bool {
+        self.filter_repeats && !(self.ids_known_unique && self.ledger.is_some())
+    }
+
     /// Sends everything and returns the whole report, requests in submission order.
     ///
     /// # Errors
@@ -248,6 +271,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
         if let Some(error) = self.refused {
             return Err(error);
         }
+        let filter_repeats = self.filters_repeats();
         let run = Arc::new(Run {
             client: self.client.clone(),
             ledger: self
@@ -267,7 +291,7 @@ impl<'c, T: Submittable> Submission<'c, T> {
             concurrency = self.concurrency
         );
         let last = Arc::clone(&run);
-        let requests = chunks(self.items, self.filter_repeats, self.chunk_size)
+        let requests = chunks(self.items, filter_repeats, self.chunk_size)
             .enumerate()
             .map(move |(n, chunk)| {
                 let (run, sending) = (Arc::clone(&run), Arc::clone(&sending));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use amili_payments::batches::{BatchFilter, BatchStatus};
+use amili_payments::ledger::MemoryLedger;
 use amili_payments::report::{Outcome, RequestResult};
 use amili_payments::{Decimal, Payment, Utc, Uuid};
 use common::*;
@@ -138,6 +139,58 @@ async fn submit_stream_sends_and_reports_in_order() -> TestResult {
     // The first P-000003 was booked, the repeat was not.
     sandbox.finish_batches();
     assert_eq!(sandbox.times_booked("P-000003"), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ids_known_unique_leave_a_repeat_to_the_ledger_and_are_ignored_without_one() -> TestResult {
+    // 20 payments and the 4th again, slipped past the caller's own check.
+    let mut source = payments(0..20);
+    source.push(source[3].clone());
+    let input = || futures::stream::iter(source.clone());
+
+    // With a ledger: the stream does not look for repeats, and the ledger, which holds the
+    // first P-000003, keeps the repeat from being sent.
+    let sandbox = sandbox().await;
+    let client = builder_for(&sandbox).max_payments_per_request(7).build()?;
+    let report = client
+        .submit_stream(input())
+        .with_ids_known_unique()
+        .with_ledger(Arc::new(MemoryLedger::default()))
+        .with_concurrency(1)
+        .send()
+        .await?;
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(items.len(), 21);
+    assert_eq!(report.counts().accepted, 20);
+    // Accepted earlier in this submission (or, were it still in flight, not sent): never
+    // reported invalid, never sent twice.
+    assert!(
+        matches!(
+            items[20].outcome,
+            Outcome::AlreadyAccepted | Outcome::NotSent(_)
+        ),
+        "{:?}",
+        items[20]
+    );
+    assert_eq!(items[20].idempotency_key, None, "not sent");
+    assert_eq!(sandbox.stats().payment_requests, 3);
+    sandbox.finish_batches();
+    assert_eq!(sandbox.times_booked("P-000003"), 1);
+
+    // Without a ledger the stream still finds the repeat itself.
+    let fresh = sandbox_and_client().await.0;
+    let client = builder_for(&fresh).max_payments_per_request(7).build()?;
+    let report = client
+        .submit_stream(input())
+        .with_ids_known_unique()
+        .send()
+        .await?;
+    let items: Vec<_> = report.items().collect();
+    assert_eq!(report.counts().accepted, 20);
+    repeat_reason(items[20]);
+    fresh.finish_batches();
+    assert_eq!(fresh.times_booked("P-000003"), 1);
     Ok(())
 }
 

@@ -77,6 +77,7 @@ pub async fn run<K: FileKind>(args: &StatusArgs) -> anyhow::Result<Exit> {
         ledger: Some(ledger),
         wait: Some(Duration::from_secs(args.run.wait_timeout)),
         repeats: v.repeats.clone(),
+        ids_checked: true,
         rows: v.rows,
         stop: StopHandle::new(),
         wakeups: None,

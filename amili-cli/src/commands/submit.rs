@@ -337,6 +337,8 @@ async fn submit<K: FileKind>(
             .wait
             .then(|| Duration::from_secs(args.run.wait_timeout)),
         repeats: v.repeats.clone(),
+        // A file read whole had every id checked; one sent as read did not.
+        ids_checked: found.is_none(),
         rows: v.rows,
         stop,
         wakeups: webhooks.as_ref().map(|w| w.wakeups.clone()),
