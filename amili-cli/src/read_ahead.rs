@@ -51,9 +51,7 @@ where
 
 fn produce<T, I: Iterator<Item = T>>(mut items: I, sender: &SyncSender<Vec<T>>) {
     loop {
-        // Sized once: collecting `take` would grow the vector (and copy its items) 8 times.
-        let mut batch: Vec<T> = Vec::with_capacity(BATCH);
-        batch.extend(items.by_ref().take(BATCH));
+        let batch: Vec<T> = items.by_ref().take(BATCH).collect();
         let last = batch.len() < BATCH;
         if batch.is_empty() || sender.send(batch).is_err() || last {
             return;

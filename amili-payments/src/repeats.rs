@@ -5,21 +5,17 @@
 //! exactly. The library's list check and the CLI's file check both use it.
 //!
 //! [`Repeats`] is the stream's filter, which answers id by id as items arrive. Most hashes sit
-//! in one sorted `Vec` (8 bytes an id, no load factor, so a million ids take 8 MiB where a hash
-//! set takes 18 MiB and briefly 27 while it grows). The latest ones sit in a small hash set
-//! that is merged into the vector, in place, once it holds a sixteenth as many: merges copy
-//! each hash about 16 times in all. Each new id costs one binary search (about 20 probes for a
-//! million ids): about 0.35 µs an item in the CLI (6 % of its CPU per row). A plain hash set
-//! of the hashes takes about half as long but holds 18 MiB for a million ids, 27 while it
-//! grows: measured, 59 MiB for a 1,000,000-row `submit` against the CLI's 64 MiB target, so
-//! the compact one stays. A caller that checked its ids skips the filter
-//! (`Submission::with_ids_known_unique`, with a ledger).
+//! in one sorted `Vec` (8 bytes an id, no load factor); the latest in a small hash set merged
+//! into it, in place, once it holds a sixteenth as many (each hash is copied about 16 times).
+//! Each new id costs one binary search: 0.35 µs in the CLI. A plain hash set takes half as
+//! long but holds 18 MiB for a million ids, 27 while it grows: a 1,000,000-row `submit` then
+//! peaked at 59 MiB (64 MiB target), so the compact one stays. A caller that checked its ids
+//! skips the filter (`Submission::with_ids_known_unique`, with a ledger).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher};
 
-// Randomly seeded like std's SipHash, and about five times faster on short ids.
 use foldhash::fast::RandomState;
 
 /// The ids of a list or a file, by hash, to tell which may repeat: push every id, then ask
@@ -104,10 +100,9 @@ impl Repeats {
     /// Whether this is the first item with its id.
     pub(crate) fn first(&mut self, id: &str) -> bool {
         let hash = self.state.hash_one(id);
-        if self.recent.contains(&hash) || self.sorted.binary_search(&hash).is_ok() {
+        if self.sorted.binary_search(&hash).is_ok() || !self.recent.insert(hash) {
             return false;
         }
-        self.recent.insert(hash);
         if self.recent.len() >= MIN_RECENT.max(self.sorted.len() / 16) {
             self.merge();
         }

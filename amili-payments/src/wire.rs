@@ -56,8 +56,7 @@ pub(crate) fn string(out: &mut Vec<u8>, value: &str) {
     let escapes = value.bytes().fold(false, |any, b| {
         any | (b < 0x20) | (b == b'"') | (b == b'\\')
     });
-    let plain = !escapes;
-    if plain {
+    if !escapes {
         out.reserve(value.len() + 2);
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
