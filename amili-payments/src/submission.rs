@@ -218,8 +218,8 @@ impl<'c, T: Submittable> Submission<'c, T> {
     ///
     /// It takes effect only with a [ledger](Self::with_ledger), which never lets an id be
     /// sent twice: a repeat that comes anyway is then reported as the ledger has it (not sent
-    /// while the first is in flight, already accepted after), not as invalid. Without a
-    /// ledger the stream still finds repeats itself.
+    /// while the first is in flight; already accepted after, or a conflict if its content
+    /// differs), not as invalid. Without a ledger the stream still finds repeats itself.
     pub fn with_ids_known_unique(mut self) -> Self {
         self.ids_known_unique = true;
         self
