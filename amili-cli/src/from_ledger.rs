@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 
 use amili_payments::Uuid;
-use amili_payments::ledger::{Ledger, Processed};
+use amili_payments::ledger::Ledger;
 use amili_payments::report::Outcome;
 
 use crate::report::ReportRow;
@@ -56,15 +56,8 @@ impl FromLedger {
                 }
             };
             for (row, held) in rows.iter().zip(held) {
-                let Some((batch_id, processed)) =
-                    held.and_then(|h| Some((h.batch_id?, h.processed)))
-                else {
+                let Some((outcome, batch_id)) = held.and_then(|h| h.accepted_outcome()) else {
                     continue;
-                };
-                let outcome = match processed {
-                    None => Outcome::AlreadyAccepted,
-                    Some(Processed::Succeeded) => Outcome::Succeeded,
-                    Some(Processed::Failed(failure)) => Outcome::Failed(failure),
                 };
                 known.0.insert(row.line, (outcome, batch_id));
                 v.invalid -= 1;

@@ -40,9 +40,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-use super::store::{
-    Claim, Fingerprint, Known, Ledger, LedgerError, LedgerItem, Processed, Settled,
-};
+use super::store::{Claim, Fingerprint, Known, Ledger, LedgerError, LedgerItem, Settled};
 use crate::client::Client;
 use crate::idempotency::IdempotencyKey;
 use crate::report::{Outcome, Reason, RequestResult};
@@ -337,19 +335,17 @@ fn status_of(
         );
     };
     let same = known.fingerprint == *fingerprint;
-    let outcome = match (known.batch_id, known.processed, same) {
-        (None, _, _) => Outcome::Unknown(Reason::from(format!(
+    let outcome = match known.accepted_outcome() {
+        None => Outcome::Unknown(Reason::from(format!(
             "claimed under idempotency key {} by a run that did not record its result; \
              submitting again settles it",
             known.key
         ))),
-        (Some(_), None, true) => Outcome::AlreadyAccepted,
-        (Some(_), Some(Processed::Succeeded), true) => Outcome::Succeeded,
-        (Some(_), Some(Processed::Failed(failure)), true) => Outcome::Failed(failure),
-        (Some(_), Some(Processed::Failed(failure)), false) => Outcome::NotSent(Reason::from(
-            format!("failed earlier ({failure}) and changed since: submitting sends the fix"),
-        )),
-        (Some(batch_id), _, false) => Outcome::Conflict(conflict(batch_id)),
+        Some((outcome, _)) if same => outcome,
+        Some((Outcome::Failed(failure), _)) => Outcome::NotSent(Reason::from(format!(
+            "failed earlier ({failure}) and changed since: submitting sends the fix"
+        ))),
+        Some((_, batch_id)) => Outcome::Conflict(conflict(batch_id)),
     };
     (outcome, known.batch_id, Some(known.key))
 }

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::idempotency::IdempotencyKey;
-use crate::outcome::Failure;
+use crate::outcome::{Failure, Outcome};
 
 /// A store the submission pipeline asks before each request and tells after it.
 ///
@@ -152,6 +152,19 @@ impl Known {
             processed,
         }
     }
+
+    /// The item as a report gives it once Amili accepted it, for this content: already
+    /// accepted (its outcome not learned yet), succeeded, or failed with Amili's reason; with
+    /// the batch. `None` while pending (claimed by a run that did not record its result).
+    pub fn accepted_outcome(&self) -> Option<(Outcome, Uuid)> {
+        let batch_id = self.batch_id?;
+        let outcome = match &self.processed {
+            None => Outcome::AlreadyAccepted,
+            Some(Processed::Succeeded) => Outcome::Succeeded,
+            Some(Processed::Failed(failure)) => Outcome::Failed(failure.clone()),
+        };
+        Some((outcome, batch_id))
+    }
 }
 
 /// One item as the ledger sees it.
@@ -292,5 +305,32 @@ impl<L: Ledger + ?Sized> Ledger for Arc<L> {
         quiet: Duration,
     ) -> BoxFuture<'a, Result<bool, LedgerError>> {
         (**self).release(key, ids, quiet)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accepted_item_is_reported_as_its_batch_processed_it_and_a_pending_one_is_not() {
+        let batch = Uuid::from_u128(7);
+        let known = |batch_id, processed| {
+            Known::new([1; 32], IdempotencyKey::random(), batch_id, processed)
+        };
+        assert_eq!(known(None, None).accepted_outcome(), None);
+        assert_eq!(
+            known(Some(batch), None).accepted_outcome(),
+            Some((Outcome::AlreadyAccepted, batch))
+        );
+        assert_eq!(
+            known(Some(batch), Some(Processed::Succeeded)).accepted_outcome(),
+            Some((Outcome::Succeeded, batch))
+        );
+        let failure = Failure::new(Some("INVOICE_CLOSED"), Some("the invoice is closed"));
+        assert_eq!(
+            known(Some(batch), Some(Processed::Failed(failure.clone()))).accepted_outcome(),
+            Some((Outcome::Failed(failure), batch))
+        );
     }
 }
