@@ -25,7 +25,7 @@ use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::bank::{self, Entries, Entry, NotTakenSummary};
 use crate::input::{
-    self, Columns, Encoding, Format, InputError, Row, reference_field, reference_text,
+    self, Columns, Encoding, Fields, Format, InputError, Row, reference_field, reference_text,
 };
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
@@ -332,6 +332,7 @@ pub fn validate_file<K: FileKind>(
     let format = resolve_format(path, args.format)?;
     let opened = open_entries::<K>(path, args, format)?;
     let mut validator = Validator::new(opened.warnings, opened.text, invoices, args.max_errors);
+    validator.defaults = opened.defaults;
     // Parsing on a second core, validating and spooling on this one.
     let rows = read_ahead_with("amili-read", opened.make)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
@@ -372,6 +373,7 @@ pub fn stream_file<K: FileKind>(
         return Ok(None);
     }
     let mut validator = Validator::new(opened.warnings, opened.text, None, args.max_errors);
+    validator.defaults = opened.defaults;
     validator.echo = Some(path.display().to_string());
     validator.hashes = None;
     for note in &validator.v.warnings {
@@ -434,6 +436,8 @@ struct Validator<'a> {
     /// stream filter finds them).
     hashes: Option<IdHashes>,
     text: InputFormat,
+    /// `--type` and `--currency`, for the rows without them.
+    defaults: Defaults,
     invoices: Option<&'a Resolved>,
     max_errors: usize,
     /// Print each problem as it is met, naming this file (when rows are sent as they are
@@ -456,6 +460,7 @@ impl<'a> Validator<'a> {
             v,
             hashes: Some(IdHashes::default()),
             text,
+            defaults: Defaults::new(),
             invoices,
             max_errors,
             echo: None,
@@ -470,7 +475,12 @@ impl<'a> Validator<'a> {
         let (line, checked) = match entry {
             Entry::Row(row) => (
                 row.line,
-                check_row::<K>(row, &self.text, self.invoices, &mut v.references),
+                check_row::<K>(
+                    built::<K>(row, &self.defaults),
+                    &self.text,
+                    self.invoices,
+                    &mut v.references,
+                ),
             ),
             Entry::Invalid {
                 line,
@@ -577,6 +587,7 @@ struct Opened<I> {
     make: MakeEntries<I>,
     warnings: Vec<String>,
     text: InputFormat,
+    defaults: Defaults,
     empty_rows: Arc<AtomicU64>,
     /// Whether a row may name its invoice by a reference (to be looked up first).
     names_references: bool,
@@ -606,6 +617,7 @@ fn open_entries<K: FileKind>(
             make: Box::new(make),
             warnings: ignored_flags(&ignored, "a bank file"),
             text: InputFormat::default(),
+            defaults: Defaults::new(),
             empty_rows: Default::default(),
             // A bank transaction names its invoice by a reference (`--reference-as`).
             names_references: true,
@@ -623,13 +635,13 @@ fn open_entries<K: FileKind>(
         &format!("a {format} file (they are for bank files)"),
     );
     let rows = reading.rows;
-    let make = move || -> Entries<'static, K::Input> {
-        Box::new(rows.map(move |row| row.map(|row| Entry::Row(with_defaults::<K>(row, &columns)))))
-    };
+    let make =
+        move || -> Entries<'static, K::Input> { Box::new(rows.map(|row| row.map(Entry::Row))) };
     Ok(Opened {
         make: Box::new(make),
         warnings,
         text,
+        defaults: columns.defaults,
         empty_rows: reading.empty_rows,
         names_references: reading.names_references,
     })
@@ -662,10 +674,15 @@ fn columns<K: FileKind>(args: &InputArgs) -> Columns {
     }
 }
 
-/// The row with `--type` and `--currency` in the fields it has no value for.
-fn with_defaults<K: FileKind>(mut row: Row<K::Input>, columns: &Columns) -> Row<K::Input> {
+/// `--type` and `--currency`: a field and the value of every row that has none.
+type Defaults = Vec<(&'static str, String)>;
+
+/// The row in the library's input type (made here, on the thread that validates it), with
+/// `--type` and `--currency` in the fields it has no value for.
+fn built<K: FileKind>(row: Row<Fields<K::Input>>, defaults: &Defaults) -> Row<K::Input> {
+    let mut row = row.built::<K>();
     if let Ok(input) = &mut row.input {
-        for (field, value) in &columns.defaults {
+        for (field, value) in defaults {
             K::fill(input, field, value);
         }
     }
@@ -713,6 +730,7 @@ fn find_repeats<K: FileKind>(
     let format = resolve_format(path, args.format)?;
     let opened = open_entries::<K>(path, args, format)?;
     let text = opened.text;
+    let defaults = opened.defaults;
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut repeats = Vec::new();
     for entry in (opened.make)() {
@@ -720,6 +738,7 @@ fn find_repeats<K: FileKind>(
             continue;
         };
         let line = row.line;
+        let row = built::<K>(row, &defaults);
         let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
             continue;
         };

@@ -9,12 +9,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use amili_payments::Submittable as _;
 use amili_payments::invoices::InvoiceRef;
+use amili_payments::{PaymentInput, Submittable as _};
 
 use super::columns::{Columns, accepted, did_you_mean, field_of, normalized, other_only};
 use super::line_ends::RecordCap;
-use super::{InputError, MAX_ROW_BYTES, Row};
+use super::{Fields, InputError, MAX_ROW_BYTES, Row};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 
 /// Streams the records of a CSV file as rows; a record (the header too) longer than
@@ -244,9 +244,9 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
         Arc::clone(&self.empty)
     }
 
-    /// The record straight into the library's input type (cells trimmed), and the invoice
-    /// reference if the file names invoices by one.
-    fn input_from_record(&self) -> Result<(K::Input, Option<InvoiceRef>), String> {
+    /// The record's cells for the row's fields (trimmed), and the invoice reference if the
+    /// file names invoices by one.
+    fn cells_of_record(&self) -> Result<(Cells, Option<InvoiceRef>), String> {
         if self.record.len() != self.columns.len() {
             return Err(format!(
                 "has {} field{}, the header has {}",
@@ -255,7 +255,11 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
                 self.columns.len()
             ));
         }
-        let mut input = K::Input::default();
+        let mut cells = Cells {
+            text: String::with_capacity(self.record.as_slice().len()),
+            ends: [("", 0); MAX_CELLS],
+            len: 0,
+        };
         let mut reference = None;
         for (column, raw) in self.columns.iter().zip(self.record.iter()) {
             let Some(field) = column else { continue };
@@ -266,20 +270,57 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
                      saved as \"CSV (semikolonseparert)\")"
                 )
             })?
-                .trim()
-                .to_owned();
+                .trim();
             match *field {
-                "invoiceNumber" => reference = Some(InvoiceRef::Number(text)),
-                "uniqueSourceInvoiceId" => reference = Some(InvoiceRef::SourceId(text)),
-                field => K::set(&mut input, field, text),
+                "invoiceNumber" => reference = Some(InvoiceRef::Number(text.to_owned())),
+                "uniqueSourceInvoiceId" => reference = Some(InvoiceRef::SourceId(text.to_owned())),
+                field => cells.push(field, text),
             }
         }
-        Ok((input, reference))
+        Ok((cells, reference))
+    }
+}
+
+/// The most cells a row has for its fields: a header names each field once (a payment has
+/// seven), and the invoice reference columns are kept apart.
+const MAX_CELLS: usize = PaymentInput::FIELDS.len();
+
+/// A CSV record's cells for the row's fields, trimmed, in one buffer: one allocation a row
+/// on the reading thread, made into the library's input type by [`Cells::into_input`] where
+/// the row is validated (see [`Row::built`]).
+#[derive(Debug)]
+pub struct Cells {
+    text: String,
+    /// Each cell's field and where its text ends in `text` (it starts where the one before
+    /// ends).
+    ends: [(&'static str, usize); MAX_CELLS],
+    len: usize,
+}
+
+impl Cells {
+    fn push(&mut self, field: &'static str, text: &str) {
+        // Never more cells than fields: `CsvRows::new` refuses a field named twice.
+        if let Some(end) = self.ends.get_mut(self.len) {
+            self.text.push_str(text);
+            *end = (field, self.text.len());
+            self.len += 1;
+        }
+    }
+
+    /// The cells as the library's raw input type.
+    pub fn into_input<K: FileKind>(self) -> K::Input {
+        let mut input = K::Input::default();
+        let mut start = 0;
+        for &(field, end) in &self.ends[..self.len] {
+            K::set(&mut input, field, self.text[start..end].to_owned());
+            start = end;
+        }
+        input
     }
 }
 
 impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
-    type Item = Result<Row<K::Input>, InputError>;
+    type Item = Result<Row<Fields<K::Input>>, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -313,8 +354,8 @@ impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
                     .sum();
                 let end = self.reader.position().line();
                 let line = reported.max(end.saturating_sub(inner_newlines + 1));
-                let (input, reference) = match self.input_from_record() {
-                    Ok((input, reference)) => (Ok(input), reference),
+                let (input, reference) = match self.cells_of_record() {
+                    Ok((cells, reference)) => (Ok(Fields::Cells(cells)), reference),
                     Err(e) => (Err(e), None),
                 };
                 Some(Ok(Row {
@@ -360,7 +401,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<Row> {
         let rows = CsvRows::new(text.as_bytes(), b',', &Columns::default()).unwrap();
-        rows.map(|r| r.unwrap()).collect()
+        rows.map(|r| r.unwrap().built::<Payment>()).collect()
     }
 
     #[test]
@@ -436,7 +477,7 @@ mod tests {
             "Fakturanr,Beløp,Dato,Tekst,Bilagsnr,description\nINV-1,1.00,2025-01-01,x,B-1,y\n";
         let rows: Vec<Row> = CsvRows::new(text.as_bytes(), b',', &options)
             .unwrap()
-            .map(|r| r.unwrap())
+            .map(|r| r.unwrap().built::<Payment>())
             .collect();
         assert_eq!(rows[0].reference, Some(InvoiceRef::Number("INV-1".into())));
         let input = rows[0].input.as_ref().unwrap();
@@ -502,7 +543,7 @@ mod tests {
             &Columns::default(),
         )
         .unwrap();
-        let rows: Vec<Row> = rows.map(|r| r.unwrap()).collect();
+        let rows: Vec<Row> = rows.map(|r| r.unwrap().built::<Payment>()).collect();
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 5]);
         assert_eq!(
             rows[0].input.as_ref().unwrap().amount,
@@ -671,7 +712,9 @@ mod tests {
             &Columns::default(),
         )
         .unwrap();
-        let rows: Vec<_> = rows.map(|r| r.unwrap()).collect();
+        let rows: Vec<_> = rows
+            .map(|r| r.unwrap().built::<amili_payments::Correction>())
+            .collect();
         let input = rows[0].input.as_ref().unwrap();
         assert_eq!(input.amount, Some(AmountInput::Text("-1 500,00".into())));
         assert_eq!(input.description.as_deref(), Some("x"));
