@@ -2,16 +2,16 @@
 //! reporting are written once, over [`FileKind`]; each kind only says how its rows are read
 //! into the library's raw input type, validated by the library, and kept in the spool.
 
-use amili_payments::validation::{AmountInput, FieldError, InputFormat};
+use amili_payments::validation::{AmountField, AmountInput, FieldError, InputFormat};
 use amili_payments::{
-    Correction, CorrectionInput, DateTime, Decimal, Payment, PaymentInput, PaymentType,
-    Submittable, Utc, Uuid,
+    Correction, CorrectionFields, CorrectionInput, DateTime, Decimal, Payment, PaymentFields,
+    PaymentInput, PaymentType, Submittable, Utc, Uuid,
 };
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 
 use crate::money::Money;
-use crate::spool::{Fields, Record, SpoolItem};
+use crate::spool::{self, Record, SpoolItem};
 
 /// The columns that may name the invoice instead of `invoiceId`: resolved to an `invoiceId`
 /// through Amili's invoice look-ups before anything is sent.
@@ -37,44 +37,55 @@ pub trait FileKind: Submittable + SpoolItem {
     /// [`scope`](amili_payments::ledger::scope) names where).
     const LEDGER: amili_payments::ledger::Kind;
 
-    /// Puts one CSV cell (trimmed) into its field (one of [`Submittable::FIELDS`]).
+    /// The library's raw row borrowed: each field's text (see [`FileKind::fields`]).
+    type Fields<'a>: Copy + Default;
+
+    /// Puts one field's text into an owned row (a bank file's transaction).
     fn set(input: &mut Self::Input, field: &'static str, text: String);
+
+    /// The owned row borrowed.
+    fn fields(input: &Self::Input) -> Self::Fields<'_>;
+
+    /// Puts one CSV cell (trimmed) into its field (one of [`Submittable::FIELDS`]).
+    fn set_field<'a>(fields: &mut Self::Fields<'a>, field: &'static str, text: &'a str);
 
     /// Puts `text` into `field` when the row has no value for it, or an empty one (`--type`,
     /// `--currency`).
-    fn fill(input: &mut Self::Input, field: &'static str, text: &str);
-
-    /// The row's `invoiceId`, which a resolved invoice reference fills.
-    fn invoice_slot(input: &mut Self::Input) -> &mut Option<String>;
+    fn fill<'a>(fields: &mut Self::Fields<'a>, field: &'static str, text: &'a str);
 
     /// A field's raw text, as written (for messages and the report of an invalid row).
-    fn raw(input: &Self::Input, field: &str) -> Option<String>;
+    fn raw(fields: &Self::Fields<'_>, field: &str) -> Option<String>;
 
     /// The id an invalid row is reported under (a payment's own id, if it has one).
-    fn reported_id(input: &Self::Input) -> String;
+    fn reported_id(fields: &Self::Fields<'_>) -> String;
 
     /// The library's one validation path for the kind.
-    fn validate(input: Self::Input, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
+    fn validate(fields: &Self::Fields<'_>, format: &InputFormat) -> Result<Self, Vec<FieldError>>;
 
     /// The item's amount and currency.
     fn money(&self) -> Money;
 
     /// An invalid row's amount and currency, when both can be read (for the sums of the
     /// invalid rows).
-    fn raw_money(input: &Self::Input, format: &InputFormat) -> Option<Money>;
+    fn raw_money(fields: &Self::Fields<'_>, format: &InputFormat) -> Option<Money>;
 }
 
 /// The amount and currency of a row, when both can be read; the amount as a correction's
 /// (signed), so that a payment's negative amount is still summed among the invalid.
 fn money_of(
-    amount: Option<&AmountInput>,
+    amount: Option<AmountField<'_>>,
     currency: Option<&str>,
     format: &InputFormat,
 ) -> Option<Money> {
     let amount = match amount? {
-        AmountInput::Text(text) | AmountInput::JsonText(text) => format.signed_amount(text).ok()?,
-        AmountInput::Integer(n) => Decimal::try_from_i128_with_scale(*n, 0).ok()?,
-        AmountInput::Number(n) => n.to_string().parse().ok()?,
+        AmountField::Text(text) => format.signed_amount(text).ok()?,
+        AmountField::Input(AmountInput::Text(text) | AmountInput::JsonText(text)) => {
+            format.signed_amount(text).ok()?
+        }
+        AmountField::Input(AmountInput::Integer(n)) => {
+            Decimal::try_from_i128_with_scale(*n, 0).ok()?
+        }
+        AmountField::Input(AmountInput::Number(n)) => n.to_string().parse().ok()?,
     };
     let currency = amili_payments::Currency::iso(currency?.trim()).ok()?;
     Some(Money { amount, currency })
@@ -95,7 +106,7 @@ fn spool_money_and_date(
 }
 
 fn unspool_money_and_date<'a>(
-    fields: &mut Fields<'a>,
+    fields: &mut spool::Fields<'a>,
 ) -> anyhow::Result<(Decimal, &'a str, DateTime<Utc>)> {
     let mantissa = i128::from_le_bytes(fields.bytes()?);
     let scale = u32::from_le_bytes(fields.bytes()?);
@@ -110,18 +121,21 @@ fn unspool_money_and_date<'a>(
 /// The raw text of the fields both kinds have that messages quote.
 fn raw_text(
     field: &str,
-    invoice_id: &Option<String>,
-    amount: Option<&AmountInput>,
-    date: &Option<String>,
+    invoice_id: Option<&str>,
+    amount: Option<AmountField<'_>>,
+    date: Option<&str>,
 ) -> Option<String> {
     match field {
-        "invoiceId" => invoice_id.clone(),
+        "invoiceId" => invoice_id.map(str::to_owned),
         "amount" => amount.map(|a| match a {
-            AmountInput::Text(text) | AmountInput::JsonText(text) => text.clone(),
-            AmountInput::Number(n) => n.to_string(),
-            AmountInput::Integer(n) => n.to_string(),
+            AmountField::Text(text) => text.to_owned(),
+            AmountField::Input(AmountInput::Text(text) | AmountInput::JsonText(text)) => {
+                text.clone()
+            }
+            AmountField::Input(AmountInput::Number(n)) => n.to_string(),
+            AmountField::Input(AmountInput::Integer(n)) => n.to_string(),
         }),
-        "date" => date.clone(),
+        "date" => date.map(str::to_owned),
         _ => None,
     }
 }
@@ -139,6 +153,8 @@ impl FileKind for Payment {
         )
     }
 
+    type Fields<'a> = PaymentFields<'a>;
+
     fn set(input: &mut PaymentInput, field: &'static str, text: String) {
         match field {
             "invoiceId" => input.invoice_id = Some(text),
@@ -151,31 +167,49 @@ impl FileKind for Payment {
         }
     }
 
-    fn fill(input: &mut PaymentInput, field: &'static str, text: &str) {
-        let slot = match field {
-            "type" => &mut input.payment_type,
-            "currency" => &mut input.currency,
-            _ => return,
-        };
-        if slot.as_deref().is_none_or(|t| t.trim().is_empty()) {
-            *slot = Some(text.to_owned());
+    fn fields(input: &PaymentInput) -> PaymentFields<'_> {
+        input.fields()
+    }
+
+    fn set_field<'a>(fields: &mut PaymentFields<'a>, field: &'static str, text: &'a str) {
+        match field {
+            "invoiceId" => fields.invoice_id = Some(text),
+            "type" => fields.payment_type = Some(text),
+            "amount" => fields.amount = Some(AmountField::Text(text)),
+            "currency" => fields.currency = Some(text),
+            "date" => fields.date = Some(text),
+            "description" => fields.description = Some(text),
+            _ => fields.unique_source_payment_id = Some(text),
         }
     }
 
-    fn invoice_slot(input: &mut PaymentInput) -> &mut Option<String> {
-        &mut input.invoice_id
+    fn fill<'a>(fields: &mut PaymentFields<'a>, field: &'static str, text: &'a str) {
+        let slot = match field {
+            "type" => &mut fields.payment_type,
+            "currency" => &mut fields.currency,
+            _ => return,
+        };
+        if slot.is_none_or(|t| t.trim().is_empty()) {
+            *slot = Some(text);
+        }
     }
 
-    fn raw(input: &PaymentInput, field: &str) -> Option<String> {
-        raw_text(field, &input.invoice_id, input.amount.as_ref(), &input.date)
+    fn raw(fields: &PaymentFields<'_>, field: &str) -> Option<String> {
+        raw_text(field, fields.invoice_id, fields.amount, fields.date)
     }
 
-    fn reported_id(input: &PaymentInput) -> String {
-        input.unique_source_payment_id.clone().unwrap_or_default()
+    fn reported_id(fields: &PaymentFields<'_>) -> String {
+        fields
+            .unique_source_payment_id
+            .unwrap_or_default()
+            .to_owned()
     }
 
-    fn validate(input: PaymentInput, format: &InputFormat) -> Result<Payment, Vec<FieldError>> {
-        Payment::from_input_with(input, format)
+    fn validate(
+        fields: &PaymentFields<'_>,
+        format: &InputFormat,
+    ) -> Result<Payment, Vec<FieldError>> {
+        Payment::from_fields_with(fields, format)
     }
 
     fn money(&self) -> Money {
@@ -185,8 +219,8 @@ impl FileKind for Payment {
         }
     }
 
-    fn raw_money(input: &PaymentInput, format: &InputFormat) -> Option<Money> {
-        money_of(input.amount.as_ref(), input.currency.as_deref(), format)
+    fn raw_money(fields: &PaymentFields<'_>, format: &InputFormat) -> Option<Money> {
+        money_of(fields.amount, fields.currency, format)
     }
 }
 
@@ -199,7 +233,7 @@ impl SpoolItem for Payment {
         record.text(self.unique_source_payment_id());
     }
 
-    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Payment> {
+    fn unspool(fields: &mut spool::Fields<'_>) -> anyhow::Result<Payment> {
         let invoice_id = Uuid::from_bytes(fields.bytes()?);
         let payment_type = PaymentType::from(fields.text()?);
         let (amount, currency, date) = unspool_money_and_date(fields)?;
@@ -233,6 +267,8 @@ impl FileKind for Correction {
         )
     }
 
+    type Fields<'a> = CorrectionFields<'a>;
+
     fn set(input: &mut CorrectionInput, field: &'static str, text: String) {
         match field {
             "invoiceId" => input.invoice_id = Some(text),
@@ -243,30 +279,40 @@ impl FileKind for Correction {
         }
     }
 
-    fn fill(input: &mut CorrectionInput, field: &'static str, text: &str) {
-        let slot = &mut input.currency;
-        if field == "currency" && slot.as_deref().is_none_or(|t| t.trim().is_empty()) {
-            *slot = Some(text.to_owned());
+    fn fields(input: &CorrectionInput) -> CorrectionFields<'_> {
+        input.fields()
+    }
+
+    fn set_field<'a>(fields: &mut CorrectionFields<'a>, field: &'static str, text: &'a str) {
+        match field {
+            "invoiceId" => fields.invoice_id = Some(text),
+            "amount" => fields.amount = Some(AmountField::Text(text)),
+            "currency" => fields.currency = Some(text),
+            "date" => fields.date = Some(text),
+            _ => fields.description = Some(text),
         }
     }
 
-    fn invoice_slot(input: &mut CorrectionInput) -> &mut Option<String> {
-        &mut input.invoice_id
+    fn fill<'a>(fields: &mut CorrectionFields<'a>, field: &'static str, text: &'a str) {
+        let slot = &mut fields.currency;
+        if field == "currency" && slot.is_none_or(|t| t.trim().is_empty()) {
+            *slot = Some(text);
+        }
     }
 
-    fn raw(input: &CorrectionInput, field: &str) -> Option<String> {
-        raw_text(field, &input.invoice_id, input.amount.as_ref(), &input.date)
+    fn raw(fields: &CorrectionFields<'_>, field: &str) -> Option<String> {
+        raw_text(field, fields.invoice_id, fields.amount, fields.date)
     }
 
-    fn reported_id(_: &CorrectionInput) -> String {
+    fn reported_id(_: &CorrectionFields<'_>) -> String {
         String::new()
     }
 
     fn validate(
-        input: CorrectionInput,
+        fields: &CorrectionFields<'_>,
         format: &InputFormat,
     ) -> Result<Correction, Vec<FieldError>> {
-        Correction::from_input_with(input, format)
+        Correction::from_fields_with(fields, format)
     }
 
     fn money(&self) -> Money {
@@ -276,8 +322,8 @@ impl FileKind for Correction {
         }
     }
 
-    fn raw_money(input: &CorrectionInput, format: &InputFormat) -> Option<Money> {
-        money_of(input.amount.as_ref(), input.currency.as_deref(), format)
+    fn raw_money(fields: &CorrectionFields<'_>, format: &InputFormat) -> Option<Money> {
+        money_of(fields.amount, fields.currency, format)
     }
 }
 
@@ -288,7 +334,7 @@ impl SpoolItem for Correction {
         record.text(self.description());
     }
 
-    fn unspool(fields: &mut Fields<'_>) -> anyhow::Result<Correction> {
+    fn unspool(fields: &mut spool::Fields<'_>) -> anyhow::Result<Correction> {
         let invoice_id = Uuid::from_bytes(fields.bytes()?);
         let (amount, currency, date) = unspool_money_and_date(fields)?;
         Ok(Correction::builder()

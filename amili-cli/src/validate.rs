@@ -1,5 +1,5 @@
-//! Reading a payment or correction file once: every row straight into the library's input
-//! type, validated by the library (every problem of every row, with its line), and spooled
+//! Reading a payment or correction file once: every row borrowed as the library's raw row,
+//! validated by the library (every problem of every row, with its line), and spooled
 //! (see `spool.rs`) so that sending never reads or validates the file again.
 //!
 //! Rows may name their invoice by `invoiceNumber` or `uniqueSourceInvoiceId`. Such
@@ -25,7 +25,7 @@ use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::bank::{self, Entries, Entry, NotTakenSummary};
 use crate::input::{
-    self, Columns, Encoding, Fields, Format, InputError, Row, reference_field, reference_text,
+    self, Columns, Encoding, Format, InputError, Raw, Row, reference_field, reference_text,
 };
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
@@ -147,11 +147,13 @@ pub enum Checked<K> {
     },
 }
 
-/// Validates one row on its own: the library's one validation path. A row naming its invoice
-/// by a reference gets the invoice id `invoices` has for it; without answers, a stand-in id
-/// (the reference is then collected in `references`).
+/// Validates one row on its own: the library's one validation path, on the row borrowed. A
+/// row naming its invoice by a reference gets the invoice id `invoices` has for it; without
+/// answers, a stand-in id (the reference is then collected in `references`). `defaults`
+/// (`--type`, `--currency`) fill the fields the row has no value for.
 pub fn check_row<K: FileKind>(
-    row: Row<K::Input>,
+    row: Row<Raw<K::Input>>,
+    defaults: &Defaults,
     format: &InputFormat,
     invoices: Option<&Resolved>,
     references: &mut HashSet<InvoiceRef>,
@@ -162,8 +164,8 @@ pub fn check_row<K: FileKind>(
         field,
         message,
     };
-    let mut input = match row.input {
-        Ok(input) => input,
+    let raw = match row.input {
+        Ok(raw) => raw,
         Err(message) => {
             let (field, message) = match message.split_once(": ") {
                 Some((field, rest))
@@ -182,32 +184,40 @@ pub fn check_row<K: FileKind>(
             };
         }
     };
+    let stand_in = Uuid::nil().to_string();
+    let mut resolved = Uuid::encode_buffer();
+    let mut input = raw.fields::<K>();
+    for (field, value) in defaults {
+        K::fill(&mut input, field, value);
+    }
     let mut problems = Vec::new();
     let mut unresolved = false;
     if let Some(reference) = row.reference {
         let field = reference_field(&reference);
         let text = reference_text(&reference);
-        let slot = K::invoice_slot(&mut input);
-        let stand_in = Uuid::nil().to_string();
-        if slot.is_some() {
+        // The row's `invoiceId` is the reference's invoice, or a stand-in.
+        if K::raw(&input, "invoiceId").is_some() {
             problems.push(problem(
                 Some(field.to_owned()),
                 format!("the invoice is named twice: give invoiceId or {field}, not both"),
             ));
         } else if text.is_empty() {
             problems.push(problem(Some(field.to_owned()), "is required".to_owned()));
-            *slot = Some(stand_in);
+            K::set_field(&mut input, "invoiceId", &stand_in);
         } else if let Err(too_long) = reference.check_length() {
             // Refused before any look-up: no query of 100 KB.
             problems.push(problem(Some(field.to_owned()), too_long));
-            *slot = Some(stand_in);
+            K::set_field(&mut input, "invoiceId", &stand_in);
         } else {
             match invoices.map(|answers| answers.get(&reference)) {
                 None => {
-                    *slot = Some(stand_in);
+                    K::set_field(&mut input, "invoiceId", &stand_in);
                     references.insert(reference);
                 }
-                Some(Some(Ok(id))) => *slot = Some(id.to_string()),
+                Some(Some(Ok(id))) => {
+                    let id = id.hyphenated().encode_lower(&mut resolved);
+                    K::set_field(&mut input, "invoiceId", id);
+                }
                 Some(answer) => {
                     let why = match answer {
                         Some(Err(Unresolved::Ambiguous { matches, .. })) => format!(
@@ -223,7 +233,7 @@ pub fn check_row<K: FileKind>(
                         _ => format!("{text:?} matches no invoice"),
                     };
                     problems.push(problem(Some(field.to_owned()), why));
-                    *slot = Some(stand_in);
+                    K::set_field(&mut input, "invoiceId", &stand_in);
                     unresolved = true;
                 }
             }
@@ -232,7 +242,9 @@ pub fn check_row<K: FileKind>(
             // Reported as written: the reference, not the stand-in.
             let source_id = K::reported_id(&input);
             let money = K::raw_money(&input, format);
-            problems.extend(validation_problems::<K>(input, format, line));
+            if let Err(more) = validated::<K>(&input, format, line) {
+                problems.extend(more);
+            }
             return Checked::Invalid {
                 unresolved: unresolved && problems.len() == 1,
                 problems,
@@ -242,32 +254,37 @@ pub fn check_row<K: FileKind>(
             };
         }
     }
-    let source_id = K::reported_id(&input);
-    let invoice_id = K::raw(&input, "invoiceId").unwrap_or_default();
-    let money = K::raw_money(&input, format);
-    let raw: Vec<(&'static str, String)> = ["amount", "date"]
-        .into_iter()
-        .filter_map(|f| K::raw(&input, f).map(|text| (f, text)))
-        .collect();
-    match K::validate(input, format) {
+    match validated::<K>(&input, format, line) {
         Ok(item) => Checked::Valid(item),
-        Err(errors) => Checked::Invalid {
-            problems: errors
-                .into_iter()
-                .map(|e| {
-                    let value = raw
-                        .iter()
-                        .find(|(f, _)| *f == e.field)
-                        .map_or("", |(_, text)| text.as_str());
-                    problem(Some(e.field.to_owned()), with_value(value, e.message))
-                })
-                .collect(),
-            source_id,
-            invoice_id,
-            money,
+        Err(problems) => Checked::Invalid {
+            problems,
+            source_id: K::reported_id(&input),
+            invoice_id: K::raw(&input, "invoiceId").unwrap_or_default(),
+            money: K::raw_money(&input, format),
             unresolved: false,
         },
     }
+}
+
+/// The row validated by the library, or its problems, each naming the value as written.
+fn validated<K: FileKind>(
+    input: &K::Fields<'_>,
+    format: &InputFormat,
+    line: u64,
+) -> Result<K, Vec<Problem>> {
+    K::validate(input, format).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| {
+                let value = K::raw(input, e.field).unwrap_or_default();
+                Problem {
+                    line,
+                    field: Some(e.field.to_owned()),
+                    message: with_value(&value, e.message),
+                }
+            })
+            .collect()
+    })
 }
 
 /// A reference as the report shows it: an over-long one cut to its first characters.
@@ -278,23 +295,6 @@ fn abridged(text: String) -> String {
     {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text,
-    }
-}
-
-/// The problems of a row already known bad (its invoice reference did not resolve).
-fn validation_problems<K: FileKind>(
-    input: K::Input,
-    format: &InputFormat,
-    line: u64,
-) -> Vec<Problem> {
-    let row = Row {
-        line,
-        input: Ok(input),
-        reference: None,
-    };
-    match check_row::<K>(row, format, None, &mut HashSet::new()) {
-        Checked::Valid(_) => Vec::new(),
-        Checked::Invalid { problems, .. } => problems,
     }
 }
 
@@ -476,7 +476,8 @@ impl<'a> Validator<'a> {
             Entry::Row(row) => (
                 row.line,
                 check_row::<K>(
-                    built::<K>(row, &self.defaults),
+                    row,
+                    &self.defaults,
                     &self.text,
                     self.invoices,
                     &mut v.references,
@@ -675,19 +676,7 @@ fn columns<K: FileKind>(args: &InputArgs) -> Columns {
 }
 
 /// `--type` and `--currency`: a field and the value of every row that has none.
-type Defaults = Vec<(&'static str, String)>;
-
-/// The row in the library's input type (made here, on the thread that validates it), with
-/// `--type` and `--currency` in the fields it has no value for.
-fn built<K: FileKind>(row: Row<Fields<K::Input>>, defaults: &Defaults) -> Row<K::Input> {
-    let mut row = row.built::<K>();
-    if let Ok(input) = &mut row.input {
-        for (field, value) in defaults {
-            K::fill(input, field, value);
-        }
-    }
-    row
-}
+pub type Defaults = Vec<(&'static str, String)>;
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
 /// otherwise, plus `--date-format`.
@@ -738,8 +727,8 @@ fn find_repeats<K: FileKind>(
             continue;
         };
         let line = row.line;
-        let row = built::<K>(row, &defaults);
-        let Checked::Valid(item) = check_row::<K>(row, &text, invoices, &mut HashSet::new()) else {
+        let checked = check_row::<K>(row, &defaults, &text, invoices, &mut HashSet::new());
+        let Checked::Valid(item) = checked else {
             continue;
         };
         let id = item.id();

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::currency::Currency;
 use crate::input_format::InputFormat;
 use crate::money_fields::{MoneyFields, money_getters, money_setters, read_money};
-use crate::raw_fields::{self, AmountInput};
+use crate::raw_fields::{self, AmountField, AmountInput};
 use crate::submittable::submittable;
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 
@@ -106,7 +106,21 @@ impl Correction {
         input: CorrectionInput,
         format: &InputFormat,
     ) -> Result<Correction, Vec<FieldError>> {
-        input.validate(format, Utc::now())
+        Self::from_fields_with(&input.fields(), format)
+    }
+
+    /// Validates one borrowed raw row whose text follows `format`: the same checks as
+    /// [`from_input_with`](Self::from_input_with), for a row read from a record without a
+    /// string of its own per field.
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    pub fn from_fields_with(
+        fields: &CorrectionFields<'_>,
+        format: &InputFormat,
+    ) -> Result<Correction, Vec<FieldError>> {
+        fields.validate(format, Utc::now())
     }
 
     money_getters! {
@@ -247,19 +261,51 @@ impl CorrectionInput {
     pub const FIELDS: [&'static str; 5] =
         ["invoiceId", "amount", "currency", "date", "description"];
 
+    /// The row borrowed.
+    pub fn fields(&self) -> CorrectionFields<'_> {
+        CorrectionFields {
+            invoice_id: self.invoice_id.as_deref(),
+            amount: self.amount.as_ref().map(AmountField::from),
+            currency: self.currency.as_deref(),
+            date: self.date.as_deref(),
+            description: self.description.as_deref(),
+        }
+    }
+}
+
+/// One raw, unvalidated correction row, borrowed: each field's text as a record holds it (a
+/// CSV cell). The fields are [`CorrectionInput`]'s; validate it with
+/// [`Correction::from_fields_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CorrectionFields<'a> {
+    /// The Amili invoice to correct (a UUID).
+    pub invoice_id: Option<&'a str>,
+    /// The signed amount in major units: a file's text, or an [`AmountInput`].
+    pub amount: Option<AmountField<'a>>,
+    /// An ISO 4217 currency code such as `NOK` (any case).
+    pub currency: Option<&'a str>,
+    /// The correction's date.
+    pub date: Option<&'a str>,
+    /// Free text shown with the correction.
+    pub description: Option<&'a str>,
+}
+
+impl CorrectionFields<'_> {
+    /// The one validation of a raw correction row.
     fn validate(
-        self,
+        &self,
         format: &InputFormat,
         now: DateTime<Utc>,
     ) -> Result<Correction, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut builder = Correction::builder();
-        read_money!(builder, self, format, true, errors);
+        let input = self;
+        read_money!(builder, input, format, true, errors);
         match builder.build_at(now) {
             Ok(correction) if errors.is_empty() => Ok(correction),
             Ok(_) => Err(errors),
             Err(more) => {
-                raw_fields::merge(&mut errors, more, &Self::FIELDS);
+                raw_fields::merge(&mut errors, more, &CorrectionInput::FIELDS);
                 Err(errors)
             }
         }

@@ -99,21 +99,21 @@ macro_rules! money_setters {
 pub(crate) use money_setters;
 
 /// Sets the [`MoneyFields`] of `$builder` (a builder with a `money` field) from the raw text of
-/// `$input` (a row with `invoice_id`, `amount`, `currency`, `date` and `description`), each
+/// `$input` (a borrowed row: `PaymentFields` or `CorrectionFields`), each
 /// problem in `$errors`; `$signed` is whether the amount may be negative.
 macro_rules! read_money {
     ($builder:ident, $input:ident, $format:expr, $signed:literal, $errors:ident) => {
-        if let Some(id) = raw_fields::invoice_id($input.invoice_id.as_deref(), &mut $errors) {
+        if let Some(id) = raw_fields::invoice_id($input.invoice_id, &mut $errors) {
             $builder = $builder.invoice_id(id);
         }
-        let amount = $input.amount.as_ref();
+        let amount = $input.amount;
         if let Some(value) = raw_fields::amount(amount, $format, $signed, &mut $errors) {
             $builder = $builder.amount(value);
         }
         if let Some(code) = raw_fields::currency($input.currency, &mut $errors) {
             $builder = $builder.currency(code);
         }
-        if let Some(date) = raw_fields::date($input.date.as_deref(), $format, &mut $errors) {
+        if let Some(date) = raw_fields::date($input.date, $format, &mut $errors) {
             $builder = $builder.date(date);
         }
         if let Some(description) = $input.description {

@@ -1,4 +1,5 @@
-//! The validated `Payment`, its builder and the raw `PaymentInput` row.
+//! The validated `Payment`, its builder and the raw rows: `PaymentInput` (owned) and
+//! `PaymentFields` (borrowed).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,7 +12,7 @@ use uuid::Uuid;
 use crate::currency::Currency;
 use crate::input_format::InputFormat;
 use crate::money_fields::{MoneyFields, money_getters, money_setters, read_money};
-use crate::raw_fields::{self, AmountInput};
+use crate::raw_fields::{self, AmountField, AmountInput};
 use crate::submittable::submittable;
 use crate::validation::{self, FieldError, ItemError, ValidationErrors};
 use amili_api::PaymentType;
@@ -83,7 +84,44 @@ impl Payment {
         input: PaymentInput,
         format: &InputFormat,
     ) -> Result<Payment, Vec<FieldError>> {
-        input.validate(format, None).map_err(|(errors, _)| errors)
+        Self::from_fields_with(&input.fields(), format)
+    }
+
+    /// Validates one borrowed raw row whose text follows `format`: the same checks as
+    /// [`from_input_with`](Self::from_input_with), for a row read from a record without a
+    /// string of its own per field.
+    ///
+    /// ```
+    /// use amili_payments::validation::InputFormat;
+    /// use amili_payments::{Payment, PaymentFields};
+    ///
+    /// let cells = ["4f163819-178d-470c-a246-d6768476a6ec", "4 500,00", "nok", "09.03.2025"];
+    /// let row = PaymentFields {
+    ///     invoice_id: Some(cells[0]),
+    ///     amount: Some(cells[1].into()),
+    ///     currency: Some(cells[2]),
+    ///     date: Some(cells[3]),
+    ///     unique_source_payment_id: Some("ERP-1"),
+    ///     ..PaymentFields::default()
+    /// };
+    /// let payment = Payment::from_fields_with(&row, &InputFormat::decimal_comma())
+    ///     .map_err(|e| format!("{e:?}"))?;
+    /// assert_eq!(payment.amount().to_string(), "4500.00");
+    ///
+    /// let problems = Payment::from_fields_with(&PaymentFields::default(), &InputFormat::default())
+    ///     .unwrap_err();
+    /// assert_eq!(problems[0].to_string(), "invoiceId: is required");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the row, naming its field.
+    pub fn from_fields_with(
+        fields: &PaymentFields<'_>,
+        format: &InputFormat,
+    ) -> Result<Payment, Vec<FieldError>> {
+        fields.validate(format, None).map_err(|(errors, _)| errors)
     }
 
     money_getters! {
@@ -338,15 +376,53 @@ impl PaymentInput {
         "uniqueSourcePaymentId",
     ];
 
-    /// Validates the row (against `now`, or the current time, for the future-date rule).
+    /// The row borrowed.
+    pub fn fields(&self) -> PaymentFields<'_> {
+        PaymentFields {
+            invoice_id: self.invoice_id.as_deref(),
+            payment_type: self.payment_type.as_deref(),
+            amount: self.amount.as_ref().map(AmountField::from),
+            currency: self.currency.as_deref(),
+            date: self.date.as_deref(),
+            description: self.description.as_deref(),
+            unique_source_payment_id: self.unique_source_payment_id.as_deref(),
+        }
+    }
+}
+
+/// One raw, unvalidated payment row, borrowed: each field's text as a record holds it (a CSV
+/// cell), so a row is validated without a string of its own per field. The fields are
+/// [`PaymentInput`]'s; validate it with [`Payment::from_fields_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PaymentFields<'a> {
+    /// The Amili invoice the payment is for (a UUID).
+    pub invoice_id: Option<&'a str>,
+    /// How the payment was made: `DIRECT_PAYMENT` (default when absent; any case).
+    pub payment_type: Option<&'a str>,
+    /// The amount in major units: a file's text, or an [`AmountInput`].
+    pub amount: Option<AmountField<'a>>,
+    /// An ISO 4217 currency code such as `NOK` (any case).
+    pub currency: Option<&'a str>,
+    /// When the payment was made.
+    pub date: Option<&'a str>,
+    /// Free text shown with the payment.
+    pub description: Option<&'a str>,
+    /// The creditor's own unique id for the payment.
+    pub unique_source_payment_id: Option<&'a str>,
+}
+
+impl PaymentFields<'_> {
+    /// Validates the row (against `now`, or the current time, for the future-date rule): the
+    /// one validation of a raw payment row.
     fn validate(
-        self,
+        &self,
         format: &InputFormat,
         now: Option<DateTime<Utc>>,
     ) -> Result<Payment, Invalid> {
         let mut errors = Vec::new();
         let mut builder = Payment::builder();
-        read_money!(builder, self, format, false, errors);
+        let input = self;
+        read_money!(builder, input, format, false, errors);
         // Wire values are upper-case; `direct_payment` from a person or a spreadsheet means the
         // same.
         if let Some(kind) = self.payment_type {
@@ -367,7 +443,7 @@ impl PaymentInput {
             Ok(payment) if errors.is_empty() => Ok(payment),
             Ok(payment) => Err((errors, Some(payment.unique_source_payment_id))),
             Err((more, id)) => {
-                raw_fields::merge(&mut errors, more, &Self::FIELDS);
+                raw_fields::merge(&mut errors, more, &PaymentInput::FIELDS);
                 Err((errors, id))
             }
         }
@@ -388,7 +464,7 @@ pub fn validate_all(
     let now = Utc::now();
     let results: Vec<Result<Payment, Invalid>> = inputs
         .into_iter()
-        .map(|input| input.validate(&InputFormat::default(), Some(now)))
+        .map(|input| input.fields().validate(&InputFormat::default(), Some(now)))
         .collect();
 
     // A repeated id is a problem of the later row: (row, the row it repeats).

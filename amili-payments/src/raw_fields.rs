@@ -1,8 +1,9 @@
-//! What the raw rows of payments ([`PaymentInput`](crate::PaymentInput)) and corrections
-//! ([`CorrectionInput`](crate::CorrectionInput)) share: the [`AmountInput`] they carry, reading
-//! the invoice id, amount and date from their text, and merging those problems with the
-//! builder's. Each reader puts its value, or its problem (`is required` when absent), into the
-//! row's problems.
+//! What the raw rows of payments ([`PaymentInput`](crate::PaymentInput),
+//! [`PaymentFields`](crate::PaymentFields)) and corrections
+//! ([`CorrectionInput`](crate::CorrectionInput), [`CorrectionFields`](crate::CorrectionFields))
+//! share: the [`AmountInput`] they carry (borrowed: [`AmountField`]), reading the invoice id,
+//! amount and date from their text, and merging those problems with the builder's. Each reader
+//! puts its value, or its problem (`is required` when absent), into the row's problems.
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,7 +31,7 @@ pub(crate) fn invoice_id(text: Option<&str>, errors: &mut Vec<FieldError>) -> Op
 
 /// `amount`: `format`'s grammar, with a sign when `signed` (a correction's).
 pub(crate) fn amount(
-    amount: Option<&AmountInput>,
+    amount: Option<AmountField<'_>>,
     format: &InputFormat,
     signed: bool,
     errors: &mut Vec<FieldError>,
@@ -55,7 +56,7 @@ pub(crate) fn date(
 
 /// `currency`, read without regard to case (`nok` is `NOK`): people and spreadsheets write
 /// codes both ways, and ISO 4217 codes are upper-case only by convention.
-pub(crate) fn currency(text: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+pub(crate) fn currency(text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
     required("currency", text, errors).map(|code| code.trim().to_ascii_uppercase())
 }
 
@@ -109,13 +110,49 @@ pub enum AmountInput {
     Integer(i128),
 }
 
+/// An amount as a borrowed row ([`PaymentFields`](crate::PaymentFields)) holds it: a file's
+/// text, or an [`AmountInput`] as JSON gave it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AmountField<'a> {
+    /// A file's text (a CSV cell), read like [`AmountInput::Text`].
+    Text(&'a str),
+    /// An amount as it came.
+    Input(&'a AmountInput),
+}
+
+impl<'a> From<&'a str> for AmountField<'a> {
+    fn from(text: &'a str) -> Self {
+        AmountField::Text(text)
+    }
+}
+
+impl<'a> From<&'a AmountInput> for AmountField<'a> {
+    fn from(amount: &'a AmountInput) -> Self {
+        match amount {
+            AmountInput::Text(text) => AmountField::Text(text),
+            other => AmountField::Input(other),
+        }
+    }
+}
+
+impl AmountField<'_> {
+    /// The exact amount; text is read by `format`'s grammar, with a sign when `signed` (a
+    /// correction's amount). A number's sign is checked by the builder.
+    pub(crate) fn to_decimal(self, format: &InputFormat, signed: bool) -> Result<Decimal, String> {
+        match self {
+            AmountField::Text(text) if signed => format.signed_amount(text),
+            AmountField::Text(text) => format.amount(text),
+            AmountField::Input(input) => input.to_decimal(format, signed),
+        }
+    }
+}
+
 impl AmountInput {
     /// The exact amount; text is read by `format`'s grammar, with a sign when `signed` (a
     /// correction's amount). A number's sign is checked by the builder.
     pub(crate) fn to_decimal(&self, format: &InputFormat, signed: bool) -> Result<Decimal, String> {
         match self {
-            AmountInput::Text(text) if signed => format.signed_amount(text),
-            AmountInput::Text(text) => format.amount(text),
+            AmountInput::Text(text) => AmountField::Text(text).to_decimal(format, signed),
             AmountInput::JsonText(text) if !canonical_decimal(text.trim()) => Err(format!(
                 "{text:?} is not an amount: a JSON amount is a number or a decimal string \
                  such as \"4500.00\" (digits, \".\" for decimals, no thousands separators)"

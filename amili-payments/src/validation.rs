@@ -12,7 +12,7 @@ use crate::currency::Currency;
 pub use crate::currency::InvalidCurrency;
 pub use crate::input_format::{EARLIEST_DATE, InputFormat};
 pub use crate::payment::validate_all;
-pub use crate::raw_fields::AmountInput;
+pub use crate::raw_fields::{AmountField, AmountInput};
 pub use crate::repeats::{IdHashes, RepeatSuspects};
 
 /// The longest `description` accepted, in characters. Amili documents no limit; this one is

@@ -14,7 +14,7 @@ use amili_payments::{PaymentInput, Submittable as _};
 
 use super::columns::{Columns, accepted, did_you_mean, field_of, normalized, other_only};
 use super::line_ends::RecordCap;
-use super::{Fields, InputError, MAX_ROW_BYTES, Row};
+use super::{InputError, MAX_ROW_BYTES, Raw, Row};
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 
 /// Streams the records of a CSV file as rows; a record (the header too) longer than
@@ -286,8 +286,7 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
 const MAX_CELLS: usize = PaymentInput::FIELDS.len();
 
 /// A CSV record's cells for the row's fields, trimmed, in one buffer: one allocation a row
-/// on the reading thread, made into the library's input type by [`Cells::into_input`] where
-/// the row is validated (see [`Row::built`]).
+/// on the reading thread, borrowed by validation ([`Cells::fields`]).
 #[derive(Debug)]
 pub struct Cells {
     text: String,
@@ -307,20 +306,24 @@ impl Cells {
         }
     }
 
-    /// The cells as the library's raw input type.
-    pub fn into_input<K: FileKind>(self) -> K::Input {
-        let mut input = K::Input::default();
+    /// The cells as the library's borrowed raw row.
+    pub fn fields<K: FileKind>(&self) -> K::Fields<'_> {
+        let mut fields = K::Fields::default();
         let mut start = 0;
         for &(field, end) in &self.ends[..self.len] {
-            K::set(&mut input, field, self.text[start..end].to_owned());
+            K::set_field(
+                &mut fields,
+                field,
+                self.text.get(start..end).unwrap_or_default(),
+            );
             start = end;
         }
-        input
+        fields
     }
 }
 
 impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
-    type Item = Result<Row<Fields<K::Input>>, InputError>;
+    type Item = Result<Row<Raw<K::Input>>, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -355,7 +358,7 @@ impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
                 let end = self.reader.position().line();
                 let line = reported.max(end.saturating_sub(inner_newlines + 1));
                 let (input, reference) = match self.cells_of_record() {
-                    Ok((cells, reference)) => (Ok(Fields::Cells(cells)), reference),
+                    Ok((cells, reference)) => (Ok(Raw::Cells(cells)), reference),
                     Err(e) => (Err(e), None),
                 };
                 Some(Ok(Row {
@@ -391,17 +394,22 @@ fn csv_fatal(e: csv::Error) -> InputError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use amili_payments::validation::AmountInput;
-    use amili_payments::{Payment, PaymentInput};
+    use amili_payments::validation::AmountField;
+    use amili_payments::{Payment, PaymentFields, PaymentInput};
 
-    type Row = super::Row<PaymentInput>;
+    type Row = super::Row<Raw<PaymentInput>>;
     type CsvRows<R> = super::CsvRows<R, Payment>;
+
+    /// A row's fields, borrowed as validation reads them.
+    fn fields(row: &Row) -> PaymentFields<'_> {
+        row.input.as_ref().unwrap().fields::<Payment>()
+    }
 
     const HEADER: &str = "invoiceId,type,amount,currency,date,description,uniqueSourcePaymentId\n";
 
     fn read(text: &str) -> Vec<Row> {
         let rows = CsvRows::new(text.as_bytes(), b',', &Columns::default()).unwrap();
-        rows.map(|r| r.unwrap().built::<Payment>()).collect()
+        rows.map(|r| r.unwrap()).collect()
     }
 
     #[test]
@@ -413,13 +421,10 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].line, 5);
-        let f = rows[1].input.as_ref().unwrap();
-        assert_eq!(f.amount, Some(AmountInput::Text("2.50".into())));
-        assert_eq!(f.unique_source_payment_id.as_deref(), Some("P-2"));
-        assert_eq!(
-            rows[0].input.as_ref().unwrap().description.as_deref(),
-            Some("two\nlines")
-        );
+        let f = fields(&rows[1]);
+        assert_eq!(f.amount, Some(AmountField::Text("2.50")));
+        assert_eq!(f.unique_source_payment_id, Some("P-2"));
+        assert_eq!(fields(&rows[0]).description, Some("two\nlines"));
     }
 
     #[test]
@@ -477,12 +482,12 @@ mod tests {
             "Fakturanr,Beløp,Dato,Tekst,Bilagsnr,description\nINV-1,1.00,2025-01-01,x,B-1,y\n";
         let rows: Vec<Row> = CsvRows::new(text.as_bytes(), b',', &options)
             .unwrap()
-            .map(|r| r.unwrap().built::<Payment>())
+            .map(|r| r.unwrap())
             .collect();
         assert_eq!(rows[0].reference, Some(InvoiceRef::Number("INV-1".into())));
-        let input = rows[0].input.as_ref().unwrap();
-        assert_eq!(input.unique_source_payment_id.as_deref(), Some("B-1"));
-        assert_eq!(input.description.as_deref(), Some("y"));
+        let input = fields(&rows[0]);
+        assert_eq!(input.unique_source_payment_id, Some("B-1"));
+        assert_eq!(input.description, Some("y"));
         // A mapping to a field that is not one, or from a column the file lacks, is refused.
         let wrong = Columns {
             renamed: vec![("Fakturanr".into(), "faktura".into())],
@@ -543,12 +548,9 @@ mod tests {
             &Columns::default(),
         )
         .unwrap();
-        let rows: Vec<Row> = rows.map(|r| r.unwrap().built::<Payment>()).collect();
+        let rows: Vec<Row> = rows.map(|r| r.unwrap()).collect();
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 5]);
-        assert_eq!(
-            rows[0].input.as_ref().unwrap().amount,
-            Some(AmountInput::Text("4 500,00".into()))
-        );
+        assert_eq!(fields(&rows[0]).amount, Some(AmountField::Text("4 500,00")));
     }
 
     /// Counts the bytes read from it.
@@ -673,7 +675,7 @@ mod tests {
                     INV-7 ,DIRECT_PAYMENT,1,NOK,2025-01-01,x,P-1\n";
         let rows = read(text);
         assert_eq!(rows[0].reference, Some(InvoiceRef::Number("INV-7".into())));
-        assert_eq!(rows[0].input.as_ref().unwrap().invoice_id, None);
+        assert_eq!(fields(&rows[0]).invoice_id, None);
         let err = CsvRows::new(
             "invoiceId,uniqueSourceInvoiceId,type,amount,currency,date,description,\
              uniqueSourcePaymentId\n"
@@ -712,11 +714,13 @@ mod tests {
             &Columns::default(),
         )
         .unwrap();
-        let rows: Vec<_> = rows
-            .map(|r| r.unwrap().built::<amili_payments::Correction>())
-            .collect();
-        let input = rows[0].input.as_ref().unwrap();
-        assert_eq!(input.amount, Some(AmountInput::Text("-1 500,00".into())));
-        assert_eq!(input.description.as_deref(), Some("x"));
+        let rows: Vec<_> = rows.map(|r| r.unwrap()).collect();
+        let input = rows[0]
+            .input
+            .as_ref()
+            .unwrap()
+            .fields::<amili_payments::Correction>();
+        assert_eq!(input.amount, Some(AmountField::Text("-1 500,00")));
+        assert_eq!(input.description, Some("x"));
     }
 }

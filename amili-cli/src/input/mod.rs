@@ -89,36 +89,32 @@ pub struct Row<I> {
     pub reference: Option<InvoiceRef>,
 }
 
-/// A row's fields as its reader hands them over: the library's raw input type (JSON, a bank
-/// file), or a CSV record's cells in one buffer.
+/// A row as its reader hands it over: the library's owned raw input (JSON, a bank file), or a
+/// CSV record's cells in one buffer. Validation borrows either ([`Raw::fields`]), so a CSV
+/// row costs the reading thread one allocation and the validating thread none (a block freed
+/// on another core than the one that allocated it costs glibc several times a local one).
 #[derive(Debug)]
-pub enum Fields<I> {
+pub enum Raw<I> {
     Input(I),
     Cells(csv::Cells),
 }
 
-impl<I> Row<I> {
-    /// The row as a reader hands it over.
-    fn with_fields(self) -> Row<Fields<I>> {
-        Row {
-            line: self.line,
-            input: self.input.map(Fields::Input),
-            reference: self.reference,
+impl<I> Raw<I> {
+    /// The row borrowed as the library's raw row.
+    pub fn fields<K: FileKind<Input = I>>(&self) -> K::Fields<'_> {
+        match self {
+            Raw::Input(input) => K::fields(input),
+            Raw::Cells(cells) => cells.fields::<K>(),
         }
     }
 }
 
-impl<I> Row<Fields<I>> {
-    /// The row with its fields in the library's raw input type. Called where the row is
-    /// validated: a CSV row's strings are then made on the thread that drops them (a block
-    /// freed on another core than the one that allocated it costs glibc several times more).
-    pub fn built<K: FileKind<Input = I>>(self) -> Row<I> {
+impl<I> Row<I> {
+    /// The row as a reader hands it over.
+    fn with_raw(self) -> Row<Raw<I>> {
         Row {
             line: self.line,
-            input: self.input.map(|fields| match fields {
-                Fields::Input(input) => input,
-                Fields::Cells(cells) => cells.into_input::<K>(),
-            }),
+            input: self.input.map(Raw::Input),
             reference: self.reference,
         }
     }
@@ -171,7 +167,7 @@ impl From<io::Error> for InputError {
 }
 
 /// A stream of rows.
-pub type Rows<'a, I> = Box<dyn Iterator<Item = Result<Row<Fields<I>>, InputError>> + Send + 'a>;
+pub type Rows<'a, I> = Box<dyn Iterator<Item = Result<Row<Raw<I>>, InputError>> + Send + 'a>;
 
 /// What a reader found at the start of the file, and its rows.
 pub struct Reading<'a, I> {
@@ -221,7 +217,7 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
                     line_ends::LineCap::new(reader, MAX_ROW_BYTES),
                     Keys::of::<K>(columns),
                 )
-                .map(|row| row.map(Row::with_fields)),
+                .map(|row| row.map(Row::with_raw)),
             ),
             empty_rows: Arc::default(),
             delimiter: None,
@@ -230,7 +226,7 @@ pub fn rows<'a, K: FileKind, R: BufRead + Send + 'a>(
         Format::Json => Ok(Reading {
             rows: Box::new(
                 json_array::JsonArrayRows::<_, K::Input>::new(reader, Keys::of::<K>(columns))
-                    .map(|row| row.map(Row::with_fields)),
+                    .map(|row| row.map(Row::with_raw)),
             ),
             empty_rows: Arc::default(),
             delimiter: None,

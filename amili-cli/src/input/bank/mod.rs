@@ -26,14 +26,14 @@ pub use transactions::print_mapping;
 use transactions::{Transaction, Transactions};
 pub use unsent::{NotTakenSummary, Unsent};
 
-use super::{Fields, Format, InputError, Row};
+use super::{Format, InputError, Raw, Row};
 use crate::kind::FileKind;
 use crate::money::Money;
 
 /// One unit of a file as validation takes it: a row, a bank transaction whose reference
 /// names no invoice, or one that is not a payment.
 pub enum Entry<I> {
-    Row(Row<Fields<I>>),
+    Row(Row<Raw<I>>),
     Invalid {
         line: u64,
         field: &'static str,
@@ -129,7 +129,7 @@ fn entry<K: FileKind>(transaction: Transaction, field: ReferenceAs) -> Entry<K::
     };
     Entry::Row(Row {
         line,
-        input: Ok(Fields::Input(input)),
+        input: Ok(Raw::Input(input)),
         reference,
     })
 }
