@@ -132,9 +132,15 @@ fn open_writer(path: &Path, scope: &str) -> Result<(Writer, bool), LedgerError> 
     connection
         .busy_timeout(std::time::Duration::from_secs(30))
         .map_err(|e| fail("cannot configure", &e))?;
+    // The schema's REFERENCES say how the tables link; the one writer keeps them. They are
+    // not enforced (the bundled SQLite enforces them by default): that costs two look-ups per
+    // claimed item and, as no index leads from an item to its request, a scan of every item
+    // whenever a request that claimed nothing is removed, so a rerun of a sent file grew with
+    // the square of its size (300,000 rows: 10 s instead of 1 s; BENCHMARKS.md).
     connection
         .pragma_update(None, "journal_mode", "WAL")
         .and_then(|()| connection.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|()| connection.pragma_update(None, "foreign_keys", "OFF"))
         .map_err(|e| fail("cannot configure", &e))?;
     let version = schema_version(&connection).map_err(|e| fail("cannot read", &e))?;
     if version < SCHEMA_VERSION {
