@@ -17,8 +17,7 @@ pub struct ReportRow {
     /// The physical line of the row in the input file.
     pub line: u64,
     pub source_id: String,
-    /// As written in the file (an invalid row's may not be a UUID).
-    pub invoice_id: String,
+    pub invoice: Invoice,
     /// The row's amount and currency (an invalid row's when both could be read).
     pub money: Option<Money>,
     pub batch_id: Option<Uuid>,
@@ -26,6 +25,23 @@ pub struct ReportRow {
     pub outcome: Outcome,
     /// What else is known when the outcome carries no reason (following its batch failed).
     pub note: Option<String>,
+}
+
+/// A row's invoice as the report writes it: the id it was sent with (formatted only when
+/// written), or the text the file has (an invalid row's may not be a UUID).
+#[derive(Debug, Clone)]
+pub enum Invoice {
+    Id(Uuid),
+    Written(String),
+}
+
+impl Serialize for Invoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Invoice::Id(id) => id.serialize(serializer),
+            Invoice::Written(text) => serializer.serialize_str(text),
+        }
+    }
 }
 
 impl ReportRow {
@@ -100,7 +116,7 @@ impl Serialize for Columns<'_> {
         let mut s = serializer.serialize_struct("ReportRow", 10)?;
         s.serialize_field("line", &row.line)?;
         s.serialize_field(self.id_column, &row.source_id)?;
-        s.serialize_field("invoiceId", &row.invoice_id)?;
+        s.serialize_field("invoiceId", &row.invoice)?;
         s.serialize_field("batchId", &row.batch_id)?;
         s.serialize_field(
             "idempotencyKey",
@@ -220,7 +236,7 @@ mod tests {
         ReportRow {
             line: n,
             source_id: format!("P-{n}"),
-            invoice_id: "i".into(),
+            invoice: Invoice::Written("i".into()),
             money: Some(Money {
                 amount: amili_payments::Decimal::new(12345, 1),
                 currency: amili_payments::Currency::NOK,

@@ -17,7 +17,7 @@ use futures::StreamExt as _;
 use crate::kind::FileKind;
 use crate::money::Money;
 use crate::progress::Progress;
-use crate::report::ReportRow;
+use crate::report::{Invoice, ReportRow};
 use crate::spool::{ReadRows, Spooled};
 
 /// Why rows left unsent after Ctrl-C were not sent.
@@ -242,7 +242,7 @@ impl<K: FileKind> Feed<K> {
                 line,
                 money: Some(money),
                 source_id: item.id,
-                invoice_id: item.invoice_id.to_string(),
+                invoice: Invoice::Id(item.invoice_id),
                 batch_id: item.batch_id,
                 idempotency_key: item.idempotency_key,
                 outcome,
@@ -351,7 +351,7 @@ fn invalid(line: u64, row: crate::spool::InvalidRow) -> ReportRow {
     ReportRow {
         line,
         source_id: row.source_id,
-        invoice_id: row.invoice_id,
+        invoice: Invoice::Written(row.invoice_id),
         money: row.money,
         batch_id: None,
         idempotency_key: None,
@@ -372,7 +372,7 @@ fn item_row<K: FileKind>(line: u64, item: &K, outcome: Outcome) -> ReportRow {
     ReportRow {
         line,
         source_id: item.id().to_owned(),
-        invoice_id: item.invoice_id().to_string(),
+        invoice: Invoice::Id(item.invoice_id()),
         money: Some(item.money()),
         batch_id: None,
         idempotency_key: None,
