@@ -184,7 +184,6 @@ pub fn check_row<K: FileKind>(
             };
         }
     };
-    let stand_in = Uuid::nil().to_string();
     let mut resolved = Uuid::encode_buffer();
     let mut input = raw.fields::<K>();
     for (field, value) in defaults {
@@ -203,15 +202,15 @@ pub fn check_row<K: FileKind>(
             ));
         } else if text.is_empty() {
             problems.push(problem(Some(field.to_owned()), "is required".to_owned()));
-            K::set_field(&mut input, "invoiceId", &stand_in);
+            K::set_field(&mut input, "invoiceId", STAND_IN);
         } else if let Err(too_long) = reference.check_length() {
             // Refused before any look-up: no query of 100 KB.
             problems.push(problem(Some(field.to_owned()), too_long));
-            K::set_field(&mut input, "invoiceId", &stand_in);
+            K::set_field(&mut input, "invoiceId", STAND_IN);
         } else {
             match invoices.map(|answers| answers.get(&reference)) {
                 None => {
-                    K::set_field(&mut input, "invoiceId", &stand_in);
+                    K::set_field(&mut input, "invoiceId", STAND_IN);
                     references.insert(reference);
                 }
                 Some(Some(Ok(id))) => {
@@ -233,7 +232,7 @@ pub fn check_row<K: FileKind>(
                         _ => format!("{text:?} matches no invoice"),
                     };
                     problems.push(problem(Some(field.to_owned()), why));
-                    K::set_field(&mut input, "invoiceId", &stand_in);
+                    K::set_field(&mut input, "invoiceId", STAND_IN);
                     unresolved = true;
                 }
             }
@@ -286,6 +285,10 @@ fn validated<K: FileKind>(
             .collect()
     })
 }
+
+/// The invoice id a row naming its invoice by a reference is checked with until the
+/// reference is resolved (or when it cannot be): the nil UUID.
+const STAND_IN: &str = "00000000-0000-0000-0000-000000000000";
 
 /// A reference as the report shows it: an over-long one cut to its first characters.
 fn abridged(text: String) -> String {
@@ -786,7 +789,12 @@ pub fn fatal(path: &Path, e: InputError) -> anyhow::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::with_value;
+    use super::{STAND_IN, Uuid, with_value};
+
+    #[test]
+    fn the_stand_in_is_the_nil_uuid() {
+        assert_eq!(STAND_IN, Uuid::nil().to_string());
+    }
 
     #[test]
     fn a_value_is_quoted_once_as_written() {
