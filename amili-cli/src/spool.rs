@@ -221,11 +221,11 @@ impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
             Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e).context("cannot read the spool"),
         }
-        self.record.clear();
-        let length = u64::from(u32::from_le_bytes(length));
-        (&mut self.reader)
-            .take(length)
-            .read_to_end(&mut self.record)
+        let length =
+            usize::try_from(u32::from_le_bytes(length)).context("a spool record too long")?;
+        self.record.resize(length, 0);
+        self.reader
+            .read_exact(&mut self.record)
             .context("cannot read the spool")?;
         let mut fields = Fields(&self.record);
         let line = u64::from_le_bytes(fields.bytes()?);

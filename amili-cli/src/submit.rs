@@ -268,7 +268,7 @@ struct Order {
 /// A row waiting for its outcome (with its amount, which the library's report does not
 /// carry), or its report (boxed: most slots wait, and stay small).
 enum Slot {
-    Pending { line: u64, money: Box<Money> },
+    Pending { line: u64, money: Money },
     Ready(Box<ReportRow>),
 }
 
@@ -279,10 +279,7 @@ impl Order {
             self.first_index = index;
         }
         self.positions.push_back(position);
-        self.queue.push_back(Slot::Pending {
-            line,
-            money: Box::new(money),
-        });
+        self.queue.push_back(Slot::Pending { line, money });
     }
 
     fn push_ready(&mut self, row: ReportRow) {
