@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use amili_payments::invoices::InvoiceRef;
 use amili_payments::{PaymentInput, Submittable as _};
+use smallvec::SmallVec;
 
 use super::columns::{Columns, accepted, did_you_mean, field_of, normalized, other_only};
 use super::line_ends::RecordCap;
@@ -256,7 +257,7 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
             ));
         }
         let mut cells = Cells {
-            text: String::with_capacity(self.record.as_slice().len()),
+            text: SmallVec::new(),
             ends: [("", 0); MAX_CELLS],
             len: 0,
         };
@@ -285,11 +286,18 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
 /// seven), and the invoice reference columns are kept apart.
 const MAX_CELLS: usize = PaymentInput::FIELDS.len();
 
-/// A CSV record's cells for the row's fields, trimmed, in one buffer: one allocation a row
-/// on the reading thread, borrowed by validation ([`Cells::fields`]).
+/// The bytes of a row's cells kept inline: most payment rows are shorter, and a longer one
+/// takes one heap block.
+const INLINE_TEXT: usize = 192;
+
+/// A CSV record's cells for the row's fields, trimmed, in one buffer (inline for a row of
+/// up to [`INLINE_TEXT`] bytes), borrowed by validation ([`Cells::fields`]). A row then costs
+/// neither thread an allocation: a block made on the reading thread and freed on the
+/// validating one cost glibc a lock the reader holds (BENCHMARKS.md).
 #[derive(Debug)]
 pub struct Cells {
-    text: String,
+    /// The cells' text, one after the other (each is a whole `str`).
+    text: SmallVec<[u8; INLINE_TEXT]>,
     /// Each cell's field and where its text ends in `text` (it starts where the one before
     /// ends).
     ends: [(&'static str, usize); MAX_CELLS],
@@ -300,7 +308,7 @@ impl Cells {
     fn push(&mut self, field: &'static str, text: &str) {
         // Never more cells than fields: `CsvRows::new` refuses a field named twice.
         if let Some(end) = self.ends.get_mut(self.len) {
-            self.text.push_str(text);
+            self.text.extend_from_slice(text.as_bytes());
             *end = (field, self.text.len());
             self.len += 1;
         }
@@ -311,11 +319,13 @@ impl Cells {
         let mut fields = K::Fields::default();
         let mut start = 0;
         for &(field, end) in &self.ends[..self.len] {
-            K::set_field(
-                &mut fields,
-                field,
-                self.text.get(start..end).unwrap_or_default(),
-            );
+            // Each cell was pushed whole from a `str`: always UTF-8.
+            let text = self
+                .text
+                .get(start..end)
+                .and_then(|cell| std::str::from_utf8(cell).ok())
+                .unwrap_or_default();
+            K::set_field(&mut fields, field, text);
             start = end;
         }
         fields
@@ -425,6 +435,17 @@ mod tests {
         assert_eq!(f.amount, Some(AmountField::Text("2.50")));
         assert_eq!(f.unique_source_payment_id, Some("P-2"));
         assert_eq!(fields(&rows[0]).description, Some("two\nlines"));
+    }
+
+    #[test]
+    fn a_row_longer_than_its_inline_cells_reads_whole() {
+        let long = "æ".repeat(INLINE_TEXT);
+        let text = format!("{HEADER}a,DIRECT_PAYMENT,1.00,NOK,2025-01-01T00:00:00Z,{long},P-1\n");
+        let rows = read(&text);
+        let f = fields(&rows[0]);
+        assert_eq!(f.description, Some(long.as_str()));
+        assert_eq!(f.unique_source_payment_id, Some("P-1"));
+        assert_eq!(f.amount, Some(AmountField::Text("1.00")));
     }
 
     #[test]

@@ -94,6 +94,10 @@ pub struct Row<I> {
 /// row costs the reading thread one allocation and the validating thread none (a block freed
 /// on another core than the one that allocated it costs glibc several times a local one).
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "rows move by value in batches; a box per row is the allocation the cells avoid"
+)]
 pub enum Raw<I> {
     Input(I),
     Cells(csv::Cells),
