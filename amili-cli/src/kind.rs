@@ -40,9 +40,6 @@ pub trait FileKind: Submittable + SpoolItem {
     /// The library's raw row borrowed: each field's text (see [`FileKind::fields`]).
     type Fields<'a>: Copy + Default;
 
-    /// Puts one field's text into an owned row (a bank file's transaction).
-    fn set(input: &mut Self::Input, field: &'static str, text: String);
-
     /// The owned row borrowed.
     fn fields(input: &Self::Input) -> Self::Fields<'_>;
 
@@ -155,18 +152,6 @@ impl FileKind for Payment {
 
     type Fields<'a> = PaymentFields<'a>;
 
-    fn set(input: &mut PaymentInput, field: &'static str, text: String) {
-        match field {
-            "invoiceId" => input.invoice_id = Some(text),
-            "type" => input.payment_type = Some(text),
-            "amount" => input.amount = Some(AmountInput::Text(text)),
-            "currency" => input.currency = Some(text),
-            "date" => input.date = Some(text),
-            "description" => input.description = Some(text),
-            _ => input.unique_source_payment_id = Some(text),
-        }
-    }
-
     fn fields(input: &PaymentInput) -> PaymentFields<'_> {
         input.fields()
     }
@@ -268,16 +253,6 @@ impl FileKind for Correction {
     }
 
     type Fields<'a> = CorrectionFields<'a>;
-
-    fn set(input: &mut CorrectionInput, field: &'static str, text: String) {
-        match field {
-            "invoiceId" => input.invoice_id = Some(text),
-            "amount" => input.amount = Some(AmountInput::Text(text)),
-            "currency" => input.currency = Some(text),
-            "date" => input.date = Some(text),
-            _ => input.description = Some(text),
-        }
-    }
 
     fn fields(input: &CorrectionInput) -> CorrectionFields<'_> {
         input.fields()

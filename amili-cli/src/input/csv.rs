@@ -9,10 +9,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use amili_payments::Submittable as _;
 use amili_payments::invoices::InvoiceRef;
-use amili_payments::{PaymentInput, Submittable as _};
-use smallvec::SmallVec;
 
+use super::cells::Cells;
 use super::columns::{Columns, accepted, did_you_mean, field_of, normalized, other_only};
 use super::line_ends::RecordCap;
 use super::{InputError, MAX_ROW_BYTES, Raw, Row};
@@ -256,11 +256,7 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
                 self.columns.len()
             ));
         }
-        let mut cells = Cells {
-            text: SmallVec::new(),
-            ends: [("", 0); MAX_CELLS],
-            len: 0,
-        };
+        let mut cells = Cells::default();
         let mut reference = None;
         for (column, raw) in self.columns.iter().zip(self.record.iter()) {
             let Some(field) = column else { continue };
@@ -279,56 +275,6 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
             }
         }
         Ok((cells, reference))
-    }
-}
-
-/// The most cells a row has for its fields: a header names each field once (a payment has
-/// seven), and the invoice reference columns are kept apart.
-const MAX_CELLS: usize = PaymentInput::FIELDS.len();
-
-/// The bytes of a row's cells kept inline: most payment rows are shorter, and a longer one
-/// takes one heap block.
-const INLINE_TEXT: usize = 192;
-
-/// A CSV record's cells for the row's fields, trimmed, in one buffer (inline for a row of
-/// up to [`INLINE_TEXT`] bytes), borrowed by validation ([`Cells::fields`]). A row then costs
-/// neither thread an allocation: a block made on the reading thread and freed on the
-/// validating one cost glibc a lock the reader holds (BENCHMARKS.md).
-#[derive(Debug)]
-pub struct Cells {
-    /// The cells' text, one after the other (each is a whole `str`).
-    text: SmallVec<[u8; INLINE_TEXT]>,
-    /// Each cell's field and where its text ends in `text` (it starts where the one before
-    /// ends).
-    ends: [(&'static str, usize); MAX_CELLS],
-    len: usize,
-}
-
-impl Cells {
-    fn push(&mut self, field: &'static str, text: &str) {
-        // Never more cells than fields: `CsvRows::new` refuses a field named twice.
-        if let Some(end) = self.ends.get_mut(self.len) {
-            self.text.extend_from_slice(text.as_bytes());
-            *end = (field, self.text.len());
-            self.len += 1;
-        }
-    }
-
-    /// The cells as the library's borrowed raw row.
-    pub fn fields<K: FileKind>(&self) -> K::Fields<'_> {
-        let mut fields = K::Fields::default();
-        let mut start = 0;
-        for &(field, end) in &self.ends[..self.len] {
-            // Each cell was pushed whole from a `str`: always UTF-8.
-            let text = self
-                .text
-                .get(start..end)
-                .and_then(|cell| std::str::from_utf8(cell).ok())
-                .unwrap_or_default();
-            K::set_field(&mut fields, field, text);
-            start = end;
-        }
-        fields
     }
 }
 
@@ -439,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_row_longer_than_its_inline_cells_reads_whole() {
-        let long = "æ".repeat(INLINE_TEXT);
+        let long = "æ".repeat(super::super::cells::INLINE_TEXT);
         let text = format!("{HEADER}a,DIRECT_PAYMENT,1.00,NOK,2025-01-01T00:00:00Z,{long},P-1\n");
         let rows = read(&text);
         let f = fields(&rows[0]);

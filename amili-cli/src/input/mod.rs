@@ -7,6 +7,7 @@
 //! JSON array) end the stream with an [`InputError`].
 
 pub mod bank;
+mod cells;
 mod columns;
 mod csv;
 mod encoding;
@@ -100,7 +101,7 @@ pub struct Row<I> {
 )]
 pub enum Raw<I> {
     Input(I),
-    Cells(csv::Cells),
+    Cells(cells::Cells),
 }
 
 impl<I> Raw<I> {

@@ -1,6 +1,6 @@
 //! Bank files — Nets OCR giro and ISO 20022 camt.053 / camt.054 — read by `amili-bankfiles`
-//! as payment rows: each credit becomes the row a CSV line of the same payment gives (through
-//! the kind's own setter, so validation, invoice look-ups, the spool, the ledger and the
+//! as payment rows: each credit becomes the row a CSV line of the same payment gives (its
+//! cells, so validation, invoice look-ups, the spool, the ledger and the
 //! report are the CSV path's), its reference naming the invoice as the operator says
 //! (`--reference-as`, `--reference-pattern`). What is not a payment (reversals, debits, entries
 //! not booked, transactions without a reference) comes out as [`Unsent`], with its reason and
@@ -26,6 +26,7 @@ pub use transactions::print_mapping;
 use transactions::{Transaction, Transactions};
 pub use unsent::{NotTakenSummary, Unsent};
 
+use super::cells::Cells;
 use super::{Format, InputError, Raw, Row};
 use crate::kind::FileKind;
 use crate::money::Money;
@@ -110,23 +111,27 @@ fn entry<K: FileKind>(transaction: Transaction, field: ReferenceAs) -> Entry<K::
         }
     };
     let payment = credit.to_payment_input("");
-    let mut input = K::Input::default();
+    let mut cells = Cells::default();
+    let amount = credit.amount.to_string();
     let texts = [
-        ("type", payment.payment_type),
-        ("amount", Some(credit.amount.to_string())),
-        ("currency", payment.currency),
-        ("date", payment.date),
-        ("description", payment.description),
-        ("uniqueSourcePaymentId", payment.unique_source_payment_id),
+        ("type", payment.payment_type.as_deref()),
+        ("amount", Some(amount.as_str())),
+        ("currency", payment.currency.as_deref()),
+        ("date", payment.date.as_deref()),
+        ("description", payment.description.as_deref()),
+        (
+            "uniqueSourcePaymentId",
+            payment.unique_source_payment_id.as_deref(),
+        ),
     ];
     for (name, text) in texts {
         if let Some(text) = text {
-            K::set(&mut input, name, text);
+            cells.push(name, text);
         }
     }
     let reference = match field {
         ReferenceAs::InvoiceId => {
-            K::set(&mut input, "invoiceId", value);
+            cells.push("invoiceId", &value);
             None
         }
         ReferenceAs::InvoiceNumber => Some(InvoiceRef::Number(value)),
@@ -134,7 +139,7 @@ fn entry<K: FileKind>(transaction: Transaction, field: ReferenceAs) -> Entry<K::
     };
     Entry::Row(Row {
         line,
-        input: Ok(Raw::Input(input)),
+        input: Ok(Raw::Cells(cells)),
         reference,
     })
 }
