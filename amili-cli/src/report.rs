@@ -266,6 +266,27 @@ mod tests {
     }
 
     #[test]
+    fn a_sent_rows_invoice_is_written_as_its_uuid() {
+        let dir = tempfile::tempdir().unwrap();
+        let invoice = Uuid::from_u128(0x4f16_3819_178d_470c_a246_d676_8476_a6ec);
+        let sent = ReportRow {
+            invoice: Invoice::Id(invoice),
+            ..row(2, Outcome::Accepted)
+        };
+        for name in ["r.csv", "r.json"] {
+            let path = dir.path().join(name);
+            let mut w = ReportWriter::create(&path, ReportFormat::from_path(&path), ID).unwrap();
+            w.write(&sent).unwrap();
+            w.finish().unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains("4f163819-178d-470c-a246-d6768476a6ec"),
+                "{name}: {text}"
+            );
+        }
+    }
+
+    #[test]
     fn json_and_csv_reports() {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("r.json");

@@ -221,8 +221,8 @@ impl<K: SpoolItem + Send + 'static> SpoolReader<K> {
             Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e).context("cannot read the spool"),
         }
-        let length =
-            usize::try_from(u32::from_le_bytes(length)).context("a spool record too long")?;
+        let length = usize::try_from(u32::from_le_bytes(length))
+            .context("the spool is damaged: a record is longer than memory can hold")?;
         self.record.resize(length, 0);
         self.reader
             .read_exact(&mut self.record)

@@ -25,7 +25,8 @@ use amili_payments::validation::{IdHashes, InputFormat, RepeatSuspects};
 use crate::args::{DecimalMark, InputArgs};
 use crate::input::bank::{self, Entries, Entry, NotTakenSummary};
 use crate::input::{
-    self, Columns, Encoding, Format, InputError, Raw, Row, reference_field, reference_text,
+    self, Columns, Defaults, Encoding, Format, InputError, Raw, Row, reference_field,
+    reference_text,
 };
 use crate::kind::{FileKind, REFERENCE_FIELDS};
 use crate::money::{Money, SumsBy};
@@ -334,8 +335,13 @@ pub fn validate_file<K: FileKind>(
 ) -> anyhow::Result<Validation> {
     let format = resolve_format(path, args.format)?;
     let opened = open_entries::<K>(path, args, format)?;
-    let mut validator = Validator::new(opened.warnings, opened.text, invoices, args.max_errors);
-    validator.defaults = opened.defaults;
+    let mut validator = Validator::new(
+        opened.warnings,
+        opened.text,
+        opened.defaults,
+        invoices,
+        args.max_errors,
+    );
     // Parsing on a second core, validating and spooling on this one.
     let rows = read_ahead_with("amili-read", opened.make)
         .map_err(|e| anyhow::anyhow!("cannot start a thread to read {}: {e}", path.display()))?;
@@ -375,8 +381,13 @@ pub fn stream_file<K: FileKind>(
     if opened.names_references {
         return Ok(None);
     }
-    let mut validator = Validator::new(opened.warnings, opened.text, None, args.max_errors);
-    validator.defaults = opened.defaults;
+    let mut validator = Validator::new(
+        opened.warnings,
+        opened.text,
+        opened.defaults,
+        None,
+        args.max_errors,
+    );
     validator.echo = Some(path.display().to_string());
     validator.hashes = None;
     for note in &validator.v.warnings {
@@ -452,6 +463,7 @@ impl<'a> Validator<'a> {
     fn new(
         warnings: Vec<String>,
         text: InputFormat,
+        defaults: Defaults,
         invoices: Option<&'a Resolved>,
         max_errors: usize,
     ) -> Self {
@@ -463,7 +475,7 @@ impl<'a> Validator<'a> {
             v,
             hashes: Some(IdHashes::default()),
             text,
-            defaults: Defaults::new(),
+            defaults,
             invoices,
             max_errors,
             echo: None,
@@ -677,9 +689,6 @@ fn columns<K: FileKind>(args: &InputArgs) -> Columns {
         defaults: defaults.collect(),
     }
 }
-
-/// `--type` and `--currency`: a field and the value of every row that has none.
-pub type Defaults = Vec<(&'static str, String)>;
 
 /// How the file's text is read: decimal comma for `;`/tab files unless `--decimal` says
 /// otherwise, plus `--date-format`.

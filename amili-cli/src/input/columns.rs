@@ -19,8 +19,11 @@ pub struct Columns {
     pub ignored: Vec<String>,
     /// A field and the value of every row that has none (the file has no such column, or a
     /// JSON row leaves it out).
-    pub defaults: Vec<(&'static str, String)>,
+    pub defaults: Defaults,
 }
+
+/// `--type` and `--currency`: a field and the value of every row that has none.
+pub type Defaults = Vec<(&'static str, String)>;
 
 impl Columns {
     /// The field `--column` maps a header to, if any.

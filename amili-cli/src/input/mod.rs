@@ -15,7 +15,7 @@ mod json_array;
 mod jsonl;
 mod line_ends;
 
-pub use columns::{Columns, Keys};
+pub use columns::{Columns, Defaults, Keys};
 pub use encoding::{Encoding, is_utf8};
 
 use std::fmt;
@@ -90,10 +90,9 @@ pub struct Row<I> {
     pub reference: Option<InvoiceRef>,
 }
 
-/// A row as its reader hands it over: the library's owned raw input (JSON, a bank file), or a
-/// CSV record's cells in one buffer. Validation borrows either ([`Raw::fields`]), so a CSV
-/// row costs the reading thread one allocation and the validating thread none (a block freed
-/// on another core than the one that allocated it costs glibc several times a local one).
+/// A row as its reader hands it over: the library's owned raw input (a JSON object), or the
+/// cells of a CSV record or bank credit (see `cells.rs`). Validation borrows either
+/// ([`Raw::fields`]).
 #[derive(Debug)]
 #[expect(
     clippy::large_enum_variant,
