@@ -12,6 +12,7 @@ use amili_payments::ledger::{
     Claim, Fingerprint, Held, Known, Ledger, LedgerError, LedgerItem, Processed, Settled, decide,
 };
 use futures::future::BoxFuture;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
@@ -141,6 +142,13 @@ fn open_writer(path: &Path, scope: &str) -> Result<(Writer, bool), LedgerError> 
         .pragma_update(None, "journal_mode", "WAL")
         .and_then(|()| connection.pragma_update(None, "synchronous", "FULL"))
         .and_then(|()| connection.pragma_update(None, "foreign_keys", "OFF"))
+        .map_err(|e| fail("cannot configure", &e))?;
+    // Plans that never depend on bound values. Without this, SQLite marks the parameters of a
+    // join's `col = ?` terms as plan-shaping, and a cached statement whose bindings are cleared
+    // (as rusqlite's cache does) is compiled again at its next step: once per request for the
+    // claim's look-up, once per item for a rerun's. Every query here is a key look-up.
+    connection
+        .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(|e| fail("cannot configure", &e))?;
     let version = schema_version(&connection).map_err(|e| fail("cannot read", &e))?;
     if version < SCHEMA_VERSION {
@@ -351,10 +359,18 @@ impl Session {
                      WHERE scope = ?1 AND id = ?2",
                 )
                 .map_err(|e| self.error("write", &e))?;
+            // The scope and the request are the same for every item: bound once (a step keeps
+            // its bindings), so that each item binds only its own id and fingerprint.
+            insert
+                .raw_bind_parameter(1, self.scope_id)
+                .and_then(|()| insert.raw_bind_parameter(4, request))
+                .map_err(|e| self.error("write", &e))?;
             for (id, fingerprint) in items.iter() {
                 // New payments (the usual case) are claimed by the insert alone.
                 let inserted = insert
-                    .execute(params![self.scope_id, id, fingerprint.as_slice(), request])
+                    .raw_bind_parameter(2, id)
+                    .and_then(|()| insert.raw_bind_parameter(3, fingerprint.as_slice()))
+                    .and_then(|()| insert.raw_execute())
                     .map_err(|e| self.error("write", &e))?;
                 if inserted == 1 {
                     claimed_any = true;
@@ -1184,4 +1200,31 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// A cached join is looked up with new values without being compiled again (see the
+    /// query planner setting in [`open_writer`]).
+    #[test]
+    fn a_cached_join_is_not_compiled_again_for_new_values() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (writer, _) = open_writer(&dir.path().join("ledger.db"), "scope").expect("opened");
+        for id in ["first", "second", "third"] {
+            let mut select = writer
+                .connection
+                .prepare_cached(ItemRow::SELECT)
+                .expect("prepared");
+            let found = select
+                .query_row(params![writer.session.scope_id, id], ItemRow::read)
+                .optional()
+                .expect("read");
+            assert!(found.is_none(), "{id} was never claimed");
+            assert_eq!(select.get_status(StatementStatus::RePrepare), 0, "{id}");
+        }
+    }
 }

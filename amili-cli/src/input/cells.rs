@@ -53,15 +53,12 @@ impl Cells {
     /// The cells as the library's borrowed raw row.
     pub fn fields<K: FileKind>(&self) -> K::Fields<'_> {
         let mut fields = K::Fields::default();
+        // Each cell was pushed whole from a `str`, so the text is UTF-8 and each cell starts and
+        // ends on a character's boundary: one check for the row, not one per cell.
+        let text = std::str::from_utf8(&self.text).unwrap_or_default();
         let mut start = 0;
         for &(field, end) in &self.ends[..self.len] {
-            // Each cell was pushed whole from a `str`: always UTF-8.
-            let text = self
-                .text
-                .get(start..end)
-                .and_then(|cell| std::str::from_utf8(cell).ok())
-                .unwrap_or_default();
-            K::set_field(&mut fields, field, text);
+            K::set_field(&mut fields, field, text.get(start..end).unwrap_or_default());
             start = end;
         }
         fields

@@ -258,16 +258,21 @@ impl<R: Read, K: FileKind> CsvRows<R, K> {
         }
         let mut cells = Cells::default();
         let mut reference = None;
-        for (column, raw) in self.columns.iter().zip(self.record.iter()) {
+        // One UTF-8 check for the whole record: a cell is then its slice (on character
+        // boundaries). A record that fails it is checked cell by cell, to name the cell.
+        let record = std::str::from_utf8(self.record.as_slice()).ok();
+        for (index, (column, raw)) in self.columns.iter().zip(self.record.iter()).enumerate() {
             let Some(field) = column else { continue };
-            let text = std::str::from_utf8(raw)
-                .map_err(|_| {
-                format!(
-                    "{field}: is not valid UTF-8 (pass --encoding windows-1252 for a file Excel \
-                     saved as \"CSV (semikolonseparert)\")"
-                )
-            })?
-                .trim();
+            let text = match record.and_then(|record| record.get(self.record.range(index)?)) {
+                Some(text) => text,
+                None => std::str::from_utf8(raw).map_err(|_| {
+                    format!(
+                        "{field}: is not valid UTF-8 (pass --encoding windows-1252 for a file \
+                         Excel saved as \"CSV (semikolonseparert)\")"
+                    )
+                })?,
+            }
+            .trim();
             match *field {
                 "invoiceNumber" => reference = Some(InvoiceRef::Number(text.to_owned())),
                 "uniqueSourceInvoiceId" => reference = Some(InvoiceRef::SourceId(text.to_owned())),
@@ -306,11 +311,12 @@ impl<R: Read, K: FileKind> Iterator for CsvRows<R, K> {
                 // csv reports where it started reading, which is before any blank lines it
                 // skipped; the end position minus the newlines inside the fields is exact.
                 let reported = self.record.position().map_or(0, |p| p.line());
-                let inner_newlines: u64 = self
+                let inner_newlines = self
                     .record
+                    .as_slice()
                     .iter()
-                    .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
-                    .sum();
+                    .filter(|b| **b == b'\n')
+                    .count() as u64;
                 let end = self.reader.position().line();
                 let line = reported.max(end.saturating_sub(inner_newlines + 1));
                 let (input, reference) = match self.cells_of_record() {
@@ -381,6 +387,41 @@ mod tests {
         assert_eq!(f.amount, Some(AmountField::Text("2.50")));
         assert_eq!(f.unique_source_payment_id, Some("P-2"));
         assert_eq!(fields(&rows[0]).description, Some("two\nlines"));
+    }
+
+    /// A record is checked for UTF-8 once; a cell that is not UTF-8 is still named, also where
+    /// two cells together would be (a character split across a delimiter).
+    #[test]
+    fn a_cell_that_is_not_utf8_is_named() {
+        let row = |description: &[u8], id: &[u8]| {
+            let mut text = HEADER.as_bytes().to_vec();
+            text.extend_from_slice(b"a,DIRECT_PAYMENT,1.00,NOK,2025-01-01T00:00:00Z,");
+            text.extend_from_slice(description);
+            text.push(b',');
+            text.extend_from_slice(id);
+            text.push(b'\n');
+            let rows = CsvRows::new(text.as_slice(), b',', &Columns::default()).unwrap();
+            rows.map(|r| r.unwrap()).next().unwrap()
+        };
+        let good = row("Blåbær".as_bytes(), b"P-1");
+        assert_eq!(fields(&good).description, Some("Blåbær"));
+        // "å" is C3 A5: each half alone, the two halves in two cells, or a stray byte.
+        for (description, id) in [
+            (&b"Bl\xC3"[..], &b"\xA5"[..]),
+            (&b"\"Bl\xC3\""[..], &b"\xA5"[..]),
+            (&b"Bl\xFF"[..], &b"P-1"[..]),
+        ] {
+            let error = row(description, id).input.unwrap_err();
+            assert!(
+                error.starts_with("description: is not valid UTF-8"),
+                "{error}"
+            );
+        }
+        let error = row(b"x", b"P\xC3").input.unwrap_err();
+        assert!(
+            error.starts_with("uniqueSourcePaymentId: is not valid"),
+            "{error}"
+        );
     }
 
     #[test]
