@@ -49,18 +49,11 @@ impl Sums {
         // Looked up by `&str` first: a currency already summed (every row but the first of
         // each) costs no key allocation.
         let code = money.currency.code();
-        if !self.0.contains_key(code) {
-            self.0.insert(
-                code.to_owned(),
-                Money {
-                    amount: Decimal::ZERO,
-                    currency: money.currency.clone(),
-                },
-            );
-        }
         if let Some(sum) = self.0.get_mut(code) {
             // 28 digits: beyond any file's total; saturating rather than panicking.
             sum.amount = sum.amount.saturating_add(money.amount);
+        } else {
+            self.0.insert(code.to_owned(), money.clone());
         }
     }
 

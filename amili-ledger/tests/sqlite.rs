@@ -207,10 +207,10 @@ async fn a_schema_1_file_keeps_what_it_remembers() -> Result<(), Box<dyn std::er
     Ok(())
 }
 
-/// A file as the second or third schema wrote it (`more`: what that schema adds to the
-/// scopes, requests and items, and its version): in [`SCOPE`], request 1 under `k1` accepted
-/// in `batch`, request 2 under `pending` not recorded; no items yet.
-fn schema_2_or_3(
+/// A file as the second, third or fourth schema wrote it (`more`: what that schema adds to
+/// the scopes, requests and items, and its version): in [`SCOPE`], request 1 under `k1`
+/// accepted in `batch`, request 2 under `pending` not recorded; no items yet.
+fn older_schema(
     path: &std::path::Path,
     more: &str,
     batch: Uuid,
@@ -246,7 +246,7 @@ async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::e
     let pending_key = IdempotencyKey::random();
     {
         // A file as the second schema wrote it: a request's items found by an index.
-        let old = schema_2_or_3(
+        let old = older_schema(
             &path,
             "CREATE INDEX ledger_items_by_request ON ledger_items (request);
              PRAGMA user_version = 2;",
@@ -291,7 +291,7 @@ async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::e
     )?;
     assert_eq!(indexes, 0);
     let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     Ok(())
 }
 
@@ -303,7 +303,7 @@ async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
     let pending_key = IdempotencyKey::random();
     {
         // A file as the third schema wrote it: no outcomes.
-        let old = schema_2_or_3(
+        let old = older_schema(
             &path,
             "CREATE TABLE request_items (
                  request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
@@ -373,7 +373,126 @@ async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
     drop(ledger);
     let check = rusqlite::Connection::open(&path)?;
     let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
+    Ok(())
+}
+
+/// The `ledger_items` table's key as the file declares it.
+fn items_key(connection: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
+    let mut statement = connection.prepare(
+        "SELECT info.name
+         FROM pragma_index_list('ledger_items') AS list, pragma_index_info(list.name) AS info
+         WHERE list.origin = 'pk' ORDER BY info.seqno",
+    )?;
+    let names = statement.query_map([], |row| row.get(0))?;
+    names.collect()
+}
+
+#[tokio::test]
+async fn a_schema_4_file_keeps_every_item_under_a_key_that_leads_with_the_id()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (_dir, path) = new_ledger_file()?;
+    let batch = Uuid::new_v4();
+    let pending_key = IdempotencyKey::random();
+    let failure = Failure::new(Some("UNKNOWN_INVOICE"), Some("no such invoice"));
+    {
+        // A file as the fourth schema wrote it: outcomes, and a key that leads with the scope.
+        let old = older_schema(
+            &path,
+            "CREATE TABLE request_items (
+                 request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
+             ALTER TABLE ledger_items ADD COLUMN outcome TEXT;
+             ALTER TABLE ledger_items ADD COLUMN reason_code TEXT;
+             ALTER TABLE ledger_items ADD COLUMN reason_message TEXT;
+             ALTER TABLE ledger_items ADD COLUMN outcome_at INTEGER;
+             PRAGMA user_version = 4;",
+            batch,
+            &pending_key,
+        )?;
+        assert_eq!(items_key(&old)?, ["scope", "id"]);
+        let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        old.execute(
+            item,
+            rusqlite::params![
+                "P-1",
+                [1u8; 32].as_slice(),
+                1,
+                "succeeded",
+                None::<String>,
+                None::<String>,
+                10
+            ],
+        )?;
+        old.execute(
+            item,
+            rusqlite::params![
+                "P-2",
+                [1u8; 32].as_slice(),
+                1,
+                "failed",
+                "UNKNOWN_INVOICE",
+                "no such invoice",
+                11
+            ],
+        )?;
+        old.execute(
+            item,
+            rusqlite::params![
+                "P-3",
+                [3u8; 32].as_slice(),
+                2,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<i64>
+            ],
+        )?;
+        let mut ids = 3u32.to_le_bytes().to_vec();
+        ids.extend_from_slice(b"P-3");
+        old.execute(
+            "INSERT INTO request_items VALUES (2, ?1)",
+            rusqlite::params![ids],
+        )?;
+    }
+    let ledger = SqliteLedger::open(&path, SCOPE)?;
+    // Every item is kept with what was known of it.
+    let entries = ledger.items()?;
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["P-1", "P-2", "P-3"]);
+    assert_eq!(entries[0].outcome.as_deref(), Some("succeeded"));
+    assert_eq!(entries[1].reason_code.as_deref(), Some("UNKNOWN_INVOICE"));
+    assert_eq!(entries[1].outcome_at, Some(11));
+    assert_eq!(entries[2].outcome, None);
+    let key = IdempotencyKey::random();
+    assert_eq!(
+        ledger
+            .claim(&key, &items(&["P-1", "P-2", "P-4"], &[1u8; 32]))
+            .await?,
+        [
+            Claim::SucceededEarlier { batch_id: batch },
+            Claim::FailedEarlier {
+                batch_id: batch,
+                failure
+            },
+            Claim::Claimed
+        ]
+    );
+    assert_eq!(
+        ledger.pending(&pending_key).await?,
+        [("P-3".to_owned(), [3u8; 32])]
+    );
+    drop(ledger);
+    let check = rusqlite::Connection::open(&path)?;
+    assert_eq!(items_key(&check)?, ["id", "scope"]);
+    let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    assert_eq!(version, 5);
+    // A new file has the same key.
+    let (_new_dir, new_path) = new_ledger_file()?;
+    drop(SqliteLedger::open(&new_path, SCOPE)?);
+    assert_eq!(
+        items_key(&rusqlite::Connection::open(&new_path)?)?,
+        ["id", "scope"]
+    );
     Ok(())
 }
 
