@@ -239,6 +239,18 @@ fn older_schema(
     Ok(old)
 }
 
+/// In a file of schema 3 or 4: request 2 lists its one item, P-3 (4 bytes of length, then
+/// the id).
+fn list_p3_under_request_2(old: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let mut ids = 3u32.to_le_bytes().to_vec();
+    ids.extend_from_slice(b"P-3");
+    old.execute(
+        "INSERT INTO request_items VALUES (2, ?1)",
+        rusqlite::params![ids],
+    )?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_schema_2_file_keeps_its_requests_items() -> Result<(), Box<dyn std::error::Error>> {
     let (_dir, path) = new_ledger_file()?;
@@ -316,13 +328,7 @@ async fn a_schema_3_file_is_migrated_in_place_and_learns_outcomes()
             old.execute(item, rusqlite::params![id, [1u8; 32].as_slice(), 1])?;
         }
         old.execute(item, rusqlite::params!["P-3", [3u8; 32].as_slice(), 2])?;
-        // P-3's request lists its one item: 4 bytes of length, then the id.
-        let mut ids = 3u32.to_le_bytes().to_vec();
-        ids.extend_from_slice(b"P-3");
-        old.execute(
-            "INSERT INTO request_items VALUES (2, ?1)",
-            rusqlite::params![ids],
-        )?;
+        list_p3_under_request_2(&old)?;
     }
     let ledger = SqliteLedger::open(&path, SCOPE)?;
     // Every entry is kept, outcome unknown.
@@ -447,12 +453,7 @@ async fn a_schema_4_file_keeps_every_item_under_a_key_that_leads_with_the_id()
                 None::<i64>
             ],
         )?;
-        let mut ids = 3u32.to_le_bytes().to_vec();
-        ids.extend_from_slice(b"P-3");
-        old.execute(
-            "INSERT INTO request_items VALUES (2, ?1)",
-            rusqlite::params![ids],
-        )?;
+        list_p3_under_request_2(&old)?;
     }
     let ledger = SqliteLedger::open(&path, SCOPE)?;
     // Every item is kept with what was known of it.
