@@ -42,7 +42,8 @@ impl Cells {
     /// Adds `field`'s text (one of the kind's [`FIELDS`](amili_payments::Submittable::FIELDS),
     /// each at most once).
     pub fn push(&mut self, field: &'static str, text: &str) {
-        // Never more cells than fields: `CsvRows::new` refuses a field named twice.
+        // Never more cells than fields: `CsvRows::new` refuses a field named twice, and a bank
+        // credit has six fields and its invoice id.
         if let Some(end) = self.ends.get_mut(self.len) {
             self.text.extend_from_slice(text.as_bytes());
             *end = (field, self.text.len());
