@@ -1062,7 +1062,6 @@ fn upgrade(connection: &mut Connection) -> rusqlite::Result<()> {
         }
         if version == 1 || version == 2 {
             fill_request_items(&transaction)?;
-            transaction.execute_batch("DROP INDEX IF EXISTS ledger_items_by_request;")?;
         }
         transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }

@@ -239,6 +239,16 @@ fn older_schema(
     Ok(old)
 }
 
+/// What the fourth schema adds to [`older_schema`]: each request's item list, and outcomes.
+const SCHEMA_4: &str = "
+CREATE TABLE request_items (
+    request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
+ALTER TABLE ledger_items ADD COLUMN outcome TEXT;
+ALTER TABLE ledger_items ADD COLUMN reason_code TEXT;
+ALTER TABLE ledger_items ADD COLUMN reason_message TEXT;
+ALTER TABLE ledger_items ADD COLUMN outcome_at INTEGER;
+PRAGMA user_version = 4;";
+
 /// In a file of schema 3 or 4: request 2 lists its one item, P-3 (4 bytes of length, then
 /// the id).
 fn list_p3_under_request_2(old: &rusqlite::Connection) -> rusqlite::Result<()> {
@@ -403,18 +413,7 @@ async fn a_schema_4_file_keeps_every_item_under_a_key_that_leads_with_the_id()
     let failure = Failure::new(Some("UNKNOWN_INVOICE"), Some("no such invoice"));
     {
         // A file as the fourth schema wrote it: outcomes, and a key that leads with the scope.
-        let old = older_schema(
-            &path,
-            "CREATE TABLE request_items (
-                 request INTEGER PRIMARY KEY REFERENCES requests (id), ids BLOB NOT NULL);
-             ALTER TABLE ledger_items ADD COLUMN outcome TEXT;
-             ALTER TABLE ledger_items ADD COLUMN reason_code TEXT;
-             ALTER TABLE ledger_items ADD COLUMN reason_message TEXT;
-             ALTER TABLE ledger_items ADD COLUMN outcome_at INTEGER;
-             PRAGMA user_version = 4;",
-            batch,
-            &pending_key,
-        )?;
+        let old = older_schema(&path, SCHEMA_4, batch, &pending_key)?;
         assert_eq!(items_key(&old)?, ["scope", "id"]);
         let item = "INSERT INTO ledger_items VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)";
         old.execute(
@@ -494,6 +493,43 @@ async fn a_schema_4_file_keeps_every_item_under_a_key_that_leads_with_the_id()
         items_key(&rusqlite::Connection::open(&new_path)?)?,
         ["id", "scope"]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_upgrade_that_fails_part_way_leaves_the_schema_4_file_whole()
+-> Result<(), Box<dyn std::error::Error>> {
+    let (_dir, path) = new_ledger_file()?;
+    {
+        let old = older_schema(&path, SCHEMA_4, Uuid::new_v4(), &IdempotencyKey::random())?;
+        old.execute(
+            "INSERT INTO ledger_items VALUES (1, 'P-3', ?1, 2, NULL, NULL, NULL, NULL)",
+            rusqlite::params![[3u8; 32].as_slice()],
+        )?;
+        list_p3_under_request_2(&old)?;
+        // The name the upgrade renames the old items table to is taken: its rename fails,
+        // after the upgrade has begun.
+        old.execute_batch("CREATE TABLE ledger_items_scope_first (x);")?;
+    }
+    let error = match SqliteLedger::open(&path, SCOPE) {
+        Ok(_) => return Err("a failed upgrade opened the ledger".into()),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("cannot create the tables of"), "{error}");
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    // Nothing of the upgrade is left: the old key, the old version, the item.
+    let check = rusqlite::Connection::open(&path)?;
+    assert_eq!(items_key(&check)?, ["scope", "id"]);
+    let version: i64 = check.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    assert_eq!(version, 4);
+    let id: String = check.query_row("SELECT id FROM ledger_items", [], |row| row.get(0))?;
+    assert_eq!(id, "P-3");
+    // With the name free again, the same file upgrades.
+    check.execute_batch("DROP TABLE ledger_items_scope_first;")?;
+    drop(check);
+    let ledger = SqliteLedger::open(&path, SCOPE)?;
+    let ids: Vec<String> = ledger.items()?.into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["P-3"]);
     Ok(())
 }
 
