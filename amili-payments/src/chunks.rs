@@ -84,12 +84,9 @@ pub(crate) fn repeated<T: Submittable>() -> Outcome {
 
 /// The report of a request that was not sent, for `reason`.
 pub(crate) fn not_sent<T: Submittable>(chunk: Vec<Pending<T>>, reason: Reason) -> RequestReport {
-    RequestReport {
-        idempotency_key: None,
-        result: RequestResult::NotSent,
-        items: chunk
-            .into_iter()
-            .map(|p| p.into_not_sent(&reason))
-            .collect(),
-    }
+    RequestReport::new(
+        None,
+        RequestResult::NotSent,
+        chunk.into_iter().map(|p| p.into_not_sent(&reason)),
+    )
 }

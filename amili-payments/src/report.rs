@@ -92,6 +92,24 @@ pub struct RequestReport {
 }
 
 impl RequestReport {
+    /// A request's report from its items, kept in a vector of their own size: collected in
+    /// place from the chunk, a report would keep the chunk's slots, larger than an item's (a
+    /// payment on its way takes 144 bytes, its outcome 120), a million of them to the end of a
+    /// [`send`](crate::Submission::send).
+    pub(crate) fn new(
+        idempotency_key: Option<IdempotencyKey>,
+        result: RequestResult,
+        items: impl ExactSizeIterator<Item = ItemOutcome>,
+    ) -> Self {
+        let mut kept = Vec::with_capacity(items.len());
+        kept.extend(items);
+        Self {
+            idempotency_key,
+            result,
+            items: kept,
+        }
+    }
+
     /// How many of its items are in each outcome.
     pub fn counts(&self) -> OutcomeCounts {
         let mut counts = OutcomeCounts::default();
@@ -223,5 +241,38 @@ impl Error {
             Error::Refused { cause, .. } => cause,
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(index: usize) -> ItemOutcome {
+        ItemOutcome {
+            index,
+            id: format!("P-{index}"),
+            invoice_id: Uuid::nil(),
+            batch_id: None,
+            idempotency_key: None,
+            outcome: Outcome::Accepted,
+            content: None,
+        }
+    }
+
+    /// A report keeps its items to the end of a submission: in a vector of their own, exactly
+    /// as long as they are, whatever the vector they came from.
+    #[test]
+    fn a_request_report_keeps_its_items_in_a_vector_of_their_size() {
+        let mut chunk: Vec<(usize, [u64; 24])> = Vec::with_capacity(500);
+        chunk.extend((0..300).map(|i| (i, [0; 24])));
+        let report = RequestReport::new(
+            None,
+            RequestResult::NotSent,
+            chunk.into_iter().map(|(i, _)| item(i)),
+        );
+        assert_eq!(report.items.len(), 300);
+        assert_eq!(report.items.capacity(), 300);
+        assert_eq!(report.items[299].index, 299);
     }
 }

@@ -44,29 +44,21 @@ impl<'c, T: Submittable> Submission<'c, T> {
                 let fingerprints: Vec<Fingerprint> =
                     chunk.iter().map(|p| fingerprint(&p.item)).collect();
                 let known = protocol.status(&ids, &fingerprints).await;
-                let items = chunk
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, pending)| {
-                        if pending.repeated {
-                            return pending.into_item(repeated::<T>(), None, None);
+                let items = chunk.into_iter().enumerate().map(|(i, pending)| {
+                    if pending.repeated {
+                        return pending.into_item(repeated::<T>(), None, None);
+                    }
+                    match &known {
+                        Ok(known) => {
+                            let (outcome, batch_id, key) = known[i].clone();
+                            pending.into_item(outcome, batch_id, key)
                         }
-                        match &known {
-                            Ok(known) => {
-                                let (outcome, batch_id, key) = known[i].clone();
-                                pending.into_item(outcome, batch_id, key)
-                            }
-                            Err(reason) => {
-                                pending.into_item(Outcome::Unknown(reason.clone()), None, None)
-                            }
+                        Err(reason) => {
+                            pending.into_item(Outcome::Unknown(reason.clone()), None, None)
                         }
-                    })
-                    .collect();
-                RequestReport {
-                    idempotency_key: None,
-                    result: RequestResult::NotSent,
-                    items,
-                }
+                    }
+                });
+                RequestReport::new(None, RequestResult::NotSent, items)
             }
         });
         Ok(requests)

@@ -460,13 +460,8 @@ impl Run {
                 .map(|(pending, plan)| match plan {
                     Plan::Done(outcome, batch_id) => pending.into_item(outcome, batch_id, None),
                     _ => pending.into_item(Outcome::NotSent(reason.clone()), None, None),
-                })
-                .collect();
-            return RequestReport {
-                idempotency_key: None,
-                result: RequestResult::NotSent,
-                items,
-            };
+                });
+            return RequestReport::new(None, RequestResult::NotSent, items);
         }
         let mut groups: Vec<(IdempotencyKey, Vec<usize>)> = Vec::new();
         for (i, plan) in plans.iter().enumerate() {
@@ -482,11 +477,11 @@ impl Run {
         }
         let mut results: Vec<(IdempotencyKey, RequestResult)> = Vec::with_capacity(groups.len());
         for (group_key, members) in &mut groups {
-            // In id order, as the whole chunk was written.
-            members.sort_by(|&a, &b| chunk[a].item.id().cmp(chunk[b].item.id()));
             let body = if members.len() == chunk.len() {
                 whole_chunk.clone()
             } else {
+                // In id order, as the whole chunk was written.
+                members.sort_by(|&a, &b| chunk[a].item.id().cmp(chunk[b].item.id()));
                 request_body(
                     T::BODY_FIELD,
                     members.iter().map(|&i| &whole_chunk[spans[i].clone()]),
@@ -523,13 +518,8 @@ impl Run {
                 Plan::Done(outcome, batch) => pending.into_item(outcome, batch, None),
                 // Every item to send was sent above.
                 Plan::Send | Plan::Resume(_) => pending.into_item(repeated::<T>(), None, None),
-            })
-            .collect();
-        RequestReport {
-            idempotency_key,
-            result,
-            items,
-        }
+            });
+        RequestReport::new(idempotency_key, result, items)
     }
 
     /// Sends one request and classifies how it ended; stops the submission when every later

@@ -14,7 +14,7 @@ pub(crate) struct WireDate<'a>(pub(crate) &'a DateTime<Utc>);
 impl Serialize for WireDate<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut buffer = [0u8; 30];
-        match format(self.0, &mut buffer) {
+        match format(self.0, &mut buffer).and_then(|text| std::str::from_utf8(text).ok()) {
             Some(text) => serializer.serialize_str(text),
             // Years before 0 or after 9999: chrono's own form.
             None => self.0.serialize(serializer),
@@ -28,7 +28,7 @@ pub(crate) fn write_quoted(date: &DateTime<Utc>, out: &mut Vec<u8>) {
     match format(date, &mut buffer) {
         Some(text) => {
             out.push(b'"');
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(text);
             out.push(b'"');
         }
         // Years before 0 or after 9999: chrono's own form (writing into a Vec cannot fail).
@@ -38,8 +38,9 @@ pub(crate) fn write_quoted(date: &DateTime<Utc>, out: &mut Vec<u8>) {
     }
 }
 
-/// Writes `date` into `buffer`; `None` for a year outside 0..=9999.
-fn format<'b>(date: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b str> {
+/// Writes `date` into `buffer` (ASCII only); `None` for a year outside 0..=9999. Bytes, not
+/// a `str`: the request body takes them as they are, without a UTF-8 check per payment.
+fn format<'b>(date: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b [u8]> {
     // The fields of the UTC date-time itself: `DateTime`'s own accessors add the (zero)
     // offset again on every call.
     let naive = date.naive_utc();
@@ -76,7 +77,7 @@ fn format<'b>(date: &DateTime<Utc>, buffer: &'b mut [u8; 30]) -> Option<&'b str>
     }
     out.byte(b'Z');
     let Out { buffer, at } = out;
-    std::str::from_utf8(&buffer[..at]).ok()
+    buffer.get(..at)
 }
 
 /// A cursor in the buffer (30 bytes hold the longest form, 30 characters).
