@@ -6,7 +6,7 @@
 //! | | contender | compared with |
 //! |---|---|---|
 //! | (1) | raw `reqwest` + `serde_json` posting pre-built bodies ([`library::run_raw_reqwest`]) | – (baseline) |
-//! | (1w) | the same, each body written straight into bytes in the loop ([`library::run_raw_writing`], [`direct`]; for reference) | (1) |
+//! | (1w) | the same, handed the typed requests as (2) and (3) are handed theirs, each body written straight into bytes in the loop and the request dropped ([`library::run_raw_writing`], [`direct`]; for reference) | (1) |
 //! | (2) | the generated `amili-api` client ([`library::run_generated`]) | (1) |
 //! | (3) | `amili-payments` ([`library::run_amili_payments`]) | (1) |
 //! | (4) | `amili-bench-csv-loop`: `csv` crate + raw `reqwest`, a process | – (baseline) |

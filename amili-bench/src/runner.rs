@@ -393,12 +393,10 @@ fn measure_library(
             (start.elapsed(), accepted)
         }
         Contender::RawWriting => {
+            let requests = inputs.requests.clone();
             let start = Instant::now();
-            let accepted = runtime.block_on(library::run_raw_writing(
-                &endpoint,
-                &inputs.requests,
-                concurrency,
-            ));
+            let accepted =
+                runtime.block_on(library::run_raw_writing(&endpoint, requests, concurrency));
             (start.elapsed(), accepted)
         }
         Contender::Generated => {
