@@ -64,8 +64,8 @@ impl Serialize for Reason {
 pub struct Failure(Option<Arc<FailureText>>);
 
 /// What a [`Failure`] holds, behind one pointer: an [`Outcome`] is in every item of every
-/// report, and three texts inline made each item's outcome 56 bytes instead of 24 (a
-/// million-payment report held 32 MB more).
+/// report, and three texts inline would make each one 56 bytes instead of 24 (32 MB more in a
+/// million-payment report).
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct FailureText {
     code: Option<Reason>,
