@@ -260,6 +260,12 @@ mod tests {
         }
     }
 
+    /// The size `Submission::send`'s documentation gives for an item.
+    #[test]
+    fn a_report_item_takes_at_most_120_bytes() {
+        assert!(std::mem::size_of::<ItemOutcome>() <= 120);
+    }
+
     /// A report keeps its items to the end of a submission: in a vector of their own, exactly
     /// as long as they are, whatever the vector they came from.
     #[test]
