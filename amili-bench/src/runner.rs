@@ -381,42 +381,20 @@ fn measure_library(
     let (endpoint, sandbox) = start_server(stub, server, &config.binaries)?;
     let endpoint = endpoint.with_context(|| format!("{what}: no endpoint to send to"))?;
     let (chunk, concurrency) = (config.chunk_size, config.concurrency);
-    // Owned inputs are copied before the clock starts.
+    // Owned inputs are copied before `timed` starts the clock.
     let (wall, accepted) = match contender {
-        Contender::RawReqwest => {
-            let start = Instant::now();
-            let accepted = runtime.block_on(library::run_raw_reqwest(
-                &endpoint,
-                &inputs.bodies,
-                concurrency,
-            ));
-            (start.elapsed(), accepted)
-        }
-        Contender::RawWriting => {
-            let requests = inputs.requests.clone();
-            let start = Instant::now();
-            let accepted =
-                runtime.block_on(library::run_raw_writing(&endpoint, requests, concurrency));
-            (start.elapsed(), accepted)
-        }
-        Contender::Generated => {
-            let requests = inputs.requests.clone();
-            let start = Instant::now();
-            let accepted =
-                runtime.block_on(library::run_generated(&endpoint, requests, concurrency));
-            (start.elapsed(), accepted)
-        }
-        Contender::AmiliPayments => {
-            let payments = inputs.payments.clone();
-            let start = Instant::now();
-            let accepted = runtime.block_on(library::run_amili_payments(
-                &endpoint,
-                payments,
-                chunk,
-                concurrency,
-            ));
-            (start.elapsed(), accepted)
-        }
+        Contender::RawReqwest => timed(runtime, &inputs.bodies, |bodies| {
+            library::run_raw_reqwest(&endpoint, bodies, concurrency)
+        }),
+        Contender::RawWriting => timed(runtime, inputs.requests.clone(), |requests| {
+            library::run_raw_writing(&endpoint, requests, concurrency)
+        }),
+        Contender::Generated => timed(runtime, inputs.requests.clone(), |requests| {
+            library::run_generated(&endpoint, requests, concurrency)
+        }),
+        Contender::AmiliPayments => timed(runtime, inputs.payments.clone(), |payments| {
+            library::run_amili_payments(&endpoint, payments, chunk, concurrency)
+        }),
         Contender::CsvLoop | Contender::CsvLoopRules | Contender::Cli | Contender::CliEmbedded => {
             bail!("{what}: not a library contender")
         }
@@ -437,6 +415,20 @@ fn measure_library(
         cpu: None,
         stub: stub_counts,
     })
+}
+
+/// Runs a library contender on its input, timed from the call to its last answer.
+fn timed<I, F>(
+    runtime: &tokio::runtime::Runtime,
+    input: I,
+    contender: impl FnOnce(I) -> F,
+) -> (Duration, anyhow::Result<u64>)
+where
+    F: Future<Output = anyhow::Result<u64>>,
+{
+    let start = Instant::now();
+    let accepted = runtime.block_on(contender(input));
+    (start.elapsed(), accepted)
 }
 
 fn measure_process(
